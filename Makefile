@@ -1,0 +1,109 @@
+# ferry: plain GNU make.
+#   make              build build/ferry
+#   make run          build and serve the current directory on port 8000
+#   make test         install what tests need (as root), build, run unit and end-to-end tests
+#   make SANITIZE=1   build with AddressSanitizer and UBSan (any target)
+#   make bench        run the benchmarks in bench/ (installs nginx-light, wrk)
+#   make install PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+PYTHON  ?= /usr/bin/python3
+
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+           -Wpointer-arith -Wvla -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN    += -Werror
+endif
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -pthread $(WARN) $(CFLAGS)
+LDLIBS  += -pthread
+
+SRC_LIB := $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/app/*.c)
+SRC_CMD := $(wildcard src/cmd/*.c)
+OBJ_LIB := $(SRC_LIB:%.c=$(BUILD)/obj/%.o)
+OBJ_CMD := $(SRC_CMD:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# Debian packages each step needs; installed when missing and we are root.
+PKG_BUILD := gcc make libc6-dev
+PKG_TEST  := libcmocka-dev python3-pytest curl wget
+PKG_BENCH := nginx-light wrk python3
+
+.PHONY: all run test unit e2e deps-build deps-test deps-bench bench install clean
+
+all: $(BUILD)/ferry
+
+# Objects depend on the flags too, so switching SANITIZE rebuilds everything.
+$(BUILD)/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libferry.a: $(OBJ_LIB)
+	$(AR) rcs $@ $^
+
+$(BUILD)/ferry: $(OBJ_CMD) $(BUILD)/libferry.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a $(BUILD)/flags | deps-test
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a -lcmocka $(LDLIBS)
+
+-include $(OBJ_LIB:.o=.d) $(OBJ_CMD:.o=.d)
+
+run: $(BUILD)/ferry
+	$(BUILD)/ferry serve -p 8000 .
+
+define install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	  else echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+endef
+
+deps-build:
+	$(call install_missing,$(PKG_BUILD))
+deps-test:
+	$(call install_missing,$(PKG_TEST))
+deps-bench:
+	$(call install_missing,$(PKG_BENCH))
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: $(BUILD)/ferry deps-test
+	FERRY=$(abspath $(BUILD)/ferry) $(PYTHON) -m pytest -q tests/e2e
+
+test: deps-test
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+
+bench: deps-bench $(BUILD)/ferry
+	bash bench/run.sh
+
+install: $(BUILD)/ferry
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/ferry $(DESTDIR)$(PREFIX)/bin/ferry
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,1193 @@
+/* The file server. Each connection is a state machine:
+ *
+ *   ST_HEAD   waiting for a request head (or, on a new connection, for the
+ *             first bytes that tell HTTP from the raw protocol)
+ *   ST_SEND   sending a response: head and small body from c->out, a page
+ *             from c->body, then file bytes with sendfile
+ *   ST_LINGER our side is shut down; reading what the peer still sends so
+ *             that closing does not reset the connection under our reply
+ *
+ * An idle connection holds only struct conn: its input and output buffers
+ * come from a per-thread pool while a request is under way and go back
+ * afterwards. Deadlines are checked by a sweep a few times a second. */
+#include "app/fileserver.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/listing.h"
+#include "core/buf.h"
+#include "core/charset.h"
+#include "core/clock.h"
+#include "core/fsx.h"
+#include "net/ev.h"
+#include "net/sock.h"
+#include "proto/html.h"
+#include "proto/http.h"
+#include "proto/httpdate.h"
+#include "proto/mime.h"
+#include "proto/path.h"
+#include "proto/range.h"
+#include "proto/raw.h"
+
+#define IO_BUF_SIZE 16384           /* pooled input and output buffers */
+#define POOL_KEEP 256               /* pooled buffers kept per thread */
+#define ACCEPTS_PER_WAKEUP 64
+#define SEND_BUDGET (8u << 20)      /* bytes for one connection per wakeup */
+#define SENDFILE_CHUNK (4u << 20)
+#define DISCARD_MAX (1u << 20)      /* request body we read and drop */
+#define LISTING_MAX (64u << 20)
+#define LOG_FLUSH_AT 65536
+#define TICK_MS 100
+#define SWEEP_MS 250
+#define PROBE_MS 300                /* wait for "GE" to become "GET " */
+#define LINGER_MS 2000
+#define ACCEPT_BACKOFF_MS 250
+
+enum conn_state { ST_HEAD, ST_SEND, ST_LINGER };
+
+#define FL_FIRST 0x01     /* nothing has been read yet on this connection */
+#define FL_KEEP 0x02      /* serve another request after this response */
+#define FL_RAW 0x04       /* this is a raw-protocol connection */
+#define FL_HEAD_TIMER 0x08 /* a request head is partly here: its deadline runs */
+#define FL_PROBE 0x10     /* first bytes might still become an HTTP method */
+
+union peer_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
+struct worker;
+
+struct conn {
+    struct ev_io io;
+    struct worker *w;
+    struct conn *prev, *next;
+    uint8_t state;
+    uint8_t flags;
+    int file_fd;
+    int64_t deadline;
+    off_t file_off, file_end;
+    uint64_t discard; /* request body bytes still to drop */
+    struct buf *in;   /* pooled; NULL while idle */
+    struct buf *out;  /* pooled; NULL while idle */
+    struct buf *body; /* a generated page; NULL unless one is being sent */
+    union peer_addr peer;
+};
+
+struct fs_server;
+
+struct worker {
+    struct ev_loop loop;
+    struct fs_server *srv;
+    struct ev_io listen_io;
+    struct ev_io wake_io;
+    int wakefd;
+    pthread_t tid;
+    struct conn *conns;
+    size_t nconns;
+    struct buf *pool[POOL_KEEP];
+    size_t npool;
+    struct buf log;
+    time_t date_t;
+    char date[HTTPDATE_LEN + 1];
+    char log_date[32];
+    int64_t next_sweep;
+    bool accepting;
+    int64_t accept_resume;
+    bool stopping;
+    int64_t stop_deadline;
+    char scratch[4096];
+};
+
+struct fs_server {
+    struct fs_options opt;
+    int rootfd;
+    int lfd;
+    struct mime_table mime;
+    atomic_long nconns;
+    int nworkers;
+    struct worker *workers;
+};
+
+/* What a response says about itself, collected before its head is written. */
+struct reply {
+    int status;
+    const char *type;
+    bool has_length;
+    uint64_t length;
+    const struct stat *st; /* file validators */
+    const char *etag;
+    const char *content_range;
+    const char *location;
+    const char *allow;
+};
+
+static int conn_send(struct conn *c);
+static int conn_process(struct conn *c);
+
+/* ---- buffers ---------------------------------------------------------- */
+
+static struct buf *pool_get(struct worker *w)
+{
+    if (w->npool > 0)
+        return w->pool[--w->npool];
+    struct buf *b = malloc(sizeof *b + IO_BUF_SIZE);
+    if (b == NULL)
+        return NULL;
+    b->data = (char *)(b + 1);
+    b->cap = b->max = IO_BUF_SIZE;
+    b->rpos = b->wpos = 0;
+    return b;
+}
+
+static void pool_put(struct worker *w, struct buf **bp)
+{
+    struct buf *b = *bp;
+
+    if (b == NULL)
+        return;
+    *bp = NULL;
+    b->rpos = b->wpos = 0;
+    if (w->npool < POOL_KEEP)
+        w->pool[w->npool++] = b;
+    else
+        free(b);
+}
+
+static void body_free(struct conn *c)
+{
+    if (c->body != NULL) {
+        buf_free(c->body);
+        free(c->body);
+        c->body = NULL;
+    }
+}
+
+/* ---- time and logging ------------------------------------------------- */
+
+static void worker_clock(struct worker *w)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (now == w->date_t)
+        return;
+    w->date_t = now;
+    httpdate_format(now, w->date);
+    gmtime_r(&now, &tm);
+    strftime(w->log_date, sizeof w->log_date, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+}
+
+static void log_flush(struct worker *w)
+{
+    size_t off = 0, len = buf_len(&w->log);
+
+    while (off < len) {
+        ssize_t n = write(w->srv->opt.log_fd, buf_rptr(&w->log) + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* a log that cannot be written must not stop serving */
+        off += (size_t)n;
+    }
+    buf_consume(&w->log, len);
+}
+
+/* Appends bytes for a log line, with quotes, backslashes and control bytes
+ * written as \xHH so a hostile name cannot forge lines. */
+static void log_escaped(struct buf *b, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
+            buf_printf(b, "\\x%02x", ch);
+        else
+            buf_append(b, &s[i], 1);
+    }
+}
+
+/* One line in the common log format. */
+static void log_request(struct conn *c, const char *method, size_t mlen, const char *target,
+                        size_t tlen, const char *version, int status, uint64_t bytes)
+{
+    struct worker *w = c->w;
+    char addr[SOCK_ADDRSTRLEN];
+
+    if (w->srv->opt.quiet)
+        return;
+    sock_addr_format(&c->peer.sa, false, addr, sizeof addr);
+    buf_printf(&w->log, "%s - - [%s] \"", addr, w->log_date);
+    log_escaped(&w->log, method, mlen);
+    buf_puts(&w->log, " ");
+    log_escaped(&w->log, target, tlen);
+    buf_printf(&w->log, "%s%s\" %d %" PRIu64 "\n", version[0] ? " " : "", version, status, bytes);
+    if (buf_len(&w->log) >= LOG_FLUSH_AT)
+        log_flush(w);
+}
+
+/* ---- connection lifetime ---------------------------------------------- */
+
+static void conn_close(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    ev_io_stop(&w->loop, &c->io);
+    close(c->io.fd);
+    if (c->file_fd >= 0)
+        close(c->file_fd);
+    pool_put(w, &c->in);
+    pool_put(w, &c->out);
+    body_free(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    atomic_fetch_sub(&w->srv->nconns, 1);
+    free(c);
+}
+
+static void accept_pause(struct worker *w, int64_t until)
+{
+    if (w->accepting) {
+        ev_io_stop(&w->loop, &w->listen_io);
+        w->accepting = false;
+    }
+    w->accept_resume = until;
+}
+
+static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+
+static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    struct worker *w = container_of(io, struct worker, listen_io);
+    struct fs_server *s = w->srv;
+    (void)events;
+
+    for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+        if (atomic_load(&s->nconns) >= s->opt.max_conns) {
+            /* Full: stop accepting until a connection closes (the sweep
+             * checks), rather than accepting and dropping. */
+            accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
+            return;
+        }
+        union peer_addr peer;
+        struct sockaddr_storage ss;
+        int fd = sock_accept(s->lfd, &ss);
+        if (fd == -EAGAIN)
+            return;
+        if (fd < 0) {
+            /* Out of descriptors or memory: the pending connection stays
+             * in the backlog; try again later instead of spinning on it. */
+            accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
+            return;
+        }
+        memcpy(&peer, &ss, sizeof peer);
+        struct conn *c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            close(fd);
+            accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
+            return;
+        }
+        c->w = w;
+        c->file_fd = -1;
+        c->state = ST_HEAD;
+        c->flags = FL_FIRST;
+        c->peer = peer;
+        c->deadline = loop->now + s->opt.head_timeout_ms;
+        if (ev_io_start(loop, &c->io, fd, EPOLLIN, on_conn) < 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = w->conns;
+        if (w->conns)
+            w->conns->prev = c;
+        w->conns = c;
+        w->nconns++;
+        atomic_fetch_add(&s->nconns, 1);
+    }
+}
+
+/* Our reply is complete, or the connection is finished: stop sending,
+ * keep reading until the peer closes or the linger deadline. */
+static int conn_linger(struct conn *c)
+{
+    c->state = ST_LINGER;
+    c->deadline = c->w->loop.now + LINGER_MS;
+    pool_put(c->w, &c->in);
+    shutdown(c->io.fd, SHUT_WR);
+    if (ev_io_set(&c->w->loop, &c->io, EPOLLIN) < 0) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+static int linger_read(struct conn *c)
+{
+    assert(c->state == ST_LINGER);
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = sock_recv(c->io.fd, c->w->scratch, sizeof c->w->scratch);
+        if (n == -EAGAIN)
+            return 0;
+        if (n <= 0)
+            break;
+    }
+    conn_close(c);
+    return -1;
+}
+
+/* ---- responses -------------------------------------------------------- */
+
+/* Writes the status line and headers of r into c->out. */
+static int put_head(struct conn *c, const struct reply *r, int minor)
+{
+    struct buf *b = c->out;
+    char lm[HTTPDATE_LEN + 1];
+    int rc;
+
+    rc = buf_printf(b, "HTTP/1.1 %d %s\r\nServer: ferry\r\nDate: %s\r\n", r->status,
+                    http_reason(r->status), c->w->date);
+    if (rc == 0 && r->type)
+        rc = buf_printf(b, "Content-Type: %s\r\n", r->type);
+    if (rc == 0 && r->has_length)
+        rc = buf_printf(b, "Content-Length: %" PRIu64 "\r\n", r->length);
+    if (rc == 0 && r->st) {
+        httpdate_format(r->st->st_mtime, lm);
+        rc = buf_printf(b, "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n", lm, r->etag);
+    }
+    if (rc == 0 && r->content_range)
+        rc = buf_printf(b, "Content-Range: %s\r\n", r->content_range);
+    if (rc == 0 && r->location)
+        rc = buf_printf(b, "Location: %s\r\n", r->location);
+    if (rc == 0 && r->allow)
+        rc = buf_printf(b, "Allow: %s\r\n", r->allow);
+    if (rc == 0 && !(c->flags & FL_KEEP))
+        rc = buf_puts(b, "Connection: close\r\n");
+    else if (rc == 0 && minor == 0)
+        rc = buf_puts(b, "Connection: keep-alive\r\n");
+    if (rc == 0)
+        rc = buf_puts(b, "\r\n");
+    return rc;
+}
+
+/* Starts sending whatever has been queued in c->out, c->body and the file
+ * range. Returns 0, or -1 when the connection was closed. */
+static int start_send(struct conn *c)
+{
+    c->state = ST_SEND;
+    return conn_send(c);
+}
+
+/* A short HTML error page; only the head for HEAD requests. */
+static int send_error(struct conn *c, const struct http_request *req, int status,
+                      const char *allow)
+{
+    char body[160];
+    bool head = req != NULL && req->method == HTTP_HEAD;
+    int n = snprintf(body, sizeof body,
+                     "<!DOCTYPE html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n", status,
+                     http_reason(status), status, http_reason(status));
+    struct reply r = {.status = status,
+                      .type = "text/html; charset=utf-8",
+                      .has_length = true,
+                      .length = (uint64_t)n,
+                      .allow = allow};
+
+    if (c->out == NULL)
+        c->out = pool_get(c->w);
+    if (c->out == NULL || put_head(c, &r, req ? req->minor : 1) < 0 ||
+        (!head && buf_append(c->out, body, (size_t)n) < 0)) {
+        conn_close(c);
+        return -1;
+    }
+    if (req != NULL)
+        log_request(c, req->method_str.p, req->method_str.len, req->target.p, req->target.len,
+                    req->minor ? "HTTP/1.1" : "HTTP/1.0", status, head ? 0 : (uint64_t)n);
+    else
+        log_request(c, "-", 1, "-", 1, "", status, (uint64_t)n);
+    return start_send(c);
+}
+
+/* True when the If-None-Match list holds etag, by the weak comparison. */
+static bool etag_listed(struct http_str list, const char *etag)
+{
+    size_t elen = strlen(etag), i = 0;
+
+    while (i < list.len) {
+        while (i < list.len && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ','))
+            i++;
+        if (i < list.len && list.p[i] == '*')
+            return true;
+        if (i + 2 <= list.len && list.p[i] == 'W' && list.p[i + 1] == '/')
+            i += 2;
+        size_t start = i;
+        while (i < list.len && list.p[i] != ',')
+            i++;
+        size_t end = i;
+        while (end > start && (list.p[end - 1] == ' ' || list.p[end - 1] == '\t'))
+            end--;
+        if (end - start == elen && memcmp(list.p + start, etag, elen) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* If-Range holds: a strong validator equal to ours, or our exact date. */
+static bool if_range_holds(struct http_str v, const char *etag, time_t mtime)
+{
+    time_t t;
+
+    if (v.len > 0 && v.p[0] == '"')
+        return v.len == strlen(etag) && memcmp(v.p, etag, v.len) == 0;
+    return httpdate_parse(v.p, v.len, &t) == 0 && t == mtime;
+}
+
+static int send_not_modified(struct conn *c, const struct http_request *req,
+                             const struct stat *st, const char *etag)
+{
+    struct reply r = {.status = 304, .st = st, .etag = etag};
+
+    if (put_head(c, &r, req->minor) < 0) {
+        conn_close(c);
+        return -1;
+    }
+    log_request(c, req->method_str.p, req->method_str.len, req->target.p, req->target.len,
+                req->minor ? "HTTP/1.1" : "HTTP/1.0", 304, 0);
+    return start_send(c);
+}
+
+/* Serves the regular file open at fd (which this takes over). */
+static int serve_file(struct conn *c, const struct http_request *req, const struct http_info *info,
+                      int fd, const struct stat *st, const char *name)
+{
+    struct fs_server *s = c->w->srv;
+    char etag[80], crange[96];
+    uint64_t size = (uint64_t)st->st_size, first = 0, last = size ? size - 1 : 0;
+    bool head = req->method == HTTP_HEAD;
+    time_t ims;
+    struct reply r = {.status = 200, .has_length = true, .st = st, .etag = etag};
+
+    snprintf(etag, sizeof etag, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", (uint64_t)st->st_ino,
+             size, (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec);
+    if (info->if_none_match.p != NULL ? etag_listed(info->if_none_match, etag)
+                                      : (info->if_modified_since.p != NULL &&
+                                         httpdate_parse(info->if_modified_since.p,
+                                                        info->if_modified_since.len, &ims) == 0 &&
+                                         st->st_mtime <= ims)) {
+        close(fd);
+        return send_not_modified(c, req, st, etag);
+    }
+    r.type = mime_lookup(&s->mime, name, strlen(name));
+    if (info->range.p != NULL &&
+        (info->if_range.p == NULL || if_range_holds(info->if_range, etag, st->st_mtime))) {
+        struct range rg;
+        switch (range_parse(info->range.p, info->range.len, size, &rg)) {
+        case RANGE_ONE:
+            first = rg.first;
+            last = rg.last;
+            r.status = 206;
+            snprintf(crange, sizeof crange, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
+                     size);
+            r.content_range = crange;
+            break;
+        case RANGE_UNSATISFIABLE:
+            close(fd);
+            snprintf(crange, sizeof crange, "bytes */%" PRIu64, size);
+            r = (struct reply){.status = 416, .has_length = true, .content_range = crange};
+            if (put_head(c, &r, req->minor) < 0) {
+                conn_close(c);
+                return -1;
+            }
+            log_request(c, req->method_str.p, req->method_str.len, req->target.p, req->target.len,
+                        req->minor ? "HTTP/1.1" : "HTTP/1.0", 416, 0);
+            return start_send(c);
+        case RANGE_NONE:
+        case RANGE_MANY:
+            /* Several ranges get the whole file: never more work than its size. */
+            break;
+        }
+    }
+    r.length = size ? last - first + 1 : 0;
+    if (put_head(c, &r, req->minor) < 0) {
+        close(fd);
+        conn_close(c);
+        return -1;
+    }
+    log_request(c, req->method_str.p, req->method_str.len, req->target.p, req->target.len,
+                req->minor ? "HTTP/1.1" : "HTTP/1.0", r.status, head ? 0 : r.length);
+    if (head || r.length == 0) {
+        close(fd);
+        return start_send(c);
+    }
+    if (r.length <= buf_room(c->out)) {
+        /* A small body rides in the same write as the head. */
+        ssize_t n = pread(fd, c->out->data + c->out->wpos, (size_t)r.length, (off_t)first);
+        close(fd);
+        if (n != (ssize_t)r.length) { /* the file shrank under us */
+            conn_close(c);
+            return -1;
+        }
+        buf_commit(c->out, (size_t)n);
+        return start_send(c);
+    }
+    c->file_fd = fd;
+    c->file_off = (off_t)first;
+    c->file_end = (off_t)(last + 1);
+    return start_send(c);
+}
+
+static int serve_listing(struct conn *c, const struct http_request *req, int dirfd, const char *rel)
+{
+    struct fs_server *s = c->w->srv;
+    bool head = req->method == HTTP_HEAD;
+
+    c->body = malloc(sizeof *c->body);
+    if (c->body == NULL) {
+        close(dirfd);
+        return send_error(c, req, 500, NULL);
+    }
+    buf_init(c->body, LISTING_MAX);
+    int rc = listing_build(s->rootfd, dirfd, rel, s->opt.hidden, c->body);
+    close(dirfd);
+    if (rc < 0) {
+        body_free(c);
+        return send_error(c, req, rc == -EACCES ? 403 : 500, NULL);
+    }
+    struct reply r = {.status = 200,
+                      .type = "text/html; charset=utf-8",
+                      .has_length = true,
+                      .length = buf_len(c->body)};
+    if (put_head(c, &r, req->minor) < 0) {
+        conn_close(c);
+        return -1;
+    }
+    log_request(c, req->method_str.p, req->method_str.len, req->target.p, req->target.len,
+                req->minor ? "HTTP/1.1" : "HTTP/1.0", 200, head ? 0 : r.length);
+    if (head)
+        body_free(c);
+    return start_send(c);
+}
+
+static int send_redirect(struct conn *c, const struct http_request *req, const char *rel)
+{
+    struct buf loc;
+    int rc;
+
+    /* Built from the normalised path, so it always starts with exactly
+     * one slash and can never name another host. */
+    buf_init(&loc, PATH_MAX_LEN * 3 + 8);
+    rc = buf_puts(&loc, "/");
+    if (rc == 0)
+        rc = url_encode(&loc, rel, strlen(rel), 1);
+    if (rc == 0)
+        rc = buf_append(&loc, "/", 2);
+    if (rc < 0) {
+        buf_free(&loc);
+        return send_error(c, req, 414, NULL);
+    }
+    struct reply r = {.status = 301, .has_length = true, .location = loc.data};
+    rc = put_head(c, &r, req->minor);
+    buf_free(&loc);
+    if (rc < 0) {
+        conn_close(c);
+        return -1;
+    }
+    log_request(c, req->method_str.p, req->method_str.len, req->target.p, req->target.len,
+                req->minor ? "HTTP/1.1" : "HTTP/1.0", 301, 0);
+    return start_send(c);
+}
+
+static int status_for_open_error(int err)
+{
+    switch (err) {
+    case -EACCES:
+    case -EPERM:
+        return 403;
+    case -EMFILE:
+    case -ENFILE:
+    case -ENOMEM:
+        return 503;
+    default: /* ENOENT, ENOTDIR, and EXDEV/ELOOP for links leading outside */
+        return 404;
+    }
+}
+
+/* Answers one parsed GET or HEAD. */
+static int serve_path(struct conn *c, const struct http_request *req, const struct http_info *info)
+{
+    struct fs_server *s = c->w->srv;
+    struct http_str path;
+    char rel[PATH_MAX_LEN + 16];
+    unsigned flags;
+    struct stat st;
+
+    if (!http_target_path(req->target, &path))
+        return send_error(c, req, 400, NULL);
+    long len = path_from_target(path.p, path.len, rel, PATH_MAX_LEN, &flags);
+    if (len == -ENAMETOOLONG)
+        return send_error(c, req, 414, NULL);
+    if (len == -EACCES)
+        return send_error(c, req, 403, NULL);
+    if (len < 0)
+        return send_error(c, req, 400, NULL);
+    if ((flags & PATH_HIDDEN) && !s->opt.hidden)
+        return send_error(c, req, 404, NULL);
+    int fd = fsx_open_beneath(s->rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return send_error(c, req, status_for_open_error(fd), NULL);
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return send_error(c, req, 500, NULL);
+    }
+    if (S_ISREG(st.st_mode))
+        return serve_file(c, req, info, fd, &st, rel);
+    if (!S_ISDIR(st.st_mode)) {
+        close(fd);
+        return send_error(c, req, 404, NULL);
+    }
+    if (!(flags & PATH_TRAILING_SLASH) && strcmp(rel, ".") != 0) {
+        close(fd);
+        return send_redirect(c, req, rel);
+    }
+    char index[PATH_MAX_LEN + 16];
+    snprintf(index, sizeof index, "%s/index.html", rel);
+    int ifd = fsx_open_beneath(s->rootfd, index, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (ifd >= 0) {
+        if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
+            close(fd);
+            return serve_file(c, req, info, ifd, &st, index);
+        }
+        close(ifd);
+    }
+    return serve_listing(c, req, fd, rel);
+}
+
+/* Handles the complete request head at the start of c->in (head_len
+ * bytes), then consumes it. */
+static int handle_request(struct conn *c, const struct http_request *req, size_t head_len)
+{
+    struct http_info info;
+    int status = http_analyse(req, &info);
+    int rc;
+
+    c->flags &= (uint8_t) ~(FL_HEAD_TIMER | FL_KEEP);
+    if (c->out == NULL)
+        c->out = pool_get(c->w);
+    if (c->out == NULL) {
+        conn_close(c);
+        return -1;
+    }
+    /* The head is consumed only after the reply is built: req points into
+     * c->in until then. */
+    if (status != 0) {
+        rc = send_error(c, req, status, NULL);
+    } else {
+        if (info.keep_alive && !c->w->stopping)
+            c->flags |= FL_KEEP;
+        if (info.chunked || (info.content_length > (int64_t)DISCARD_MAX))
+            c->flags &= (uint8_t)~FL_KEEP; /* a body we will not read */
+        else if (info.content_length > 0)
+            c->discard = (uint64_t)info.content_length;
+        if (req->method == HTTP_GET || req->method == HTTP_HEAD)
+            rc = serve_path(c, req, &info);
+        else
+            rc = send_error(c, req, 405, "GET, HEAD");
+    }
+    if (rc == 0 && c->in != NULL)
+        buf_consume(c->in, head_len);
+    return rc;
+}
+
+/* The raw protocol: the bytes read so far are a file name. */
+static int serve_raw(struct conn *c)
+{
+    struct fs_server *s = c->w->srv;
+    const char *name = buf_rptr(c->in);
+    long len = raw_name_len(name, buf_len(c->in));
+    char utf8[RAW_MAX_NAME * 2 + 1], rel[PATH_MAX_LEN + 16];
+    unsigned flags = 0;
+    int fd = -1;
+    struct stat st;
+
+    c->flags = (uint8_t)((c->flags | FL_RAW) & ~(FL_KEEP | FL_PROBE | FL_FIRST));
+    if (len > 0 && !utf8_valid(name, (size_t)len)) {
+        /* The classic clients send GBK; GB18030 decodes all of it. */
+        long n = gb18030_to_utf8(name, (size_t)len, utf8, sizeof utf8);
+        if (n > 0) {
+            name = utf8;
+            len = n;
+        } else {
+            len = -EILSEQ;
+        }
+    }
+    if (len > 0 && path_normalise(name, (size_t)len, rel, PATH_MAX_LEN, &flags) > 0 &&
+        (!(flags & PATH_HIDDEN) || s->opt.hidden)) {
+        fd = fsx_open_beneath(s->rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (len > 0)
+        log_request(c, "RAW", 3, name, (size_t)len, "", fd >= 0 ? 200 : 404,
+                    fd >= 0 ? (uint64_t)st.st_size : 0);
+    else
+        log_request(c, "RAW", 3, "-", 1, "", 400, 0);
+    buf_consume(c->in, buf_len(c->in));
+    if (fd < 0)
+        return conn_linger(c); /* the empty reply: "no such file" */
+    c->file_fd = fd;
+    c->file_off = 0;
+    c->file_end = st.st_size;
+    return start_send(c);
+}
+
+/* The response is out: free its resources, then close, linger or wait for
+ * the next request. Returns 0, or -1 when the connection was closed. */
+static int finish_response(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (c->file_fd >= 0) {
+        close(c->file_fd);
+        c->file_fd = -1;
+    }
+    pool_put(w, &c->out);
+    body_free(c);
+    if (!(c->flags & FL_KEEP))
+        return conn_linger(c);
+    c->state = ST_HEAD;
+    c->deadline = w->loop.now + w->srv->opt.idle_timeout_ms;
+    if (ev_io_set(&w->loop, &c->io, EPOLLIN) < 0) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+static int arm_output(struct conn *c)
+{
+    c->deadline = c->w->loop.now + c->w->srv->opt.send_timeout_ms;
+    if (ev_io_set(&c->w->loop, &c->io, EPOLLOUT) < 0) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends from c->out, c->body and the file, in that order, until all is
+ * out, the socket is full or this wakeup's budget is spent. */
+static int conn_send(struct conn *c)
+{
+    size_t budget = SEND_BUDGET;
+
+    assert(c->state == ST_SEND);
+    for (;;) {
+        size_t outlen = c->out ? buf_len(c->out) : 0;
+        size_t bodylen = c->body ? buf_len(c->body) : 0;
+        bool file_left = c->file_off < c->file_end;
+        ssize_t n;
+
+        if (outlen > 0 || bodylen > 0) {
+            struct iovec iov[2];
+            int cnt = 0;
+            if (outlen > 0)
+                iov[cnt++] = (struct iovec){(void *)buf_rptr(c->out), outlen};
+            if (bodylen > 0)
+                iov[cnt++] = (struct iovec){(void *)buf_rptr(c->body), bodylen};
+            n = sock_sendv(c->io.fd, iov, cnt, file_left ? MSG_MORE : 0);
+            if (n > 0) {
+                size_t from_out = (size_t)n < outlen ? (size_t)n : outlen;
+                if (from_out > 0)
+                    buf_consume(c->out, from_out);
+                if ((size_t)n > from_out)
+                    buf_consume(c->body, (size_t)n - from_out);
+            }
+        } else if (file_left) {
+            size_t want = (size_t)(c->file_end - c->file_off);
+            n = sock_sendfile(c->io.fd, c->file_fd, &c->file_off,
+                              want < SENDFILE_CHUNK ? want : SENDFILE_CHUNK);
+            if (n == 0) { /* the file shrank: we cannot keep our promise */
+                conn_close(c);
+                return -1;
+            }
+        } else {
+            return finish_response(c);
+        }
+        if (n == -EAGAIN)
+            return arm_output(c);
+        if (n < 0) {
+            conn_close(c);
+            return -1;
+        }
+        if ((size_t)n >= budget)
+            return arm_output(c); /* let other connections have a turn */
+        budget -= (size_t)n;
+    }
+}
+
+/* Works through the bytes in c->in: drops a request body being discarded,
+ * tells HTTP from raw on a new connection, parses and answers requests
+ * (several when pipelined) while the connection waits for a head. */
+static int conn_process(struct conn *c)
+{
+    struct worker *w = c->w;
+    struct http_request req;
+
+    while (c->state == ST_HEAD) {
+        struct buf *in = c->in;
+        size_t len = in ? buf_len(in) : 0;
+
+        if (c->discard > 0 && len > 0) {
+            size_t take = c->discard < len ? (size_t)c->discard : len;
+            buf_consume(in, take);
+            c->discard -= take;
+            len -= take;
+        }
+        if (len == 0) {
+            pool_put(w, &c->in);
+            return 0;
+        }
+        if ((c->flags & FL_FIRST) && w->srv->opt.raw) {
+            enum raw_detect d = raw_detect(buf_rptr(in), len);
+            if (d == RAW_IS_RAW)
+                return serve_raw(c);
+            if (d == RAW_IS_MAYBE) {
+                if (!(c->flags & FL_PROBE)) {
+                    c->flags |= FL_PROBE;
+                    c->deadline = w->loop.now + PROBE_MS;
+                }
+                return 0;
+            }
+        }
+        c->flags &= (uint8_t) ~(FL_FIRST | FL_PROBE);
+        int status = 0;
+        size_t plen = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
+        ssize_t r = http_parse_request(buf_rptr(in), plen, &req, &status);
+        if (r == HTTP_PARSE_INCOMPLETE) {
+            if (len >= HTTP_MAX_HEAD) {
+                c->flags &= (uint8_t)~FL_KEEP;
+                return send_error(c, NULL, http_head_overflow_status(buf_rptr(in), plen), NULL);
+            }
+            if (!(c->flags & FL_HEAD_TIMER)) {
+                /* One deadline for the whole head, however it trickles in. */
+                c->flags |= FL_HEAD_TIMER;
+                c->deadline = w->loop.now + w->srv->opt.head_timeout_ms;
+            }
+            return 0;
+        }
+        if (r == HTTP_PARSE_INVALID) {
+            c->flags &= (uint8_t)~FL_KEEP;
+            return send_error(c, NULL, status, NULL);
+        }
+        if (handle_request(c, &req, (size_t)r) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int conn_read(struct conn *c)
+{
+    assert(c->state == ST_HEAD);
+    if (c->in == NULL)
+        c->in = pool_get(c->w);
+    if (c->in == NULL) {
+        conn_close(c);
+        return -1;
+    }
+    char *p = buf_reserve(c->in, 1);
+    if (p == NULL) /* full: conn_process answers 414/431 before this */
+        return conn_process(c);
+    ssize_t n = sock_recv(c->io.fd, p, buf_room(c->in));
+    if (n == -EAGAIN)
+        return conn_process(c);
+    if (n <= 0) {
+        conn_close(c);
+        return -1;
+    }
+    buf_commit(c->in, (size_t)n);
+    return conn_process(c);
+}
+
+static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    struct conn *c = container_of(io, struct conn, io);
+    (void)loop;
+    (void)events;
+
+    switch (c->state) {
+    case ST_HEAD:
+        conn_read(c);
+        break;
+    case ST_SEND:
+        if (conn_send(c) == 0 && c->state == ST_HEAD)
+            conn_process(c);
+        break;
+    case ST_LINGER:
+        linger_read(c);
+        break;
+    }
+}
+
+/* ---- timers, stopping, threads ---------------------------------------- */
+
+static void on_deadline(struct conn *c)
+{
+    if (c->state == ST_HEAD && (c->flags & FL_PROBE) && c->in != NULL) {
+        serve_raw(c); /* "GE" and nothing more: a raw name after all */
+        return;
+    }
+    conn_close(c); /* slow head, idle keep-alive, stalled send, linger over */
+}
+
+static void sweep(struct worker *w)
+{
+    struct conn *c = w->conns, *next;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (w->loop.now >= c->deadline)
+            on_deadline(c);
+    }
+}
+
+static void begin_stop(struct worker *w)
+{
+    struct conn *c = w->conns, *next;
+
+    w->stopping = true;
+    w->stop_deadline = w->loop.now + w->srv->opt.grace_ms;
+    accept_pause(w, INT64_MAX);
+    for (; c != NULL; c = next) {
+        next = c->next;
+        c->flags &= (uint8_t)~FL_KEEP;
+        if (c->state == ST_HEAD && (c->in == NULL || buf_len(c->in) == 0))
+            conn_close(c);
+    }
+}
+
+static void on_wake(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    struct worker *w = container_of(io, struct worker, wake_io);
+    uint64_t v;
+    (void)loop;
+    (void)events;
+
+    if (read(w->wakefd, &v, sizeof v) == (ssize_t)sizeof v && !w->stopping)
+        begin_stop(w);
+}
+
+static void on_tick(struct ev_loop *loop)
+{
+    struct worker *w = loop->data;
+    struct fs_server *s = w->srv;
+
+    worker_clock(w);
+    if (loop->now >= w->next_sweep) {
+        sweep(w);
+        w->next_sweep = loop->now + SWEEP_MS;
+    }
+    if (!w->accepting && !w->stopping && loop->now >= w->accept_resume &&
+        atomic_load(&s->nconns) < s->opt.max_conns &&
+        ev_io_start(loop, &w->listen_io, s->lfd, EPOLLIN | EPOLLEXCLUSIVE, on_listen) == 0)
+        w->accepting = true;
+    if (w->stopping && (w->nconns == 0 || loop->now >= w->stop_deadline)) {
+        while (w->conns != NULL)
+            conn_close(w->conns);
+        loop->stop = true;
+    }
+    if (buf_len(&w->log) > 0)
+        log_flush(w);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    ev_run(&w->loop);
+    log_flush(w);
+    return NULL;
+}
+
+void fs_options_default(struct fs_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->root = ".";
+    o->port = 8000;
+    o->threads = 1;
+    o->raw = true;
+    o->log_fd = 1;
+    o->max_conns = 10000;
+    o->head_timeout_ms = 10000;
+    o->idle_timeout_ms = 60000;
+    o->send_timeout_ms = 30000;
+    o->grace_ms = 3000;
+    o->mime_types = "/etc/mime.types";
+}
+
+static void server_free(struct fs_server *s)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        struct worker *w = &s->workers[i];
+        while (w->npool > 0)
+            free(w->pool[--w->npool]);
+        buf_free(&w->log);
+        if (w->wakefd >= 0)
+            close(w->wakefd);
+        ev_loop_close(&w->loop);
+    }
+    free(s->workers);
+    if (s->lfd >= 0)
+        close(s->lfd);
+    if (s->rootfd >= 0)
+        close(s->rootfd);
+    mime_table_free(&s->mime);
+    free(s);
+}
+
+static void format_url(const struct fs_options *o, const struct sockaddr_storage *ss, char *url,
+                       size_t urlsz)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)ss;
+    char addr[SOCK_ADDRSTRLEN];
+    unsigned port = sock_addr_port(sa);
+
+    if (sock_addr_is_any(sa)) {
+        /* Every interface: name the loopback address that reaches it. */
+        bool v6only = o->bind != NULL && o->bind[0] != '\0' && sa->sa_family == AF_INET6;
+        snprintf(url, urlsz, "http://%s:%u/", v6only ? "[::1]" : "127.0.0.1", port);
+        return;
+    }
+    sock_addr_format(sa, true, addr, sizeof addr);
+    snprintf(url, urlsz, "http://%s/", addr);
+}
+
+int fs_server_start(const struct fs_options *o, struct fs_server **out, char *url, size_t urlsz,
+                    const char **what)
+{
+    struct fs_server *s = calloc(1, sizeof *s);
+    struct sockaddr_storage bound;
+    char *types = NULL;
+    size_t types_len = 0;
+    int rc;
+
+    if (s == NULL)
+        return -ENOMEM;
+    s->opt = *o;
+    s->lfd = -1;
+    s->rootfd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->rootfd < 0) {
+        rc = -errno;
+        *what = "cannot open the directory to serve";
+        goto fail;
+    }
+    rc = fsx_open_beneath(s->rootfd, ".", O_RDONLY);
+    if (rc < 0) {
+        *what = "cannot resolve paths beneath the root (openat2 needs Linux 5.6 or later)";
+        goto fail;
+    }
+    close(rc);
+    if (o->mime_types != NULL)
+        fsx_read_file(o->mime_types, 4u << 20, &types, &types_len); /* built-ins otherwise */
+    rc = mime_table_init(&s->mime, types, types_len);
+    free(types);
+    if (rc < 0) {
+        *what = "cannot build the media type table";
+        goto fail;
+    }
+    s->lfd = sock_listen_tcp(o->bind, o->port, 4096, &bound);
+    if (s->lfd < 0) {
+        rc = s->lfd;
+        *what = "cannot listen";
+        goto fail;
+    }
+    format_url(o, &bound, url, urlsz);
+    s->workers = calloc((size_t)o->threads, sizeof *s->workers);
+    if (s->workers == NULL) {
+        rc = -ENOMEM;
+        *what = "cannot start";
+        goto fail;
+    }
+    for (int i = 0; i < o->threads; i++) {
+        struct worker *w = &s->workers[i];
+        w->srv = s;
+        w->wakefd = -1;
+        w->loop.epfd = -1;
+        s->nworkers = i + 1;
+        buf_init(&w->log, 1u << 20);
+        worker_clock(w);
+        rc = ev_loop_init(&w->loop, TICK_MS, on_tick, w);
+        if (rc < 0)
+            break;
+        w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->wakefd < 0) {
+            rc = -errno;
+            break;
+        }
+        rc = ev_io_start(&w->loop, &w->wake_io, w->wakefd, EPOLLIN, on_wake);
+        if (rc == 0)
+            rc = ev_io_start(&w->loop, &w->listen_io, s->lfd, EPOLLIN | EPOLLEXCLUSIVE, on_listen);
+        if (rc < 0)
+            break;
+        w->accepting = true;
+    }
+    if (rc < 0) {
+        *what = "cannot set up the event loops";
+        goto fail;
+    }
+    for (int i = 0; i < s->nworkers; i++) {
+        rc = -pthread_create(&s->workers[i].tid, NULL, worker_main, &s->workers[i]);
+        if (rc < 0) {
+            /* Stop the threads already running before freeing. */
+            s->nworkers = i;
+            fs_server_stop(s);
+            fs_server_wait(s);
+            *what = "cannot start threads";
+            return rc;
+        }
+    }
+    *out = s;
+    return 0;
+
+fail:
+    server_free(s);
+    return rc;
+}
+
+void fs_server_stop(struct fs_server *s)
+{
+    uint64_t one = 1;
+
+    for (int i = 0; i < s->nworkers; i++)
+        if (write(s->workers[i].wakefd, &one, sizeof one) < 0) {
+            /* The counter cannot overflow from a few writes; nothing to do. */
+        }
+}
+
+int fs_server_wait(struct fs_server *s)
+{
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i].tid, NULL);
+    server_free(s);
+    return 0;
+}

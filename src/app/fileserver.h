@@ -1,0 +1,46 @@
+/* fileserver: `ferry serve`, a concurrent HTTP/1.1 and raw-protocol file
+ * server. One epoll loop per thread, all sharing one listening socket. */
+#ifndef FERRY_APP_FILESERVER_H
+#define FERRY_APP_FILESERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fs_options {
+    const char *root;     /* directory to serve */
+    const char *bind;     /* NULL: every interface, dual-stack */
+    uint16_t port;        /* 0: the kernel picks */
+    int threads;          /* event loops, at least 1 */
+    bool quiet;           /* no access log */
+    bool hidden;          /* serve and list names starting with "." */
+    bool raw;             /* speak the raw file protocol too */
+    int log_fd;           /* where access log lines go */
+    long max_conns;       /* open connections at most, all threads together */
+    int head_timeout_ms;  /* whole request head must arrive within this */
+    int idle_timeout_ms;  /* keep-alive connection with no request */
+    int send_timeout_ms;  /* no progress sending */
+    int grace_ms;         /* on stop, time for responses in flight */
+    const char *mime_types; /* mime.types file; NULL for built-ins only */
+};
+
+/* Fills o with the defaults (port 8000, raw on, one thread). */
+void fs_options_default(struct fs_options *o);
+
+struct fs_server;
+
+/* Opens the root and the listening socket and starts the threads. On
+ * success *out is the running server and url (urlsz bytes) the address it
+ * serves on, such as "http://127.0.0.1:8000/". Returns 0 or -errno; *what
+ * then names the step that failed. */
+int fs_server_start(const struct fs_options *o, struct fs_server **out, char *url, size_t urlsz,
+                    const char **what);
+
+/* Asks every thread to stop: no new connections, responses in flight get
+ * the grace period. Safe to call from any thread. */
+void fs_server_stop(struct fs_server *s);
+
+/* Waits for the threads to end and frees the server. Returns 0. */
+int fs_server_wait(struct fs_server *s);
+
+#endif

@@ -1,0 +1,18 @@
+/* The subcommands. Each takes its own argv (argv[0] is the subcommand) and
+ * returns the process exit code. */
+#ifndef FERRY_CMD_CMD_H
+#define FERRY_CMD_CMD_H
+
+#define FERRY_VERSION "0.1.0"
+
+/* Exit codes shared by all subcommands. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1  /* a runtime failure: cannot listen, cannot open */
+#define EXIT_USAGE 2 /* bad options or arguments */
+
+int cmd_serve(int argc, char **argv);
+
+/* Parses a whole decimal number in [min, max]. Returns 0 or -EINVAL. */
+int cmd_parse_long(const char *s, long min, long max, long *out);
+
+#endif

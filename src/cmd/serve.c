@@ -1,0 +1,200 @@
+/* ferry serve: options, signals and the process around app/fileserver. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "app/fileserver.h"
+#include "cmd/cmd.h"
+#include "core/err.h"
+
+static void serve_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ferry serve [options] [DIR]\n"
+            "\n"
+            "Serves DIR (default: the current directory) over HTTP/1.1 and, on the\n"
+            "same port, the raw file protocol (send a name, get the bytes).\n"
+            "\n"
+            "  -p, --port PORT        port to listen on (default 8000; 0 picks a free one)\n"
+            "  -b, --bind ADDR        address or host name (default: all interfaces,\n"
+            "                         IPv6 and IPv4)\n"
+            "      --threads N        event loop threads (default: one per core)\n"
+            "  -q, --quiet            no access log\n"
+            "      --hidden           serve and list names starting with '.'\n"
+            "      --no-raw           HTTP only: no raw file protocol\n"
+            "      --max-conns N      open connections at most (default: from ulimit -n)\n"
+            "      --idle SECONDS     keep-alive idle timeout (default 60)\n"
+            "      --head-timeout SECONDS  time for a whole request head (default 10)\n"
+            "      --send-timeout SECONDS  time without sending progress (default 30)\n"
+            "  -h, --help             this text\n"
+            "  -V, --version          the version\n"
+            "\n"
+            "The first line on stdout names the URL served; then one access log line\n"
+            "per request. SIGINT or SIGTERM stops it after responses in flight.\n"
+            "Exit status: 0 stopped by a signal, 1 could not serve, 2 bad usage.\n");
+}
+
+enum {
+    OPT_THREADS = 256,
+    OPT_HIDDEN,
+    OPT_NO_RAW,
+    OPT_MAX_CONNS,
+    OPT_IDLE,
+    OPT_HEAD_TIMEOUT,
+    OPT_SEND_TIMEOUT,
+};
+
+/* Raises the descriptor limit to the hard one and says how many
+ * connections fit under it, keeping some for files and listings. */
+static long conns_for_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 1000;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    long n = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000 ? 1000000 : (long)rl.rlim_cur;
+    return n > 64 ? n - 32 : 16;
+}
+
+static int seconds_opt(const char *name, const char *arg, int *ms)
+{
+    long v;
+
+    if (cmd_parse_long(arg, 1, 86400, &v) < 0) {
+        fprintf(stderr, "ferry serve: %s takes seconds from 1 to 86400\n", name);
+        return -1;
+    }
+    *ms = (int)(v * 1000);
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"port", required_argument, NULL, 'p'},
+        {"bind", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"quiet", no_argument, NULL, 'q'},
+        {"hidden", no_argument, NULL, OPT_HIDDEN},
+        {"no-raw", no_argument, NULL, OPT_NO_RAW},
+        {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+        {"idle", required_argument, NULL, OPT_IDLE},
+        {"head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT},
+        {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct fs_options o;
+    long v, max_conns = 0;
+    int opt;
+
+    fs_options_default(&o);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o.threads = cores > 0 && cores < 256 ? (int)cores : 1;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "p:b:qhV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'p':
+            if (cmd_parse_long(optarg, 0, 65535, &v) < 0) {
+                fprintf(stderr, "ferry serve: bad port '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            o.port = (uint16_t)v;
+            break;
+        case 'b':
+            o.bind = optarg;
+            break;
+        case OPT_THREADS:
+            if (cmd_parse_long(optarg, 1, 256, &v) < 0) {
+                fprintf(stderr, "ferry serve: --threads takes 1 to 256\n");
+                return EXIT_USAGE;
+            }
+            o.threads = (int)v;
+            break;
+        case 'q':
+            o.quiet = true;
+            break;
+        case OPT_HIDDEN:
+            o.hidden = true;
+            break;
+        case OPT_NO_RAW:
+            o.raw = false;
+            break;
+        case OPT_MAX_CONNS:
+            if (cmd_parse_long(optarg, 1, 10000000, &max_conns) < 0) {
+                fprintf(stderr, "ferry serve: --max-conns takes a positive number\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_IDLE:
+            if (seconds_opt("--idle", optarg, &o.idle_timeout_ms) < 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_HEAD_TIMEOUT:
+            if (seconds_opt("--head-timeout", optarg, &o.head_timeout_ms) < 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_SEND_TIMEOUT:
+            if (seconds_opt("--send-timeout", optarg, &o.send_timeout_ms) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'h':
+            serve_usage(stdout);
+            return EXIT_OK;
+        case 'V':
+            printf("ferry %s\n", FERRY_VERSION);
+            return EXIT_OK;
+        default:
+            serve_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (argc - optind > 1) {
+        fprintf(stderr, "ferry serve: one directory at most\n");
+        return EXIT_USAGE;
+    }
+    if (optind < argc)
+        o.root = argv[optind];
+    long fd_conns = conns_for_fd_limit();
+    o.max_conns = max_conns > 0 ? max_conns : fd_conns;
+
+    /* Threads inherit this mask, so only sigwait below sees the signals. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char real[PATH_MAX], url[128];
+    const char *what = "";
+    struct fs_server *srv;
+    int rc = fs_server_start(&o, &srv, url, sizeof url, &what);
+    if (rc < 0) {
+        fprintf(stderr, "ferry serve: %s: %s: %s\n", what, o.root, fe_strerror(rc));
+        return EXIT_FAIL;
+    }
+    printf("ferry: serving %s on %s\n", realpath(o.root, real) ? real : o.root, url);
+    fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    fprintf(stderr, "ferry: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+    fs_server_stop(srv);
+    fs_server_wait(srv);
+    return EXIT_OK;
+}

@@ -1,0 +1,74 @@
+#include "core/fsx.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int fsx_open_beneath(int rootfd, const char *rel, int flags)
+{
+    struct open_how how;
+
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    for (;;) {
+        long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+        if (fd >= 0)
+            return (int)fd;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+int fsx_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rc = 0;
+    char *data = NULL;
+
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto fail_close;
+    }
+    if (st.st_size < 0 || (size_t)st.st_size > max) {
+        rc = -EFBIG;
+        goto fail_close;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    data = malloc(size + 1);
+    if (data == NULL) {
+        rc = -ENOMEM;
+        goto fail_close;
+    }
+    while (got < size) {
+        ssize_t n = read(fd, data + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            goto fail_free;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    data[got] = '\0';
+    close(fd);
+    *out = data;
+    *len = got;
+    return 0;
+
+fail_free:
+    free(data);
+fail_close:
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,20 @@
+/* fsx: file system helpers that keep every lookup beneath a root. */
+#ifndef FERRY_CORE_FSX_H
+#define FERRY_CORE_FSX_H
+
+#include <stddef.h>
+
+/* Opens rel (a relative path without ".." segments) beneath the directory
+ * rootfd. The kernel resolves it (openat2 with RESOLVE_BENEATH), so neither
+ * ".." nor a symbolic link can lead outside rootfd, and a link whose target
+ * lies outside is refused rather than followed. flags are open(2) flags;
+ * O_CLOEXEC is added. Returns the new descriptor, which the caller owns, or
+ * -errno (-EXDEV for an attempt to leave the root, -ENOSYS without openat2). */
+int fsx_open_beneath(int rootfd, const char *rel, int flags);
+
+/* Reads a whole small file (at most max bytes) into a new NUL-terminated
+ * malloc'd string in *out, its length in *len. Returns 0 or -errno
+ * (-EFBIG past max). The caller frees *out. */
+int fsx_read_file(const char *path, size_t max, char **out, size_t *len);
+
+#endif

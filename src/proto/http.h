@@ -1,0 +1,96 @@
+/* http: a pure HTTP/1.x request parser and the header rules a server needs.
+ *
+ * Nothing here does I/O or allocates: results point into the caller's buffer
+ * and stay valid as long as it does. */
+#ifndef FERRY_PROTO_HTTP_H
+#define FERRY_PROTO_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HTTP_MAX_HEAD 8192   /* request line and headers together */
+#define HTTP_MAX_HEADERS 100 /* header lines */
+
+enum http_method {
+    HTTP_OTHER = 0,
+    HTTP_GET,
+    HTTP_HEAD,
+    HTTP_POST,
+    HTTP_PUT,
+    HTTP_DELETE,
+    HTTP_OPTIONS,
+    HTTP_PATCH,
+    HTTP_TRACE,
+    HTTP_CONNECT,
+};
+
+struct http_str {
+    const char *p;
+    size_t len;
+};
+
+struct http_header {
+    struct http_str name;
+    struct http_str value; /* without surrounding white space */
+};
+
+struct http_request {
+    enum http_method method;
+    struct http_str method_str;
+    struct http_str target;
+    int minor; /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
+    size_t nheaders;
+    struct http_header headers[HTTP_MAX_HEADERS];
+};
+
+#define HTTP_PARSE_INVALID (-1)
+#define HTTP_PARSE_INCOMPLETE (-2)
+
+/* Parses a request head from buf[0..len). Returns the length of the head
+ * (through the empty line) when it is complete, HTTP_PARSE_INCOMPLETE when
+ * more bytes are needed, or HTTP_PARSE_INVALID with *status set to the
+ * response code to send (400, 431 for too many headers, 505 for a version
+ * other than 1.0 and 1.1). Empty lines before the request line are skipped.
+ * The head size limit is the caller's: see http_head_overflow_status. */
+ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req, int *status);
+
+/* The status for a head that reached HTTP_MAX_HEAD bytes without ending:
+ * 414 while the request line is still open, otherwise 431. */
+int http_head_overflow_status(const char *buf, size_t len);
+
+/* The method named by s[0..len), or HTTP_OTHER. */
+enum http_method http_method_parse(const char *s, size_t len);
+
+/* What a server needs from the headers of a request. */
+struct http_info {
+    int64_t content_length; /* -1 when absent */
+    bool chunked;           /* Transfer-Encoding ends in chunked */
+    bool keep_alive;        /* the connection may serve another request */
+    bool expect_continue;
+    struct http_str host, if_none_match, if_modified_since, range, if_range;
+};
+
+/* Reads the headers of req into *info. Returns 0, or the status to answer
+ * with (400) when they break the framing rules: Content-Length together with
+ * Transfer-Encoding, a duplicate or malformed Content-Length, a
+ * Transfer-Encoding that does not end in chunked, HTTP/1.1 without exactly
+ * one Host. */
+int http_analyse(const struct http_request *req, struct http_info *info);
+
+/* The path part of a request target: origin form as it is, absolute form
+ * ("http://host/p") with scheme and authority removed. Returns false for
+ * a target that is neither (such as "*"). */
+bool http_target_path(struct http_str target, struct http_str *path);
+
+/* True when s[0..len) equals the NUL-terminated lit, ignoring ASCII case. */
+bool http_str_ieq(const char *s, size_t len, const char *lit);
+
+/* True when the comma-separated list in v holds token (ASCII case ignored). */
+bool http_list_has(struct http_str v, const char *token);
+
+/* The reason phrase for a status code ("Not Found"); "Unknown" otherwise. */
+const char *http_reason(int status);
+
+#endif
