@@ -49,6 +49,7 @@
 #define ACCEPTS_PER_WAKEUP 64
 #define SEND_BUDGET (8u << 20)      /* bytes for one connection per wakeup */
 #define SENDFILE_CHUNK (4u << 20)
+#define RW_BUF_SIZE (256u << 10)    /* FS_SEND_READWRITE's per-thread buffer */
 #define DISCARD_MAX (1u << 20)      /* request body we read and drop */
 #define LISTING_MAX (64u << 20)
 #define LOG_FLUSH_AT 65536
@@ -65,6 +66,7 @@ enum conn_state { ST_HEAD, ST_SEND, ST_LINGER };
 #define FL_RAW 0x04       /* this is a raw-protocol connection */
 #define FL_HEAD_TIMER 0x08 /* a request head is partly here: its deadline runs */
 #define FL_PROBE 0x10     /* first bytes might still become an HTTP method */
+#define FL_LOOPBACK 0x20  /* the peer is on this host */
 
 union peer_addr {
     struct sockaddr sa;
@@ -81,6 +83,8 @@ struct conn {
     uint8_t state;
     uint8_t flags;
     int file_fd;
+    int pipe_fd[2]; /* FS_SEND_SPLICE only; -1 otherwise */
+    uint32_t piped; /* file bytes in the pipe, not yet in the socket */
     int64_t deadline;
     off_t file_off, file_end;
     uint64_t discard; /* request body bytes still to drop */
@@ -113,6 +117,7 @@ struct worker {
     bool stopping;
     int64_t stop_deadline;
     char scratch[4096];
+    char *rwbuf; /* FS_SEND_READWRITE only */
 };
 
 struct fs_server {
@@ -243,6 +248,16 @@ static void log_request(struct conn *c, const char *method, size_t mlen, const c
 
 /* ---- connection lifetime ---------------------------------------------- */
 
+static void close_pipe(struct conn *c)
+{
+    if (c->pipe_fd[0] >= 0) {
+        close(c->pipe_fd[0]);
+        close(c->pipe_fd[1]);
+        c->pipe_fd[0] = c->pipe_fd[1] = -1;
+    }
+    c->piped = 0;
+}
+
 static void conn_close(struct conn *c)
 {
     struct worker *w = c->w;
@@ -251,6 +266,7 @@ static void conn_close(struct conn *c)
     close(c->io.fd);
     if (c->file_fd >= 0)
         close(c->file_fd);
+    close_pipe(c);
     pool_put(w, &c->in);
     pool_put(w, &c->out);
     body_free(c);
@@ -309,8 +325,11 @@ static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
         }
         c->w = w;
         c->file_fd = -1;
+        c->pipe_fd[0] = c->pipe_fd[1] = -1;
         c->state = ST_HEAD;
         c->flags = FL_FIRST;
+        if (sock_addr_is_loopback(&peer.sa))
+            c->flags |= FL_LOOPBACK;
         c->peer = peer;
         c->deadline = loop->now + s->opt.head_timeout_ms;
         if (ev_io_start(loop, &c->io, fd, EPOLLIN, on_conn) < 0) {
@@ -539,7 +558,7 @@ static int serve_file(struct conn *c, const struct http_request *req, const stru
         close(fd);
         return start_send(c);
     }
-    if (r.length <= buf_room(c->out)) {
+    if (s->opt.send_mode == FS_SEND_AUTO && r.length <= buf_room(c->out)) {
         /* A small body rides in the same write as the head. */
         ssize_t n = pread(fd, c->out->data + c->out->wpos, (size_t)r.length, (off_t)first);
         close(fd);
@@ -772,6 +791,7 @@ static int finish_response(struct conn *c)
         close(c->file_fd);
         c->file_fd = -1;
     }
+    close_pipe(c);
     pool_put(w, &c->out);
     body_free(c);
     if (!(c->flags & FL_KEEP))
@@ -795,6 +815,62 @@ static int arm_output(struct conn *c)
     return 0;
 }
 
+/* Sends the next part of the file range the way the options say. Returns
+ * bytes sent, 0 when the file ended early, or -errno (-EAGAIN when full). */
+static ssize_t send_file_part(struct conn *c)
+{
+    struct worker *w = c->w;
+    size_t want = (size_t)(c->file_end - c->file_off);
+    ssize_t n;
+
+    if (want > SENDFILE_CHUNK)
+        want = SENDFILE_CHUNK;
+    enum fs_send_mode mode = w->srv->opt.send_mode;
+    if (mode == FS_SEND_AUTO)
+        /* Measured (docs/BENCHMARKS.md): over loopback, copying through a
+         * cache-warm buffer beats sendfile about 2x for large files; over a
+         * NIC, sendfile saves the copy. */
+        mode = (c->flags & FL_LOOPBACK) ? FS_SEND_READWRITE : FS_SEND_SENDFILE;
+    switch (mode) {
+    case FS_SEND_READWRITE:
+        if (w->rwbuf == NULL && (w->rwbuf = malloc(RW_BUF_SIZE)) == NULL)
+            return -ENOMEM;
+        if (want > RW_BUF_SIZE)
+            want = RW_BUF_SIZE;
+        n = pread(c->file_fd, w->rwbuf, want, c->file_off);
+        if (n <= 0)
+            return n < 0 ? -errno : 0;
+        /* Bytes the socket does not take are read again next time: the
+         * buffer belongs to the thread, not the connection. */
+        n = sock_send(c->io.fd, w->rwbuf, (size_t)n, 0);
+        if (n > 0)
+            c->file_off += n;
+        return n;
+    case FS_SEND_SPLICE:
+        if (c->pipe_fd[0] < 0 && pipe2(c->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
+            c->pipe_fd[0] = c->pipe_fd[1] = -1;
+            return -errno;
+        }
+        if (c->piped == 0) {
+            n = splice(c->file_fd, &c->file_off, c->pipe_fd[1], NULL, want, SPLICE_F_MOVE);
+            if (n <= 0)
+                return n < 0 ? -errno : 0;
+            c->piped = (uint32_t)n;
+        }
+        n = splice(c->pipe_fd[0], NULL, c->io.fd, NULL, c->piped,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK |
+                       (c->file_off < c->file_end ? SPLICE_F_MORE : 0));
+        if (n < 0)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        c->piped -= (uint32_t)n;
+        return n > 0 ? n : -EAGAIN;
+    case FS_SEND_AUTO:
+    case FS_SEND_SENDFILE:
+        break;
+    }
+    return sock_sendfile(c->io.fd, c->file_fd, &c->file_off, want);
+}
+
 /* Sends from c->out, c->body and the file, in that order, until all is
  * out, the socket is full or this wakeup's budget is spent. */
 static int conn_send(struct conn *c)
@@ -805,7 +881,7 @@ static int conn_send(struct conn *c)
     for (;;) {
         size_t outlen = c->out ? buf_len(c->out) : 0;
         size_t bodylen = c->body ? buf_len(c->body) : 0;
-        bool file_left = c->file_off < c->file_end;
+        bool file_left = c->file_off < c->file_end || c->piped > 0;
         ssize_t n;
 
         if (outlen > 0 || bodylen > 0) {
@@ -824,9 +900,7 @@ static int conn_send(struct conn *c)
                     buf_consume(c->body, (size_t)n - from_out);
             }
         } else if (file_left) {
-            size_t want = (size_t)(c->file_end - c->file_off);
-            n = sock_sendfile(c->io.fd, c->file_fd, &c->file_off,
-                              want < SENDFILE_CHUNK ? want : SENDFILE_CHUNK);
+            n = send_file_part(c);
             if (n == 0) { /* the file shrank: we cannot keep our promise */
                 conn_close(c);
                 return -1;
@@ -1051,6 +1125,7 @@ static void server_free(struct fs_server *s)
         struct worker *w = &s->workers[i];
         while (w->npool > 0)
             free(w->pool[--w->npool]);
+        free(w->rwbuf);
         buf_free(&w->log);
         if (w->wakefd >= 0)
             close(w->wakefd);

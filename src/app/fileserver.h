@@ -7,6 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How file bodies go out. FS_SEND_AUTO is what measurement chose (see
+ * docs/BENCHMARKS.md); the others exist to measure against. */
+enum fs_send_mode {
+    FS_SEND_AUTO,      /* small bodies read into the head's buffer, large ones sendfile */
+    FS_SEND_SENDFILE,  /* every body with sendfile, after a separate head write */
+    FS_SEND_SPLICE,    /* file -> pipe -> socket with splice */
+    FS_SEND_READWRITE, /* pread into a per-thread buffer, then send */
+};
+
 struct fs_options {
     const char *root;     /* directory to serve */
     const char *bind;     /* NULL: every interface, dual-stack */
@@ -22,6 +31,7 @@ struct fs_options {
     int send_timeout_ms;  /* no progress sending */
     int grace_ms;         /* on stop, time for responses in flight */
     const char *mime_types; /* mime.types file; NULL for built-ins only */
+    enum fs_send_mode send_mode;
 };
 
 /* Fills o with the defaults (port 8000, raw on, one thread). */

@@ -33,6 +33,8 @@ static void serve_usage(FILE *f)
             "      --idle SECONDS     keep-alive idle timeout (default 60)\n"
             "      --head-timeout SECONDS  time for a whole request head (default 10)\n"
             "      --send-timeout SECONDS  time without sending progress (default 30)\n"
+            "      --send-mode MODE   auto (default), sendfile, splice or readwrite:\n"
+            "                         how file bodies are sent, for benchmarks\n"
             "  -h, --help             this text\n"
             "  -V, --version          the version\n"
             "\n"
@@ -49,6 +51,7 @@ enum {
     OPT_IDLE,
     OPT_HEAD_TIMEOUT,
     OPT_SEND_TIMEOUT,
+    OPT_SEND_MODE,
 };
 
 /* Raises the descriptor limit to the hard one and says how many
@@ -93,6 +96,7 @@ int cmd_serve(int argc, char **argv)
         {"idle", required_argument, NULL, OPT_IDLE},
         {"head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT},
         {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
+        {"send-mode", required_argument, NULL, OPT_SEND_MODE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -150,6 +154,20 @@ int cmd_serve(int argc, char **argv)
         case OPT_SEND_TIMEOUT:
             if (seconds_opt("--send-timeout", optarg, &o.send_timeout_ms) < 0)
                 return EXIT_USAGE;
+            break;
+        case OPT_SEND_MODE:
+            if (strcmp(optarg, "auto") == 0)
+                o.send_mode = FS_SEND_AUTO;
+            else if (strcmp(optarg, "sendfile") == 0)
+                o.send_mode = FS_SEND_SENDFILE;
+            else if (strcmp(optarg, "splice") == 0)
+                o.send_mode = FS_SEND_SPLICE;
+            else if (strcmp(optarg, "readwrite") == 0)
+                o.send_mode = FS_SEND_READWRITE;
+            else {
+                fprintf(stderr, "ferry serve: --send-mode takes auto, sendfile, splice or readwrite\n");
+                return EXIT_USAGE;
+            }
             break;
         case 'h':
             serve_usage(stdout);

@@ -128,6 +128,17 @@ uint16_t sock_addr_port(const struct sockaddr *sa)
     return 0;
 }
 
+bool sock_addr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
 bool sock_addr_is_any(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET)

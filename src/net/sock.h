@@ -30,6 +30,9 @@ void sock_addr_format(const struct sockaddr *sa, bool with_port, char *out, size
 /* Port of an AF_INET or AF_INET6 address in host order. */
 uint16_t sock_addr_port(const struct sockaddr *sa);
 
+/* True for 127.0.0.0/8, ::1 and IPv4-mapped 127.0.0.0/8. */
+bool sock_addr_is_loopback(const struct sockaddr *sa);
+
 /* True for the unspecified address (0.0.0.0 or ::). */
 bool sock_addr_is_any(const struct sockaddr *sa);
 
