@@ -46,9 +46,15 @@ bool utf8_valid(const char *s, size_t len)
 
 long gb18030_to_utf8(const char *in, size_t len, char *out, size_t outsz)
 {
+    return charset_convert("UTF-8", "GB18030", in, len, out, outsz);
+}
+
+long charset_convert(const char *to, const char *from, const char *in, size_t len, char *out,
+                     size_t outsz)
+{
     if (outsz == 0)
         return -ENOSPC;
-    iconv_t cd = iconv_open("UTF-8", "GB18030");
+    iconv_t cd = iconv_open(to, from);
     if (cd == (iconv_t)-1)
         return -errno;
     char *ip = (char *)in;
@@ -56,6 +62,7 @@ long gb18030_to_utf8(const char *in, size_t len, char *out, size_t outsz)
     size_t il = len, ol = outsz - 1;
     long rc;
 
+    /* Input cut inside a character (EINVAL) counts as invalid too. */
     if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1)
         rc = errno == E2BIG ? -ENOSPC : -EILSEQ;
     else
