@@ -17,12 +17,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -36,6 +33,7 @@
 #include "core/fsx.h"
 #include "net/ev.h"
 #include "net/sock.h"
+#include "net/srv.h"
 #include "proto/html.h"
 #include "proto/http.h"
 #include "proto/httpdate.h"
@@ -46,7 +44,6 @@
 
 #define IO_BUF_SIZE 16384           /* pooled input and output buffers */
 #define POOL_KEEP 256               /* pooled buffers kept per thread */
-#define ACCEPTS_PER_WAKEUP 64
 #define SEND_BUDGET (8u << 20)      /* bytes for one connection per wakeup */
 #define SENDFILE_CHUNK (4u << 20)
 #define RW_BUF_SIZE (256u << 10)    /* FS_SEND_READWRITE's per-thread buffer */
@@ -57,7 +54,6 @@
 #define SWEEP_MS 250
 #define PROBE_MS 300                /* wait for "GE" to become "GET " */
 #define LINGER_MS 2000
-#define ACCEPT_BACKOFF_MS 250
 
 enum conn_state { ST_HEAD, ST_SEND, ST_LINGER };
 
@@ -97,14 +93,10 @@ struct conn {
 struct fs_server;
 
 struct worker {
-    struct ev_loop loop;
+    struct srv_worker *sw;
+    struct ev_loop *loop; /* &sw->loop */
     struct fs_server *srv;
-    struct ev_io listen_io;
-    struct ev_io wake_io;
-    int wakefd;
-    pthread_t tid;
     struct conn *conns;
-    size_t nconns;
     struct buf *pool[POOL_KEEP];
     size_t npool;
     struct buf log;
@@ -112,10 +104,6 @@ struct worker {
     char date[HTTPDATE_LEN + 1];
     char log_date[32];
     int64_t next_sweep;
-    bool accepting;
-    int64_t accept_resume;
-    bool stopping;
-    int64_t stop_deadline;
     char scratch[4096];
     char *rwbuf; /* FS_SEND_READWRITE only */
 };
@@ -123,10 +111,8 @@ struct worker {
 struct fs_server {
     struct fs_options opt;
     int rootfd;
-    int lfd;
     struct mime_table mime;
-    atomic_long nconns;
-    int nworkers;
+    struct srv srv;
     struct worker *workers;
 };
 
@@ -262,7 +248,7 @@ static void conn_close(struct conn *c)
 {
     struct worker *w = c->w;
 
-    ev_io_stop(&w->loop, &c->io);
+    ev_io_stop(w->loop, &c->io);
     close(c->io.fd);
     if (c->file_fd >= 0)
         close(c->file_fd);
@@ -276,74 +262,40 @@ static void conn_close(struct conn *c)
         w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    w->nconns--;
-    atomic_fetch_sub(&w->srv->nconns, 1);
+    srv_conn_closed(w->sw);
     free(c);
-}
-
-static void accept_pause(struct worker *w, int64_t until)
-{
-    if (w->accepting) {
-        ev_io_stop(&w->loop, &w->listen_io);
-        w->accepting = false;
-    }
-    w->accept_resume = until;
 }
 
 static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events);
 
-static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+static void fs_accepted(struct srv_worker *sw, int fd, const struct sockaddr_storage *ss)
 {
-    struct worker *w = container_of(io, struct worker, listen_io);
-    struct fs_server *s = w->srv;
-    (void)events;
+    struct worker *w = sw->app;
+    struct conn *c = calloc(1, sizeof *c);
 
-    for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-        if (atomic_load(&s->nconns) >= s->opt.max_conns) {
-            /* Full: stop accepting until a connection closes (the sweep
-             * checks), rather than accepting and dropping. */
-            accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
-            return;
-        }
-        union peer_addr peer;
-        struct sockaddr_storage ss;
-        int fd = sock_accept(s->lfd, &ss);
-        if (fd == -EAGAIN)
-            return;
-        if (fd < 0) {
-            /* Out of descriptors or memory: the pending connection stays
-             * in the backlog; try again later instead of spinning on it. */
-            accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
-            return;
-        }
-        memcpy(&peer, &ss, sizeof peer);
-        struct conn *c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            close(fd);
-            accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
-            return;
-        }
-        c->w = w;
-        c->file_fd = -1;
-        c->pipe_fd[0] = c->pipe_fd[1] = -1;
-        c->state = ST_HEAD;
-        c->flags = FL_FIRST;
-        if (sock_addr_is_loopback(&peer.sa))
-            c->flags |= FL_LOOPBACK;
-        c->peer = peer;
-        c->deadline = loop->now + s->opt.head_timeout_ms;
-        if (ev_io_start(loop, &c->io, fd, EPOLLIN, on_conn) < 0) {
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->next = w->conns;
-        if (w->conns)
-            w->conns->prev = c;
-        w->conns = c;
-        w->nconns++;
-        atomic_fetch_add(&s->nconns, 1);
+    if (c == NULL) {
+        close(fd);
+        return;
     }
+    c->w = w;
+    c->file_fd = -1;
+    c->pipe_fd[0] = c->pipe_fd[1] = -1;
+    c->state = ST_HEAD;
+    c->flags = FL_FIRST;
+    memcpy(&c->peer, ss, sizeof c->peer);
+    if (sock_addr_is_loopback(&c->peer.sa))
+        c->flags |= FL_LOOPBACK;
+    c->deadline = w->loop->now + w->srv->opt.head_timeout_ms;
+    if (ev_io_start(w->loop, &c->io, fd, EPOLLIN, on_conn) < 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    srv_conn_opened(sw);
 }
 
 /* Our reply is complete, or the connection is finished: stop sending,
@@ -351,10 +303,10 @@ static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 static int conn_linger(struct conn *c)
 {
     c->state = ST_LINGER;
-    c->deadline = c->w->loop.now + LINGER_MS;
+    c->deadline = c->w->loop->now + LINGER_MS;
     pool_put(c->w, &c->in);
     shutdown(c->io.fd, SHUT_WR);
-    if (ev_io_set(&c->w->loop, &c->io, EPOLLIN) < 0) {
+    if (ev_io_set(c->w->loop, &c->io, EPOLLIN) < 0) {
         conn_close(c);
         return -1;
     }
@@ -721,7 +673,7 @@ static int handle_request(struct conn *c, const struct http_request *req, size_t
     if (status != 0) {
         rc = send_error(c, req, status, NULL);
     } else {
-        if (info.keep_alive && !c->w->stopping)
+        if (info.keep_alive && !c->w->sw->stopping)
             c->flags |= FL_KEEP;
         if (info.chunked || (info.content_length > (int64_t)DISCARD_MAX))
             c->flags &= (uint8_t)~FL_KEEP; /* a body we will not read */
@@ -797,8 +749,8 @@ static int finish_response(struct conn *c)
     if (!(c->flags & FL_KEEP))
         return conn_linger(c);
     c->state = ST_HEAD;
-    c->deadline = w->loop.now + w->srv->opt.idle_timeout_ms;
-    if (ev_io_set(&w->loop, &c->io, EPOLLIN) < 0) {
+    c->deadline = w->loop->now + w->srv->opt.idle_timeout_ms;
+    if (ev_io_set(w->loop, &c->io, EPOLLIN) < 0) {
         conn_close(c);
         return -1;
     }
@@ -807,8 +759,8 @@ static int finish_response(struct conn *c)
 
 static int arm_output(struct conn *c)
 {
-    c->deadline = c->w->loop.now + c->w->srv->opt.send_timeout_ms;
-    if (ev_io_set(&c->w->loop, &c->io, EPOLLOUT) < 0) {
+    c->deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    if (ev_io_set(c->w->loop, &c->io, EPOLLOUT) < 0) {
         conn_close(c);
         return -1;
     }
@@ -949,7 +901,7 @@ static int conn_process(struct conn *c)
             if (d == RAW_IS_MAYBE) {
                 if (!(c->flags & FL_PROBE)) {
                     c->flags |= FL_PROBE;
-                    c->deadline = w->loop.now + PROBE_MS;
+                    c->deadline = w->loop->now + PROBE_MS;
                 }
                 return 0;
             }
@@ -966,7 +918,7 @@ static int conn_process(struct conn *c)
             if (!(c->flags & FL_HEAD_TIMER)) {
                 /* One deadline for the whole head, however it trickles in. */
                 c->flags |= FL_HEAD_TIMER;
-                c->deadline = w->loop.now + w->srv->opt.head_timeout_ms;
+                c->deadline = w->loop->now + w->srv->opt.head_timeout_ms;
             }
             return 0;
         }
@@ -1040,18 +992,16 @@ static void sweep(struct worker *w)
 
     for (; c != NULL; c = next) {
         next = c->next;
-        if (w->loop.now >= c->deadline)
+        if (w->loop->now >= c->deadline)
             on_deadline(c);
     }
 }
 
-static void begin_stop(struct worker *w)
+static void fs_stopping(struct srv_worker *sw)
 {
+    struct worker *w = sw->app;
     struct conn *c = w->conns, *next;
 
-    w->stopping = true;
-    w->stop_deadline = w->loop.now + w->srv->opt.grace_ms;
-    accept_pause(w, INT64_MAX);
     for (; c != NULL; c = next) {
         next = c->next;
         c->flags &= (uint8_t)~FL_KEEP;
@@ -1060,48 +1010,33 @@ static void begin_stop(struct worker *w)
     }
 }
 
-static void on_wake(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+static void fs_close_all(struct srv_worker *sw)
 {
-    struct worker *w = container_of(io, struct worker, wake_io);
-    uint64_t v;
-    (void)loop;
-    (void)events;
+    struct worker *w = sw->app;
 
-    if (read(w->wakefd, &v, sizeof v) == (ssize_t)sizeof v && !w->stopping)
-        begin_stop(w);
+    while (w->conns != NULL)
+        conn_close(w->conns);
 }
 
-static void on_tick(struct ev_loop *loop)
+static void fs_tick(struct srv_worker *sw)
 {
-    struct worker *w = loop->data;
-    struct fs_server *s = w->srv;
+    struct worker *w = sw->app;
 
     worker_clock(w);
-    if (loop->now >= w->next_sweep) {
+    if (w->loop->now >= w->next_sweep) {
         sweep(w);
-        w->next_sweep = loop->now + SWEEP_MS;
-    }
-    if (!w->accepting && !w->stopping && loop->now >= w->accept_resume &&
-        atomic_load(&s->nconns) < s->opt.max_conns &&
-        ev_io_start(loop, &w->listen_io, s->lfd, EPOLLIN | EPOLLEXCLUSIVE, on_listen) == 0)
-        w->accepting = true;
-    if (w->stopping && (w->nconns == 0 || loop->now >= w->stop_deadline)) {
-        while (w->conns != NULL)
-            conn_close(w->conns);
-        loop->stop = true;
+        w->next_sweep = w->loop->now + SWEEP_MS;
     }
     if (buf_len(&w->log) > 0)
         log_flush(w);
 }
 
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-
-    ev_run(&w->loop);
-    log_flush(w);
-    return NULL;
-}
+static const struct srv_ops fs_ops = {
+    .accepted = fs_accepted,
+    .tick = fs_tick,
+    .stopping = fs_stopping,
+    .close_all = fs_close_all,
+};
 
 void fs_options_default(struct fs_options *o)
 {
@@ -1121,55 +1056,32 @@ void fs_options_default(struct fs_options *o)
 
 static void server_free(struct fs_server *s)
 {
-    for (int i = 0; i < s->nworkers; i++) {
+    for (int i = 0; s->workers != NULL && i < s->opt.threads; i++) {
         struct worker *w = &s->workers[i];
         while (w->npool > 0)
             free(w->pool[--w->npool]);
         free(w->rwbuf);
         buf_free(&w->log);
-        if (w->wakefd >= 0)
-            close(w->wakefd);
-        ev_loop_close(&w->loop);
     }
     free(s->workers);
-    if (s->lfd >= 0)
-        close(s->lfd);
     if (s->rootfd >= 0)
         close(s->rootfd);
     mime_table_free(&s->mime);
     free(s);
 }
 
-static void format_url(const struct fs_options *o, const struct sockaddr_storage *ss, char *url,
-                       size_t urlsz)
-{
-    const struct sockaddr *sa = (const struct sockaddr *)ss;
-    char addr[SOCK_ADDRSTRLEN];
-    unsigned port = sock_addr_port(sa);
-
-    if (sock_addr_is_any(sa)) {
-        /* Every interface: name the loopback address that reaches it. */
-        bool v6only = o->bind != NULL && o->bind[0] != '\0' && sa->sa_family == AF_INET6;
-        snprintf(url, urlsz, "http://%s:%u/", v6only ? "[::1]" : "127.0.0.1", port);
-        return;
-    }
-    sock_addr_format(sa, true, addr, sizeof addr);
-    snprintf(url, urlsz, "http://%s/", addr);
-}
-
 int fs_server_start(const struct fs_options *o, struct fs_server **out, char *url, size_t urlsz,
                     const char **what)
 {
     struct fs_server *s = calloc(1, sizeof *s);
-    struct sockaddr_storage bound;
-    char *types = NULL;
+    char *types = NULL, name[SOCK_ADDRSTRLEN];
     size_t types_len = 0;
+    void *apps[256];
     int rc;
 
     if (s == NULL)
         return -ENOMEM;
     s->opt = *o;
-    s->lfd = -1;
     s->rootfd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->rootfd < 0) {
         rc = -errno;
@@ -1190,13 +1102,11 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
         *what = "cannot build the media type table";
         goto fail;
     }
-    s->lfd = sock_listen_tcp(o->bind, o->port, 4096, &bound);
-    if (s->lfd < 0) {
-        rc = s->lfd;
-        *what = "cannot listen";
+    if (o->threads < 1 || o->threads > 256) {
+        rc = -EINVAL;
+        *what = "bad thread count";
         goto fail;
     }
-    format_url(o, &bound, url, urlsz);
     s->workers = calloc((size_t)o->threads, sizeof *s->workers);
     if (s->workers == NULL) {
         rc = -ENOMEM;
@@ -1206,40 +1116,30 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
     for (int i = 0; i < o->threads; i++) {
         struct worker *w = &s->workers[i];
         w->srv = s;
-        w->wakefd = -1;
-        w->loop.epfd = -1;
-        s->nworkers = i + 1;
         buf_init(&w->log, 1u << 20);
         worker_clock(w);
-        rc = ev_loop_init(&w->loop, TICK_MS, on_tick, w);
-        if (rc < 0)
-            break;
-        w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (w->wakefd < 0) {
-            rc = -errno;
-            break;
-        }
-        rc = ev_io_start(&w->loop, &w->wake_io, w->wakefd, EPOLLIN, on_wake);
-        if (rc == 0)
-            rc = ev_io_start(&w->loop, &w->listen_io, s->lfd, EPOLLIN | EPOLLEXCLUSIVE, on_listen);
-        if (rc < 0)
-            break;
-        w->accepting = true;
+        apps[i] = w;
     }
-    if (rc < 0) {
-        *what = "cannot set up the event loops";
+    struct srv_options so = {.bind = o->bind,
+                             .port = o->port,
+                             .threads = o->threads,
+                             .max_conns = o->max_conns,
+                             .tick_ms = TICK_MS,
+                             .grace_ms = o->grace_ms};
+    rc = srv_init(&s->srv, &so, &fs_ops, apps, what);
+    if (rc < 0)
         goto fail;
+    for (int i = 0; i < o->threads; i++) {
+        s->workers[i].sw = &s->srv.workers[i];
+        s->workers[i].loop = &s->srv.workers[i].loop;
     }
-    for (int i = 0; i < s->nworkers; i++) {
-        rc = -pthread_create(&s->workers[i].tid, NULL, worker_main, &s->workers[i]);
-        if (rc < 0) {
-            /* Stop the threads already running before freeing. */
-            s->nworkers = i;
-            fs_server_stop(s);
-            fs_server_wait(s);
-            *what = "cannot start threads";
-            return rc;
-        }
+    srv_local_name(&s->srv, name, sizeof name);
+    snprintf(url, urlsz, "http://%s/", name);
+    rc = srv_run(&s->srv);
+    if (rc < 0) {
+        *what = "cannot start threads";
+        srv_free(&s->srv);
+        goto fail;
     }
     *out = s;
     return 0;
@@ -1251,18 +1151,12 @@ fail:
 
 void fs_server_stop(struct fs_server *s)
 {
-    uint64_t one = 1;
-
-    for (int i = 0; i < s->nworkers; i++)
-        if (write(s->workers[i].wakefd, &one, sizeof one) < 0) {
-            /* The counter cannot overflow from a few writes; nothing to do. */
-        }
+    srv_stop(&s->srv);
 }
 
 int fs_server_wait(struct fs_server *s)
 {
-    for (int i = 0; i < s->nworkers; i++)
-        pthread_join(s->workers[i].tid, NULL);
+    srv_wait(&s->srv);
     server_free(s);
     return 0;
 }

@@ -1,0 +1,214 @@
+#include "net/srv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "net/sock.h"
+
+#define ACCEPTS_PER_WAKEUP 64
+#define ACCEPT_BACKOFF_MS 250
+
+static void accept_pause(struct srv_worker *w, int64_t until)
+{
+    if (w->accepting) {
+        ev_io_stop(&w->loop, &w->listen_io);
+        w->accepting = false;
+    }
+    w->accept_resume = until;
+}
+
+static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    struct srv_worker *w = container_of(io, struct srv_worker, listen_io);
+    struct srv *s = w->srv;
+    (void)events;
+
+    for (int i = 0; i < ACCEPTS_PER_WAKEUP && w->accepting; i++) {
+        if (atomic_load(&s->nconns) >= s->opt.max_conns) {
+            /* Full: leave new connections in the backlog until one closes,
+             * rather than accepting and dropping them. */
+            accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
+            return;
+        }
+        struct sockaddr_storage peer;
+        int fd = sock_accept(s->lfd, &peer);
+        if (fd == -EAGAIN)
+            return;
+        if (fd < 0) {
+            /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays in the
+             * backlog and would wake us at once; wait instead of spinning. */
+            accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
+            return;
+        }
+        s->ops->accepted(w, fd, &peer);
+    }
+}
+
+static void on_wake(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    struct srv_worker *w = container_of(io, struct srv_worker, wake_io);
+    uint64_t v;
+    (void)events;
+
+    if (read(w->wakefd, &v, sizeof v) != (ssize_t)sizeof v || w->stopping)
+        return;
+    w->stopping = true;
+    w->stop_deadline = loop->now + w->srv->opt.grace_ms;
+    accept_pause(w, INT64_MAX);
+    w->srv->ops->stopping(w);
+}
+
+static void on_tick(struct ev_loop *loop)
+{
+    struct srv_worker *w = loop->data;
+    struct srv *s = w->srv;
+
+    s->ops->tick(w);
+    if (!w->accepting && !w->stopping && loop->now >= w->accept_resume &&
+        atomic_load(&s->nconns) < s->opt.max_conns &&
+        ev_io_start(loop, &w->listen_io, s->lfd, EPOLLIN | EPOLLEXCLUSIVE, on_listen) == 0)
+        w->accepting = true;
+    if (w->stopping && (w->nconns == 0 || loop->now >= w->stop_deadline)) {
+        if (w->nconns > 0)
+            s->ops->close_all(w);
+        loop->stop = true;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct srv_worker *w = arg;
+
+    ev_run(&w->loop);
+    w->srv->ops->tick(w); /* a last chance to flush */
+    return NULL;
+}
+
+void srv_conn_opened(struct srv_worker *w)
+{
+    w->nconns++;
+    atomic_fetch_add(&w->srv->nconns, 1);
+}
+
+void srv_conn_closed(struct srv_worker *w)
+{
+    w->nconns--;
+    atomic_fetch_sub(&w->srv->nconns, 1);
+}
+
+void srv_free(struct srv *s)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        struct srv_worker *w = &s->workers[i];
+        if (w->wakefd >= 0)
+            close(w->wakefd);
+        ev_loop_close(&w->loop);
+    }
+    free(s->workers);
+    s->workers = NULL;
+    s->nworkers = 0;
+    if (s->lfd >= 0)
+        close(s->lfd);
+    s->lfd = -1;
+}
+
+int srv_init(struct srv *s, const struct srv_options *o, const struct srv_ops *ops, void **apps,
+             const char **what)
+{
+    int rc = 0;
+
+    memset(s, 0, sizeof *s);
+    s->opt = *o;
+    s->ops = ops;
+    s->lfd = sock_listen_tcp(o->bind, o->port, 4096, &s->bound);
+    if (s->lfd < 0) {
+        *what = "cannot listen";
+        return s->lfd;
+    }
+    s->workers = calloc((size_t)o->threads, sizeof *s->workers);
+    if (s->workers == NULL) {
+        *what = "cannot start";
+        srv_free(s);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < o->threads && rc == 0; i++) {
+        struct srv_worker *w = &s->workers[i];
+        w->srv = s;
+        w->app = apps[i];
+        w->wakefd = -1;
+        w->loop.epfd = -1;
+        s->nworkers = i + 1;
+        rc = ev_loop_init(&w->loop, o->tick_ms, on_tick, w);
+        if (rc < 0)
+            break;
+        w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->wakefd < 0) {
+            rc = -errno;
+            break;
+        }
+        rc = ev_io_start(&w->loop, &w->wake_io, w->wakefd, EPOLLIN, on_wake);
+        if (rc == 0)
+            rc = ev_io_start(&w->loop, &w->listen_io, s->lfd, EPOLLIN | EPOLLEXCLUSIVE, on_listen);
+        w->accepting = rc == 0;
+    }
+    if (rc < 0) {
+        *what = "cannot set up the event loops";
+        srv_free(s);
+    }
+    return rc;
+}
+
+int srv_run(struct srv *s)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        int rc = pthread_create(&s->workers[i].tid, NULL, worker_main, &s->workers[i]);
+        if (rc != 0) {
+            /* Stop and join the threads already running. */
+            for (int k = 0; k < i; k++) {
+                uint64_t one = 1;
+                if (write(s->workers[k].wakefd, &one, sizeof one) < 0) {
+                    /* an eventfd write of 1 cannot fail here */
+                }
+            }
+            for (int k = 0; k < i; k++)
+                pthread_join(s->workers[k].tid, NULL);
+            return -rc;
+        }
+    }
+    return 0;
+}
+
+void srv_stop(struct srv *s)
+{
+    uint64_t one = 1;
+
+    for (int i = 0; i < s->nworkers; i++)
+        if (write(s->workers[i].wakefd, &one, sizeof one) < 0) {
+            /* an eventfd write of 1 cannot fail here */
+        }
+}
+
+void srv_wait(struct srv *s)
+{
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i].tid, NULL);
+    srv_free(s);
+}
+
+void srv_local_name(const struct srv *s, char *out, size_t outsz)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&s->bound;
+
+    if (sock_addr_is_any(sa)) {
+        /* Every interface: name the loopback address that reaches it. The
+         * default listener is dual-stack, so IPv4 loopback reaches it too. */
+        bool v6only = s->opt.bind != NULL && s->opt.bind[0] != '\0' && sa->sa_family == AF_INET6;
+        snprintf(out, outsz, "%s:%u", v6only ? "[::1]" : "127.0.0.1", sock_addr_port(sa));
+        return;
+    }
+    sock_addr_format(sa, true, out, outsz);
+}
