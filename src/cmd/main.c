@@ -1,6 +1,9 @@
 /* ferry: one binary, one subcommand per tool. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +17,9 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  serve [DIR]   serve DIR over HTTP/1.1 and the raw file protocol\n"
+            "  hello         the multi-client greeting server\n"
             "\n"
-            "not built yet (see README.md): get, put, hello, chat, udp\n"
+            "not built yet (see README.md): get, put, chat, udp\n"
             "\n"
             "ferry COMMAND --help shows a command's options.\n");
 }
@@ -30,6 +34,45 @@ int cmd_parse_long(const char *s, long min, long max, long *out)
         return -EINVAL;
     *out = v;
     return 0;
+}
+
+void cmd_signals_block(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int cmd_signals_wait(const char *who)
+{
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    while (sigwait(&set, &sig) != 0) {
+    }
+    fprintf(stderr, "ferry %s: %s, stopping\n", who, sig == SIGINT ? "interrupted" : "terminated");
+    return sig;
+}
+
+long cmd_raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000 ? 1000000 : (long)rl.rlim_cur;
 }
 
 int main(int argc, char **argv)
@@ -49,7 +92,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
-    if (strcmp(cmd, "get") == 0 || strcmp(cmd, "put") == 0 || strcmp(cmd, "hello") == 0 ||
+    if (strcmp(cmd, "hello") == 0)
+        return cmd_hello(argc - 1, argv + 1);
+    if (strcmp(cmd, "get") == 0 || strcmp(cmd, "put") == 0 ||
         strcmp(cmd, "chat") == 0 || strcmp(cmd, "udp") == 0) {
         fprintf(stderr, "ferry: '%s' is not built yet\n", cmd);
         return EXIT_USAGE;

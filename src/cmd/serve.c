@@ -2,12 +2,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "app/fileserver.h"
@@ -54,20 +51,11 @@ enum {
     OPT_SEND_MODE,
 };
 
-/* Raises the descriptor limit to the hard one and says how many
- * connections fit under it, keeping some for files and listings. */
+/* How many connections fit under the descriptor limit, keeping some for
+ * files and listings. */
 static long conns_for_fd_limit(void)
 {
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return 1000;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    long n = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000 ? 1000000 : (long)rl.rlim_cur;
+    long n = cmd_raise_fd_limit();
     return n > 64 ? n - 32 : 16;
 }
 
@@ -189,13 +177,8 @@ int cmd_serve(int argc, char **argv)
     long fd_conns = conns_for_fd_limit();
     o.max_conns = max_conns > 0 ? max_conns : fd_conns;
 
-    /* Threads inherit this mask, so only sigwait below sees the signals. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* Threads inherit the mask, so only cmd_signals_wait sees the signals. */
+    cmd_signals_block();
 
     char real[PATH_MAX], url[128];
     const char *what = "";
@@ -208,10 +191,7 @@ int cmd_serve(int argc, char **argv)
     printf("ferry: serving %s on %s\n", realpath(o.root, real) ? real : o.root, url);
     fflush(stdout);
 
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0) {
-    }
-    fprintf(stderr, "ferry: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+    cmd_signals_wait("serve");
     fs_server_stop(srv);
     fs_server_wait(srv);
     return EXIT_OK;

@@ -1,0 +1,269 @@
+/* The greeting server. Each client is a struct client holding a stream;
+ * it has one state (greeted, answering) until it says "exit", goes idle or
+ * leaves, so the stream's callbacks are the whole machine. */
+#include "app/hello.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "net/sock.h"
+#include "net/srv.h"
+#include "net/stream.h"
+#include "proto/line.h"
+
+#define OUT_MAX (64u << 10) /* replies queued for a client that does not read */
+#define SWEEP_MS 250
+
+struct hworker;
+
+struct client {
+    struct stream st;
+    struct hworker *w;
+    struct client *prev, *next;
+    int64_t deadline;
+    struct sockaddr_storage peer;
+};
+
+struct hworker {
+    struct srv_worker *sw;
+    struct hello_server *h;
+    struct client *clients;
+    int64_t next_sweep;
+    struct buf log;
+};
+
+struct hello_server {
+    struct hello_options opt;
+    struct srv srv;
+    struct hworker *workers;
+};
+
+static const char welcome[] = "Welcome!";
+
+void hello_options_default(struct hello_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->port = 9000;
+    o->threads = 1;
+    o->max_clients = 100000;
+    o->idle_ms = 300000;
+    o->msg_cap = LINE_DEFAULT_CAP;
+    o->log_fd = 1;
+}
+
+static void log_client(struct client *c, const char *what)
+{
+    struct hworker *w = c->w;
+    char addr[SOCK_ADDRSTRLEN];
+
+    if (w->h->opt.quiet)
+        return;
+    sock_addr_format((const struct sockaddr *)&c->peer, true, addr, sizeof addr);
+    buf_printf(&w->log, "%s %s (%ld connected)\n", addr, what,
+               (long)atomic_load(&w->h->srv.nconns));
+}
+
+static void log_flush(struct hworker *w)
+{
+    size_t off = 0, len = buf_len(&w->log);
+
+    while (off < len) {
+        ssize_t n = write(w->h->opt.log_fd, buf_rptr(&w->log) + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* a log nobody can write must not stop the server */
+        off += (size_t)n;
+    }
+    buf_consume(&w->log, len);
+}
+
+static void on_close(struct stream *st, int err)
+{
+    struct client *c = container_of(st, struct client, st);
+    struct hworker *w = c->w;
+    (void)err;
+
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv_conn_closed(w->sw);
+    log_client(c, "left");
+    free(c);
+}
+
+/* Answers every complete message in the input. */
+static void on_data(struct stream *st, bool drained)
+{
+    struct client *c = container_of(st, struct client, st);
+    struct hworker *w = c->w;
+    struct line ln;
+
+    c->deadline = w->sw->loop.now + w->h->opt.idle_ms;
+    while (line_next(buf_rptr(&st->in), buf_len(&st->in), w->h->opt.msg_cap, drained, &ln)) {
+        if (ln.len == 4 && memcmp(ln.text, "exit", 4) == 0) {
+            buf_consume(&st->in, buf_len(&st->in));
+            stream_close_after_flush(st);
+            return;
+        }
+        /* One write per answer keeps the bytes of an answer together. */
+        char reply[LINE_DEFAULT_CAP + 16];
+        char *r = reply;
+        size_t need = 7 + ln.len + 1 + strlen(ln.eol);
+        if (need > sizeof reply && (r = malloc(need)) == NULL) {
+            stream_close(st, -ENOMEM);
+            return;
+        }
+        memcpy(r, "Hello, ", 7);
+        memcpy(r + 7, ln.text, ln.len);
+        r[7 + ln.len] = '!';
+        memcpy(r + 8 + ln.len, ln.eol, strlen(ln.eol));
+        int rc = stream_write(st, r, need);
+        if (r != reply)
+            free(r);
+        buf_consume(&st->in, ln.consumed);
+        if (rc == -ENOBUFS) { /* it sends but never reads: let it go */
+            stream_close(st, rc);
+            return;
+        }
+        if (rc < 0)
+            return;
+    }
+}
+
+static void hello_accepted(struct srv_worker *sw, int fd, const struct sockaddr_storage *peer)
+{
+    struct hworker *w = sw->app;
+    struct client *c = calloc(1, sizeof *c);
+
+    if (c == NULL) {
+        close(fd);
+        return;
+    }
+    c->w = w;
+    c->peer = *peer;
+    c->deadline = sw->loop.now + w->h->opt.idle_ms;
+    size_t in_max = w->h->opt.msg_cap + 2;
+    if (stream_start(&c->st, &sw->loop, fd, in_max < 4096 ? 4096 : in_max, OUT_MAX, on_data,
+                     on_close) < 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next = w->clients;
+    if (w->clients)
+        w->clients->prev = c;
+    w->clients = c;
+    srv_conn_opened(sw);
+    log_client(c, "joined");
+    stream_write(&c->st, welcome, sizeof welcome - 1);
+}
+
+static void hello_tick(struct srv_worker *sw)
+{
+    struct hworker *w = sw->app;
+
+    if (sw->loop.now >= w->next_sweep) {
+        struct client *c = w->clients, *next;
+        for (; c != NULL; c = next) {
+            next = c->next;
+            if (sw->loop.now >= c->deadline)
+                stream_close(&c->st, -ETIMEDOUT);
+        }
+        w->next_sweep = sw->loop.now + SWEEP_MS;
+    }
+    if (buf_len(&w->log) > 0)
+        log_flush(w);
+}
+
+static void hello_close_all(struct srv_worker *sw)
+{
+    struct hworker *w = sw->app;
+
+    while (w->clients != NULL)
+        stream_close(&w->clients->st, 0);
+}
+
+static const struct srv_ops hello_ops = {
+    .accepted = hello_accepted,
+    .tick = hello_tick,
+    .stopping = hello_close_all, /* nothing is in flight worth waiting for */
+    .close_all = hello_close_all,
+};
+
+static void server_free(struct hello_server *h)
+{
+    for (int i = 0; h->workers != NULL && i < h->opt.threads; i++)
+        buf_free(&h->workers[i].log);
+    free(h->workers);
+    free(h);
+}
+
+int hello_start(const struct hello_options *o, struct hello_server **out, char *addr,
+                size_t addrsz, const char **what)
+{
+    struct hello_server *h = calloc(1, sizeof *h);
+    void *apps[256];
+    int rc;
+
+    if (h == NULL)
+        return -ENOMEM;
+    h->opt = *o;
+    if (o->threads < 1 || o->threads > 256 || o->msg_cap < 1) {
+        *what = "bad options";
+        server_free(h);
+        return -EINVAL;
+    }
+    h->workers = calloc((size_t)o->threads, sizeof *h->workers);
+    if (h->workers == NULL) {
+        *what = "cannot start";
+        server_free(h);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < o->threads; i++) {
+        h->workers[i].h = h;
+        buf_init(&h->workers[i].log, 1u << 20);
+        apps[i] = &h->workers[i];
+    }
+    struct srv_options so = {.bind = o->bind,
+                             .port = o->port,
+                             .threads = o->threads,
+                             .max_conns = o->max_clients,
+                             .tick_ms = 100,
+                             .grace_ms = 0};
+    rc = srv_init(&h->srv, &so, &hello_ops, apps, what);
+    if (rc < 0) {
+        server_free(h);
+        return rc;
+    }
+    for (int i = 0; i < o->threads; i++)
+        h->workers[i].sw = &h->srv.workers[i];
+    srv_local_name(&h->srv, addr, addrsz);
+    rc = srv_run(&h->srv);
+    if (rc < 0) {
+        *what = "cannot start threads";
+        srv_free(&h->srv);
+        server_free(h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+void hello_stop(struct hello_server *h)
+{
+    srv_stop(&h->srv);
+}
+
+void hello_wait(struct hello_server *h)
+{
+    srv_wait(&h->srv);
+    server_free(h);
+}

@@ -1,0 +1,181 @@
+#include "net/stream.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/sock.h"
+
+#define READ_CHUNK 4096
+#define READS_PER_WAKEUP 16 /* so one flooding peer cannot starve others */
+
+static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+
+static uint32_t wanted_events(const struct stream *s)
+{
+    uint32_t ev = 0;
+
+    if (!s->closing && buf_len(&s->in) < s->in.max)
+        ev |= EPOLLIN;
+    if (buf_len(&s->out) > 0)
+        ev |= EPOLLOUT;
+    return ev ? ev : EPOLLRDHUP; /* stay registered to see errors */
+}
+
+static void finish(struct stream *s, int err)
+{
+    if (s->in_cb) {
+        /* The owner is still using s: close when on_data returns. */
+        if (!s->dead) {
+            s->dead = true;
+            s->dead_err = err;
+        }
+        return;
+    }
+    ev_io_stop(s->loop, &s->io);
+    close(s->io.fd);
+    s->io.fd = -1;
+    buf_free(&s->in);
+    buf_free(&s->out);
+    s->on_close(s, err);
+}
+
+/* Runs on_data; returns false when the stream was closed meanwhile. */
+static bool deliver(struct stream *s, bool drained)
+{
+    s->in_cb = true;
+    s->on_data(s, drained);
+    s->in_cb = false;
+    if (s->dead) {
+        finish(s, s->dead_err);
+        return false;
+    }
+    return true;
+}
+
+/* Re-arms the watcher for what the stream needs now, or closes it when it
+ * is closing and has nothing left to send. */
+static void update(struct stream *s)
+{
+    if (s->closing && buf_len(&s->out) == 0) {
+        finish(s, 0);
+        return;
+    }
+    if (buf_len(&s->in) == 0)
+        buf_free(&s->in);
+    int rc = ev_io_set(s->loop, &s->io, wanted_events(s));
+    if (rc < 0)
+        finish(s, rc);
+}
+
+/* Writes queued output. Returns 0 or -errno of a failed send. */
+static int flush(struct stream *s)
+{
+    while (buf_len(&s->out) > 0) {
+        ssize_t n = sock_send(s->io.fd, buf_rptr(&s->out), buf_len(&s->out), 0);
+        if (n == -EAGAIN)
+            return 0;
+        if (n < 0)
+            return (int)n;
+        buf_consume(&s->out, (size_t)n);
+    }
+    buf_free(&s->out);
+    return 0;
+}
+
+int stream_start(struct stream *s, struct ev_loop *loop, int fd, size_t in_max, size_t out_max,
+                 stream_data_cb on_data, stream_close_cb on_close)
+{
+    s->loop = loop;
+    buf_init(&s->in, in_max);
+    buf_init(&s->out, out_max);
+    s->closing = s->in_cb = s->dead = false;
+    s->dead_err = 0;
+    s->on_data = on_data;
+    s->on_close = on_close;
+    return ev_io_start(loop, &s->io, fd, EPOLLIN, on_io);
+}
+
+void stream_close(struct stream *s, int err)
+{
+    finish(s, err);
+}
+
+int stream_write(struct stream *s, const void *p, size_t n)
+{
+    if (s->dead || s->io.fd < 0)
+        return -EPIPE;
+    if (buf_len(&s->out) == 0) {
+        ssize_t w = sock_send(s->io.fd, p, n, 0);
+        if (w < 0 && w != -EAGAIN) {
+            finish(s, (int)w);
+            return (int)w;
+        }
+        if (w > 0) {
+            p = (const char *)p + w;
+            n -= (size_t)w;
+        }
+        if (n == 0)
+            return 0;
+    }
+    int rc = buf_append(&s->out, p, n);
+    if (rc < 0)
+        return rc;
+    if (!s->in_cb)
+        update(s);
+    return 0;
+}
+
+void stream_close_after_flush(struct stream *s)
+{
+    s->closing = true;
+    if (!s->in_cb)
+        update(s);
+}
+
+static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    struct stream *s = container_of(io, struct stream, io);
+    (void)loop;
+
+    if (events & EPOLLOUT) {
+        int rc = flush(s);
+        if (rc < 0) {
+            finish(s, rc);
+            return;
+        }
+    }
+    for (int i = 0; i < READS_PER_WAKEUP && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
+        if (s->closing || buf_len(&s->in) >= s->in.max)
+            break;
+        size_t want = s->in.max - buf_len(&s->in);
+        if (want > READ_CHUNK)
+            want = READ_CHUNK;
+        char *p = buf_reserve(&s->in, want);
+        if (p == NULL) {
+            finish(s, -ENOMEM);
+            return;
+        }
+        ssize_t n = sock_recv(s->io.fd, p, want);
+        if (n == -EAGAIN)
+            break;
+        if (n < 0) {
+            finish(s, (int)n);
+            return;
+        }
+        if (n == 0) {
+            /* The peer is done sending: what it sent last is a message,
+             * and what we queue for it still goes out before we close. */
+            if (buf_len(&s->in) > 0 && !deliver(s, true))
+                return;
+            s->closing = true;
+            break;
+        }
+        buf_commit(&s->in, (size_t)n);
+        if (!deliver(s, (size_t)n < want))
+            return;
+        if ((size_t)n < want)
+            break;
+    }
+    update(s);
+}
