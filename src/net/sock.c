@@ -5,16 +5,18 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-static int listen_on(const struct sockaddr *sa, socklen_t salen, int backlog, bool dual)
+/* A socket of type bound to sa; listening when it is a stream socket. */
+static int bind_on(const struct sockaddr *sa, socklen_t salen, int type, int backlog, bool dual)
 {
     int one = 1, zero = 0, rc;
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
     if (fd < 0)
         return -errno;
@@ -23,7 +25,7 @@ static int listen_on(const struct sockaddr *sa, socklen_t salen, int backlog, bo
     if (sa->sa_family == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual ? &zero : &one, sizeof one) < 0)
         goto fail_close;
-    if (bind(fd, sa, salen) < 0 || listen(fd, backlog) < 0)
+    if (bind(fd, sa, salen) < 0 || (type == SOCK_STREAM && listen(fd, backlog) < 0))
         goto fail_close;
     return fd;
 
@@ -35,16 +37,21 @@ fail_close:
 
 int sock_listen_tcp(const char *host, uint16_t port, int backlog, struct sockaddr_storage *bound)
 {
+    return sock_bind(host, port, SOCK_STREAM, backlog, bound);
+}
+
+int sock_bind(const char *host, uint16_t port, int type, int backlog, struct sockaddr_storage *bound)
+{
     int fd;
 
     if (host == NULL || host[0] == '\0') {
         struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
         s6.sin6_addr = in6addr_any;
-        fd = listen_on((struct sockaddr *)&s6, sizeof s6, backlog, true);
+        fd = bind_on((struct sockaddr *)&s6, sizeof s6, type, backlog, true);
         if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL) {
             struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port)};
             s4.sin_addr.s_addr = htonl(INADDR_ANY);
-            fd = listen_on((struct sockaddr *)&s4, sizeof s4, backlog, false);
+            fd = bind_on((struct sockaddr *)&s4, sizeof s4, type, backlog, false);
         }
     } else {
         struct addrinfo hints, *res, *ai;
@@ -52,14 +59,14 @@ int sock_listen_tcp(const char *host, uint16_t port, int backlog, struct sockadd
 
         memset(&hints, 0, sizeof hints);
         hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_socktype = type;
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
         snprintf(portstr, sizeof portstr, "%u", port);
         if (getaddrinfo(host, portstr, &hints, &res) != 0)
             return -EADDRNOTAVAIL;
         fd = -EADDRNOTAVAIL;
         for (ai = res; ai != NULL; ai = ai->ai_next) {
-            fd = listen_on(ai->ai_addr, ai->ai_addrlen, backlog, false);
+            fd = bind_on(ai->ai_addr, ai->ai_addrlen, type, backlog, false);
             if (fd >= 0)
                 break;
         }
@@ -195,4 +202,48 @@ ssize_t sock_sendfile(int fd, int in_fd, off_t *off, size_t n)
         if (errno != EINTR)
             return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
+}
+
+int sock_connect(const char *host, uint16_t port, int type, int timeout_ms,
+                 struct sockaddr_storage *peer)
+{
+    struct addrinfo hints, *res, *ai;
+    char portstr[8];
+    int rc = -EADDRNOTAVAIL;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = type;
+    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    snprintf(portstr, sizeof portstr, "%u", port);
+    if (getaddrinfo(host, portstr, &hints, &res) != 0)
+        return -EADDRNOTAVAIL;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        rc = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : -errno;
+        if (rc == -EINPROGRESS) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int err = 0;
+            socklen_t elen = sizeof err;
+            int n = poll(&pfd, 1, timeout_ms);
+            if (n == 0)
+                rc = -ETIMEDOUT;
+            else if (n < 0)
+                rc = -errno;
+            else
+                rc = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ? -errno : -err;
+        }
+        if (rc == 0) {
+            memcpy(peer, ai->ai_addr, ai->ai_addrlen);
+            freeaddrinfo(res);
+            return fd;
+        }
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc;
 }

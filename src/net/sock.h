@@ -19,6 +19,17 @@
  * resolve). */
 int sock_listen_tcp(const char *host, uint16_t port, int backlog, struct sockaddr_storage *bound);
 
+/* Like sock_listen_tcp for any socket type: a SOCK_DGRAM socket is bound
+ * and not listening. backlog is for stream sockets. */
+int sock_bind(const char *host, uint16_t port, int type, int backlog, struct sockaddr_storage *bound);
+
+/* Resolves host and connects a non-blocking socket of type (SOCK_STREAM
+ * or SOCK_DGRAM) to the first address that answers within timeout_ms each.
+ * Returns the descriptor with the address in *peer, or -errno
+ * (-EADDRNOTAVAIL for a name that does not resolve, -ETIMEDOUT). */
+int sock_connect(const char *host, uint16_t port, int type, int timeout_ms,
+                 struct sockaddr_storage *peer);
+
 /* Accepts one connection as a non-blocking, close-on-exec socket with
  * TCP_NODELAY set. Returns the descriptor or -errno (-EAGAIN when none). */
 int sock_accept(int lfd, struct sockaddr_storage *peer);

@@ -1,0 +1,58 @@
+#include "proto/hostport.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int parse_port(const char *p, uint16_t *port)
+{
+    unsigned long v = 0;
+
+    if (*p == '\0')
+        return -EINVAL;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        v = v * 10 + (unsigned long)(*p - '0');
+        if (v > 65535)
+            return -EINVAL;
+    }
+    if (v == 0)
+        return -EINVAL;
+    *port = (uint16_t)v;
+    return 0;
+}
+
+int hostport_parse(const char *s, char *host, size_t hostsz, uint16_t *port,
+                   uint16_t default_port)
+{
+    const char *h = s, *colon;
+    size_t hlen;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close == s + 1)
+            return -EINVAL;
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        colon = close[1] == ':' ? close + 1 : NULL;
+        if (close[1] != '\0' && colon == NULL)
+            return -EINVAL;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon != NULL && strchr(s, ':') != colon)
+            colon = NULL; /* a bare IPv6 literal has several colons */
+        hlen = colon ? (size_t)(colon - s) : strlen(s);
+    }
+    if (hlen == 0)
+        return -EINVAL;
+    if (hlen >= hostsz)
+        return -ENAMETOOLONG;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (colon != NULL)
+        return parse_port(colon + 1, port);
+    if (default_port == 0)
+        return -EINVAL;
+    *port = default_port;
+    return 0;
+}
