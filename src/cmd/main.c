@@ -18,9 +18,10 @@ static void usage(FILE *f)
             "commands:\n"
             "  serve [DIR]   serve DIR over HTTP/1.1 and the raw file protocol\n"
             "  hello         the multi-client greeting server\n"
+            "  chat          a chat broker (-l) or a full-duplex chat client\n"
             "  udp           a UDP peer: listen (-l) or send to HOST:PORT\n"
             "\n"
-            "not built yet (see README.md): get, put, chat\n"
+            "not built yet (see README.md): get, put\n"
             "\n"
             "ferry COMMAND --help shows a command's options.\n");
 }
@@ -97,8 +98,9 @@ int main(int argc, char **argv)
         return cmd_hello(argc - 1, argv + 1);
     if (strcmp(cmd, "udp") == 0)
         return cmd_udp(argc - 1, argv + 1);
-    if (strcmp(cmd, "get") == 0 || strcmp(cmd, "put") == 0 ||
-        strcmp(cmd, "chat") == 0) {
+    if (strcmp(cmd, "chat") == 0)
+        return cmd_chat(argc - 1, argv + 1);
+    if (strcmp(cmd, "get") == 0 || strcmp(cmd, "put") == 0) {
         fprintf(stderr, "ferry: '%s' is not built yet\n", cmd);
         return EXIT_USAGE;
     }

@@ -57,6 +57,8 @@ static bool deliver(struct stream *s, bool drained)
  * is closing and has nothing left to send. */
 static void update(struct stream *s)
 {
+    if (s->failed)
+        return; /* EPOLLOUT is armed; on_io closes */
     if (s->closing && buf_len(&s->out) == 0) {
         finish(s, 0);
         return;
@@ -91,6 +93,7 @@ int stream_start(struct stream *s, struct ev_loop *loop, int fd, size_t in_max, 
     buf_init(&s->out, out_max);
     s->closing = s->in_cb = s->dead = false;
     s->dead_err = 0;
+    s->failed = 0;
     s->on_data = on_data;
     s->on_close = on_close;
     return ev_io_start(loop, &s->io, fd, EPOLLIN, on_io);
@@ -103,12 +106,14 @@ void stream_close(struct stream *s, int err)
 
 int stream_write(struct stream *s, const void *p, size_t n)
 {
-    if (s->dead || s->io.fd < 0)
+    if (s->dead || s->failed || s->io.fd < 0)
         return -EPIPE;
     if (buf_len(&s->out) == 0) {
         ssize_t w = sock_send(s->io.fd, p, n, 0);
         if (w < 0 && w != -EAGAIN) {
-            finish(s, (int)w);
+            /* Wake up soon (the socket is writable or in error) to close. */
+            s->failed = (int)w;
+            ev_io_set(s->loop, &s->io, EPOLLOUT);
             return (int)w;
         }
         if (w > 0) {
@@ -138,6 +143,10 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
     struct stream *s = container_of(io, struct stream, io);
     (void)loop;
 
+    if (s->failed) {
+        finish(s, s->failed);
+        return;
+    }
     if (events & EPOLLOUT) {
         int rc = flush(s);
         if (rc < 0) {

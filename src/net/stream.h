@@ -33,6 +33,7 @@ struct stream {
     bool in_cb;   /* inside on_data: closing is deferred to its end */
     bool dead;    /* closed while inside on_data */
     int dead_err;
+    int failed;   /* a send failed: the stream closes at its next wakeup */
     stream_data_cb on_data;
     stream_close_cb on_close;
 };
@@ -45,7 +46,9 @@ int stream_start(struct stream *s, struct ev_loop *loop, int fd, size_t in_max, 
 /* Queues bytes: sent now where the socket allows, the rest buffered.
  * Returns 0, -ENOBUFS when out_max would be passed (nothing is queued then:
  * the owner decides, e.g. to drop a client that does not read), or -errno
- * of a failed send (the stream is then closed through on_close). */
+ * of a failed send. Never closes the stream itself: after a failed send it
+ * closes at its next wakeup, so an owner may write to many streams in a
+ * loop without any of them vanishing under it. */
 int stream_write(struct stream *s, const void *p, size_t n);
 
 /* Sends what is queued, then closes (on_close with 0). */

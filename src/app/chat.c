@@ -1,0 +1,637 @@
+/* The chat broker and client.
+ *
+ * The broker runs one event loop (broadcast needs every client in one
+ * place). Each client is a stream; its messages (proto/line.h) are
+ * commands or text for everyone else. Writes never close a stream on the
+ * spot (see stream_write), so broadcasting can walk the client list safely;
+ * a client whose queue passes its cap is marked and dropped afterwards. */
+#include "app/chat.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/charset.h"
+#include "core/clock.h"
+#include "net/sock.h"
+#include "net/srv.h"
+#include "net/stream.h"
+#include "proto/line.h"
+
+#define NAME_MAX_LEN 32
+#define HISTORY_MAX 1000
+
+struct chat_broker;
+
+struct client {
+    struct stream st;
+    struct chat_broker *b;
+    struct client *prev, *next;
+    char name[NAME_MAX_LEN + 1];
+    bool drop;       /* its queue overflowed: disconnect after this round */
+    bool quitting;
+    double tokens;   /* rate limit bucket */
+    int64_t refill_at;
+    int64_t noticed_at; /* last "slow down" notice */
+};
+
+struct chat_broker {
+    struct chat_options opt;
+    struct srv srv;
+    struct srv_worker *sw;
+    struct client *clients;
+    char **history; /* ring of formatted lines */
+    int hist_len, hist_head;
+    struct ev_io in_io; /* operator's stdin */
+    bool in_watch;
+    struct buf in;      /* operator's partial line */
+    char *conv;         /* charset scratch */
+};
+
+#define CONV_MAX (LINE_DEFAULT_CAP * 4 + 64)
+
+void chat_options_default(struct chat_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->port = 9000;
+    o->max_clients = 10000;
+    o->msg_cap = LINE_DEFAULT_CAP;
+    o->queue_cap = 256u << 10;
+    o->rate = 100;
+    o->burst = 200;
+    o->history = 20;
+    o->in_fd = 0;
+    o->out_fd = 1;
+    o->err_fd = 2;
+}
+
+bool chat_is_quit(const char *t, size_t n)
+{
+    return (n == 5 && memcmp(t, "/quit", 5) == 0) || (n == 1 && t[0] == 'Q') ||
+           (n == 3 && memcmp(t, "bye", 3) == 0) || (n == 4 && memcmp(t, "exit", 4) == 0);
+}
+
+static void write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Shows a line from the wire on the terminal, converted from the wire's
+ * charset where one is set (bytes that do not convert are shown as sent). */
+static void show(int fd, const char *charset, char *scratch, const char *s, size_t n)
+{
+    if (charset != NULL) {
+        long r = charset_convert("UTF-8", charset, s, n, scratch, CONV_MAX);
+        if (r >= 0) {
+            s = scratch;
+            n = (size_t)r;
+        }
+    }
+    write_all(fd, s, n);
+}
+
+/* ---- broker ------------------------------------------------------------ */
+
+static void remember(struct chat_broker *b, const char *line, size_t n)
+{
+    if (b->opt.history <= 0)
+        return;
+    char *copy = malloc(n + 1);
+    if (copy == NULL)
+        return;
+    memcpy(copy, line, n);
+    copy[n] = '\0';
+    int slot = (b->hist_head + b->hist_len) % b->opt.history;
+    if (b->hist_len == b->opt.history) {
+        free(b->history[b->hist_head]);
+        b->hist_head = (b->hist_head + 1) % b->opt.history;
+        slot = (b->hist_head + b->hist_len - 1) % b->opt.history;
+    } else {
+        b->hist_len++;
+    }
+    b->history[slot] = copy;
+}
+
+static void reap(struct chat_broker *b);
+
+/* Sends line to every client but from (NULL: everyone), shows it to the
+ * operator, and keeps it for newcomers when it is chat (not a notice). */
+static void broadcast(struct chat_broker *b, struct client *from, const char *line, size_t n, bool keep)
+{
+    for (struct client *c = b->clients; c != NULL; c = c->next) {
+        if (c == from || c->drop || c->quitting)
+            continue;
+        if (stream_write(&c->st, line, n) == -ENOBUFS)
+            c->drop = true;
+    }
+    if (b->opt.operator_)
+        show(b->opt.out_fd, b->opt.wire_charset, b->conv, line, n);
+    if (keep)
+        remember(b, line, n);
+}
+
+static void notice_all(struct chat_broker *b, struct client *from, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void notice_all(struct chat_broker *b, struct client *from, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        n = sizeof line - 1;
+    broadcast(b, from, line, (size_t)n, false);
+    if (!b->opt.operator_ && !b->opt.quiet)
+        write_all(b->opt.out_fd, line, (size_t)n);
+}
+
+static void tell(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void tell(struct client *c, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        n = sizeof line - 1;
+    if (stream_write(&c->st, line, (size_t)n) == -ENOBUFS)
+        c->drop = true;
+}
+
+static void on_close(struct stream *st, int err)
+{
+    struct client *c = container_of(st, struct client, st);
+    struct chat_broker *b = c->b;
+
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        b->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv_conn_closed(b->sw);
+    if (c->drop)
+        notice_all(b, NULL, "* %s was dropped: it did not read its messages\n", c->name);
+    else
+        notice_all(b, NULL, "* %s left\n", c->name);
+    (void)err;
+    free(c);
+    reap(b);
+}
+
+/* Disconnects clients whose queues overflowed. Their leave notices may
+ * overflow others, so it repeats until none is left. */
+static void reap(struct chat_broker *b)
+{
+    for (;;) {
+        struct client *c = b->clients;
+        while (c != NULL && !c->drop)
+            c = c->next;
+        if (c == NULL)
+            return;
+        if (c->st.in_cb)
+            return; /* its own on_data is running; it is reaped after */
+        stream_close(&c->st, -ENOBUFS);
+    }
+}
+
+static bool name_ok(struct chat_broker *b, const char *n, size_t len)
+{
+    if (len == 0 || len > NAME_MAX_LEN || (len == 6 && memcmp(n, "server", 6) == 0))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)n[i] <= ' ' || n[i] == 0x7f || n[i] == ':')
+            return false;
+    for (struct client *c = b->clients; c != NULL; c = c->next)
+        if (strlen(c->name) == len && memcmp(c->name, n, len) == 0)
+            return false;
+    return true;
+}
+
+static void command(struct client *c, const char *t, size_t n)
+{
+    struct chat_broker *b = c->b;
+
+    if (n > 6 && memcmp(t, "/nick ", 6) == 0) {
+        const char *name = t + 6;
+        size_t len = n - 6;
+        if (!name_ok(b, name, len)) {
+            tell(c, "* cannot take that name: 1 to %d visible characters, no ':', not in use\n",
+                 NAME_MAX_LEN);
+            return;
+        }
+        char old[NAME_MAX_LEN + 1];
+        memcpy(old, c->name, sizeof old);
+        memcpy(c->name, name, len);
+        c->name[len] = '\0';
+        notice_all(b, NULL, "* %s is now %s\n", old, c->name);
+    } else if (n == 4 && memcmp(t, "/who", 4) == 0) {
+        struct buf out;
+        buf_init(&out, 1u << 20);
+        buf_puts(&out, "* here:");
+        for (struct client *o = b->clients; o != NULL; o = o->next)
+            buf_printf(&out, " %s%s", o->name, o == c ? " (you)" : "");
+        if (b->opt.operator_)
+            buf_puts(&out, " server");
+        buf_puts(&out, "\n");
+        if (stream_write(&c->st, buf_rptr(&out), buf_len(&out)) == -ENOBUFS)
+            c->drop = true;
+        buf_free(&out);
+    } else {
+        tell(c, "* commands: /nick NAME, /who, /quit\n");
+    }
+}
+
+/* Token bucket: true when c may send one more message now. */
+static bool within_rate(struct client *c, int64_t now)
+{
+    const struct chat_options *o = &c->b->opt;
+
+    c->tokens += (double)(now - c->refill_at) * o->rate / 1000.0;
+    if (c->tokens > o->burst)
+        c->tokens = o->burst;
+    c->refill_at = now;
+    if (c->tokens >= 1) {
+        c->tokens -= 1;
+        return true;
+    }
+    if (now - c->noticed_at >= 1000) {
+        c->noticed_at = now;
+        tell(c, "* slow down: messages over %.0f a second are dropped\n", o->rate);
+    }
+    return false;
+}
+
+static void on_data(struct stream *st, bool drained)
+{
+    struct client *c = container_of(st, struct client, st);
+    struct chat_broker *b = c->b;
+    struct line ln;
+
+    while (!c->quitting &&
+           line_next(buf_rptr(&st->in), buf_len(&st->in), b->opt.msg_cap, drained, &ln)) {
+        if (chat_is_quit(ln.text, ln.len)) {
+            c->quitting = true;
+            stream_close_after_flush(st);
+        } else if (ln.len > 0 && ln.text[0] == '/') {
+            command(c, ln.text, ln.len);
+        } else if (ln.len > 0 && within_rate(c, b->sw->loop.now)) {
+            struct buf out;
+            buf_init(&out, ln.len + NAME_MAX_LEN + 8);
+            buf_printf(&out, "%s: ", c->name);
+            buf_append(&out, ln.text, ln.len);
+            buf_append(&out, "\n", 1);
+            broadcast(b, c, buf_rptr(&out), buf_len(&out), true);
+            buf_free(&out);
+        }
+        buf_consume(&st->in, ln.consumed);
+    }
+    if (c->quitting)
+        buf_consume(&st->in, buf_len(&st->in));
+    if (c->drop)
+        stream_close(st, -ENOBUFS); /* deferred until on_data returns */
+}
+
+static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr_storage *peer)
+{
+    struct chat_broker *b = sw->app;
+    struct client *c = calloc(1, sizeof *c);
+
+    if (c == NULL) {
+        close(fd);
+        return;
+    }
+    c->b = b;
+    sock_addr_format((const struct sockaddr *)peer, true, c->name, sizeof c->name);
+    c->tokens = b->opt.burst;
+    c->refill_at = sw->loop.now;
+    if (stream_start(&c->st, &sw->loop, fd, b->opt.msg_cap + 2, b->opt.queue_cap, on_data,
+                     on_close) < 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    srv_conn_opened(sw);
+    tell(c, "* welcome to ferry chat, %s: /nick NAME, /who, /quit\n", c->name);
+    for (int i = 0; i < b->hist_len; i++) {
+        const char *h = b->history[(b->hist_head + i) % b->opt.history];
+        if (stream_write(&c->st, h, strlen(h)) == -ENOBUFS)
+            c->drop = true;
+    }
+    notice_all(b, NULL, "* %s joined\n", c->name);
+    /* Linked after the notice, so the newcomer hears of itself only in
+     * the welcome. */
+    c->next = b->clients;
+    if (b->clients)
+        b->clients->prev = c;
+    b->clients = c;
+    reap(b);
+}
+
+static void operator_line(struct chat_broker *b, const char *t, size_t n)
+{
+    struct buf out;
+    const char *text = t;
+
+    if (b->opt.wire_charset != NULL) {
+        long r = charset_convert(b->opt.wire_charset, "UTF-8", t, n, b->conv, CONV_MAX);
+        if (r < 0) {
+            dprintf(b->opt.err_fd, "ferry chat: that line cannot be written in %s\n",
+                    b->opt.wire_charset);
+            return;
+        }
+        text = b->conv;
+        n = (size_t)r;
+    }
+    buf_init(&out, n + 16);
+    buf_puts(&out, "server: ");
+    buf_append(&out, text, n);
+    buf_append(&out, "\n", 1);
+    /* The operator typed it: do not echo it back to them. */
+    bool op = b->opt.operator_;
+    b->opt.operator_ = false;
+    broadcast(b, NULL, buf_rptr(&out), buf_len(&out), true);
+    b->opt.operator_ = op;
+    buf_free(&out);
+    reap(b);
+}
+
+static void on_stdin(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    struct chat_broker *b = container_of(io, struct chat_broker, in_io);
+    struct line ln;
+    (void)events;
+
+    char *dst = buf_reserve(&b->in, 4096);
+    ssize_t n = dst ? read(io->fd, dst, 4096) : 0;
+    if (n < 0 && errno == EINTR)
+        return;
+    bool eof = n <= 0;
+    if (n > 0)
+        buf_commit(&b->in, (size_t)n);
+    while (line_next(buf_rptr(&b->in), buf_len(&b->in), b->opt.msg_cap, eof, &ln)) {
+        if (ln.len > 0)
+            operator_line(b, ln.text, ln.len);
+        buf_consume(&b->in, ln.consumed);
+    }
+    if (eof) {
+        ev_io_stop(loop, io); /* the operator left; the broker goes on */
+        b->in_watch = false;
+    }
+}
+
+static void broker_tick(struct srv_worker *sw)
+{
+    reap(sw->app);
+}
+
+static void broker_close_all(struct srv_worker *sw)
+{
+    struct chat_broker *b = sw->app;
+
+    while (b->clients != NULL) {
+        struct client *c = b->clients;
+        c->quitting = true;
+        stream_close(&c->st, 0);
+    }
+}
+
+static const struct srv_ops broker_ops = {
+    .accepted = broker_accepted,
+    .tick = broker_tick,
+    .stopping = broker_close_all,
+    .close_all = broker_close_all,
+};
+
+static void broker_free(struct chat_broker *b)
+{
+    for (int i = 0; i < b->hist_len; i++)
+        free(b->history[(b->hist_head + i) % b->opt.history]);
+    free(b->history);
+    buf_free(&b->in);
+    free(b->conv);
+    free(b);
+}
+
+int chat_broker_start(const struct chat_options *o, struct chat_broker **out, char *addr,
+                      size_t addrsz, const char **what)
+{
+    struct chat_broker *b = calloc(1, sizeof *b);
+    void *apps[1];
+    int rc;
+
+    if (b == NULL)
+        return -ENOMEM;
+    b->opt = *o;
+    if (b->opt.history > HISTORY_MAX)
+        b->opt.history = HISTORY_MAX;
+    buf_init(&b->in, o->msg_cap + 4096 + 2);
+    b->history = calloc((size_t)(b->opt.history > 0 ? b->opt.history : 1), sizeof *b->history);
+    b->conv = malloc(CONV_MAX);
+    if (b->history == NULL || b->conv == NULL) {
+        *what = "cannot start";
+        broker_free(b);
+        return -ENOMEM;
+    }
+    apps[0] = b;
+    struct srv_options so = {.bind = o->bind,
+                             .port = o->port,
+                             .threads = 1,
+                             .max_conns = o->max_clients,
+                             .tick_ms = 100,
+                             .grace_ms = 0};
+    rc = srv_init(&b->srv, &so, &broker_ops, apps, what);
+    if (rc < 0) {
+        broker_free(b);
+        return rc;
+    }
+    b->sw = &b->srv.workers[0];
+    if (o->operator_) {
+        rc = ev_io_start(&b->sw->loop, &b->in_io, o->in_fd, EPOLLIN, on_stdin);
+        if (rc < 0) /* a regular file cannot be watched: nothing to read live */
+            dprintf(o->err_fd, "ferry chat: operator input is not a terminal or pipe; ignored\n");
+        b->in_watch = rc == 0;
+    }
+    srv_local_name(&b->srv, addr, addrsz);
+    rc = srv_run(&b->srv);
+    if (rc < 0) {
+        *what = "cannot start the event loop";
+        srv_free(&b->srv);
+        broker_free(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+void chat_broker_stop(struct chat_broker *b)
+{
+    srv_stop(&b->srv);
+}
+
+void chat_broker_wait(struct chat_broker *b)
+{
+    srv_wait(&b->srv);
+    broker_free(b);
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+/* Sends one line (with LF), converted to the wire's charset. */
+static int client_send(const struct chat_options *o, int fd, char *conv, const char *t, size_t n)
+{
+    if (o->wire_charset != NULL) {
+        long r = charset_convert(o->wire_charset, "UTF-8", t, n, conv, CONV_MAX);
+        if (r < 0) {
+            dprintf(o->err_fd, "ferry chat: that line cannot be written in %s; not sent\n",
+                    o->wire_charset);
+            return 0;
+        }
+        t = conv;
+        n = (size_t)r;
+    }
+    struct buf out;
+    buf_init(&out, n + 1);
+    buf_append(&out, t, n);
+    buf_append(&out, "\n", 1);
+    size_t off = 0;
+    int rc = 0;
+    while (off < buf_len(&out)) {
+        ssize_t w = sock_send(fd, buf_rptr(&out) + off, buf_len(&out) - off, 0);
+        if (w == -EAGAIN) {
+            struct pollfd pf = {.fd = fd, .events = POLLOUT};
+            poll(&pf, 1, 1000);
+            continue;
+        }
+        if (w < 0) {
+            rc = (int)w;
+            break;
+        }
+        off += (size_t)w;
+    }
+    buf_free(&out);
+    return rc;
+}
+
+int chat_client_run(const struct chat_options *o, volatile int *stop, const char **what)
+{
+    struct sockaddr_storage peer;
+    struct buf in, net;
+    char *conv = malloc(CONV_MAX);
+    bool in_open = true;
+    int rc = 0;
+
+    if (conv == NULL)
+        return -ENOMEM;
+    int fd = sock_connect(o->host, o->peer_port, SOCK_STREAM, 10000, &peer);
+    if (fd < 0) {
+        *what = "cannot connect";
+        free(conv);
+        return fd;
+    }
+    buf_init(&in, o->msg_cap + 4096 + 2);
+    buf_init(&net, 64u << 10);
+    if (o->name != NULL) {
+        char nick[NAME_MAX_LEN + 8];
+        int n = snprintf(nick, sizeof nick, "/nick %s", o->name);
+        client_send(o, fd, conv, nick, (size_t)(n < (int)sizeof nick ? n : (int)sizeof nick - 1));
+    }
+    while (!*stop) {
+        struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = o->in_fd, .events = POLLIN}};
+        int n = poll(pf, in_open ? 2 : 1, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            *what = "poll";
+            break;
+        }
+        if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char *dst = buf_reserve(&net, 4096);
+            ssize_t r = sock_recv(fd, dst, 4096);
+            if (r == 0 || (r < 0 && r != -EAGAIN)) {
+                struct line ln;
+                while (line_next(buf_rptr(&net), buf_len(&net), buf_len(&net) + 1, true, &ln)) {
+                    show(o->out_fd, o->wire_charset, conv, ln.text, ln.consumed);
+                    buf_consume(&net, ln.consumed);
+                }
+                dprintf(o->err_fd, r == 0 ? "ferry chat: the server closed the connection\n"
+                                          : "ferry chat: connection lost: %s\n",
+                        strerror((int)-r));
+                break;
+            }
+            if (r > 0) {
+                /* Whole lines at once so a multibyte character is never
+                 * split between two conversions. */
+                struct line ln;
+                buf_commit(&net, (size_t)r);
+                while (line_next(buf_rptr(&net), buf_len(&net), 4096, true, &ln)) {
+                    show(o->out_fd, o->wire_charset, conv, ln.text, ln.consumed);
+                    buf_consume(&net, ln.consumed);
+                }
+            }
+        }
+        if (in_open && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            char *dst = buf_reserve(&in, 4096);
+            ssize_t r = dst ? read(o->in_fd, dst, 4096) : 0;
+            if (r < 0 && errno == EINTR)
+                continue;
+            bool eof = r <= 0;
+            bool quit = false;
+            struct line ln;
+            if (r > 0)
+                buf_commit(&in, (size_t)r);
+            while (!quit && line_next(buf_rptr(&in), buf_len(&in), o->msg_cap, eof, &ln)) {
+                quit = chat_is_quit(ln.text, ln.len);
+                if (client_send(o, fd, conv, ln.text, ln.len) < 0)
+                    quit = true;
+                buf_consume(&in, ln.consumed);
+            }
+            if (eof || quit) {
+                /* Done typing: say so, then read until the server closes
+                 * (it sends what it still had), at most a moment. */
+                shutdown(fd, SHUT_WR);
+                in_open = false;
+                struct pollfd last = {.fd = fd, .events = POLLIN};
+                int64_t until = clock_ms() + 2000;
+                while (clock_ms() < until && poll(&last, 1, (int)(until - clock_ms())) > 0) {
+                    char tmp[4096];
+                    ssize_t k = sock_recv(fd, tmp, sizeof tmp);
+                    if (k <= 0)
+                        break;
+                    show(o->out_fd, o->wire_charset, conv, tmp, (size_t)k);
+                }
+                break;
+            }
+        }
+    }
+    close(fd);
+    buf_free(&in);
+    buf_free(&net);
+    free(conv);
+    return rc;
+}

@@ -1,0 +1,192 @@
+/* ferry chat: the broker (-l) or the client, around app/chat. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "app/chat.h"
+#include "cmd/cmd.h"
+#include "core/err.h"
+#include "proto/hostport.h"
+
+static volatile int chat_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    chat_stop = 1;
+}
+
+static void chat_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ferry chat -l [-p PORT] [-b ADDR] [--operator] [options]\n"
+            "       ferry chat HOST:PORT [--name NAME] [options]\n"
+            "\n"
+            "Broker (-l): every message a client sends goes to all the others as\n"
+            "\"NAME: text\"; /nick NAME, /who; /quit, Q, bye or exit leaves. A newcomer\n"
+            "gets the last messages. With a terminal on stdin, or --operator, you take\n"
+            "part as \"server\". Client: what arrives is printed at once while you type;\n"
+            "each line is sent; Ctrl-D, /quit, Q or bye ends it.\n"
+            "\n"
+            "  -l, --listen           run the broker\n"
+            "  -p, --port PORT        broker port (default 9000; 0 picks a free one)\n"
+            "  -b, --bind ADDR        broker address (default: all interfaces)\n"
+            "      --operator         take part from stdin even when it is not a terminal\n"
+            "      --max-clients N    clients at once (default 10000)\n"
+            "      --history N        messages a newcomer gets (default 20)\n"
+            "      --rate N           messages a second one client may send (default 100,\n"
+            "                         bursts of twice that); more are dropped with a notice\n"
+            "      --queue BYTES      output queued for a client that does not read before\n"
+            "                         it is dropped (default 262144)\n"
+            "  -q, --quiet            broker: no join/leave log\n"
+            "      --name NAME        client: the name to take (/nick NAME)\n"
+            "      --charset NAME     utf-8 (default: bytes as they are) or gbk: the wire's\n"
+            "                         charset, converted from and to the terminal's UTF-8\n"
+            "  -h, --help             this text\n"
+            "\n"
+            "Exit status: 0 done (or the server closed), 1 could not listen or connect,\n"
+            "2 bad usage.\n");
+}
+
+enum { OPT_OPERATOR = 256, OPT_MAX_CLIENTS, OPT_HISTORY, OPT_RATE, OPT_QUEUE, OPT_NAME, OPT_CHARSET };
+
+int cmd_chat(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", no_argument, NULL, 'l'},
+        {"port", required_argument, NULL, 'p'},
+        {"bind", required_argument, NULL, 'b'},
+        {"operator", no_argument, NULL, OPT_OPERATOR},
+        {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+        {"history", required_argument, NULL, OPT_HISTORY},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"queue", required_argument, NULL, OPT_QUEUE},
+        {"quiet", no_argument, NULL, 'q'},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"charset", required_argument, NULL, OPT_CHARSET},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct chat_options o;
+    bool listen_mode = false, op = false;
+    char host[256];
+    long v;
+    int opt;
+
+    chat_options_default(&o);
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "lp:b:qh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'l':
+            listen_mode = true;
+            break;
+        case 'p':
+            if (cmd_parse_long(optarg, 0, 65535, &v) < 0) {
+                fprintf(stderr, "ferry chat: bad port '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            o.port = (uint16_t)v;
+            break;
+        case 'b':
+            o.bind = optarg;
+            break;
+        case OPT_OPERATOR:
+            op = true;
+            break;
+        case OPT_MAX_CLIENTS:
+            if (cmd_parse_long(optarg, 1, 10000000, &o.max_clients) < 0) {
+                fprintf(stderr, "ferry chat: --max-clients takes a positive number\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_HISTORY:
+            if (cmd_parse_long(optarg, 0, 1000, &v) < 0) {
+                fprintf(stderr, "ferry chat: --history takes 0 to 1000\n");
+                return EXIT_USAGE;
+            }
+            o.history = (int)v;
+            break;
+        case OPT_RATE:
+            if (cmd_parse_long(optarg, 1, 1000000, &v) < 0) {
+                fprintf(stderr, "ferry chat: --rate takes 1 to 1000000\n");
+                return EXIT_USAGE;
+            }
+            o.rate = (double)v;
+            o.burst = 2.0 * (double)v;
+            break;
+        case OPT_QUEUE:
+            if (cmd_parse_long(optarg, 4096, 1L << 30, &v) < 0) {
+                fprintf(stderr, "ferry chat: --queue takes 4096 to 1073741824 bytes\n");
+                return EXIT_USAGE;
+            }
+            o.queue_cap = (size_t)v;
+            break;
+        case 'q':
+            o.quiet = true;
+            break;
+        case OPT_NAME:
+            o.name = optarg;
+            break;
+        case OPT_CHARSET:
+            if (strcasecmp(optarg, "gbk") == 0) {
+                o.wire_charset = "GBK";
+            } else if (strcasecmp(optarg, "utf-8") != 0 && strcasecmp(optarg, "utf8") != 0) {
+                fprintf(stderr, "ferry chat: --charset takes utf-8 or gbk\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            chat_usage(stdout);
+            return EXIT_OK;
+        default:
+            chat_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (listen_mode ? optind != argc : optind != argc - 1) {
+        fprintf(stderr, listen_mode ? "ferry chat: -l takes no HOST:PORT\n"
+                                    : "ferry chat: give HOST:PORT, or -l to run the broker\n");
+        return EXIT_USAGE;
+    }
+    if (!listen_mode) {
+        if (hostport_parse(argv[optind], host, sizeof host, &o.peer_port, 0) < 0) {
+            fprintf(stderr, "ferry chat: '%s' is not HOST:PORT\n", argv[optind]);
+            return EXIT_USAGE;
+        }
+        o.host = host;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal; /* no SA_RESTART: poll returns EINTR */
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        const char *what = "";
+        int rc = chat_client_run(&o, &chat_stop, &what);
+        if (rc < 0) {
+            fprintf(stderr, "ferry chat: %s: %s\n", what, fe_strerror(rc));
+            return EXIT_FAIL;
+        }
+        return EXIT_OK;
+    }
+    o.operator_ = op || isatty(o.in_fd);
+    cmd_raise_fd_limit();
+    cmd_signals_block();
+    char addr[80];
+    const char *what = "";
+    struct chat_broker *b;
+    int rc = chat_broker_start(&o, &b, addr, sizeof addr, &what);
+    if (rc < 0) {
+        fprintf(stderr, "ferry chat: %s: %s\n", what, fe_strerror(rc));
+        return EXIT_FAIL;
+    }
+    printf("ferry: chat listening on %s\n", addr);
+    fflush(stdout);
+    cmd_signals_wait("chat");
+    chat_broker_stop(b);
+    chat_broker_wait(b);
+    return EXIT_OK;
+}
