@@ -26,7 +26,7 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -pthread $(WARN) $(CFLAGS)
-LDLIBS  += -pthread
+LDLIBS  += -lssl -lcrypto -pthread
 
 SRC_LIB := $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/app/*.c)
 SRC_CMD := $(wildcard src/cmd/*.c)
@@ -36,8 +36,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 # Debian packages each step needs; installed when missing and we are root.
-PKG_BUILD := gcc make libc6-dev
-PKG_TEST  := libcmocka-dev python3-pytest curl wget
+PKG_BUILD := gcc make libc6-dev libssl-dev
+PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl
 PKG_BENCH := nginx-light wrk python3
 
 .PHONY: all run test unit e2e deps-build deps-test deps-bench bench install clean
@@ -66,7 +66,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a $(BUILD)/flags | deps-test
 
 -include $(OBJ_LIB:.o=.d) $(OBJ_CMD:.o=.d)
 
-run: $(BUILD)/ferry
+run: deps-build
+	$(MAKE) all
 	$(BUILD)/ferry serve -p 8000 .
 
 define install_missing
@@ -93,7 +94,7 @@ unit: $(UNIT_BIN)
 e2e: $(BUILD)/ferry deps-test
 	FERRY=$(abspath $(BUILD)/ferry) $(PYTHON) -m pytest -q tests/e2e
 
-test: deps-test
+test: deps-build deps-test
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) e2e

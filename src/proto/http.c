@@ -1,6 +1,11 @@
 #include "proto/http.h"
 
+#include <errno.h>
 #include <string.h>
+#include <strings.h>
+
+static int parse_length(struct http_str v, int64_t *out);
+static bool ends_in_chunked(struct http_str v);
 
 /* tchar from RFC 9110 section 5.6.2. */
 static bool is_tchar(unsigned char c)
@@ -142,6 +147,301 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
         req->nheaders++;
         pos = (size_t)lf + 1;
     }
+}
+
+ssize_t http_parse_response(const char *buf, size_t len, struct http_response *res)
+{
+    size_t cend;
+    ssize_t lf = line_end(buf, 0, len, &cend);
+    int status;
+
+    if (lf < 0)
+        return len > 0 && (len < 5 ? memcmp(buf, "HTTP/", len) : memcmp(buf, "HTTP/", 5)) != 0
+                   ? HTTP_PARSE_INVALID
+                   : HTTP_PARSE_INCOMPLETE;
+    /* "HTTP/1.1 200 OK": version, space, three digits, then a space and a
+     * reason that may be empty (or missing altogether from old servers). */
+    if (cend < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || (buf[7] != '0' && buf[7] != '1') ||
+        buf[8] != ' ')
+        return HTTP_PARSE_INVALID;
+    res->minor = buf[7] - '0';
+    res->status = 0;
+    for (int i = 9; i < 12; i++) {
+        if (buf[i] < '0' || buf[i] > '9')
+            return HTTP_PARSE_INVALID;
+        res->status = res->status * 10 + (buf[i] - '0');
+    }
+    if (cend > 12 && buf[12] != ' ')
+        return HTTP_PARSE_INVALID;
+    res->reason = cend > 13 ? (struct http_str){buf + 13, cend - 13} : (struct http_str){buf, 0};
+    res->nheaders = 0;
+    size_t pos = (size_t)lf + 1;
+    for (;;) {
+        lf = line_end(buf, pos, len, &cend);
+        if (lf < 0)
+            return HTTP_PARSE_INCOMPLETE;
+        if (cend == pos)
+            return lf + 1;
+        if (res->nheaders == HTTP_MAX_HEADERS)
+            return HTTP_PARSE_INVALID;
+        status = parse_header_line(buf + pos, cend - pos, &res->headers[res->nheaders]);
+        if (status != 0)
+            return HTTP_PARSE_INVALID;
+        res->nheaders++;
+        pos = (size_t)lf + 1;
+    }
+}
+
+int http_analyse_response(const struct http_response *res, struct http_resp_info *info)
+{
+    bool has_te = false;
+
+    memset(info, 0, sizeof *info);
+    info->content_length = -1;
+    info->close = res->minor == 0;
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const struct http_header *h = &res->headers[i];
+        const char *n = h->name.p;
+        size_t nl = h->name.len;
+
+        if (http_str_ieq(n, nl, "content-length")) {
+            int64_t v;
+            if (parse_length(h->value, &v) < 0 ||
+                (info->content_length >= 0 && info->content_length != v))
+                return -EBADMSG;
+            info->content_length = v;
+        } else if (http_str_ieq(n, nl, "transfer-encoding")) {
+            has_te = true;
+            info->chunked = ends_in_chunked(h->value);
+        } else if (http_str_ieq(n, nl, "connection")) {
+            if (http_list_has(h->value, "close"))
+                info->close = true;
+            else if (http_list_has(h->value, "keep-alive"))
+                info->close = false;
+        } else if (http_str_ieq(n, nl, "location")) {
+            info->location = h->value;
+        } else if (http_str_ieq(n, nl, "content-range")) {
+            info->content_range = h->value;
+        } else if (http_str_ieq(n, nl, "content-disposition")) {
+            info->content_disposition = h->value;
+        } else if (http_str_ieq(n, nl, "etag")) {
+            info->etag = h->value;
+        } else if (http_str_ieq(n, nl, "last-modified")) {
+            info->last_modified = h->value;
+        }
+    }
+    if (has_te && !info->chunked)
+        return -EBADMSG;
+    if (has_te)
+        info->content_length = -1; /* RFC 9112 6.3: chunked wins */
+    return 0;
+}
+
+/* Reads a decimal number at s[*i]; -1 when there is none or it overflows. */
+static int64_t read_i64(const char *s, size_t len, size_t *i)
+{
+    size_t start = *i;
+    int64_t n = 0;
+
+    while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
+        int d = s[*i] - '0';
+        if (n > (INT64_MAX - d) / 10)
+            return -1;
+        n = n * 10 + d;
+        (*i)++;
+    }
+    return *i > start ? n : -1;
+}
+
+int http_content_range(struct http_str v, int64_t *first, int64_t *last, int64_t *size)
+{
+    size_t i = 6;
+
+    if (v.len < 8 || strncasecmp(v.p, "bytes ", 6) != 0)
+        return -EINVAL;
+    if (v.p[i] == '*') {
+        *first = *last = -1;
+        i++;
+    } else {
+        *first = read_i64(v.p, v.len, &i);
+        if (*first < 0 || i >= v.len || v.p[i++] != '-')
+            return -EINVAL;
+        *last = read_i64(v.p, v.len, &i);
+        if (*last < *first)
+            return -EINVAL;
+    }
+    if (i >= v.len || v.p[i++] != '/')
+        return -EINVAL;
+    if (i < v.len && v.p[i] == '*' && i + 1 == v.len && *first >= 0) {
+        *size = -1;
+        return 0;
+    }
+    *size = read_i64(v.p, v.len, &i);
+    if (*size < 0 || i != v.len || (*first >= 0 && *last >= *size))
+        return -EINVAL;
+    return 0;
+}
+
+/* Finds parameter name (e.g. "filename") in a Content-Disposition value and
+ * returns its raw value, unquoted when quoted (quoted-pair escapes kept). */
+static bool disposition_param(struct http_str v, const char *name, struct http_str *out, bool *quoted)
+{
+    size_t nl = strlen(name), i = 0;
+
+    while (i < v.len) {
+        while (i < v.len && v.p[i] != ';')
+            i++;
+        if (i >= v.len)
+            return false;
+        i++;
+        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
+            i++;
+        if (v.len - i > nl && strncasecmp(v.p + i, name, nl) == 0 && v.p[i + nl] == '=') {
+            i += nl + 1;
+            if (i < v.len && v.p[i] == '"') {
+                size_t start = ++i;
+                while (i < v.len && v.p[i] != '"')
+                    i += v.p[i] == '\\' ? 2 : 1;
+                if (i > v.len)
+                    return false;
+                *out = (struct http_str){v.p + start, i - start};
+                *quoted = true;
+            } else {
+                size_t start = i;
+                while (i < v.len && v.p[i] != ';' && v.p[i] != ' ')
+                    i++;
+                *out = (struct http_str){v.p + start, i - start};
+                *quoted = false;
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long http_disposition_filename(struct http_str v, char *out, size_t outsz)
+{
+    struct http_str raw;
+    bool quoted = false, ext = false;
+    size_t o = 0;
+
+    if (disposition_param(v, "filename*", &raw, &quoted)) {
+        /* RFC 8187: charset'lang'percent-encoded; only UTF-8 is taken. */
+        if (raw.len < 7 || strncasecmp(raw.p, "UTF-8'", 6) != 0)
+            return -ENOENT;
+        const char *q = memchr(raw.p + 6, '\'', raw.len - 6);
+        if (q == NULL)
+            return -ENOENT;
+        raw = (struct http_str){q + 1, raw.len - (size_t)(q + 1 - raw.p)};
+        ext = true;
+    } else if (!disposition_param(v, "filename", &raw, &quoted)) {
+        return -ENOENT;
+    }
+    for (size_t i = 0; i < raw.len; i++) {
+        char c = raw.p[i];
+        if (ext && c == '%' && i + 2 < raw.len && hex_digit(raw.p[i + 1]) >= 0 &&
+            hex_digit(raw.p[i + 2]) >= 0) {
+            c = (char)(hex_digit(raw.p[i + 1]) * 16 + hex_digit(raw.p[i + 2]));
+            i += 2;
+        } else if (quoted && c == '\\' && i + 1 < raw.len) {
+            c = raw.p[++i];
+        }
+        if (c == '/' || c == '\\' || (unsigned char)c < 0x20 || c == 0x7f)
+            return -ENOENT; /* a path, or bytes no file name should hold */
+        if (o + 1 >= outsz)
+            return -ENOENT;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    if (o == 0 || out[0] == '.')
+        return -ENOENT; /* empty, ".", "..", or a hidden file */
+    return (long)o;
+}
+
+enum { CH_SIZE, CH_EXT, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
+
+ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
+{
+    size_t in = 0, out = 0, n = *len;
+
+    while (in < n) {
+        char ch = buf[in];
+        switch (c->state) {
+        case CH_SIZE: {
+            int d = hex_digit(ch);
+            if (d >= 0) {
+                if (c->left > (UINT64_MAX >> 4) || ++c->line > 16)
+                    return HTTP_PARSE_INVALID;
+                c->left = c->left * 16 + (uint64_t)d;
+                in++;
+                break;
+            }
+            if (c->line == 0)
+                return HTTP_PARSE_INVALID;
+            c->state = CH_EXT;
+            break;
+        }
+        case CH_EXT: /* chunk extensions are ignored up to the LF */
+            in++;
+            if (ch == '\n') {
+                c->line = 0;
+                c->state = c->left > 0 ? CH_DATA : CH_TRAILER;
+            } else if (++c->line > 4096) {
+                return HTTP_PARSE_INVALID;
+            }
+            break;
+        case CH_DATA: {
+            size_t take = n - in;
+            if (take > c->left)
+                take = (size_t)c->left;
+            memmove(buf + out, buf + in, take);
+            out += take;
+            in += take;
+            c->left -= take;
+            if (c->left == 0)
+                c->state = CH_DATA_END;
+            break;
+        }
+        case CH_DATA_END: /* CR LF after the data */
+            in++;
+            if (ch == '\n') {
+                c->state = CH_SIZE;
+                c->line = 0;
+            } else if (ch != '\r') {
+                return HTTP_PARSE_INVALID;
+            }
+            break;
+        case CH_TRAILER: /* trailer lines until an empty one */
+            in++;
+            if (ch == '\n') {
+                if (c->line == 0) {
+                    c->state = CH_DONE;
+                    *len = out;
+                    return (ssize_t)(n - in);
+                }
+                c->line = 0;
+            } else if (ch != '\r' || c->line > 0) {
+                if (++c->line > 4096)
+                    return HTTP_PARSE_INVALID;
+            }
+            break;
+        default:
+            return HTTP_PARSE_INVALID;
+        }
+    }
+    *len = out;
+    return c->state == CH_DONE ? 0 : HTTP_PARSE_INCOMPLETE;
 }
 
 int http_head_overflow_status(const char *buf, size_t len)

@@ -90,6 +90,56 @@ bool http_str_ieq(const char *s, size_t len, const char *lit);
 /* True when the comma-separated list in v holds token (ASCII case ignored). */
 bool http_list_has(struct http_str v, const char *token);
 
+/* A response head, for the client. */
+struct http_response {
+    int minor;
+    int status;
+    struct http_str reason;
+    size_t nheaders;
+    struct http_header headers[HTTP_MAX_HEADERS];
+};
+
+/* Parses a response head from buf[0..len) like http_parse_request: the
+ * head's length, HTTP_PARSE_INCOMPLETE or HTTP_PARSE_INVALID. */
+ssize_t http_parse_response(const char *buf, size_t len, struct http_response *res);
+
+/* What a client needs from a response's headers. */
+struct http_resp_info {
+    int64_t content_length; /* -1 when absent */
+    bool chunked;
+    bool close;             /* the server will close after this response */
+    struct http_str location, content_range, content_disposition, etag, last_modified;
+};
+
+/* Reads the headers of res. Returns 0 or -EBADMSG for framing a client
+ * must not trust (conflicting Content-Length values, Transfer-Encoding not
+ * ending in chunked). */
+int http_analyse_response(const struct http_response *res, struct http_resp_info *info);
+
+/* Parses "bytes FIRST-LAST/SIZE" (SIZE may be "*", given as -1) or
+ * "bytes *\/SIZE" (first = last = -1). Returns 0 or -EINVAL. */
+int http_content_range(struct http_str v, int64_t *first, int64_t *last, int64_t *size);
+
+/* The file name a Content-Disposition value suggests (filename*=UTF-8''...
+ * preferred, else filename=), reduced to a safe base name: no "/" or "\",
+ * not "." or "..", no control bytes, no leading dot. Returns its length, or
+ * -ENOENT when there is none or it is unsafe. */
+long http_disposition_filename(struct http_str v, char *out, size_t outsz);
+
+/* An incremental chunked-body decoder. Zero it before the first call. */
+struct http_chunked {
+    int state;
+    uint64_t left; /* bytes of the current chunk still to come */
+    size_t line;   /* bytes of the current size or trailer line so far */
+};
+
+/* Decodes buf[0..*len) in place: the body bytes are moved to the front and
+ * *len becomes their count. Returns HTTP_PARSE_INCOMPLETE when the body
+ * goes on, or, when the body (and its trailer) ended, the number of input
+ * bytes that followed it (a client that does not pipeline expects 0), or
+ * HTTP_PARSE_INVALID. Size and trailer lines are limited to 4 KiB. */
+ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len);
+
 /* The reason phrase for a status code ("Not Found"); "Unknown" otherwise. */
 const char *http_reason(int status);
 

@@ -1,0 +1,161 @@
+#include "proto/url.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int url_parse(const char *s, struct url *u)
+{
+    const char *p;
+
+    memset(u, 0, sizeof *u);
+    if (strncasecmp(s, "http://", 7) == 0) {
+        u->scheme = URL_HTTP;
+        u->port = 80;
+        p = s + 7;
+    } else if (strncasecmp(s, "https://", 8) == 0) {
+        u->scheme = URL_HTTPS;
+        u->port = 443;
+        p = s + 8;
+    } else if (strncasecmp(s, "raw://", 6) == 0) {
+        u->scheme = URL_RAW;
+        p = s + 6;
+    } else {
+        return strstr(s, "://") ? -EPROTONOSUPPORT : -EINVAL;
+    }
+    size_t alen = strcspn(p, "/?#");
+    const char *auth_end = p + alen;
+    if (memchr(p, '@', alen) != NULL)
+        return -EINVAL;
+    const char *h = p, *hend, *colon = NULL;
+    if (*p == '[') {
+        const char *close = memchr(p, ']', alen);
+        if (close == NULL)
+            return -EINVAL;
+        h = p + 1;
+        hend = close;
+        u->host_v6 = true;
+        if (close + 1 < auth_end) {
+            if (close[1] != ':')
+                return -EINVAL;
+            colon = close + 1;
+        }
+    } else {
+        colon = memchr(p, ':', alen);
+        hend = colon ? colon : auth_end;
+    }
+    size_t hl = (size_t)(hend - h);
+    if (hl == 0)
+        return -EINVAL;
+    if (hl >= sizeof u->host)
+        return -ENAMETOOLONG;
+    for (size_t i = 0; i < hl; i++)
+        if ((unsigned char)h[i] <= ' ' || h[i] == 0x7f)
+            return -EINVAL;
+    memcpy(u->host, h, hl);
+    u->host[hl] = '\0';
+    if (colon != NULL && colon + 1 < auth_end) {
+        unsigned long port = 0;
+        for (const char *q = colon + 1; q < auth_end; q++) {
+            if (*q < '0' || *q > '9')
+                return -EINVAL;
+            port = port * 10 + (unsigned long)(*q - '0');
+            if (port > 65535)
+                return -EINVAL;
+        }
+        if (port == 0)
+            return -EINVAL;
+        u->port = (uint16_t)port;
+    }
+    if (u->port == 0)
+        return -EINVAL; /* raw:// names its port */
+    const char *path = auth_end;
+    size_t pl = strcspn(path, "#");
+    if (pl == 0 || path[0] != '/') {
+        if (pl + 2 > sizeof u->path)
+            return -ENAMETOOLONG;
+        u->path[0] = '/';
+        memcpy(u->path + 1, path, pl);
+        u->path[pl + 1] = '\0';
+    } else {
+        if (pl + 1 > sizeof u->path)
+            return -ENAMETOOLONG;
+        memcpy(u->path, path, pl);
+        u->path[pl] = '\0';
+    }
+    for (const char *q = u->path; *q; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f)
+            return -EINVAL; /* spaces and controls must be percent-encoded */
+    return 0;
+}
+
+int url_resolve(const struct url *base, const char *loc, size_t len, struct url *out)
+{
+    char buf[4096 + 300];
+    const char *scheme = base->scheme == URL_HTTPS ? "https" : base->scheme == URL_RAW ? "raw" : "http";
+    char auth[300];
+    int n;
+
+    if (len >= 4096)
+        return -ENAMETOOLONG;
+    url_authority(base, auth, sizeof auth);
+    if (memmem(loc, len, "://", 3) != NULL && (size_t)((const char *)memmem(loc, len, "://", 3) - loc) < 8) {
+        n = snprintf(buf, sizeof buf, "%.*s", (int)len, loc);
+    } else if (len >= 2 && loc[0] == '/' && loc[1] == '/') {
+        n = snprintf(buf, sizeof buf, "%s:%.*s", scheme, (int)len, loc);
+    } else if (len >= 1 && loc[0] == '/') {
+        n = snprintf(buf, sizeof buf, "%s://%s%.*s", scheme, auth, (int)len, loc);
+    } else {
+        /* Relative: replace the last segment of the base path (query cut). */
+        size_t bl = strcspn(base->path, "?");
+        while (bl > 0 && base->path[bl - 1] != '/')
+            bl--;
+        n = snprintf(buf, sizeof buf, "%s://%s%.*s%.*s", scheme, auth, (int)bl, base->path, (int)len, loc);
+    }
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return -ENAMETOOLONG;
+    return url_parse(buf, out);
+}
+
+void url_basename(const struct url *u, char *out, size_t outsz)
+{
+    size_t end = strcspn(u->path, "?");
+    size_t start = end;
+    size_t o = 0;
+
+    while (start > 0 && u->path[start - 1] != '/')
+        start--;
+    for (size_t i = start; i < end && o + 1 < outsz; i++) {
+        char c = u->path[i];
+        if (c == '%' && i + 2 < end && hexval(u->path[i + 1]) >= 0 && hexval(u->path[i + 2]) >= 0) {
+            c = (char)(hexval(u->path[i + 1]) * 16 + hexval(u->path[i + 2]));
+            i += 2;
+        }
+        out[o++] = c;
+    }
+    if (outsz > 0)
+        out[o] = '\0';
+}
+
+void url_authority(const struct url *u, char *out, size_t outsz)
+{
+    bool dflt = (u->scheme == URL_HTTP && u->port == 80) || (u->scheme == URL_HTTPS && u->port == 443);
+    const char *lb = u->host_v6 ? "[" : "", *rb = u->host_v6 ? "]" : "";
+
+    if (dflt)
+        snprintf(out, outsz, "%s%s%s", lb, u->host, rb);
+    else
+        snprintf(out, outsz, "%s%s%s:%u", lb, u->host, rb, u->port);
+}

@@ -1,0 +1,38 @@
+/* url: the URLs `ferry get` and `ferry put` take. Pure. */
+#ifndef FERRY_PROTO_URL_H
+#define FERRY_PROTO_URL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum url_scheme { URL_HTTP, URL_HTTPS, URL_RAW };
+
+struct url {
+    enum url_scheme scheme;
+    char host[256];  /* without brackets */
+    bool host_v6;    /* written in brackets */
+    uint16_t port;
+    char path[4096]; /* from the first "/", with the query; "/" when empty */
+};
+
+/* Parses "http://host[:port]/path", "https://..." (default ports 80 and
+ * 443) and "raw://host:port/name" (the port is required). Userinfo and
+ * fragments are refused or dropped: "user@" gives -EINVAL, "#..." is cut.
+ * Returns 0, -EINVAL, -EPROTONOSUPPORT for another scheme, -ENAMETOOLONG. */
+int url_parse(const char *s, struct url *u);
+
+/* Resolves a Location value against base: absolute URLs as they are,
+ * "//host/p", "/p" and relative "p" as a browser would. Returns 0 or as
+ * url_parse. */
+int url_resolve(const struct url *base, const char *loc, size_t len, struct url *out);
+
+/* The last path segment, percent-decoded, for a file name: "" when the path
+ * ends in "/". The query is ignored. Writes at most outsz-1 bytes. */
+void url_basename(const struct url *u, char *out, size_t outsz);
+
+/* "host" or "host:port" for a Host header, brackets kept for IPv6; the
+ * port only when it is not the scheme's default. */
+void url_authority(const struct url *u, char *out, size_t outsz);
+
+#endif
