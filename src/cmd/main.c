@@ -18,10 +18,11 @@ static void usage(FILE *f)
             "commands:\n"
             "  serve [DIR]   serve DIR over HTTP/1.1 and the raw file protocol\n"
             "  hello         the multi-client greeting server\n"
+            "  get URL...    download over http, https and the raw protocol\n"
+            "  put FILE URL  upload with HTTP PUT\n"
             "  chat          a chat broker (-l) or a full-duplex chat client\n"
             "  udp           a UDP peer: listen (-l) or send to HOST:PORT\n"
-            "\n"
-            "not built yet (see README.md): get, put\n"
+
             "\n"
             "ferry COMMAND --help shows a command's options.\n");
 }
@@ -100,10 +101,10 @@ int main(int argc, char **argv)
         return cmd_udp(argc - 1, argv + 1);
     if (strcmp(cmd, "chat") == 0)
         return cmd_chat(argc - 1, argv + 1);
-    if (strcmp(cmd, "get") == 0 || strcmp(cmd, "put") == 0) {
-        fprintf(stderr, "ferry: '%s' is not built yet\n", cmd);
-        return EXIT_USAGE;
-    }
+    if (strcmp(cmd, "get") == 0)
+        return cmd_get(argc - 1, argv + 1);
+    if (strcmp(cmd, "put") == 0)
+        return cmd_put(argc - 1, argv + 1);
     fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -129,24 +129,32 @@ int url_resolve(const struct url *base, const char *loc, size_t len, struct url 
     return url_parse(buf, out);
 }
 
-void url_basename(const struct url *u, char *out, size_t outsz)
+size_t url_decode(const char *in, size_t len, char *out, size_t outsz)
 {
-    size_t end = strcspn(u->path, "?");
-    size_t start = end;
     size_t o = 0;
 
-    while (start > 0 && u->path[start - 1] != '/')
-        start--;
-    for (size_t i = start; i < end && o + 1 < outsz; i++) {
-        char c = u->path[i];
-        if (c == '%' && i + 2 < end && hexval(u->path[i + 1]) >= 0 && hexval(u->path[i + 2]) >= 0) {
-            c = (char)(hexval(u->path[i + 1]) * 16 + hexval(u->path[i + 2]));
+    if (outsz == 0)
+        return 0;
+    for (size_t i = 0; i < len && o + 1 < outsz; i++) {
+        char c = in[i];
+        if (c == '%' && i + 2 < len && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
+            c = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
             i += 2;
         }
         out[o++] = c;
     }
-    if (outsz > 0)
-        out[o] = '\0';
+    out[o] = '\0';
+    return o;
+}
+
+void url_basename(const struct url *u, char *out, size_t outsz)
+{
+    size_t end = strcspn(u->path, "?");
+    size_t start = end;
+
+    while (start > 0 && u->path[start - 1] != '/')
+        start--;
+    url_decode(u->path + start, end - start, out, outsz);
 }
 
 void url_authority(const struct url *u, char *out, size_t outsz)

@@ -27,6 +27,11 @@ int url_parse(const char *s, struct url *u);
  * url_parse. */
 int url_resolve(const struct url *base, const char *loc, size_t len, struct url *out);
 
+/* Percent-decodes in[0..len) into out (NUL-terminated, at most outsz-1
+ * bytes); a "%" not followed by two hex digits stays as it is. Returns the
+ * decoded length. */
+size_t url_decode(const char *in, size_t len, char *out, size_t outsz);
+
 /* The last path segment, percent-decoded, for a file name: "" when the path
  * ends in "/". The query is ignored. Writes at most outsz-1 bytes. */
 void url_basename(const struct url *u, char *out, size_t outsz);

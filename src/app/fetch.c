@@ -1,0 +1,938 @@
+/* The client. Blocking logic over non-blocking sockets: every wait is a
+ * poll with the --timeout deadline, so a stalled server cannot hang us.
+ *
+ * One download: pick the output name, open or resume NAME.part, send the
+ * request (Range and If-Range when resuming), read the head, follow
+ * redirects, check the status, copy the body (Content-Length, chunked or
+ * until close) while drawing progress, verify the length, fsync, rename. */
+#include "app/fetch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/listing.h"
+#include "core/charset.h"
+#include "core/clock.h"
+#include "net/sock.h"
+#include "net/tls.h"
+#include "proto/http.h"
+#include "proto/url.h"
+
+#define IOBUF (64u << 10) /* measured: bigger buffers copy out of cache (docs/BENCHMARKS.md) */
+#define HEAD_MAX (64u << 10)
+#define DRAIN_MAX (1u << 20) /* error or redirect bodies read to keep the connection */
+#define PROGRESS_MS 200
+
+struct fconn {
+    int fd;
+    struct tls *tls;
+    enum url_scheme scheme;
+    char host[256];
+    uint16_t port;
+    bool reusable;
+    bool peer_closed;
+    uint64_t sent, received;
+    char *buf; /* bytes read but not yet used: buf[pos..len) */
+    size_t pos, len;
+};
+
+struct fetch {
+    const struct fetch_options *o;
+    bool resume;    /* -c, or a retry after a transient failure */
+    struct fconn c; /* fd < 0 when none */
+    char *io;       /* body copy buffer */
+};
+
+struct progress {
+    const char *name;
+    int64_t total; /* -1 unknown */
+    int64_t done, start_at;
+    int64_t t0, last_draw;
+};
+
+void fetch_options_default(struct fetch_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_redirs = 10;
+    o->timeout_ms = 30000;
+    o->err_fd = 2;
+}
+
+static void say(const struct fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct fetch *f, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    dprintf(f->o->err_fd, "ferry: ");
+    vdprintf(f->o->err_fd, fmt, ap);
+    dprintf(f->o->err_fd, "\n");
+    va_end(ap);
+}
+
+static void verbose(const struct fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void verbose(const struct fetch *f, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!f->o->verbose)
+        return;
+    va_start(ap, fmt);
+    dprintf(f->o->err_fd, "* ");
+    vdprintf(f->o->err_fd, fmt, ap);
+    dprintf(f->o->err_fd, "\n");
+    va_end(ap);
+}
+
+/* ---- connection -------------------------------------------------------- */
+
+static void conn_close(struct fetch *f, bool we_close)
+{
+    struct fconn *c = &f->c;
+
+    if (c->fd < 0)
+        return;
+    if (f->o->verbose) {
+        struct tcp_info ti;
+        socklen_t tl = sizeof ti;
+        verbose(f, "sent %llu bytes, received %llu bytes; %s", (unsigned long long)c->sent,
+                (unsigned long long)c->received,
+                c->peer_closed ? "the server closed first" : we_close ? "we closed" : "closing");
+        if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+            verbose(f, "TCP: rtt %.3f ms (var %.3f ms), %u retransmissions", ti.tcpi_rtt / 1000.0,
+                    ti.tcpi_rttvar / 1000.0, ti.tcpi_total_retrans);
+    }
+    tls_close(c->tls);
+    close(c->fd);
+    free(c->buf);
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+}
+
+static enum fetch_result conn_open(struct fetch *f, const struct url *u)
+{
+    struct fconn *c = &f->c;
+    struct sockaddr_storage peer;
+    char addr[SOCK_ADDRSTRLEN], err[256];
+    int64_t t0 = clock_ms();
+
+    if (c->fd >= 0 && c->reusable && !c->peer_closed && c->scheme == u->scheme &&
+        c->port == u->port && strcmp(c->host, u->host) == 0) {
+        verbose(f, "reusing the connection to %s:%u", u->host, u->port);
+        return FETCH_OK;
+    }
+    conn_close(f, true);
+    int fd = sock_connect(u->host, u->port, SOCK_STREAM, f->o->timeout_ms, &peer);
+    if (fd < 0) {
+        say(f, "cannot connect to %s:%u: %s", u->host, u->port,
+            fd == -EADDRNOTAVAIL ? "no such host" : strerror(-fd));
+        return FETCH_NETWORK;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sock_addr_format((struct sockaddr *)&peer, true, addr, sizeof addr);
+    verbose(f, "connected to %s (%s) in %.1f ms", u->host, addr, (double)(clock_ms() - t0));
+    c->fd = fd;
+    c->scheme = u->scheme;
+    c->port = u->port;
+    snprintf(c->host, sizeof c->host, "%s", u->host);
+    c->buf = malloc(HEAD_MAX);
+    if (c->buf == NULL) {
+        conn_close(f, true);
+        return FETCH_LOCAL;
+    }
+    if (u->scheme == URL_HTTPS) {
+        if (f->o->insecure)
+            say(f, "warning: -k: the server's certificate is not verified");
+        int64_t t1 = clock_ms();
+        int rc = tls_connect(fd, u->host, f->o->cacert, f->o->insecure, f->o->timeout_ms, &c->tls,
+                             err, sizeof err);
+        if (rc < 0) {
+            say(f, "%s: %s", u->host, rc == -EPROTO ? err : strerror(-rc));
+            conn_close(f, true);
+            return rc == -EPROTO ? FETCH_TLS : FETCH_NETWORK;
+        }
+        verbose(f, "%s %s, handshake %.1f ms", tls_version(c->tls), tls_cipher(c->tls),
+                (double)(clock_ms() - t1));
+    }
+    return FETCH_OK;
+}
+
+/* Waits until fd is ready. 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+    struct pollfd pf = {.fd = fd, .events = events};
+
+    for (;;) {
+        int n = poll(&pf, 1, timeout_ms);
+        if (n > 0)
+            return 0;
+        if (n == 0)
+            return -ETIMEDOUT;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+/* Reads from the network (not the buffer). Bytes, 0 at the end, -errno. */
+static ssize_t net_read(struct fetch *f, void *p, size_t n)
+{
+    struct fconn *c = &f->c;
+    ssize_t r;
+
+    if (c->tls) {
+        r = tls_read(c->tls, p, n, f->o->timeout_ms);
+    } else {
+        for (;;) {
+            r = sock_recv(c->fd, p, n);
+            if (r != -EAGAIN)
+                break;
+            int rc = wait_fd(c->fd, POLLIN, f->o->timeout_ms);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    if (r > 0)
+        c->received += (uint64_t)r;
+    if (r == 0)
+        c->peer_closed = true;
+    return r;
+}
+
+/* Reads buffered bytes first, then the network. */
+static ssize_t conn_read(struct fetch *f, void *p, size_t n)
+{
+    struct fconn *c = &f->c;
+
+    if (c->pos < c->len) {
+        size_t take = c->len - c->pos < n ? c->len - c->pos : n;
+        memcpy(p, c->buf + c->pos, take);
+        c->pos += take;
+        return (ssize_t)take;
+    }
+    return net_read(f, p, n);
+}
+
+static int conn_write(struct fetch *f, const void *p, size_t n)
+{
+    struct fconn *c = &f->c;
+    size_t done = 0;
+
+    if (c->tls) {
+        ssize_t w = tls_write(c->tls, p, n, f->o->timeout_ms);
+        if (w < 0)
+            return (int)w;
+        c->sent += n;
+        return 0;
+    }
+    while (done < n) {
+        ssize_t w = sock_send(c->fd, (const char *)p + done, n - done, 0);
+        if (w == -EAGAIN) {
+            int rc = wait_fd(c->fd, POLLOUT, f->o->timeout_ms);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (w < 0)
+            return (int)w;
+        done += (size_t)w;
+        c->sent += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* Reads a response head into c->buf. Returns its length, 0 when the server
+ * closed before sending anything, or -errno / -EBADMSG. */
+static ssize_t read_head(struct fetch *f, struct http_response *res)
+{
+    struct fconn *c = &f->c;
+
+    c->pos = c->len = 0;
+    for (;;) {
+        if (c->len > 0) {
+            ssize_t h = http_parse_response(c->buf, c->len, res);
+            if (h > 0)
+                return h;
+            if (h == HTTP_PARSE_INVALID)
+                return -EBADMSG;
+        }
+        if (c->len == HEAD_MAX)
+            return -EBADMSG;
+        ssize_t r = net_read(f, c->buf + c->len, HEAD_MAX - c->len);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            return c->len == 0 ? 0 : -EBADMSG;
+        c->len += (size_t)r;
+    }
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* A file name from a URL segment: no path, no control bytes, not hidden. */
+static void safe_name(const char *in, char *out, size_t outsz, const char *fallback)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; in[i] && o + 1 < outsz; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        out[o++] = (ch == '/' || ch == '\\' || ch < 0x20 || ch == 0x7f) ? '_' : (char)ch;
+    }
+    out[o] = '\0';
+    if (o == 0 || out[0] == '.')
+        snprintf(out, outsz, "%s", fallback);
+}
+
+/* Where this URL's body goes, unless -o says otherwise. */
+static void output_path(const struct fetch *f, const char *base, char *out, size_t outsz)
+{
+    if (f->o->output != NULL)
+        snprintf(out, outsz, "%s", f->o->output);
+    else if (f->o->outdir != NULL)
+        snprintf(out, outsz, "%s/%s", f->o->outdir, base);
+    else
+        snprintf(out, outsz, "%s", base);
+}
+
+static void progress_draw(const struct fetch *f, struct progress *p, bool last)
+{
+    int64_t now = clock_ms();
+    char done[32], total[32], rate[32];
+
+    if (f->o->quiet || (!last && (!f->o->progress || now - p->last_draw < PROGRESS_MS)))
+        return;
+    p->last_draw = now;
+    double secs = (double)(now - p->t0) / 1000.0;
+    double bps = secs > 0 ? (double)(p->done - p->start_at) / secs : 0;
+    listing_human_size((unsigned long long)p->done, done, sizeof done);
+    listing_human_size((unsigned long long)(bps > 0 ? bps : 0), rate, sizeof rate);
+    if (f->o->progress) {
+        char pct[16] = "", eta[32] = "";
+        if (p->total > 0) {
+            listing_human_size((unsigned long long)p->total, total, sizeof total);
+            snprintf(pct, sizeof pct, "%3d%%", (int)(p->done * 100 / p->total));
+            if (bps > 0 && p->total > p->done) {
+                long left = (long)((double)(p->total - p->done) / bps);
+                snprintf(eta, sizeof eta, "%ld:%02ld left", left / 60, left % 60);
+            }
+        } else {
+            snprintf(total, sizeof total, "?");
+        }
+        dprintf(f->o->err_fd, "\r%-24.24s %10s / %-10s %s %10s/s %s\033[K%s", p->name, done, total,
+                pct, rate, eta, last ? "\n" : "");
+    } else if (last) {
+        dprintf(f->o->err_fd, "ferry: %s: %s in %.2f s (%s/s)\n", p->name, done, secs, rate);
+    }
+}
+
+/* ---- one HTTP download --------------------------------------------------- */
+
+struct target {
+    char path[4096];      /* the final name */
+    char part[4200];      /* path + ".part" */
+    char meta[4300];      /* part + ".validator" */
+    bool direct;          /* stdout or a device: no .part, no rename */
+    int fd;
+    int64_t have;         /* bytes already in the part file */
+    char validator[512];  /* from the meta file */
+};
+
+static int target_prepare(struct fetch *f, struct target *t, const char *path)
+{
+    struct stat st;
+
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
+    snprintf(t->path, sizeof t->path, "%s", path);
+    if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+        t->direct = true;
+        return 0;
+    }
+    if (stat(path, &st) == 0 && !f->o->force) {
+        say(f, "%s exists; -f overwrites it, -c resumes its .part", path);
+        return -EEXIST;
+    }
+    snprintf(t->part, sizeof t->part, "%s.part", path);
+    snprintf(t->meta, sizeof t->meta, "%s.validator", t->part);
+    if (f->resume && stat(t->part, &st) == 0 && S_ISREG(st.st_mode)) {
+        int mfd = open(t->meta, O_RDONLY | O_CLOEXEC);
+        ssize_t n = mfd >= 0 ? read(mfd, t->validator, sizeof t->validator - 1) : -1;
+        if (mfd >= 0)
+            close(mfd);
+        if (n > 0 && memchr(t->validator, '\n', (size_t)n) == NULL) {
+            t->validator[n] = '\0';
+            t->have = st.st_size;
+        } else {
+            say(f, "%s has no validator: starting again from zero", t->part);
+        }
+    }
+    return 0;
+}
+
+/* Opens where the body goes: appending after t->have, or from zero. */
+static int target_open(struct fetch *f, struct target *t, bool append, struct http_str validator)
+{
+    if (t->direct) {
+        t->fd = strcmp(t->path, "-") == 0 ? 1 : open(t->path, O_WRONLY | O_CLOEXEC);
+    } else {
+        t->fd = open(t->part, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+        if (t->fd >= 0 && !append) {
+            t->have = 0;
+            unlink(t->meta);
+            if (validator.len > 0 && validator.len < sizeof t->validator) {
+                int mfd = open(t->meta, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (mfd >= 0) {
+                    write_all(mfd, validator.p, validator.len);
+                    close(mfd);
+                }
+            }
+        }
+    }
+    if (t->fd < 0) {
+        say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+/* The body is complete: make it the file. */
+static int target_finish(struct fetch *f, struct target *t)
+{
+    if (t->direct) {
+        if (t->fd > 1)
+            close(t->fd);
+        t->fd = -1;
+        return 0;
+    }
+    /* With --sync the data reaches the disk before the rename, so not even
+     * a power cut leaves a short file under the final name. Without it
+     * (like curl and wget) the rename still happens only after the last
+     * byte was written. */
+    if ((f->o->sync && fsync(t->fd) < 0) || close(t->fd) < 0) {
+        t->fd = -1;
+        say(f, "cannot write %s: %s", t->part, strerror(errno));
+        return -EIO;
+    }
+    t->fd = -1;
+    if (rename(t->part, t->path) < 0) {
+        say(f, "cannot rename %s to %s: %s", t->part, t->path, strerror(errno));
+        return -errno;
+    }
+    unlink(t->meta);
+    return 0;
+}
+
+static void target_abandon(struct target *t)
+{
+    if (t->fd > 1)
+        close(t->fd);
+    t->fd = -1;
+}
+
+/* Copies the body to t. Returns FETCH_OK or the failure. */
+static enum fetch_result copy_body(struct fetch *f, const struct http_resp_info *ri, struct target *t,
+                                   struct progress *pg, bool *transient)
+{
+    struct http_chunked ch;
+    int64_t left = ri->content_length;
+
+    memset(&ch, 0, sizeof ch);
+    for (;;) {
+        if (!ri->chunked && left == 0)
+            break;
+        size_t want = IOBUF;
+        if (!ri->chunked && left > 0 && (int64_t)want > left)
+            want = (size_t)left;
+        ssize_t n = conn_read(f, f->io, want);
+        if (n < 0) {
+            say(f, "%s: %s after %lld bytes", pg->name, strerror((int)-n), (long long)pg->done);
+            *transient = true;
+            return FETCH_NETWORK;
+        }
+        if (n == 0) {
+            if (!ri->chunked && left < 0)
+                break; /* the body ends with the connection */
+            say(f, "%s: the server closed the connection after %lld bytes%s", pg->name,
+                (long long)pg->done, t->direct ? "" : "; -c resumes");
+            *transient = true;
+            return FETCH_NETWORK;
+        }
+        size_t len = (size_t)n;
+        ssize_t end = HTTP_PARSE_INCOMPLETE;
+        if (ri->chunked) {
+            end = http_chunked_decode(&ch, f->io, &len);
+            if (end == HTTP_PARSE_INVALID) {
+                say(f, "%s: malformed chunked body", pg->name);
+                return FETCH_PROTOCOL;
+            }
+        } else if (left > 0) {
+            left -= n;
+        }
+        int rc = write_all(t->fd, f->io, len);
+        if (rc < 0) {
+            say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(-rc));
+            return FETCH_LOCAL;
+        }
+        pg->done += (int64_t)len;
+        progress_draw(f, pg, false);
+        if (end >= 0)
+            break;
+    }
+    return FETCH_OK;
+}
+
+/* Reads and drops a small body so the connection can be reused. */
+static void drain_body(struct fetch *f, const struct http_resp_info *ri, bool head_only)
+{
+    if (head_only)
+        return;
+    if (ri->chunked || ri->content_length < 0 || ri->content_length > (int64_t)DRAIN_MAX) {
+        f->c.reusable = false;
+        return;
+    }
+    int64_t left = ri->content_length;
+    while (left > 0) {
+        ssize_t n = conn_read(f, f->io, left < (int64_t)IOBUF ? (size_t)left : IOBUF);
+        if (n <= 0) {
+            f->c.reusable = false;
+            return;
+        }
+        left -= n;
+    }
+}
+
+static enum fetch_result send_request(struct fetch *f, const struct url *u, const struct target *t)
+{
+    char auth[300], req[8192];
+    int n = 0;
+
+    url_authority(u, auth, sizeof auth);
+    n = snprintf(req, sizeof req,
+                 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\nAccept: */*\r\n", u->path,
+                 auth);
+    if (t->have > 0)
+        n += snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\nIf-Range: %s\r\n",
+                      (long long)t->have, t->validator);
+    n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+    if (n >= (int)sizeof req)
+        return FETCH_USAGE;
+    int rc = conn_write(f, req, (size_t)n);
+    return rc < 0 ? FETCH_NETWORK : FETCH_OK;
+}
+
+static void print_head(const struct fetch *f, const char *head, size_t len)
+{
+    if (f->o->show_head)
+        write_all(f->o->err_fd, head, len);
+}
+
+static enum fetch_result fetch_http(struct fetch *f, const char *url_str, bool *transient)
+{
+    struct url u, seen[32];
+    int nseen = 0, redirs = 0;
+    struct target t;
+    struct http_response res;
+    struct http_resp_info ri;
+    char base[1024], path[4096];
+    enum fetch_result r;
+
+    if (url_parse(url_str, &u) < 0) {
+        say(f, "bad URL: %s", url_str);
+        return FETCH_USAGE;
+    }
+    url_basename(&u, base, sizeof base);
+    safe_name(base, base, sizeof base, "index.html");
+    output_path(f, base, path, sizeof path);
+    if (!f->o->disposition && target_prepare(f, &t, path) < 0)
+        return FETCH_LOCAL;
+    if (f->o->disposition)
+        memset(&t, 0, sizeof t);
+    for (;;) {
+        bool fresh = f->c.fd < 0 || !f->c.reusable || f->c.peer_closed;
+        r = conn_open(f, &u);
+        if (r != FETCH_OK) {
+            *transient = r == FETCH_NETWORK;
+            return r;
+        }
+        r = send_request(f, &u, &t);
+        ssize_t hl = r == FETCH_OK ? read_head(f, &res) : -EPIPE;
+        if (hl <= 0 && !fresh && hl != -EBADMSG) {
+            /* A kept-alive connection the server had closed: once more on a
+             * new one. */
+            verbose(f, "the kept connection was closed; reconnecting");
+            conn_close(f, true);
+            r = conn_open(f, &u);
+            if (r == FETCH_OK)
+                r = send_request(f, &u, &t);
+            hl = r == FETCH_OK ? read_head(f, &res) : -EPIPE;
+        }
+        if (hl <= 0) {
+            say(f, "%s: %s", url_str,
+                hl == 0 ? "the server closed the connection without answering"
+                : hl == -EBADMSG ? "malformed response head"
+                                 : strerror((int)-hl));
+            conn_close(f, true);
+            *transient = hl != -EBADMSG;
+            return hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
+        }
+        print_head(f, f->c.buf, (size_t)hl);
+        f->c.pos = (size_t)hl;
+        if (http_analyse_response(&res, &ri) < 0) {
+            say(f, "%s: the response's framing cannot be trusted", url_str);
+            conn_close(f, true);
+            return FETCH_PROTOCOL;
+        }
+        f->c.reusable = !ri.close;
+        bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
+        if (res.status >= 300 && res.status < 400 && res.status != 304 && ri.location.p != NULL) {
+            drain_body(f, &ri, no_body);
+            if (redirs >= f->o->max_redirs) {
+                say(f, "%s: more than %d redirects", url_str, f->o->max_redirs);
+                return FETCH_HTTP;
+            }
+            struct url next;
+            if (url_resolve(&u, ri.location.p, ri.location.len, &next) < 0) {
+                say(f, "%s: cannot follow the redirect to %.*s", url_str, (int)ri.location.len,
+                    ri.location.p);
+                return FETCH_PROTOCOL;
+            }
+            if (nseen < (int)(sizeof seen / sizeof seen[0]))
+                seen[nseen++] = u;
+            for (int i = 0; i < nseen; i++)
+                if (seen[i].scheme == next.scheme && seen[i].port == next.port &&
+                    strcmp(seen[i].host, next.host) == 0 && strcmp(seen[i].path, next.path) == 0) {
+                    say(f, "%s: redirect loop at %.*s", url_str, (int)ri.location.len, ri.location.p);
+                    return FETCH_HTTP;
+                }
+            verbose(f, "redirected (%d) to %.*s", res.status, (int)ri.location.len, ri.location.p);
+            u = next;
+            redirs++;
+            continue;
+        }
+        break;
+    }
+    if (res.status == 416 && t.have > 0) {
+        int64_t a, b, size;
+        drain_body(f, &ri, false);
+        if (ri.content_range.p != NULL && http_content_range(ri.content_range, &a, &b, &size) == 0 &&
+            a < 0 && size == t.have) {
+            /* The part already holds the whole file. */
+            if (target_open(f, &t, true, (struct http_str){NULL, 0}) < 0)
+                return FETCH_LOCAL;
+            if (target_finish(f, &t) < 0)
+                return FETCH_LOCAL;
+            if (!f->o->quiet)
+                say(f, "%s: already complete", t.path);
+            return FETCH_OK;
+        }
+    }
+    if (res.status < 200 || res.status >= 300) {
+        say(f, "%s: HTTP/1.%d %d %.*s", url_str, res.minor, res.status, (int)res.reason.len,
+            res.reason.p);
+        drain_body(f, &ri, false);
+        *transient = res.status >= 500;
+        return FETCH_HTTP;
+    }
+    if (f->o->disposition) {
+        char dn[1024];
+        if (ri.content_disposition.p != NULL &&
+            http_disposition_filename(ri.content_disposition, dn, sizeof dn) > 0) {
+            output_path(f, dn, path, sizeof path);
+        }
+        if (target_prepare(f, &t, path) < 0) {
+            drain_body(f, &ri, false);
+            return FETCH_LOCAL;
+        }
+        t.have = 0; /* no validator was sent with this request */
+    }
+    bool append = false;
+    if (res.status == 206) {
+        int64_t a, b, size;
+        if (ri.content_range.p == NULL || http_content_range(ri.content_range, &a, &b, &size) < 0 ||
+            a != t.have) {
+            say(f, "%s: the server sent a range we did not ask for", url_str);
+            conn_close(f, true);
+            return FETCH_PROTOCOL;
+        }
+        append = true;
+        verbose(f, "resuming at byte %lld", (long long)t.have);
+    } else if (t.have > 0) {
+        verbose(f, "the file changed or ranges are not supported: starting from zero");
+    }
+    struct http_str validator = ri.etag.p && ri.etag.len > 0 && ri.etag.p[0] == '"' ? ri.etag
+                                                                                     : ri.last_modified;
+    if (target_open(f, &t, append, validator) < 0) {
+        conn_close(f, true);
+        return FETCH_LOCAL;
+    }
+    struct progress pg = {.name = t.path, .total = -1, .t0 = clock_ms()};
+    pg.done = pg.start_at = append ? t.have : 0;
+    if (ri.content_length >= 0)
+        pg.total = pg.done + ri.content_length;
+    r = res.status == 204 ? FETCH_OK : copy_body(f, &ri, &t, &pg, transient);
+    if (r != FETCH_OK) {
+        target_abandon(&t);
+        conn_close(f, true);
+        return r;
+    }
+    if (target_finish(f, &t) < 0)
+        return FETCH_LOCAL;
+    progress_draw(f, &pg, true);
+    if (!f->c.reusable)
+        conn_close(f, false);
+    return FETCH_OK;
+}
+
+/* ---- raw protocol --------------------------------------------------------- */
+
+static enum fetch_result fetch_raw(struct fetch *f, const char *url_str, bool *transient)
+{
+    struct url u;
+    char name[4096], wire[8192], base[1024], path[4096];
+    struct target t;
+
+    if (url_parse(url_str, &u) < 0) {
+        say(f, "bad URL: %s", url_str);
+        return FETCH_USAGE;
+    }
+    /* The name is the path without its leading slash (and query), decoded. */
+    url_basename(&u, base, sizeof base);
+    if (url_decode(u.path + 1, strcspn(u.path + 1, "?"), name, sizeof name) == 0) {
+        say(f, "%s: a raw URL names a file: raw://HOST:PORT/NAME", url_str);
+        return FETCH_USAGE;
+    }
+    const char *send_p = name;
+    size_t send_n = strlen(name);
+    if (f->o->raw_charset != NULL) {
+        long n = charset_convert(f->o->raw_charset, "UTF-8", name, send_n, wire, sizeof wire);
+        if (n < 0) {
+            say(f, "%s: the name cannot be written in %s", url_str, f->o->raw_charset);
+            return FETCH_USAGE;
+        }
+        send_p = wire;
+        send_n = (size_t)n;
+    }
+    safe_name(base, base, sizeof base, "download");
+    output_path(f, base, path, sizeof path);
+    if (target_prepare(f, &t, path) < 0)
+        return FETCH_LOCAL;
+    t.have = 0; /* the raw protocol cannot resume */
+    conn_close(f, true);
+    enum fetch_result r = conn_open(f, &u);
+    if (r != FETCH_OK) {
+        *transient = r == FETCH_NETWORK;
+        return r;
+    }
+    f->c.reusable = false;
+    if (conn_write(f, send_p, send_n) < 0) {
+        say(f, "%s: cannot send the name", url_str);
+        conn_close(f, true);
+        *transient = true;
+        return FETCH_NETWORK;
+    }
+    struct progress pg = {.name = t.path, .total = -1, .t0 = clock_ms()};
+    bool opened = false;
+    for (;;) {
+        ssize_t n = conn_read(f, f->io, IOBUF);
+        if (n < 0) {
+            say(f, "%s: %s after %lld bytes", url_str, strerror((int)-n), (long long)pg.done);
+            target_abandon(&t);
+            conn_close(f, true);
+            *transient = true;
+            return FETCH_NETWORK;
+        }
+        if (n == 0)
+            break;
+        if (!opened) {
+            if (target_open(f, &t, false, (struct http_str){NULL, 0}) < 0) {
+                conn_close(f, true);
+                return FETCH_LOCAL;
+            }
+            opened = true;
+        }
+        if (write_all(t.fd, f->io, (size_t)n) < 0) {
+            say(f, "cannot write %s: %s", t.direct ? t.path : t.part, strerror(errno));
+            target_abandon(&t);
+            conn_close(f, true);
+            return FETCH_LOCAL;
+        }
+        pg.done += n;
+        progress_draw(f, &pg, false);
+    }
+    conn_close(f, false);
+    if (!opened) {
+        say(f, "%s: no such file on the server (empty reply)", url_str);
+        return FETCH_NOT_FOUND;
+    }
+    if (target_finish(f, &t) < 0)
+        return FETCH_LOCAL;
+    progress_draw(f, &pg, true);
+    return FETCH_OK;
+}
+
+/* ---- upload -------------------------------------------------------------- */
+
+static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *transient)
+{
+    const struct fetch_options *o = f->o;
+    struct url u;
+    struct stat st;
+    struct http_response res;
+    struct http_resp_info ri;
+    char auth[300], req[8192];
+
+    if (url_parse(url_str, &u) < 0 || u.scheme == URL_RAW) {
+        say(f, "bad URL for put: %s", url_str);
+        return FETCH_USAGE;
+    }
+    int fd = open(o->upload, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        say(f, "cannot read %s: %s", o->upload, fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0)
+            close(fd);
+        return FETCH_LOCAL;
+    }
+    enum fetch_result r = conn_open(f, &u);
+    if (r != FETCH_OK) {
+        close(fd);
+        *transient = r == FETCH_NETWORK;
+        return r;
+    }
+    url_authority(&u, auth, sizeof auth);
+    int n = snprintf(req, sizeof req,
+                     "PUT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n"
+                     "Content-Length: %lld\r\nExpect: 100-continue\r\n\r\n",
+                     u.path, auth, (long long)st.st_size);
+    ssize_t hl = 0;
+    if (conn_write(f, req, (size_t)n) < 0) {
+        r = FETCH_NETWORK;
+        goto fail;
+    }
+    /* Wait a moment for "100 Continue" (or an early refusal); servers that
+     * ignore Expect get the body anyway. */
+    if (wait_fd(f->c.fd, POLLIN, 1000) == 0 || f->c.tls != NULL) {
+        hl = read_head(f, &res);
+        if (hl <= 0) {
+            r = hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
+            goto fail;
+        }
+        if (res.status != 100)
+            goto answered;
+    }
+    struct progress pg = {.name = o->upload, .total = st.st_size, .t0 = clock_ms()};
+    for (;;) {
+        ssize_t k = read(fd, f->io, IOBUF);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            say(f, "cannot read %s: %s", o->upload, strerror(errno));
+            r = FETCH_LOCAL;
+            goto fail;
+        }
+        if (k == 0)
+            break;
+        if (conn_write(f, f->io, (size_t)k) < 0) {
+            say(f, "%s: the connection failed after %lld bytes", url_str, (long long)pg.done);
+            r = FETCH_NETWORK;
+            goto fail;
+        }
+        pg.done += k;
+        progress_draw(f, &pg, false);
+    }
+    if (pg.done != st.st_size) {
+        say(f, "%s changed size while it was sent", o->upload);
+        r = FETCH_LOCAL;
+        goto fail;
+    }
+    progress_draw(f, &pg, true);
+    hl = read_head(f, &res);
+    if (hl <= 0) {
+        say(f, "%s: no answer after the upload", url_str);
+        r = hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
+        goto fail;
+    }
+answered:
+    print_head(f, f->c.buf, (size_t)hl);
+    f->c.pos = (size_t)hl;
+    close(fd);
+    if (http_analyse_response(&res, &ri) == 0)
+        drain_body(f, &ri, false);
+    conn_close(f, true);
+    if (res.status < 200 || res.status >= 300) {
+        say(f, "%s: HTTP/1.%d %d %.*s", url_str, res.minor, res.status, (int)res.reason.len,
+            res.reason.p);
+        *transient = res.status >= 500;
+        return FETCH_HTTP;
+    }
+    if (!o->quiet)
+        say(f, "%s: %d %.*s", url_str, res.status, (int)res.reason.len, res.reason.p);
+    return FETCH_OK;
+
+fail:
+    close(fd);
+    conn_close(f, true);
+    *transient = r == FETCH_NETWORK;
+    return r;
+}
+
+enum fetch_result fetch_run(const struct fetch_options *o)
+{
+    struct fetch f;
+    enum fetch_result first_failure = FETCH_OK;
+
+    memset(&f, 0, sizeof f);
+    f.o = o;
+    f.c.fd = -1;
+    f.io = malloc(IOBUF);
+    if (f.io == NULL)
+        return FETCH_LOCAL;
+    for (int i = 0; i < o->nurls; i++) {
+        enum fetch_result r = FETCH_OK;
+        for (int attempt = 0;; attempt++) {
+            bool transient = false;
+            f.resume = o->resume || attempt > 0;
+            if (o->upload != NULL)
+                r = fetch_put(&f, o->urls[i], &transient);
+            else if (strncasecmp(o->urls[i], "raw://", 6) == 0)
+                r = fetch_raw(&f, o->urls[i], &transient);
+            else
+                r = fetch_http(&f, o->urls[i], &transient);
+            if (r == FETCH_OK || !transient || attempt >= o->retries)
+                break;
+            int wait_s = attempt < 5 ? 1 << attempt : 30;
+            say(&f, "retrying in %d s (%d of %d)", wait_s, attempt + 1, o->retries);
+            sleep((unsigned)wait_s);
+        }
+        if (r != FETCH_OK && first_failure == FETCH_OK)
+            first_failure = r;
+    }
+    conn_close(&f, true);
+    free(f.io);
+    return first_failure;
+}
