@@ -329,7 +329,8 @@ static void progress_draw(const struct fetch *f, struct progress *p, bool last)
         return;
     p->last_draw = now;
     double secs = (double)(now - p->t0) / 1000.0;
-    double bps = secs > 0 ? (double)(p->done - p->start_at) / secs : 0;
+    /* Under a millisecond there is no rate worth showing. */
+    double bps = secs > 0 ? (double)(p->done - p->start_at) / secs : (double)(p->done - p->start_at) * 1000;
     listing_human_size((unsigned long long)p->done, done, sizeof done);
     listing_human_size((unsigned long long)(bps > 0 ? bps : 0), rate, sizeof rate);
     if (f->o->progress) {
@@ -804,7 +805,6 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
     struct url u;
     struct stat st;
     struct http_response res;
-    struct http_resp_info ri;
     char auth[300], req[8192];
 
     if (url_parse(url_str, &u) < 0 || u.scheme == URL_RAW) {
@@ -881,18 +881,16 @@ answered:
     print_head(f, f->c.buf, (size_t)hl);
     f->c.pos = (size_t)hl;
     close(fd);
-    if (http_analyse_response(&res, &ri) == 0)
-        drain_body(f, &ri, false);
-    conn_close(f, true);
-    if (res.status < 200 || res.status >= 300) {
+    /* The reason phrase lives in the connection's buffer: report first. */
+    bool ok = res.status >= 200 && res.status < 300;
+    if (!ok)
         say(f, "%s: HTTP/1.%d %d %.*s", url_str, res.minor, res.status, (int)res.reason.len,
             res.reason.p);
-        *transient = res.status >= 500;
-        return FETCH_HTTP;
-    }
-    if (!o->quiet)
+    else if (!o->quiet)
         say(f, "%s: %d %.*s", url_str, res.status, (int)res.reason.len, res.reason.p);
-    return FETCH_OK;
+    conn_close(f, true);
+    *transient = res.status >= 500;
+    return ok ? FETCH_OK : FETCH_HTTP;
 
 fail:
     close(fd);

@@ -2,6 +2,7 @@
  *
  *   ST_HEAD   waiting for a request head (or, on a new connection, for the
  *             first bytes that tell HTTP from the raw protocol)
+ *   ST_BODY   receiving a PUT body into a temporary file (app/upload.c)
  *   ST_SEND   sending a response: head and small body from c->out, a page
  *             from c->body, then file bytes with sendfile
  *   ST_LINGER our side is shut down; reading what the peer still sends so
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "app/listing.h"
+#include "app/upload.h"
 #include "core/buf.h"
 #include "core/charset.h"
 #include "core/clock.h"
@@ -55,7 +57,7 @@
 #define PROBE_MS 300                /* wait for "GE" to become "GET " */
 #define LINGER_MS 2000
 
-enum conn_state { ST_HEAD, ST_SEND, ST_LINGER };
+enum conn_state { ST_HEAD, ST_BODY, ST_SEND, ST_LINGER };
 
 #define FL_FIRST 0x01     /* nothing has been read yet on this connection */
 #define FL_KEEP 0x02      /* serve another request after this response */
@@ -87,6 +89,7 @@ struct conn {
     struct buf *in;   /* pooled; NULL while idle */
     struct buf *out;  /* pooled; NULL while idle */
     struct buf *body; /* a generated page; NULL unless one is being sent */
+    struct put *put;  /* a PUT under way; NULL otherwise */
     union peer_addr peer;
 };
 
@@ -116,6 +119,16 @@ struct fs_server {
     struct worker *workers;
 };
 
+/* A PUT body being received. */
+struct put {
+    struct upload *up;
+    bool chunked;
+    uint64_t left; /* Content-Length bytes still to come */
+    struct http_chunked ch;
+    const char *version;
+    char target[256]; /* for the log line */
+};
+
 /* What a response says about itself, collected before its head is written. */
 struct reply {
     int status;
@@ -131,6 +144,7 @@ struct reply {
 
 static int conn_send(struct conn *c);
 static int conn_process(struct conn *c);
+static int put_finish(struct conn *c, int err);
 
 /* ---- buffers ---------------------------------------------------------- */
 
@@ -168,6 +182,16 @@ static void body_free(struct conn *c)
         free(c->body);
         c->body = NULL;
     }
+}
+
+static void put_free(struct conn *c, bool abort)
+{
+    if (c->put == NULL)
+        return;
+    if (abort && c->put->up != NULL)
+        upload_abort(c->put->up);
+    free(c->put);
+    c->put = NULL;
 }
 
 /* ---- time and logging ------------------------------------------------- */
@@ -256,6 +280,7 @@ static void conn_close(struct conn *c)
     pool_put(w, &c->in);
     pool_put(w, &c->out);
     body_free(c);
+    put_free(c, true);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -653,6 +678,178 @@ static int serve_path(struct conn *c, const struct http_request *req, const stru
     return serve_listing(c, req, fd, rel);
 }
 
+/* A reply with no body: 201, 204, or 100 Continue's final answers. */
+static int send_empty(struct conn *c, const char *method, const char *target, const char *version,
+                      int status)
+{
+    struct reply r = {.status = status, .has_length = status != 204};
+
+    if (c->out == NULL)
+        c->out = pool_get(c->w);
+    if (c->out == NULL || put_head(c, &r, 1) < 0) {
+        conn_close(c);
+        return -1;
+    }
+    log_request(c, method, strlen(method), target, strlen(target), version, status, 0);
+    return start_send(c);
+}
+
+static int put_status_for(int err)
+{
+    switch (err) {
+    case -ENOENT:
+    case -ENOTDIR:
+    case -EISDIR:
+        return 409;
+    case -EXDEV:
+    case -ELOOP:
+    case -EACCES:
+    case -EPERM:
+    case -EROFS:
+        return 403;
+    case -ENOSPC:
+    case -EDQUOT:
+        return 507;
+    case -ENAMETOOLONG:
+        return 414;
+    default:
+        return 500;
+    }
+}
+
+/* Starts receiving a PUT body (--upload). */
+static int serve_put(struct conn *c, const struct http_request *req, const struct http_info *info)
+{
+    struct fs_server *s = c->w->srv;
+    struct http_str path;
+    char rel[PATH_MAX_LEN + 16];
+    unsigned flags;
+    int rc;
+
+    if (!info->chunked && info->content_length < 0) {
+        c->flags &= (uint8_t)~FL_KEEP;
+        return send_error(c, req, 411, NULL);
+    }
+    if (info->content_length > 0 && (uint64_t)info->content_length > s->opt.max_upload) {
+        c->flags &= (uint8_t)~FL_KEEP; /* the body is not read */
+        return send_error(c, req, 413, NULL);
+    }
+    if (!http_target_path(req->target, &path))
+        return send_error(c, req, 400, NULL);
+    long len = path_from_target(path.p, path.len, rel, PATH_MAX_LEN, &flags);
+    if (len < 0 || ((flags & PATH_HIDDEN) && !s->opt.hidden) || (flags & PATH_TRAILING_SLASH)) {
+        c->flags &= (uint8_t)~FL_KEEP;
+        return send_error(c, req, len == -EINVAL ? 400 : len == -ENAMETOOLONG ? 414 : 403, NULL);
+    }
+    struct put *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        c->flags &= (uint8_t)~FL_KEEP;
+        return send_error(c, req, 500, NULL);
+    }
+    rc = upload_begin(s->rootfd, rel, &p->up);
+    if (rc < 0) {
+        free(p);
+        c->flags &= (uint8_t)~FL_KEEP;
+        return send_error(c, req, put_status_for(rc), NULL);
+    }
+    p->chunked = info->chunked;
+    p->left = info->chunked ? 0 : (uint64_t)info->content_length;
+    p->version = req->minor ? "HTTP/1.1" : "HTTP/1.0";
+    snprintf(p->target, sizeof p->target, "%.*s", (int)(req->target.len < 255 ? req->target.len : 255),
+             req->target.p);
+    c->put = p;
+    c->state = ST_BODY;
+    if (!p->chunked && p->left == 0)
+        return put_finish(c, 0); /* an empty file */
+    c->deadline = c->w->loop->now + s->opt.send_timeout_ms;
+    pool_put(c->w, &c->out);
+    if (info->expect_continue) {
+        /* Tiny and first on the connection: if the socket cannot take it
+         * now the client sends the body after its own short wait anyway. */
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        sock_send(c->io.fd, cont, sizeof cont - 1, 0);
+    }
+    return 0;
+}
+
+/* Ends a PUT: puts the file in place and answers, or answers the error. */
+static int put_finish(struct conn *c, int err)
+{
+    struct put *p = c->put;
+    char target[256];
+    const char *version = p->version;
+    bool created = false;
+    int status;
+
+    snprintf(target, sizeof target, "%s", p->target);
+    if (err == 0) {
+        err = upload_commit(p->up, &created);
+        p->up = NULL;
+    }
+    put_free(c, true);
+    c->state = ST_SEND;
+    if (err == 0) {
+        status = created ? 201 : 204;
+    } else {
+        status = err == -EFBIG ? 413 : err == -EBADMSG ? 400 : put_status_for(err);
+        c->flags &= (uint8_t)~FL_KEEP; /* the rest of the body is not read */
+    }
+    if (err != 0) {
+        struct http_request fake;
+        memset(&fake, 0, sizeof fake);
+        fake.method = HTTP_PUT;
+        fake.method_str = (struct http_str){"PUT", 3};
+        fake.target = (struct http_str){target, strlen(target)};
+        fake.minor = version[7] - '0';
+        return send_error(c, &fake, status, NULL);
+    }
+    return send_empty(c, "PUT", target, version, status);
+}
+
+/* Moves PUT body bytes from c->in to the upload. Returns 0 (maybe still
+ * in ST_BODY, waiting for more) or -1 when the connection was closed. */
+static int put_process(struct conn *c)
+{
+    struct put *p = c->put;
+    struct buf *in = c->in;
+    size_t len = in ? buf_len(in) : 0;
+    ssize_t end = HTTP_PARSE_INCOMPLETE;
+
+    assert(c->state == ST_BODY);
+    if (len == 0)
+        return 0;
+    c->deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    char *data = in->data + in->rpos;
+    size_t take = len;
+    if (p->chunked) {
+        end = http_chunked_decode(&p->ch, data, &take);
+        if (end == HTTP_PARSE_INVALID) {
+            buf_consume(in, len);
+            return put_finish(c, -EBADMSG);
+        }
+        if (end > 0)
+            c->flags &= (uint8_t)~FL_KEEP; /* pipelining after a chunked PUT: not worth it */
+    } else {
+        if (take > p->left)
+            take = (size_t)p->left;
+        p->left -= take;
+        len = take;
+        if (p->left == 0)
+            end = 0;
+    }
+    if (upload_size(p->up) + take > c->w->srv->opt.max_upload) {
+        buf_consume(in, len);
+        return put_finish(c, -EFBIG);
+    }
+    int rc = upload_write(p->up, data, take);
+    buf_consume(in, len);
+    if (rc < 0)
+        return put_finish(c, rc);
+    if (end >= 0)
+        return put_finish(c, 0);
+    return 0;
+}
+
 /* Handles the complete request head at the start of c->in (head_len
  * bytes), then consumes it. */
 static int handle_request(struct conn *c, const struct http_request *req, size_t head_len)
@@ -675,6 +872,12 @@ static int handle_request(struct conn *c, const struct http_request *req, size_t
     } else {
         if (info.keep_alive && !c->w->sw->stopping)
             c->flags |= FL_KEEP;
+        if (req->method == HTTP_PUT && c->w->srv->opt.upload) {
+            rc = serve_put(c, req, &info);
+            if (rc == 0 && c->in != NULL)
+                buf_consume(c->in, head_len);
+            return rc;
+        }
         if (info.chunked || (info.content_length > (int64_t)DISCARD_MAX))
             c->flags &= (uint8_t)~FL_KEEP; /* a body we will not read */
         else if (info.content_length > 0)
@@ -682,7 +885,7 @@ static int handle_request(struct conn *c, const struct http_request *req, size_t
         if (req->method == HTTP_GET || req->method == HTTP_HEAD)
             rc = serve_path(c, req, &info);
         else
-            rc = send_error(c, req, 405, "GET, HEAD");
+            rc = send_error(c, req, 405, c->w->srv->opt.upload ? "GET, HEAD, PUT" : "GET, HEAD");
     }
     if (rc == 0 && c->in != NULL)
         buf_consume(c->in, head_len);
@@ -880,9 +1083,20 @@ static int conn_process(struct conn *c)
     struct worker *w = c->w;
     struct http_request req;
 
-    while (c->state == ST_HEAD) {
+    while (c->state == ST_HEAD || c->state == ST_BODY) {
         struct buf *in = c->in;
         size_t len = in ? buf_len(in) : 0;
+
+        if (c->state == ST_BODY) {
+            if (put_process(c) < 0)
+                return -1;
+            if (c->state == ST_BODY) {
+                if (c->in != NULL && buf_len(c->in) == 0)
+                    pool_put(w, &c->in);
+                return 0;
+            }
+            continue;
+        }
 
         if (c->discard > 0 && len > 0) {
             size_t take = c->discard < len ? (size_t)c->discard : len;
@@ -934,7 +1148,7 @@ static int conn_process(struct conn *c)
 
 static int conn_read(struct conn *c)
 {
-    assert(c->state == ST_HEAD);
+    assert(c->state == ST_HEAD || c->state == ST_BODY);
     if (c->in == NULL)
         c->in = pool_get(c->w);
     if (c->in == NULL) {
@@ -963,6 +1177,7 @@ static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 
     switch (c->state) {
     case ST_HEAD:
+    case ST_BODY:
         conn_read(c);
         break;
     case ST_SEND:
@@ -1045,6 +1260,7 @@ void fs_options_default(struct fs_options *o)
     o->port = 8000;
     o->threads = 1;
     o->raw = true;
+    o->max_upload = 1ull << 30;
     o->log_fd = 1;
     o->max_conns = 10000;
     o->head_timeout_ms = 10000;

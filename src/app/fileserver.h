@@ -24,6 +24,8 @@ struct fs_options {
     bool quiet;           /* no access log */
     bool hidden;          /* serve and list names starting with "." */
     bool raw;             /* speak the raw file protocol too */
+    bool upload;          /* accept PUT */
+    uint64_t max_upload;  /* largest PUT body */
     int log_fd;           /* where access log lines go */
     long max_conns;       /* open connections at most, all threads together */
     int head_timeout_ms;  /* whole request head must arrive within this */

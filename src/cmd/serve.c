@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ static void serve_usage(FILE *f)
             "  -q, --quiet            no access log\n"
             "      --hidden           serve and list names starting with '.'\n"
             "      --no-raw           HTTP only: no raw file protocol\n"
+            "      --upload           accept PUT (files replaced atomically)\n"
+            "      --max-upload SIZE  largest PUT body, e.g. 100M (default 1G)\n"
             "      --max-conns N      open connections at most (default: from ulimit -n)\n"
             "      --idle SECONDS     keep-alive idle timeout (default 60)\n"
             "      --head-timeout SECONDS  time for a whole request head (default 10)\n"
@@ -49,7 +52,35 @@ enum {
     OPT_HEAD_TIMEOUT,
     OPT_SEND_TIMEOUT,
     OPT_SEND_MODE,
+    OPT_UPLOAD,
+    OPT_MAX_UPLOAD,
 };
+
+/* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned shift = 0;
+
+    if (errno != 0 || end == s || s[0] == '-')
+        return -1;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    else if (*end != '\0')
+        return -1;
+    if (shift && end[1] != '\0')
+        return -1;
+    if (v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
 
 /* How many connections fit under the descriptor limit, keeping some for
  * files and listings. */
@@ -85,6 +116,8 @@ int cmd_serve(int argc, char **argv)
         {"head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT},
         {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
         {"send-mode", required_argument, NULL, OPT_SEND_MODE},
+        {"upload", no_argument, NULL, OPT_UPLOAD},
+        {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -142,6 +175,15 @@ int cmd_serve(int argc, char **argv)
         case OPT_SEND_TIMEOUT:
             if (seconds_opt("--send-timeout", optarg, &o.send_timeout_ms) < 0)
                 return EXIT_USAGE;
+            break;
+        case OPT_UPLOAD:
+            o.upload = true;
+            break;
+        case OPT_MAX_UPLOAD:
+            if (parse_size(optarg, &o.max_upload) < 0) {
+                fprintf(stderr, "ferry serve: --max-upload takes a size such as 100M\n");
+                return EXIT_USAGE;
+            }
             break;
         case OPT_SEND_MODE:
             if (strcmp(optarg, "auto") == 0)

@@ -1,0 +1,160 @@
+#include "app/upload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fsx.h"
+
+struct upload {
+    int dirfd;
+    int fd;
+    bool named;        /* a named temporary file (no O_TMPFILE) */
+    uint64_t size;
+    char tmpname[64];
+    char name[];       /* the target's name in dirfd */
+};
+
+/* A name unlikely to exist; O_EXCL or linkat refuse it if it does. */
+static void temp_name(char *out, size_t outsz, int fd)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, outsz, ".ferry-upload-%d-%d-%lx", (int)getpid(), fd,
+             (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
+}
+
+int upload_begin(int rootfd, const char *rel, struct upload **out)
+{
+    const char *slash = strrchr(rel, '/');
+    const char *name = slash ? slash + 1 : rel;
+    char parent[4096];
+    struct stat st;
+    int rc;
+
+    if (strcmp(rel, ".") == 0 || name[0] == '\0')
+        return -EISDIR;
+    if (slash != NULL) {
+        size_t pl = (size_t)(slash - rel);
+        if (pl >= sizeof parent)
+            return -ENAMETOOLONG;
+        memcpy(parent, rel, pl);
+        parent[pl] = '\0';
+    } else {
+        strcpy(parent, ".");
+    }
+    struct upload *u = calloc(1, sizeof *u + strlen(name) + 1);
+    if (u == NULL)
+        return -ENOMEM;
+    strcpy(u->name, name);
+    u->fd = -1;
+    u->dirfd = fsx_open_beneath(rootfd, parent, O_RDONLY | O_DIRECTORY);
+    if (u->dirfd < 0) {
+        rc = u->dirfd;
+        free(u);
+        return rc;
+    }
+    if (fstatat(u->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+        rc = -EISDIR;
+        goto fail;
+    }
+    u->fd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (u->fd < 0) {
+        for (int i = 0; i < 16 && u->fd < 0; i++) {
+            temp_name(u->tmpname, sizeof u->tmpname, i);
+            u->fd = openat(u->dirfd, u->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (u->fd < 0 && errno != EEXIST)
+                break;
+        }
+        if (u->fd < 0) {
+            rc = -errno;
+            goto fail;
+        }
+        u->named = true;
+    }
+    *out = u;
+    return 0;
+
+fail:
+    close(u->dirfd);
+    free(u);
+    return rc;
+}
+
+int upload_write(struct upload *u, const void *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(u->fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p = (const char *)p + w;
+        n -= (size_t)w;
+        u->size += (uint64_t)w;
+    }
+    return 0;
+}
+
+uint64_t upload_size(const struct upload *u)
+{
+    return u->size;
+}
+
+void upload_abort(struct upload *u)
+{
+    if (u->fd >= 0)
+        close(u->fd);
+    if (u->named)
+        unlinkat(u->dirfd, u->tmpname, 0);
+    close(u->dirfd);
+    free(u);
+}
+
+int upload_commit(struct upload *u, bool *created)
+{
+    struct stat st;
+    int rc = 0;
+
+    if (fsync(u->fd) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if (!u->named) {
+        /* Give the unnamed file a temporary name through /proc, which needs
+         * no privilege (AT_EMPTY_PATH would). */
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", u->fd);
+        for (int i = 0;; i++) {
+            temp_name(u->tmpname, sizeof u->tmpname, i);
+            if (linkat(AT_FDCWD, proc, u->dirfd, u->tmpname, AT_SYMLINK_FOLLOW) == 0)
+                break;
+            if (errno != EEXIST || i == 15) {
+                rc = -errno;
+                goto fail;
+            }
+        }
+        u->named = true;
+    }
+    *created = fstatat(u->dirfd, u->name, &st, AT_SYMLINK_NOFOLLOW) != 0;
+    if (renameat(u->dirfd, u->tmpname, u->dirfd, u->name) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    u->named = false;
+    fsync(u->dirfd); /* the new name survives a crash too */
+    close(u->fd);
+    close(u->dirfd);
+    free(u);
+    return 0;
+
+fail:
+    upload_abort(u);
+    return rc;
+}

@@ -1,0 +1,37 @@
+/* upload: the file side of PUT in `ferry serve`.
+ *
+ * The body goes to an unnamed temporary file (O_TMPFILE) in the target's
+ * directory; when it is complete it is synced, given a temporary name and
+ * renamed over the target in one step, so a reader sees the old file or
+ * the new one, never a part. An aborted upload leaves nothing behind, even
+ * after a crash. Where O_TMPFILE is missing a named ".ferry-upload-*" file
+ * is used and removed on abort. */
+#ifndef FERRY_APP_UPLOAD_H
+#define FERRY_APP_UPLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct upload;
+
+/* Starts an upload to rel (a normalised path, not ".") beneath rootfd.
+ * Returns 0 with *out set, or -errno: -ENOENT or -ENOTDIR when the parent
+ * directory is missing, -EISDIR when rel is a directory, -EXDEV or -ELOOP
+ * when the parent lies outside the root. */
+int upload_begin(int rootfd, const char *rel, struct upload **out);
+
+/* Appends body bytes. 0 or -errno (-ENOSPC for a full disk). */
+int upload_write(struct upload *u, const void *p, size_t n);
+
+/* Bytes written so far. */
+uint64_t upload_size(const struct upload *u);
+
+/* Puts the file in place. *created says it did not exist before. Frees u.
+ * Returns 0 or -errno (the upload is then abandoned). */
+int upload_commit(struct upload *u, bool *created);
+
+/* Abandons the upload, leaving nothing behind. Frees u. */
+void upload_abort(struct upload *u);
+
+#endif
