@@ -38,7 +38,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Debian packages each step needs; installed when missing and we are root.
 PKG_BUILD := gcc make libc6-dev libssl-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl
-PKG_BENCH := nginx-light wrk python3
+PKG_BENCH := nginx-light wrk python3 bc curl wget
 
 .PHONY: all run test unit e2e deps-build deps-test deps-bench bench install clean
 
