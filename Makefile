@@ -105,6 +105,8 @@ bench: deps-bench $(BUILD)/ferry
 install: $(BUILD)/ferry
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/ferry $(DESTDIR)$(PREFIX)/bin/ferry
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 docs/ferry.1 $(DESTDIR)$(PREFIX)/share/man/man1/ferry.1
 
 clean:
 	rm -rf $(BUILD)
