@@ -320,6 +320,17 @@ def test_stalled_reader_does_not_spin(start_server, served_dir):
         assert used < 0.25, f"server used {used:.2f}s CPU in 1s waiting for a stalled reader"
 
 
+def test_send_timeout_frees_stalled_connection(start_server, served_dir):
+    # With room for one connection, a reader that stalls must lose it after
+    # --send-timeout so that the next client is served.
+    srv = start_server(served_dir, "--max-conns", "1", "--send-timeout", "1", threads=1)
+    with connect(srv.port, rcvbuf=4096) as stuck:
+        stuck.sendall(b"GET /big50.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert stuck.recv(16).startswith(b"HTTP/1.1 200")
+        r = http_request(srv, "GET", "/file.txt", timeout=15)
+        assert r.status == 200 and r.body == FILE
+
+
 def low_fd_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
