@@ -268,6 +268,32 @@ def test_idle_keepalive_connection_closed(start_server, served_dir):
         assert c.closed_by_peer(6.0), "an idle keep-alive connection must be closed after --idle"
 
 
+@pytest.mark.parametrize("mode", ["auto", "sendfile", "splice", "readwrite"])
+def test_concurrent_downloads(start_server, served_dir, tree, mode):
+    srv = start_server(served_dir, "--send-mode", mode)
+    want = sha256(tree.big)
+    results = []
+
+    def fetch(i):
+        try:
+            with srv.http(timeout=30) as c:
+                c.request("GET", "/big.bin")
+                r1 = c.read_response()
+                first = 1000 * i
+                c.request("GET", "/big.bin", [("Range", f"bytes={first}-{first + (3 << 20)}")])
+                r2 = c.read_response()
+            results.append((sha256(r1.body) == want, r2.body == tree.big[first:first + (3 << 20) + 1]))
+        except Exception as e:
+            results.append(e)
+
+    threads = [threading.Thread(target=fetch, args=(i,), daemon=True) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [(True, True)] * 6
+
+
 def test_http10_closes_by_default(server):
     with server.http() as c:
         c.send(b"GET /small.txt HTTP/1.0\r\n\r\n")
@@ -353,6 +379,13 @@ def test_method_not_allowed(server, method):
         # The connection stays usable after the refused request.
         c.request("GET", "/small.txt")
         assert c.read_response().body == SMALL
+
+
+def test_trailing_slash_on_file_not_found(server):
+    # "small.txt/" names a directory that does not exist (open(2) says
+    # ENOTDIR); serving the file there would also break its relative links.
+    assert get(server, "/small.txt/").status == 404
+    assert get(server, "/sub/index.html/").status == 404
 
 
 def test_query_string_ignored(server):

@@ -4,6 +4,7 @@ clients, descriptor exhaustion and the connection cap."""
 import os
 import resource
 import socket
+import struct
 import threading
 import time
 
@@ -41,6 +42,7 @@ def tree(tmp_path_factory):
     os.symlink(str(parent / "secret"), root / "link_out_abs")
     os.symlink("../outside", root / "dirlink_out")
     os.symlink("../../secret", root / "a" / "link_up")
+    os.mkfifo(root / "fifo")
     with open(root / "big50.bin", "wb") as f:
         block = os.urandom(1 << 20)
         for _ in range(BIG50 >> 20):
@@ -112,6 +114,30 @@ def test_listing_leaves_out_links_leading_outside(server):
     assert b"link_in" in body
     for name in (b"link_out", b"link_out_abs", b"dirlink_out"):
         assert b'"./' + name + b'"' not in body and b'"./' + name + b'/"' not in body
+
+
+def test_fifo_not_served(server):
+    # Opening a FIFO for reading must neither block the server nor serve it.
+    r = http_request(server, "GET", "/fifo", timeout=SMALL_TIMEOUT)
+    assert r.status in (403, 404)
+    with server.connect(SMALL_TIMEOUT) as s:
+        s.sendall(b"fifo")
+        assert wait_closed(s, SMALL_TIMEOUT) is True
+    assert b"fifo" not in http_request(server, "GET", "/").body
+    assert http_request(server, "GET", "/file.txt", timeout=SMALL_TIMEOUT).body == FILE
+
+
+@pytest.mark.parametrize("mode", ["auto", "sendfile", "splice", "readwrite"])
+def test_client_reset_mid_download(start_server, served_dir, mode):
+    srv = start_server(served_dir, "--send-mode", mode, threads=1)
+    for _ in range(3):
+        s = connect(srv.port)
+        s.sendall(b"GET /big50.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(65536)
+        # Unread data makes close send a reset.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    fast_requests(srv, 2)
 
 
 # ---- header limits and malformed requests -----------------------------------
