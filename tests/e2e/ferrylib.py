@@ -287,6 +287,13 @@ class HttpConn:
         self.buf += chunk
         return True
 
+    def buffer_at_least(self, n, timeout=None):
+        """Reads until n bytes are buffered (or the peer closes first)."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while len(self.buf) < n:
+            if not self._fill(deadline):
+                raise ConnectionError(f"closed after {len(self.buf)} bytes")
+
     def read_response(self, method="GET", timeout=None):
         """Reads one response. The body is framed by Content-Length, or runs
         to the close when there is none; HEAD, 1xx, 204 and 304 have none."""
@@ -353,14 +360,6 @@ def http_request(server_or_port, method, target, headers=None, version="HTTP/1.1
     with HttpConn(port, host, timeout) as c:
         c.send(build_request(method, target, headers, version, body))
         return c.read_response(method)
-
-
-def send_raw_request(server, data, timeout=TIMEOUT):
-    """Sends request bytes, reads one response; returns (Response, HttpConn).
-    The caller closes the connection."""
-    c = server.http(timeout)
-    c.send(data)
-    return c.read_response(), c
 
 
 def raw_fetch(server, name, half_close=False, timeout=TIMEOUT):

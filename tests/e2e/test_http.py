@@ -13,7 +13,6 @@ import urllib.parse
 import pytest
 
 from ferrylib import (
-    HttpConn,
     clean_env,
     file_sha256,
     http_request,

@@ -1,12 +1,11 @@
 """The raw file protocol on the HTTP port: send a name, get the file's
 bytes and a close; an empty reply means "no such file"."""
 import os
-import socket
 import time
 
 import pytest
 
-from ferrylib import HttpConn, connect, raw_fetch, recv_until_close, sha256
+from ferrylib import HttpConn, raw_fetch, recv_until_close, sha256
 
 HELLO = os.urandom(300_000)
 CHINESE = "中文.txt"

@@ -11,7 +11,6 @@ import time
 import pytest
 
 from ferrylib import (
-    HttpConn,
     connect,
     cpu_seconds,
     http_request,
