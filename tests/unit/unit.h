@@ -63,10 +63,12 @@ struct unit_list {
     size_t n;
 };
 
-/* Adds a test named name (which must outlive the run) that gets state as its
- * *state: the row of a table, or NULL. */
-static inline void unit_add(struct unit_list *l, const char *name, CMUnitTestFunction f,
-                            const void *state)
+/* Adds a test named name (which must outlive the run) with a setup and a
+ * teardown (either may be NULL), which run even when the test fails. The
+ * first of them gets state as its *state: the row of a table, or NULL. */
+static inline void unit_add_fixture(struct unit_list *l, const char *name, CMUnitTestFunction f,
+                                    CMFixtureFunction setup, CMFixtureFunction teardown,
+                                    const void *state)
 {
     if (l->n == UNIT_MAX_TESTS) {
         print_error("too many tests: raise UNIT_MAX_TESTS\n");
@@ -75,8 +77,16 @@ static inline void unit_add(struct unit_list *l, const char *name, CMUnitTestFun
     l->t[l->n++] = (struct CMUnitTest){
         .name = name,
         .test_func = f,
+        .setup_func = setup,
+        .teardown_func = teardown,
         .initial_state = (void *)(uintptr_t)state,
     };
+}
+
+static inline void unit_add(struct unit_list *l, const char *name, CMUnitTestFunction f,
+                            const void *state)
+{
+    unit_add_fixture(l, name, f, NULL, NULL, state);
 }
 
 /* Adds one test per row of a table whose rows start with a const char *name. */

@@ -1,0 +1,414 @@
+/* Unit tests for app/listing: human sizes, and directory pages built from a
+ * temporary directory full of hostile names. */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "app/listing.h"
+#include "core/fsx.h"
+
+/* ---- listing_human_size ------------------------------------------------- */
+
+struct size_case {
+    const char *name;
+    unsigned long long size;
+    const char *want;
+};
+
+#define KIB 1024ull
+static const struct size_case size_cases[] = {
+    {"size 0", 0, "0 B"},
+    {"size 1", 1, "1 B"},
+    {"size 912", 912, "912 B"},
+    {"size 1023", 1023, "1023 B"},
+    {"size 1 KiB", KIB, "1.0 KiB"},
+    {"size 1.5 KiB", 1536, "1.5 KiB"},
+    {"size 10 KiB", 10 * KIB, "10.0 KiB"},
+    {"size 1 MiB", KIB *KIB, "1.0 MiB"},
+    {"size 1.5 MiB", 1536 * KIB, "1.5 MiB"},
+    {"size 3 GiB", 3 * KIB *KIB *KIB, "3.0 GiB"},
+    {"size 6 GiB", 6 * KIB *KIB *KIB, "6.0 GiB"},
+    {"size 1 TiB", KIB *KIB *KIB *KIB, "1.0 TiB"},
+    {"size 1 PiB", KIB *KIB *KIB *KIB *KIB, "1.0 PiB"},
+    {"size 1 EiB", KIB *KIB *KIB *KIB *KIB *KIB, "1.0 EiB"},
+    {"size ULLONG_MAX", ULLONG_MAX, "16.0 EiB"},
+};
+
+static void test_size(void **state)
+{
+    const struct size_case *c = *state;
+    char out[64];
+
+    memset(out, 'Z', sizeof out);
+    listing_human_size(c->size, out, sizeof out);
+    if (strcmp(out, c->want) != 0)
+        fail_msg("%s: got \"%s\", want \"%s\"", c->name, out, c->want);
+}
+
+/* A short output buffer gets a NUL-terminated prefix and nothing past it. */
+static void test_size_short_buffer(void **state)
+{
+    char out[16];
+
+    for (size_t sz = 1; sz < 10; sz++) {
+        memset(out, 'Z', sizeof out);
+        listing_human_size(1536, out, sz);
+        assert_int_equal(strnlen(out, sz), sz - 1 < 7 ? sz - 1 : 7);
+        assert_memory_equal(out, "1.5 KiB", strlen(out));
+        for (size_t k = sz; k < sizeof out; k++)
+            assert_int_equal(out[k], 'Z');
+    }
+}
+
+/* ---- listing_build ------------------------------------------------------ */
+
+struct entry_spec {
+    const char *name;
+    bool dir;
+    bool hidden;
+};
+
+/* What the temporary directory holds (besides links and a FIFO). */
+static const struct entry_spec tree[] = {
+    {"<script>", false, false},  {"<img src=x onerror=alert(1)>", false, false},
+    {"a\"b", false, false},      {"x&y", false, false},
+    {"it's", false, false},      {"%41", false, false},
+    {"new\nline", false, false}, {"\xff\xfe.bin", false, false},
+    {"sp ace", false, false},    {"size1536", false, false},
+    {"adir", true, false},       {"zdir", true, false},
+    {"<b>dir", true, false},     {".hidden", false, true},
+    {".hdir", true, true},
+};
+
+struct fixture {
+    char path[64];
+    int rootfd;
+    bool links_beneath; /* openat2 works, so a link inside the root is listed */
+};
+
+static struct fixture fixture;
+
+/* Setup: an empty temporary directory as the root. */
+static int make_empty(void **state)
+{
+    struct fixture *f = &fixture;
+
+    strcpy(f->path, "/tmp/ferry-listing-XXXXXX");
+    if (mkdtemp(f->path) == NULL)
+        return -1;
+    f->rootfd = open(f->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    f->links_beneath = false;
+    *state = f;
+    return f->rootfd >= 0 ? 0 : -1;
+}
+
+/* Setup: the temporary root filled with the tree, links and a FIFO. */
+static int make_tree(void **state)
+{
+    if (make_empty(state) < 0)
+        return -1;
+    struct fixture *f = *state;
+    for (size_t i = 0; i < ARRAY_LEN(tree); i++) {
+        if (tree[i].dir) {
+            assert_int_equal(mkdirat(f->rootfd, tree[i].name, 0755), 0);
+            continue;
+        }
+        int fd = openat(f->rootfd, tree[i].name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        if (strcmp(tree[i].name, "size1536") == 0) {
+            static char data[1536];
+            assert_int_equal(write(fd, data, sizeof data), (ssize_t)sizeof data);
+        }
+        close(fd);
+    }
+    int fd = openat(f->rootfd, "<b>dir/in&sub", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(symlinkat("/etc", f->rootfd, "escape-link"), 0);
+    assert_int_equal(symlinkat("../../../../../../../etc", f->rootfd, "dotdot-link"), 0);
+    assert_int_equal(symlinkat("missing", f->rootfd, "dangling-link"), 0);
+    assert_int_equal(symlinkat("adir", f->rootfd, "inside-link"), 0);
+    assert_int_equal(mkfifoat(f->rootfd, "fifo", 0644), 0);
+    fd = fsx_open_beneath(f->rootfd, "inside-link", O_PATH);
+    f->links_beneath = fd >= 0;
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* Teardown: removes the temporary root and all it holds. */
+static int remove_tree(void **state)
+{
+    struct fixture *f = *state;
+
+    close(f->rootfd);
+    return nftw(f->path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Builds the listing of dir (beneath the fixture's root) as a string. */
+static char *build(struct fixture *f, const char *dir, const char *rel, bool hidden)
+{
+    struct buf b;
+    int dirfd = openat(f->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    assert_true(dirfd >= 0);
+    buf_init(&b, 1 << 20);
+    int rc = listing_build(f->rootfd, dirfd, rel, hidden, &b);
+    if (rc != 0)
+        fail_msg("listing_build gave %d", rc);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    close(dirfd);
+    char *s = strdup(buf_rptr(&b));
+    assert_non_null(s);
+    buf_free(&b);
+    return s;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+struct row {
+    char name[256];
+    bool dir;
+};
+
+/* Reads every href of the page. Each must be "./" and a percent-encoded name
+ * (only unreserved bytes and upper-case %XX) and "/" for a directory, or
+ * "../". Returns the number of names, decoded into rows. */
+static size_t read_hrefs(const char *page, struct row *rows, size_t max, bool *parent)
+{
+    size_t n = 0;
+    const char *p = page;
+
+    *parent = false;
+    while ((p = strstr(p, "href=\"")) != NULL) {
+        p += 6;
+        const char *end = strchr(p, '"');
+        assert_non_null(end);
+        if (end - p == 3 && memcmp(p, "../", 3) == 0) {
+            *parent = true;
+            p = end;
+            continue;
+        }
+        if (end - p < 3 || memcmp(p, "./", 2) != 0)
+            fail_msg("href \"%.*s\" does not start with ./", (int)(end - p), p);
+        assert_true(n < max);
+        struct row *r = &rows[n++];
+        size_t o = 0;
+        r->dir = end[-1] == '/';
+        for (const char *q = p + 2; q < end - r->dir; q++) {
+            unsigned char c = (unsigned char)*q;
+            assert_true(o + 1 < sizeof r->name);
+            if (c == '%') {
+                if (end - q < 3 || hexval(q[1]) < 0 || hexval(q[2]) < 0)
+                    fail_msg("bad escape in href \"%.*s\"", (int)(end - p), p);
+                r->name[o++] = (char)(hexval(q[1]) * 16 + hexval(q[2]));
+                q += 2;
+            } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '.' || c == '_' || c == '~') {
+                r->name[o++] = (char)c;
+            } else {
+                fail_msg("href \"%.*s\" holds a raw byte 0x%02x", (int)(end - p), p, c);
+            }
+        }
+        r->name[o] = '\0';
+        p = end;
+    }
+    return n;
+}
+
+/* Every "<" of the page opens one of the page's own tags: no name can have
+ * added markup. */
+static void check_tags(const char *page)
+{
+    static const char *const allowed[] = {
+        "!DOCTYPE html>", "html>", "head>", "meta ", "title>", "style>", "body>", "h1>",
+        "table>",         "tr>",   "th>",   "td>",   "td ",    "a ",     "a>",    NULL,
+    };
+    for (const char *p = strchr(page, '<'); p != NULL; p = strchr(p + 1, '<')) {
+        const char *t = p[1] == '/' ? p + 2 : p + 1;
+        bool ok = false;
+        for (size_t i = 0; allowed[i] != NULL && !ok; i++)
+            ok = strncmp(t, allowed[i], strlen(allowed[i])) == 0;
+        if (!ok)
+            fail_msg("unexpected markup at \"%.20s\"", p);
+    }
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    if (x->dir != y->dir)
+        return x->dir ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* The rows are exactly the expected entries, directories first, each group
+ * in byte order. */
+static void check_rows(const struct row *got, size_t n, bool hidden, bool inside_link)
+{
+    struct row want[ARRAY_LEN(tree) + 1];
+    size_t m = 0;
+
+    for (size_t i = 0; i < ARRAY_LEN(tree); i++) {
+        if (tree[i].hidden && !hidden)
+            continue;
+        strcpy(want[m].name, tree[i].name);
+        want[m++].dir = tree[i].dir;
+    }
+    if (inside_link) {
+        strcpy(want[m].name, "inside-link");
+        want[m++].dir = true;
+    }
+    qsort(want, m, sizeof want[0], cmp_row);
+    if (n != m)
+        fail_msg("%zu entries listed, want %zu", n, m);
+    for (size_t i = 0; i < m; i++)
+        if (got[i].dir != want[i].dir || strcmp(got[i].name, want[i].name) != 0)
+            fail_msg("entry %zu is \"%s\"%s, want \"%s\"%s", i, got[i].name, got[i].dir ? "/" : "",
+                     want[i].name, want[i].dir ? "/" : "");
+}
+
+static void test_root_listing(void **state)
+{
+    struct fixture *f = *state;
+    struct row rows[64];
+    bool parent;
+
+    char *page = build(f, ".", ".", false);
+
+    check_tags(page);
+    assert_null(strstr(page, "<script>"));
+    assert_null(strstr(page, "<img"));
+    assert_null(strstr(page, "<b>"));
+    size_t n = read_hrefs(page, rows, ARRAY_LEN(rows), &parent);
+    assert_false(parent); /* no way up from the root */
+    check_rows(rows, n, false, f->links_beneath);
+    assert_null(strstr(page, "hidden"));
+    assert_null(strstr(page, "hdir"));
+    assert_null(strstr(page, "escape-link"));
+    assert_null(strstr(page, "dotdot-link"));
+    assert_null(strstr(page, "dangling-link"));
+    assert_null(strstr(page, "fifo"));
+    /* Link texts are the escaped names. */
+    assert_non_null(strstr(page, ">&lt;script&gt;</a>"));
+    assert_non_null(strstr(page, ">&lt;img src=x onerror=alert(1)&gt;</a>"));
+    assert_non_null(strstr(page, ">a&quot;b</a>"));
+    assert_non_null(strstr(page, ">x&amp;y</a>"));
+    assert_non_null(strstr(page, ">it&#39;s</a>"));
+    assert_non_null(strstr(page, ">%41</a>"));
+    assert_non_null(strstr(page, ">new\xef\xbf\xbdline</a>"));
+    assert_non_null(strstr(page, ">&lt;b&gt;dir/</a>"));
+    assert_null(strstr(page, "new\nline"));
+    assert_non_null(strstr(page, "href=\"./%3Cscript%3E\""));
+    assert_non_null(strstr(page, "href=\"./%2541\""));
+    assert_non_null(strstr(page, "href=\"./new%0Aline\""));
+    assert_non_null(strstr(page, "href=\"./%FF%FE.bin\""));
+    assert_non_null(strstr(page, "href=\"./%3Cb%3Edir/\""));
+    /* The file's size is shown the human way. */
+    assert_non_null(strstr(page, "size1536</a></td><td class=\"s\">1.5 KiB<"));
+    assert_non_null(strstr(page, "<title>Index of /</title>"));
+    free(page);
+}
+
+static void test_hidden_listing(void **state)
+{
+    struct fixture *f = *state;
+    struct row rows[64];
+    bool parent;
+
+    char *page = build(f, ".", ".", true);
+
+    check_tags(page);
+    size_t n = read_hrefs(page, rows, ARRAY_LEN(rows), &parent);
+    check_rows(rows, n, true, f->links_beneath);
+    assert_non_null(strstr(page, "href=\"./.hidden\""));
+    assert_non_null(strstr(page, "href=\"./.hdir/\""));
+    assert_null(strstr(page, "escape-link"));
+    free(page);
+}
+
+/* A directory beneath the root: its name in the title is escaped, and it
+ * has a link up. */
+static void test_sub_listing(void **state)
+{
+    struct fixture *f = *state;
+    struct row rows[8];
+    bool parent;
+
+    char *page = build(f, "<b>dir", "<b>dir", false);
+
+    check_tags(page);
+    assert_null(strstr(page, "<b>"));
+    assert_non_null(strstr(page, "<title>Index of /&lt;b&gt;dir/</title>"));
+    assert_non_null(strstr(page, "<h1>Index of /&lt;b&gt;dir/</h1>"));
+    size_t n = read_hrefs(page, rows, ARRAY_LEN(rows), &parent);
+    assert_true(parent);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].name, "in&sub");
+    assert_false(rows[0].dir);
+    assert_non_null(strstr(page, ">in&amp;sub</a>"));
+    free(page);
+}
+
+/* A page that does not fit the output buffer's cap is -ENOBUFS. */
+static void test_nobufs(void **state)
+{
+    struct fixture *f = *state;
+    struct buf b;
+
+    buf_init(&b, 512);
+    assert_int_equal(listing_build(f->rootfd, f->rootfd, ".", false, &b), -ENOBUFS);
+    assert_true(buf_len(&b) <= 512);
+    buf_free(&b);
+}
+
+/* An empty directory still gives a whole page. */
+static void test_empty(void **state)
+{
+    struct fixture *f = *state;
+    struct row rows[4];
+    bool parent;
+    char *page = build(f, ".", ".", true);
+    check_tags(page);
+    assert_int_equal(read_hrefs(page, rows, ARRAY_LEN(rows), &parent), 0);
+    assert_non_null(strstr(page, "</table>"));
+    assert_non_null(strstr(page, "</html>"));
+    free(page);
+}
+
+int main(void)
+{
+    static struct unit_list l;
+
+    UNIT_ADD_ROWS(&l, size_cases, test_size);
+    unit_add(&l, "size into a short buffer", test_size_short_buffer, NULL);
+    unit_add_fixture(&l, "listing of the root with hostile names", test_root_listing, make_tree,
+                     remove_tree, NULL);
+    unit_add_fixture(&l, "listing with hidden names", test_hidden_listing, make_tree, remove_tree,
+                     NULL);
+    unit_add_fixture(&l, "listing of a subdirectory", test_sub_listing, make_tree, remove_tree,
+                     NULL);
+    unit_add_fixture(&l, "listing past the buffer cap", test_nobufs, make_tree, remove_tree, NULL);
+    unit_add_fixture(&l, "listing of an empty directory", test_empty, make_empty, remove_tree,
+                     NULL);
+    return unit_run("listing", &l);
+}
