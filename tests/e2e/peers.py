@@ -389,7 +389,22 @@ def make_cert(d, name, ca, sans):
     return d / f"{name}.pem", d / f"{name}.key"
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+def make_pki(d):
+    """In d: a CA ("ca") and another one ("other"); certificates "good" (by
+    ca, for 127.0.0.1 and localhost), "wrong" (by ca, for other names) and
+    "untrusted" (by other, for 127.0.0.1 and localhost) as (cert, key)."""
+    ca = make_ca(d, "ca")
+    other = make_ca(d, "other")
+    return {
+        "ca": ca[0],
+        "other": other[0],
+        "good": make_cert(d, "good", ca, ["IP:127.0.0.1", "DNS:localhost"]),
+        "wrong": make_cert(d, "wrong", ca, ["DNS:wrong.example", "IP:10.9.9.9"]),
+        "untrusted": make_cert(d, "untrusted", other, ["IP:127.0.0.1", "DNS:localhost"]),
+    }
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, with Content-Length
 
     def log_message(self, *args):
@@ -418,12 +433,14 @@ class _TlsHTTPServer(http.server.ThreadingHTTPServer):
 
 
 class TlsServer:
-    """An https file server for root with the given certificate and key."""
+    """An https file server for root with the given certificate and key;
+    handler_class: a QuietHandler subclass for other behaviour."""
 
-    def __init__(self, root, cert, key):
+    def __init__(self, root, cert, key, handler_class=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(os.fspath(cert), os.fspath(key))
-        handler = lambda *a, **kw: _QuietHandler(*a, directory=os.fspath(root), **kw)  # noqa: E731
+        cls = handler_class or QuietHandler
+        handler = lambda *a, **kw: cls(*a, directory=os.fspath(root), **kw)  # noqa: E731
         self.httpd = _TlsHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.ctx = ctx
         self.httpd.handshake_errors = []

@@ -18,8 +18,7 @@ from peers import (
     free_port,
     keep_alive,
     listing,
-    make_ca,
-    make_cert,
+    make_pki,
     run_ferry,
     send_file,
     start_ferry,
@@ -329,16 +328,7 @@ def test_python_http_server_404(pysrv, out):
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pki")
-    ca = make_ca(d, "ca")
-    other = make_ca(d, "other")
-    return {
-        "ca": ca[0],
-        "other": other[0],
-        "good": make_cert(d, "good", ca, ["IP:127.0.0.1", "DNS:localhost"]),
-        "wrong": make_cert(d, "wrong", ca, ["DNS:wrong.example", "IP:10.9.9.9"]),
-        "untrusted": make_cert(d, "untrusted", other, ["IP:127.0.0.1", "DNS:localhost"]),
-    }
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture

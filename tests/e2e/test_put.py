@@ -13,7 +13,7 @@ import time
 import pytest
 
 from ferrylib import HttpConn, build_request, file_sha256, http_request, sha256
-from peers import ScriptedServer, listing, run_ferry, wait_for
+from peers import QuietHandler, ScriptedServer, TlsServer, listing, make_pki, run_ferry, wait_for
 
 LIMIT = 64 * 1024
 OLD = b"the old content\n" * 1000
@@ -258,6 +258,47 @@ def test_client_stops_on_an_early_refusal(src):
     assert r.rc == 5, r
     assert "413" in r.err
     assert got["after"] == b""  # the body was not sent
+
+
+class PutHandler(QuietHandler):
+    """python's http.server taking PUT into its directory; send_continue
+    False makes it ignore Expect: 100-continue, as many servers do."""
+
+    send_continue = True
+
+    def handle_expect_100(self):
+        return super().handle_expect_100() if self.send_continue else True
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(self.translate_path(self.path), "wb") as f:
+            f.write(body)
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.mark.parametrize("sends_continue", [True, False], ids=["100-continue", "ignores-expect"])
+def test_put_over_https(pki, tmp_path, src, sends_continue):
+    """The client waits a moment for 100 Continue, then sends the body
+    anyway: over TLS as over plain TCP."""
+    d = tmp_path / "tls-root"
+    d.mkdir()
+    handler = type("Handler", (PutHandler,), {"send_continue": sends_continue})
+    srv = TlsServer(d, *pki["good"], handler_class=handler)
+    t0 = time.monotonic()
+    try:
+        r = run_ferry("put", "--cacert", pki["ca"], "--timeout", "3", src, srv.url("/up.bin"))
+    finally:
+        srv.stop()
+    assert r.rc == 0, r
+    assert (d / "up.bin").read_bytes() == NEW
+    assert time.monotonic() - t0 < 2.9
 
 
 # ---- escapes ---------------------------------------------------------------
