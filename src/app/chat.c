@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -589,7 +590,9 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
                  * split between two conversions. */
                 struct line ln;
                 buf_commit(&net, (size_t)r);
-                while (line_next(buf_rptr(&net), buf_len(&net), 4096, true, &ln)) {
+                int pending = 0;
+                bool drained = r < 4096 || (ioctl(fd, FIONREAD, &pending) == 0 && pending == 0);
+                while (line_next(buf_rptr(&net), buf_len(&net), 4096, drained, &ln)) {
                     show(o->out_fd, o->wire_charset, conv, ln.text, ln.consumed);
                     buf_consume(&net, ln.consumed);
                 }

@@ -51,6 +51,8 @@ struct fconn {
 struct fetch {
     const struct fetch_options *o;
     bool resume;    /* -c, or a retry after a transient failure */
+    bool expect_continue; /* a PUT waits for "100 Continue" */
+    int read_ms;          /* how long a read waits: --timeout, or less */
     struct fconn c; /* fd < 0 when none */
     char *io;       /* body copy buffer */
 };
@@ -193,13 +195,13 @@ static ssize_t net_read(struct fetch *f, void *p, size_t n)
     ssize_t r;
 
     if (c->tls) {
-        r = tls_read(c->tls, p, n, f->o->timeout_ms);
+        r = tls_read(c->tls, p, n, f->read_ms);
     } else {
         for (;;) {
             r = sock_recv(c->fd, p, n);
             if (r != -EAGAIN)
                 break;
-            int rc = wait_fd(c->fd, POLLIN, f->o->timeout_ms);
+            int rc = wait_fd(c->fd, POLLIN, f->read_ms);
             if (rc < 0)
                 return rc;
         }
@@ -259,10 +261,21 @@ static ssize_t read_head(struct fetch *f, struct http_response *res)
 {
     struct fconn *c = &f->c;
 
-    c->pos = c->len = 0;
+    /* Bytes already read past the last head stay: they begin this one. */
+    if (c->pos < c->len)
+        memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+    c->len -= c->pos < c->len ? c->pos : c->len;
+    c->pos = 0;
     for (;;) {
         if (c->len > 0) {
             ssize_t h = http_parse_response(c->buf, c->len, res);
+            if (h > 0 && res->status >= 100 && res->status < 200 && res->status != 101 &&
+                !f->expect_continue) {
+                /* An interim response (103 Early Hints...): the final one follows. */
+                memmove(c->buf, c->buf + h, c->len - (size_t)h);
+                c->len -= (size_t)h;
+                continue;
+            }
             if (h > 0)
                 return h;
             if (h == HTTP_PARSE_INVALID)
@@ -675,8 +688,11 @@ static enum fetch_result fetch_http(struct fetch *f, const char *url_str, bool *
     bool append = false;
     if (res.status == 206) {
         int64_t a, b, size;
-        if (ri.content_range.p == NULL || http_content_range(ri.content_range, &a, &b, &size) < 0 ||
-            a != t.have) {
+        /* Only the range we asked for, to the end of the file. */
+        if (t.have == 0 || ri.content_range.p == NULL ||
+            http_content_range(ri.content_range, &a, &b, &size) < 0 || a != t.have ||
+            (size >= 0 && b != size - 1) ||
+            (ri.content_length >= 0 && ri.content_length != b - a + 1)) {
             say(f, "%s: the server sent a range we did not ask for", url_str);
             conn_close(f, true);
             return FETCH_PROTOCOL;
@@ -831,19 +847,28 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
                      u.path, auth, (long long)st.st_size);
     ssize_t hl = 0;
     if (conn_write(f, req, (size_t)n) < 0) {
+        say(f, "%s: cannot send the request", url_str);
         r = FETCH_NETWORK;
         goto fail;
     }
     /* Wait a moment for "100 Continue" (or an early refusal); servers that
      * ignore Expect get the body anyway. */
-    if (wait_fd(f->c.fd, POLLIN, 1000) == 0 || f->c.tls != NULL) {
-        hl = read_head(f, &res);
+    /* (A TLS socket turns readable for session tickets too, so this reads
+     * rather than polls.) */
+    f->expect_continue = true;
+    f->read_ms = 1000;
+    hl = read_head(f, &res);
+    f->expect_continue = false;
+    f->read_ms = o->timeout_ms;
+    if (hl != -ETIMEDOUT || f->c.len > 0) {
         if (hl <= 0) {
+            say(f, "%s: no answer to the request", url_str);
             r = hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
             goto fail;
         }
         if (res.status != 100)
             goto answered;
+        f->c.pos = (size_t)hl;
     }
     struct progress pg = {.name = o->upload, .total = st.st_size, .t0 = clock_ms()};
     for (;;) {
@@ -906,6 +931,7 @@ enum fetch_result fetch_run(const struct fetch_options *o)
 
     memset(&f, 0, sizeof f);
     f.o = o;
+    f.read_ms = o->timeout_ms;
     f.c.fd = -1;
     f.io = malloc(IOBUF);
     if (f.io == NULL)

@@ -655,6 +655,10 @@ static int serve_path(struct conn *c, const struct http_request *req, const stru
         close(fd);
         return send_error(c, req, 500, NULL);
     }
+    if (S_ISREG(st.st_mode) && (flags & PATH_TRAILING_SLASH)) {
+        close(fd);
+        return send_error(c, req, 404, NULL); /* "file/" names nothing */
+    }
     if (S_ISREG(st.st_mode))
         return serve_file(c, req, info, fd, &st, rel);
     if (!S_ISDIR(st.st_mode)) {
@@ -1161,6 +1165,8 @@ static int conn_read(struct conn *c)
     ssize_t n = sock_recv(c->io.fd, p, buf_room(c->in));
     if (n == -EAGAIN)
         return conn_process(c);
+    if (n == 0 && (c->flags & FL_PROBE) && buf_len(c->in) > 0)
+        return serve_raw(c); /* the peer is done sending: the bytes are the whole name */
     if (n <= 0) {
         conn_close(c);
         return -1;

@@ -167,7 +167,8 @@ int listing_build(int rootfd, int dirfd, const char *rel, bool hidden, struct bu
 
     if (rc < 0)
         return rc;
-    qsort(v, n, sizeof *v, cmp_entry);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_entry);
     rc = buf_puts(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
                        "<meta name=\"viewport\" content=\"width=device-width\">"
                        "<title>Index of /");

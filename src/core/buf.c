@@ -24,7 +24,7 @@ char *buf_reserve(struct buf *b, size_t n)
 {
     size_t used = buf_len(b);
 
-    if (b->cap - b->wpos >= n)
+    if (b->data != NULL && b->cap - b->wpos >= n)
         return b->data + b->wpos;
     if (n > b->max || used > b->max - n)
         return NULL;
@@ -58,6 +58,8 @@ void buf_consume(struct buf *b, size_t n)
 
 int buf_append(struct buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     char *dst = buf_reserve(b, n);
 
     if (dst == NULL)
@@ -87,12 +89,14 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
         b->wpos += (size_t)n;
         return 0;
     }
-    char *dst = buf_reserve(b, (size_t)n + 1);
-    if (dst == NULL)
-        return -ENOBUFS;
-    vsnprintf(dst, (size_t)n + 1, fmt, ap);
-    b->wpos += (size_t)n;
-    return 0;
+    /* The text must fit the cap; its NUL need not. */
+    char *tmp = malloc((size_t)n + 1);
+    if (tmp == NULL)
+        return -ENOMEM;
+    vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+    int rc = buf_append(b, tmp, (size_t)n);
+    free(tmp);
+    return rc;
 }
 
 int buf_printf(struct buf *b, const char *fmt, ...)

@@ -1,6 +1,7 @@
 #include "net/stream.h"
 
 #include <errno.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -181,9 +182,14 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
             break;
         }
         buf_commit(&s->in, (size_t)n);
-        if (!deliver(s, (size_t)n < want))
+        /* A short read emptied the socket; after a full one, ask the
+         * kernel whether anything is still pending. */
+        int pending = 1;
+        bool drained = (size_t)n < want ||
+                       (ioctl(s->io.fd, FIONREAD, &pending) == 0 && pending == 0);
+        if (!deliver(s, drained))
             return;
-        if ((size_t)n < want)
+        if (drained)
             break;
     }
     update(s);

@@ -174,6 +174,9 @@ ssize_t http_parse_response(const char *buf, size_t len, struct http_response *r
     if (cend > 12 && buf[12] != ' ')
         return HTTP_PARSE_INVALID;
     res->reason = cend > 13 ? (struct http_str){buf + 13, cend - 13} : (struct http_str){buf, 0};
+    for (size_t i = 0; i < res->reason.len; i++)
+        if (!is_vchar((unsigned char)res->reason.p[i]))
+            return HTTP_PARSE_INVALID; /* no escape sequences onto a terminal */
     res->nheaders = 0;
     size_t pos = (size_t)lf + 1;
     for (;;) {
@@ -289,8 +292,14 @@ static bool disposition_param(struct http_str v, const char *name, struct http_s
     size_t nl = strlen(name), i = 0;
 
     while (i < v.len) {
-        while (i < v.len && v.p[i] != ';')
+        while (i < v.len && v.p[i] != ';') {
+            if (v.p[i] == '"') { /* skip quoted strings: a ';' inside is text */
+                for (i++; i < v.len && v.p[i] != '"'; i++)
+                    if (v.p[i] == '\\')
+                        i++;
+            }
             i++;
+        }
         if (i >= v.len)
             return false;
         i++;
@@ -387,7 +396,7 @@ ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
                 in++;
                 break;
             }
-            if (c->line == 0)
+            if (c->line == 0 || (ch != ';' && ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n'))
                 return HTTP_PARSE_INVALID;
             c->state = CH_EXT;
             break;
@@ -570,7 +579,10 @@ bool http_target_path(struct http_str target, struct http_str *path)
         skip = 8;
     else
         return false;
-    const char *slash = memchr(target.p + skip, '/', target.len - skip);
+    size_t k = skip;
+    while (k < target.len && target.p[k] != '/' && target.p[k] != '?' && target.p[k] != '#')
+        k++;
+    const char *slash = k < target.len && target.p[k] == '/' ? target.p + k : NULL;
     if (slash == NULL) {
         *path = (struct http_str){"/", 1};
         return true;

@@ -96,7 +96,9 @@ int httpdate_parse(const char *s, size_t len, time_t *t)
             return -EINVAL;
         y += y < 70 ? 2000 : 1900;
     }
-    if (mon < 0 || d < 1 || d > 31)
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mon < 0 || d < 1 || d > mdays[mon] + (mon == 1 && leap))
         return -EINVAL;
     int64_t secs = days_from_civil(y, (unsigned)mon + 1, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
     *t = (time_t)secs;

@@ -16,7 +16,7 @@ bool line_next(const char *buf, size_t len, size_t cap, bool drained, struct lin
             return true;
         }
     }
-    if (len >= cap) {
+    if (len >= cap + 2 || (drained && len >= cap)) {
         /* Over the cap without a newline in reach: cut. */
         *out = (struct line){buf, cap, "", cap};
         return true;

@@ -101,6 +101,41 @@ int url_parse(const char *s, struct url *u)
     return 0;
 }
 
+/* RFC 3986 5.2.4 on the path part (before any "?"), in place. */
+static void remove_dots(char *path)
+{
+    char out[4096], rest[4096];
+    size_t plen = strcspn(path, "?"), o = 0, i = 0;
+
+    snprintf(rest, sizeof rest, "%s", path + plen);
+    while (i < plen) {
+        size_t start = i + 1, end = start;
+        while (end < plen && path[end] != '/')
+            end++;
+        size_t seg = end - start;
+        if (seg == 1 && path[start] == '.') {
+            if (end == plen)
+                out[o++] = '/';
+        } else if (seg == 2 && path[start] == '.' && path[start + 1] == '.') {
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+            if (end == plen)
+                out[o++] = '/';
+        } else if (o + 1 + seg < sizeof out) {
+            out[o++] = '/';
+            memcpy(out + o, path + start, seg);
+            o += seg;
+        }
+        i = end;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = '\0';
+    snprintf(path, 4096, "%s%s", out, rest);
+}
+
 int url_resolve(const struct url *base, const char *loc, size_t len, struct url *out)
 {
     char buf[4096 + 300];
@@ -117,6 +152,9 @@ int url_resolve(const struct url *base, const char *loc, size_t len, struct url 
         n = snprintf(buf, sizeof buf, "%s:%.*s", scheme, (int)len, loc);
     } else if (len >= 1 && loc[0] == '/') {
         n = snprintf(buf, sizeof buf, "%s://%s%.*s", scheme, auth, (int)len, loc);
+    } else if (len >= 1 && loc[0] == '?') {
+        size_t bl = strcspn(base->path, "?");
+        n = snprintf(buf, sizeof buf, "%s://%s%.*s%.*s", scheme, auth, (int)bl, base->path, (int)len, loc);
     } else {
         /* Relative: replace the last segment of the base path (query cut). */
         size_t bl = strcspn(base->path, "?");
@@ -126,7 +164,10 @@ int url_resolve(const struct url *base, const char *loc, size_t len, struct url 
     }
     if (n < 0 || (size_t)n >= sizeof buf)
         return -ENAMETOOLONG;
-    return url_parse(buf, out);
+    int rc = url_parse(buf, out);
+    if (rc == 0)
+        remove_dots(out->path);
+    return rc;
 }
 
 size_t url_decode(const char *in, size_t len, char *out, size_t outsz)

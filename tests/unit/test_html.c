@@ -30,6 +30,9 @@ static const struct escape_case escape_cases[] = {
     {"escape: script tag", "<script>alert(1)</script>", 0,
      "&lt;script&gt;alert(1)&lt;/script&gt;"},
     {"escape: ampersand", "x&y", 0, "x&amp;y"},
+    {"escape: valid UTF-8 kept", "\xe4\xb8\xad\xe6\x96\x87.txt", 0, "\xe4\xb8\xad\xe6\x96\x87.txt"},
+    {"escape: GBK bytes replaced", "\xd6\xd0", 0, FFFD FFFD},
+    {"escape: cut sequence replaced", "a\xe4\xb8", 0, "a" FFFD FFFD},
     {"escape: double quote", "a\"b", 0, "a&quot;b"},
     {"escape: single quote", "it's", 0, "it&#39;s"},
     {"escape: all five", "<>&\"'", 0, "&lt;&gt;&amp;&quot;&#39;"},
@@ -79,7 +82,9 @@ static const char *escaped_byte(unsigned c, char one[2])
     case '\'':
         return "&#39;";
     }
-    if ((c < 0x20 && c != '\t') || c == 0x7f)
+    /* Control bytes, and any byte of 0x80 or more standing alone (never a
+     * whole UTF-8 sequence), keep the page valid UTF-8 as U+FFFD. */
+    if ((c < 0x20 && c != '\t') || c >= 0x7f)
         return FFFD;
     one[0] = (char)c;
     one[1] = '\0';
