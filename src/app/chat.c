@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/charset.h"
 #include "core/clock.h"
+#include "core/fsx.h"
 #include "net/sock.h"
 #include "net/srv.h"
 #include "net/stream.h"
@@ -78,19 +79,6 @@ bool chat_is_quit(const char *t, size_t n)
            (n == 3 && memcmp(t, "bye", 3) == 0) || (n == 4 && memcmp(t, "exit", 4) == 0);
 }
 
-static void write_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 /* Shows a line from the wire on the terminal, converted from the wire's
  * charset where one is set (bytes that do not convert are shown as sent). */
 static void show(int fd, const char *charset, char *scratch, const char *s, size_t n)
@@ -102,7 +90,7 @@ static void show(int fd, const char *charset, char *scratch, const char *s, size
             n = (size_t)r;
         }
     }
-    write_all(fd, s, n);
+    fsx_write_all(fd, s, n);
 }
 
 /* ---- broker ------------------------------------------------------------ */
@@ -162,7 +150,7 @@ static void notice_all(struct chat_broker *b, struct client *from, const char *f
         n = sizeof line - 1;
     broadcast(b, from, line, (size_t)n, false);
     if (!b->opt.operator_ && !b->opt.quiet)
-        write_all(b->opt.out_fd, line, (size_t)n);
+        fsx_write_all(b->opt.out_fd, line, (size_t)n);
 }
 
 static void tell(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

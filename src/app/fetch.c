@@ -25,6 +25,7 @@
 #include "app/listing.h"
 #include "core/charset.h"
 #include "core/clock.h"
+#include "core/fsx.h"
 #include "net/sock.h"
 #include "net/tls.h"
 #include "proto/http.h"
@@ -294,20 +295,6 @@ static ssize_t read_head(struct fetch *f, struct http_response *res)
 
 /* ---- files -------------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* A file name from a URL segment: no path, no control bytes, not hidden. */
 static void safe_name(const char *in, char *out, size_t outsz, const char *fallback)
 {
@@ -422,7 +409,7 @@ static int target_open(struct fetch *f, struct target *t, bool append, struct ht
             if (validator.len > 0 && validator.len < sizeof t->validator) {
                 int mfd = open(t->meta, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (mfd >= 0) {
-                    write_all(mfd, validator.p, validator.len);
+                    fsx_write_all(mfd, validator.p, validator.len);
                     close(mfd);
                 }
             }
@@ -508,7 +495,7 @@ static enum fetch_result copy_body(struct fetch *f, const struct http_resp_info 
         } else if (left > 0) {
             left -= n;
         }
-        int rc = write_all(t->fd, f->io, len);
+        int rc = fsx_write_all(t->fd, f->io, len);
         if (rc < 0) {
             say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(-rc));
             return FETCH_LOCAL;
@@ -563,7 +550,7 @@ static enum fetch_result send_request(struct fetch *f, const struct url *u, cons
 static void print_head(const struct fetch *f, const char *head, size_t len)
 {
     if (f->o->show_head)
-        write_all(f->o->err_fd, head, len);
+        fsx_write_all(f->o->err_fd, head, len);
 }
 
 static enum fetch_result fetch_http(struct fetch *f, const char *url_str, bool *transient)
@@ -793,7 +780,7 @@ static enum fetch_result fetch_raw(struct fetch *f, const char *url_str, bool *t
             }
             opened = true;
         }
-        if (write_all(t.fd, f->io, (size_t)n) < 0) {
+        if (fsx_write_all(t.fd, f->io, (size_t)n) < 0) {
             say(f, "cannot write %s: %s", t.direct ? t.path : t.part, strerror(errno));
             target_abandon(&t);
             conn_close(f, true);

@@ -211,17 +211,9 @@ static void worker_clock(struct worker *w)
 
 static void log_flush(struct worker *w)
 {
-    size_t off = 0, len = buf_len(&w->log);
-
-    while (off < len) {
-        ssize_t n = write(w->srv->opt.log_fd, buf_rptr(&w->log) + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break; /* a log that cannot be written must not stop serving */
-        off += (size_t)n;
-    }
-    buf_consume(&w->log, len);
+    /* A log that cannot be written must not stop serving: errors dropped. */
+    fsx_write_all(w->srv->opt.log_fd, buf_rptr(&w->log), buf_len(&w->log));
+    buf_consume(&w->log, buf_len(&w->log));
 }
 
 /* Appends bytes for a log line, with quotes, backslashes and control bytes

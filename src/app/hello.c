@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/fsx.h"
 #include "net/sock.h"
 #include "net/srv.h"
 #include "net/stream.h"
@@ -69,17 +70,9 @@ static void log_client(struct client *c, const char *what)
 
 static void log_flush(struct hworker *w)
 {
-    size_t off = 0, len = buf_len(&w->log);
-
-    while (off < len) {
-        ssize_t n = write(w->h->opt.log_fd, buf_rptr(&w->log) + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break; /* a log nobody can write must not stop the server */
-        off += (size_t)n;
-    }
-    buf_consume(&w->log, len);
+    /* A log that cannot be written must not stop serving: errors dropped. */
+    fsx_write_all(w->h->opt.log_fd, buf_rptr(&w->log), buf_len(&w->log));
+    buf_consume(&w->log, buf_len(&w->log));
 }
 
 static void on_close(struct stream *st, int err)

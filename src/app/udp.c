@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/charset.h"
 #include "core/clock.h"
+#include "core/fsx.h"
 #include "net/sock.h"
 #include "proto/line.h"
 
@@ -52,19 +53,6 @@ static void say(const struct udp_peer *p, const char *fmt, ...)
     vdprintf(p->o->err_fd, fmt, ap);
     dprintf(p->o->err_fd, "\n");
     va_end(ap);
-}
-
-static void write_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
 }
 
 /* Converts text for the wire (to_wire) or for the terminal. Returns the
@@ -195,7 +183,7 @@ static void receive(struct udp_peer *p)
     buf_append(&line, text, (size_t)tl);
     if (tl == 0 || text[tl - 1] != '\n')
         buf_append(&line, "\n", 1);
-    write_all(p->o->out_fd, buf_rptr(&line), buf_len(&line));
+    fsx_write_all(p->o->out_fd, buf_rptr(&line), buf_len(&line));
     buf_free(&line);
 }
 

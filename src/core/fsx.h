@@ -12,6 +12,10 @@
  * -errno (-EXDEV for an attempt to leave the root, -ENOSYS without openat2). */
 int fsx_open_beneath(int rootfd, const char *rel, int flags);
 
+/* Writes all n bytes to fd, retrying short writes and EINTR. Returns 0 or
+ * -errno. */
+int fsx_write_all(int fd, const void *p, size_t n);
+
 /* Reads a whole small file (at most max bytes) into a new NUL-terminated
  * malloc'd string in *out, its length in *len. Returns 0 or -errno
  * (-EFBIG past max). The caller frees *out. */
