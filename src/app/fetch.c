@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,8 @@
 #include "proto/url.h"
 
 #define IOBUF (64u << 10) /* measured: bigger buffers copy out of cache (docs/BENCHMARKS.md) */
+#define SPLICE_MAX (1u << 20) /* the pipe asked for; the most one splice moves */
+#define LOWAT_MAX (256u << 10)
 #define HEAD_MAX (64u << 10)
 #define DRAIN_MAX (1u << 20) /* error or redirect bodies read to keep the connection */
 #define PROGRESS_MS 200
@@ -45,6 +48,7 @@ struct fconn {
     bool reusable;
     bool peer_closed;
     uint64_t sent, received;
+    int lowat;      /* SO_RCVLOWAT as last set; 0 means the kernel's 1 */
     char *buf; /* bytes read but not yet used: buf[pos..len) */
     size_t pos, len;
 };
@@ -56,6 +60,8 @@ struct fetch {
     int read_ms;          /* how long a read waits: --timeout, or less */
     struct fconn c; /* fd < 0 when none */
     char *io;       /* body copy buffer */
+    int pipe[2];    /* socket -> pipe -> file with splice; -1 until first used */
+    bool no_splice; /* the pipe failed once: copy through io from then on */
 };
 
 struct progress {
@@ -189,6 +195,18 @@ static int wait_fd(int fd, short events, int timeout_ms)
     }
 }
 
+/* Sets how many bytes must be queued before the kernel wakes us (SO_RCVLOWAT),
+ * want clamped to 1..LOWAT_MAX. For bulk bodies: each wakeup costs the
+ * sender's CPU on loopback, so fewer and fuller reads are faster. */
+static void conn_lowat(struct fetch *f, size_t want)
+{
+    struct fconn *c = &f->c;
+    int v = want > LOWAT_MAX ? (int)LOWAT_MAX : want < 1 ? 1 : (int)want;
+
+    if (v != (c->lowat > 0 ? c->lowat : 1) && setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0)
+        c->lowat = v;
+}
+
 /* Reads from the network (not the buffer). Bytes, 0 at the end, -errno. */
 static ssize_t net_read(struct fetch *f, void *p, size_t n)
 {
@@ -202,6 +220,7 @@ static ssize_t net_read(struct fetch *f, void *p, size_t n)
             r = sock_recv(c->fd, p, n);
             if (r != -EAGAIN)
                 break;
+            conn_lowat(f, 1);
             int rc = wait_fd(c->fd, POLLIN, f->read_ms);
             if (rc < 0)
                 return rc;
@@ -359,6 +378,7 @@ struct target {
     char part[4200];      /* path + ".part" */
     char meta[4300];      /* part + ".validator" */
     bool direct;          /* stdout or a device: no .part, no rename */
+    bool discard;         /* /dev/null: bytes are counted, not copied */
     int fd;
     int64_t have;         /* bytes already in the part file */
     char validator[512];  /* from the meta file */
@@ -373,6 +393,7 @@ static int target_prepare(struct fetch *f, struct target *t, const char *path)
     snprintf(t->path, sizeof t->path, "%s", path);
     if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
         t->direct = true;
+        t->discard = strcmp(path, "-") != 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
         return 0;
     }
     if (stat(path, &st) == 0 && !f->o->force) {
@@ -402,7 +423,14 @@ static int target_open(struct fetch *f, struct target *t, bool append, struct ht
     if (t->direct) {
         t->fd = strcmp(t->path, "-") == 0 ? 1 : open(t->path, O_WRONLY | O_CLOEXEC);
     } else {
-        t->fd = open(t->part, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+        /* Not O_APPEND: splice(2) refuses such outputs. */
+        t->fd = open(t->part, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? 0 : O_TRUNC), 0644);
+        if (t->fd >= 0 && append && lseek(t->fd, 0, SEEK_END) < 0) {
+            int e = errno;
+            close(t->fd);
+            t->fd = -1;
+            errno = e;
+        }
         if (t->fd >= 0 && !append) {
             t->have = 0;
             unlink(t->meta);
@@ -456,44 +484,190 @@ static void target_abandon(struct target *t)
     t->fd = -1;
 }
 
-/* Copies the body to t. Returns FETCH_OK or the failure. */
-static enum fetch_result copy_body(struct fetch *f, const struct http_resp_info *ri, struct target *t,
-                                   struct progress *pg, bool *transient)
+enum move { MOVE_OK, MOVE_EOF, MOVE_NET, MOVE_LOCAL };
+
+/* Waits for the socket after -EAGAIN, until want bytes (at most LOWAT_MAX)
+ * are there or the peer closed. MOVE_OK to try again, else MOVE_NET with
+ * *err set. */
+static enum move move_wait(struct fetch *f, size_t want, int *err)
+{
+    conn_lowat(f, want);
+    int rc = wait_fd(f->c.fd, POLLIN, f->read_ms);
+    if (rc < 0) {
+        *err = rc;
+        return MOVE_NET;
+    }
+    return MOVE_OK;
+}
+
+/* Empties what the pipe holds (n bytes) into fd with read and write, for
+ * an output that refused splice. 0 or -errno. */
+static int pipe_drain_copy(struct fetch *f, int fd, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(f->pipe[0], f->io, n < IOBUF ? n : IOBUF);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -errno : -EIO;
+        int rc = fsx_write_all(fd, f->io, (size_t)r);
+        if (rc < 0)
+            return rc;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Moves body bytes from a plain socket to fd through f->pipe with
+ * splice(2), so they never cross user space. Same contract as body_move;
+ * sets f->no_splice (having moved nothing) when the socket or the pipe
+ * cannot, and the caller copies instead. */
+static enum move splice_move(struct fetch *f, int fd, size_t want, size_t *moved, int *err)
+{
+    struct fconn *c = &f->c;
+    ssize_t n;
+
+    if (f->pipe[0] < 0) {
+        if (pipe2(f->pipe, O_CLOEXEC) < 0) {
+            f->pipe[0] = f->pipe[1] = -1;
+            f->no_splice = true;
+            return MOVE_OK;
+        }
+        /* Best effort: a bigger pipe means fewer calls per megabyte. */
+        (void)fcntl(f->pipe[1], F_SETPIPE_SZ, (int)SPLICE_MAX);
+    }
+    for (;;) {
+        n = sock_splice(c->fd, f->pipe[1], want < SPLICE_MAX ? want : SPLICE_MAX, true);
+        if (n != -EAGAIN)
+            break;
+        if (move_wait(f, want, err) != MOVE_OK)
+            return MOVE_NET;
+    }
+    if (n == -EINVAL) {
+        f->no_splice = true;
+        return MOVE_OK;
+    }
+    if (n < 0) {
+        *err = (int)n;
+        return MOVE_NET;
+    }
+    if (n == 0) {
+        c->peer_closed = true;
+        return MOVE_EOF;
+    }
+    c->received += (uint64_t)n;
+    size_t inpipe = (size_t)n;
+    while (inpipe > 0) {
+        ssize_t w = sock_splice(f->pipe[0], fd, inpipe, false);
+        if (w == -EINVAL) {
+            /* A terminal, say: no splice there. Copy from now on. */
+            f->no_splice = true;
+            int rc = pipe_drain_copy(f, fd, inpipe);
+            if (rc < 0) {
+                *err = rc;
+                return MOVE_LOCAL;
+            }
+            *moved += inpipe;
+            return MOVE_OK;
+        }
+        if (w <= 0) {
+            *err = w < 0 ? (int)w : -EIO;
+            return MOVE_LOCAL;
+        }
+        inpipe -= (size_t)w;
+        *moved += (size_t)w;
+    }
+    return MOVE_OK;
+}
+
+/* Drops up to want body bytes in the kernel, for an output that is
+ * /dev/null: counted, never copied. Same contract as body_move. */
+static enum move discard_move(struct fetch *f, size_t want, size_t *moved, int *err)
+{
+    struct fconn *c = &f->c;
+
+    for (;;) {
+        ssize_t n = sock_discard(c->fd, want < SPLICE_MAX ? want : SPLICE_MAX);
+        if (n == -EAGAIN) {
+            if (move_wait(f, want, err) != MOVE_OK)
+                return MOVE_NET;
+            continue;
+        }
+        if (n < 0) {
+            *err = (int)n;
+            return MOVE_NET;
+        }
+        if (n == 0) {
+            c->peer_closed = true;
+            return MOVE_EOF;
+        }
+        c->received += (uint64_t)n;
+        *moved = (size_t)n;
+        return MOVE_OK;
+    }
+}
+
+/* Moves up to want body bytes from the connection to t: bytes already
+ * buffered first; then from a plain socket without a copy through user
+ * space (dropped in the kernel for /dev/null, spliced to files and pipes);
+ * under TLS, or where splice is refused, through f->io. *moved gets the
+ * count; on MOVE_NET or MOVE_LOCAL *err is the -errno. MOVE_EOF: the peer
+ * closed. */
+static enum move body_move(struct fetch *f, const struct target *t, size_t want, size_t *moved,
+                           int *err)
+{
+    struct fconn *c = &f->c;
+
+    *moved = 0;
+    *err = 0;
+    if (c->tls == NULL && c->pos == c->len) {
+        if (t->discard)
+            return discard_move(f, want, moved, err);
+        if (!f->no_splice) {
+            enum move m = splice_move(f, t->fd, want, moved, err);
+            if (!f->no_splice || m != MOVE_OK || *moved > 0)
+                return m;
+        }
+    }
+    ssize_t n = conn_read(f, f->io, want < IOBUF ? want : IOBUF);
+    if (n < 0) {
+        *err = (int)n;
+        return MOVE_NET;
+    }
+    if (n == 0)
+        return MOVE_EOF;
+    int rc = t->discard ? 0 : fsx_write_all(t->fd, f->io, (size_t)n);
+    if (rc < 0) {
+        *err = rc;
+        return MOVE_LOCAL;
+    }
+    *moved = (size_t)n;
+    return MOVE_OK;
+}
+
+/* Copies a chunked body to t, decoding it in f->io. */
+static enum fetch_result copy_chunked(struct fetch *f, struct target *t, struct progress *pg,
+                                      bool *transient)
 {
     struct http_chunked ch;
-    int64_t left = ri->content_length;
 
     memset(&ch, 0, sizeof ch);
     for (;;) {
-        if (!ri->chunked && left == 0)
-            break;
-        size_t want = IOBUF;
-        if (!ri->chunked && left > 0 && (int64_t)want > left)
-            want = (size_t)left;
-        ssize_t n = conn_read(f, f->io, want);
-        if (n < 0) {
-            say(f, "%s: %s after %lld bytes", pg->name, strerror((int)-n), (long long)pg->done);
-            *transient = true;
-            return FETCH_NETWORK;
-        }
-        if (n == 0) {
-            if (!ri->chunked && left < 0)
-                break; /* the body ends with the connection */
-            say(f, "%s: the server closed the connection after %lld bytes%s", pg->name,
-                (long long)pg->done, t->direct ? "" : "; -c resumes");
+        ssize_t n = conn_read(f, f->io, IOBUF);
+        if (n <= 0) {
+            if (n == 0)
+                say(f, "%s: the server closed the connection after %lld bytes%s", pg->name,
+                    (long long)pg->done, t->direct ? "" : "; -c resumes");
+            else
+                say(f, "%s: %s after %lld bytes", pg->name, strerror((int)-n), (long long)pg->done);
             *transient = true;
             return FETCH_NETWORK;
         }
         size_t len = (size_t)n;
-        ssize_t end = HTTP_PARSE_INCOMPLETE;
-        if (ri->chunked) {
-            end = http_chunked_decode(&ch, f->io, &len);
-            if (end == HTTP_PARSE_INVALID) {
-                say(f, "%s: malformed chunked body", pg->name);
-                return FETCH_PROTOCOL;
-            }
-        } else if (left > 0) {
-            left -= n;
+        ssize_t end = http_chunked_decode(&ch, f->io, &len);
+        if (end == HTTP_PARSE_INVALID) {
+            say(f, "%s: malformed chunked body", pg->name);
+            return FETCH_PROTOCOL;
         }
         int rc = fsx_write_all(t->fd, f->io, len);
         if (rc < 0) {
@@ -503,7 +677,45 @@ static enum fetch_result copy_body(struct fetch *f, const struct http_resp_info 
         pg->done += (int64_t)len;
         progress_draw(f, pg, false);
         if (end >= 0)
-            break;
+            return FETCH_OK;
+    }
+}
+
+/* Copies the body to t: chunked, Content-Length, or until the server
+ * closes (raw, or no length). Returns FETCH_OK or the failure. */
+static enum fetch_result copy_body(struct fetch *f, const struct http_resp_info *ri, struct target *t,
+                                   struct progress *pg, bool *transient)
+{
+    int64_t left = ri->chunked ? 0 : ri->content_length; /* -1: until close */
+
+    if (ri->chunked)
+        return copy_chunked(f, t, pg, transient);
+    while (left != 0) {
+        size_t moved;
+        int err;
+        enum move m = body_move(f, t, left < 0 ? SIZE_MAX : (size_t)left, &moved, &err);
+        pg->done += (int64_t)moved;
+        if (left > 0)
+            left -= (int64_t)moved;
+        switch (m) {
+        case MOVE_OK:
+            progress_draw(f, pg, false);
+            continue;
+        case MOVE_EOF:
+            if (left < 0)
+                return FETCH_OK; /* the body ends with the connection */
+            say(f, "%s: the server closed the connection after %lld bytes%s", pg->name,
+                (long long)pg->done, t->direct ? "" : "; -c resumes");
+            *transient = true;
+            return FETCH_NETWORK;
+        case MOVE_NET:
+            say(f, "%s: %s after %lld bytes", pg->name, strerror(-err), (long long)pg->done);
+            *transient = true;
+            return FETCH_NETWORK;
+        case MOVE_LOCAL:
+            say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(-err));
+            return FETCH_LOCAL;
+        }
     }
     return FETCH_OK;
 }
@@ -760,39 +972,33 @@ static enum fetch_result fetch_raw(struct fetch *f, const char *url_str, bool *t
         *transient = true;
         return FETCH_NETWORK;
     }
-    struct progress pg = {.name = t.path, .total = -1, .t0 = clock_ms()};
-    bool opened = false;
-    for (;;) {
-        ssize_t n = conn_read(f, f->io, IOBUF);
-        if (n < 0) {
-            say(f, "%s: %s after %lld bytes", url_str, strerror((int)-n), (long long)pg.done);
-            target_abandon(&t);
-            conn_close(f, true);
-            *transient = true;
-            return FETCH_NETWORK;
+    /* The first bytes decide between a file and "no such file"; they wait
+     * in the connection's buffer for copy_body. */
+    struct fconn *c = &f->c;
+    ssize_t n = net_read(f, c->buf, HEAD_MAX);
+    if (n <= 0) {
+        conn_close(f, n != 0);
+        if (n == 0) {
+            say(f, "%s: no such file on the server (empty reply)", url_str);
+            return FETCH_NOT_FOUND;
         }
-        if (n == 0)
-            break;
-        if (!opened) {
-            if (target_open(f, &t, false, (struct http_str){NULL, 0}) < 0) {
-                conn_close(f, true);
-                return FETCH_LOCAL;
-            }
-            opened = true;
-        }
-        if (fsx_write_all(t.fd, f->io, (size_t)n) < 0) {
-            say(f, "cannot write %s: %s", t.direct ? t.path : t.part, strerror(errno));
-            target_abandon(&t);
-            conn_close(f, true);
-            return FETCH_LOCAL;
-        }
-        pg.done += n;
-        progress_draw(f, &pg, false);
+        say(f, "%s: %s", url_str, strerror((int)-n));
+        *transient = true;
+        return FETCH_NETWORK;
     }
-    conn_close(f, false);
-    if (!opened) {
-        say(f, "%s: no such file on the server (empty reply)", url_str);
-        return FETCH_NOT_FOUND;
+    c->pos = 0;
+    c->len = (size_t)n;
+    if (target_open(f, &t, false, (struct http_str){NULL, 0}) < 0) {
+        conn_close(f, true);
+        return FETCH_LOCAL;
+    }
+    struct progress pg = {.name = t.path, .total = -1, .t0 = clock_ms()};
+    const struct http_resp_info until_close = {.content_length = -1};
+    r = copy_body(f, &until_close, &t, &pg, transient);
+    conn_close(f, r != FETCH_OK);
+    if (r != FETCH_OK) {
+        target_abandon(&t);
+        return r;
     }
     if (target_finish(f, &t) < 0)
         return FETCH_LOCAL;
@@ -920,6 +1126,7 @@ enum fetch_result fetch_run(const struct fetch_options *o)
     f.o = o;
     f.read_ms = o->timeout_ms;
     f.c.fd = -1;
+    f.pipe[0] = f.pipe[1] = -1;
     f.io = malloc(IOBUF);
     if (f.io == NULL)
         return FETCH_LOCAL;
@@ -944,6 +1151,10 @@ enum fetch_result fetch_run(const struct fetch_options *o)
             first_failure = r;
     }
     conn_close(&f, true);
+    if (f.pipe[0] >= 0) {
+        close(f.pipe[0]);
+        close(f.pipe[1]);
+    }
     free(f.io);
     return first_failure;
 }

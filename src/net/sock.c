@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -170,6 +171,28 @@ ssize_t sock_recv(int fd, void *p, size_t n)
 {
     for (;;) {
         ssize_t r = recv(fd, p, n, 0);
+        if (r >= 0)
+            return r;
+        if (errno != EINTR)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+ssize_t sock_discard(int fd, size_t n)
+{
+    for (;;) {
+        ssize_t r = recv(fd, NULL, n, MSG_TRUNC);
+        if (r >= 0)
+            return r;
+        if (errno != EINTR)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+ssize_t sock_splice(int fd_in, int fd_out, size_t n, bool nonblock)
+{
+    for (;;) {
+        ssize_t r = splice(fd_in, NULL, fd_out, NULL, n, SPLICE_F_MOVE | (nonblock ? SPLICE_F_NONBLOCK : 0));
         if (r >= 0)
             return r;
         if (errno != EINTR)

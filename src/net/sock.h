@@ -53,6 +53,17 @@ ssize_t sock_send(int fd, const void *p, size_t n, int flags);
 /* recv(2) with EINTR retried: bytes read, 0 at end of stream, or -errno. */
 ssize_t sock_recv(int fd, void *p, size_t n);
 
+/* Drops up to n received bytes of a TCP socket without copying them
+ * (recv with MSG_TRUNC). Bytes dropped, 0 at end of stream, or -errno
+ * (-EAGAIN when none are waiting). */
+ssize_t sock_discard(int fd, size_t n);
+
+/* splice(2) of up to n bytes from fd_in to fd_out, one of them a pipe,
+ * with SPLICE_F_MOVE and EINTR retried; nonblocking on the pipe when
+ * nonblock. Bytes moved, 0 at end of input, or -errno (-EAGAIN; -EINVAL
+ * when either side cannot splice). */
+ssize_t sock_splice(int fd_in, int fd_out, size_t n, bool nonblock);
+
 
 struct iovec;
 

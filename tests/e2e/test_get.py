@@ -4,12 +4,17 @@ redirects, dropped connections, resuming, Content-Disposition and broken
 responses. The invariant checked throughout: a file under its final name is
 always the whole body; everything else stays in NAME.part or nowhere."""
 import os
+import pty
+import re
 import socket
+import subprocess
+import threading
 import time
+import tty
 
 import pytest
 
-from ferrylib import file_sha256, http_request, sha256
+from ferrylib import FERRY, clean_env, file_sha256, http_request, sha256
 from peers import (
     PythonHttpServer,
     ScriptedServer,
@@ -22,6 +27,7 @@ from peers import (
     run_ferry,
     send_file,
     start_ferry,
+    wait_for,
 )
 
 BIG = os.urandom(3 << 20)
@@ -122,6 +128,75 @@ def test_output_stdout(fsrv, out):
     assert r.rc == 0, r
     assert sha256(r.out) == sha256(BIG)
     assert listing(out) == []
+
+
+def test_output_dev_null(fsrv, out):
+    # Bytes bound for /dev/null are dropped in the kernel, but still counted.
+    r = run_ferry("get", "-v", "-o", "/dev/null", fsrv.url + "big.bin", cwd=out)
+    assert r.rc == 0, r
+    m = re.search(r"received (\d+) bytes", r.err)
+    assert m and int(m.group(1)) > len(BIG), r.err
+    assert listing(out) == []
+
+
+def test_output_dev_null_short_body_is_an_error(out):
+    def handler(peer):
+        peer.read_request()
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY[:100_000])
+
+    with ScriptedServer(handler) as srv:
+        r = run_ferry("get", "-o", "/dev/null", srv.url("/f.bin"), cwd=out)
+    assert r.rc == 3, r
+    assert "after 100000 bytes" in r.err, r.err
+
+
+def test_output_dev_full_is_a_local_error(fsrv, out):
+    r = run_ferry("get", "-o", "/dev/full", fsrv.url + "big.bin", cwd=out)
+    assert r.rc == 6, r
+    assert "No space left" in r.err, r.err
+
+
+def test_output_stdout_appending(fsrv, out):
+    # splice(2) refuses an O_APPEND output (`>> file`): the client falls back
+    # to copying, after bytes already sit in its pipe.
+    log = out / "log.bin"
+    log.write_bytes(b"before\n")
+    with open(log, "ab") as f:
+        p = subprocess.run([FERRY, "get", "-q", "-o", "-", fsrv.url + "big.bin"], cwd=out,
+                           stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.PIPE,
+                           env=clean_env(), timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert file_sha256(log) == sha256(b"before\n" + BIG)
+
+
+def test_output_stdout_terminal(fsrv, out):
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    got = bytearray()
+
+    def drain():
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            got.extend(chunk)
+
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    try:
+        p = subprocess.run([FERRY, "get", "-q", "-o", "-", fsrv.url + "big.bin"], cwd=out,
+                           stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                           env=clean_env(), timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert wait_for(lambda: len(got) >= len(BIG), timeout=10)
+    finally:
+        os.close(slave)
+        t.join(5)
+        os.close(master)
+    assert sha256(bytes(got)) == sha256(BIG)
 
 
 def test_output_file(fsrv, out):
