@@ -35,7 +35,9 @@
 #define IOBUF (64u << 10) /* measured: bigger buffers copy out of cache (docs/BENCHMARKS.md) */
 #define SPLICE_MAX (1u << 20) /* the pipe asked for; the most one splice moves */
 #define LOWAT_MAX (256u << 10)
+#define PIPELINE_MAX 16 /* requests in flight on one connection */
 #define HEAD_MAX (64u << 10)
+_Static_assert(IOBUF <= HEAD_MAX, "what a body read took too far goes back in the head buffer");
 #define DRAIN_MAX (1u << 20) /* error or redirect bodies read to keep the connection */
 #define PROGRESS_MS 200
 
@@ -47,6 +49,8 @@ struct fconn {
     uint16_t port;
     bool reusable;
     bool peer_closed;
+    bool proven;    /* answered an HTTP/1.1 request and stayed open: may pipeline */
+    bool broken;    /* a write failed part way: never reused */
     uint64_t sent, received;
     int lowat;      /* SO_RCVLOWAT as last set; 0 means the kernel's 1 */
     char *buf; /* bytes read but not yet used: buf[pos..len) */
@@ -59,6 +63,14 @@ struct fetch {
     bool expect_continue; /* a PUT waits for "100 Continue" */
     int read_ms;          /* how long a read waits: --timeout, or less */
     struct fconn c; /* fd < 0 when none */
+    /* Requests sent ahead on c whose answers are not read yet, oldest first:
+     * their indexes into o->urls and the Range start each asked for. */
+    struct ahead {
+        int index;
+        int64_t have;
+    } ahead[PIPELINE_MAX];
+    int nahead;
+    int ahead_next; /* the first URL the look ahead has not considered */
     char *io;       /* body copy buffer */
     int pipe[2];    /* socket -> pipe -> file with splice; -1 until first used */
     bool no_splice; /* the pipe failed once: copy through io from then on */
@@ -123,11 +135,23 @@ static void conn_close(struct fetch *f, bool we_close)
             verbose(f, "TCP: rtt %.3f ms (var %.3f ms), %u retransmissions", ti.tcpi_rtt / 1000.0,
                     ti.tcpi_rttvar / 1000.0, ti.tcpi_total_retrans);
     }
+    if (f->nahead > 0)
+        verbose(f, "%d requests sent ahead go again on the next connection", f->nahead);
+    f->nahead = 0; /* their answers die with the connection */
+    f->ahead_next = 0;
     tls_close(c->tls);
     close(c->fd);
     free(c->buf);
     memset(c, 0, sizeof *c);
     c->fd = -1;
+}
+
+/* True when c is open, kept alive and connected to u's scheme, host and
+ * port. */
+static bool conn_serves(const struct fconn *c, const struct url *u)
+{
+    return c->fd >= 0 && c->reusable && !c->broken && !c->peer_closed && c->scheme == u->scheme &&
+           c->port == u->port && strcmp(c->host, u->host) == 0;
 }
 
 static enum fetch_result conn_open(struct fetch *f, const struct url *u)
@@ -137,8 +161,7 @@ static enum fetch_result conn_open(struct fetch *f, const struct url *u)
     char addr[SOCK_ADDRSTRLEN], err[256];
     int64_t t0 = clock_ms();
 
-    if (c->fd >= 0 && c->reusable && !c->peer_closed && c->scheme == u->scheme &&
-        c->port == u->port && strcmp(c->host, u->host) == 0) {
+    if (conn_serves(c, u)) {
         verbose(f, "reusing the connection to %s:%u", u->host, u->port);
         return FETCH_OK;
     }
@@ -247,6 +270,23 @@ static ssize_t conn_read(struct fetch *f, void *p, size_t n)
     return net_read(f, p, n);
 }
 
+/* Gives back the last n bytes a conn_read returned (p, in the caller's
+ * copy), which follow the body being read: the next answer of a pipeline.
+ * from_buf: that read was served from c->buf, where they still are. */
+static void conn_unread(struct fetch *f, const char *p, size_t n, bool from_buf)
+{
+    struct fconn *c = &f->c;
+
+    if (from_buf) {
+        c->pos -= n;
+        return;
+    }
+    /* The read came from the network, so the buffer was empty. */
+    memcpy(c->buf, p, n);
+    c->pos = 0;
+    c->len = n;
+}
+
 static int conn_write(struct fetch *f, const void *p, size_t n)
 {
     struct fconn *c = &f->c;
@@ -254,8 +294,10 @@ static int conn_write(struct fetch *f, const void *p, size_t n)
 
     if (c->tls) {
         ssize_t w = tls_write(c->tls, p, n, f->o->timeout_ms);
-        if (w < 0)
+        if (w < 0) {
+            c->broken = true;
             return (int)w;
+        }
         c->sent += n;
         return 0;
     }
@@ -263,12 +305,16 @@ static int conn_write(struct fetch *f, const void *p, size_t n)
         ssize_t w = sock_send(c->fd, (const char *)p + done, n - done, 0);
         if (w == -EAGAIN) {
             int rc = wait_fd(c->fd, POLLOUT, f->o->timeout_ms);
-            if (rc < 0)
+            if (rc < 0) {
+                c->broken = true;
                 return rc;
+            }
             continue;
         }
-        if (w < 0)
+        if (w < 0) {
+            c->broken = true;
             return (int)w;
+        }
         done += (size_t)w;
         c->sent += (uint64_t)w;
     }
@@ -382,22 +428,30 @@ struct target {
     int fd;
     int64_t have;         /* bytes already in the part file */
     char validator[512];  /* from the meta file */
+    bool meta_exists;     /* the meta file may exist: remove it once done */
 };
 
-static int target_prepare(struct fetch *f, struct target *t, const char *path)
+/* Sets t up for path: stdout or a device directly, else path.part, with
+ * the resume point and validator of an earlier part when resuming.
+ * -EEXIST when path exists and -f was not given. quiet: say nothing (a
+ * look ahead; the URL's own turn reports). */
+static int target_prepare(struct fetch *f, struct target *t, const char *path, bool quiet)
 {
     struct stat st;
 
     memset(t, 0, sizeof *t);
     t->fd = -1;
     snprintf(t->path, sizeof t->path, "%s", path);
-    if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+    bool stdout_ = strcmp(path, "-") == 0;
+    bool exists = !stdout_ && stat(path, &st) == 0;
+    if (stdout_ || (exists && !S_ISREG(st.st_mode))) {
         t->direct = true;
-        t->discard = strcmp(path, "-") != 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+        t->discard = exists && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
         return 0;
     }
-    if (stat(path, &st) == 0 && !f->o->force) {
-        say(f, "%s exists; -f overwrites it, -c resumes its .part", path);
+    if (exists && !f->o->force) {
+        if (!quiet)
+            say(f, "%s exists; -f overwrites it, -c resumes its .part", path);
         return -EEXIST;
     }
     snprintf(t->part, sizeof t->part, "%s.part", path);
@@ -410,38 +464,60 @@ static int target_prepare(struct fetch *f, struct target *t, const char *path)
         if (n > 0 && memchr(t->validator, '\n', (size_t)n) == NULL) {
             t->validator[n] = '\0';
             t->have = st.st_size;
+            t->meta_exists = true;
         } else {
-            say(f, "%s has no validator: starting again from zero", t->part);
+            if (!quiet)
+                say(f, "%s has no validator: starting again from zero", t->part);
         }
     }
     return 0;
 }
 
-/* Opens where the body goes: appending after t->have, or from zero. */
-static int target_open(struct fetch *f, struct target *t, bool append, struct http_str validator)
+/* Keeps the validator beside the part file for a later --continue. */
+static void target_keep_validator(struct target *t, struct http_str validator)
+{
+    if (validator.len == 0 || validator.len >= sizeof t->validator)
+        return;
+    int mfd = open(t->meta, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (mfd >= 0) {
+        fsx_write_all(mfd, validator.p, validator.len);
+        close(mfd);
+        t->meta_exists = true;
+    }
+}
+
+/* Opens where the body goes: appending after t->have, or from zero. A new
+ * part gets the validator beside it, unless the whole body is already in
+ * memory (whole): then nothing can interrupt it but a kill, after which
+ * --continue starts again from zero, so the extra file is not worth its
+ * creation. */
+static int target_open(struct fetch *f, struct target *t, bool append, struct http_str validator,
+                       bool whole)
 {
     if (t->direct) {
         t->fd = strcmp(t->path, "-") == 0 ? 1 : open(t->path, O_WRONLY | O_CLOEXEC);
-    } else {
+    } else if (append) {
         /* Not O_APPEND: splice(2) refuses such outputs. */
-        t->fd = open(t->part, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? 0 : O_TRUNC), 0644);
-        if (t->fd >= 0 && append && lseek(t->fd, 0, SEEK_END) < 0) {
+        t->fd = open(t->part, O_WRONLY | O_CLOEXEC);
+        if (t->fd >= 0 && lseek(t->fd, 0, SEEK_END) < 0) {
             int e = errno;
             close(t->fd);
             t->fd = -1;
             errno = e;
         }
-        if (t->fd >= 0 && !append) {
-            t->have = 0;
-            unlink(t->meta);
-            if (validator.len > 0 && validator.len < sizeof t->validator) {
-                int mfd = open(t->meta, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (mfd >= 0) {
-                    fsx_write_all(mfd, validator.p, validator.len);
-                    close(mfd);
-                }
+    } else {
+        t->have = 0;
+        t->fd = open(t->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (t->fd < 0 && errno == EEXIST) {
+            /* An old part: its validator, if any, no longer applies. */
+            t->fd = open(t->part, O_WRONLY | O_TRUNC | O_CLOEXEC);
+            if (t->fd >= 0) {
+                unlink(t->meta);
+                t->meta_exists = false;
             }
         }
+        if (t->fd >= 0 && !whole)
+            target_keep_validator(t, validator);
     }
     if (t->fd < 0) {
         say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(errno));
@@ -473,7 +549,8 @@ static int target_finish(struct fetch *f, struct target *t)
         say(f, "cannot rename %s to %s: %s", t->part, t->path, strerror(errno));
         return -errno;
     }
-    unlink(t->meta);
+    if (t->meta_exists)
+        unlink(t->meta);
     return 0;
 }
 
@@ -653,6 +730,7 @@ static enum fetch_result copy_chunked(struct fetch *f, struct target *t, struct 
 
     memset(&ch, 0, sizeof ch);
     for (;;) {
+        bool from_buf = f->c.pos < f->c.len;
         ssize_t n = conn_read(f, f->io, IOBUF);
         if (n <= 0) {
             if (n == 0)
@@ -676,6 +754,8 @@ static enum fetch_result copy_chunked(struct fetch *f, struct target *t, struct 
         }
         pg->done += (int64_t)len;
         progress_draw(f, pg, false);
+        if (end > 0)
+            conn_unread(f, f->io + n - end, (size_t)end, from_buf);
         if (end >= 0)
             return FETCH_OK;
     }
@@ -765,35 +845,105 @@ static void print_head(const struct fetch *f, const char *head, size_t len)
         fsx_write_all(f->o->err_fd, head, len);
 }
 
-static enum fetch_result fetch_http(struct fetch *f, const char *url_str, bool *transient)
+/* Parses url_str and works out where its body goes: -o, else the URL's
+ * last segment (in -O DIR). 0 or -EINVAL for a bad URL. */
+static int url_output(const struct fetch *f, const char *url_str, struct url *u, char *path,
+                      size_t pathsz)
 {
+    char base[1024];
+
+    if (url_parse(url_str, u) < 0)
+        return -EINVAL;
+    url_basename(u, base, sizeof base);
+    safe_name(base, base, sizeof base, "index.html");
+    output_path(f, base, path, pathsz);
+    return 0;
+}
+
+/* Pipelining: sends the requests of the URLs after index ahead on the
+ * connection (just used for cur), up to PIPELINE_MAX in flight, while they
+ * go to the same server, so the server never waits for our next request.
+ * Only on a connection that has already kept an HTTP/1.1 exchange alive,
+ * and never with --no-pipeline. A URL whose output exists is passed over
+ * (its own turn fails before any request); a raw URL or another server
+ * ends the look ahead. Answers are matched in order by fetch_http; when
+ * anything goes wrong the connection is closed and the requests go again. */
+static void send_ahead(struct fetch *f, int index, const struct url *cur)
+{
+    const struct fetch_options *o = f->o;
+
+    if (o->no_pipeline || o->upload != NULL || !f->c.proven || !conn_serves(&f->c, cur))
+        return;
+    int next = f->nahead > 0 ? f->ahead[f->nahead - 1].index + 1 : index + 1;
+    if (f->ahead_next > next)
+        next = f->ahead_next;
+    for (; f->nahead < PIPELINE_MAX && next < o->nurls; next++) {
+        struct url u;
+        struct target t;
+        char path[4096];
+
+        if (strncasecmp(o->urls[next], "raw://", 6) == 0 ||
+            url_output(f, o->urls[next], &u, path, sizeof path) < 0 || !conn_serves(&f->c, &u))
+            break;
+        if (o->disposition)
+            memset(&t, 0, sizeof t); /* the name comes with the answer */
+        else if (target_prepare(f, &t, path, true) < 0)
+            continue;
+        if (send_request(f, &u, &t) != FETCH_OK)
+            break;
+        if (f->nahead == 0)
+            verbose(f, "sending requests ahead (at most %d in flight)", PIPELINE_MAX);
+        f->ahead[f->nahead++] = (struct ahead){.index = next, .have = t.have};
+    }
+    f->ahead_next = next;
+}
+
+static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
+{
+    const char *url_str = f->o->urls[index];
     struct url u, seen[32];
     int nseen = 0, redirs = 0;
     struct target t;
     struct http_response res;
     struct http_resp_info ri;
-    char base[1024], path[4096];
+    char path[4096];
     enum fetch_result r;
 
-    if (url_parse(url_str, &u) < 0) {
+    /* Was this request sent ahead? Its answer is the next on the wire. */
+    bool queued = f->nahead > 0 && f->ahead[0].index == index;
+    int64_t queued_have = queued ? f->ahead[0].have : 0;
+    if (queued)
+        memmove(f->ahead, f->ahead + 1, (size_t)--f->nahead * sizeof f->ahead[0]);
+    if (url_output(f, url_str, &u, path, sizeof path) < 0) {
         say(f, "bad URL: %s", url_str);
         return FETCH_USAGE;
     }
-    url_basename(&u, base, sizeof base);
-    safe_name(base, base, sizeof base, "index.html");
-    output_path(f, base, path, sizeof path);
-    if (!f->o->disposition && target_prepare(f, &t, path) < 0)
-        return FETCH_LOCAL;
-    if (f->o->disposition)
+    if (f->o->disposition) {
         memset(&t, 0, sizeof t);
+    } else if (target_prepare(f, &t, path, false) < 0) {
+        if (queued)
+            conn_close(f, true); /* nobody will read its answer */
+        return FETCH_LOCAL;
+    }
     for (;;) {
         bool fresh = f->c.fd < 0 || !f->c.reusable || f->c.peer_closed;
-        r = conn_open(f, &u);
-        if (r != FETCH_OK) {
-            *transient = r == FETCH_NETWORK;
-            return r;
+        if (queued && t.have == queued_have && conn_serves(&f->c, &u)) {
+            verbose(f, "reusing the connection to %s:%u (request sent ahead)", u.host, u.port);
+            r = FETCH_OK;
+        } else {
+            /* Answers to requests sent ahead would come before ours. */
+            if (queued || f->nahead > 0)
+                conn_close(f, true);
+            r = conn_open(f, &u);
+            if (r != FETCH_OK) {
+                *transient = r == FETCH_NETWORK;
+                return r;
+            }
+            r = send_request(f, &u, &t);
         }
-        r = send_request(f, &u, &t);
+        queued = false;
+        if (r == FETCH_OK)
+            send_ahead(f, index, &u);
         ssize_t hl = r == FETCH_OK ? read_head(f, &res) : -EPIPE;
         if (hl <= 0 && !fresh && hl != -EBADMSG) {
             /* A kept-alive connection the server had closed: once more on a
@@ -822,6 +972,8 @@ static enum fetch_result fetch_http(struct fetch *f, const char *url_str, bool *
             return FETCH_PROTOCOL;
         }
         f->c.reusable = !ri.close;
+        if (!ri.close && res.minor >= 1)
+            f->c.proven = true;
         bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
         if (res.status >= 300 && res.status < 400 && res.status != 304 && ri.location.p != NULL) {
             drain_body(f, &ri, no_body);
@@ -856,7 +1008,7 @@ static enum fetch_result fetch_http(struct fetch *f, const char *url_str, bool *
         if (ri.content_range.p != NULL && http_content_range(ri.content_range, &a, &b, &size) == 0 &&
             a < 0 && size == t.have) {
             /* The part already holds the whole file. */
-            if (target_open(f, &t, true, (struct http_str){NULL, 0}) < 0)
+            if (target_open(f, &t, true, (struct http_str){NULL, 0}, false) < 0)
                 return FETCH_LOCAL;
             if (target_finish(f, &t) < 0)
                 return FETCH_LOCAL;
@@ -878,7 +1030,7 @@ static enum fetch_result fetch_http(struct fetch *f, const char *url_str, bool *
             http_disposition_filename(ri.content_disposition, dn, sizeof dn) > 0) {
             output_path(f, dn, path, sizeof path);
         }
-        if (target_prepare(f, &t, path) < 0) {
+        if (target_prepare(f, &t, path, false) < 0) {
             drain_body(f, &ri, false);
             return FETCH_LOCAL;
         }
@@ -903,7 +1055,9 @@ static enum fetch_result fetch_http(struct fetch *f, const char *url_str, bool *
     }
     struct http_str validator = ri.etag.p && ri.etag.len > 0 && ri.etag.p[0] == '"' ? ri.etag
                                                                                      : ri.last_modified;
-    if (target_open(f, &t, append, validator) < 0) {
+    bool whole = !ri.chunked && ri.content_length >= 0 &&
+                 (int64_t)(f->c.len - f->c.pos) >= ri.content_length;
+    if (target_open(f, &t, append, validator, whole) < 0) {
         conn_close(f, true);
         return FETCH_LOCAL;
     }
@@ -956,7 +1110,7 @@ static enum fetch_result fetch_raw(struct fetch *f, const char *url_str, bool *t
     }
     safe_name(base, base, sizeof base, "download");
     output_path(f, base, path, sizeof path);
-    if (target_prepare(f, &t, path) < 0)
+    if (target_prepare(f, &t, path, false) < 0)
         return FETCH_LOCAL;
     t.have = 0; /* the raw protocol cannot resume */
     conn_close(f, true);
@@ -988,7 +1142,7 @@ static enum fetch_result fetch_raw(struct fetch *f, const char *url_str, bool *t
     }
     c->pos = 0;
     c->len = (size_t)n;
-    if (target_open(f, &t, false, (struct http_str){NULL, 0}) < 0) {
+    if (target_open(f, &t, false, (struct http_str){NULL, 0}, false) < 0) {
         conn_close(f, true);
         return FETCH_LOCAL;
     }
@@ -1140,7 +1294,7 @@ enum fetch_result fetch_run(const struct fetch_options *o)
             else if (strncasecmp(o->urls[i], "raw://", 6) == 0)
                 r = fetch_raw(&f, o->urls[i], &transient);
             else
-                r = fetch_http(&f, o->urls[i], &transient);
+                r = fetch_http(&f, i, &transient);
             if (r == FETCH_OK || !transient || attempt >= o->retries)
                 break;
             int wait_s = attempt < 5 ? 1 << attempt : 30;

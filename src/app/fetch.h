@@ -35,6 +35,7 @@ struct fetch_options {
     bool verbose;           /* -v */
     bool insecure;          /* -k */
     bool sync;              /* --sync: fsync before the rename */
+    bool no_pipeline;       /* --no-pipeline: one request at a time */
     const char *cacert;
     int max_redirs;
     int timeout_ms;

@@ -38,6 +38,8 @@ static void get_usage(FILE *f)
             "      --retry N          retry transient failures N times, resuming\n"
             "      --charset gbk      raw://: send the name in GBK\n"
             "      --sync             fsync the file before renaming it into place\n"
+            "      --no-pipeline      one request at a time (by default up to 16 URLs\n"
+            "                         for one server are requested ahead, HTTP/1.1 pipelining)\n"
             "  -h, --help             this text\n"
             "\n%s",
             exit_codes);
@@ -58,7 +60,7 @@ static void put_usage(FILE *f)
             exit_codes);
 }
 
-enum { OPT_CACERT = 256, OPT_MAX_REDIRS, OPT_TIMEOUT, OPT_RETRY, OPT_CHARSET, OPT_SYNC };
+enum { OPT_CACERT = 256, OPT_MAX_REDIRS, OPT_TIMEOUT, OPT_RETRY, OPT_CHARSET, OPT_SYNC, OPT_NO_PIPELINE };
 
 static int get_or_put(int argc, char **argv, bool put)
 {
@@ -78,6 +80,7 @@ static int get_or_put(int argc, char **argv, bool put)
         {"retry", required_argument, NULL, OPT_RETRY},
         {"charset", required_argument, NULL, OPT_CHARSET},
         {"sync", no_argument, NULL, OPT_SYNC},
+        {"no-pipeline", no_argument, NULL, OPT_NO_PIPELINE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -100,6 +103,7 @@ static int get_or_put(int argc, char **argv, bool put)
         case 'k': o.insecure = true; break;
         case OPT_CACERT: o.cacert = optarg; break;
         case OPT_SYNC: o.sync = true; break;
+        case OPT_NO_PIPELINE: o.no_pipeline = true; break;
         case OPT_MAX_REDIRS:
             if (cmd_parse_long(optarg, 0, 100, &v) < 0) {
                 fprintf(stderr, "ferry: --max-redirs takes 0 to 100\n");

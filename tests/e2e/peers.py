@@ -356,6 +356,73 @@ class PythonHttpServer:
             self.proc.wait(5)
 
 
+class NginxServer:
+    """Debian's nginx serving root on a free loopback port, in the
+    foreground (our child), with its config, logs and temp files in workdir.
+    keepalive_requests: how many requests one connection may carry."""
+
+    def __init__(self, root, workdir, keepalive_requests=1000):
+        self.port = None
+        d = os.fspath(workdir)
+        os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+        for _ in range(3):
+            port = free_port()
+            conf = os.path.join(d, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(f"""daemon off;
+master_process off;
+{"user root;" if os.geteuid() == 0 else ""}
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log {d}/access.log;
+    keepalive_requests {keepalive_requests};
+    default_type application/octet-stream;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {os.fspath(root)};
+    }}
+}}
+""")
+            self.proc = subprocess.Popen(["nginx", "-p", d, "-e", f"{d}/error.log", "-c", conf],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            if wait_for(lambda: self._listening(port) or self.proc.poll() is not None, timeout=10) \
+                    and self.proc.poll() is None:
+                self.port = port
+                break
+            self.stop()
+        if self.port is None:
+            raise AssertionError("nginx did not start: " + open(f"{d}/error.log").read()[-500:])
+        self.access_log = os.path.join(d, "access.log")
+
+    @staticmethod
+    def _listening(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
 # ---- https ---------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from ferrylib import FERRY, clean_env, file_sha256, http_request, sha256
 from peers import (
+    NginxServer,
     PythonHttpServer,
     ScriptedServer,
     TlsServer,
@@ -1208,3 +1209,228 @@ def test_raw_reset_mid_transfer(out):
         r = run_ferry("get", f"raw://127.0.0.1:{srv.port}/f.bin", cwd=out)
     assert r.rc == 3, r
     assert "f.bin" not in listing(out)
+
+
+# ---- pipelining: requests sent ahead on one connection ---------------------
+
+NAMED = [(f"/p{i}.bin", os.urandom(1000 + i)) for i in range(8)]
+
+
+def pending_requests(peer, wait=0.3):
+    """How many whole request heads have arrived, unread, after wait seconds."""
+    time.sleep(wait)
+    peer.sock.setblocking(False)
+    try:
+        while True:
+            chunk = peer.sock.recv(65536)
+            if not chunk:
+                break
+            peer.buf += chunk
+    except BlockingIOError:
+        pass
+    peer.sock.setblocking(True)
+    return bytes(peer.buf).count(b"\r\n\r\n")
+
+
+def serve_named(peer, req, extra=()):
+    body = dict(NAMED)[req.target]
+    peer.respond(200, list(extra), body)
+
+
+def assert_named(out, names=None):
+    for path, body in NAMED:
+        if names is None or path in names:
+            assert (out / path[1:]).read_bytes() == body, path
+
+
+def run_named(srv, out, *opts):
+    return run_ferry("get", "-v", "--timeout", "10", *opts, *[srv.url(p) for p, _ in NAMED], cwd=out)
+
+
+def test_pipelined_requests_arrive_before_the_answers(out):
+    seen = []
+
+    def handler(peer):
+        serve_named(peer, peer.read_request())  # the first exchange proves keep-alive
+        req = peer.read_request()
+        seen.append(pending_requests(peer))
+        serve_named(peer, req)
+        keep_alive(serve_named)(peer)
+
+    with ScriptedServer(handler) as srv:
+        r = run_named(srv, out)
+    assert r.rc == 0, r
+    assert_named(out)
+    assert seen and seen[0] >= 2, seen  # the third request came before the second answer
+    assert srv.connections == 1
+    assert "sending requests ahead" in r.err
+
+
+def test_no_pipeline_sends_one_request_at_a_time(out):
+    seen = []
+
+    def handler(peer):
+        serve_named(peer, peer.read_request())
+        req = peer.read_request()
+        seen.append(pending_requests(peer))
+        serve_named(peer, req)
+        keep_alive(serve_named)(peer)
+
+    with ScriptedServer(handler) as srv:
+        r = run_named(srv, out, "--no-pipeline")
+    assert r.rc == 0, r
+    assert_named(out)
+    assert seen == [0], seen
+    assert "sending requests ahead" not in r.err
+
+
+def test_server_closing_with_requests_pending(out):
+    # Like nginx at keepalive_requests: answers some, then closes without
+    # saying so; the unanswered requests go again on a new connection.
+    def handler(peer):
+        for _ in range(3 if peer.index == 0 else 100):
+            req = peer.read_request()
+            if req is None:
+                return
+            serve_named(peer, req)
+
+    with ScriptedServer(handler) as srv:
+        r = run_named(srv, out)
+    assert r.rc == 0, r
+    assert_named(out)
+    assert srv.connections == 2
+    assert "go again on the next connection" in r.err
+
+
+def test_connection_close_mid_pipeline(out):
+    def respond(peer, req):
+        close = req.target == NAMED[2][0]
+        serve_named(peer, req, [("Connection", "close")] if close else [])
+        return not close
+
+    with ScriptedServer(keep_alive(respond)) as srv:
+        r = run_named(srv, out)
+    assert r.rc == 0, r
+    assert_named(out)
+    assert srv.connections == 2
+
+
+def test_redirect_and_404_mid_pipeline(out):
+    def respond(peer, req):
+        if req.target == NAMED[3][0]:
+            peer.respond(302, [("Location", "/moved")], b"see /moved")
+        elif req.target == "/moved":
+            peer.respond(200, [], NAMED[3][1])
+        elif req.target == NAMED[5][0]:
+            peer.respond(404, [], b"not here" * 100)
+        else:
+            serve_named(peer, req)
+
+    with ScriptedServer(keep_alive(respond)) as srv:
+        r = run_named(srv, out)
+    assert r.rc == 5, r
+    assert listing(out) == sorted(p[1:] for p, _ in NAMED if p != NAMED[5][0])
+    assert_named(out, [p for p, _ in NAMED if p != NAMED[5][0]])
+    assert "HTTP/1.1 404" in r.err
+
+
+def test_reset_mid_pipeline(out):
+    def handler(peer):
+        for i in range(100):
+            req = peer.read_request()
+            if req is None:
+                return
+            if peer.index == 0 and i == 3:
+                peer.reset()
+                return
+            serve_named(peer, req)
+
+    with ScriptedServer(handler) as srv:
+        r = run_named(srv, out)
+    assert r.rc == 0, r
+    assert_named(out)
+
+
+def test_same_output_name_twice_in_a_pipeline(out):
+    # Both URLs save as x.bin: the second finds the first's file and fails;
+    # the answers after it still reach their own files.
+    bodies = {"/a/x.bin": b"A" * 3000, "/b/x.bin": b"B" * 3000, "/c.bin": b"C" * 10, "/d.bin": b"D" * 10}
+
+    def respond(peer, req):
+        peer.respond(200, [], bodies[req.target])
+
+    with ScriptedServer(keep_alive(respond)) as srv:
+        r = run_ferry("get", "--timeout", "10", srv.url("/c.bin"), srv.url("/a/x.bin"),
+                      srv.url("/b/x.bin"), srv.url("/d.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert "x.bin exists" in r.err
+    assert (out / "x.bin").read_bytes() == bodies["/a/x.bin"]
+    assert (out / "c.bin").read_bytes() == bodies["/c.bin"]
+    assert (out / "d.bin").read_bytes() == bodies["/d.bin"]
+    assert listing(out) == ["c.bin", "d.bin", "x.bin"]
+
+
+def test_small_download_leaves_no_validator_behind(fsrv, out):
+    r = run_ferry("get", "-q", fsrv.url + "a.txt", fsrv.url + "big.bin", cwd=out)
+    assert r.rc == 0, r
+    assert listing(out) == ["a.txt", "big.bin"]
+
+
+# ---- against nginx ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nginx_factory(served_dir, tmp_path_factory):
+    servers = []
+
+    def start(**kw):
+        srv = NginxServer(served_dir, tmp_path_factory.mktemp("nginx"), **kw)
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.stop()
+
+
+def test_nginx_many_files_pipelined(nginx_factory, out):
+    srv = nginx_factory()
+    urls = [srv.url("/many/" + name) for name, _ in MANY] + [srv.url("/big.bin")]
+    r = run_ferry("get", "-v", *urls, cwd=out)
+    assert r.rc == 0, r
+    for name, data in MANY:
+        assert (out / name).read_bytes() == data, name
+    assert file_sha256(out / "big.bin") == sha256(BIG)
+    assert r.err.count("connected to") == 1, r.err
+    assert "sending requests ahead" in r.err
+
+
+def test_nginx_closing_after_keepalive_requests(nginx_factory, out):
+    # nginx answers 7 requests per connection, then closes with pipelined
+    # requests unanswered: they go again on the next connection.
+    srv = nginx_factory(keepalive_requests=7)
+    urls = [srv.url("/many/" + name) for name, _ in MANY]
+    r = run_ferry("get", "-v", *urls, cwd=out)
+    assert r.rc == 0, r
+    for name, data in MANY:
+        assert (out / name).read_bytes() == data, name
+    assert r.err.count("connected to") >= len(MANY) // 7, r.err
+    with open(srv.access_log) as f:
+        answered = [line for line in f if " 200 " in line]
+    assert len(answered) >= len(MANY)
+
+
+def test_nginx_resume(nginx_factory, out):
+    # The validator kept beside the part is nginx's ETag: -c asks for the
+    # rest with If-Range and nginx answers 206.
+    srv = nginx_factory()
+    head = run_ferry("get", "-i", "-o", "-", srv.url("/big.bin"), cwd=out)
+    etag = re.search(r"(?im)^etag: *(\S+)\r?$", head.err).group(1)
+    (out / "big.bin.part").write_bytes(BIG[:1_000_000])
+    (out / "big.bin.part.validator").write_text(etag)
+    r = run_ferry("get", "-q", "-c", srv.url("/big.bin"), cwd=out)
+    assert r.rc == 0, r
+    assert file_sha256(out / "big.bin") == sha256(BIG)
+    assert listing(out) == ["big.bin"]
+    with open(srv.access_log) as f:
+        assert " 206 %d " % (len(BIG) - 1_000_000) in f.read()
