@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # ferry get against curl and wget, same server (ferry serve), same run.
-#   1. one 1 GiB file to /dev/null and to a file (best of 3 each, alternating)
-#   2. 1,000 files of 4 KiB, all URLs in one call
+#   1. one 1 GiB file to /dev/null and to a file
+#   2. 1,000 files of 4 KiB, all URLs in one call, saved on disk and on tmpfs
+# The tools take turns, ROUNDS rounds (default 5); each cell is the median
+# wall time, with the best in brackets, and the client's own CPU time
+# (user + system, median). Ratios are of the medians.
 # Usage: bash bench/get.sh   (from the repository root, after make)
-# Loopback only; every step is bounded by `timeout`.
+# Loopback only; every command is bounded by `timeout`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FERRY=${FERRY:-$PWD/build/ferry}
+ROUNDS=${ROUNDS:-5}
 WORK=$(mktemp -d /tmp/ferry-bench-get.XXXXXX)
-trap 'kill $SRV 2>/dev/null || true; rm -rf "$WORK"' EXIT
+SHM=""
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then SHM=$(mktemp -d /dev/shm/ferry-bench-get.XXXXXX); fi
+trap 'kill $SRV 2>/dev/null || true; rm -rf "$WORK" ${SHM:+"$SHM"}' EXIT
 mkdir -p "$WORK/www/small" "$WORK/out"
 head -c 1G /dev/urandom > "$WORK/www/big.bin"
 for i in $(seq 1 1000); do head -c 4096 /dev/urandom > "$WORK/www/small/f$i.bin"; done
@@ -19,52 +25,85 @@ SRV=$!
 for _ in $(seq 50); do grep -q serving "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
 BASE=$(head -1 "$WORK/serve.log" | awk '{print $NF}')
 
-# best of N runs of a command, in seconds
-best() {
-  local n=$1; shift
-  local b=999999
-  for _ in $(seq "$n"); do
-    local t0 t1
-    t0=$(date +%s.%N)
-    timeout 120 "$@" > /dev/null 2>&1
-    t1=$(date +%s.%N)
-    b=$(echo "$t1 - $t0" | bc -l | awk -v b="$b" '{print ($1 < b) ? $1 : b}')
-    rm -f "$WORK/out/"* 2>/dev/null || true
-  done
-  printf '%.3f' "$b"
-}
-
-declare -A T
-for round in 1 2 3; do
-  for tool in ferry curl wget; do
-    case $tool in
-      ferry) null=("$FERRY" get -q -o /dev/null "${BASE}big.bin"); file=("$FERRY" get -q -f -o "$WORK/out/big.bin" "${BASE}big.bin");;
-      curl)  null=(curl -s -o /dev/null "${BASE}big.bin"); file=(curl -s -o "$WORK/out/big.bin" "${BASE}big.bin");;
-      wget)  null=(wget -q -O /dev/null "${BASE}big.bin"); file=(wget -q -O "$WORK/out/big.bin" "${BASE}big.bin");;
-    esac
-    t=$(best 1 "${null[@]}"); T[$tool.null]=$(awk -v a="${T[$tool.null]:-999999}" -v b="$t" 'BEGIN{print (b < a) ? b : a}')
-    t=$(best 1 "${file[@]}"); T[$tool.file]=$(awk -v a="${T[$tool.file]:-999999}" -v b="$t" 'BEGIN{print (b < a) ? b : a}')
-  done
-done
-
 urls=()
 for i in $(seq 1 1000); do urls+=("${BASE}small/f$i.bin"); done
 printf '%s\n' "${urls[@]}" > "$WORK/urls.txt"
-for tool in ferry curl wget; do
-  case $tool in
-    ferry) cmd=("$FERRY" get -q -O "$WORK/out" "${urls[@]}");;
-    curl)  cmd=(curl -s --remote-name-all --output-dir "$WORK/out" "${urls[@]}");;
-    wget)  cmd=(wget -q -P "$WORK/out" -i "$WORK/urls.txt");;
+
+# The command for tool $1 in test $2, output directory $3.
+cmd_for() {
+  local tool=$1 test=$2 dir=$3
+  case $tool.$test in
+    ferry.null) echo "$FERRY" get -q -o /dev/null "${BASE}big.bin";;
+    ferry.file) echo "$FERRY" get -q -f -o "$dir/big.bin" "${BASE}big.bin";;
+    ferry.many|ferry.shm) echo "$FERRY" get -q -O "$dir" "${urls[@]}";;
+    ferry-nopipe.many|ferry-nopipe.shm) echo "$FERRY" get -q --no-pipeline -O "$dir" "${urls[@]}";;
+    curl.null) echo curl -s -o /dev/null "${BASE}big.bin";;
+    curl.file) echo curl -s -o "$dir/big.bin" "${BASE}big.bin";;
+    curl.many|curl.shm) echo curl -s --remote-name-all --output-dir "$dir" "${urls[@]}";;
+    wget.null) echo wget -q -O /dev/null "${BASE}big.bin";;
+    wget.file) echo wget -q -O "$dir/big.bin" "${BASE}big.bin";;
+    wget.many|wget.shm) echo wget -q -P "$dir" -i "$WORK/urls.txt";;
   esac
-  T[$tool.many]=$(best 3 "${cmd[@]}")
+}
+
+# One timed run: prints "wall cpu" in seconds (cpu = the child's user + sys).
+one_run() {
+  local dir=$1; shift
+  rm -rf "$dir"; mkdir -p "$dir"
+  sync; sleep 0.3 # the last run's writeback and discards out of the way
+  local TIMEFORMAT='%R %U %S' t
+  t=$( { time timeout 120 "$@" > /dev/null 2>&1; } 2>&1 ) || true
+  rm -rf "$dir"
+  echo "$t" | awk '{printf "%.3f %.3f\n", $1, $2 + $3}'
+}
+
+median() { sort -n | awk '{a[NR]=$1} END{print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+best() { sort -n | head -1; }
+
+declare -A WALL CPU
+TESTS="null file many"
+[ -n "$SHM" ] && TESTS="$TESTS shm"
+for round in $(seq "$ROUNDS"); do
+  for test in $TESTS; do
+    tools="ferry curl wget"
+    case $test in many|shm) tools="ferry ferry-nopipe curl wget";; esac
+    dir="$WORK/out/d"
+    [ "$test" = shm ] && dir="$SHM/d"
+    for tool in $tools; do
+      # shellcheck disable=SC2046
+      read -r w c < <(one_run "$dir" $(cmd_for "$tool" "$test" "$dir"))
+      WALL[$tool.$test]+="$w "
+      CPU[$tool.$test]+="$c "
+    done
+  done
+  echo "round $round done" >&2
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
-echo "| test | ferry get (s) | curl (s) | wget (s) | ferry/curl | ferry/wget |"
-echo "| --- | --- | --- | --- | --- | --- |"
-for k in null file many; do
-  case $k in null) name="1 GiB to /dev/null";; file) name="1 GiB to a file";; many) name="1,000 x 4 KiB, one call";; esac
-  echo "| $name | ${T[ferry.$k]} | ${T[curl.$k]} | ${T[wget.$k]} | $(ratio "${T[ferry.$k]}" "${T[curl.$k]}") | $(ratio "${T[ferry.$k]}" "${T[wget.$k]}") |"
+cell() { # median wall (best) and median CPU of $1
+  local m b c
+  m=$(echo "${WALL[$1]}" | tr ' ' '\n' | grep . | median)
+  b=$(echo "${WALL[$1]}" | tr ' ' '\n' | grep . | best)
+  c=$(echo "${CPU[$1]}" | tr ' ' '\n' | grep . | median)
+  printf '%.3f (%.3f) / %.2f' "$m" "$b" "$c"
+}
+med() { echo "${WALL[$1]}" | tr ' ' '\n' | grep . | median; }
+cmed() { echo "${CPU[$1]}" | tr ' ' '\n' | grep . | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo "| test | ferry get | curl | wget | ferry/curl wall | ferry/wget wall | ferry/curl CPU |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for k in $TESTS; do
+  case $k in
+    null) name="1 GiB to /dev/null";;
+    file) name="1 GiB to a file (disk)";;
+    many) name="1,000 x 4 KiB, one call (disk)";;
+    shm) name="1,000 x 4 KiB, one call (tmpfs)";;
+  esac
+  echo "| $name | $(cell ferry.$k) | $(cell curl.$k) | $(cell wget.$k) | $(ratio "$(med ferry.$k)" "$(med curl.$k)") | $(ratio "$(med ferry.$k)" "$(med wget.$k)") | $(ratio "$(cmed ferry.$k)" "$(cmed curl.$k)") |"
+  case $k in many|shm)
+    echo "| ... ferry get --no-pipeline | $(cell ferry-nopipe.$k) | | | $(ratio "$(med ferry-nopipe.$k)" "$(med curl.$k)") | $(ratio "$(med ferry-nopipe.$k)" "$(med wget.$k)") | $(ratio "$(cmed ferry-nopipe.$k)" "$(cmed curl.$k)") |";;
+  esac
 done
 echo
-echo "(time ratios: below 1.00 means ferry get was faster; best of 3; $(date -u +%F), $(nproc) cores, $(uname -r))"
+echo "(cells: median wall seconds (best) / median client CPU seconds, $ROUNDS rounds, tools alternating;"
+echo "ratios of medians, below 1.00 means ferry get was faster or used less CPU; $(date -u +%F), $(nproc) cores, $(uname -r))"

@@ -563,13 +563,25 @@ static void target_abandon(struct target *t)
 
 enum move { MOVE_OK, MOVE_EOF, MOVE_NET, MOVE_LOCAL };
 
-/* Waits for the socket after -EAGAIN, until want bytes (at most LOWAT_MAX)
- * are there or the peer closed. MOVE_OK to try again, else MOVE_NET with
- * *err set. */
+/* Waits for the socket after -EAGAIN. First until want bytes (at most
+ * LOWAT_MAX) are there, which on a fast link means fewer and fuller reads;
+ * after PROGRESS_MS for any byte, so a slow link still makes progress and
+ * only a real stall (--timeout) is an error. MOVE_OK to try again, else
+ * MOVE_NET with *err set. */
 static enum move move_wait(struct fetch *f, size_t want, int *err)
 {
+    int rc;
+
     conn_lowat(f, want);
-    int rc = wait_fd(f->c.fd, POLLIN, f->read_ms);
+    if (f->c.lowat > 1 && f->read_ms > PROGRESS_MS) {
+        rc = wait_fd(f->c.fd, POLLIN, PROGRESS_MS);
+        if (rc == -ETIMEDOUT) {
+            conn_lowat(f, 1);
+            rc = wait_fd(f->c.fd, POLLIN, f->read_ms - PROGRESS_MS);
+        }
+    } else {
+        rc = wait_fd(f->c.fd, POLLIN, f->read_ms);
+    }
     if (rc < 0) {
         *err = rc;
         return MOVE_NET;

@@ -849,6 +849,25 @@ def test_timeout_on_a_stalled_body(out):
 # ---- statuses and broken responses -------------------------------------
 
 
+def test_slow_body_is_not_a_stall(out):
+    # 1 KB every 50 ms for 2 s: slower than the client's bulk wait, but never
+    # quiet for --timeout 1, so it is a slow download, not a stalled one.
+    body = os.urandom(40_000)
+
+    def handler(peer):
+        peer.read_request()
+        peer.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for i in range(0, len(body), 1000):
+            time.sleep(0.05)
+            peer.send(body[i:i + 1000])
+
+    with ScriptedServer(handler) as srv:
+        r = run_ferry("get", "-q", "--timeout", "1", srv.url("/slow.bin"), cwd=out)
+    assert r.rc == 0, r
+    assert (out / "slow.bin").read_bytes() == body
+
+
 def test_404_with_a_body(out):
     body = b"<h1>not here</h1>\n" * 10
     with ScriptedServer(keep_alive(lambda p, q: p.respond(404, [], body))) as srv:
