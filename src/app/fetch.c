@@ -607,14 +607,46 @@ static int pipe_drain_copy(struct fetch *f, int fd, size_t n)
     return 0;
 }
 
+/* Takes up to want bytes (at most SPLICE_MAX) off a plain socket, waiting
+ * for them: into the pipe pipe_fd with splice, or dropped in the kernel
+ * when pipe_fd < 0. MOVE_OK with *got bytes taken; *got 0 means splice is
+ * refused here (-EINVAL). MOVE_EOF: the peer closed. MOVE_NET: *err. */
+static enum move sock_take(struct fetch *f, int pipe_fd, size_t want, size_t *got, int *err)
+{
+    struct fconn *c = &f->c;
+    size_t n_max = want < SPLICE_MAX ? want : SPLICE_MAX;
+    ssize_t n;
+
+    *got = 0;
+    for (;;) {
+        n = pipe_fd < 0 ? sock_discard(c->fd, n_max) : sock_splice(c->fd, pipe_fd, n_max, true);
+        if (n != -EAGAIN)
+            break;
+        if (move_wait(f, want, err) != MOVE_OK)
+            return MOVE_NET;
+    }
+    if (n == -EINVAL && pipe_fd >= 0)
+        return MOVE_OK;
+    if (n < 0) {
+        *err = (int)n;
+        return MOVE_NET;
+    }
+    if (n == 0) {
+        c->peer_closed = true;
+        return MOVE_EOF;
+    }
+    c->received += (uint64_t)n;
+    *got = (size_t)n;
+    return MOVE_OK;
+}
+
 /* Moves body bytes from a plain socket to fd through f->pipe with
  * splice(2), so they never cross user space. Same contract as body_move;
  * sets f->no_splice (having moved nothing) when the socket or the pipe
  * cannot, and the caller copies instead. */
 static enum move splice_move(struct fetch *f, int fd, size_t want, size_t *moved, int *err)
 {
-    struct fconn *c = &f->c;
-    ssize_t n;
+    size_t inpipe;
 
     if (f->pipe[0] < 0) {
         if (pipe2(f->pipe, O_CLOEXEC) < 0) {
@@ -625,31 +657,17 @@ static enum move splice_move(struct fetch *f, int fd, size_t want, size_t *moved
         /* Best effort: a bigger pipe means fewer calls per megabyte. */
         (void)fcntl(f->pipe[1], F_SETPIPE_SZ, (int)SPLICE_MAX);
     }
-    for (;;) {
-        n = sock_splice(c->fd, f->pipe[1], want < SPLICE_MAX ? want : SPLICE_MAX, true);
-        if (n != -EAGAIN)
-            break;
-        if (move_wait(f, want, err) != MOVE_OK)
-            return MOVE_NET;
-    }
-    if (n == -EINVAL) {
+    enum move m = sock_take(f, f->pipe[1], want, &inpipe, err);
+    if (m != MOVE_OK)
+        return m;
+    if (inpipe == 0) {
         f->no_splice = true;
         return MOVE_OK;
     }
-    if (n < 0) {
-        *err = (int)n;
-        return MOVE_NET;
-    }
-    if (n == 0) {
-        c->peer_closed = true;
-        return MOVE_EOF;
-    }
-    c->received += (uint64_t)n;
-    size_t inpipe = (size_t)n;
     while (inpipe > 0) {
         ssize_t w = sock_splice(f->pipe[0], fd, inpipe, false);
         if (w == -EINVAL) {
-            /* A terminal, say: no splice there. Copy from now on. */
+            /* An O_APPEND file, say: no splice there. Copy from now on. */
             f->no_splice = true;
             int rc = pipe_drain_copy(f, fd, inpipe);
             if (rc < 0) {
@@ -669,33 +687,6 @@ static enum move splice_move(struct fetch *f, int fd, size_t want, size_t *moved
     return MOVE_OK;
 }
 
-/* Drops up to want body bytes in the kernel, for an output that is
- * /dev/null: counted, never copied. Same contract as body_move. */
-static enum move discard_move(struct fetch *f, size_t want, size_t *moved, int *err)
-{
-    struct fconn *c = &f->c;
-
-    for (;;) {
-        ssize_t n = sock_discard(c->fd, want < SPLICE_MAX ? want : SPLICE_MAX);
-        if (n == -EAGAIN) {
-            if (move_wait(f, want, err) != MOVE_OK)
-                return MOVE_NET;
-            continue;
-        }
-        if (n < 0) {
-            *err = (int)n;
-            return MOVE_NET;
-        }
-        if (n == 0) {
-            c->peer_closed = true;
-            return MOVE_EOF;
-        }
-        c->received += (uint64_t)n;
-        *moved = (size_t)n;
-        return MOVE_OK;
-    }
-}
-
 /* Moves up to want body bytes from the connection to t: bytes already
  * buffered first; then from a plain socket without a copy through user
  * space (dropped in the kernel for /dev/null, spliced to files and pipes);
@@ -711,7 +702,7 @@ static enum move body_move(struct fetch *f, const struct target *t, size_t want,
     *err = 0;
     if (c->tls == NULL && c->pos == c->len) {
         if (t->discard)
-            return discard_move(f, want, moved, err);
+            return sock_take(f, -1, want, moved, err);
         if (!f->no_splice) {
             enum move m = splice_move(f, t->fd, want, moved, err);
             if (!f->no_splice || m != MOVE_OK || *moved > 0)

@@ -311,6 +311,17 @@ def chunked(pieces, trailer=b""):
 # ---- python's http.server ------------------------------------------------
 
 
+def stop_process(proc):
+    """SIGTERM, then SIGKILL after 5 s; waits for the process either way."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 class PythonHttpServer:
     """`python3 -m http.server --bind 127.0.0.1 0` serving root."""
 
@@ -347,13 +358,7 @@ class PythonHttpServer:
         return self.base + path
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc)
 
 
 class NginxServer:
@@ -414,13 +419,7 @@ http {{
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc)
 
 
 # ---- https ---------------------------------------------------------------
