@@ -40,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # while installing; it is removed again.
 PKG_BUILD := gcc make libc6-dev libssl-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light
-PKG_BENCH := nginx-light wrk python3 bc curl wget
+PKG_BENCH := nginx-light wrk python3 bc curl wget time
 
 .PHONY: all run test unit e2e deps-build deps-test deps-bench bench install clean
 

@@ -47,13 +47,17 @@ cmd_for() {
 }
 
 # One timed run: prints "wall cpu" in seconds (cpu = the child's user + sys).
+# The output directory $1 is new and left in place: deleting files on this
+# machine's ext4 (mounted with discard) makes the next thousand file
+# creations 20 to 30 times slower, which would measure the disk, not the
+# tools. With KEEP=0 it is removed after the run (the 1 GiB file).
 one_run() {
-  local dir=$1; shift
-  rm -rf "$dir"; mkdir -p "$dir"
-  sync; sleep 0.3 # the last run's writeback and discards out of the way
+  local dir=$1 keep=$2; shift 2
+  mkdir -p "$dir"
+  sync; sleep 0.3 # the last run's writeback out of the way
   local TIMEFORMAT='%R %U %S' t
   t=$( { time timeout 120 "$@" > /dev/null 2>&1; } 2>&1 ) || true
-  rm -rf "$dir"
+  [ "$keep" = 1 ] || rm -rf "$dir"
   echo "$t" | awk '{printf "%.3f %.3f\n", $1, $2 + $3}'
 }
 
@@ -61,22 +65,28 @@ median() { sort -n | awk '{a[NR]=$1} END{print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]
 best() { sort -n | head -1; }
 
 declare -A WALL CPU
-TESTS="null file many"
+TESTS="many"
 [ -n "$SHM" ] && TESTS="$TESTS shm"
-for round in $(seq "$ROUNDS"); do
-  for test in $TESTS; do
-    tools="ferry curl wget"
-    case $test in many|shm) tools="ferry ferry-nopipe curl wget";; esac
-    dir="$WORK/out/d"
-    [ "$test" = shm ] && dir="$SHM/d"
-    for tool in $tools; do
-      # shellcheck disable=SC2046
-      read -r w c < <(one_run "$dir" $(cmd_for "$tool" "$test" "$dir"))
-      WALL[$tool.$test]+="$w "
-      CPU[$tool.$test]+="$c "
+TESTS="$TESTS null file"
+# The small-file tests first, before any file is deleted (see one_run).
+for phase in small big; do
+  for round in $(seq "$ROUNDS"); do
+    for test in $TESTS; do
+      case $phase.$test in small.many|small.shm|big.null|big.file) ;; *) continue;; esac
+      tools="ferry curl wget"
+      keep=0
+      case $test in many|shm) tools="ferry ferry-nopipe curl wget"; keep=1;; esac
+      for tool in $tools; do
+        dir="$WORK/out/$test.$tool.$round"
+        [ "$test" = shm ] && dir="$SHM/$tool.$round"
+        # shellcheck disable=SC2046
+        read -r w c < <(one_run "$dir" "$keep" $(cmd_for "$tool" "$test" "$dir"))
+        WALL[$tool.$test]+="$w "
+        CPU[$tool.$test]+="$c "
+      done
     done
+    echo "$phase round $round done" >&2
   done
-  echo "round $round done" >&2
 done
 
 cell() { # median wall (best) and median CPU of $1
@@ -92,7 +102,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else 
 
 echo "| test | ferry get | curl | wget | ferry/curl wall | ferry/wget wall | ferry/curl CPU |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
-for k in $TESTS; do
+for k in null file many ${SHM:+shm}; do
   case $k in
     null) name="1 GiB to /dev/null";;
     file) name="1 GiB to a file (disk)";;
@@ -107,3 +117,23 @@ done
 echo
 echo "(cells: median wall seconds (best) / median client CPU seconds, $ROUNDS rounds, tools alternating;"
 echo "ratios of medians, below 1.00 means ferry get was faster or used less CPU; $(date -u +%F), $(nproc) cores, $(uname -r))"
+
+# Memory: the client's peak RSS (GNU time's %M, KiB) for a small and a large
+# file; it should not grow with the file.
+if [ -x /usr/bin/time ]; then
+  peak() { /usr/bin/time -f %M timeout 120 "$@" 2>&1 >/dev/null | tail -1; }
+  echo
+  echo "| peak RSS (KiB) | one 4 KiB file | 1 GiB to /dev/null | 1 GiB to a file |"
+  echo "| --- | --- | --- | --- |"
+  for tool in ferry curl wget; do
+    d="$WORK/out/rss.$tool"; mkdir -p "$d"
+    # shellcheck disable=SC2046
+    small=$(peak $(cmd_for "$tool" file "$d" | sed "s|${BASE}big.bin|${BASE}small/f1.bin|"))
+    # shellcheck disable=SC2046
+    null=$(peak $(cmd_for "$tool" null "$d"))
+    # shellcheck disable=SC2046
+    file=$(peak $(cmd_for "$tool" file "$d"))
+    rm -rf "$d"
+    echo "| $tool | $small | $null | $file |"
+  done
+fi

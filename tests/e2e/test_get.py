@@ -170,34 +170,85 @@ def test_output_stdout_appending(fsrv, out):
     assert file_sha256(log) == sha256(b"before\n" + BIG)
 
 
-def test_output_stdout_terminal(fsrv, out):
-    master, slave = pty.openpty()
-    tty.setraw(slave)
-    got = bytearray()
+class Terminal:
+    """A pseudo-terminal in raw mode: .slave for a child's stdout or
+    stderr; a thread collects what arrives on the master in .got."""
 
-    def drain():
+    def __init__(self):
+        self.master, self.slave = pty.openpty()
+        tty.setraw(self.slave)
+        self.got = bytearray()
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
         while True:
             try:
-                chunk = os.read(master, 65536)
+                chunk = os.read(self.master, 65536)
             except OSError:
                 return
             if not chunk:
                 return
-            got.extend(chunk)
+            self.got.extend(chunk)
 
-    t = threading.Thread(target=drain, daemon=True)
-    t.start()
+    def run(self, *args, cwd, stream="stdout"):
+        """Runs ferry ARGS with the terminal as stdout or stderr."""
+        other = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        other[stream] = self.slave
+        return subprocess.run([FERRY, *args], cwd=cwd, stdin=subprocess.DEVNULL, env=clean_env(),
+                              timeout=60, **other)
+
+    def close(self):
+        os.close(self.slave)
+        self.thread.join(5)
+        os.close(self.master)
+
+
+def test_output_stdout_terminal(fsrv, out):
+    term = Terminal()
     try:
-        p = subprocess.run([FERRY, "get", "-q", "-o", "-", fsrv.url + "big.bin"], cwd=out,
-                           stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
-                           env=clean_env(), timeout=60)
+        p = term.run("get", "-q", "-o", "-", fsrv.url + "big.bin", cwd=out)
         assert p.returncode == 0, p.stderr
-        assert wait_for(lambda: len(got) >= len(BIG), timeout=10)
+        assert wait_for(lambda: len(term.got) >= len(BIG), timeout=10)
     finally:
-        os.close(slave)
-        t.join(5)
-        os.close(master)
-    assert sha256(bytes(got)) == sha256(BIG)
+        term.close()
+    assert sha256(bytes(term.got)) == sha256(BIG)
+
+
+def trickle(body, piece, pause):
+    """A handler sending body with Content-Length in pieces, pause apart."""
+    def handler(peer):
+        peer.read_request()
+        peer.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for i in range(0, len(body), piece):
+            time.sleep(pause)
+            peer.send(body[i:i + piece])
+    return handler
+
+
+def test_progress_bar_on_a_terminal(out):
+    body = os.urandom(400_000)
+    term = Terminal()
+    try:
+        with ScriptedServer(trickle(body, 20_000, 0.06)) as srv:  # about 1.2 s
+            p = term.run("get", srv.url("/slow.bin"), cwd=out, stream="stderr")
+        assert p.returncode == 0, p.stdout
+        assert wait_for(lambda: term.got.endswith(b"\n"), timeout=5)
+    finally:
+        term.close()
+    text = term.got.decode("utf-8", "replace")
+    frames = [f for f in text.split("\r") if "slow.bin" in f]
+    assert len(frames) >= 3, text  # redrawn while it runs
+    assert any("left" in f and "/s" in f and "%" in f for f in frames[:-1]), text
+    assert "100%" in frames[-1] and "390.6 KiB" in frames[-1], frames[-1]
+    assert (out / "slow.bin").read_bytes() == body
+
+
+def test_summary_line_when_stderr_is_not_a_terminal(fsrv, out):
+    r = run_ferry("get", fsrv.url + "a.txt", cwd=out)
+    assert r.rc == 0, r
+    assert re.fullmatch(r"ferry: a\.txt: 650 B in \d+\.\d\d s \(.+/s\)\n", r.err), r.err
 
 
 def test_output_file(fsrv, out):
@@ -853,16 +904,7 @@ def test_slow_body_is_not_a_stall(out):
     # 1 KB every 50 ms for 2 s: slower than the client's bulk wait, but never
     # quiet for --timeout 1, so it is a slow download, not a stalled one.
     body = os.urandom(40_000)
-
-    def handler(peer):
-        peer.read_request()
-        peer.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
-        for i in range(0, len(body), 1000):
-            time.sleep(0.05)
-            peer.send(body[i:i + 1000])
-
-    with ScriptedServer(handler) as srv:
+    with ScriptedServer(trickle(body, 1000, 0.05)) as srv:
         r = run_ferry("get", "-q", "--timeout", "1", srv.url("/slow.bin"), cwd=out)
     assert r.rc == 0, r
     assert (out / "slow.bin").read_bytes() == body
