@@ -930,7 +930,11 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
     }
     for (;;) {
         bool fresh = f->c.fd < 0 || !f->c.reusable || f->c.peer_closed;
-        if (queued && t.have == queued_have && conn_serves(&f->c, &u)) {
+        /* A request sent ahead is answered even if a later write failed
+         * (broken): only a server that said or showed it stops (close,
+         * EOF) loses it. */
+        if (queued && t.have == queued_have && f->c.fd >= 0 && f->c.reusable &&
+            !f->c.peer_closed) {
             verbose(f, "reusing the connection to %s:%u (request sent ahead)", u.host, u.port);
             r = FETCH_OK;
         } else {

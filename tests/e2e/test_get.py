@@ -1348,17 +1348,21 @@ def test_no_pipeline_sends_one_request_at_a_time(out):
 def test_server_closing_with_requests_pending(out):
     # Like nginx at keepalive_requests: answers some, then closes without
     # saying so; the unanswered requests go again on a new connection.
+    pending = []
+
     def handler(peer):
         for _ in range(3 if peer.index == 0 else 100):
             req = peer.read_request()
             if req is None:
                 return
             serve_named(peer, req)
+        pending.append(pending_requests(peer))  # then close with them unread
 
     with ScriptedServer(handler) as srv:
         r = run_named(srv, out)
     assert r.rc == 0, r
     assert_named(out)
+    assert pending and pending[0] >= 1, pending
     assert srv.connections == 2
     assert "go again on the next connection" in r.err
 
@@ -1373,7 +1377,11 @@ def test_connection_close_mid_pipeline(out):
         r = run_named(srv, out)
     assert r.rc == 0, r
     assert_named(out)
-    assert srv.connections == 2
+    # This server closes without lingering, with our requests unread: the
+    # kernel may answer them with a reset that takes the close-marked answer
+    # too, and then that one is asked again on a second connection.
+    assert srv.connections in (2, 3), srv.connections
+    assert [q.target for q in srv.requests].count(NAMED[3][0]) == 1
 
 
 def test_redirect_and_404_mid_pipeline(out):
