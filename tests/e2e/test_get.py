@@ -291,6 +291,18 @@ def test_no_url_is_usage(out):
     assert run_ferry("get", cwd=out).rc == 2
 
 
+def test_ipv6_literal(start_server, served_dir, out):
+    srv = start_server(served_dir, "-q", bind="::1")
+    urls = [f"http://[::1]:{srv.port}/a.txt", f"http://[::1]:{srv.port}/big.bin",
+            f"raw://[::1]:{srv.port}/sub/b.txt"]
+    r = run_ferry("get", "-v", *urls, cwd=out)
+    assert r.rc == 0, r
+    assert "connected to ::1 ([::1]:" in r.err, r.err
+    assert (out / "a.txt").read_bytes() == SMALL
+    assert file_sha256(out / "big.bin") == sha256(BIG)
+    assert (out / "b.txt").read_bytes() == b"in sub\n"
+
+
 def test_404_from_ferry_serve(fsrv, out):
     r = run_ferry("get", fsrv.url + "missing.txt", cwd=out)
     assert r.rc == 5, r
