@@ -364,10 +364,13 @@ class PythonHttpServer:
 class NginxServer:
     """Debian's nginx serving root on a free loopback port, in the
     foreground (our child), with its config, logs and temp files in workdir.
-    keepalive_requests: how many requests one connection may carry."""
+    keepalive_requests: how many requests one connection may carry; tls: a
+    (cert, key) pair to serve https instead of http."""
 
-    def __init__(self, root, workdir, keepalive_requests=1000):
+    def __init__(self, root, workdir, keepalive_requests=1000, tls=None):
         self.port = None
+        self.scheme = "https" if tls else "http"
+        ssl_conf = f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]};" if tls else ""
         d = os.fspath(workdir)
         os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
         for _ in range(3):
@@ -390,7 +393,8 @@ http {{
     uwsgi_temp_path {d}/tmp/uwsgi;
     scgi_temp_path {d}/tmp/scgi;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{" ssl" if tls else ""};
+        {ssl_conf}
         root {os.fspath(root)};
     }}
 }}
@@ -416,7 +420,7 @@ http {{
             return False
 
     def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def stop(self):
         stop_process(self.proc)

@@ -1515,3 +1515,15 @@ def test_nginx_resume(nginx_factory, out):
     assert listing(out) == ["big.bin"]
     with open(srv.access_log) as f:
         assert " 206 %d " % (len(BIG) - 1_000_000) in f.read()
+
+
+def test_nginx_https_pipelined(nginx_factory, pki, out):
+    srv = nginx_factory(tls=pki["good"])
+    urls = [srv.url("/many/" + name) for name, _ in MANY] + [srv.url("/big.bin")]
+    r = run_ferry("get", "-v", "--cacert", pki["ca"], *urls, cwd=out)
+    assert r.rc == 0, r
+    for name, data in MANY:
+        assert (out / name).read_bytes() == data, name
+    assert file_sha256(out / "big.bin") == sha256(BIG)
+    assert r.err.count("connected to") == 1, r.err
+    assert "* TLSv1." in r.err and "sending requests ahead" in r.err, r.err
