@@ -1,6 +1,5 @@
 /* ferry chat: the broker (-l) or the client, around app/chat. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +12,6 @@
 #include "proto/hostport.h"
 
 static volatile int chat_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    chat_stop = 1;
-}
 
 static void chat_usage(FILE *f)
 {
@@ -52,7 +45,7 @@ static void chat_usage(FILE *f)
             "2 bad usage.\n");
 }
 
-enum { OPT_OPERATOR = 256, OPT_MAX_CLIENTS, OPT_HISTORY, OPT_RATE, OPT_QUEUE, OPT_NAME, OPT_CHARSET };
+enum { OPT_OPERATOR = 256, OPT_HISTORY, OPT_RATE, OPT_QUEUE, OPT_NAME, OPT_CHARSET };
 
 int cmd_chat(int argc, char **argv)
 {
@@ -61,7 +54,7 @@ int cmd_chat(int argc, char **argv)
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
         {"operator", no_argument, NULL, OPT_OPERATOR},
-        {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+        {"max-clients", required_argument, NULL, CMD_OPT_MAX},
         {"history", required_argument, NULL, OPT_HISTORY},
         {"rate", required_argument, NULL, OPT_RATE},
         {"queue", required_argument, NULL, OPT_QUEUE},
@@ -72,36 +65,27 @@ int cmd_chat(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct chat_options o;
+    struct cmd_listener l;
     bool listen_mode = false, op = false;
     char host[256];
     long v;
     int opt;
 
     chat_options_default(&o);
+    cmd_listener_init(&l, o.port);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "lp:b:qh", longopts, NULL)) != -1) {
+        int taken = cmd_listener_opt(&l, opt, optarg, "chat", "--max-clients");
+        if (taken < 0)
+            return EXIT_USAGE;
+        if (taken > 0)
+            continue;
         switch (opt) {
         case 'l':
             listen_mode = true;
             break;
-        case 'p':
-            if (cmd_parse_long(optarg, 0, 65535, &v) < 0) {
-                fprintf(stderr, "ferry chat: bad port '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
-            o.port = (uint16_t)v;
-            break;
-        case 'b':
-            o.bind = optarg;
-            break;
         case OPT_OPERATOR:
             op = true;
-            break;
-        case OPT_MAX_CLIENTS:
-            if (cmd_parse_long(optarg, 1, 10000000, &o.max_clients) < 0) {
-                fprintf(stderr, "ferry chat: --max-clients takes a positive number\n");
-                return EXIT_USAGE;
-            }
             break;
         case OPT_HISTORY:
             if (cmd_parse_long(optarg, 0, 1000, &v) < 0) {
@@ -147,6 +131,10 @@ int cmd_chat(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    o.port = l.port;
+    o.bind = l.bind;
+    if (l.max > 0)
+        o.max_clients = l.max;
     if (listen_mode ? optind != argc : optind != argc - 1) {
         fprintf(stderr, listen_mode ? "ferry chat: -l takes no HOST:PORT\n"
                                     : "ferry chat: give HOST:PORT, or -l to run the broker\n");
@@ -158,12 +146,7 @@ int cmd_chat(int argc, char **argv)
             return EXIT_USAGE;
         }
         o.host = host;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal; /* no SA_RESTART: poll returns EINTR */
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        cmd_signals_flag(&chat_stop);
         const char *what = "";
         int rc = chat_client_run(&o, &chat_stop, &what);
         if (rc < 0) {

@@ -3,6 +3,8 @@
 #ifndef FERRY_CMD_CMD_H
 #define FERRY_CMD_CMD_H
 
+#include <stdint.h>
+
 #define FERRY_VERSION "0.1.0"
 
 /* Exit codes shared by all subcommands. */
@@ -29,5 +31,32 @@ long cmd_raise_fd_limit(void);
 
 /* Parses a whole decimal number in [min, max]. Returns 0 or -EINVAL. */
 int cmd_parse_long(const char *s, long min, long max, long *out);
+
+/* Makes SIGINT and SIGTERM set *flag (no SA_RESTART, so a blocking poll
+ * returns EINTR) and ignores SIGPIPE: for the clients and peers that run a
+ * poll loop in the main thread. */
+void cmd_signals_flag(volatile int *flag);
+
+/* The listener options serve, hello, chat -l and udp -l share: -p, -b,
+ * --threads and a connection cap (--max-conns or --max-clients). */
+struct cmd_listener {
+    uint16_t port;
+    const char *bind; /* NULL: every interface */
+    int threads;      /* one per core unless --threads */
+    long max;         /* the cap; 0 when not given */
+};
+
+/* getopt_long values for --threads and the cap in each command's table. */
+enum { CMD_OPT_THREADS = 200, CMD_OPT_MAX };
+
+/* Sets l to port, every interface, one thread per core, no cap given. */
+void cmd_listener_init(struct cmd_listener *l, uint16_t port);
+
+/* Takes opt (as getopt_long returned it, with arg) when it is one of the
+ * listener options. Returns 1 when taken, 0 when opt is another option,
+ * or -1 for a bad value, after saying so on stderr as "ferry who: ...";
+ * max_name is the cap's option name in that message. */
+int cmd_listener_opt(struct cmd_listener *l, int opt, const char *arg, const char *who,
+                     const char *max_name);
 
 #endif

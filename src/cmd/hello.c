@@ -33,15 +33,15 @@ static void hello_usage(FILE *f)
             "stopped by a signal, 1 could not listen, 2 bad usage.\n");
 }
 
-enum { OPT_THREADS = 256, OPT_MAX_CLIENTS, OPT_IDLE, OPT_MAX_MSG, OPT_CHARSET };
+enum { OPT_IDLE = 256, OPT_MAX_MSG, OPT_CHARSET };
 
 int cmd_hello(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+        {"threads", required_argument, NULL, CMD_OPT_THREADS},
+        {"max-clients", required_argument, NULL, CMD_OPT_MAX},
         {"idle", required_argument, NULL, OPT_IDLE},
         {"max-msg", required_argument, NULL, OPT_MAX_MSG},
         {"charset", required_argument, NULL, OPT_CHARSET},
@@ -50,38 +50,20 @@ int cmd_hello(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct hello_options o;
-    long v, max_clients = 0;
+    struct cmd_listener l;
+    long v;
     int opt;
 
     hello_options_default(&o);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o.threads = cores > 0 && cores < 256 ? (int)cores : 1;
+    cmd_listener_init(&l, o.port);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "p:b:qh", longopts, NULL)) != -1) {
+        int taken = cmd_listener_opt(&l, opt, optarg, "hello", "--max-clients");
+        if (taken < 0)
+            return EXIT_USAGE;
+        if (taken > 0)
+            continue;
         switch (opt) {
-        case 'p':
-            if (cmd_parse_long(optarg, 0, 65535, &v) < 0) {
-                fprintf(stderr, "ferry hello: bad port '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
-            o.port = (uint16_t)v;
-            break;
-        case 'b':
-            o.bind = optarg;
-            break;
-        case OPT_THREADS:
-            if (cmd_parse_long(optarg, 1, 256, &v) < 0) {
-                fprintf(stderr, "ferry hello: --threads takes 1 to 256\n");
-                return EXIT_USAGE;
-            }
-            o.threads = (int)v;
-            break;
-        case OPT_MAX_CLIENTS:
-            if (cmd_parse_long(optarg, 1, 10000000, &max_clients) < 0) {
-                fprintf(stderr, "ferry hello: --max-clients takes a positive number\n");
-                return EXIT_USAGE;
-            }
-            break;
         case OPT_IDLE:
             if (cmd_parse_long(optarg, 1, 86400, &v) < 0) {
                 fprintf(stderr, "ferry hello: --idle takes seconds from 1 to 86400\n");
@@ -119,7 +101,10 @@ int cmd_hello(int argc, char **argv)
         return EXIT_USAGE;
     }
     long fds = cmd_raise_fd_limit();
-    o.max_clients = max_clients > 0 ? max_clients : (fds > 64 ? fds - 32 : 16);
+    o.port = l.port;
+    o.bind = l.bind;
+    o.threads = l.threads;
+    o.max_clients = l.max > 0 ? l.max : (fds > 64 ? fds - 32 : 16);
 
     cmd_signals_block();
     char addr[80];

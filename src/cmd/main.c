@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 
@@ -37,6 +38,69 @@ int cmd_parse_long(const char *s, long min, long max, long *out)
         return -EINVAL;
     *out = v;
     return 0;
+}
+
+static volatile int *signal_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    *signal_flag = 1;
+}
+
+void cmd_signals_flag(volatile int *flag)
+{
+    struct sigaction sa;
+
+    signal_flag = flag;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void cmd_listener_init(struct cmd_listener *l, uint16_t port)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(l, 0, sizeof *l);
+    l->port = port;
+    l->threads = cores > 0 && cores < 256 ? (int)cores : 1;
+}
+
+int cmd_listener_opt(struct cmd_listener *l, int opt, const char *arg, const char *who,
+                     const char *max_name)
+{
+    long v;
+
+    switch (opt) {
+    case 'p':
+        if (cmd_parse_long(arg, 0, 65535, &v) < 0) {
+            fprintf(stderr, "ferry %s: bad port '%s'\n", who, arg);
+            return -1;
+        }
+        l->port = (uint16_t)v;
+        return 1;
+    case 'b':
+        l->bind = arg;
+        return 1;
+    case CMD_OPT_THREADS:
+        if (cmd_parse_long(arg, 1, 256, &v) < 0) {
+            fprintf(stderr, "ferry %s: --threads takes 1 to 256\n", who);
+            return -1;
+        }
+        l->threads = (int)v;
+        return 1;
+    case CMD_OPT_MAX:
+        if (cmd_parse_long(arg, 1, 10000000, &l->max) < 0) {
+            fprintf(stderr, "ferry %s: %s takes a positive number\n", who, max_name);
+            return -1;
+        }
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 void cmd_signals_block(void)

@@ -44,10 +44,8 @@ static void serve_usage(FILE *f)
 }
 
 enum {
-    OPT_THREADS = 256,
-    OPT_HIDDEN,
+    OPT_HIDDEN = 256,
     OPT_NO_RAW,
-    OPT_MAX_CONNS,
     OPT_IDLE,
     OPT_HEAD_TIMEOUT,
     OPT_SEND_TIMEOUT,
@@ -107,11 +105,11 @@ int cmd_serve(int argc, char **argv)
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
-        {"threads", required_argument, NULL, OPT_THREADS},
+        {"threads", required_argument, NULL, CMD_OPT_THREADS},
         {"quiet", no_argument, NULL, 'q'},
         {"hidden", no_argument, NULL, OPT_HIDDEN},
         {"no-raw", no_argument, NULL, OPT_NO_RAW},
-        {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+        {"max-conns", required_argument, NULL, CMD_OPT_MAX},
         {"idle", required_argument, NULL, OPT_IDLE},
         {"head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT},
         {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
@@ -123,32 +121,19 @@ int cmd_serve(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct fs_options o;
-    long v, max_conns = 0;
+    struct cmd_listener l;
     int opt;
 
     fs_options_default(&o);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o.threads = cores > 0 && cores < 256 ? (int)cores : 1;
+    cmd_listener_init(&l, o.port);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "p:b:qhV", longopts, NULL)) != -1) {
+        int taken = cmd_listener_opt(&l, opt, optarg, "serve", "--max-conns");
+        if (taken < 0)
+            return EXIT_USAGE;
+        if (taken > 0)
+            continue;
         switch (opt) {
-        case 'p':
-            if (cmd_parse_long(optarg, 0, 65535, &v) < 0) {
-                fprintf(stderr, "ferry serve: bad port '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
-            o.port = (uint16_t)v;
-            break;
-        case 'b':
-            o.bind = optarg;
-            break;
-        case OPT_THREADS:
-            if (cmd_parse_long(optarg, 1, 256, &v) < 0) {
-                fprintf(stderr, "ferry serve: --threads takes 1 to 256\n");
-                return EXIT_USAGE;
-            }
-            o.threads = (int)v;
-            break;
         case 'q':
             o.quiet = true;
             break;
@@ -157,12 +142,6 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_NO_RAW:
             o.raw = false;
-            break;
-        case OPT_MAX_CONNS:
-            if (cmd_parse_long(optarg, 1, 10000000, &max_conns) < 0) {
-                fprintf(stderr, "ferry serve: --max-conns takes a positive number\n");
-                return EXIT_USAGE;
-            }
             break;
         case OPT_IDLE:
             if (seconds_opt("--idle", optarg, &o.idle_timeout_ms) < 0)
@@ -217,7 +196,10 @@ int cmd_serve(int argc, char **argv)
     if (optind < argc)
         o.root = argv[optind];
     long fd_conns = conns_for_fd_limit();
-    o.max_conns = max_conns > 0 ? max_conns : fd_conns;
+    o.port = l.port;
+    o.bind = l.bind;
+    o.threads = l.threads;
+    o.max_conns = l.max > 0 ? l.max : fd_conns;
 
     /* Threads inherit the mask, so only cmd_signals_wait sees the signals. */
     cmd_signals_block();

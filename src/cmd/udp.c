@@ -1,7 +1,6 @@
 /* ferry udp: options, signals and exit codes around app/udp. */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +12,6 @@
 #include "proto/hostport.h"
 
 static volatile int udp_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    udp_stop = 1;
-}
 
 static void udp_usage(FILE *f)
 {
@@ -66,27 +59,24 @@ int cmd_udp(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct udp_options o;
+    struct cmd_listener l;
     char host[256];
     long v;
     int opt;
 
     udp_options_default(&o);
-    o.port = 9000;
+    cmd_listener_init(&l, 9000);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "lp:b:h", longopts, NULL)) != -1) {
+        /* -p and -b only: udp has no --threads or cap in its table. */
+        int taken = cmd_listener_opt(&l, opt, optarg, "udp", "");
+        if (taken < 0)
+            return EXIT_USAGE;
+        if (taken > 0)
+            continue;
         switch (opt) {
         case 'l':
             o.listen = true;
-            break;
-        case 'p':
-            if (cmd_parse_long(optarg, 0, 65535, &v) < 0) {
-                fprintf(stderr, "ferry udp: bad port '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
-            o.port = (uint16_t)v;
-            break;
-        case 'b':
-            o.bind = optarg;
             break;
         case OPT_ECHO:
             o.echo = true;
@@ -124,6 +114,8 @@ int cmd_udp(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    o.port = l.port;
+    o.bind = l.bind;
     if (o.listen ? optind != argc : optind != argc - 1) {
         fprintf(stderr, o.listen ? "ferry udp: -l takes no HOST:PORT\n"
                                  : "ferry udp: give HOST:PORT, or -l to listen\n");
@@ -136,12 +128,7 @@ int cmd_udp(int argc, char **argv)
         }
         o.host = host;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: poll returns EINTR */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cmd_signals_flag(&udp_stop);
 
     const char *what = "";
     int rc = udp_run(&o, &udp_stop, print_ready, &what);
