@@ -1527,3 +1527,52 @@ def test_nginx_https_pipelined(nginx_factory, pki, out):
     assert file_sha256(out / "big.bin") == sha256(BIG)
     assert r.err.count("connected to") == 1, r.err
     assert "* TLSv1." in r.err and "sending requests ahead" in r.err, r.err
+
+
+def test_resume_several_parts_pipelined(fsrv, out):
+    # -c with several URLs: each request sent ahead carries its own Range.
+    names = [name for name, _ in MANY[20:30]]
+    for name, data in MANY[20:30]:
+        (out / (name + ".part")).write_bytes(data[:len(data) // 2])
+        (out / (name + ".part.validator")).write_text(validator_of(fsrv, "/many/" + name))
+    r = run_ferry("get", "-v", "-c", *[fsrv.url + "many/" + n for n in names], cwd=out)
+    assert r.rc == 0, r
+    assert "sending requests ahead" in r.err
+    assert r.err.count("resuming at byte") == len(names)
+    assert r.err.count("connected to") == 1, r.err
+    for name, data in MANY[20:30]:
+        assert (out / name).read_bytes() == data, name
+    assert listing(out) == sorted(names)
+
+
+def test_disposition_names_pipelined(out):
+    def respond(peer, req):
+        name = req.target.strip("/")
+        peer.respond(200, [("Content-Disposition", f'attachment; filename="{name}.dat"')],
+                     name.encode() * 100)
+
+    with ScriptedServer(keep_alive(respond)) as srv:
+        r = run_ferry("get", "-v", "-J", *[srv.url(f"/n{i}") for i in range(6)], cwd=out)
+    assert r.rc == 0, r
+    assert "sending requests ahead" in r.err
+    assert listing(out) == [f"n{i}.dat" for i in range(6)]
+    for i in range(6):
+        assert (out / f"n{i}.dat").read_bytes() == f"n{i}".encode() * 100
+
+
+def test_retry_mid_pipeline(out):
+    failed = []
+
+    def respond(peer, req):
+        if req.target == NAMED[3][0] and not failed:
+            failed.append(req)
+            peer.respond(503, [], b"busy")
+        else:
+            serve_named(peer, req)
+
+    with ScriptedServer(keep_alive(respond)) as srv:
+        r = run_named(srv, out, "--retry", "1")
+    assert r.rc == 0, r
+    assert failed
+    assert_named(out)
+    assert "retrying in 1 s" in r.err
