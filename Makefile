@@ -41,8 +41,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PKG_BUILD := gcc make libc6-dev libssl-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light
 PKG_BENCH := nginx-light wrk python3 bc curl wget time
+PKG_FUZZ  := clang libclang-rt-14-dev
 
-.PHONY: all run test unit e2e deps-build deps-test deps-bench bench install clean
+.PHONY: all run test unit e2e fuzz deps-build deps-test deps-bench deps-fuzz bench install clean
 
 all: $(BUILD)/ferry
 
@@ -92,6 +93,30 @@ deps-test:
 	$(call install_missing,$(PKG_TEST))
 deps-bench:
 	$(call install_missing,$(PKG_BENCH))
+deps-fuzz:
+	$(call install_missing,$(PKG_FUZZ))
+
+# libFuzzer targets for the parsers a peer feeds (tests/fuzz/fuzz_*.c), built
+# with clang and ASan/UBSan; each runs FUZZ_SECONDS from its seeds, its
+# corpus growing in $(BUILD)/fuzz/. A crash stops make and leaves the input.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LIB     := $(wildcard src/core/*.c src/proto/*.c)
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 $(WARN) -Wno-missing-prototypes \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | deps-fuzz
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for b in $(FUZZ_BIN); do n=$${b##*/fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+	  echo "== $$b ($(FUZZ_SECONDS) s)"; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -artifact_prefix=$(BUILD)/fuzz/crash-$$n- \
+	    $(BUILD)/fuzz/corpus-$$n tests/fuzz/seeds/$$n > $(BUILD)/fuzz/$$n.log 2>&1 || \
+	    { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; tail -2 $(BUILD)/fuzz/$$n.log; done
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
