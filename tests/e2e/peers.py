@@ -8,6 +8,7 @@ Every receive has a deadline, every loop is bounded, everything listens on
 import http.server
 import os
 import re
+import shutil
 import socket
 import ssl
 import struct
@@ -399,7 +400,8 @@ http {{
     }}
 }}
 """)
-            self.proc = subprocess.Popen(["nginx", "-p", d, "-e", f"{d}/error.log", "-c", conf],
+            nginx = shutil.which("nginx") or "/usr/sbin/nginx"  # /usr/sbin is not on every PATH
+            self.proc = subprocess.Popen([nginx, "-p", d, "-e", f"{d}/error.log", "-c", conf],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
             if wait_for(lambda: self._listening(port) or self.proc.poll() is not None, timeout=10) \
