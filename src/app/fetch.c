@@ -52,7 +52,7 @@ struct fconn {
     bool proven;    /* answered an HTTP/1.1 request and stayed open: may pipeline */
     bool broken;    /* a write failed part way: never reused */
     uint64_t sent, received;
-    int lowat;      /* SO_RCVLOWAT as last set; 0 means the kernel's 1 */
+    int lowat;      /* SO_RCVLOWAT as last set: 1 or LOWAT_MAX */
     char *buf; /* bytes read but not yet used: buf[pos..len) */
     size_t pos, len;
 };
@@ -70,7 +70,8 @@ struct fetch {
         int64_t have;
     } ahead[PIPELINE_MAX];
     int nahead;
-    int ahead_next; /* the first URL the look ahead has not considered */
+    int ahead_next; /* the first URL the look ahead has not considered; 0 with
+                     * the queue emptied */
     char *io;       /* body copy buffer */
     int pipe[2];    /* socket -> pipe -> file with splice; -1 until first used */
     bool no_splice; /* the pipe failed once: copy through io from then on */
@@ -177,6 +178,7 @@ static enum fetch_result conn_open(struct fetch *f, const struct url *u)
     sock_addr_format((struct sockaddr *)&peer, true, addr, sizeof addr);
     verbose(f, "connected to %s (%s) in %.1f ms", u->host, addr, (double)(clock_ms() - t0));
     c->fd = fd;
+    c->lowat = 1; /* the kernel's default */
     c->scheme = u->scheme;
     c->port = u->port;
     snprintf(c->host, sizeof c->host, "%s", u->host);
@@ -218,15 +220,17 @@ static int wait_fd(int fd, short events, int timeout_ms)
     }
 }
 
-/* Sets how many bytes must be queued before the kernel wakes us (SO_RCVLOWAT),
- * want clamped to 1..LOWAT_MAX. For bulk bodies: each wakeup costs the
- * sender's CPU on loopback, so fewer and fuller reads are faster. */
-static void conn_lowat(struct fetch *f, size_t want)
+/* Sets how many bytes must be queued before the kernel wakes us
+ * (SO_RCVLOWAT): LOWAT_MAX while at least that much of a bulk body is to
+ * come, else 1. Each wakeup costs the sender's CPU on loopback, so fewer
+ * and fuller reads are faster; only two values, so a shrinking remainder
+ * costs no setsockopt per read. */
+static void conn_lowat(struct fetch *f, bool bulk)
 {
     struct fconn *c = &f->c;
-    int v = want > LOWAT_MAX ? (int)LOWAT_MAX : want < 1 ? 1 : (int)want;
+    int v = bulk ? (int)LOWAT_MAX : 1;
 
-    if (v != (c->lowat > 0 ? c->lowat : 1) && setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0)
+    if (v != c->lowat && setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0)
         c->lowat = v;
 }
 
@@ -243,7 +247,7 @@ static ssize_t net_read(struct fetch *f, void *p, size_t n)
             r = sock_recv(c->fd, p, n);
             if (r != -EAGAIN)
                 break;
-            conn_lowat(f, 1);
+            conn_lowat(f, false);
             int rc = wait_fd(c->fd, POLLIN, f->read_ms);
             if (rc < 0)
                 return rc;
@@ -563,8 +567,8 @@ static void target_abandon(struct target *t)
 
 enum move { MOVE_OK, MOVE_EOF, MOVE_NET, MOVE_LOCAL };
 
-/* Waits for the socket after -EAGAIN. First until want bytes (at most
- * LOWAT_MAX) are there, which on a fast link means fewer and fuller reads;
+/* Waits for the socket after -EAGAIN. With at least LOWAT_MAX bytes to
+ * come, first until that many are there, so a fast link gives full reads;
  * after PROGRESS_MS for any byte, so a slow link still makes progress and
  * only a real stall (--timeout) is an error. MOVE_OK to try again, else
  * MOVE_NET with *err set. */
@@ -572,11 +576,11 @@ static enum move move_wait(struct fetch *f, size_t want, int *err)
 {
     int rc;
 
-    conn_lowat(f, want);
+    conn_lowat(f, want >= LOWAT_MAX);
     if (f->c.lowat > 1 && f->read_ms > PROGRESS_MS) {
         rc = wait_fd(f->c.fd, POLLIN, PROGRESS_MS);
         if (rc == -ETIMEDOUT) {
-            conn_lowat(f, 1);
+            conn_lowat(f, false);
             rc = wait_fd(f->c.fd, POLLIN, f->read_ms - PROGRESS_MS);
         }
     } else {
@@ -705,8 +709,8 @@ static enum move body_move(struct fetch *f, const struct target *t, size_t want,
             return sock_take(f, -1, want, moved, err);
         if (!f->no_splice) {
             enum move m = splice_move(f, t->fd, want, moved, err);
-            if (!f->no_splice || m != MOVE_OK || *moved > 0)
-                return m;
+            if (m != MOVE_OK || *moved > 0)
+                return m; /* else splice was refused: copy below */
         }
     }
     ssize_t n = conn_read(f, f->io, want < IOBUF ? want : IOBUF);
@@ -769,10 +773,9 @@ static enum fetch_result copy_chunked(struct fetch *f, struct target *t, struct 
 static enum fetch_result copy_body(struct fetch *f, const struct http_resp_info *ri, struct target *t,
                                    struct progress *pg, bool *transient)
 {
-    int64_t left = ri->chunked ? 0 : ri->content_length; /* -1: until close */
-
     if (ri->chunked)
         return copy_chunked(f, t, pg, transient);
+    int64_t left = ri->content_length; /* -1: until close */
     while (left != 0) {
         size_t moved;
         int err;
@@ -877,9 +880,7 @@ static void send_ahead(struct fetch *f, int index, const struct url *cur)
 
     if (o->no_pipeline || o->upload != NULL || !f->c.proven || !conn_serves(&f->c, cur))
         return;
-    int next = f->nahead > 0 ? f->ahead[f->nahead - 1].index + 1 : index + 1;
-    if (f->ahead_next > next)
-        next = f->ahead_next;
+    int next = f->ahead_next > index ? f->ahead_next : index + 1;
     for (; f->nahead < PIPELINE_MAX && next < o->nurls; next++) {
         struct url u;
         struct target t;

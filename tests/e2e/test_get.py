@@ -913,10 +913,11 @@ def test_timeout_on_a_stalled_body(out):
 
 
 def test_slow_body_is_not_a_stall(out):
-    # 1 KB every 50 ms for 2 s: slower than the client's bulk wait, but never
-    # quiet for --timeout 1, so it is a slow download, not a stalled one.
-    body = os.urandom(40_000)
-    with ScriptedServer(trickle(body, 1000, 0.05)) as srv:
+    # 10 KB every 50 ms for 1.5 s: 256 KiB (the client's bulk wait) takes
+    # longer than --timeout 1, but the link is never quiet that long, so it
+    # is a slow download, not a stalled one.
+    body = os.urandom(300_000)
+    with ScriptedServer(trickle(body, 10_000, 0.05)) as srv:
         r = run_ferry("get", "-q", "--timeout", "1", srv.url("/slow.bin"), cwd=out)
     assert r.rc == 0, r
     assert (out / "slow.bin").read_bytes() == body
