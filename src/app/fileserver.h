@@ -16,6 +16,8 @@ enum fs_send_mode {
     FS_SEND_READWRITE, /* pread into a per-thread buffer, then send */
 };
 
+#define FS_RAW_GAP_MS 40 /* measured: docs/PROTOCOLS.md */
+
 struct fs_options {
     const char *root;     /* directory to serve */
     const char *bind;     /* NULL: every interface, dual-stack */
@@ -32,6 +34,7 @@ struct fs_options {
     int idle_timeout_ms;  /* keep-alive connection with no request */
     int send_timeout_ms;  /* no progress sending */
     int grace_ms;         /* on stop, time for responses in flight */
+    int raw_gap_ms;       /* a raw name without an end is complete after this quiet gap */
     const char *mime_types; /* mime.types file; NULL for built-ins only */
     enum fs_send_mode send_mode;
 };

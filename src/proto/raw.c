@@ -30,3 +30,16 @@ long raw_name_len(const char *buf, size_t len)
         return -ENAMETOOLONG;
     return (long)len;
 }
+
+enum raw_name raw_name_scan(const char *buf, size_t len, size_t *name_len)
+{
+    size_t n = len < RAW_MAX_NAME + 1 ? len : RAW_MAX_NAME + 1;
+
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\r' || buf[i] == '\n' || buf[i] == '\0') {
+            *name_len = i;
+            return RAW_NAME_DONE;
+        }
+    }
+    return len > RAW_MAX_NAME ? RAW_NAME_TOOLONG : RAW_NAME_MORE;
+}

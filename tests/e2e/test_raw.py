@@ -87,18 +87,29 @@ def test_raw_name_over_4k_gets_empty_reply(server):
     assert raw_fetch(server, b"a" * 5000) == b""
 
 
-def test_raw_name_with_nul_gets_empty_reply(server):
-    assert raw_fetch(server, b"small.txt\x00junk") == b""
+def test_raw_name_ends_at_nul(server):
+    # A NUL ends the name like CR or LF (docs/PROTOCOLS.md); what follows is
+    # not read, and never becomes part of the path.
+    assert raw_fetch(server, b"small.txt\x00junk") == b"small\n"
+    assert raw_fetch(server, b"\x00small.txt") == b""
 
 
-def test_raw_newline_in_name_cannot_forge_log_lines(server):
+def test_raw_newline_ends_name_and_cannot_forge_log_lines(server):
     assert raw_fetch(server, b"nope\n127.0.0.1 - - forged") == b""
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and "forged" not in server.stdout_text():
+    while time.monotonic() < deadline and '"RAW nope"' not in server.stdout_text():
         time.sleep(0.05)
     log = server.stdout_text()
-    assert "forged" in log, "the request was not logged"
-    assert not any(line.startswith("127.0.0.1 - - forged") for line in log.splitlines())
+    assert '"RAW nope" 404 0' in log, "the request was not logged"
+    assert "forged" not in log
+
+
+def test_raw_control_bytes_in_name_are_escaped_in_log(server):
+    assert raw_fetch(server, b'nope\x1b[2J"q\x7f') == b""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "RAW nope" not in server.stdout_text():
+        time.sleep(0.05)
+    assert '"RAW nope\\x1b[2J\\x22q\\x7f" 404 0' in server.stdout_text()
 
 
 @pytest.mark.parametrize("name", SHORT_NAMES)

@@ -1,0 +1,194 @@
+/* fs: the file server's own modules, shared among them and nobody else.
+ *
+ *   fileserver.c  workers, buffer pools, accepting, deadlines, start and stop
+ *   fs_conn.c     the connection state machine and its one drive loop
+ *   fs_route.c    a parsed request to its handler: files, listings, redirects
+ *   fs_reply.c    response heads, error pages, the body's fate, the access log
+ *   fs_body.c     sending a response: buffers, sendfile, read/write, splice
+ *   fs_put.c      PUT bodies into app/upload
+ *   fs_raw.c      the raw file protocol
+ *
+ * A connection (struct conn) lives as long as the TCP connection and holds
+ * little; an exchange (struct xchg: one request and its response) is taken
+ * from the worker's pool when a request arrives and goes back when its
+ * response is out, so an idle keep-alive connection holds no buffer. */
+#ifndef FERRY_APP_FS_H
+#define FERRY_APP_FS_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "app/fileserver.h"
+#include "core/buf.h"
+#include "net/ev.h"
+#include "net/srv.h"
+#include "proto/fate.h"
+#include "proto/http.h"
+#include "proto/httpdate.h"
+#include "proto/mime.h"
+
+#define FS_IO_BUF 16384           /* pooled input buffers and each exchange's output */
+#define FS_LOG_TARGET 1024        /* request target bytes kept for the access log */
+#define FS_DISCARD_MAX (1u << 20) /* request body we read only to drop it */
+
+/* The states of a connection. Every change goes through fs_conn_set_state,
+ * which asserts that it is one fs_conn_legal allows. */
+enum conn_state {
+    CS_PROBE,   /* a new connection: its first bytes tell HTTP from a raw name */
+    CS_HEAD,    /* reading a request head */
+    CS_BODY,    /* reading a PUT body into an upload */
+    CS_DISCARD, /* reading and dropping the rest of a body nobody wants */
+    CS_SEND,    /* sending a response */
+    CS_LINGER,  /* our side shut down; reading what the peer still sends */
+    CS_CLOSE,   /* done: the drive loop frees the connection */
+    CS_NSTATES,
+};
+
+#define FL_LOOPBACK 0x01  /* the peer is on this host */
+#define FL_HEAD_TIMER 0x02 /* a request head is partly here: its deadline runs */
+#define FL_GAP 0x04       /* on the probe list: a raw name may still be arriving */
+#define FL_FIN 0x08       /* the peer has shut down its side */
+
+union peer_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
+struct worker;
+struct put;
+
+/* Where a response body comes from, after the head in out. */
+struct body_src {
+    struct buf *page; /* a generated page (listing), owned; NULL if none */
+    int fd;           /* a file, owned; -1 if none */
+    off_t off, end;   /* the file range still to send */
+    int pipe_fd[2];   /* FS_SEND_SPLICE's pipe; -1 otherwise */
+    uint32_t piped;   /* file bytes in the pipe, not yet in the socket */
+};
+
+/* One request and its response. */
+struct xchg {
+    struct buf out;           /* the response head and small bodies: fixed storage below */
+    struct body_src src;
+    struct put *put;          /* a PUT under way */
+    struct fate_input body;   /* the request body: framing and how much was read */
+    bool keep;                /* another request may follow the response */
+    bool head_only;           /* HEAD: the body is counted, not sent */
+    bool raw;                 /* a raw-protocol exchange */
+    int minor;                /* HTTP/1.minor of the request */
+    int status;               /* of the response, once fs_respond ran */
+    uint64_t head_len;        /* bytes of out that are the head */
+    uint64_t sent;            /* bytes written to the socket, head included */
+    uint16_t method_len, target_len;
+    char method[16];
+    char target[FS_LOG_TARGET];
+    char outmem[FS_IO_BUF];
+};
+
+struct conn {
+    struct ev_io io;
+    struct worker *w;
+    struct conn *prev, *next;   /* the worker's connections */
+    struct conn *gprev, *gnext; /* the worker's probe list (FL_GAP) */
+    uint8_t state;
+    uint8_t flags;
+    int64_t deadline;
+    int64_t gap_at;             /* FL_GAP: when a quiet peer's raw name is complete */
+    uint64_t discard;           /* body bytes to drop before the next request */
+    struct buf *in;             /* pooled; NULL while nothing is pending */
+    struct xchg *x;             /* the exchange under way; NULL between requests */
+    union peer_addr peer;
+};
+
+struct fs_server;
+
+struct worker {
+    struct srv_worker *sw;
+    struct ev_loop *loop; /* &sw->loop */
+    struct fs_server *srv;
+    struct conn *conns;
+    struct conn *probing; /* connections whose raw name may still be arriving */
+    struct buf *pool[256];
+    size_t npool;
+    struct xchg *xpool[64];
+    size_t nxpool;
+    struct buf log;
+    time_t date_t;
+    char date[HTTPDATE_LEN + 1];
+    char log_date[32];
+    int64_t next_sweep;
+    char scratch[4096];
+    char *rwbuf; /* FS_SEND_READWRITE only */
+};
+
+struct fs_server {
+    struct fs_options opt;
+    int rootfd;
+    struct mime_table mime;
+    struct srv srv;
+    struct worker *workers;
+};
+
+/* What a response says about itself; fs_respond turns it into a head. */
+struct reply {
+    int status;
+    const char *type;
+    bool has_length;
+    uint64_t length;
+    const struct stat *st; /* Last-Modified, with etag */
+    const char *etag;
+    const char *content_range;
+    const char *location;
+    const char *allow;
+};
+
+/* fileserver.c: pools. fs_in_get and fs_xchg_get return NULL when memory
+ * is short. */
+struct buf *fs_in_get(struct worker *w);
+void fs_in_put(struct worker *w, struct buf **bp);
+struct xchg *fs_xchg_get(struct worker *w);
+void fs_xchg_put(struct worker *w, struct xchg **xp);
+void fs_probe_list(struct conn *c, bool on);
+void fs_log_flush(struct worker *w);
+
+/* fs_conn.c */
+bool fs_conn_legal(enum conn_state from, enum conn_state to);
+void fs_conn_set_state(struct conn *c, enum conn_state to);
+void fs_conn_drive(struct conn *c);
+void fs_conn_expired(struct conn *c);
+void fs_conn_abort(struct conn *c);
+/* Shuts our side down and reads the peer's last bytes until it closes. */
+void fs_conn_linger(struct conn *c);
+void fs_conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+/* Starts an exchange on c for a request (or raw name); NULL when memory is short. */
+struct xchg *fs_conn_begin(struct conn *c);
+
+/* fs_reply.c */
+void fs_respond(struct conn *c, const struct reply *r);
+void fs_respond_error(struct conn *c, int status, const char *allow);
+void fs_log_exchange(struct conn *c);
+
+/* fs_body.c: sends what c->x holds. */
+enum body_result { BODY_DONE, BODY_AGAIN, BODY_BUDGET, BODY_FAILED };
+enum body_result fs_body_send(struct conn *c);
+void fs_body_free(struct body_src *s);
+
+/* fs_route.c: handles the parsed request at the start of c->in. */
+void fs_route(struct conn *c, const struct http_request *req, const struct http_info *info);
+
+/* fs_put.c */
+void fs_put_begin(struct conn *c, const struct http_request *req, const struct http_info *info,
+                  const char *rel);
+void fs_put_feed(struct conn *c);
+void fs_put_free(struct put **pp);
+
+/* fs_raw.c: answers the raw name in c->in. */
+void fs_raw_serve(struct conn *c);
+
+#endif

@@ -1,0 +1,431 @@
+/* The file server's connection state machine.
+ *
+ *   CS_PROBE    the first bytes of a connection: an HTTP method, or a raw
+ *               name (which ends at CR/LF/NUL, the peer's FIN, the name cap
+ *               or a quiet gap: docs/PROTOCOLS.md)
+ *   CS_HEAD     reading a request head; several when they are pipelined
+ *   CS_BODY     a PUT body into app/upload (fs_put.c)
+ *   CS_DISCARD  dropping the rest of a body after its response (proto/fate)
+ *   CS_SEND     the response: head, then its body (fs_body.c)
+ *   CS_LINGER   our side is shut down; the peer's last bytes are read and
+ *               dropped so that closing does not reset our reply away
+ *   CS_CLOSE    finished
+ *
+ * Handlers change the state only through fs_conn_set_state and never free
+ * anything: fs_conn_drive runs the handler of the current state until one
+ * has to wait for the socket, and it alone frees a connection, when the
+ * state is CS_CLOSE. The same drive runs for socket events, deadlines and
+ * shutdown (fs_conn_expired, fs_conn_abort). */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "app/fs.h"
+#include "net/sock.h"
+#include "proto/raw.h"
+
+#define READS_PER_WAKEUP 16 /* recv calls for one connection per wakeup */
+#define LINGER_MS 2000
+
+/* A handler's verdict: run the (new) state's handler, or wait for an event. */
+enum step { STEP_GO, STEP_WAIT };
+
+/* Which transitions exist; everything may end in CS_CLOSE. */
+static const uint8_t legal[CS_NSTATES] = {
+    [CS_PROBE] = 1u << CS_HEAD | 1u << CS_SEND | 1u << CS_LINGER,
+    [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND,
+    [CS_BODY] = 1u << CS_SEND,
+    [CS_DISCARD] = 1u << CS_HEAD,
+    [CS_SEND] = 1u << CS_HEAD | 1u << CS_DISCARD | 1u << CS_LINGER,
+    [CS_LINGER] = 0,
+    [CS_CLOSE] = 0,
+};
+
+bool fs_conn_legal(enum conn_state from, enum conn_state to)
+{
+    if (from >= CS_NSTATES || to >= CS_NSTATES)
+        return false;
+    if (to == CS_CLOSE)
+        return from != CS_CLOSE;
+    return (legal[from] >> to) & 1u;
+}
+
+void fs_conn_set_state(struct conn *c, enum conn_state to)
+{
+    assert(fs_conn_legal((enum conn_state)c->state, to));
+    if (c->state == CS_PROBE && (c->flags & FL_GAP))
+        fs_probe_list(c, false);
+    c->state = (uint8_t)to;
+}
+
+/* Watches the socket for ev; a failure ends the connection. */
+static enum step want(struct conn *c, uint32_t ev)
+{
+    if (ev_io_set(c->w->loop, &c->io, ev) < 0)
+        fs_conn_set_state(c, CS_CLOSE);
+    return c->state == CS_CLOSE ? STEP_GO : STEP_WAIT;
+}
+
+enum fill { FILL_GOT, FILL_AGAIN, FILL_EOF, FILL_FULL, FILL_FAILED };
+
+/* Reads what the socket has into c->in, within this wakeup's budget. */
+static enum fill fill(struct conn *c, int *reads)
+{
+    if (c->in == NULL)
+        c->in = fs_in_get(c->w);
+    if (c->in == NULL)
+        return FILL_FAILED;
+    if (buf_reserve(c->in, 1) == NULL)
+        return FILL_FULL;
+    if (*reads >= READS_PER_WAKEUP)
+        return FILL_AGAIN; /* level-triggered: the loop comes back */
+    (*reads)++;
+    ssize_t n = sock_recv(c->io.fd, c->in->data + c->in->wpos, buf_room(c->in));
+    if (n == -EAGAIN)
+        return FILL_AGAIN;
+    if (n == 0) {
+        c->flags |= FL_FIN;
+        return FILL_EOF;
+    }
+    if (n < 0)
+        return FILL_FAILED;
+    buf_commit(c->in, (size_t)n);
+    return FILL_GOT;
+}
+
+static size_t in_len(const struct conn *c)
+{
+    return c->in ? buf_len(c->in) : 0;
+}
+
+/* The outcome of a fill that brought nothing: wait, or end. */
+static enum step no_input(struct conn *c, enum fill f)
+{
+    if (f == FILL_AGAIN)
+        return want(c, EPOLLIN);
+    fs_conn_set_state(c, CS_CLOSE);
+    return STEP_GO;
+}
+
+struct xchg *fs_conn_begin(struct conn *c)
+{
+    struct xchg *x = fs_xchg_get(c->w);
+
+    c->x = x;
+    return x;
+}
+
+/* ---- CS_PROBE ----------------------------------------------------------- */
+
+static enum step on_probe(struct conn *c, int *reads)
+{
+    struct worker *w = c->w;
+    size_t len = in_len(c), name_len;
+
+    assert(c->state == CS_PROBE);
+    if (!w->srv->opt.raw) {
+        fs_conn_set_state(c, CS_HEAD);
+        return STEP_GO;
+    }
+    if (len > 0) {
+        enum raw_detect d = raw_detect(buf_rptr(c->in), len);
+        if (d == RAW_IS_HTTP) {
+            fs_conn_set_state(c, CS_HEAD);
+            return STEP_GO;
+        }
+        if (d == RAW_IS_RAW && raw_name_scan(buf_rptr(c->in), len, &name_len) != RAW_NAME_MORE) {
+            fs_raw_serve(c);
+            return STEP_GO;
+        }
+        if (c->flags & FL_FIN) {
+            fs_raw_serve(c); /* the peer is done sending: the bytes are the whole name */
+            return STEP_GO;
+        }
+    }
+    size_t before = len;
+    enum fill f = fill(c, reads);
+    if (f == FILL_GOT)
+        return STEP_GO;
+    if (f == FILL_EOF && before > 0)
+        return STEP_GO; /* FL_FIN is set: the name is complete */
+    if (f == FILL_AGAIN && before > 0) {
+        /* A name may arrive in pieces: wait for a quiet gap, not longer. */
+        c->gap_at = w->loop->now + w->srv->opt.raw_gap_ms;
+        if (!(c->flags & FL_GAP))
+            fs_probe_list(c, true);
+    }
+    return no_input(c, f);
+}
+
+/* ---- CS_HEAD ------------------------------------------------------------ */
+
+/* Copies what the access log needs of req into x, which outlives c->in. */
+static void note_request(struct xchg *x, const struct http_request *req)
+{
+    size_t ml = req->method_str.len < sizeof x->method ? req->method_str.len : sizeof x->method;
+    size_t tl = req->target.len < sizeof x->target ? req->target.len : sizeof x->target;
+
+    memcpy(x->method, req->method_str.p, ml);
+    memcpy(x->target, req->target.p, tl);
+    x->method_len = (uint16_t)ml;
+    x->target_len = (uint16_t)tl;
+    x->minor = req->minor;
+    x->head_only = req->method == HTTP_HEAD;
+}
+
+/* The body a request announces, as fate sees it before anyone reads it. */
+static void note_body(struct xchg *x, const struct http_info *info, bool keep)
+{
+    x->body = (struct fate_input){.framing = FATE_NO_BODY,
+                                  .expect_continue = info->expect_continue && x->minor >= 1,
+                                  .keep_alive = keep,
+                                  .discard_max = FS_DISCARD_MAX};
+    if (info->chunked) {
+        x->body.framing = FATE_CHUNKED;
+    } else if (info->content_length > 0) {
+        x->body.framing = FATE_LENGTH;
+        x->body.length = (uint64_t)info->content_length;
+    }
+}
+
+static enum step on_head(struct conn *c, int *reads)
+{
+    struct worker *w = c->w;
+    struct http_request req;
+    size_t len = in_len(c);
+    int status = 0;
+
+    assert(c->state == CS_HEAD);
+    if (len == 0) {
+        fs_in_put(w, &c->in); /* an idle connection holds no buffer */
+        enum fill f = fill(c, reads);
+        return f == FILL_GOT ? STEP_GO : no_input(c, f);
+    }
+    size_t plen = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
+    ssize_t r = http_parse_request(buf_rptr(c->in), plen, &req, &status);
+    if (r == HTTP_PARSE_INCOMPLETE && len < HTTP_MAX_HEAD) {
+        if (!(c->flags & FL_HEAD_TIMER)) {
+            /* One deadline for the whole head, however it trickles in. */
+            c->flags |= FL_HEAD_TIMER;
+            c->deadline = w->loop->now + w->srv->opt.head_timeout_ms;
+        }
+        enum fill f = fill(c, reads);
+        return f == FILL_GOT ? STEP_GO : no_input(c, f);
+    }
+    c->flags &= (uint8_t)~FL_HEAD_TIMER;
+    struct xchg *x = fs_conn_begin(c);
+    if (x == NULL) {
+        fs_conn_set_state(c, CS_CLOSE);
+        return STEP_GO;
+    }
+    if (r < 0) {
+        /* Nothing after a head we cannot read can be trusted. */
+        if (r == HTTP_PARSE_INCOMPLETE)
+            status = http_head_overflow_status(buf_rptr(c->in), plen);
+        memcpy(x->method, "-", 1);
+        memcpy(x->target, "-", 1);
+        x->method_len = x->target_len = 1;
+        x->minor = -1;
+        fs_respond_error(c, status, NULL);
+        return STEP_GO;
+    }
+    note_request(x, &req);
+    struct http_info info;
+    status = http_analyse(&req, &info);
+    if (status != 0) {
+        /* The framing is refused: where the next request starts is unknown. */
+        x->body.keep_alive = false;
+        fs_respond_error(c, status, NULL);
+        return STEP_GO;
+    }
+    note_body(x, &info, info.keep_alive && !w->sw->stopping);
+    fs_route(c, &req, &info);
+    /* The handler has answered, or started a body: req (which points into
+     * c->in) is no longer needed. */
+    if (c->in != NULL)
+        buf_consume(c->in, (size_t)r);
+    return STEP_GO;
+}
+
+/* ---- CS_BODY and CS_DISCARD --------------------------------------------- */
+
+static enum step on_body(struct conn *c, int *reads)
+{
+    assert(c->state == CS_BODY);
+    if (in_len(c) > 0) {
+        fs_put_feed(c);
+        if (c->state != CS_BODY)
+            return STEP_GO;
+    }
+    enum fill f = fill(c, reads);
+    return f == FILL_GOT ? STEP_GO : no_input(c, f); /* EOF: the upload is aborted */
+}
+
+static enum step on_discard(struct conn *c, int *reads)
+{
+    size_t len = in_len(c);
+
+    assert(c->state == CS_DISCARD);
+    if (len > 0) {
+        size_t take = c->discard < len ? (size_t)c->discard : len;
+        buf_consume(c->in, take);
+        c->discard -= take;
+    }
+    if (c->discard == 0) {
+        fs_conn_set_state(c, CS_HEAD);
+        c->deadline = c->w->loop->now + c->w->srv->opt.idle_timeout_ms;
+        return STEP_GO;
+    }
+    enum fill f = fill(c, reads);
+    if (f == FILL_GOT)
+        c->deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    return f == FILL_GOT ? STEP_GO : no_input(c, f);
+}
+
+void fs_conn_linger(struct conn *c)
+{
+    fs_conn_set_state(c, CS_LINGER);
+    c->deadline = c->w->loop->now + LINGER_MS;
+    fs_in_put(c->w, &c->in);
+    shutdown(c->io.fd, SHUT_WR);
+}
+
+/* ---- CS_SEND ------------------------------------------------------------ */
+
+/* The response is out: log it, let the exchange go, and go on as its
+ * fate says. */
+static void finish_exchange(struct conn *c)
+{
+    struct worker *w = c->w;
+    bool keep = c->x->keep && !w->sw->stopping;
+
+    fs_log_exchange(c);
+    fs_xchg_put(w, &c->x);
+    if (!keep) {
+        fs_conn_linger(c);
+        return;
+    }
+    if (c->discard > 0) {
+        fs_conn_set_state(c, CS_DISCARD);
+        c->deadline = w->loop->now + w->srv->opt.send_timeout_ms;
+    } else {
+        fs_conn_set_state(c, CS_HEAD);
+        c->deadline = w->loop->now + w->srv->opt.idle_timeout_ms;
+    }
+}
+
+static enum step on_send(struct conn *c)
+{
+    assert(c->state == CS_SEND && c->x != NULL);
+    switch (fs_body_send(c)) {
+    case BODY_DONE:
+        finish_exchange(c);
+        return c->state == CS_LINGER ? want(c, EPOLLIN) : STEP_GO;
+    case BODY_AGAIN:
+    case BODY_BUDGET: /* EPOLLOUT fires again at once: others get a turn first */
+        c->deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+        return want(c, EPOLLOUT);
+    case BODY_FAILED:
+        break;
+    }
+    fs_conn_set_state(c, CS_CLOSE);
+    return STEP_GO;
+}
+
+/* ---- CS_LINGER and CS_CLOSE --------------------------------------------- */
+
+static enum step on_linger(struct conn *c)
+{
+    assert(c->state == CS_LINGER);
+    for (int i = 0; i < READS_PER_WAKEUP; i++) {
+        ssize_t n = sock_recv(c->io.fd, c->w->scratch, sizeof c->w->scratch);
+        if (n == -EAGAIN)
+            return want(c, EPOLLIN);
+        if (n <= 0)
+            break;
+    }
+    fs_conn_set_state(c, CS_CLOSE);
+    return STEP_GO;
+}
+
+static void conn_free(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    assert(c->state == CS_CLOSE);
+    if (c->x != NULL) {
+        fs_log_exchange(c); /* cut short: the log says what was really sent */
+        fs_xchg_put(w, &c->x);
+    }
+    if (c->flags & FL_GAP)
+        fs_probe_list(c, false);
+    ev_io_stop(w->loop, &c->io);
+    close(c->io.fd);
+    fs_in_put(w, &c->in);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv_conn_closed(w->sw);
+    free(c);
+}
+
+void fs_conn_drive(struct conn *c)
+{
+    int reads = 0;
+    enum step s = STEP_GO;
+
+    while (s == STEP_GO) {
+        switch ((enum conn_state)c->state) {
+        case CS_PROBE:
+            s = on_probe(c, &reads);
+            break;
+        case CS_HEAD:
+            s = on_head(c, &reads);
+            break;
+        case CS_BODY:
+            s = on_body(c, &reads);
+            break;
+        case CS_DISCARD:
+            s = on_discard(c, &reads);
+            break;
+        case CS_SEND:
+            s = on_send(c);
+            break;
+        case CS_LINGER:
+            s = on_linger(c);
+            break;
+        case CS_CLOSE:
+        case CS_NSTATES:
+            conn_free(c);
+            return;
+        }
+    }
+}
+
+void fs_conn_expired(struct conn *c)
+{
+    if (c->state == CS_PROBE && in_len(c) > 0)
+        fs_raw_serve(c); /* a quiet peer: what it sent is the whole name */
+    else
+        fs_conn_set_state(c, CS_CLOSE); /* slow head, idle, stalled, linger over */
+    fs_conn_drive(c);
+}
+
+void fs_conn_abort(struct conn *c)
+{
+    fs_conn_set_state(c, CS_CLOSE);
+    fs_conn_drive(c);
+}
+
+void fs_conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    fs_conn_drive(container_of(io, struct conn, io));
+}
