@@ -275,6 +275,7 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
      * from HTTP/1.1; anything else is 417 (and the held-back body means
      * the connection closes: proto/fate). */
     if (expect.p != NULL && req->minor >= 1 && !http_str_ieq(expect.p, expect.len, "100-continue")) {
+        c->x->body.keep_alive = false; /* nobody knows whether its body follows */
         fs_respond_error(c, 417, NULL);
         return;
     }

@@ -27,6 +27,8 @@ static void serve_usage(FILE *f)
             "  -q, --quiet            no access log\n"
             "      --hidden           serve and list names starting with '.'\n"
             "      --no-raw           HTTP only: no raw file protocol\n"
+            "      --raw-gap MS       a raw name with no CR, LF or NUL ends after this\n"
+            "                         quiet gap (default 40)\n"
             "      --upload           accept PUT (files replaced atomically)\n"
             "      --max-upload SIZE  largest PUT body, e.g. 100M (default 1G)\n"
             "      --max-conns N      open connections at most (default: from ulimit -n)\n"
@@ -52,6 +54,7 @@ enum {
     OPT_SEND_MODE,
     OPT_UPLOAD,
     OPT_MAX_UPLOAD,
+    OPT_RAW_GAP,
 };
 
 /* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
@@ -116,6 +119,7 @@ int cmd_serve(int argc, char **argv)
         {"send-mode", required_argument, NULL, OPT_SEND_MODE},
         {"upload", no_argument, NULL, OPT_UPLOAD},
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
+        {"raw-gap", required_argument, NULL, OPT_RAW_GAP},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -158,6 +162,15 @@ int cmd_serve(int argc, char **argv)
         case OPT_UPLOAD:
             o.upload = true;
             break;
+        case OPT_RAW_GAP: {
+            long v;
+            if (cmd_parse_long(optarg, 1, 10000, &v) < 0) {
+                fprintf(stderr, "ferry serve: --raw-gap takes milliseconds from 1 to 10000\n");
+                return EXIT_USAGE;
+            }
+            o.raw_gap_ms = (int)v;
+            break;
+        }
         case OPT_MAX_UPLOAD:
             if (parse_size(optarg, &o.max_upload) < 0) {
                 fprintf(stderr, "ferry serve: --max-upload takes a size such as 100M\n");
