@@ -150,6 +150,70 @@ static void test_long_name(void **state)
     guard_close(&g);
 }
 
+struct scan_case {
+    const char *name;
+    const char *in;
+    size_t len; /* 0: strlen(in) */
+    enum raw_name want;
+    size_t want_len; /* RAW_NAME_DONE only */
+};
+
+/* clang-format off */
+static const struct scan_case scan_cases[] = {
+    {"scan: no end yet", "report.txt", 0, RAW_NAME_MORE, 0},
+    {"scan: nothing yet", "", 0, RAW_NAME_MORE, 0},
+    {"scan: LF ends", "report.txt\n", 0, RAW_NAME_DONE, 10},
+    {"scan: CR ends", "report.txt\r", 0, RAW_NAME_DONE, 10},
+    {"scan: CRLF ends at CR", "report.txt\r\n", 0, RAW_NAME_DONE, 10},
+    {"scan: NUL ends", "report.txt\0junk", 15, RAW_NAME_DONE, 10},
+    {"scan: first end wins", "a\nb\r", 0, RAW_NAME_DONE, 1},
+    {"scan: empty name", "\n", 0, RAW_NAME_DONE, 0},
+    {"scan: NUL first", "\0a", 2, RAW_NAME_DONE, 0},
+    {"scan: bytes after the end are not read", "ab\nGET / HTTP/1.1", 0, RAW_NAME_DONE, 2},
+    {"scan: a space is part of the name", "a b", 0, RAW_NAME_MORE, 0},
+    {"scan: a tab is part of the name", "a\tb", 0, RAW_NAME_MORE, 0},
+};
+/* clang-format on */
+
+static void test_scan(void **state)
+{
+    const struct scan_case *c = *state;
+    size_t len = c->len ? c->len : strlen(c->in), got_len = 12345;
+    struct guard g;
+
+    guard_open(&g, len);
+    enum raw_name got = raw_name_scan(guard_put(&g, c->in, len), len, &got_len);
+    if (got != c->want)
+        fail_msg("%s: got %d, want %d", c->name, (int)got, (int)c->want);
+    if (got == RAW_NAME_DONE && got_len != c->want_len)
+        fail_msg("%s: length %zu, want %zu", c->name, got_len, c->want_len);
+    guard_close(&g);
+}
+
+/* Every truncation of a terminated name is MORE until the terminator is
+ * in, then DONE with the same length; at the cap, TOOLONG. */
+static void test_scan_truncations(void **state)
+{
+    static char in[RAW_MAX_NAME + 2];
+    struct guard g;
+    size_t n;
+
+    memset(in, 'n', sizeof in);
+    in[RAW_MAX_NAME] = '\n';
+    guard_open(&g, sizeof in);
+    for (size_t k = 0; k <= RAW_MAX_NAME + 1; k++) {
+        enum raw_name got = raw_name_scan(guard_put(&g, in, k), k, &n);
+        enum raw_name want = k <= RAW_MAX_NAME ? RAW_NAME_MORE : RAW_NAME_DONE;
+        if (got != want)
+            fail_msg("%zu bytes: got %d, want %d", k, (int)got, (int)want);
+    }
+    assert_int_equal(n, RAW_MAX_NAME);
+    memset(in, 'n', sizeof in);
+    assert_int_equal(raw_name_scan(guard_put(&g, in, RAW_MAX_NAME + 1), RAW_MAX_NAME + 1, &n),
+                     RAW_NAME_TOOLONG);
+    guard_close(&g);
+}
+
 int main(void)
 {
     static struct unit_list l;
@@ -158,5 +222,7 @@ int main(void)
     unit_add(&l, "detect: every prefix of every method", test_detect_prefixes, NULL);
     UNIT_ADD_ROWS(&l, name_cases, test_name);
     UNIT_ADD_ROWS(&l, long_cases, test_long_name);
+    UNIT_ADD_ROWS(&l, scan_cases, test_scan);
+    unit_add(&l, "scan: every truncation up to the cap", test_scan_truncations, NULL);
     return unit_run("raw", &l);
 }
