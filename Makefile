@@ -96,20 +96,20 @@ deps-bench:
 deps-fuzz:
 	$(call install_missing,$(PKG_FUZZ))
 
-# libFuzzer targets for the parsers a peer feeds (tests/fuzz/fuzz_*.c), built
-# with clang and ASan/UBSan; each runs FUZZ_SECONDS from its seeds, its
+# libFuzzer targets for the parsers a peer feeds and for a whole server
+# connection (tests/fuzz/fuzz_*.c), built with clang and ASan/UBSan; each runs FUZZ_SECONDS from its seeds, its
 # corpus growing in $(BUILD)/fuzz/. A crash stops make and leaves the input.
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_LIB     := $(wildcard src/core/*.c src/proto/*.c)
+FUZZ_LIB     := $(SRC_LIB)
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 $(WARN) -Wno-missing-prototypes \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | deps-fuzz
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -pthread -o $@ $< $(FUZZ_LIB) -lssl -lcrypto
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for b in $(FUZZ_BIN); do n=$${b##*/fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$n; \

@@ -151,29 +151,7 @@ void fs_log_flush(struct worker *w)
 
 static void fs_accepted(struct srv_worker *sw, int fd, const struct sockaddr_storage *ss)
 {
-    struct worker *w = sw->app;
-    struct conn *c = calloc(1, sizeof *c);
-
-    if (c == NULL) {
-        close(fd);
-        return;
-    }
-    c->w = w;
-    c->state = CS_PROBE;
-    memcpy(&c->peer, ss, sizeof c->peer);
-    if (sock_addr_is_loopback(&c->peer.sa))
-        c->flags |= FL_LOOPBACK;
-    c->deadline = w->loop->now + w->srv->opt.head_timeout_ms;
-    if (ev_io_start(w->loop, &c->io, fd, EPOLLIN, fs_conn_io) < 0) {
-        close(fd);
-        free(c);
-        return;
-    }
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    srv_conn_opened(sw);
+    fs_conn_open(sw->app, fd, ss);
 }
 
 static void sweep(struct worker *w)

@@ -158,6 +158,9 @@ void fs_probe_list(struct conn *c, bool on);
 void fs_log_flush(struct worker *w);
 
 /* fs_conn.c */
+/* Takes over the accepted connection fd from peer ss (the fuzz target
+ * calls this too). */
+void fs_conn_open(struct worker *w, int fd, const struct sockaddr_storage *ss);
 bool fs_conn_legal(enum conn_state from, enum conn_state to);
 void fs_conn_set_state(struct conn *c, enum conn_state to);
 void fs_conn_drive(struct conn *c);

@@ -408,6 +408,32 @@ void fs_conn_drive(struct conn *c)
     }
 }
 
+void fs_conn_open(struct worker *w, int fd, const struct sockaddr_storage *ss)
+{
+    struct conn *c = calloc(1, sizeof *c);
+
+    if (c == NULL) {
+        close(fd);
+        return;
+    }
+    c->w = w;
+    c->state = CS_PROBE;
+    memcpy(&c->peer, ss, sizeof c->peer);
+    if (sock_addr_is_loopback(&c->peer.sa))
+        c->flags |= FL_LOOPBACK;
+    c->deadline = w->loop->now + w->srv->opt.head_timeout_ms;
+    if (ev_io_start(w->loop, &c->io, fd, EPOLLIN, fs_conn_io) < 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    srv_conn_opened(w->sw);
+}
+
 void fs_conn_expired(struct conn *c)
 {
     if (c->state == CS_PROBE && in_len(c) > 0)

@@ -1,0 +1,179 @@
+/* libFuzzer target: one whole `ferry serve` connection, bytes in and
+ * responses out, over a socketpair driven by the real event loop.
+ *
+ * The first input byte picks how many bytes the peer writes between two
+ * turns of the loop (so heads, bodies and raw names arrive cut at every
+ * place); the rest is what the peer sends, then it shuts down its side and
+ * reads everything. Uploads are on, into a scratch root with a few files.
+ *
+ * Besides what ASan and UBSan catch, two promises are checked: after the
+ * peer's FIN the connection always ends within a bounded number of loop
+ * turns, and every response that starts with "HTTP/1.1 " has a head that
+ * ferry's own response parser accepts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app/fs.h"
+#include "net/sock.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define TURNS_MAX 2000
+
+static struct fs_server server;
+static struct srv srvx;
+static struct srv_worker sw;
+static struct worker wk;
+
+struct run {
+    int peer;
+    const uint8_t *in;
+    size_t len, at, piece;
+    bool fin;
+    int turns;
+    char out[1 << 20];
+    size_t outlen;
+};
+
+static struct run run;
+
+static void put_file(int dirfd, const char *name, const char *text)
+{
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        if (write(fd, text, strlen(text)) < 0)
+            abort();
+        close(fd);
+    }
+}
+
+static void tick(struct ev_loop *loop)
+{
+    struct run *r = &run;
+
+    loop->tick_ms = 0; /* never sleep: the peer is right here */
+    for (;;) {
+        size_t room = sizeof r->out - r->outlen;
+        ssize_t n = recv(r->peer, room ? r->out + r->outlen : (char[1]){0}, room ? room : 1, 0);
+        if (n <= 0)
+            break;
+        if (room)
+            r->outlen += (size_t)n;
+    }
+    if (r->at < r->len) {
+        size_t n = r->len - r->at < r->piece ? r->len - r->at : r->piece;
+        ssize_t w = send(r->peer, r->in + r->at, n, MSG_NOSIGNAL);
+        if (w > 0)
+            r->at += (size_t)w;
+        else if (w < 0 && errno != EAGAIN)
+            r->at = r->len;
+    } else if (!r->fin) {
+        shutdown(r->peer, SHUT_WR);
+        r->fin = true;
+    }
+    /* Deadlines would need real time to pass: age the connection instead. */
+    if (++r->turns > TURNS_MAX || wk.conns == NULL)
+        loop->stop = true;
+}
+
+static void setup(void)
+{
+    char dir[] = "/tmp/ferry-fuzz-conn-XXXXXX";
+
+    if (mkdtemp(dir) == NULL)
+        abort();
+    fs_options_default(&server.opt);
+    server.opt.upload = true;
+    server.opt.max_upload = 64 << 10;
+    server.opt.quiet = true;
+    server.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (server.rootfd < 0 || mkdirat(server.rootfd, "sub", 0755) < 0)
+        abort();
+    put_file(server.rootfd, "a.txt", "the file a\n");
+    put_file(server.rootfd, "index.html", "<p>index</p>\n");
+    put_file(server.rootfd, "sub/b.bin", "0123456789abcdef0123456789abcdef");
+    if (mime_table_init(&server.mime, NULL, 0) < 0)
+        abort();
+    sw.srv = &srvx;
+    sw.app = &wk;
+    wk.sw = &sw;
+    wk.loop = &sw.loop;
+    wk.srv = &server;
+    buf_init(&wk.log, 1u << 20);
+    httpdate_format(0, wk.date);
+    if (ev_loop_init(&sw.loop, 0, tick, &wk) < 0)
+        abort();
+}
+
+/* Checks that every "HTTP/1.1 " response head in out parses. Raw replies
+ * and bodies are skipped by their framing as far as it can be followed. */
+static void check_responses(const char *out, size_t len)
+{
+    size_t at = 0;
+
+    while (at < len && len - at >= 9 && memcmp(out + at, "HTTP/1.1 ", 9) == 0) {
+        struct http_response res;
+        struct http_resp_info info;
+        ssize_t h = http_parse_response(out + at, len - at, &res);
+        if (h == HTTP_PARSE_INCOMPLETE)
+            return; /* cut off by our own output cap */
+        if (h < 0 || http_analyse_response(&res, &info) < 0) {
+            fprintf(stderr, "bad response head at %zu: %.*s\n", at, (int)(len - at > 200 ? 200 : len - at),
+                    out + at);
+            abort();
+        }
+        at += (size_t)h;
+        if (res.status >= 200 && res.status != 204 && res.status != 304) {
+            if (info.content_length < 0)
+                return;
+            /* A HEAD response announces a length it does not send: stop
+             * following rather than guess which request it answered. */
+            if ((uint64_t)info.content_length > len - at)
+                return;
+            at += (size_t)info.content_length;
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static bool ready;
+    int sv[2];
+
+    if (!ready) {
+        setup();
+        ready = true;
+    }
+    if (size == 0)
+        return 0;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+        abort();
+    memset(&run, 0, offsetof(struct run, out));
+    run.peer = sv[1];
+    run.in = data + 1;
+    run.len = size - 1;
+    run.piece = (size_t)data[0] + 1;
+    struct sockaddr_storage ss;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    memset(&ss, 0, sizeof ss);
+    in4->sin_family = AF_INET;
+    in4->sin_addr.s_addr = htonl(0x7f000001);
+    fs_conn_open(&wk, sv[0], &ss);
+    sw.loop.stop = false;
+    ev_run(&sw.loop);
+    if (wk.conns != NULL) {
+        fprintf(stderr, "the connection did not end %d turns after the peer's FIN (state %d)\n",
+                TURNS_MAX, wk.conns->state);
+        abort();
+    }
+    check_responses(run.out, run.outlen);
+    close(sv[1]);
+    return 0;
+}
