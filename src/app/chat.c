@@ -32,9 +32,9 @@
 struct chat_broker;
 
 struct client {
+    struct srv_conn sc; /* on the broker's list; no deadline */
     struct stream st;
     struct chat_broker *b;
-    struct client *prev, *next;
     char name[NAME_MAX_LEN + 1];
     bool drop;       /* its queue overflowed: disconnect after this round */
     bool quitting;
@@ -46,8 +46,7 @@ struct client {
 struct chat_broker {
     struct chat_options opt;
     struct srv srv;
-    struct srv_worker *sw;
-    struct client *clients;
+    struct srv_worker *sw; /* the one worker: every client is on its list */
     char **history; /* ring of formatted lines */
     int hist_len, hist_head;
     struct ev_io in_io; /* operator's stdin */
@@ -95,6 +94,22 @@ static void show(int fd, const char *charset, char *scratch, const char *s, size
 
 /* ---- broker ------------------------------------------------------------ */
 
+static struct client *client_at(struct srv_conn *sc)
+{
+    return sc != NULL ? container_of(sc, struct client, sc) : NULL;
+}
+
+/* The broker's clients, newest first: first_client, then next_client. */
+static struct client *first_client(struct chat_broker *b)
+{
+    return client_at(srv_conns(b->sw));
+}
+
+static struct client *next_client(struct client *c)
+{
+    return client_at(c->sc.next);
+}
+
 static void remember(struct chat_broker *b, const char *line, size_t n)
 {
     if (b->opt.history <= 0)
@@ -121,7 +136,7 @@ static void reap(struct chat_broker *b);
  * operator, and keeps it for newcomers when it is chat (not a notice). */
 static void broadcast(struct chat_broker *b, struct client *from, const char *line, size_t n, bool keep)
 {
-    for (struct client *c = b->clients; c != NULL; c = c->next) {
+    for (struct client *c = first_client(b); c != NULL; c = next_client(c)) {
         if (c == from || c->drop || c->quitting)
             continue;
         if (stream_write(&c->st, line, n) == -ENOBUFS)
@@ -176,13 +191,7 @@ static void on_close(struct stream *st, int err)
     struct client *c = container_of(st, struct client, st);
     struct chat_broker *b = c->b;
 
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        b->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    srv_conn_closed(b->sw);
+    srv_conn_remove(b->sw, &c->sc);
     if (c->drop)
         notice_all(b, NULL, "* %s was dropped: it did not read its messages\n", c->name);
     else
@@ -197,9 +206,9 @@ static void on_close(struct stream *st, int err)
 static void reap(struct chat_broker *b)
 {
     for (;;) {
-        struct client *c = b->clients;
+        struct client *c = first_client(b);
         while (c != NULL && !c->drop)
-            c = c->next;
+            c = next_client(c);
         if (c == NULL)
             return;
         if (c->st.in_cb)
@@ -215,7 +224,7 @@ static bool name_ok(struct chat_broker *b, const char *n, size_t len)
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)n[i] <= ' ' || n[i] == 0x7f || n[i] == ':')
             return false;
-    for (struct client *c = b->clients; c != NULL; c = c->next)
+    for (struct client *c = first_client(b); c != NULL; c = next_client(c))
         if (strlen(c->name) == len && memcmp(c->name, n, len) == 0)
             return false;
     return true;
@@ -242,7 +251,7 @@ static void command(struct client *c, const char *t, size_t n)
         struct buf out;
         buf_init(&out, 1u << 20);
         buf_puts(&out, "* here:");
-        for (struct client *o = b->clients; o != NULL; o = o->next)
+        for (struct client *o = first_client(b); o != NULL; o = next_client(o))
             buf_printf(&out, " %s%s", o->name, o == c ? " (you)" : "");
         if (b->opt.operator_)
             buf_puts(&out, " server");
@@ -315,6 +324,7 @@ static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr
         return;
     }
     c->b = b;
+    c->sc.deadline = INT64_MAX; /* a quiet chatter is not idle */
     sock_addr_format((const struct sockaddr *)peer, true, c->name, sizeof c->name);
     c->tokens = b->opt.burst;
     c->refill_at = sw->loop.now;
@@ -324,7 +334,6 @@ static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr
         free(c);
         return;
     }
-    srv_conn_opened(sw);
     tell(c, "* welcome to ferry chat, %s: /nick NAME, /who, /quit\n", c->name);
     for (int i = 0; i < b->hist_len; i++) {
         const char *h = b->history[(b->hist_head + i) % b->opt.history];
@@ -334,10 +343,7 @@ static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr
     notice_all(b, NULL, "* %s joined\n", c->name);
     /* Linked after the notice, so the newcomer hears of itself only in
      * the welcome. */
-    c->next = b->clients;
-    if (b->clients)
-        b->clients->prev = c;
-    b->clients = c;
+    srv_conn_add(sw, &c->sc);
     reap(b);
 }
 
@@ -402,10 +408,27 @@ static void broker_close_all(struct srv_worker *sw)
 {
     struct chat_broker *b = sw->app;
 
-    while (b->clients != NULL) {
-        struct client *c = b->clients;
+    /* Each close tells the others, which may drop and close them too: take
+     * the head again every time. */
+    while (first_client(b) != NULL) {
+        struct client *c = first_client(b);
         c->quitting = true;
         stream_close(&c->st, 0);
+    }
+}
+
+/* On the broker's thread, before its loop: the operator's stdin joins it. */
+static void broker_started(struct srv_worker *sw)
+{
+    struct chat_broker *b = sw->app;
+
+    b->sw = sw;
+    if (b->opt.operator_) {
+        int rc = ev_io_start(&sw->loop, &b->in_io, b->opt.in_fd, EPOLLIN, on_stdin);
+        if (rc < 0) /* a regular file cannot be watched: nothing to read live */
+            dprintf(b->opt.err_fd,
+                    "ferry chat: operator input is not a terminal or pipe; ignored\n");
+        b->in_watch = rc == 0;
     }
 }
 
@@ -414,6 +437,7 @@ static const struct srv_ops broker_ops = {
     .tick = broker_tick,
     .stopping = broker_close_all,
     .close_all = broker_close_all,
+    .started = broker_started,
 };
 
 static void broker_free(struct chat_broker *b)
@@ -453,23 +477,8 @@ int chat_broker_start(const struct chat_options *o, struct chat_broker **out, ch
                              .max_conns = o->max_clients,
                              .tick_ms = 100,
                              .grace_ms = 0};
-    rc = srv_init(&b->srv, &so, &broker_ops, apps, what);
+    rc = srv_start(&b->srv, &so, &broker_ops, apps, addr, addrsz, what);
     if (rc < 0) {
-        broker_free(b);
-        return rc;
-    }
-    b->sw = &b->srv.workers[0];
-    if (o->operator_) {
-        rc = ev_io_start(&b->sw->loop, &b->in_io, o->in_fd, EPOLLIN, on_stdin);
-        if (rc < 0) /* a regular file cannot be watched: nothing to read live */
-            dprintf(o->err_fd, "ferry chat: operator input is not a terminal or pipe; ignored\n");
-        b->in_watch = rc == 0;
-    }
-    srv_local_name(&b->srv, addr, addrsz);
-    rc = srv_run(&b->srv);
-    if (rc < 0) {
-        *what = "cannot start the event loop";
-        srv_free(&b->srv);
         broker_free(b);
         return rc;
     }

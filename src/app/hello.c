@@ -17,23 +17,19 @@
 #include "proto/line.h"
 
 #define OUT_MAX (64u << 10) /* replies queued for a client that does not read */
-#define SWEEP_MS 250
 
 struct hworker;
 
 struct client {
+    struct srv_conn sc; /* on the worker's list; sc.deadline: idle timeout */
     struct stream st;
     struct hworker *w;
-    struct client *prev, *next;
-    int64_t deadline;
     struct sockaddr_storage peer;
 };
 
 struct hworker {
     struct srv_worker *sw;
     struct hello_server *h;
-    struct client *clients;
-    int64_t next_sweep;
     struct buf log;
 };
 
@@ -81,13 +77,7 @@ static void on_close(struct stream *st, int err)
     struct hworker *w = c->w;
     (void)err;
 
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    srv_conn_closed(w->sw);
+    srv_conn_remove(w->sw, &c->sc);
     log_client(c, "left");
     free(c);
 }
@@ -99,7 +89,7 @@ static void on_data(struct stream *st, bool drained)
     struct hworker *w = c->w;
     struct line ln;
 
-    c->deadline = w->sw->loop.now + w->h->opt.idle_ms;
+    c->sc.deadline = w->sw->loop.now + w->h->opt.idle_ms;
     while (line_next(buf_rptr(&st->in), buf_len(&st->in), w->h->opt.msg_cap, drained, &ln)) {
         if (ln.len == 4 && memcmp(ln.text, "exit", 4) == 0) {
             buf_consume(&st->in, buf_len(&st->in));
@@ -142,7 +132,7 @@ static void hello_accepted(struct srv_worker *sw, int fd, const struct sockaddr_
     }
     c->w = w;
     c->peer = *peer;
-    c->deadline = sw->loop.now + w->h->opt.idle_ms;
+    c->sc.deadline = sw->loop.now + w->h->opt.idle_ms;
     size_t in_max = w->h->opt.msg_cap + 2;
     if (stream_start(&c->st, &sw->loop, fd, in_max < 4096 ? 4096 : in_max, OUT_MAX, on_data,
                      on_close) < 0) {
@@ -150,11 +140,7 @@ static void hello_accepted(struct srv_worker *sw, int fd, const struct sockaddr_
         free(c);
         return;
     }
-    c->next = w->clients;
-    if (w->clients)
-        w->clients->prev = c;
-    w->clients = c;
-    srv_conn_opened(sw);
+    srv_conn_add(sw, &c->sc);
     log_client(c, "joined");
     stream_write(&c->st, welcome, sizeof welcome - 1);
 }
@@ -163,32 +149,38 @@ static void hello_tick(struct srv_worker *sw)
 {
     struct hworker *w = sw->app;
 
-    if (sw->loop.now >= w->next_sweep) {
-        struct client *c = w->clients, *next;
-        for (; c != NULL; c = next) {
-            next = c->next;
-            if (sw->loop.now >= c->deadline)
-                stream_close(&c->st, -ETIMEDOUT);
-        }
-        w->next_sweep = sw->loop.now + SWEEP_MS;
-    }
     if (buf_len(&w->log) > 0)
         log_flush(w);
 }
 
+/* Silent for idle_ms: let it go. */
+static void hello_expired(struct srv_worker *sw, struct srv_conn *sc)
+{
+    struct client *c = container_of(sc, struct client, sc);
+
+    stream_close(&c->st, -ETIMEDOUT);
+}
+
 static void hello_close_all(struct srv_worker *sw)
+{
+    while (srv_conns(sw) != NULL)
+        stream_close(&container_of(srv_conns(sw), struct client, sc)->st, 0);
+}
+
+static void hello_started(struct srv_worker *sw)
 {
     struct hworker *w = sw->app;
 
-    while (w->clients != NULL)
-        stream_close(&w->clients->st, 0);
+    w->sw = sw;
 }
 
 static const struct srv_ops hello_ops = {
     .accepted = hello_accepted,
     .tick = hello_tick,
+    .expired = hello_expired,
     .stopping = hello_close_all, /* nothing is in flight worth waiting for */
     .close_all = hello_close_all,
+    .started = hello_started,
 };
 
 static void server_free(struct hello_server *h)
@@ -231,18 +223,8 @@ int hello_start(const struct hello_options *o, struct hello_server **out, char *
                              .max_conns = o->max_clients,
                              .tick_ms = 100,
                              .grace_ms = 0};
-    rc = srv_init(&h->srv, &so, &hello_ops, apps, what);
+    rc = srv_start(&h->srv, &so, &hello_ops, apps, addr, addrsz, what);
     if (rc < 0) {
-        server_free(h);
-        return rc;
-    }
-    for (int i = 0; i < o->threads; i++)
-        h->workers[i].sw = &h->srv.workers[i];
-    srv_local_name(&h->srv, addr, addrsz);
-    rc = srv_run(&h->srv);
-    if (rc < 0) {
-        *what = "cannot start threads";
-        srv_free(&h->srv);
         server_free(h);
         return rc;
     }

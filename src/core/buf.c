@@ -12,10 +12,25 @@ void buf_init(struct buf *b, size_t max)
     b->max = max;
     b->rpos = 0;
     b->wpos = 0;
+    b->fixed = false;
+}
+
+void buf_init_fixed(struct buf *b, void *storage, size_t size)
+{
+    b->data = storage;
+    b->cap = size;
+    b->max = size;
+    b->rpos = 0;
+    b->wpos = 0;
+    b->fixed = true;
 }
 
 void buf_free(struct buf *b)
 {
+    if (b->fixed) {
+        b->rpos = b->wpos = 0;
+        return;
+    }
     free(b->data);
     buf_init(b, b->max);
 }
@@ -36,6 +51,8 @@ char *buf_reserve(struct buf *b, size_t n)
         if (b->cap - b->wpos >= n)
             return b->data + b->wpos;
     }
+    if (b->fixed)
+        return NULL; /* cap == max: moving was all there was */
     size_t want = b->cap ? b->cap : 256;
     while (want < used + n)
         want = want > b->max / 2 ? b->max : want * 2;

@@ -17,6 +17,8 @@ int ev_loop_init(struct ev_loop *loop, int tick_ms, ev_tick_cb tick_cb, void *da
     loop->now = clock_ms();
     loop->tick_cb = tick_cb;
     loop->data = data;
+    loop->batch = NULL;
+    loop->batch_next = loop->batch_len = 0;
     return 0;
 }
 
@@ -57,6 +59,10 @@ int ev_io_stop(struct ev_loop *loop, struct ev_io *io)
     if (io->events == 0)
         return 0;
     io->events = 0;
+    /* An event already fetched for io must not reach it. */
+    for (int i = loop->batch_next; i < loop->batch_len; i++)
+        if (loop->batch[i].data.ptr == io)
+            loop->batch[i].data.ptr = NULL;
     if (epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
         return -errno;
     return 0;
@@ -71,10 +77,16 @@ int ev_run(struct ev_loop *loop)
         if (n < 0 && errno != EINTR)
             return -errno;
         loop->now = clock_ms();
-        for (int i = 0; i < n; i++) {
-            struct ev_io *io = evs[i].data.ptr;
-            io->cb(loop, io, evs[i].events);
+        loop->batch = evs;
+        loop->batch_len = n > 0 ? n : 0;
+        for (loop->batch_next = 0; loop->batch_next < loop->batch_len;) {
+            struct epoll_event *e = &evs[loop->batch_next++];
+            struct ev_io *io = e->data.ptr;
+            if (io != NULL) /* NULL: stopped by an earlier callback */
+                io->cb(loop, io, e->events);
         }
+        loop->batch = NULL;
+        loop->batch_next = loop->batch_len = 0;
         if (loop->tick_cb)
             loop->tick_cb(loop);
     }

@@ -34,6 +34,10 @@ struct ev_loop {
     int64_t now; /* clock_ms() at the last wakeup */
     ev_tick_cb tick_cb;
     void *data; /* the owner's */
+    /* ev_run's current batch, so ev_io_stop can cancel events fetched for
+     * a watcher that a callback earlier in the batch stopped */
+    struct epoll_event *batch;
+    int batch_next, batch_len;
 };
 
 /* Creates the epoll instance. Returns 0 or -errno. */
@@ -46,7 +50,9 @@ int ev_io_start(struct ev_loop *loop, struct ev_io *io, int fd, uint32_t events,
 /* Changes the watched events when they differ. 0 or -errno. */
 int ev_io_set(struct ev_loop *loop, struct ev_io *io, uint32_t events);
 
-/* Deregisters the watcher; the fd stays open. 0 or -errno. */
+/* Deregisters the watcher; the fd stays open. From then on its callback is
+ * not called, not even for an event of the batch being delivered, so a
+ * callback may stop (and free) other watchers. 0 or -errno. */
 int ev_io_stop(struct ev_loop *loop, struct ev_io *io);
 
 /* Runs until ev_loop->stop is set. Returns 0 or -errno from epoll_wait. */

@@ -1,5 +1,6 @@
 #include "net/srv.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #define ACCEPTS_PER_WAKEUP 64
 #define ACCEPT_BACKOFF_MS 250
+#define SWEEP_MS_DEFAULT 250
 
 static void accept_pause(struct srv_worker *w, int64_t until)
 {
@@ -62,12 +64,31 @@ static void on_wake(struct ev_loop *loop, struct ev_io *io, uint32_t events)
     w->srv->ops->stopping(w);
 }
 
+/* Calls ops->expired for every connection past its deadline. The cursor
+ * lives in the worker so that srv_conn_remove can move it on when the
+ * callee closes the next connection too (a close may close others). */
+static void sweep(struct srv_worker *w)
+{
+    int64_t now = w->loop.now;
+
+    for (struct srv_conn *c = w->conns; c != NULL; c = w->sweep_next) {
+        w->sweep_next = c->next;
+        if (now >= c->deadline)
+            w->srv->ops->expired(w, c);
+    }
+    w->sweep_next = NULL;
+}
+
 static void on_tick(struct ev_loop *loop)
 {
     struct srv_worker *w = loop->data;
     struct srv *s = w->srv;
 
     s->ops->tick(w);
+    if (s->ops->expired != NULL && loop->now >= w->next_sweep) {
+        sweep(w);
+        w->next_sweep = loop->now + s->opt.sweep_ms;
+    }
     if (!w->accepting && !w->stopping && loop->now >= w->accept_resume &&
         atomic_load(&s->nconns) < s->opt.max_conns &&
         ev_io_start(loop, &w->listen_io, s->lfd, EPOLLIN | EPOLLEXCLUSIVE, on_listen) == 0)
@@ -83,9 +104,38 @@ static void *worker_main(void *arg)
 {
     struct srv_worker *w = arg;
 
+    if (w->srv->ops->started != NULL)
+        w->srv->ops->started(w);
     ev_run(&w->loop);
     w->srv->ops->tick(w); /* a last chance to flush */
     return NULL;
+}
+
+void srv_conn_add(struct srv_worker *w, struct srv_conn *c)
+{
+    c->prev = NULL;
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    atomic_fetch_add(&w->srv->nconns, 1);
+}
+
+void srv_conn_remove(struct srv_worker *w, struct srv_conn *c)
+{
+    assert(w->nconns > 0);
+    if (w->sweep_next == c)
+        w->sweep_next = c->next;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    w->nconns--;
+    atomic_fetch_sub(&w->srv->nconns, 1);
 }
 
 void srv_conn_opened(struct srv_worker *w)
@@ -122,7 +172,14 @@ int srv_init(struct srv *s, const struct srv_options *o, const struct srv_ops *o
     int rc = 0;
 
     memset(s, 0, sizeof *s);
+    s->lfd = -1;
+    if (o->threads < 1) {
+        *what = "bad options";
+        return -EINVAL;
+    }
     s->opt = *o;
+    if (s->opt.sweep_ms <= 0)
+        s->opt.sweep_ms = SWEEP_MS_DEFAULT;
     s->ops = ops;
     s->lfd = sock_listen_tcp(o->bind, o->port, 4096, &s->bound);
     if (s->lfd < 0) {
@@ -180,6 +237,23 @@ int srv_run(struct srv *s)
         }
     }
     return 0;
+}
+
+int srv_start(struct srv *s, const struct srv_options *o, const struct srv_ops *ops, void **apps,
+              char *name, size_t namesz, const char **what)
+{
+    int rc = srv_init(s, o, ops, apps, what);
+
+    if (rc < 0)
+        return rc;
+    if (name != NULL)
+        srv_local_name(s, name, namesz);
+    rc = srv_run(s);
+    if (rc < 0) {
+        *what = "cannot start threads";
+        srv_free(s);
+    }
+    return rc;
 }
 
 void srv_stop(struct srv *s)

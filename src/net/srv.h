@@ -5,7 +5,8 @@
  * worker, which owns it from then on. srv handles accepting with back-off
  * (at the connection cap, or when accept fails for lack of descriptors or
  * memory, a worker stops accepting for a moment instead of spinning), the
- * tick, and stopping with a grace period. The application keeps its
+ * tick, the connection list with its idle sweep, and stopping with a
+ * grace period. The application embeds a struct srv_conn in each of its
  * connections and is called through struct srv_ops. */
 #ifndef FERRY_NET_SRV_H
 #define FERRY_NET_SRV_H
@@ -19,6 +20,14 @@
 #include "net/ev.h"
 
 struct srv;
+struct srv_worker;
+
+/* Embedded in each application connection; srv keeps them on the owning
+ * worker's list (srv_conn_add) and sweeps their deadlines. */
+struct srv_conn {
+    struct srv_conn *prev, *next;
+    int64_t deadline; /* loop time in ms when ops->expired is called; INT64_MAX: none */
+};
 
 struct srv_worker {
     struct ev_loop loop;
@@ -27,6 +36,9 @@ struct srv_worker {
     size_t nconns;    /* connections this worker owns */
     bool stopping;    /* no new connections; finish what is under way */
     /* srv's own */
+    struct srv_conn *conns;      /* srv_conn_add'ed connections, newest first */
+    struct srv_conn *sweep_next; /* the sweep's cursor, kept right by srv_conn_remove */
+    int64_t next_sweep;
     struct ev_io listen_io;
     struct ev_io wake_io;
     int wakefd;
@@ -38,15 +50,22 @@ struct srv_worker {
 
 struct srv_ops {
     /* A connection was accepted (non-blocking, TCP_NODELAY). The callee owns
-     * fd and calls srv_conn_opened once it keeps it, srv_conn_closed when
-     * it closes it. */
+     * fd and calls srv_conn_add once it keeps it, srv_conn_remove when it
+     * closes it. */
     void (*accepted)(struct srv_worker *w, int fd, const struct sockaddr_storage *peer);
     /* Called after every batch of events (at least every tick_ms). */
     void (*tick)(struct srv_worker *w);
+    /* c's deadline has passed (checked every sweep_ms, after the tick). The
+     * callee closes c (srv_conn_remove) or sets a new deadline. It may
+     * remove c and any other connection. NULL: deadlines are not swept. */
+    void (*expired)(struct srv_worker *w, struct srv_conn *c);
     /* The server is stopping: close idle connections, let the others end. */
     void (*stopping)(struct srv_worker *w);
     /* The grace period is over: close every connection now. */
     void (*close_all)(struct srv_worker *w);
+    /* Optional: runs on the worker's own thread before its loop, e.g. to add
+     * watchers of the application's own to w->loop. */
+    void (*started)(struct srv_worker *w);
 };
 
 struct srv_options {
@@ -56,6 +75,7 @@ struct srv_options {
     long max_conns; /* all workers together */
     int tick_ms;
     int grace_ms;
+    int sweep_ms; /* how often deadlines are checked; 0: 250 */
 };
 
 struct srv {
@@ -76,6 +96,13 @@ int srv_init(struct srv *s, const struct srv_options *o, const struct srv_ops *o
 /* Starts the worker threads. Returns 0 or -errno (then nothing runs). */
 int srv_run(struct srv *s);
 
+/* One start-up for every server: srv_init, then the bound address into
+ * name (when name is not NULL; see srv_local_name), then srv_run. On
+ * failure everything srv made is freed (apps stay the caller's) and *what
+ * names the failed step. Returns 0 or -errno. */
+int srv_start(struct srv *s, const struct srv_options *o, const struct srv_ops *ops, void **apps,
+              char *name, size_t namesz, const char **what);
+
 /* Asks every worker to stop. Safe from any thread. */
 void srv_stop(struct srv *s);
 
@@ -85,7 +112,21 @@ void srv_wait(struct srv *s);
 /* Frees what srv_init made, when srv_run never ran or failed. */
 void srv_free(struct srv *s);
 
-/* Book-keeping for the connection cap; call from the owning worker. */
+/* Links c into w's list and counts it toward the connection cap; call from
+ * the owning worker. c->deadline is the caller's to set (before or after). */
+void srv_conn_add(struct srv_worker *w, struct srv_conn *c);
+
+/* Unlinks c and uncounts it; call from the owning worker, once per add. */
+void srv_conn_remove(struct srv_worker *w, struct srv_conn *c);
+
+/* The head of w's connection list; follow ->next. Closing a connection
+ * unlinks it, so save next first, or close srv_conns(w) until it is NULL
+ * when closing one may close others. */
+static inline struct srv_conn *srv_conns(struct srv_worker *w) { return w->conns; }
+
+/* Deprecated: counting only, for servers that keep their own list (the file
+ * server until it moves to srv_conn_add/srv_conn_remove). Do not mix with
+ * srv_conn_add on one connection. */
 void srv_conn_opened(struct srv_worker *w);
 void srv_conn_closed(struct srv_worker *w);
 

@@ -1,5 +1,6 @@
 /* Unit tests for core/buf: appending, consuming, reserving, growth up to
- * the cap and formatted output. */
+ * the cap, formatted output, and fixed buffers over the caller's storage
+ * (run under SANITIZE=1, a buf_free that freed stack storage aborts). */
 #include "unit.h"
 
 #include <errno.h>
@@ -287,6 +288,149 @@ static void test_vprintf(void **state)
     buf_free(&b);
 }
 
+/* ---- fixed buffers --------------------------------------------------- */
+
+static void test_fixed_init(void **state)
+{
+    char storage[32];
+    struct buf b;
+
+    memset(&b, 0x5a, sizeof b);
+    buf_init_fixed(&b, storage, sizeof storage);
+    assert_ptr_equal(b.data, storage);
+    assert_int_equal(b.cap, sizeof storage);
+    assert_int_equal(b.max, sizeof storage);
+    assert_true(b.fixed);
+    assert_int_equal(buf_len(&b), 0);
+    assert_int_equal(buf_room(&b), sizeof storage);
+    check_buf("fixed, empty", &b, "", 0);
+}
+
+/* Filling to exactly size works; past it, reserve is NULL and append,
+ * puts and printf are -ENOBUFS, leaving the contents and the storage. */
+static void test_fixed_never_grows(void **state)
+{
+    char storage[16];
+    struct buf b;
+
+    buf_init_fixed(&b, storage, sizeof storage);
+    assert_null(buf_reserve(&b, sizeof storage + 1));
+    assert_null(buf_reserve(&b, SIZE_MAX));
+    assert_int_equal(buf_append(&b, "0123456789", 10), 0);
+    assert_int_equal(buf_append(&b, "abcdefg", 7), -ENOBUFS);
+    assert_int_equal(buf_puts(&b, "abcdefg"), -ENOBUFS);
+    assert_int_equal(buf_printf(&b, "%s", "abcdefg"), -ENOBUFS);
+    assert_null(buf_reserve(&b, 7));
+    check_buf("10 of 16", &b, "0123456789", 10);
+    assert_int_equal(buf_printf(&b, "%s", "abcdef"), 0);
+    check_buf("16 of 16", &b, "0123456789abcdef", 16);
+    assert_null(buf_reserve(&b, 1));
+    assert_int_equal(buf_append(&b, "x", 1), -ENOBUFS);
+    assert_int_equal(buf_append(&b, "", 0), 0);
+    check_buf("full", &b, "0123456789abcdef", 16);
+    assert_ptr_equal(b.data, storage);
+    assert_int_equal(b.cap, sizeof storage);
+    assert_memory_equal(storage, "0123456789abcdef", 16);
+}
+
+/* Consuming everything rewinds to the start of the storage; a reserve that
+ * needs it moves the unread bytes to the front, within the storage. */
+static void test_fixed_consume_rewinds(void **state)
+{
+    char storage[16];
+    struct buf b;
+
+    buf_init_fixed(&b, storage, sizeof storage);
+    assert_int_equal(buf_append(&b, "0123456789abcdef", 16), 0);
+    buf_consume(&b, 16);
+    assert_int_equal(b.rpos, 0);
+    assert_int_equal(b.wpos, 0);
+    assert_int_equal(buf_room(&b), sizeof storage);
+    assert_int_equal(buf_append(&b, "again", 5), 0);
+    assert_memory_equal(storage, "again", 5);
+
+    buf_consume(&b, 3);
+    check_buf("tail", &b, "in", 2);
+    char *p = buf_reserve(&b, 14);
+    assert_ptr_equal(p, storage + 2);
+    assert_int_equal(b.rpos, 0);
+    assert_ptr_equal(b.data, storage);
+    assert_memory_equal(storage, "in", 2);
+    assert_null(buf_reserve(&b, 15));
+    memcpy(p, "0123456789abcd", 14);
+    buf_commit(&b, 14);
+    check_buf("refilled", &b, "in0123456789abcd", 16);
+}
+
+/* buf_free empties a fixed buffer but neither frees nor forgets its
+ * storage, which is on the stack here; the buffer can be used again. */
+static void test_fixed_free_leaves_storage(void **state)
+{
+    char storage[8];
+    struct buf b;
+
+    buf_init_fixed(&b, storage, sizeof storage);
+    assert_int_equal(buf_puts(&b, "abc"), 0);
+    buf_free(&b);
+    assert_ptr_equal(b.data, storage);
+    assert_true(b.fixed);
+    assert_int_equal(b.cap, sizeof storage);
+    check_buf("freed", &b, "", 0);
+    assert_memory_equal(storage, "abc", 3); /* left alone */
+    assert_int_equal(buf_puts(&b, "12345678"), 0);
+    assert_int_equal(buf_puts(&b, "9"), -ENOBUFS);
+    check_buf("reused", &b, "12345678", 8);
+    buf_free(&b);
+    buf_free(&b);
+    check_buf("freed twice", &b, "", 0);
+}
+
+/* The file server's pool shape: the struct and its bytes in one block. The
+ * owner frees the block; buf_free must not have freed it first. */
+static void test_fixed_in_one_block(void **state)
+{
+    struct buf *b = malloc(sizeof *b + 64);
+
+    assert_non_null(b);
+    buf_init_fixed(b, b + 1, 64);
+    assert_int_equal(buf_printf(b, "%064d", 1), 0);
+    assert_int_equal(buf_len(b), 64);
+    assert_int_equal(buf_append(b, "x", 1), -ENOBUFS);
+    buf_free(b);
+    assert_ptr_equal(b->data, (char *)(b + 1));
+    free(b);
+}
+
+/* Size 0: nothing fits, nothing is an error. */
+static void test_fixed_empty_storage(void **state)
+{
+    char storage[1];
+    struct buf b;
+
+    buf_init_fixed(&b, storage, 0);
+    assert_int_equal(buf_append(&b, "", 0), 0);
+    assert_int_equal(buf_append(&b, "x", 1), -ENOBUFS);
+    assert_int_equal(buf_printf(&b, "%d", 1), -ENOBUFS);
+    assert_null(buf_reserve(&b, 1));
+    check_buf("size 0", &b, "", 0);
+    buf_free(&b);
+}
+
+/* buf_init turns a fixed buffer back into an ordinary one. */
+static void test_fixed_then_init(void **state)
+{
+    char storage[4];
+    struct buf b;
+
+    buf_init_fixed(&b, storage, sizeof storage);
+    buf_init(&b, 100);
+    assert_false(b.fixed);
+    assert_null(b.data);
+    assert_int_equal(buf_puts(&b, "longer than four"), 0);
+    check_buf("ordinary", &b, "longer than four", 16);
+    buf_free(&b);
+}
+
 int main(void)
 {
     static struct unit_list l;
@@ -303,5 +447,14 @@ int main(void)
     unit_add(&l, "printf past max", test_printf_past_max, NULL);
     unit_add(&l, "printf filling the buffer to exactly max", test_printf_to_max, NULL);
     unit_add(&l, "vprintf", test_vprintf, NULL);
+    unit_add(&l, "fixed: init over storage", test_fixed_init, NULL);
+    unit_add(&l, "fixed: never grows past size (NULL, -ENOBUFS)", test_fixed_never_grows, NULL);
+    unit_add(&l, "fixed: consume rewinds, reserve moves within storage",
+             test_fixed_consume_rewinds, NULL);
+    unit_add(&l, "fixed: buf_free leaves stack storage alone", test_fixed_free_leaves_storage,
+             NULL);
+    unit_add(&l, "fixed: struct and storage in one malloc'd block", test_fixed_in_one_block, NULL);
+    unit_add(&l, "fixed: size 0", test_fixed_empty_storage, NULL);
+    unit_add(&l, "fixed: buf_init makes it ordinary again", test_fixed_then_init, NULL);
     return unit_run("buf", &l);
 }
