@@ -18,17 +18,10 @@
 
 #define TICK_MS 100
 #define GAP_TICK_MS 5     /* while a raw name may be arriving */
-#define SWEEP_MS 250
+#define SWEEP_MS 250     /* deadlines other than the raw gap */
 
 /* ---- pools ------------------------------------------------------------ */
 
-/* TODO(srvx): buf_init_fixed from core/buf once it lands. */
-static void buf_init_fixed(struct buf *b, void *storage, size_t size)
-{
-    b->data = storage;
-    b->cap = b->max = size;
-    b->rpos = b->wpos = 0;
-}
 
 struct buf *fs_in_get(struct worker *w)
 {
@@ -154,26 +147,20 @@ static void fs_accepted(struct srv_worker *sw, int fd, const struct sockaddr_sto
     fs_conn_open(sw->app, fd, ss);
 }
 
-static void sweep(struct worker *w)
+static void fs_expired(struct srv_worker *sw, struct srv_conn *sc)
 {
-    struct conn *c = w->conns, *next;
-
-    for (; c != NULL; c = next) {
-        next = c->next;
-        if (w->loop->now >= c->deadline)
-            fs_conn_expired(c);
-    }
+    fs_conn_expired(container_of(sc, struct conn, sc));
 }
 
 static void fs_stopping(struct srv_worker *sw)
 {
-    struct worker *w = sw->app;
-    struct conn *c = w->conns, *next;
+    struct srv_conn *sc = srv_conns(sw), *next;
 
     /* Connections between requests close now; the others finish their
      * response and then close (finish_exchange sees sw->stopping). */
-    for (; c != NULL; c = next) {
-        next = c->next;
+    for (; sc != NULL; sc = next) {
+        struct conn *c = container_of(sc, struct conn, sc);
+        next = sc->next;
         if ((c->state == CS_HEAD || c->state == CS_PROBE) && (c->in == NULL || buf_len(c->in) == 0))
             fs_conn_abort(c);
     }
@@ -181,10 +168,8 @@ static void fs_stopping(struct srv_worker *sw)
 
 static void fs_close_all(struct srv_worker *sw)
 {
-    struct worker *w = sw->app;
-
-    while (w->conns != NULL)
-        fs_conn_abort(w->conns);
+    while (srv_conns(sw) != NULL)
+        fs_conn_abort(container_of(srv_conns(sw), struct conn, sc));
 }
 
 static void fs_tick(struct srv_worker *sw)
@@ -194,17 +179,24 @@ static void fs_tick(struct srv_worker *sw)
     worker_clock(w);
     if (w->probing != NULL)
         probe_sweep(w);
-    if (w->loop->now >= w->next_sweep) {
-        sweep(w);
-        w->next_sweep = w->loop->now + SWEEP_MS;
-    }
     if (buf_len(&w->log) > 0)
         fs_log_flush(w);
 }
 
+/* On the worker's own thread, before its loop runs. */
+static void fs_started(struct srv_worker *sw)
+{
+    struct worker *w = sw->app;
+
+    w->sw = sw;
+    w->loop = &sw->loop;
+}
+
 static const struct srv_ops fs_ops = {
+    .started = fs_started,
     .accepted = fs_accepted,
     .tick = fs_tick,
+    .expired = fs_expired,
     .stopping = fs_stopping,
     .close_all = fs_close_all,
 };
@@ -300,22 +292,12 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
                              .threads = o->threads,
                              .max_conns = o->max_conns,
                              .tick_ms = TICK_MS,
-                             .grace_ms = o->grace_ms};
-    rc = srv_init(&s->srv, &so, &fs_ops, apps, what);
+                             .grace_ms = o->grace_ms,
+                             .sweep_ms = SWEEP_MS};
+    rc = srv_start(&s->srv, &so, &fs_ops, apps, name, sizeof name, what);
     if (rc < 0)
         goto fail;
-    for (int i = 0; i < o->threads; i++) {
-        s->workers[i].sw = &s->srv.workers[i];
-        s->workers[i].loop = &s->srv.workers[i].loop;
-    }
-    srv_local_name(&s->srv, name, sizeof name);
     snprintf(url, urlsz, "http://%s/", name);
-    rc = srv_run(&s->srv);
-    if (rc < 0) {
-        *what = "cannot start threads";
-        srv_free(&s->srv);
-        goto fail;
-    }
     *out = s;
     return 0;
 

@@ -92,13 +92,12 @@ struct xchg {
 };
 
 struct conn {
+    struct srv_conn sc;         /* on the worker's list; sc.deadline is swept by net/srv */
     struct ev_io io;
     struct worker *w;
-    struct conn *prev, *next;   /* the worker's connections */
     struct conn *gprev, *gnext; /* the worker's probe list (FL_GAP) */
     uint8_t state;
     uint8_t flags;
-    int64_t deadline;
     int64_t gap_at;             /* FL_GAP: when a quiet peer's raw name is complete */
     uint64_t discard;           /* body bytes to drop before the next request */
     struct buf *in;             /* pooled; NULL while nothing is pending */
@@ -112,7 +111,6 @@ struct worker {
     struct srv_worker *sw;
     struct ev_loop *loop; /* &sw->loop */
     struct fs_server *srv;
-    struct conn *conns;
     struct conn *probing; /* connections whose raw name may still be arriving */
     struct buf *pool[256];
     size_t npool;
@@ -122,7 +120,6 @@ struct worker {
     time_t date_t;
     char date[HTTPDATE_LEN + 1];
     char log_date[32];
-    int64_t next_sweep;
     char scratch[4096];
     char *rwbuf; /* FS_SEND_READWRITE only */
 };

@@ -210,7 +210,7 @@ static enum step on_head(struct conn *c, int *reads)
         if (!(c->flags & FL_HEAD_TIMER)) {
             /* One deadline for the whole head, however it trickles in. */
             c->flags |= FL_HEAD_TIMER;
-            c->deadline = w->loop->now + w->srv->opt.head_timeout_ms;
+            c->sc.deadline = w->loop->now + w->srv->opt.head_timeout_ms;
         }
         enum fill f = fill(c, reads);
         return f == FILL_GOT ? STEP_GO : no_input(c, f);
@@ -276,19 +276,19 @@ static enum step on_discard(struct conn *c, int *reads)
     }
     if (c->discard == 0) {
         fs_conn_set_state(c, CS_HEAD);
-        c->deadline = c->w->loop->now + c->w->srv->opt.idle_timeout_ms;
+        c->sc.deadline = c->w->loop->now + c->w->srv->opt.idle_timeout_ms;
         return STEP_GO;
     }
     enum fill f = fill(c, reads);
     if (f == FILL_GOT)
-        c->deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+        c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
     return f == FILL_GOT ? STEP_GO : no_input(c, f);
 }
 
 void fs_conn_linger(struct conn *c)
 {
     fs_conn_set_state(c, CS_LINGER);
-    c->deadline = c->w->loop->now + LINGER_MS;
+    c->sc.deadline = c->w->loop->now + LINGER_MS;
     fs_in_put(c->w, &c->in);
     shutdown(c->io.fd, SHUT_WR);
 }
@@ -310,10 +310,10 @@ static void finish_exchange(struct conn *c)
     }
     if (c->discard > 0) {
         fs_conn_set_state(c, CS_DISCARD);
-        c->deadline = w->loop->now + w->srv->opt.send_timeout_ms;
+        c->sc.deadline = w->loop->now + w->srv->opt.send_timeout_ms;
     } else {
         fs_conn_set_state(c, CS_HEAD);
-        c->deadline = w->loop->now + w->srv->opt.idle_timeout_ms;
+        c->sc.deadline = w->loop->now + w->srv->opt.idle_timeout_ms;
     }
 }
 
@@ -326,7 +326,7 @@ static enum step on_send(struct conn *c)
         return c->state == CS_LINGER ? want(c, EPOLLIN) : STEP_GO;
     case BODY_AGAIN:
     case BODY_BUDGET: /* EPOLLOUT fires again at once: others get a turn first */
-        c->deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+        c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
         return want(c, EPOLLOUT);
     case BODY_FAILED:
         break;
@@ -365,13 +365,7 @@ static void conn_free(struct conn *c)
     ev_io_stop(w->loop, &c->io);
     close(c->io.fd);
     fs_in_put(w, &c->in);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    srv_conn_closed(w->sw);
+    srv_conn_remove(w->sw, &c->sc);
     free(c);
 }
 
@@ -421,17 +415,13 @@ void fs_conn_open(struct worker *w, int fd, const struct sockaddr_storage *ss)
     memcpy(&c->peer, ss, sizeof c->peer);
     if (sock_addr_is_loopback(&c->peer.sa))
         c->flags |= FL_LOOPBACK;
-    c->deadline = w->loop->now + w->srv->opt.head_timeout_ms;
+    c->sc.deadline = w->loop->now + w->srv->opt.head_timeout_ms;
     if (ev_io_start(w->loop, &c->io, fd, EPOLLIN, fs_conn_io) < 0) {
         close(fd);
         free(c);
         return;
     }
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    srv_conn_opened(w->sw);
+    srv_conn_add(w->sw, &c->sc);
 }
 
 void fs_conn_expired(struct conn *c)

@@ -105,7 +105,7 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
         return;
     }
     fs_conn_set_state(c, CS_BODY);
-    c->deadline = c->w->loop->now + s->opt.send_timeout_ms;
+    c->sc.deadline = c->w->loop->now + s->opt.send_timeout_ms;
     if (x->body.framing == FATE_NO_BODY) {
         fs_put_feed(c); /* Content-Length: 0, an empty file */
         return;
@@ -152,7 +152,7 @@ void fs_put_feed(struct conn *c)
     size_t len = c->in ? buf_len(c->in) : 0;
     size_t take = len, used = len;
 
-    c->deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
     char *data = len > 0 ? c->in->data + c->in->rpos : NULL;
     if (x->body.framing == FATE_CHUNKED) {
         ssize_t end = len > 0 ? http_chunked_decode(&p->ch, data, &take) : HTTP_PARSE_INCOMPLETE;

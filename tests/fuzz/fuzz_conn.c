@@ -79,7 +79,7 @@ static void tick(struct ev_loop *loop)
         r->fin = true;
     }
     /* Deadlines would need real time to pass: age the connection instead. */
-    if (++r->turns > TURNS_MAX || wk.conns == NULL)
+    if (++r->turns > TURNS_MAX || srv_conns(&sw) == NULL)
         loop->stop = true;
 }
 
@@ -168,9 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fs_conn_open(&wk, sv[0], &ss);
     sw.loop.stop = false;
     ev_run(&sw.loop);
-    if (wk.conns != NULL) {
+    if (srv_conns(&sw) != NULL) {
         fprintf(stderr, "the connection did not end %d turns after the peer's FIN (state %d)\n",
-                TURNS_MAX, wk.conns->state);
+                TURNS_MAX, container_of(srv_conns(&sw), struct conn, sc)->state);
         abort();
     }
     check_responses(run.out, run.outlen);
