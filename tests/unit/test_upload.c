@@ -405,6 +405,28 @@ static void test_refusal(void **state)
     assert_tree_as_made(f);
 }
 
+/* A name longer than the file system takes (NAME_MAX, 255 on Linux) is
+ * refused by upload_begin, before any body is received: it used to be
+ * accepted, the whole body written to a temporary file, and the commit
+ * then failed in rename. */
+static void test_name_too_long(void **state)
+{
+    struct fixture *f = &fixture;
+    char rel[300];
+    struct upload *u = NULL;
+
+    strcpy(rel, "sub/");
+    memset(rel + 4, 'a', 256);
+    rel[4 + 256] = '\0';
+    assert_int_equal(upload_begin(f->rootfd, rel, &u), -ENAMETOOLONG);
+    assert_tree_as_made(f);
+    rel[4 + 255] = '\0'; /* NAME_MAX itself is fine */
+    bool created = false;
+    assert_int_equal(upload1(f, rel, "longest name", &created), 0);
+    assert_true(created);
+    assert_string_equal(content(f, rel), "longest name");
+}
+
 /* ---- links -------------------------------------------------------------- */
 
 /* A parent that is a link within the root is followed. */
@@ -510,6 +532,7 @@ int main(void)
     ADD("abort before any write leaves nothing", test_abort_unwritten);
     for (size_t i = 0; i < ARRAY_LEN(refusals); i++)
         unit_add_fixture(&l, refusals[i].name, test_refusal, make_tree, remove_tree, &refusals[i]);
+    ADD("refused: a name too long, before the body", test_name_too_long);
     ADD("a parent link within the root is followed", test_parent_link_inside);
     for (size_t i = 0; i < ARRAY_LEN(link_targets); i++)
         unit_add_fixture(&l, link_targets[i].name, test_link_target, make_tree, remove_tree,
