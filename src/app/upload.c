@@ -60,7 +60,14 @@ int upload_begin(int rootfd, const char *rel, struct upload **out)
         free(u);
         return rc;
     }
-    if (fstatat(u->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+    /* A name the directory cannot hold (ENAMETOOLONG, say) is refused now,
+     * not after the whole body has gone to disk and rename has failed. */
+    if (fstatat(u->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno != ENOENT) {
+            rc = -errno;
+            goto fail;
+        }
+    } else if (S_ISDIR(st.st_mode)) {
         rc = -EISDIR;
         goto fail;
     }

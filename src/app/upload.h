@@ -18,7 +18,9 @@ struct upload;
 /* Starts an upload to rel (a normalised path, not ".") beneath rootfd.
  * Returns 0 with *out set, or -errno: -ENOENT or -ENOTDIR when the parent
  * directory is missing, -EISDIR when rel is a directory, -EXDEV or -ELOOP
- * when the parent lies outside the root. */
+ * when the parent lies outside the root, -ENAMETOOLONG when the name is too
+ * long for the file system. A target that is a symbolic link is replaced by
+ * the upload, never written through. */
 int upload_begin(int rootfd, const char *rel, struct upload **out);
 
 /* Appends body bytes. 0 or -errno (-ENOSPC for a full disk). */
