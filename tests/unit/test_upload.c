@@ -106,7 +106,8 @@ static void put_file(const char *dir, const char *name, const char *data)
 {
     char path[256];
 
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
@@ -135,8 +136,8 @@ static int make_tree(void **state)
     strcpy(f->base, "/tmp/ferry-upload-XXXXXX");
     if (mkdtemp(f->base) == NULL)
         return -1;
-    snprintf(f->root, sizeof f->root, "%s/root", f->base);
-    snprintf(f->outside, sizeof f->outside, "%s/outside", f->base);
+    snprintf(f->root, sizeof f->root, "%.63s/root", f->base);
+    snprintf(f->outside, sizeof f->outside, "%.63s/outside", f->base);
     if (mkdir(f->root, 0755) < 0 || mkdir(f->outside, 0755) < 0)
         return -1;
     f->rootfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
