@@ -14,103 +14,77 @@
 #include "app/fs.h"
 #include "app/listing.h"
 #include "core/fsx.h"
+#include "proto/cond.h"
 #include "proto/html.h"
 #include "proto/path.h"
-#include "proto/range.h"
 
 #define LISTING_MAX (64u << 20)
 
-/* True when the If-None-Match list holds etag, by the weak comparison. */
-static bool etag_listed(struct http_str list, const char *etag)
+/* The value of the first header called name, or p == NULL. */
+static struct http_str header(const struct http_request *req, const char *name)
 {
-    size_t elen = strlen(etag), i = 0;
-
-    while (i < list.len) {
-        while (i < list.len && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ','))
-            i++;
-        if (i < list.len && list.p[i] == '*')
-            return true;
-        if (i + 2 <= list.len && list.p[i] == 'W' && list.p[i + 1] == '/')
-            i += 2;
-        size_t start = i;
-        while (i < list.len && list.p[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && (list.p[end - 1] == ' ' || list.p[end - 1] == '\t'))
-            end--;
-        if (end - start == elen && memcmp(list.p + start, etag, elen) == 0)
-            return true;
-    }
-    return false;
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (http_str_ieq(req->headers[i].name.p, req->headers[i].name.len, name))
+            return req->headers[i].value;
+    return (struct http_str){NULL, 0};
 }
 
-/* If-Range holds: a strong validator equal to ours, or our exact date. */
-static bool if_range_holds(struct http_str v, const char *etag, time_t mtime)
-{
-    time_t t;
-
-    if (v.len > 0 && v.p[0] == '"')
-        return v.len == strlen(etag) && memcmp(v.p, etag, v.len) == 0;
-    return httpdate_parse(v.p, v.len, &t) == 0 && t == mtime;
-}
-
-/* Serves the regular file open at fd (which this takes over). */
-static void serve_file(struct conn *c, const struct http_info *info, int fd, const struct stat *st,
-                       const char *name)
+/* Serves the regular file open at fd (which this takes over): proto/cond
+ * decides between 200, 206, 304, 412 and 416. */
+static void serve_file(struct conn *c, const struct http_request *req, const struct http_info *info,
+                       int fd, const struct stat *st, const char *name)
 {
     struct fs_server *s = c->w->srv;
     struct xchg *x = c->x;
-    char etag[80], crange[96];
-    uint64_t size = (uint64_t)st->st_size, first = 0, last = size ? size - 1 : 0;
-    time_t ims;
-    struct reply r = {.status = 200, .has_length = true, .st = st, .etag = etag};
+    char etag[COND_ETAG_SIZE], crange[COND_CONTENT_RANGE_SIZE];
+    uint64_t size = (uint64_t)st->st_size;
+    struct cond_decision d;
 
-    snprintf(etag, sizeof etag, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", (uint64_t)st->st_ino,
-             size, (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec);
-    if (info->if_none_match.p != NULL ? etag_listed(info->if_none_match, etag)
-                                      : (info->if_modified_since.p != NULL &&
-                                         httpdate_parse(info->if_modified_since.p,
-                                                        info->if_modified_since.len, &ims) == 0 &&
-                                         st->st_mtime <= ims)) {
+    cond_etag((uint64_t)st->st_ino, size,
+              (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec, etag,
+              sizeof etag);
+    struct cond_file f = {.size = size, .mtime = st->st_mtime, .etag = etag};
+    struct cond_request r = {.head = x->head_only,
+                             .if_match = header(req, "if-match"),
+                             .if_none_match = info->if_none_match,
+                             .if_modified_since = info->if_modified_since,
+                             .if_unmodified_since = header(req, "if-unmodified-since"),
+                             .range = info->range,
+                             .if_range = info->if_range};
+    cond_decide(&f, &r, &d);
+    cond_content_range(&d, size, crange, sizeof crange);
+    struct reply rp = {.status = (int)d.status, .content_range = crange[0] ? crange : NULL};
+    switch (d.status) {
+    case COND_NOT_MODIFIED:
+        rp.st = st;
+        rp.etag = etag;
+        break;
+    case COND_PRECONDITION_FAILED:
         close(fd);
-        fs_respond(c, &(struct reply){.status = 304, .st = st, .etag = etag});
+        fs_respond_error(c, 412, NULL);
+        return;
+    case COND_UNSATISFIABLE:
+        rp.has_length = true;
+        break;
+    case COND_FULL:
+    case COND_PARTIAL:
+        rp.has_length = true;
+        rp.length = d.length;
+        rp.st = st;
+        rp.etag = etag;
+        rp.type = mime_lookup(&s->mime, name, strlen(name));
+        break;
+    }
+    fs_respond(c, &rp);
+    if (c->state != CS_SEND || x->head_only || d.length == 0) {
+        close(fd);
         return;
     }
-    r.type = mime_lookup(&s->mime, name, strlen(name));
-    if (info->range.p != NULL &&
-        (info->if_range.p == NULL || if_range_holds(info->if_range, etag, st->st_mtime))) {
-        struct range rg;
-        switch (range_parse(info->range.p, info->range.len, size, &rg)) {
-        case RANGE_ONE:
-            first = rg.first;
-            last = rg.last;
-            r.status = 206;
-            snprintf(crange, sizeof crange, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
-                     size);
-            r.content_range = crange;
-            break;
-        case RANGE_UNSATISFIABLE:
-            close(fd);
-            snprintf(crange, sizeof crange, "bytes */%" PRIu64, size);
-            fs_respond(c, &(struct reply){.status = 416, .has_length = true, .content_range = crange});
-            return;
-        case RANGE_NONE:
-        case RANGE_MANY:
-            /* Several ranges get the whole file: never more work than its size. */
-            break;
-        }
-    }
-    r.length = size ? last - first + 1 : 0;
-    fs_respond(c, &r);
-    if (c->state != CS_SEND || x->head_only || r.length == 0) {
-        close(fd);
-        return;
-    }
-    if (s->opt.send_mode == FS_SEND_AUTO && r.length <= buf_room(&x->out)) {
+    if (s->opt.send_mode == FS_SEND_AUTO && d.length <= buf_room(&x->out)) {
         /* A small body rides in the same write as the head. */
-        ssize_t n = pread(fd, x->out.data + x->out.wpos, (size_t)r.length, (off_t)first);
+        ssize_t n = pread(fd, x->out.data + x->out.wpos, (size_t)d.length, (off_t)d.first);
         close(fd);
-        if (n != (ssize_t)r.length) { /* the file shrank under us */
+        if (n != (ssize_t)d.length) { /* the file shrank under us */
             fs_conn_set_state(c, CS_CLOSE);
             return;
         }
@@ -118,8 +92,8 @@ static void serve_file(struct conn *c, const struct http_info *info, int fd, con
         return;
     }
     x->src.fd = fd;
-    x->src.off = (off_t)first;
-    x->src.end = (off_t)(last + 1);
+    x->src.off = (off_t)d.first;
+    x->src.end = (off_t)(d.last + 1);
 }
 
 static void serve_listing(struct conn *c, int dirfd, const char *rel)
@@ -230,7 +204,7 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
         return;
     }
     if (S_ISREG(st.st_mode) && !(flags & PATH_TRAILING_SLASH)) {
-        serve_file(c, info, fd, &st, rel);
+        serve_file(c, req, info, fd, &st, rel);
         return;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -249,21 +223,12 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
     if (ifd >= 0) {
         if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
             close(fd);
-            serve_file(c, info, ifd, &st, index);
+            serve_file(c, req, info, ifd, &st, index);
             return;
         }
         close(ifd);
     }
     serve_listing(c, fd, rel);
-}
-
-/* The value of the first header called name, or p == NULL. */
-static struct http_str header(const struct http_request *req, const char *name)
-{
-    for (size_t i = 0; i < req->nheaders; i++)
-        if (http_str_ieq(req->headers[i].name.p, req->headers[i].name.len, name))
-            return req->headers[i].value;
-    return (struct http_str){NULL, 0};
 }
 
 void fs_route(struct conn *c, const struct http_request *req, const struct http_info *info)
