@@ -359,6 +359,28 @@ def test_if_none_match_takes_precedence_over_if_modified_since(server):
     assert r.status == 200 and r.body == SMALL
 
 
+def test_if_match_fails_with_412_and_keeps_the_connection(server):
+    etag = get(server, "/small.txt").header("etag")
+    with server.http() as c:
+        c.request("GET", "/small.txt", [("If-Match", '"other"')])
+        r = c.read_response()
+        assert r.status == 412 and r.reason == "Precondition Failed", r
+        assert r.header("connection") is None
+        c.request("GET", "/small.txt", [("If-Match", f'"x", {etag}')])
+        r = c.read_response()
+        assert r.status == 200 and r.body == SMALL
+        c.request("GET", "/small.txt", [("If-Match", f"W/{etag}")])  # weak never matches
+        assert c.read_response().status == 412
+
+
+def test_if_unmodified_since(server):
+    earlier = email.utils.formatdate(MTIME - 3600, usegmt=True)
+    later = email.utils.formatdate(MTIME + 3600, usegmt=True)
+    assert get(server, "/small.txt", [("If-Unmodified-Since", earlier)]).status == 412
+    r = get(server, "/small.txt", [("If-Unmodified-Since", later)])
+    assert r.status == 200 and r.body == SMALL
+
+
 def test_not_found(server):
     r = get(server, "/no-such-file.txt")
     assert r.status == 404
