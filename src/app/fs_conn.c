@@ -71,8 +71,17 @@ static enum step want(struct conn *c, uint32_t ev)
 
 enum fill { FILL_GOT, FILL_AGAIN, FILL_EOF, FILL_FULL, FILL_FAILED };
 
-/* Reads what the socket has into c->in, within this wakeup's budget. */
-static enum fill fill(struct conn *c, int *reads)
+/* What one drive may still read. */
+struct budget {
+    int reads;    /* recv calls made */
+    bool drained; /* a recv returned less than it could take: the socket is empty */
+};
+
+/* Reads what the socket has into c->in, within this wakeup's budget. Once
+ * a read came back short the socket is taken as empty until epoll (level
+ * triggered) says otherwise, which saves a recv that would say EAGAIN
+ * after every response. */
+static enum fill fill(struct conn *c, struct budget *b)
 {
     if (c->in == NULL)
         c->in = fs_in_get(c->w);
@@ -80,18 +89,22 @@ static enum fill fill(struct conn *c, int *reads)
         return FILL_FAILED;
     if (buf_reserve(c->in, 1) == NULL)
         return FILL_FULL;
-    if (*reads >= READS_PER_WAKEUP)
+    if (b->drained || b->reads >= READS_PER_WAKEUP)
         return FILL_AGAIN; /* level-triggered: the loop comes back */
-    (*reads)++;
-    ssize_t n = sock_recv(c->io.fd, c->in->data + c->in->wpos, buf_room(c->in));
-    if (n == -EAGAIN)
+    b->reads++;
+    size_t room = buf_room(c->in);
+    ssize_t n = sock_recv(c->io.fd, c->in->data + c->in->wpos, room);
+    if (n == -EAGAIN) {
+        b->drained = true;
         return FILL_AGAIN;
+    }
     if (n == 0) {
         c->flags |= FL_FIN;
         return FILL_EOF;
     }
     if (n < 0)
         return FILL_FAILED;
+    b->drained = (size_t)n < room;
     buf_commit(c->in, (size_t)n);
     return FILL_GOT;
 }
@@ -120,7 +133,7 @@ struct xchg *fs_conn_begin(struct conn *c)
 
 /* ---- CS_PROBE ----------------------------------------------------------- */
 
-static enum step on_probe(struct conn *c, int *reads)
+static enum step on_probe(struct conn *c, struct budget *b)
 {
     struct worker *w = c->w;
     size_t len = in_len(c), name_len;
@@ -146,7 +159,7 @@ static enum step on_probe(struct conn *c, int *reads)
         }
     }
     size_t before = len;
-    enum fill f = fill(c, reads);
+    enum fill f = fill(c, b);
     if (f == FILL_GOT)
         return STEP_GO;
     if (f == FILL_EOF && before > 0)
@@ -191,7 +204,7 @@ static void note_body(struct xchg *x, const struct http_info *info, bool keep)
     }
 }
 
-static enum step on_head(struct conn *c, int *reads)
+static enum step on_head(struct conn *c, struct budget *b)
 {
     struct worker *w = c->w;
     struct http_request req;
@@ -201,7 +214,7 @@ static enum step on_head(struct conn *c, int *reads)
     assert(c->state == CS_HEAD);
     if (len == 0) {
         fs_in_put(w, &c->in); /* an idle connection holds no buffer */
-        enum fill f = fill(c, reads);
+        enum fill f = fill(c, b);
         return f == FILL_GOT ? STEP_GO : no_input(c, f);
     }
     size_t plen = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
@@ -212,7 +225,7 @@ static enum step on_head(struct conn *c, int *reads)
             c->flags |= FL_HEAD_TIMER;
             c->sc.deadline = w->loop->now + w->srv->opt.head_timeout_ms;
         }
-        enum fill f = fill(c, reads);
+        enum fill f = fill(c, b);
         return f == FILL_GOT ? STEP_GO : no_input(c, f);
     }
     c->flags &= (uint8_t)~FL_HEAD_TIMER;
@@ -252,7 +265,7 @@ static enum step on_head(struct conn *c, int *reads)
 
 /* ---- CS_BODY and CS_DISCARD --------------------------------------------- */
 
-static enum step on_body(struct conn *c, int *reads)
+static enum step on_body(struct conn *c, struct budget *b)
 {
     assert(c->state == CS_BODY);
     if (in_len(c) > 0) {
@@ -260,11 +273,11 @@ static enum step on_body(struct conn *c, int *reads)
         if (c->state != CS_BODY)
             return STEP_GO;
     }
-    enum fill f = fill(c, reads);
+    enum fill f = fill(c, b);
     return f == FILL_GOT ? STEP_GO : no_input(c, f); /* EOF: the upload is aborted */
 }
 
-static enum step on_discard(struct conn *c, int *reads)
+static enum step on_discard(struct conn *c, struct budget *b)
 {
     size_t len = in_len(c);
 
@@ -279,7 +292,7 @@ static enum step on_discard(struct conn *c, int *reads)
         c->sc.deadline = c->w->loop->now + c->w->srv->opt.idle_timeout_ms;
         return STEP_GO;
     }
-    enum fill f = fill(c, reads);
+    enum fill f = fill(c, b);
     if (f == FILL_GOT)
         c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
     return f == FILL_GOT ? STEP_GO : no_input(c, f);
@@ -371,22 +384,22 @@ static void conn_free(struct conn *c)
 
 void fs_conn_drive(struct conn *c)
 {
-    int reads = 0;
+    struct budget b = {0, false};
     enum step s = STEP_GO;
 
     while (s == STEP_GO) {
         switch ((enum conn_state)c->state) {
         case CS_PROBE:
-            s = on_probe(c, &reads);
+            s = on_probe(c, &b);
             break;
         case CS_HEAD:
-            s = on_head(c, &reads);
+            s = on_head(c, &b);
             break;
         case CS_BODY:
-            s = on_body(c, &reads);
+            s = on_body(c, &b);
             break;
         case CS_DISCARD:
-            s = on_discard(c, &reads);
+            s = on_discard(c, &b);
             break;
         case CS_SEND:
             s = on_send(c);
