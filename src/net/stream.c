@@ -20,10 +20,11 @@ static uint32_t wanted_events(const struct stream *s)
         ev |= EPOLLIN;
     if (buf_len(&s->out) > 0)
         ev |= EPOLLOUT;
-    /* 0 stays registered: epoll reports EPOLLERR and EPOLLHUP regardless.
+    /* Wanting nothing, stay registered for what epoll reports regardless,
+     * errors and hang-ups (events 0 would mean "not registered" to ev).
      * Not EPOLLRDHUP: level triggered, it would fire on and on after the
      * peer's FIN while a full input buffer keeps us from reading it. */
-    return ev;
+    return ev ? ev : EPOLLERR | EPOLLHUP;
 }
 
 /* The socket's pending error as -errno, or 0. */

@@ -314,6 +314,9 @@ static void check_full_buffer_stays_quiet(struct fx *f, enum peer_end how)
         return;
     }
     assert_int_equal(f->nclose, 0);
+    /* quiet, yet registered (for errors and hang-ups) */
+    assert_int_equal(f->st.io.events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP), 0);
+    assert_true(f->st.io.events != 0);
     assert_int_equal(buf_len(&f->st.in), 8);
     assert_memory_equal(buf_rptr(&f->st.in), "01234567", 8);
 }
