@@ -449,7 +449,7 @@ static void test_sweep_close_next_inside_expired(void **state)
 static void test_stop_with_grace(void **state)
 {
     struct fx *f = *state;
-    const int grace = 300;
+    const int grace = 1000;
 
     fx_start(f, 1, 100, grace);
     client_accepted(f, 0);
@@ -457,7 +457,7 @@ static void test_stop_with_grace(void **state)
     command(f, 1, 'b');
     int64_t t0 = clock_ms();
     srv_stop(&f->srv);
-    expect_eof(f, 0, grace - 100); /* the idle one: well before the grace ends */
+    expect_eof(f, 0, grace - 300); /* the idle one: well before the grace ends */
     expect_eof(f, 1, WAIT_MS);
     int64_t busy_closed = clock_ms() - t0;
     srv_wait(&f->srv);
