@@ -47,6 +47,8 @@ int ev_io_set(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
     if (io->events == events)
         return 0;
+    if (events == 0)
+        return -EINVAL;
     struct epoll_event ev = {.events = events, .data.ptr = io};
     if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
         return -errno;

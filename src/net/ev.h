@@ -47,7 +47,9 @@ void ev_loop_close(struct ev_loop *loop);
 /* Registers fd for events (EPOLLIN, EPOLLOUT, EPOLLEXCLUSIVE...). 0 or -errno. */
 int ev_io_start(struct ev_loop *loop, struct ev_io *io, int fd, uint32_t events, ev_io_cb cb);
 
-/* Changes the watched events when they differ. 0 or -errno. */
+/* Changes the watched events when they differ. events 0 is -EINVAL (0
+ * means not registered: use ev_io_stop; EPOLLERR alone watches errors
+ * only). 0 or -errno. */
 int ev_io_set(struct ev_loop *loop, struct ev_io *io, uint32_t events);
 
 /* Deregisters the watcher; the fd stays open. From then on its callback is

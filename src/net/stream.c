@@ -20,7 +20,22 @@ static uint32_t wanted_events(const struct stream *s)
         ev |= EPOLLIN;
     if (buf_len(&s->out) > 0)
         ev |= EPOLLOUT;
-    return ev ? ev : EPOLLRDHUP; /* stay registered to see errors */
+    /* Wanting nothing, stay registered for what epoll reports regardless,
+     * errors and hang-ups (events 0 would mean "not registered" to ev).
+     * Not EPOLLRDHUP: level triggered, it would fire on and on after the
+     * peer's FIN while a full input buffer keeps us from reading it. */
+    return ev ? ev : EPOLLERR | EPOLLHUP;
+}
+
+/* The socket's pending error as -errno, or 0. */
+static int pending_error(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -errno;
+    return -err;
 }
 
 static void finish(struct stream *s, int err)
@@ -191,6 +206,15 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
             return;
         if (drained)
             break;
+    }
+    if ((events & (EPOLLHUP | EPOLLERR)) && !s->closing && buf_len(&s->in) >= s->in.max &&
+        buf_len(&s->out) == 0) {
+        /* The peer is gone (or the socket failed) while a full input buffer
+         * keeps us from reading and nothing waits to be sent: nothing can
+         * change any more, and the event would repeat. Our queue is empty,
+         * so a hang-up without an error is the peer's orderly close. */
+        finish(s, pending_error(s->io.fd));
+        return;
     }
     update(s);
 }

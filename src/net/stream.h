@@ -1,7 +1,8 @@
 /* stream: a buffered, non-blocking connection for message protocols.
  *
  * Input is read into s->in (at most in_max bytes: a full buffer stops
- * reading until the owner consumes). Output is written at once when the
+ * reading until the owner consumes, which it does in on_data; a stream whose
+ * peer hangs up meanwhile closes, since nothing could change). Output is written at once when the
  * socket takes it; what it does not take waits in s->out (at most out_max
  * bytes) with EPOLLOUT armed until it drains. Both buffers are freed when
  * empty, so an idle stream holds no buffer memory. */

@@ -210,6 +210,9 @@ static void test_set_same_events_is_a_no_op(void **state)
     assert_int_equal(ev_io_set(&f->loop, &f->w[0].io, EPOLLIN), 0);
     assert_int_equal(ev_io_set(&f->loop, &f->w[0].io, EPOLLIN | EPOLLOUT), 0);
     assert_int_equal(f->w[0].io.events, EPOLLIN | EPOLLOUT);
+    /* 0 would read as "not registered", and ev_io_stop would then skip it. */
+    assert_int_equal(ev_io_set(&f->loop, &f->w[0].io, 0), -EINVAL);
+    assert_int_equal(f->w[0].io.events, EPOLLIN | EPOLLOUT);
     f->stop_after_ticks = 1;
     assert_int_equal(ev_run(&f->loop), 0);
     assert_int_equal(f->w[0].fired, 1);
@@ -427,7 +430,7 @@ int main(void)
     ADD("io: a quiet fd does not fire", test_quiet_fd_does_not_fire);
     ADD("io: level triggered", test_level_triggered);
     ADD("io_set: EPOLLOUT to EPOLLIN and back to silence", test_set_switches_in_and_out);
-    ADD("io_set: same events are a no-op, new ones apply", test_set_same_events_is_a_no_op);
+    ADD("io_set: same events are a no-op, new ones apply, 0 is -EINVAL", test_set_same_events_is_a_no_op);
     ADD("io_stop: no more calls, fd stays open, start again", test_stop);
     ADD("io_stop: a watcher stopped in the same batch is not called",
         test_stop_other_in_same_batch);
