@@ -138,18 +138,6 @@ void srv_conn_remove(struct srv_worker *w, struct srv_conn *c)
     atomic_fetch_sub(&w->srv->nconns, 1);
 }
 
-void srv_conn_opened(struct srv_worker *w)
-{
-    w->nconns++;
-    atomic_fetch_add(&w->srv->nconns, 1);
-}
-
-void srv_conn_closed(struct srv_worker *w)
-{
-    w->nconns--;
-    atomic_fetch_sub(&w->srv->nconns, 1);
-}
-
 void srv_free(struct srv *s)
 {
     for (int i = 0; i < s->nworkers; i++) {

@@ -124,11 +124,6 @@ void srv_conn_remove(struct srv_worker *w, struct srv_conn *c);
  * when closing one may close others. */
 static inline struct srv_conn *srv_conns(struct srv_worker *w) { return w->conns; }
 
-/* Deprecated: counting only, for servers that keep their own list (the file
- * server until it moves to srv_conn_add/srv_conn_remove). Do not mix with
- * srv_conn_add on one connection. */
-void srv_conn_opened(struct srv_worker *w);
-void srv_conn_closed(struct srv_worker *w);
 
 /* A URL-style name for the bound address, "127.0.0.1:8000" or "[::1]:8000";
  * for the unspecified address, the loopback address that reaches it. */
