@@ -497,36 +497,13 @@ def test_if_range_matching_date_gives_range(server):
     assert r.body == SMALL[3:6]
 
 
-def parse_multipart(r, data):
-    """Checks a multipart/byteranges body against data; returns the parts' total size."""
-    m = re.match(r"multipart/byteranges;\s*boundary=\"?([^\";]+)\"?", r.header("content-type") or "")
-    assert m, f"206 for several ranges must be multipart/byteranges: {r.headers}"
-    boundary = m.group(1).encode()
-    total = 0
-    parts = r.body.split(b"--" + boundary)
-    assert parts[-1].startswith(b"--"), "missing closing boundary"
-    for part in parts[1:-1]:
-        head, sep, body = part.partition(b"\r\n\r\n")
-        assert sep
-        assert body.endswith(b"\r\n")
-        body = body[:-2]
-        cr = re.search(rb"(?im)^content-range:\s*bytes (\d+)-(\d+)/(\d+)\s*$", head)
-        assert cr, head
-        first, last, size = map(int, cr.groups())
-        assert size == len(data) and body == data[first:last + 1]
-        total += len(body)
-    return total
-
-
 @pytest.mark.parametrize("spec", ["bytes=0-9,20-29", "bytes=0-,0-,0-", "bytes=-100,0-99,50-149"])
 def test_multiple_ranges_never_more_than_file(server, ranged, spec):
     name, data = ranged
     r = get(server, "/" + name, [("Range", spec)])
-    assert r.status in (200, 206)
-    if r.status == 200:
-        assert sha256(r.body) == sha256(data)
-    else:
-        assert parse_multipart(r, data) <= len(data)
+    # Several ranges get the whole file (proto/cond): never more than its size.
+    assert r.status == 200, r
+    assert sha256(r.body) == sha256(data)
 
 
 # ---- past 4 GiB ------------------------------------------------------------

@@ -147,7 +147,7 @@ def test_no_raw_option_answers_http_error(start_server, served_dir):
     with srv.connect() as s:
         s.sendall(b"small.txt\r\n")
         data = recv_until_close(s)
-    assert data == b"" or data.startswith(b"HTTP/1.1 400 "), data
+    assert data.startswith(b"HTTP/1.1 400 "), data
     assert b"small\n" not in data
 
 
@@ -156,5 +156,5 @@ def test_no_raw_option_name_without_newline_not_served(start_server, served_dir)
     with srv.connect() as s:
         s.sendall(b"small.txt")
         data = recv_until_close(s, timeout=8)
-    assert data == b"" or data.startswith(b"HTTP/1.1 4"), data
+    assert data == b"", data  # the head deadline closes it without an answer
     assert b"small\n" not in data

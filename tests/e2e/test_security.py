@@ -54,27 +54,30 @@ def served_dir(tree):
     return tree
 
 
-def assert_refused(r):
-    assert r.status in (400, 403, 404), r
+def assert_refused(r, status=404):
+    """Refused with exactly status: 403 for a path that leaves the root, 400
+    for one that cannot be a path, 404 for a link the kernel will not follow
+    out of the root (it is not there, as far as the client can know)."""
+    assert r.status == status, r
     assert SECRET not in r.body and SECRET2 not in r.body
 
 
 # ---- path escapes ----------------------------------------------------------
 
 ESCAPES = {
-    "dotdot": (b"/../secret", None),
-    "encoded_dotdot": (b"/%2e%2e/secret", None),
-    "half_encoded_dotdot": (b"/.%2e/secret", None),
-    "encoded_slash_dotdot": (b"/%2e%2e%2fsecret", None),
-    "deep_dotdot": (b"/a/../../secret", None),
+    "dotdot": (b"/../secret", 403),
+    "encoded_dotdot": (b"/%2e%2e/secret", 403),
+    "half_encoded_dotdot": (b"/.%2e/secret", 403),
+    "encoded_slash_dotdot": (b"/%2e%2e%2fsecret", 403),
+    "deep_dotdot": (b"/a/../../secret", 403),
     "double_encoded_dotdot": (b"/%252e%252e/secret", 404),
-    "nul_byte": (b"/a/%00", None),
-    "nul_before_name": (b"/file.txt%00.html", None),
+    "nul_byte": (b"/a/%00", 400),
+    "nul_before_name": (b"/file.txt%00.html", 400),
     "double_slash_etc_passwd": (b"//etc/passwd", 404),
     "backslash_dotdot": (b"/..%5c..%5csecret", 404),
     "raw_backslash_dotdot": (b"/..\\..\\secret", 404),
-    "absolute_form_dotdot": (b"http://x/../secret", None),
-    "absolute_form_encoded_dotdot": (b"http://x/%2e%2e/secret", None),
+    "absolute_form_dotdot": (b"http://x/../secret", 403),
+    "absolute_form_encoded_dotdot": (b"http://x/%2e%2e/secret", 403),
 }
 
 
@@ -83,9 +86,7 @@ def test_path_escape_refused(server, target, status):
     with server.http() as c:
         c.send(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         r = c.read_response()
-        assert_refused(r)
-        if status is not None:
-            assert r.status == status
+        assert_refused(r, status)
         assert b"root:" not in r.body
 
 
@@ -118,7 +119,7 @@ def test_listing_leaves_out_links_leading_outside(server):
 def test_fifo_not_served(server):
     # Opening a FIFO for reading must neither block the server nor serve it.
     r = http_request(server, "GET", "/fifo", timeout=SMALL_TIMEOUT)
-    assert r.status in (403, 404)
+    assert r.status == 404, r
     with server.connect(SMALL_TIMEOUT) as s:
         s.sendall(b"fifo")
         assert wait_closed(s, SMALL_TIMEOUT) is True
@@ -164,7 +165,7 @@ def test_long_request_line_gets_414_and_close(server):
 def test_101_header_lines_refused(server):
     lines = [b"Host: x"] + [b"X-H%d: v" % i for i in range(100)]
     data = b"GET /file.txt HTTP/1.1\r\n" + b"\r\n".join(lines) + b"\r\n\r\n"
-    expect_error_then_close(server, data, (431, 400))
+    expect_error_then_close(server, data, (431,))
 
 
 def test_100_header_lines_accepted(server):
@@ -217,7 +218,7 @@ def test_http11_with_two_hosts_400(server):
 
 
 def test_unsupported_http_version_refused(server):
-    expect_error_then_close(server, b"GET /file.txt HTTP/2.0\r\nHost: x\r\n\r\n", (505, 400))
+    expect_error_then_close(server, b"GET /file.txt HTTP/2.0\r\nHost: x\r\n\r\n", (505,))
 
 
 def test_get_with_small_body_then_second_request(server):
