@@ -125,6 +125,7 @@ static enum step no_input(struct conn *c, enum fill f)
 
 struct xchg *fs_conn_begin(struct conn *c)
 {
+    assert(c->x == NULL); /* one exchange at a time: the last one has ended */
     struct xchg *x = fs_xchg_get(c->w);
 
     c->x = x;
