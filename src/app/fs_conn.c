@@ -83,24 +83,25 @@ struct budget {
  * after every response. */
 static enum fill fill(struct conn *c, struct budget *b)
 {
+    if (c->in != NULL && buf_reserve(c->in, 1) == NULL)
+        return FILL_FULL;
+    if (b->drained || b->reads >= READS_PER_WAKEUP)
+        return FILL_AGAIN; /* level-triggered: the loop comes back */
     if (c->in == NULL)
         c->in = fs_in_get(c->w);
     if (c->in == NULL)
         return FILL_FAILED;
-    if (buf_reserve(c->in, 1) == NULL)
-        return FILL_FULL;
-    if (b->drained || b->reads >= READS_PER_WAKEUP)
-        return FILL_AGAIN; /* level-triggered: the loop comes back */
     b->reads++;
     size_t room = buf_room(c->in);
     ssize_t n = sock_recv(c->io.fd, c->in->data + c->in->wpos, room);
-    if (n == -EAGAIN) {
+    if (n == -EAGAIN || n == 0) {
+        /* Nothing came: an idle connection holds no buffer. */
+        if (buf_len(c->in) == 0)
+            fs_in_put(c->w, &c->in);
         b->drained = true;
-        return FILL_AGAIN;
-    }
-    if (n == 0) {
-        c->flags |= FL_FIN;
-        return FILL_EOF;
+        if (n == 0)
+            c->flags |= FL_FIN;
+        return n == 0 ? FILL_EOF : FILL_AGAIN;
     }
     if (n < 0)
         return FILL_FAILED;
