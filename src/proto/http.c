@@ -1,4 +1,5 @@
 #include "proto/http.h"
+#include "proto/lex.h"
 
 #include <errno.h>
 #include <string.h>
@@ -243,17 +244,11 @@ int http_analyse_response(const struct http_response *res, struct http_resp_info
 /* Reads a decimal number at s[*i]; -1 when there is none or it overflows. */
 static int64_t read_i64(const char *s, size_t len, size_t *i)
 {
-    size_t start = *i;
-    int64_t n = 0;
+    uint64_t n;
 
-    while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
-        int d = s[*i] - '0';
-        if (n > (INT64_MAX - d) / 10)
-            return -1;
-        n = n * 10 + d;
-        (*i)++;
-    }
-    return *i > start ? n : -1;
+    if (lex_decimal(s, len, i, INT64_MAX, &n) < 0)
+        return -1;
+    return (int64_t)n;
 }
 
 int http_content_range(struct http_str v, int64_t *first, int64_t *last, int64_t *size)
@@ -328,17 +323,6 @@ static bool disposition_param(struct http_str v, const char *name, struct http_s
     return false;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long http_disposition_filename(struct http_str v, char *out, size_t outsz)
 {
     struct http_str raw;
@@ -359,9 +343,9 @@ long http_disposition_filename(struct http_str v, char *out, size_t outsz)
     }
     for (size_t i = 0; i < raw.len; i++) {
         char c = raw.p[i];
-        if (ext && c == '%' && i + 2 < raw.len && hex_digit(raw.p[i + 1]) >= 0 &&
-            hex_digit(raw.p[i + 2]) >= 0) {
-            c = (char)(hex_digit(raw.p[i + 1]) * 16 + hex_digit(raw.p[i + 2]));
+        if (ext && c == '%' && i + 2 < raw.len && lex_hex_digit(raw.p[i + 1]) >= 0 &&
+            lex_hex_digit(raw.p[i + 2]) >= 0) {
+            c = (char)(lex_hex_digit(raw.p[i + 1]) * 16 + lex_hex_digit(raw.p[i + 2]));
             i += 2;
         } else if (quoted && c == '\\' && i + 1 < raw.len) {
             c = raw.p[++i];
@@ -388,7 +372,7 @@ ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
         char ch = buf[in];
         switch (c->state) {
         case CH_SIZE: {
-            int d = hex_digit(ch);
+            int d = lex_hex_digit(ch);
             if (d >= 0) {
                 if (c->left > (UINT64_MAX >> 4) || ++c->line > 16)
                     return HTTP_PARSE_INVALID;
@@ -489,19 +473,12 @@ bool http_list_has(struct http_str v, const char *token)
 /* Parses a Content-Length value: digits only, no overflow. */
 static int parse_length(struct http_str v, int64_t *out)
 {
-    int64_t n = 0;
+    size_t i = 0;
+    uint64_t n;
 
-    if (v.len == 0)
+    if (lex_decimal(v.p, v.len, &i, INT64_MAX, &n) < 0 || i != v.len)
         return -1;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.p[i] < '0' || v.p[i] > '9')
-            return -1;
-        int d = v.p[i] - '0';
-        if (n > (INT64_MAX - d) / 10)
-            return -1;
-        n = n * 10 + d;
-    }
-    *out = n;
+    *out = (int64_t)n;
     return 0;
 }
 
