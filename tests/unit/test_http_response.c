@@ -180,6 +180,25 @@ static const struct bad_case bad_cases[] = {
     {"NUL in the reason", WITH_NUL("HTTP/1.1 200 O\0K\r\n\r\n")},
     {"escape sequence in the reason", "HTTP/1.1 404 \x1b]0;owned\x07\x1b[2J\r\n\r\n", 0},
     {"DEL in the reason", "HTTP/1.1 200 O\x7fK\r\n\r\n", 0},
+
+    /* Issue 8: a response is read by the same field-line rules as a
+     * request (bare LF aside), so a server cannot hide framing either. */
+    {"framing: bare CR in the status line", "HTTP/1.1 200 O\rK\r\n\r\n", 0},
+    {"framing: bare CR after chunked",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\r\n\r\n", 0},
+    {"framing: bare CR between chunked and another field",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\rContent-Length: 5\r\n\r\n", 0},
+    {"framing: bare CR in a header name", "HTTP/1.1 200 OK\r\nContent\r-Length: 5\r\n\r\n", 0},
+    {"framing: CR CR LF ends the head", "HTTP/1.1 200 OK\r\nX: y\r\n\r\r\n", 0},
+    {"framing: obs-fold with a tab", "HTTP/1.1 200 OK\r\nX: a\r\n\tTransfer-Encoding: chunked\r\n\r\n", 0},
+    {"framing: obs-fold after bare LF", "HTTP/1.1 200 OK\nX: a\n b\n\n", 0},
+    {"framing: leading space on the first header line",
+     "HTTP/1.1 200 OK\r\n Transfer-Encoding: chunked\r\n\r\n", 0},
+    {"framing: tab before a colon", "HTTP/1.1 200 OK\r\nTransfer-Encoding\t: chunked\r\n\r\n", 0},
+    {"framing: NUL in a header name", WITH_NUL("HTTP/1.1 200 OK\r\nContent-Length\0: 5\r\n\r\n")},
+    {"framing: NUL at the end of a value",
+     WITH_NUL("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\0\r\n\r\n")},
+    {"framing: escape byte in a value", "HTTP/1.1 200 OK\r\nX: \x1b[2J\r\n\r\n", 0},
 };
 /* clang-format on */
 
@@ -246,12 +265,32 @@ static const struct analyse_case analyse_cases[] = {
     {"Content-Length INT64_MAX + 1", R11 "Content-Length: 9223372036854775808\r\n\r\n", -EBADMSG,
      0, false, false, NULL, NULL, NULL, NULL, NULL},
     {"chunked", R11 "Transfer-Encoding: chunked\r\n\r\n", 0, -1, true, false, "", "", "", "", ""},
-    {"chunked beats Content-Length", R11 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-     0, -1, true, false, "", "", "", "", ""},
-    {"Content-Length after chunked", R11 "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-     0, -1, true, false, "", "", "", "", ""},
-    {"gzip, chunked", R11 "Transfer-Encoding: gzip, chunked\r\n\r\n", 0, -1, true, false,
+    /* RFC 9112 section 6.3: chunked overrides Content-Length, but the
+     * connection is not trusted for another response after that. */
+    {"chunked beats Content-Length and closes",
+     R11 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+     0, -1, true, true, "", "", "", "", ""},
+    {"Content-Length after chunked closes",
+     R11 "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+     0, -1, true, true, "", "", "", "", ""},
+    {"chunked in another case", R11 "transfer-encoding: CHUNKED\r\n\r\n", 0, -1, true, false,
      "", "", "", "", ""},
+    /* Issue 8, defect 2 from the client's side: a coding we cannot decode
+     * would be stored as it came; a list we cannot trust is no framing. */
+    {"TE: gzip, chunked is refused", R11 "Transfer-Encoding: gzip, chunked\r\n\r\n", -EBADMSG, 0,
+     false, false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: identity is refused", R11 "Transfer-Encoding: identity\r\n\r\n", -EBADMSG, 0, false,
+     false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: chunked, chunked", R11 "Transfer-Encoding: chunked, chunked\r\n\r\n", -EBADMSG, 0,
+     false, false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: two fields", R11 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+     -EBADMSG, 0, false, false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: chunked in HTTP/1.0", R10 "Transfer-Encoding: chunked\r\n\r\n", -EBADMSG, 0, false,
+     false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: chunked with a parameter", R11 "Transfer-Encoding: chunked;x=1\r\n\r\n", -EBADMSG, 0,
+     false, false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: empty", R11 "Transfer-Encoding:\r\n\r\n", -EBADMSG, 0, false, false, NULL, NULL, NULL,
+     NULL, NULL},
     {"Transfer-Encoding gzip", R11 "Transfer-Encoding: gzip\r\n\r\n", -EBADMSG, 0, false, false,
      NULL, NULL, NULL, NULL, NULL},
     {"chunked, gzip", R11 "Transfer-Encoding: chunked, gzip\r\n\r\n", -EBADMSG, 0, false, false,
