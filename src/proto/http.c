@@ -411,39 +411,43 @@ long http_disposition_filename(struct http_str v, char *out, size_t outsz)
     return (long)o;
 }
 
-enum { CH_SIZE, CH_EXT, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
+/* The chunked grammar (RFC 9112 section 7.1), one state per place in it:
+ *   chunk      = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+ *   chunk-size = 1*HEXDIG            (leading zeros allowed, value < 2^63)
+ *   chunk-ext  = *( BWS ";" ... )    (skipped, but only visible bytes)
+ *   last-chunk = 1*("0") [ chunk-ext ] CRLF, then field lines, then CRLF
+ * Every line ends in CR LF: a bare CR or LF anywhere in the framing is
+ * refused, since parsers that disagree about it can be made to disagree
+ * about where the body ends. */
+enum {
+    CH_SIZE,          /* the first digit of a size line */
+    CH_SIZE_MORE,     /* more digits, or what ends them */
+    CH_SIZE_BWS,      /* white space after the size: ";" or CR next */
+    CH_EXT,           /* chunk extensions, up to the CR */
+    CH_SIZE_LF,       /* the LF of a size line */
+    CH_DATA,          /* chunk data */
+    CH_DATA_CR,       /* the CR LF after the data */
+    CH_DATA_LF,
+    CH_TRAILER,       /* the start of a trailer line, or of the empty line */
+    CH_TRAILER_NAME,  /* a trailer field's name, up to its colon */
+    CH_TRAILER_VALUE, /* its value, up to the CR */
+    CH_TRAILER_LF,    /* the LF of a trailer line */
+    CH_END_LF,        /* the LF of the empty line that ends the body */
+    CH_DONE,
+};
+
+/* The largest chunk size: sizes must fit in an off_t (and in 63 bits for
+ * every caller that adds them up). */
+#define CHUNK_SIZE_MAX ((uint64_t)INT64_MAX)
 
 ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
 {
     size_t in = 0, out = 0, n = *len;
 
     while (in < n) {
-        char ch = buf[in];
-        switch (c->state) {
-        case CH_SIZE: {
-            int d = lex_hex_digit(ch);
-            if (d >= 0) {
-                if (c->left > (UINT64_MAX >> 4) || ++c->line > 16)
-                    return HTTP_PARSE_INVALID;
-                c->left = c->left * 16 + (uint64_t)d;
-                in++;
-                break;
-            }
-            if (c->line == 0 || (ch != ';' && ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n'))
-                return HTTP_PARSE_INVALID;
-            c->state = CH_EXT;
-            break;
-        }
-        case CH_EXT: /* chunk extensions are ignored up to the LF */
-            in++;
-            if (ch == '\n') {
-                c->line = 0;
-                c->state = c->left > 0 ? CH_DATA : CH_TRAILER;
-            } else if (++c->line > 4096) {
-                return HTTP_PARSE_INVALID;
-            }
-            break;
-        case CH_DATA: {
+        unsigned char ch = (unsigned char)buf[in];
+
+        if (c->state == CH_DATA) {
             size_t take = n - in;
             if (take > c->left)
                 take = (size_t)c->left;
@@ -452,32 +456,101 @@ ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
             in += take;
             c->left -= take;
             if (c->left == 0)
-                c->state = CH_DATA_END;
-            break;
+                c->state = CH_DATA_CR;
+            continue;
         }
-        case CH_DATA_END: /* CR LF after the data */
-            in++;
-            if (ch == '\n') {
-                c->state = CH_SIZE;
-                c->line = 0;
-            } else if (ch != '\r') {
+        in++;
+        /* Size lines and each trailer line are capped, CR LF included;
+         * leading zeros count too, so no size line is endless. */
+        if (c->state != CH_DATA_CR && c->state != CH_DATA_LF && ++c->line > HTTP_CHUNK_LINE_MAX)
+            return HTTP_PARSE_INVALID;
+        if (c->state >= CH_TRAILER && ++c->trailer > HTTP_MAX_HEAD)
+            return HTTP_PARSE_INVALID;
+        switch (c->state) {
+        case CH_SIZE:
+        case CH_SIZE_MORE: {
+            int d = lex_hex_digit((char)ch);
+            if (d >= 0) {
+                if (c->left > (CHUNK_SIZE_MAX - (uint64_t)d) / 16)
+                    return HTTP_PARSE_INVALID;
+                c->left = c->left * 16 + (uint64_t)d;
+                c->state = CH_SIZE_MORE;
+            } else if (c->state == CH_SIZE) {
+                return HTTP_PARSE_INVALID;
+            } else if (ch == ' ' || ch == '\t') {
+                c->state = CH_SIZE_BWS;
+            } else if (ch == ';') {
+                c->state = CH_EXT;
+            } else if (ch == '\r') {
+                c->state = CH_SIZE_LF;
+            } else {
                 return HTTP_PARSE_INVALID;
             }
             break;
-        case CH_TRAILER: /* trailer lines until an empty one */
-            in++;
-            if (ch == '\n') {
-                if (c->line == 0) {
-                    c->state = CH_DONE;
-                    *len = out;
-                    return (ssize_t)(n - in);
-                }
-                c->line = 0;
-            } else if (ch != '\r' || c->line > 0) {
-                if (++c->line > 4096)
-                    return HTTP_PARSE_INVALID;
-            }
+        }
+        case CH_SIZE_BWS:
+            if (ch == ';')
+                c->state = CH_EXT;
+            else if (ch == '\r')
+                c->state = CH_SIZE_LF;
+            else if (ch != ' ' && ch != '\t')
+                return HTTP_PARSE_INVALID;
             break;
+        case CH_EXT: /* ignored, but no control bytes: no bare CR or LF */
+            if (ch == '\r')
+                c->state = CH_SIZE_LF;
+            else if (!is_vchar(ch))
+                return HTTP_PARSE_INVALID;
+            break;
+        case CH_SIZE_LF:
+            if (ch != '\n')
+                return HTTP_PARSE_INVALID;
+            c->line = 0;
+            c->state = c->left > 0 ? CH_DATA : CH_TRAILER;
+            break;
+        case CH_DATA_CR:
+            if (ch != '\r')
+                return HTTP_PARSE_INVALID;
+            c->state = CH_DATA_LF;
+            break;
+        case CH_DATA_LF:
+            if (ch != '\n')
+                return HTTP_PARSE_INVALID;
+            c->line = 0;
+            c->state = CH_SIZE;
+            break;
+        case CH_TRAILER: /* trailer fields follow the rules of header fields */
+            if (ch == '\r')
+                c->state = CH_END_LF;
+            else if (is_tchar(ch))
+                c->state = CH_TRAILER_NAME;
+            else
+                return HTTP_PARSE_INVALID; /* obs-fold, empty name, bare LF */
+            break;
+        case CH_TRAILER_NAME:
+            if (ch == ':')
+                c->state = CH_TRAILER_VALUE;
+            else if (!is_tchar(ch))
+                return HTTP_PARSE_INVALID;
+            break;
+        case CH_TRAILER_VALUE:
+            if (ch == '\r')
+                c->state = CH_TRAILER_LF;
+            else if (!is_vchar(ch))
+                return HTTP_PARSE_INVALID;
+            break;
+        case CH_TRAILER_LF:
+            if (ch != '\n')
+                return HTTP_PARSE_INVALID;
+            c->line = 0;
+            c->state = CH_TRAILER;
+            break;
+        case CH_END_LF:
+            if (ch != '\n')
+                return HTTP_PARSE_INVALID;
+            c->state = CH_DONE;
+            *len = out;
+            return (ssize_t)(n - in);
         default:
             return HTTP_PARSE_INVALID;
         }

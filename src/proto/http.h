@@ -141,15 +141,22 @@ long http_disposition_filename(struct http_str v, char *out, size_t outsz);
 /* An incremental chunked-body decoder. Zero it before the first call. */
 struct http_chunked {
     int state;
-    uint64_t left; /* bytes of the current chunk still to come */
-    size_t line;   /* bytes of the current size or trailer line so far */
+    uint64_t left;  /* bytes of the current chunk still to come */
+    size_t line;    /* bytes of the current size or trailer line so far */
+    size_t trailer; /* bytes of the trailer section so far */
 };
+
+#define HTTP_CHUNK_LINE_MAX 4096 /* a size line or a trailer line, CR LF included */
 
 /* Decodes buf[0..*len) in place: the body bytes are moved to the front and
  * *len becomes their count. Returns HTTP_PARSE_INCOMPLETE when the body
  * goes on, or, when the body (and its trailer) ended, the number of input
  * bytes that followed it (a client that does not pipeline expects 0), or
- * HTTP_PARSE_INVALID. Size and trailer lines are limited to 4 KiB. */
+ * HTTP_PARSE_INVALID: a chunk size of 2^63 or more, a line not ended by
+ * CR LF (a bare CR or LF anywhere), control bytes in an extension, a
+ * trailer line that is no field line, a size or trailer line longer than
+ * HTTP_CHUNK_LINE_MAX, or a trailer section longer than HTTP_MAX_HEAD.
+ * Body bytes decoded before an INVALID input are in buf and *len. */
 ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len);
 
 /* The reason phrase for a status code ("Not Found"); "Unknown" otherwise. */

@@ -127,3 +127,56 @@ def test_plain_chunked_put_still_stores(upsrv, root):
         second = c.read_response()
         assert second.status == 200 and second.body == OLD
     assert (root / "new.bin").read_bytes() == b"hello"
+
+
+# ---- defect 3: chunk sizes and chunk lines ---------------------------------------
+
+LINE_MAX = 4096  # HTTP_CHUNK_LINE_MAX: a size line, CR LF included
+
+BAD_BODIES = {
+    "chunk_size_2_63": b"8000000000000000\r\nhello\r\n0\r\n\r\n",
+    "chunk_size_2_64_minus_1": b"ffffffffffffffff\r\nhello\r\n0\r\n\r\n",
+    "chunk_size_2_64": b"10000000000000000\r\nhello\r\n0\r\n\r\n",
+    "chunk_size_2_63_after_leading_zeros": b"0000008000000000000000\r\nhello\r\n0\r\n\r\n",
+    "chunk_size_2_63_second_chunk": b"5\r\nhello\r\n8000000000000000\r\nhello\r\n0\r\n\r\n",
+    "chunk_size_leading_zeros_past_line_cap":
+        b"0" * (LINE_MAX - 2) + b"5\r\nhello\r\n0\r\n\r\n",
+    "chunk_size_bare_lf": b"5\nhello\r\n0\r\n\r\n",
+    "chunk_size_bare_cr": b"5\rhello\r\n0\r\n\r\n",
+    "chunk_ext_bare_cr": b"5;a\rb\r\nhello\r\n0\r\n\r\n",
+    "chunk_ext_bare_lf": b"5;a\nb\r\nhello\r\n0\r\n\r\n",
+    "chunk_ext_nul": b"5;a\0b\r\nhello\r\n0\r\n\r\n",
+    "chunk_ext_past_line_cap": b"5;" + b"e" * LINE_MAX + b"\r\nhello\r\n0\r\n\r\n",
+    "chunk_data_bare_lf": b"5\r\nhello\n0\r\n\r\n",
+    "last_chunk_bare_lf": b"5\r\nhello\r\n0\r\n\n",
+    "trailer_obs_fold": b"5\r\nhello\r\n0\r\nX: y\r\n z\r\n\r\n",
+    "trailer_bare_cr": b"5\r\nhello\r\n0\r\nX: y\rz\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_bad_chunked_body_is_400(upsrv, root, body):
+    refused(upsrv, root, head([H, TE]) + body, 400)
+
+
+def test_chunk_size_2_63_minus_1_is_bounded_by_max_upload(upsrv, root):
+    """The largest size there is, taken as a size: --max-upload still ends it."""
+    with HttpConn(upsrv.port) as c:
+        c.send(head([H, TE]) + b"7fffffffffffffff\r\n")
+        try:
+            for _ in range(10):
+                c.send(b"x" * 10_000)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        resp = c.read_response()
+        assert resp.status == 413, resp
+        assert c.closed_by_peer()
+    assert wait_for(lambda: listing(root) == ["old.txt"]), listing(root)
+
+
+def test_leading_zeros_up_to_the_line_cap_are_taken(upsrv, root):
+    body = b"0" * (LINE_MAX - 3) + b"5\r\nhello\r\n0\r\n\r\n"
+    with HttpConn(upsrv.port) as c:
+        c.send(head([H, TE]) + body)
+        assert c.read_response().status == 201
+    assert (root / "new.bin").read_bytes() == b"hello"

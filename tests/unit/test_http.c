@@ -689,6 +689,176 @@ static void test_method(void **state)
     guard_close(&g);
 }
 
+/* ---- chunked bodies (issue 8, defect 3) ---------------------------------- */
+
+/* Decodes in[0..len) in the pieces that cuts[0..ncuts) mark (each piece
+ * copied to end at the guard page first, as the decoder writes in place),
+ * appending the body to out. Returns the last result; a positive one
+ * counts the input never fed too. */
+static ssize_t chunk_feed(const char *in, size_t len, const size_t *cuts, size_t ncuts, char *out,
+                          size_t *outlen, struct http_chunked *ch)
+{
+    struct guard g;
+    size_t pos = 0;
+    ssize_t rc = HTTP_PARSE_INCOMPLETE;
+
+    memset(ch, 0, sizeof *ch);
+    guard_open(&g, len);
+    *outlen = 0;
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t end = i < ncuts ? cuts[i] : len;
+        size_t n = end - pos;
+        char *p = g.map + g.size - g.page - n;
+        memcpy(p, in + pos, n);
+        size_t got = n;
+        rc = http_chunked_decode(ch, p, &got);
+        assert_true(got <= n);
+        memcpy(out + *outlen, p, got);
+        *outlen += got;
+        pos = end;
+        if (rc != HTTP_PARSE_INCOMPLETE) {
+            if (rc >= 0)
+                rc += (ssize_t)(len - pos);
+            break;
+        }
+    }
+    guard_close(&g);
+    return rc;
+}
+
+static char zeros_at_cap[4200], zeros_past_cap[4200], ext_past_cap[4200], trailer_past_cap[9000];
+static size_t zeros_at_cap_len, zeros_past_cap_len, ext_past_cap_len, trailer_past_cap_len;
+
+struct chunk_case {
+    const char *name;
+    const char *in;
+    const size_t *lenp; /* NULL: strlen(in) */
+    const char *body;   /* NULL: INVALID */
+};
+
+#define CH_NUL(s) s, &(const size_t){sizeof(s) - 1}
+
+/* clang-format off */
+static const struct chunk_case chunk_cases[] = {
+    {"chunk size: 2^63", "8000000000000000\r\nx", NULL, NULL},
+    {"chunk size: 2^63 without data", "8000000000000000\r\n", NULL, NULL},
+    {"chunk size: 2^64 - 1 in lower case", "ffffffffffffffff\r\n", NULL, NULL},
+    {"chunk size: 2^63 after leading zeros", "00000008000000000000000\r\n", NULL, NULL},
+    {"chunk size: 2^64 - 1", "FFFFFFFFFFFFFFFF\r\nabc", NULL, NULL},
+    {"chunk size: 2^64", "10000000000000000\r\n", NULL, NULL},
+    {"chunk size: 2^80 - 1", "FFFFFFFFFFFFFFFFFFFF\r\n", NULL, NULL},
+    {"chunk size: 2^63 as the second chunk", "5\r\nhello\r\n8000000000000000\r\n", NULL, NULL},
+    {"chunk size: leading zeros past the line cap", zeros_past_cap, &zeros_past_cap_len, NULL},
+    {"chunk size: leading zeros up to the line cap", zeros_at_cap, &zeros_at_cap_len, "hello"},
+    {"chunk size: seventeen digits with leading zeros", "00000000000000005\r\nhello\r\n0\r\n\r\n",
+     NULL, "hello"},
+    {"chunk size: bare LF ends the size line", "5\nhello\r\n0\r\n\r\n", NULL, NULL},
+    {"chunk size: bare CR ends the size line", "5\rhello\r\n0\r\n\r\n", NULL, NULL},
+    {"chunk size: CR CR LF ends the size line", "5\r\r\nhello\r\n0\r\n\r\n", NULL, NULL},
+    {"chunk size: junk after white space", "5 x\r\nhello\r\n0\r\n\r\n", NULL, NULL},
+    {"chunk size: white space before the extension", "5 \t;a=b\r\nhello\r\n0\r\n\r\n", NULL, "hello"},
+    {"chunk size: white space before the CR", "5 \r\nhello\r\n0\r\n\r\n", NULL, "hello"},
+    {"chunk ext: bare CR", "5;a\rb\r\nhello\r\n0\r\n\r\n", NULL, NULL},
+    {"chunk ext: bare LF", "5;a\nb\r\nhello\r\n0\r\n\r\n", NULL, NULL},
+    {"chunk ext: bare LF ends it", "5;a=b\nhello\r\n0\r\n\r\n", NULL, NULL},
+    {"chunk ext: bare CR on the last chunk", "5\r\nhello\r\n0;x\r\r\n\r\n", NULL, NULL},
+    {"chunk ext: NUL", CH_NUL("5;a\0b\r\nhello\r\n0\r\n\r\n"), NULL},
+    {"chunk ext: DEL", "5;a\x7f\r\nhello\r\n0\r\n\r\n", NULL, NULL},
+    {"chunk ext: longer than the line cap", ext_past_cap, &ext_past_cap_len, NULL},
+    {"chunk ext: quoted, with tab and obs-text", "5;a=\"x\ty\xc3\xa9\"\r\nhello\r\n0\r\n\r\n", NULL,
+     "hello"},
+    {"chunk data: bare LF after the data", "5\r\nhello\n0\r\n\r\n", NULL, NULL},
+    {"chunk data: bare CR after the data", "5\r\nhello\r0\r\n\r\n", NULL, NULL},
+    {"chunk data: CR CR LF after the data", "5\r\nhello\r\r\n0\r\n\r\n", NULL, NULL},
+    {"last chunk: bare LF ends the body", "5\r\nhello\r\n0\r\n\n", NULL, NULL},
+    {"last chunk: bare CR ends the body", "5\r\nhello\r\n0\r\n\rX", NULL, NULL},
+    {"trailer: a field", "5\r\nhello\r\n0\r\nX-Sum: 1\r\nY:\r\n\r\n", NULL, "hello"},
+    {"trailer: bare LF ends a field", "5\r\nhello\r\n0\r\nX: y\n\r\n", NULL, NULL},
+    {"trailer: bare CR in a field", "5\r\nhello\r\n0\r\nX: y\rz\r\n\r\n", NULL, NULL},
+    {"trailer: obs-fold", "5\r\nhello\r\n0\r\nX: y\r\n z\r\n\r\n", NULL, NULL},
+    {"trailer: white space first", "5\r\nhello\r\n0\r\n\tX: y\r\n\r\n", NULL, NULL},
+    {"trailer: no colon", "5\r\nhello\r\n0\r\nXy\r\n\r\n", NULL, NULL},
+    {"trailer: empty name", "5\r\nhello\r\n0\r\n: y\r\n\r\n", NULL, NULL},
+    {"trailer: space before the colon", "5\r\nhello\r\n0\r\nX : y\r\n\r\n", NULL, NULL},
+    {"trailer: NUL in a value", CH_NUL("5\r\nhello\r\n0\r\nX: \0\r\n\r\n"), NULL},
+    {"trailer: section longer than HTTP_MAX_HEAD", trailer_past_cap, &trailer_past_cap_len, NULL},
+};
+/* clang-format on */
+
+static void make_chunk_cases(void)
+{
+    /* A size line of exactly HTTP_CHUNK_LINE_MAX bytes, CR LF included. */
+    size_t z = HTTP_CHUNK_LINE_MAX - 3;
+    memset(zeros_at_cap, '0', z);
+    zeros_at_cap_len = z + (size_t)snprintf(zeros_at_cap + z, sizeof zeros_at_cap - z,
+                                            "5\r\nhello\r\n0\r\n\r\n");
+    memset(zeros_past_cap, '0', z + 1);
+    zeros_past_cap_len = z + 1 + (size_t)snprintf(zeros_past_cap + z + 1,
+                                                  sizeof zeros_past_cap - z - 1,
+                                                  "5\r\nhello\r\n0\r\n\r\n");
+    size_t e = (size_t)snprintf(ext_past_cap, sizeof ext_past_cap, "5;");
+    memset(ext_past_cap + e, 'e', HTTP_CHUNK_LINE_MAX - e);
+    e = HTTP_CHUNK_LINE_MAX;
+    ext_past_cap_len = e + (size_t)snprintf(ext_past_cap + e, sizeof ext_past_cap - e,
+                                            "\r\nhello\r\n0\r\n\r\n");
+    /* Three trailer lines of 3000 bytes: each under the line cap, together
+     * over the section cap. */
+    size_t t = (size_t)snprintf(trailer_past_cap, sizeof trailer_past_cap, "5\r\nhello\r\n0\r\n");
+    for (int k = 0; k < 3; k++) {
+        t += (size_t)snprintf(trailer_past_cap + t, sizeof trailer_past_cap - t, "X%d: ", k);
+        memset(trailer_past_cap + t, 'v', 2994);
+        t += 2994;
+        t += (size_t)snprintf(trailer_past_cap + t, sizeof trailer_past_cap - t, "\r\n");
+    }
+    trailer_past_cap_len = t + (size_t)snprintf(trailer_past_cap + t, sizeof trailer_past_cap - t,
+                                                "\r\n");
+}
+
+/* Whole, split in two at every point, and byte by byte: a valid body gives
+ * exactly its bytes and ends (0 bytes after it), an invalid one is INVALID
+ * however it is cut, and never complete. */
+static void test_chunk(void **state)
+{
+    const struct chunk_case *c = *state;
+    size_t len = c->lenp ? *c->lenp : strlen(c->in);
+    size_t *cuts = malloc((len + 1) * sizeof *cuts);
+    char *out = malloc(len + 1);
+    struct http_chunked ch;
+
+    assert_non_null(cuts);
+    assert_non_null(out);
+    for (size_t k = 0; k < len; k++)
+        cuts[k] = k + 1;
+    for (size_t way = 0; way <= len + 2; way++) {
+        size_t outlen, one = way - 1;
+        ssize_t rc = way == 0   ? chunk_feed(c->in, len, NULL, 0, out, &outlen, &ch)
+                     : way <= len + 1 ? chunk_feed(c->in, len, &one, 1, out, &outlen, &ch)
+                                      : chunk_feed(c->in, len, cuts, len ? len - 1 : 0, out,
+                                                   &outlen, &ch);
+        if (c->body == NULL && rc != HTTP_PARSE_INVALID)
+            fail_msg("%s: way %zu of %zu gave %zd, want INVALID", c->name, way, len + 2, rc);
+        if (c->body != NULL &&
+            (rc != 0 || outlen != strlen(c->body) || memcmp(out, c->body, outlen) != 0))
+            fail_msg("%s: way %zu gave %zd with %zu body bytes", c->name, way, rc, outlen);
+    }
+    free(cuts);
+    free(out);
+}
+
+/* The largest size, 2^63 - 1, is taken and only counts down. */
+static void test_chunk_size_largest(void **state)
+{
+    struct http_chunked ch;
+    char buf[] = "7fffffffffffffff\r\nabc";
+    size_t len = sizeof buf - 1;
+
+    memset(&ch, 0, sizeof ch);
+    assert_int_equal(http_chunked_decode(&ch, buf, &len), HTTP_PARSE_INCOMPLETE);
+    assert_int_equal(len, 3);
+    assert_memory_equal(buf, "abc", 3);
+    assert_true(ch.left == (uint64_t)INT64_MAX - 3);
+}
+
 /* ---- mutations ---------------------------------------------------------- */
 
 static uint64_t rng_next(uint64_t *s)
@@ -766,6 +936,9 @@ int main(void)
     unit_add(&l, "target: absolute form with a query but no path", test_target_query_without_path,
              NULL);
     UNIT_ADD_ROWS(&l, method_cases, test_method);
+    make_chunk_cases();
+    UNIT_ADD_ROWS(&l, chunk_cases, test_chunk);
+    unit_add(&l, "chunk size: 2^63 - 1 is taken and counts down", test_chunk_size_largest, NULL);
     unit_add(&l, "random damage to valid requests", test_mutations, NULL);
     return unit_run("http", &l);
 }

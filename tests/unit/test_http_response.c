@@ -523,7 +523,8 @@ static const struct chunk_case chunk_cases[] = {
     {"quoted extension holding a semicolon", "5;a=\"x;y\"\r\nhello\r\n0\r\n\r\n", 0, "hello",
      0, 0},
     {"trailer", "5\r\nhello\r\n0\r\nX-Sum: 1\r\nX-Other: 2\r\n\r\n", 0, "hello", 0, 0},
-    {"bare LF", "5\nhello\n0\n\n", 0, "hello", 0, 0},
+    {"seventeen digits with leading zeros", "00000000000000005\r\nhello\r\n0\r\n\r\n", 0, "hello", 0,
+     0},
     {"data holding CR LF and digits", "6\r\n\r\n0\r\n\r\r\n0\r\n\r\n", 0, "\r\n0\r\n\r", 0, 0},
     {"data holding NUL", WITH_NUL("3\r\na\0b\r\n0\r\n\r\n"), "a\0b", 0, 3},
     {"the next response after it", "5\r\nhello\r\n0\r\n\r\nHTTP/1.1 200", 0, "hello", 12, 0},
@@ -612,18 +613,19 @@ static void test_chunked(void **state)
     check_decoded(c, "byte by byte", rc, out, outlen);
 }
 
-/* A body too big to hold: the decoder must only count down. */
+/* A body too big to hold (the largest size, 2^63 - 1): the decoder must
+ * only count down. */
 static void test_chunked_largest_size(void **state)
 {
     struct http_chunked ch;
-    char buf[] = "FFFFFFFFFFFFFFFF\r\nabc";
+    char buf[] = "7FFFFFFFFFFFFFFF\r\nabc";
     size_t len = sizeof buf - 1;
 
     memset(&ch, 0, sizeof ch);
     assert_int_equal(http_chunked_decode(&ch, buf, &len), HTTP_PARSE_INCOMPLETE);
     assert_int_equal(len, 3);
     assert_memory_equal(buf, "abc", 3);
-    assert_true(ch.left == UINT64_MAX - 3);
+    assert_true(ch.left == (uint64_t)INT64_MAX - 3);
 }
 
 struct chunk_bad_case {
@@ -645,7 +647,9 @@ static const struct chunk_bad_case chunk_bad_cases[] = {
     {"no CR LF after the data", "5\r\nhelloXX0\r\n\r\n", 0},
     {"too much data", "5\r\nhello!\r\n0\r\n\r\n", 0},
     {"bad second size", "5\r\nhello\r\nQ\r\n0\r\n\r\n", 0},
-    {"seventeen digits", "00000000000000005\r\nhello\r\n0\r\n\r\n", 0},
+    {"bare LF line ends", "5\nhello\n0\n\n", 0},
+    {"2^63", "8000000000000000\r\n", 0},
+    {"2^64 - 1", "FFFFFFFFFFFFFFFF\r\nabc", 0},
     {"2^64", "10000000000000000\r\n", 0},
     {"far past 2^64", "FFFFFFFFFFFFFFFFFFFF\r\n", 0},
     {"NUL for a size", WITH_NUL("\0\r\n")},
