@@ -726,7 +726,7 @@ static ssize_t chunk_feed(const char *in, size_t len, const size_t *cuts, size_t
     return rc;
 }
 
-static char zeros_at_cap[4200], zeros_past_cap[4200], ext_past_cap[4200], trailer_past_cap[9000];
+static char zeros_at_cap[4200], zeros_past_cap[4200], ext_past_cap[4200], trailer_past_cap[10000];
 static size_t zeros_at_cap_len, zeros_past_cap_len, ext_past_cap_len, trailer_past_cap_len;
 
 struct chunk_case {
@@ -812,6 +812,9 @@ static void make_chunk_cases(void)
     }
     trailer_past_cap_len = t + (size_t)snprintf(trailer_past_cap + t, sizeof trailer_past_cap - t,
                                                 "\r\n");
+    if (trailer_past_cap_len >= sizeof trailer_past_cap || ext_past_cap_len >= sizeof ext_past_cap ||
+        zeros_past_cap_len >= sizeof zeros_past_cap)
+        abort(); /* the buffers above are too small for their cases */
 }
 
 /* Whole, split in two at every point, and byte by byte: a valid body gives
