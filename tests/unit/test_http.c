@@ -689,6 +689,79 @@ static void test_method(void **state)
     guard_close(&g);
 }
 
+/* ---- one set of field-line rules for requests and responses -------------- */
+
+struct fields_case {
+    const char *name;
+    const char *fields; /* the head after its start line */
+    size_t len;         /* 0: strlen(fields) */
+    bool response_ok;   /* a bare LF: responses may end lines with it */
+};
+
+/* clang-format off */
+static const struct fields_case fields_cases[] = {
+    {"same rules: bare CR in a value", "X: a\rb\r\n\r\n", 0, false},
+    {"same rules: bare CR ends a value", "Transfer-Encoding: chunked\r\r\n\r\n", 0, false},
+    {"same rules: CR CR LF ends the head", "X: a\r\n\r\r\n", 0, false},
+    {"same rules: obs-fold with a space", "X: a\r\n b\r\n\r\n", 0, false},
+    {"same rules: obs-fold with a tab", "X: a\r\n\tb\r\n\r\n", 0, false},
+    {"same rules: white space before the first field", " X: a\r\n\r\n", 0, false},
+    {"same rules: space before the colon", "X : a\r\n\r\n", 0, false},
+    {"same rules: tab before the colon", "X\t: a\r\n\r\n", 0, false},
+    {"same rules: empty name", ": a\r\n\r\n", 0, false},
+    {"same rules: no colon", "Xa\r\n\r\n", 0, false},
+    {"same rules: NUL in a name", WITH_NUL("X\0: a\r\n\r\n"), false},
+    {"same rules: NUL in a value", WITH_NUL("X: a\0\r\n\r\n"), false},
+    {"same rules: control byte in a value", "X: a\x1f\r\n\r\n", 0, false},
+    {"same rules: DEL in a value", "X: a\x7f\r\n\r\n", 0, false},
+    {"same rules: bare LF ends a field", "X: a\n\r\n", 0, true},
+    {"same rules: bare LF ends the head", "X: a\r\n\n", 0, true},
+};
+/* clang-format on */
+
+/* Each block of field lines behind a request line and behind a status
+ * line, at every truncation against a guard page: the request parser and
+ * the response parser refuse the same things (bare LF aside), because
+ * they share parse_header_block. */
+static void test_fields(void **state)
+{
+    const struct fields_case *c = *state;
+    static const char reqline[] = "PUT /f HTTP/1.1\r\n", statline[] = "HTTP/1.1 200 OK\r\n";
+    size_t fl = c->len ? c->len : strlen(c->fields);
+    char in[256];
+    struct guard g;
+
+    for (int resp = 0; resp <= 1; resp++) {
+        const char *start = resp ? statline : reqline;
+        size_t sl = strlen(start), len = sl + fl;
+        assert_true(len <= sizeof in);
+        memcpy(in, start, sl);
+        memcpy(in + sl, c->fields, fl);
+        guard_open(&g, len);
+        for (size_t k = 0; k <= len; k++) {
+            const char *p = guard_put(&g, in, k);
+            ssize_t rc;
+            int status = 0;
+            if (resp) {
+                struct http_response res;
+                rc = http_parse_response(p, k, &res);
+            } else {
+                struct http_request req;
+                rc = http_parse_request(p, k, &req, &status);
+            }
+            bool ok = resp && c->response_ok;
+            if (k == len && (ok ? rc != (ssize_t)len : rc != HTTP_PARSE_INVALID))
+                fail_msg("%s (%s): gave %zd", c->name, resp ? "response" : "request", rc);
+            if (k < len && rc >= 0)
+                fail_msg("%s (%s): %zu of %zu bytes gave a %zd-byte head", c->name,
+                         resp ? "response" : "request", k, len, rc);
+            if (!resp && rc == HTTP_PARSE_INVALID && status != 400)
+                fail_msg("%s: request status %d, want 400", c->name, status);
+        }
+        guard_close(&g);
+    }
+}
+
 /* ---- chunked bodies (issue 8, defect 3) ---------------------------------- */
 
 /* Decodes in[0..len) in the pieces that cuts[0..ncuts) mark (each piece
@@ -939,6 +1012,7 @@ int main(void)
     unit_add(&l, "target: absolute form with a query but no path", test_target_query_without_path,
              NULL);
     UNIT_ADD_ROWS(&l, method_cases, test_method);
+    UNIT_ADD_ROWS(&l, fields_cases, test_fields);
     make_chunk_cases();
     UNIT_ADD_ROWS(&l, chunk_cases, test_chunk);
     unit_add(&l, "chunk size: 2^63 - 1 is taken and counts down", test_chunk_size_largest, NULL);
