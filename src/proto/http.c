@@ -55,8 +55,8 @@ enum line_scan { LINE_OK, LINE_MORE, LINE_BAD };
  * refusing it). On LINE_OK *end is the index of the line's CR (or lone LF)
  * and *next the index just past its LF. LINE_MORE: the line goes on past
  * len (a final CR may yet be followed by LF). */
-static enum line_scan line_find(const char *buf, size_t pos, size_t len, bool bare_lf,
-                                size_t *end, size_t *next)
+static enum line_scan line_find(const char *buf, size_t pos, size_t len, bool bare_lf, size_t *end,
+                                size_t *next)
 {
     const char *lf = memchr(buf + pos, '\n', len - pos);
     size_t stop = lf != NULL ? (size_t)(lf - buf) : len;
@@ -426,14 +426,14 @@ enum {
     CH_EXT,           /* chunk extensions, up to the CR */
     CH_SIZE_LF,       /* the LF of a size line */
     CH_DATA,          /* chunk data */
-    CH_DATA_CR,       /* the CR LF after the data */
-    CH_DATA_LF,
+    CH_DATA_CR,       /* the CR after the data */
+    CH_DATA_LF,       /* and its LF */
     CH_TRAILER,       /* the start of a trailer line, or of the empty line */
     CH_TRAILER_NAME,  /* a trailer field's name, up to its colon */
     CH_TRAILER_VALUE, /* its value, up to the CR */
     CH_TRAILER_LF,    /* the LF of a trailer line */
     CH_END_LF,        /* the LF of the empty line that ends the body */
-    CH_DONE,
+    CH_DONE,          /* the body and its trailer are over */
 };
 
 /* The largest chunk size: sizes must fit in an off_t (and in 63 bits for

@@ -190,6 +190,7 @@ struct bad_case {
     int status;
 };
 
+/* clang-format off */
 static const struct bad_case bad_cases[] = {
     {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 0, 400},
     {"tab before colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 0, 400},
@@ -281,6 +282,7 @@ static const struct bad_case bad_cases[] = {
      "PUT /f HTTP/1.1\r\nHost: a\r\n: chunked\r\n\r\n", 0, 400},
     {"framing: a colon alone", "PUT /f HTTP/1.1\r\nHost: a\r\n:\r\n\r\n", 0, 400},
 };
+/* clang-format on */
 
 /* The whole input is refused with the expected status; no prefix is taken
  * as a complete head, and a prefix is refused only with that status. */
@@ -368,6 +370,7 @@ struct analyse_case {
 #define H10 "GET / HTTP/1.0\r\n"
 #define P10 "POST / HTTP/1.0\r\n"
 
+/* clang-format off */
 static const struct analyse_case analyse_cases[] = {
     {"no body", H11 "\r\n", 0, -1, false, true, false},
     {"Content-Length", P11 "Content-Length: 42\r\n\r\n", 0, 42, false, true, false},
@@ -503,6 +506,7 @@ static const struct analyse_case analyse_cases[] = {
     {"Expect: something else", P11 "Expect: 200-ok\r\nContent-Length: 1\r\n\r\n", 0, 1, false, true,
      false},
 };
+/* clang-format on */
 
 static void test_analyse(void **state)
 {
@@ -809,7 +813,9 @@ struct chunk_case {
     const char *body;   /* NULL: INVALID */
 };
 
+/* clang-format off */
 #define CH_NUL(s) s, &(const size_t){sizeof(s) - 1}
+/* clang-format on */
 
 /* clang-format off */
 static const struct chunk_case chunk_cases[] = {
@@ -863,17 +869,17 @@ static void make_chunk_cases(void)
     /* A size line of exactly HTTP_CHUNK_LINE_MAX bytes, CR LF included. */
     size_t z = HTTP_CHUNK_LINE_MAX - 3;
     memset(zeros_at_cap, '0', z);
-    zeros_at_cap_len = z + (size_t)snprintf(zeros_at_cap + z, sizeof zeros_at_cap - z,
-                                            "5\r\nhello\r\n0\r\n\r\n");
+    zeros_at_cap_len =
+        z + (size_t)snprintf(zeros_at_cap + z, sizeof zeros_at_cap - z, "5\r\nhello\r\n0\r\n\r\n");
     memset(zeros_past_cap, '0', z + 1);
-    zeros_past_cap_len = z + 1 + (size_t)snprintf(zeros_past_cap + z + 1,
-                                                  sizeof zeros_past_cap - z - 1,
-                                                  "5\r\nhello\r\n0\r\n\r\n");
+    zeros_past_cap_len = z + 1 +
+                         (size_t)snprintf(zeros_past_cap + z + 1, sizeof zeros_past_cap - z - 1,
+                                          "5\r\nhello\r\n0\r\n\r\n");
     size_t e = (size_t)snprintf(ext_past_cap, sizeof ext_past_cap, "5;");
     memset(ext_past_cap + e, 'e', HTTP_CHUNK_LINE_MAX - e);
     e = HTTP_CHUNK_LINE_MAX;
-    ext_past_cap_len = e + (size_t)snprintf(ext_past_cap + e, sizeof ext_past_cap - e,
-                                            "\r\nhello\r\n0\r\n\r\n");
+    ext_past_cap_len =
+        e + (size_t)snprintf(ext_past_cap + e, sizeof ext_past_cap - e, "\r\nhello\r\n0\r\n\r\n");
     /* Three trailer lines of 3000 bytes: each under the line cap, together
      * over the section cap. */
     size_t t = (size_t)snprintf(trailer_past_cap, sizeof trailer_past_cap, "5\r\nhello\r\n0\r\n");
@@ -883,10 +889,10 @@ static void make_chunk_cases(void)
         t += 2994;
         t += (size_t)snprintf(trailer_past_cap + t, sizeof trailer_past_cap - t, "\r\n");
     }
-    trailer_past_cap_len = t + (size_t)snprintf(trailer_past_cap + t, sizeof trailer_past_cap - t,
-                                                "\r\n");
-    if (trailer_past_cap_len >= sizeof trailer_past_cap || ext_past_cap_len >= sizeof ext_past_cap ||
-        zeros_past_cap_len >= sizeof zeros_past_cap)
+    trailer_past_cap_len =
+        t + (size_t)snprintf(trailer_past_cap + t, sizeof trailer_past_cap - t, "\r\n");
+    if (trailer_past_cap_len >= sizeof trailer_past_cap ||
+        ext_past_cap_len >= sizeof ext_past_cap || zeros_past_cap_len >= sizeof zeros_past_cap)
         abort(); /* the buffers above are too small for their cases */
 }
 
@@ -907,10 +913,10 @@ static void test_chunk(void **state)
         cuts[k] = k + 1;
     for (size_t way = 0; way <= len + 2; way++) {
         size_t outlen, one = way - 1;
-        ssize_t rc = way == 0   ? chunk_feed(c->in, len, NULL, 0, out, &outlen, &ch)
-                     : way <= len + 1 ? chunk_feed(c->in, len, &one, 1, out, &outlen, &ch)
-                                      : chunk_feed(c->in, len, cuts, len ? len - 1 : 0, out,
-                                                   &outlen, &ch);
+        ssize_t rc = way == 0 ? chunk_feed(c->in, len, NULL, 0, out, &outlen, &ch)
+                     : way <= len + 1
+                         ? chunk_feed(c->in, len, &one, 1, out, &outlen, &ch)
+                         : chunk_feed(c->in, len, cuts, len ? len - 1 : 0, out, &outlen, &ch);
         if (c->body == NULL && rc != HTTP_PARSE_INVALID)
             fail_msg("%s: way %zu of %zu gave %zd, want INVALID", c->name, way, len + 2, rc);
         if (c->body != NULL &&

@@ -32,7 +32,7 @@ static void test_hex_every_byte(void **state)
 struct dec_case {
     const char *name;
     const char *in;
-    size_t pos;     /* where to start */
+    size_t pos; /* where to start */
     uint64_t max;
     int rc;
     uint64_t value; /* when rc == 0 */
@@ -82,8 +82,8 @@ static void test_decimal(void **state)
     if (rc != c->rc)
         fail_msg("%s: gave %d, want %d", c->name, rc, c->rc);
     if (rc == 0 && (v != c->value || pos != c->end))
-        fail_msg("%s: %llu ending at %zu, want %llu ending at %zu", c->name,
-                 (unsigned long long)v, pos, (unsigned long long)c->value, c->end);
+        fail_msg("%s: %llu ending at %zu, want %llu ending at %zu", c->name, (unsigned long long)v,
+                 pos, (unsigned long long)c->value, c->end);
     if (rc != 0 && (v != 12345 || pos != c->pos))
         fail_msg("%s: the outputs changed on an error", c->name);
 }
