@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "proto/lex.h"
 
 static void usage(FILE *f)
 {
@@ -76,11 +77,10 @@ int cmd_listener_opt(struct cmd_listener *l, int opt, const char *arg, const cha
 
     switch (opt) {
     case 'p':
-        if (cmd_parse_long(arg, 0, 65535, &v) < 0) {
+        if (lex_port(arg, strlen(arg), true, &l->port) < 0) {
             fprintf(stderr, "ferry %s: bad port '%s'\n", who, arg);
             return -1;
         }
-        l->port = (uint16_t)v;
         return 1;
     case 'b':
         l->bind = arg;

@@ -1,26 +1,8 @@
 #include "proto/hostport.h"
+#include "proto/lex.h"
 
 #include <errno.h>
 #include <string.h>
-
-static int parse_port(const char *p, uint16_t *port)
-{
-    unsigned long v = 0;
-
-    if (*p == '\0')
-        return -EINVAL;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -EINVAL;
-        v = v * 10 + (unsigned long)(*p - '0');
-        if (v > 65535)
-            return -EINVAL;
-    }
-    if (v == 0)
-        return -EINVAL;
-    *port = (uint16_t)v;
-    return 0;
-}
 
 int hostport_parse(const char *s, char *host, size_t hostsz, uint16_t *port,
                    uint16_t default_port)
@@ -50,7 +32,7 @@ int hostport_parse(const char *s, char *host, size_t hostsz, uint16_t *port,
     memcpy(host, h, hlen);
     host[hlen] = '\0';
     if (colon != NULL)
-        return parse_port(colon + 1, port);
+        return lex_port(colon + 1, strlen(colon + 1), false, port);
     if (default_port == 0)
         return -EINVAL;
     *port = default_port;

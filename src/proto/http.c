@@ -1,11 +1,12 @@
 #include "proto/http.h"
+#include "proto/lex.h"
 
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
 
 static int parse_length(struct http_str v, int64_t *out);
-static bool ends_in_chunked(struct http_str v);
+static int te_codings(struct http_str v);
 
 /* tchar from RFC 9110 section 5.6.2. */
 static bool is_tchar(unsigned char c)
@@ -44,17 +45,40 @@ enum http_method http_method_parse(const char *s, size_t len)
     return HTTP_OTHER;
 }
 
-/* Finds the end of the line starting at p: returns the index of its LF
- * (which may follow a CR) or -1 when the buffer ends first. *eol_len gets
- * the length of the line without CR LF. */
-static ssize_t line_end(const char *buf, size_t pos, size_t len, size_t *content_end)
+enum line_scan { LINE_OK, LINE_MORE, LINE_BAD };
+
+/* Finds the end of the line that starts at buf[pos]. A line ends in CR LF,
+ * or, when bare_lf, in a lone LF too (RFC 9112 section 2.2 lets a recipient
+ * accept it; we do in responses only). A CR anywhere else is LINE_BAD: a
+ * bare CR is how "chunked\r" or a second header gets past a parser that
+ * reads lines differently from the one in front of it (section 2.2 allows
+ * refusing it). On LINE_OK *end is the index of the line's CR (or lone LF)
+ * and *next the index just past its LF. LINE_MORE: the line goes on past
+ * len (a final CR may yet be followed by LF). */
+static enum line_scan line_find(const char *buf, size_t pos, size_t len, bool bare_lf, size_t *end,
+                                size_t *next)
 {
     const char *lf = memchr(buf + pos, '\n', len - pos);
+    size_t stop = lf != NULL ? (size_t)(lf - buf) : len;
+    const char *cr = memchr(buf + pos, '\r', stop - pos);
+
+    if (cr != NULL) {
+        size_t i = (size_t)(cr - buf);
+        if (i + 1 == len)
+            return LINE_MORE;
+        if (i + 1 != stop)
+            return LINE_BAD; /* a CR that is not followed by LF */
+        *end = i;
+        *next = stop + 1;
+        return LINE_OK;
+    }
     if (lf == NULL)
-        return -1;
-    size_t i = (size_t)(lf - buf);
-    *content_end = (i > pos && buf[i - 1] == '\r') ? i - 1 : i;
-    return (ssize_t)i;
+        return LINE_MORE;
+    if (!bare_lf)
+        return LINE_BAD;
+    *end = stop;
+    *next = stop + 1;
+    return LINE_OK;
 }
 
 static int parse_request_line(const char *s, size_t len, struct http_request *req)
@@ -85,13 +109,20 @@ static int parse_request_line(const char *s, size_t len, struct http_request *re
     return 0;
 }
 
+/* One field line (RFC 9110 section 5, RFC 9112 section 5): a name of
+ * tchars, a colon right after it, then a value of visible bytes, obs-text,
+ * SP and HTAB with the white space around it dropped. So no empty name, no
+ * white space before the colon (section 5.1 says 400), no NUL or other
+ * control byte in name or value (HTAB only in values), and no line that
+ * starts with white space: that is obs-fold after a field (section 5.2
+ * lets us refuse it) or white space before the first field (section 2.2
+ * lets us refuse that too). Returns 0 or 400. */
 static int parse_header_line(const char *s, size_t len, struct http_header *h)
 {
     size_t i = 0;
 
     while (i < len && is_tchar((unsigned char)s[i]))
         i++;
-    /* No name, white space before the colon, or obs-fold: all refused. */
     if (i == 0 || i >= len || s[i] != ':')
         return 400;
     h->name = (struct http_str){s, i};
@@ -108,60 +139,83 @@ static int parse_header_line(const char *s, size_t len, struct http_header *h)
     return 0;
 }
 
-ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req, int *status)
+/* The field lines of a head, requests and responses alike, from buf[pos]
+ * through the empty line that ends the head: each line as line_find and
+ * parse_header_line say, at most HTTP_MAX_HEADERS of them, into h[] and
+ * *n. Returns the length of the whole head (buf[0] to the end of the empty
+ * line), HTTP_PARSE_INCOMPLETE, or HTTP_PARSE_INVALID with *status 400 or
+ * 431 (too many fields). */
+static ssize_t parse_header_block(const char *buf, size_t pos, size_t len, bool bare_lf,
+                                  struct http_header *h, size_t *n, int *status)
 {
-    size_t pos = 0, cend;
-    ssize_t lf;
+    *n = 0;
+    for (;;) {
+        size_t end, next;
+        enum line_scan ls = line_find(buf, pos, len, bare_lf, &end, &next);
 
-    /* RFC 9112 section 2.2: ignore empty lines before the request line. */
-    while (pos < len && (buf[pos] == '\r' || buf[pos] == '\n')) {
-        if (buf[pos] == '\r' && (pos + 1 >= len || buf[pos + 1] != '\n')) {
-            if (pos + 1 >= len)
-                return HTTP_PARSE_INCOMPLETE;
+        if (ls == LINE_MORE)
+            return HTTP_PARSE_INCOMPLETE;
+        if (ls == LINE_BAD) {
             *status = 400;
             return HTTP_PARSE_INVALID;
         }
-        pos += buf[pos] == '\r' ? 2 : 1;
-    }
-    lf = line_end(buf, pos, len, &cend);
-    if (lf < 0)
-        return HTTP_PARSE_INCOMPLETE;
-    *status = parse_request_line(buf + pos, cend - pos, req);
-    if (*status != 0)
-        return HTTP_PARSE_INVALID;
-    req->nheaders = 0;
-    pos = (size_t)lf + 1;
-    for (;;) {
-        lf = line_end(buf, pos, len, &cend);
-        if (lf < 0)
-            return HTTP_PARSE_INCOMPLETE;
-        if (cend == pos)
-            return lf + 1;
-        if (req->nheaders == HTTP_MAX_HEADERS) {
+        if (end == pos)
+            return (ssize_t)next;
+        if (*n == HTTP_MAX_HEADERS) {
             *status = 431;
             return HTTP_PARSE_INVALID;
         }
-        *status = parse_header_line(buf + pos, cend - pos, &req->headers[req->nheaders]);
+        *status = parse_header_line(buf + pos, end - pos, &h[*n]);
         if (*status != 0)
             return HTTP_PARSE_INVALID;
-        req->nheaders++;
-        pos = (size_t)lf + 1;
+        (*n)++;
+        pos = next;
     }
+}
+
+ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req, int *status)
+{
+    size_t pos = 0, end, next;
+
+    /* RFC 9112 section 2.2: ignore empty lines before the request line.
+     * Requests end lines in CR LF only; a bare CR or LF is refused. */
+    while (pos < len && (buf[pos] == '\r' || buf[pos] == '\n')) {
+        if (buf[pos] == '\n' || (pos + 1 < len && buf[pos + 1] != '\n')) {
+            *status = 400;
+            return HTTP_PARSE_INVALID;
+        }
+        if (pos + 1 >= len)
+            return HTTP_PARSE_INCOMPLETE;
+        pos += 2;
+    }
+    enum line_scan ls = line_find(buf, pos, len, false, &end, &next);
+    if (ls == LINE_MORE)
+        return HTTP_PARSE_INCOMPLETE;
+    if (ls == LINE_BAD) {
+        *status = 400;
+        return HTTP_PARSE_INVALID;
+    }
+    *status = parse_request_line(buf + pos, end - pos, req);
+    if (*status != 0)
+        return HTTP_PARSE_INVALID;
+    return parse_header_block(buf, next, len, false, req->headers, &req->nheaders, status);
 }
 
 ssize_t http_parse_response(const char *buf, size_t len, struct http_response *res)
 {
-    size_t cend;
-    ssize_t lf = line_end(buf, 0, len, &cend);
+    size_t end, next;
     int status;
+    enum line_scan ls = line_find(buf, 0, len, true, &end, &next);
 
-    if (lf < 0)
+    if (ls == LINE_BAD)
+        return HTTP_PARSE_INVALID;
+    if (ls == LINE_MORE)
         return len > 0 && (len < 5 ? memcmp(buf, "HTTP/", len) : memcmp(buf, "HTTP/", 5)) != 0
                    ? HTTP_PARSE_INVALID
                    : HTTP_PARSE_INCOMPLETE;
     /* "HTTP/1.1 200 OK": version, space, three digits, then a space and a
      * reason that may be empty (or missing altogether from old servers). */
-    if (cend < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || (buf[7] != '0' && buf[7] != '1') ||
+    if (end < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || (buf[7] != '0' && buf[7] != '1') ||
         buf[8] != ' ')
         return HTTP_PARSE_INVALID;
     res->minor = buf[7] - '0';
@@ -171,33 +225,21 @@ ssize_t http_parse_response(const char *buf, size_t len, struct http_response *r
             return HTTP_PARSE_INVALID;
         res->status = res->status * 10 + (buf[i] - '0');
     }
-    if (cend > 12 && buf[12] != ' ')
+    if (end > 12 && buf[12] != ' ')
         return HTTP_PARSE_INVALID;
-    res->reason = cend > 13 ? (struct http_str){buf + 13, cend - 13} : (struct http_str){buf, 0};
+    res->reason = end > 13 ? (struct http_str){buf + 13, end - 13} : (struct http_str){buf, 0};
     for (size_t i = 0; i < res->reason.len; i++)
         if (!is_vchar((unsigned char)res->reason.p[i]))
             return HTTP_PARSE_INVALID; /* no escape sequences onto a terminal */
-    res->nheaders = 0;
-    size_t pos = (size_t)lf + 1;
-    for (;;) {
-        lf = line_end(buf, pos, len, &cend);
-        if (lf < 0)
-            return HTTP_PARSE_INCOMPLETE;
-        if (cend == pos)
-            return lf + 1;
-        if (res->nheaders == HTTP_MAX_HEADERS)
-            return HTTP_PARSE_INVALID;
-        status = parse_header_line(buf + pos, cend - pos, &res->headers[res->nheaders]);
-        if (status != 0)
-            return HTTP_PARSE_INVALID;
-        res->nheaders++;
-        pos = (size_t)lf + 1;
-    }
+    /* Bare LF is taken from servers (old ones send it; nothing behind us
+     * reads the head differently); everything else as for requests. */
+    return parse_header_block(buf, next, len, true, res->headers, &res->nheaders, &status);
 }
 
 int http_analyse_response(const struct http_response *res, struct http_resp_info *info)
 {
-    bool has_te = false;
+    size_t te_lines = 0;
+    struct http_str te = {NULL, 0};
 
     memset(info, 0, sizeof *info);
     info->content_length = -1;
@@ -214,8 +256,8 @@ int http_analyse_response(const struct http_response *res, struct http_resp_info
                 return -EBADMSG;
             info->content_length = v;
         } else if (http_str_ieq(n, nl, "transfer-encoding")) {
-            has_te = true;
-            info->chunked = ends_in_chunked(h->value);
+            te_lines++;
+            te = h->value;
         } else if (http_str_ieq(n, nl, "connection")) {
             if (http_list_has(h->value, "close"))
                 info->close = true;
@@ -233,27 +275,29 @@ int http_analyse_response(const struct http_response *res, struct http_resp_info
             info->last_modified = h->value;
         }
     }
-    if (has_te && !info->chunked)
+    if (te_lines == 0)
+        return 0;
+    /* The same rules as for requests (see http_analyse), except that a
+     * coding we cannot decode is no 501 but a body we must not store, and
+     * that Content-Length beside chunked is overridden (section 6.3) but
+     * the connection is not trusted for another response. */
+    if (te_lines > 1 || res->minor == 0 || te_codings(te) != 0)
         return -EBADMSG;
-    if (has_te)
-        info->content_length = -1; /* RFC 9112 6.3: chunked wins */
+    info->chunked = true;
+    if (info->content_length >= 0)
+        info->close = true;
+    info->content_length = -1;
     return 0;
 }
 
 /* Reads a decimal number at s[*i]; -1 when there is none or it overflows. */
 static int64_t read_i64(const char *s, size_t len, size_t *i)
 {
-    size_t start = *i;
-    int64_t n = 0;
+    uint64_t n;
 
-    while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
-        int d = s[*i] - '0';
-        if (n > (INT64_MAX - d) / 10)
-            return -1;
-        n = n * 10 + d;
-        (*i)++;
-    }
-    return *i > start ? n : -1;
+    if (lex_decimal(s, len, i, INT64_MAX, &n) < 0)
+        return -1;
+    return (int64_t)n;
 }
 
 int http_content_range(struct http_str v, int64_t *first, int64_t *last, int64_t *size)
@@ -328,17 +372,6 @@ static bool disposition_param(struct http_str v, const char *name, struct http_s
     return false;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long http_disposition_filename(struct http_str v, char *out, size_t outsz)
 {
     struct http_str raw;
@@ -359,9 +392,9 @@ long http_disposition_filename(struct http_str v, char *out, size_t outsz)
     }
     for (size_t i = 0; i < raw.len; i++) {
         char c = raw.p[i];
-        if (ext && c == '%' && i + 2 < raw.len && hex_digit(raw.p[i + 1]) >= 0 &&
-            hex_digit(raw.p[i + 2]) >= 0) {
-            c = (char)(hex_digit(raw.p[i + 1]) * 16 + hex_digit(raw.p[i + 2]));
+        if (ext && c == '%' && i + 2 < raw.len && lex_hex_digit(raw.p[i + 1]) >= 0 &&
+            lex_hex_digit(raw.p[i + 2]) >= 0) {
+            c = (char)(lex_hex_digit(raw.p[i + 1]) * 16 + lex_hex_digit(raw.p[i + 2]));
             i += 2;
         } else if (quoted && c == '\\' && i + 1 < raw.len) {
             c = raw.p[++i];
@@ -378,39 +411,43 @@ long http_disposition_filename(struct http_str v, char *out, size_t outsz)
     return (long)o;
 }
 
-enum { CH_SIZE, CH_EXT, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
+/* The chunked grammar (RFC 9112 section 7.1), one state per place in it:
+ *   chunk      = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+ *   chunk-size = 1*HEXDIG            (leading zeros allowed, value < 2^63)
+ *   chunk-ext  = *( BWS ";" ... )    (skipped, but only visible bytes)
+ *   last-chunk = 1*("0") [ chunk-ext ] CRLF, then field lines, then CRLF
+ * Every line ends in CR LF: a bare CR or LF anywhere in the framing is
+ * refused, since parsers that disagree about it can be made to disagree
+ * about where the body ends. */
+enum {
+    CH_SIZE,          /* the first digit of a size line */
+    CH_SIZE_MORE,     /* more digits, or what ends them */
+    CH_SIZE_BWS,      /* white space after the size: ";" or CR next */
+    CH_EXT,           /* chunk extensions, up to the CR */
+    CH_SIZE_LF,       /* the LF of a size line */
+    CH_DATA,          /* chunk data */
+    CH_DATA_CR,       /* the CR after the data */
+    CH_DATA_LF,       /* and its LF */
+    CH_TRAILER,       /* the start of a trailer line, or of the empty line */
+    CH_TRAILER_NAME,  /* a trailer field's name, up to its colon */
+    CH_TRAILER_VALUE, /* its value, up to the CR */
+    CH_TRAILER_LF,    /* the LF of a trailer line */
+    CH_END_LF,        /* the LF of the empty line that ends the body */
+    CH_DONE,          /* the body and its trailer are over */
+};
+
+/* The largest chunk size: sizes must fit in an off_t (and in 63 bits for
+ * every caller that adds them up). */
+#define CHUNK_SIZE_MAX ((uint64_t)INT64_MAX)
 
 ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
 {
     size_t in = 0, out = 0, n = *len;
 
     while (in < n) {
-        char ch = buf[in];
-        switch (c->state) {
-        case CH_SIZE: {
-            int d = hex_digit(ch);
-            if (d >= 0) {
-                if (c->left > (UINT64_MAX >> 4) || ++c->line > 16)
-                    return HTTP_PARSE_INVALID;
-                c->left = c->left * 16 + (uint64_t)d;
-                in++;
-                break;
-            }
-            if (c->line == 0 || (ch != ';' && ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n'))
-                return HTTP_PARSE_INVALID;
-            c->state = CH_EXT;
-            break;
-        }
-        case CH_EXT: /* chunk extensions are ignored up to the LF */
-            in++;
-            if (ch == '\n') {
-                c->line = 0;
-                c->state = c->left > 0 ? CH_DATA : CH_TRAILER;
-            } else if (++c->line > 4096) {
-                return HTTP_PARSE_INVALID;
-            }
-            break;
-        case CH_DATA: {
+        unsigned char ch = (unsigned char)buf[in];
+
+        if (c->state == CH_DATA) {
             size_t take = n - in;
             if (take > c->left)
                 take = (size_t)c->left;
@@ -419,32 +456,101 @@ ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
             in += take;
             c->left -= take;
             if (c->left == 0)
-                c->state = CH_DATA_END;
-            break;
+                c->state = CH_DATA_CR;
+            continue;
         }
-        case CH_DATA_END: /* CR LF after the data */
-            in++;
-            if (ch == '\n') {
-                c->state = CH_SIZE;
-                c->line = 0;
-            } else if (ch != '\r') {
+        in++;
+        /* Size lines and each trailer line are capped, CR LF included;
+         * leading zeros count too, so no size line is endless. */
+        if (c->state != CH_DATA_CR && c->state != CH_DATA_LF && ++c->line > HTTP_CHUNK_LINE_MAX)
+            return HTTP_PARSE_INVALID;
+        if (c->state >= CH_TRAILER && ++c->trailer > HTTP_MAX_HEAD)
+            return HTTP_PARSE_INVALID;
+        switch (c->state) {
+        case CH_SIZE:
+        case CH_SIZE_MORE: {
+            int d = lex_hex_digit((char)ch);
+            if (d >= 0) {
+                if (c->left > (CHUNK_SIZE_MAX - (uint64_t)d) / 16)
+                    return HTTP_PARSE_INVALID;
+                c->left = c->left * 16 + (uint64_t)d;
+                c->state = CH_SIZE_MORE;
+            } else if (c->state == CH_SIZE) {
+                return HTTP_PARSE_INVALID;
+            } else if (ch == ' ' || ch == '\t') {
+                c->state = CH_SIZE_BWS;
+            } else if (ch == ';') {
+                c->state = CH_EXT;
+            } else if (ch == '\r') {
+                c->state = CH_SIZE_LF;
+            } else {
                 return HTTP_PARSE_INVALID;
             }
             break;
-        case CH_TRAILER: /* trailer lines until an empty one */
-            in++;
-            if (ch == '\n') {
-                if (c->line == 0) {
-                    c->state = CH_DONE;
-                    *len = out;
-                    return (ssize_t)(n - in);
-                }
-                c->line = 0;
-            } else if (ch != '\r' || c->line > 0) {
-                if (++c->line > 4096)
-                    return HTTP_PARSE_INVALID;
-            }
+        }
+        case CH_SIZE_BWS:
+            if (ch == ';')
+                c->state = CH_EXT;
+            else if (ch == '\r')
+                c->state = CH_SIZE_LF;
+            else if (ch != ' ' && ch != '\t')
+                return HTTP_PARSE_INVALID;
             break;
+        case CH_EXT: /* ignored, but no control bytes: no bare CR or LF */
+            if (ch == '\r')
+                c->state = CH_SIZE_LF;
+            else if (!is_vchar(ch))
+                return HTTP_PARSE_INVALID;
+            break;
+        case CH_SIZE_LF:
+            if (ch != '\n')
+                return HTTP_PARSE_INVALID;
+            c->line = 0;
+            c->state = c->left > 0 ? CH_DATA : CH_TRAILER;
+            break;
+        case CH_DATA_CR:
+            if (ch != '\r')
+                return HTTP_PARSE_INVALID;
+            c->state = CH_DATA_LF;
+            break;
+        case CH_DATA_LF:
+            if (ch != '\n')
+                return HTTP_PARSE_INVALID;
+            c->line = 0;
+            c->state = CH_SIZE;
+            break;
+        case CH_TRAILER: /* trailer fields follow the rules of header fields */
+            if (ch == '\r')
+                c->state = CH_END_LF;
+            else if (is_tchar(ch))
+                c->state = CH_TRAILER_NAME;
+            else
+                return HTTP_PARSE_INVALID; /* obs-fold, empty name, bare LF */
+            break;
+        case CH_TRAILER_NAME:
+            if (ch == ':')
+                c->state = CH_TRAILER_VALUE;
+            else if (!is_tchar(ch))
+                return HTTP_PARSE_INVALID;
+            break;
+        case CH_TRAILER_VALUE:
+            if (ch == '\r')
+                c->state = CH_TRAILER_LF;
+            else if (!is_vchar(ch))
+                return HTTP_PARSE_INVALID;
+            break;
+        case CH_TRAILER_LF:
+            if (ch != '\n')
+                return HTTP_PARSE_INVALID;
+            c->line = 0;
+            c->state = CH_TRAILER;
+            break;
+        case CH_END_LF:
+            if (ch != '\n')
+                return HTTP_PARSE_INVALID;
+            c->state = CH_DONE;
+            *len = out;
+            return (ssize_t)(n - in);
         default:
             return HTTP_PARSE_INVALID;
         }
@@ -489,37 +595,77 @@ bool http_list_has(struct http_str v, const char *token)
 /* Parses a Content-Length value: digits only, no overflow. */
 static int parse_length(struct http_str v, int64_t *out)
 {
-    int64_t n = 0;
+    size_t i = 0;
+    uint64_t n;
 
-    if (v.len == 0)
+    if (lex_decimal(v.p, v.len, &i, INT64_MAX, &n) < 0 || i != v.len)
         return -1;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.p[i] < '0' || v.p[i] > '9')
-            return -1;
-        int d = v.p[i] - '0';
-        if (n > (INT64_MAX - d) / 10)
-            return -1;
-        n = n * 10 + d;
-    }
-    *out = n;
+    *out = (int64_t)n;
     return 0;
 }
 
-/* True when the last coding in a Transfer-Encoding list is chunked. */
-static bool ends_in_chunked(struct http_str v)
+/* How many codings of a Transfer-Encoding list te_codings compares for
+ * repeats; a longer list is refused rather than compared pairwise. */
+#define TE_MAX_CODINGS 8
+
+/* Judges a Transfer-Encoding value (RFC 9112 section 6.1): a list of
+ * transfer-coding = token *( OWS ";" OWS parameter ). We decode chunked
+ * only, so the one list we take is exactly "chunked" (any case).
+ * Returns 0 for that; 400 for a list that is malformed (an empty element,
+ * a byte that is no token, parameters on chunked, more than TE_MAX_CODINGS
+ * elements), repeats a coding, or does not end in exactly one chunked
+ * (section 6.3 makes that 400, before anything else about the codings);
+ * 501 for a list that ends in chunked but also names a coding we do not
+ * implement, "identity" included (section 6.1: 501). */
+static int te_codings(struct http_str v)
 {
-    size_t end = v.len;
-    while (end > 0 && (v.p[end - 1] == ' ' || v.p[end - 1] == '\t' || v.p[end - 1] == ','))
-        end--;
-    size_t start = end;
-    while (start > 0 && v.p[start - 1] != ',' && v.p[start - 1] != ' ' && v.p[start - 1] != '\t')
-        start--;
-    return http_str_ieq(v.p + start, end - start, "chunked");
+    struct http_str seen[TE_MAX_CODINGS];
+    size_t n = 0, i = 0;
+    bool chunked = false, unknown = false;
+
+    for (;;) {
+        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
+            i++;
+        size_t start = i;
+        while (i < v.len && is_tchar((unsigned char)v.p[i]))
+            i++;
+        struct http_str tok = {v.p + start, i - start};
+        bool is_chunked = http_str_ieq(tok.p, tok.len, "chunked");
+        if (tok.len == 0 || n == TE_MAX_CODINGS || chunked)
+            return 400; /* empty element, not a token, too long, or after chunked */
+        for (size_t k = 0; k < n; k++)
+            if (seen[k].len == tok.len && strncasecmp(seen[k].p, tok.p, tok.len) == 0)
+                return 400; /* a repeated coding */
+        seen[n++] = tok;
+        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
+            i++;
+        if (i < v.len && v.p[i] == ';') {
+            if (is_chunked)
+                return 400; /* chunked takes no parameters */
+            /* Parameters of a coding we refuse anyway: skip to the next
+             * comma; a comma inside a quoted value can only make the
+             * answer 400 instead of 501, never acceptance. */
+            while (i < v.len && v.p[i] != ',')
+                i++;
+        }
+        chunked = is_chunked;
+        unknown = unknown || !is_chunked;
+        if (i == v.len)
+            break;
+        if (v.p[i] != ',')
+            return 400;
+        i++;
+    }
+    if (!chunked)
+        return 400;
+    return unknown ? 501 : 0;
 }
 
 int http_analyse(const struct http_request *req, struct http_info *info)
 {
-    bool has_cl = false, has_te = false, close = false, keep = false;
+    bool has_cl = false, close = false, keep = false;
+    size_t te_lines = 0;
+    struct http_str te = {NULL, 0};
     int hosts = 0;
 
     memset(info, 0, sizeof *info);
@@ -534,10 +680,8 @@ int http_analyse(const struct http_request *req, struct http_info *info)
                 return 400;
             has_cl = true;
         } else if (http_str_ieq(n, nl, "transfer-encoding")) {
-            /* Several Transfer-Encoding lines form one list; the last
-             * line's last coding is the one that must be chunked. */
-            has_te = true;
-            info->chunked = ends_in_chunked(h->value);
+            te_lines++;
+            te = h->value;
         } else if (http_str_ieq(n, nl, "host")) {
             hosts++;
             info->host = h->value;
@@ -556,10 +700,20 @@ int http_analyse(const struct http_request *req, struct http_info *info)
             info->expect_continue = http_str_ieq(h->value.p, h->value.len, "100-continue");
         }
     }
-    if (has_cl && has_te)
-        return 400;
-    if (has_te && !info->chunked)
-        return 400;
+    info->te_present = te_lines > 0;
+    if (te_lines > 0) {
+        /* RFC 9112 section 6.1: Transfer-Encoding in an HTTP/1.0 request
+         * means faulty framing. Two field lines would form one list, but
+         * no client of ours sends that, and a front end may read only one
+         * of them: refuse. Content-Length beside it is a smuggling attempt
+         * (section 6.3 lets us refuse). */
+        if (te_lines > 1 || req->minor == 0 || has_cl)
+            return 400;
+        int st = te_codings(te);
+        if (st != 0)
+            return st;
+        info->chunked = true;
+    }
     if (hosts > 1 || (req->minor == 1 && hosts == 0))
         return 400;
     info->keep_alive = !close && (req->minor == 1 || keep);

@@ -52,8 +52,12 @@ struct http_request {
  * (through the empty line) when it is complete, HTTP_PARSE_INCOMPLETE when
  * more bytes are needed, or HTTP_PARSE_INVALID with *status set to the
  * response code to send (400, 431 for too many headers, 505 for a version
- * other than 1.0 and 1.1). Empty lines before the request line are skipped.
- * The head size limit is the caller's: see http_head_overflow_status. */
+ * other than 1.0 and 1.1). Empty lines (CR LF) before the request line are
+ * skipped. Lines must end in CR LF: a bare LF or a CR anywhere else is 400,
+ * as are obs-fold, white space before the first field or before a colon,
+ * an empty field name and control bytes (but HTAB in values); INVALID may
+ * come before the head is complete. The head size limit is the caller's:
+ * see http_head_overflow_status. */
 ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req, int *status);
 
 /* The status for a head that reached HTTP_MAX_HEAD bytes without ending:
@@ -66,17 +70,21 @@ enum http_method http_method_parse(const char *s, size_t len);
 /* What a server needs from the headers of a request. */
 struct http_info {
     int64_t content_length; /* -1 when absent */
-    bool chunked;           /* Transfer-Encoding ends in chunked */
+    bool chunked;           /* Transfer-Encoding is exactly chunked */
+    bool te_present;        /* a Transfer-Encoding field was there */
     bool keep_alive;        /* the connection may serve another request */
     bool expect_continue;
     struct http_str host, if_none_match, if_modified_since, range, if_range;
 };
 
 /* Reads the headers of req into *info. Returns 0, or the status to answer
- * with (400) when they break the framing rules: Content-Length together with
- * Transfer-Encoding, a duplicate or malformed Content-Length, a
- * Transfer-Encoding that does not end in chunked, HTTP/1.1 without exactly
- * one Host. */
+ * with, after which the connection must be closed: 400 when they break the
+ * framing rules (Content-Length together with Transfer-Encoding, a
+ * duplicate or malformed Content-Length, Transfer-Encoding in an HTTP/1.0
+ * request, two Transfer-Encoding fields, a malformed coding list, a
+ * repeated coding, a list that does not end in exactly one chunked) or
+ * lack exactly one Host in HTTP/1.1; 501 for a list that ends in chunked but
+ * names another coding too (we implement none but chunked). */
 int http_analyse(const struct http_request *req, struct http_info *info);
 
 /* The path part of a request target: origin form as it is, absolute form
@@ -99,8 +107,10 @@ struct http_response {
     struct http_header headers[HTTP_MAX_HEADERS];
 };
 
-/* Parses a response head from buf[0..len) like http_parse_request: the
- * head's length, HTTP_PARSE_INCOMPLETE or HTTP_PARSE_INVALID. */
+/* Parses a response head from buf[0..len) like http_parse_request, by
+ * the same field-line rules, except that a bare LF ends a line too (old
+ * servers send it): the head's length, HTTP_PARSE_INCOMPLETE or
+ * HTTP_PARSE_INVALID. */
 ssize_t http_parse_response(const char *buf, size_t len, struct http_response *res);
 
 /* What a client needs from a response's headers. */
@@ -112,8 +122,10 @@ struct http_resp_info {
 };
 
 /* Reads the headers of res. Returns 0 or -EBADMSG for framing a client
- * must not trust (conflicting Content-Length values, Transfer-Encoding not
- * ending in chunked). */
+ * must not trust: a malformed or conflicting Content-Length, and any
+ * Transfer-Encoding http_analyse would not take (not exactly chunked, two
+ * fields, or in an HTTP/1.0 response). Content-Length beside chunked is
+ * ignored, and sets close: the connection is not reused after it. */
 int http_analyse_response(const struct http_response *res, struct http_resp_info *info);
 
 /* Parses "bytes FIRST-LAST/SIZE" (SIZE may be "*", given as -1) or
@@ -129,15 +141,22 @@ long http_disposition_filename(struct http_str v, char *out, size_t outsz);
 /* An incremental chunked-body decoder. Zero it before the first call. */
 struct http_chunked {
     int state;
-    uint64_t left; /* bytes of the current chunk still to come */
-    size_t line;   /* bytes of the current size or trailer line so far */
+    uint64_t left;  /* bytes of the current chunk still to come */
+    size_t line;    /* bytes of the current size or trailer line so far */
+    size_t trailer; /* bytes of the trailer section so far */
 };
+
+#define HTTP_CHUNK_LINE_MAX 4096 /* a size line or a trailer line, CR LF included */
 
 /* Decodes buf[0..*len) in place: the body bytes are moved to the front and
  * *len becomes their count. Returns HTTP_PARSE_INCOMPLETE when the body
  * goes on, or, when the body (and its trailer) ended, the number of input
  * bytes that followed it (a client that does not pipeline expects 0), or
- * HTTP_PARSE_INVALID. Size and trailer lines are limited to 4 KiB. */
+ * HTTP_PARSE_INVALID: a chunk size of 2^63 or more, a line not ended by
+ * CR LF (a bare CR or LF anywhere), control bytes in an extension, a
+ * trailer line that is no field line, a size or trailer line longer than
+ * HTTP_CHUNK_LINE_MAX, or a trailer section longer than HTTP_MAX_HEAD.
+ * Body bytes decoded before an INVALID input are in buf and *len. */
 ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len);
 
 /* The reason phrase for a status code ("Not Found"); "Unknown" otherwise. */

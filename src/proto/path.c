@@ -1,4 +1,5 @@
 #include "proto/path.h"
+#include "proto/lex.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -49,17 +50,6 @@ long path_normalise(const char *in, size_t len, char *out, size_t outsz, unsigne
     return (long)o;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long path_from_target(const char *target, size_t len, char *out, size_t outsz, unsigned *flags)
 {
     char dec[PATH_MAX_LEN];
@@ -76,8 +66,8 @@ long path_from_target(const char *target, size_t len, char *out, size_t outsz, u
     for (size_t i = 0; i < len; i++) {
         char c = target[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hexval(target[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(target[i + 2]) : -1;
+            int hi = i + 2 < len ? lex_hex_digit(target[i + 1]) : -1;
+            int lo = i + 2 < len ? lex_hex_digit(target[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return -EINVAL;
             c = (char)(hi * 16 + lo);

@@ -1,20 +1,10 @@
 #include "proto/url.h"
+#include "proto/lex.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int url_parse(const char *s, struct url *u)
 {
@@ -66,19 +56,10 @@ int url_parse(const char *s, struct url *u)
             return -EINVAL;
     memcpy(u->host, h, hl);
     u->host[hl] = '\0';
-    if (colon != NULL && colon + 1 < auth_end) {
-        unsigned long port = 0;
-        for (const char *q = colon + 1; q < auth_end; q++) {
-            if (*q < '0' || *q > '9')
-                return -EINVAL;
-            port = port * 10 + (unsigned long)(*q - '0');
-            if (port > 65535)
-                return -EINVAL;
-        }
-        if (port == 0)
-            return -EINVAL;
-        u->port = (uint16_t)port;
-    }
+    /* RFC 3986 section 3.2.3: an empty port ("host:/") means the default. */
+    if (colon != NULL && colon + 1 < auth_end &&
+        lex_port(colon + 1, (size_t)(auth_end - colon - 1), false, &u->port) < 0)
+        return -EINVAL;
     if (u->port == 0)
         return -EINVAL; /* raw:// names its port */
     const char *path = auth_end;
@@ -178,8 +159,8 @@ size_t url_decode(const char *in, size_t len, char *out, size_t outsz)
         return 0;
     for (size_t i = 0; i < len && o + 1 < outsz; i++) {
         char c = in[i];
-        if (c == '%' && i + 2 < len && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-            c = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+        if (c == '%' && i + 2 < len && lex_hex_digit(in[i + 1]) >= 0 && lex_hex_digit(in[i + 2]) >= 0) {
+            c = (char)(lex_hex_digit(in[i + 1]) * 16 + lex_hex_digit(in[i + 2]));
             i += 2;
         }
         out[o++] = c;

@@ -53,6 +53,11 @@ BAD_USAGE = {
     "unknown_option": ["serve", "--bogus"],
     "port_too_big": ["serve", "-p", "70000"],
     "port_not_a_number": ["serve", "-p", "http"],
+    # strtol took these as port 0; lex_port takes digits only.
+    "port_with_a_plus_sign": ["serve", "-p", "+0", "-b", "127.0.0.1"],
+    "port_with_a_leading_space": ["serve", "-p", " 0", "-b", "127.0.0.1"],
+    "port_minus_zero": ["serve", "-p", "-0", "-b", "127.0.0.1"],
+    "hello_port_with_a_plus_sign": ["hello", "-p", "+0", "-b", "127.0.0.1"],
     "zero_threads": ["serve", "--threads", "0"],
     "zero_idle": ["serve", "--idle", "0"],
     "bad_send_mode": ["serve", "--send-mode", "carrier-pigeon"],

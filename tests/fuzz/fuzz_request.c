@@ -24,8 +24,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if ((size_t)h > size)
         abort();
-    if (http_analyse(&req, &info) != 0)
+    /* A head is taken only when every line ends in CR LF: no bare CR, no
+     * bare LF (issue 8). */
+    for (size_t i = 0; i < (size_t)h; i++)
+        if ((buf[i] == '\r' && (i + 1 >= (size_t)h || buf[i + 1] != '\n')) ||
+            (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')))
+            abort();
+    for (size_t i = 0; i < req.nheaders; i++) {
+        struct http_str n = req.headers[i].name, v = req.headers[i].value;
+        if (n.len == 0 || memchr(n.p, ' ', n.len) || memchr(n.p, '\t', n.len) ||
+            memchr(n.p, ':', n.len))
+            abort();
+        for (size_t k = 0; k < v.len; k++)
+            if (((unsigned char)v.p[k] < 0x20 && v.p[k] != '\t') || v.p[k] == 0x7f)
+                abort();
+    }
+    int st = http_analyse(&req, &info);
+    if (st != 0 && st != 400 && st != 501)
+        abort();
+    if (st != 0)
         return 0;
+    /* Framing taken is one of: none, one Content-Length, or exactly one
+     * Transfer-Encoding: chunked in HTTP/1.1 without Content-Length. */
+    if (info.te_present) {
+        size_t te = 0;
+        for (size_t i = 0; i < req.nheaders; i++)
+            if (http_str_ieq(req.headers[i].name.p, req.headers[i].name.len, "transfer-encoding")) {
+                te++;
+                if (!http_str_ieq(req.headers[i].value.p, req.headers[i].value.len, "chunked"))
+                    abort();
+            }
+        if (te != 1 || !info.chunked || info.content_length != -1 || req.minor != 1)
+            abort();
+    } else if (info.chunked) {
+        abort();
+    }
     char path[4096];
     unsigned flags = 0;
     long n = path_from_target(req.target.p, req.target.len, path, sizeof path, &flags);

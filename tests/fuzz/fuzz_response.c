@@ -22,10 +22,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if ((size_t)h > size || res.nheaders > HTTP_MAX_HEADERS)
         abort();
+    /* No bare CR in a head the client takes (bare LF is allowed). */
+    for (size_t i = 0; i < (size_t)h; i++)
+        if (buf[i] == '\r' && (i + 1 >= (size_t)h || buf[i + 1] != '\n'))
+            abort();
+    for (size_t i = 0; i < res.nheaders; i++) {
+        struct http_str v = res.headers[i].value;
+        if (res.headers[i].name.len == 0)
+            abort();
+        for (size_t k = 0; k < v.len; k++)
+            if (((unsigned char)v.p[k] < 0x20 && v.p[k] != '\t') || v.p[k] == 0x7f)
+                abort();
+    }
     if (http_analyse_response(&res, &ri) < 0)
         return 0;
     if (ri.chunked && ri.content_length >= 0)
         abort(); /* framing must be one or the other */
+    if (ri.chunked && res.minor == 0)
+        abort(); /* Transfer-Encoding in HTTP/1.0 is faulty framing */
     if (ri.content_range.p != NULL) {
         int64_t a, b, total;
         if (http_content_range(ri.content_range, &a, &b, &total) == 0 && a >= 0 &&

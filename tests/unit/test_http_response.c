@@ -180,6 +180,25 @@ static const struct bad_case bad_cases[] = {
     {"NUL in the reason", WITH_NUL("HTTP/1.1 200 O\0K\r\n\r\n")},
     {"escape sequence in the reason", "HTTP/1.1 404 \x1b]0;owned\x07\x1b[2J\r\n\r\n", 0},
     {"DEL in the reason", "HTTP/1.1 200 O\x7fK\r\n\r\n", 0},
+
+    /* Issue 8: a response is read by the same field-line rules as a
+     * request (bare LF aside), so a server cannot hide framing either. */
+    {"framing: bare CR in the status line", "HTTP/1.1 200 O\rK\r\n\r\n", 0},
+    {"framing: bare CR after chunked",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\r\n\r\n", 0},
+    {"framing: bare CR between chunked and another field",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\rContent-Length: 5\r\n\r\n", 0},
+    {"framing: bare CR in a header name", "HTTP/1.1 200 OK\r\nContent\r-Length: 5\r\n\r\n", 0},
+    {"framing: CR CR LF ends the head", "HTTP/1.1 200 OK\r\nX: y\r\n\r\r\n", 0},
+    {"framing: obs-fold with a tab", "HTTP/1.1 200 OK\r\nX: a\r\n\tTransfer-Encoding: chunked\r\n\r\n", 0},
+    {"framing: obs-fold after bare LF", "HTTP/1.1 200 OK\nX: a\n b\n\n", 0},
+    {"framing: leading space on the first header line",
+     "HTTP/1.1 200 OK\r\n Transfer-Encoding: chunked\r\n\r\n", 0},
+    {"framing: tab before a colon", "HTTP/1.1 200 OK\r\nTransfer-Encoding\t: chunked\r\n\r\n", 0},
+    {"framing: NUL in a header name", WITH_NUL("HTTP/1.1 200 OK\r\nContent-Length\0: 5\r\n\r\n")},
+    {"framing: NUL at the end of a value",
+     WITH_NUL("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\0\r\n\r\n")},
+    {"framing: escape byte in a value", "HTTP/1.1 200 OK\r\nX: \x1b[2J\r\n\r\n", 0},
 };
 /* clang-format on */
 
@@ -246,12 +265,32 @@ static const struct analyse_case analyse_cases[] = {
     {"Content-Length INT64_MAX + 1", R11 "Content-Length: 9223372036854775808\r\n\r\n", -EBADMSG,
      0, false, false, NULL, NULL, NULL, NULL, NULL},
     {"chunked", R11 "Transfer-Encoding: chunked\r\n\r\n", 0, -1, true, false, "", "", "", "", ""},
-    {"chunked beats Content-Length", R11 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-     0, -1, true, false, "", "", "", "", ""},
-    {"Content-Length after chunked", R11 "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-     0, -1, true, false, "", "", "", "", ""},
-    {"gzip, chunked", R11 "Transfer-Encoding: gzip, chunked\r\n\r\n", 0, -1, true, false,
+    /* RFC 9112 section 6.3: chunked overrides Content-Length, but the
+     * connection is not trusted for another response after that. */
+    {"chunked beats Content-Length and closes",
+     R11 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+     0, -1, true, true, "", "", "", "", ""},
+    {"Content-Length after chunked closes",
+     R11 "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+     0, -1, true, true, "", "", "", "", ""},
+    {"chunked in another case", R11 "transfer-encoding: CHUNKED\r\n\r\n", 0, -1, true, false,
      "", "", "", "", ""},
+    /* Issue 8, defect 2 from the client's side: a coding we cannot decode
+     * would be stored as it came; a list we cannot trust is no framing. */
+    {"TE: gzip, chunked is refused", R11 "Transfer-Encoding: gzip, chunked\r\n\r\n", -EBADMSG, 0,
+     false, false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: identity is refused", R11 "Transfer-Encoding: identity\r\n\r\n", -EBADMSG, 0, false,
+     false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: chunked, chunked", R11 "Transfer-Encoding: chunked, chunked\r\n\r\n", -EBADMSG, 0,
+     false, false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: two fields", R11 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+     -EBADMSG, 0, false, false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: chunked in HTTP/1.0", R10 "Transfer-Encoding: chunked\r\n\r\n", -EBADMSG, 0, false,
+     false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: chunked with a parameter", R11 "Transfer-Encoding: chunked;x=1\r\n\r\n", -EBADMSG, 0,
+     false, false, NULL, NULL, NULL, NULL, NULL},
+    {"TE: empty", R11 "Transfer-Encoding:\r\n\r\n", -EBADMSG, 0, false, false, NULL, NULL, NULL,
+     NULL, NULL},
     {"Transfer-Encoding gzip", R11 "Transfer-Encoding: gzip\r\n\r\n", -EBADMSG, 0, false, false,
      NULL, NULL, NULL, NULL, NULL},
     {"chunked, gzip", R11 "Transfer-Encoding: chunked, gzip\r\n\r\n", -EBADMSG, 0, false, false,
@@ -484,7 +523,8 @@ static const struct chunk_case chunk_cases[] = {
     {"quoted extension holding a semicolon", "5;a=\"x;y\"\r\nhello\r\n0\r\n\r\n", 0, "hello",
      0, 0},
     {"trailer", "5\r\nhello\r\n0\r\nX-Sum: 1\r\nX-Other: 2\r\n\r\n", 0, "hello", 0, 0},
-    {"bare LF", "5\nhello\n0\n\n", 0, "hello", 0, 0},
+    {"seventeen digits with leading zeros", "00000000000000005\r\nhello\r\n0\r\n\r\n", 0, "hello", 0,
+     0},
     {"data holding CR LF and digits", "6\r\n\r\n0\r\n\r\r\n0\r\n\r\n", 0, "\r\n0\r\n\r", 0, 0},
     {"data holding NUL", WITH_NUL("3\r\na\0b\r\n0\r\n\r\n"), "a\0b", 0, 3},
     {"the next response after it", "5\r\nhello\r\n0\r\n\r\nHTTP/1.1 200", 0, "hello", 12, 0},
@@ -573,18 +613,19 @@ static void test_chunked(void **state)
     check_decoded(c, "byte by byte", rc, out, outlen);
 }
 
-/* A body too big to hold: the decoder must only count down. */
+/* A body too big to hold (the largest size, 2^63 - 1): the decoder must
+ * only count down. */
 static void test_chunked_largest_size(void **state)
 {
     struct http_chunked ch;
-    char buf[] = "FFFFFFFFFFFFFFFF\r\nabc";
+    char buf[] = "7FFFFFFFFFFFFFFF\r\nabc";
     size_t len = sizeof buf - 1;
 
     memset(&ch, 0, sizeof ch);
     assert_int_equal(http_chunked_decode(&ch, buf, &len), HTTP_PARSE_INCOMPLETE);
     assert_int_equal(len, 3);
     assert_memory_equal(buf, "abc", 3);
-    assert_true(ch.left == UINT64_MAX - 3);
+    assert_true(ch.left == (uint64_t)INT64_MAX - 3);
 }
 
 struct chunk_bad_case {
@@ -606,7 +647,9 @@ static const struct chunk_bad_case chunk_bad_cases[] = {
     {"no CR LF after the data", "5\r\nhelloXX0\r\n\r\n", 0},
     {"too much data", "5\r\nhello!\r\n0\r\n\r\n", 0},
     {"bad second size", "5\r\nhello\r\nQ\r\n0\r\n\r\n", 0},
-    {"seventeen digits", "00000000000000005\r\nhello\r\n0\r\n\r\n", 0},
+    {"bare LF line ends", "5\nhello\n0\n\n", 0},
+    {"2^63", "8000000000000000\r\n", 0},
+    {"2^64 - 1", "FFFFFFFFFFFFFFFF\r\nabc", 0},
     {"2^64", "10000000000000000\r\n", 0},
     {"far past 2^64", "FFFFFFFFFFFFFFFFFFFF\r\n", 0},
     {"NUL for a size", WITH_NUL("\0\r\n")},
