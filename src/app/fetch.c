@@ -118,6 +118,23 @@ static void verbose(const struct fetch *f, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Text for what a read or write on the connection returned. */
+static const char *io_strerror(int err)
+{
+    if (err == TLS_ECUT)
+        return "the TLS stream ended without close_notify (cut short)";
+    if (err == -EPROTO)
+        return "TLS record error (garbage or forged bytes)";
+    return strerror(-err);
+}
+
+/* The result for a read or write failure: a TLS record that does not
+ * verify is FETCH_TLS, anything else FETCH_NETWORK. */
+static enum fetch_result io_result(int err)
+{
+    return err == -EPROTO ? FETCH_TLS : FETCH_NETWORK;
+}
+
 /* ---- connection -------------------------------------------------------- */
 
 static void conn_close(struct fetch *f, bool we_close)
@@ -744,9 +761,10 @@ static enum fetch_result copy_chunked(struct fetch *f, struct target *t, struct 
                 say(f, "%s: the server closed the connection after %lld bytes%s", pg->name,
                     (long long)pg->done, t->direct ? "" : "; -c resumes");
             else
-                say(f, "%s: %s after %lld bytes", pg->name, strerror((int)-n), (long long)pg->done);
+                say(f, "%s: %s after %lld bytes%s", pg->name, io_strerror((int)n),
+                    (long long)pg->done, t->direct ? "" : "; -c resumes");
             *transient = true;
-            return FETCH_NETWORK;
+            return n == 0 ? FETCH_NETWORK : io_result((int)n);
         }
         size_t len = (size_t)n;
         ssize_t end = http_chunked_decode(&ch, f->io, &len);
@@ -795,9 +813,10 @@ static enum fetch_result copy_body(struct fetch *f, const struct http_resp_info 
             *transient = true;
             return FETCH_NETWORK;
         case MOVE_NET:
-            say(f, "%s: %s after %lld bytes", pg->name, strerror(-err), (long long)pg->done);
+            say(f, "%s: %s after %lld bytes%s", pg->name, io_strerror(err), (long long)pg->done,
+                t->direct ? "" : "; -c resumes");
             *transient = true;
-            return FETCH_NETWORK;
+            return io_result(err);
         case MOVE_LOCAL:
             say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(-err));
             return FETCH_LOCAL;
@@ -967,7 +986,7 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
             say(f, "%s: %s", url_str,
                 hl == 0 ? "the server closed the connection without answering"
                 : hl == -EBADMSG ? "malformed response head"
-                                 : strerror((int)-hl));
+                                 : io_strerror((int)hl));
             conn_close(f, true);
             *transient = hl != -EBADMSG;
             return hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
