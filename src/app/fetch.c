@@ -445,6 +445,7 @@ struct target {
     char part[4200];      /* path + ".part" */
     char meta[4300];      /* part + ".validator" */
     bool direct;          /* stdout or a device: no .part, no rename */
+    bool follow;          /* direct through a link the user named with -o */
     bool discard;         /* /dev/null: bytes are counted, not copied */
     int fd;
     int64_t have;         /* bytes already in the part file */
@@ -452,33 +453,89 @@ struct target {
     bool meta_exists;     /* the meta file may exist: remove it once done */
 };
 
-/* Sets t up for path: stdout or a device directly, else path.part, with
- * the resume point and validator of an earlier part when resuming.
- * -EEXIST when path exists and -f was not given. quiet: say nothing (a
- * look ahead; the URL's own turn reports). */
-static int target_prepare(struct fetch *f, struct target *t, const char *path, bool quiet)
+/* True when st is a regular file with no other name: what ferry may write
+ * into, truncate or rename. A symbolic link (lstat) or a hard link to some
+ * other file is not. */
+static bool own_file(const struct stat *st)
+{
+    return S_ISREG(st->st_mode) && st->st_nlink == 1;
+}
+
+/* 0 when name does not exist or is a file of its own, else -ELOOP after
+ * saying so. */
+static int refuse_foreign(struct fetch *f, const char *name, bool quiet)
 {
     struct stat st;
+
+    if (lstat(name, &st) < 0 || own_file(&st))
+        return 0;
+    if (!quiet)
+        say(f, "%s is not a regular file of its own (a symbolic or hard link?): refusing to use it",
+            name);
+    return -ELOOP;
+}
+
+/* Opens name, which must be a file of its own (never a link to one), with
+ * flags; O_NOFOLLOW and O_CLOEXEC are added. Returns the descriptor, or -1
+ * with errno set (ELOOP for anything but a file of its own). */
+static int open_own(const char *name, int flags)
+{
+    struct stat st;
+    int fd = open(name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || !own_file(&st)) {
+        close(fd);
+        errno = ELOOP;
+        return -1;
+    }
+    return fd;
+}
+
+/* Sets t up for path: stdout or a device directly, else path.part, with
+ * the resume point and validator of an earlier part when resuming.
+ * -EEXIST when path exists (a symbolic link there counts) and -f was not
+ * given; -ELOOP when path.part or its validator is there but is not a file
+ * of its own. quiet: say nothing (a look ahead; the URL's own turn
+ * reports). */
+static int target_prepare(struct fetch *f, struct target *t, const char *path, bool quiet)
+{
+    struct stat st, to;
 
     memset(t, 0, sizeof *t);
     t->fd = -1;
     snprintf(t->path, sizeof t->path, "%s", path);
-    bool stdout_ = strcmp(path, "-") == 0;
-    bool exists = !stdout_ && stat(path, &st) == 0;
-    if (stdout_ || (exists && !S_ISREG(st.st_mode))) {
+    if (strcmp(path, "-") == 0) {
         t->direct = true;
-        t->discard = exists && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+        return 0;
+    }
+    bool exists = lstat(path, &st) == 0;
+    /* A link the user named with -o to a device or a pipe (/dev/stdout) is
+     * where they want the bytes; any other link is never written through. */
+    if (exists && S_ISLNK(st.st_mode) && f->o->output != NULL && stat(path, &to) == 0 &&
+        (S_ISCHR(to.st_mode) || S_ISFIFO(to.st_mode))) {
+        st = to;
+        t->follow = true;
+    }
+    if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        t->direct = true;
+        t->discard = S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
         return 0;
     }
     if (exists && !f->o->force) {
         if (!quiet)
-            say(f, "%s exists; -f overwrites it, -c resumes its .part", path);
+            say(f, "%s exists%s; -f overwrites it, -c resumes its .part", path,
+                S_ISLNK(st.st_mode) ? " (a symbolic link: -f replaces the link, never its target)"
+                                    : "");
         return -EEXIST;
     }
     snprintf(t->part, sizeof t->part, "%s.part", path);
     snprintf(t->meta, sizeof t->meta, "%s.validator", t->part);
-    if (f->resume && stat(t->part, &st) == 0 && S_ISREG(st.st_mode)) {
-        int mfd = open(t->meta, O_RDONLY | O_CLOEXEC);
+    if (refuse_foreign(f, t->part, quiet) < 0 || refuse_foreign(f, t->meta, quiet) < 0)
+        return -ELOOP;
+    if (f->resume && lstat(t->part, &st) == 0 && S_ISREG(st.st_mode)) {
+        int mfd = open_own(t->meta, O_RDONLY);
         ssize_t n = mfd >= 0 ? read(mfd, t->validator, sizeof t->validator - 1) : -1;
         if (mfd >= 0)
             close(mfd);
@@ -494,12 +551,14 @@ static int target_prepare(struct fetch *f, struct target *t, const char *path, b
     return 0;
 }
 
-/* Keeps the validator beside the part file for a later --continue. */
+/* Keeps the validator beside the part file for a later --continue. The
+ * part was just created or emptied, so an older validator goes first; the
+ * new one is created, never opened through a link. */
 static void target_keep_validator(struct target *t, struct http_str validator)
 {
     if (validator.len == 0 || validator.len >= sizeof t->validator)
         return;
-    int mfd = open(t->meta, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int mfd = open(t->meta, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (mfd >= 0) {
         fsx_write_all(mfd, validator.p, validator.len);
         close(mfd);
@@ -511,15 +570,18 @@ static void target_keep_validator(struct target *t, struct http_str validator)
  * part gets the validator beside it, unless the whole body is already in
  * memory (whole): then nothing can interrupt it but a kill, after which
  * --continue starts again from zero, so the extra file is not worth its
- * creation. */
+ * creation. A part is only ever a file of its own that ferry created or
+ * checked after opening (never through a link). */
 static int target_open(struct fetch *f, struct target *t, bool append, struct http_str validator,
                        bool whole)
 {
     if (t->direct) {
-        t->fd = strcmp(t->path, "-") == 0 ? 1 : open(t->path, O_WRONLY | O_CLOEXEC);
+        t->fd = strcmp(t->path, "-") == 0
+                    ? 1
+                    : open(t->path, O_WRONLY | O_CLOEXEC | (t->follow ? 0 : O_NOFOLLOW));
     } else if (append) {
         /* Not O_APPEND: splice(2) refuses such outputs. */
-        t->fd = open(t->part, O_WRONLY | O_CLOEXEC);
+        t->fd = open_own(t->part, O_WRONLY);
         if (t->fd >= 0 && lseek(t->fd, 0, SEEK_END) < 0) {
             int e = errno;
             close(t->fd);
@@ -528,20 +590,28 @@ static int target_open(struct fetch *f, struct target *t, bool append, struct ht
         }
     } else {
         t->have = 0;
-        t->fd = open(t->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        t->fd = open(t->part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (t->fd < 0 && errno == EEXIST) {
-            /* An old part: its validator, if any, no longer applies. */
-            t->fd = open(t->part, O_WRONLY | O_TRUNC | O_CLOEXEC);
-            if (t->fd >= 0) {
-                unlink(t->meta);
-                t->meta_exists = false;
+            /* An old part: its validator, if any, no longer applies. It is
+             * emptied only once it proved to be a file of its own. */
+            t->fd = open_own(t->part, O_WRONLY);
+            if (t->fd >= 0 && ftruncate(t->fd, 0) < 0) {
+                int e = errno;
+                close(t->fd);
+                t->fd = -1;
+                errno = e;
             }
         }
-        if (t->fd >= 0 && !whole)
-            target_keep_validator(t, validator);
+        if (t->fd >= 0) {
+            unlink(t->meta);
+            t->meta_exists = false;
+            if (!whole)
+                target_keep_validator(t, validator);
+        }
     }
     if (t->fd < 0) {
-        say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(errno));
+        say(f, "cannot write %s: %s", t->direct ? t->path : t->part,
+            errno == ELOOP ? "not a regular file of its own (a link?)" : strerror(errno));
         return -errno;
     }
     return 0;
@@ -560,6 +630,16 @@ static int target_finish(struct fetch *f, struct target *t)
      * a power cut leaves a short file under the final name. Without it
      * (like curl and wget) the rename still happens only after the last
      * byte was written. */
+    /* Only the file written through t->fd is renamed: the name must still
+     * be that file, not something put there meanwhile. */
+    struct stat mine, named;
+    if (fstat(t->fd, &mine) < 0 || lstat(t->part, &named) < 0 || !own_file(&named) ||
+        mine.st_dev != named.st_dev || mine.st_ino != named.st_ino) {
+        close(t->fd);
+        t->fd = -1;
+        say(f, "%s is no longer the file ferry wrote: not renaming it", t->part);
+        return -ELOOP;
+    }
     if ((f->o->sync && fsync(t->fd) < 0) || close(t->fd) < 0) {
         t->fd = -1;
         say(f, "cannot write %s: %s", t->part, strerror(errno));

@@ -194,3 +194,190 @@ def test_tls_cut_then_resume_completes(pki, out):
     assert r.rc == 0, r
     assert (out / "f.bin").read_bytes() == BODY
     assert ranges == [None, f"bytes={CUT}-"]
+
+
+# ---- planted links ---------------------------------------------------------
+
+
+def file_server():
+    return ScriptedServer(keep_alive(lambda p, q: send_file(p, q, BODY, ETAG)))
+
+
+def disposition_server(name):
+    return ScriptedServer(keep_alive(lambda p, q: send_file(
+        p, q, BODY, ETAG, extra=[("Content-Disposition", f'attachment; filename="{name}"')])))
+
+
+@pytest.fixture
+def victim(tmp_path):
+    v = tmp_path / "victim"
+    v.write_bytes(PRECIOUS)
+    return v
+
+
+def assert_untouched(victim, link):
+    assert os.path.islink(link), f"{link} is no longer the planted link"
+    assert os.readlink(link) == os.fspath(victim)
+    assert victim.read_bytes() == PRECIOUS
+
+
+@pytest.mark.parametrize("opts", [[], ["-c"], ["-f"], ["-c", "-f"]], ids=["plain", "c", "f", "cf"])
+def test_symlink_at_part_is_refused(out, victim, opts):
+    link = out / "f.bin.part"
+    os.symlink(victim, link)
+    with file_server() as srv:
+        r = run_ferry("get", *opts, srv.url("/f.bin"), cwd=out)
+        nreq = len(srv.requests)
+    assert r.rc == 6, r
+    assert "f.bin.part" in r.err and "not a regular file" in r.err, r.err
+    assert_untouched(victim, link)
+    assert listing(out) == ["f.bin.part"]
+    assert nreq == 0  # refused before asking
+
+
+def test_symlink_at_part_to_a_missing_target_is_refused(out, tmp_path):
+    link = out / "f.bin.part"
+    os.symlink(tmp_path / "nothing-here", link)
+    with file_server() as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert os.path.islink(link)
+    assert not (tmp_path / "nothing-here").exists()
+    assert listing(out) == ["f.bin.part"]
+
+
+@pytest.mark.parametrize("with_part", [False, True], ids=["no-part", "with-part"])
+@pytest.mark.parametrize("opts", [[], ["-c"]], ids=["plain", "c"])
+def test_symlink_at_validator_is_refused(out, victim, with_part, opts):
+    link = out / "f.bin.part.validator"
+    os.symlink(victim, link)
+    if with_part:
+        (out / "f.bin.part").write_bytes(BODY[:CUT])
+    with file_server() as srv:
+        r = run_ferry("get", *opts, srv.url("/f.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert "f.bin.part.validator" in r.err and "not a regular file" in r.err, r.err
+    assert_untouched(victim, link)
+    assert "f.bin" not in listing(out)
+    if with_part:
+        assert (out / "f.bin.part").read_bytes() == BODY[:CUT]
+
+
+def test_hard_link_at_part_is_refused(out, victim):
+    os.link(victim, out / "f.bin.part")
+    with file_server() as srv:
+        r = run_ferry("get", "-c", srv.url("/f.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert "not a regular file" in r.err, r.err
+    assert victim.read_bytes() == PRECIOUS
+    assert "f.bin" not in listing(out)
+
+
+def test_symlink_at_final_name_needs_force(out, victim):
+    """A link at NAME counts as an existing NAME: refused without -f."""
+    link = out / "f.bin"
+    os.symlink(victim, link)
+    with file_server() as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert "exists" in r.err and "link" in r.err, r.err
+    assert_untouched(victim, link)
+    assert listing(out) == ["f.bin"]
+
+
+def test_symlink_at_final_name_with_force_replaces_the_link(out, victim):
+    """With -f the link itself is replaced by the download; its target is
+    never written."""
+    link = out / "f.bin"
+    os.symlink(victim, link)
+    with file_server() as srv:
+        r = run_ferry("get", "-q", "-f", srv.url("/f.bin"), cwd=out)
+    assert r.rc == 0, r
+    assert not os.path.islink(link)
+    assert link.read_bytes() == BODY
+    assert victim.read_bytes() == PRECIOUS
+
+
+def test_dangling_symlink_at_final_name(out, tmp_path):
+    link = out / "f.bin"
+    os.symlink(tmp_path / "nothing-here", link)
+    with file_server() as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert os.path.islink(link)
+    assert not (tmp_path / "nothing-here").exists()
+
+
+def test_symlink_at_final_name_to_a_device_is_not_followed(out, tmp_path):
+    """A server-chosen name that is a link to /dev/null is not a way to
+    write into a device (nor to replace it): refused without -f."""
+    link = out / "f.bin"
+    os.symlink("/dev/null", link)
+    with file_server() as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert os.path.islink(link)
+
+
+@pytest.mark.parametrize("where", ["f.bin.part", "f.bin.part.validator", "f.bin"])
+def test_symlink_in_output_dir(out, victim, where):
+    d = out / "d"
+    d.mkdir()
+    link = d / where
+    os.symlink(victim, link)
+    with file_server() as srv:
+        r = run_ferry("get", "-O", "d", srv.url("/f.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert_untouched(victim, link)
+    assert listing(d) == [where]
+
+
+@pytest.mark.parametrize("where", ["report.pdf.part", "report.pdf.part.validator", "report.pdf"])
+def test_symlink_at_disposition_name(out, victim, where):
+    link = out / where
+    os.symlink(victim, link)
+    with disposition_server("report.pdf") as srv:
+        r = run_ferry("get", "-J", srv.url("/url-name.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert_untouched(victim, link)
+    assert listing(out) == [where]
+
+
+def test_symlink_at_disposition_name_with_output_dir(out, victim):
+    d = out / "d"
+    d.mkdir()
+    link = d / "report.pdf.part"
+    os.symlink(victim, link)
+    with disposition_server("report.pdf") as srv:
+        r = run_ferry("get", "-J", "-O", "d", srv.url("/url-name.bin"), cwd=out)
+    assert r.rc == 6, r
+    assert_untouched(victim, link)
+    assert listing(d) == ["report.pdf.part"]
+
+
+def test_symlink_mid_pipeline_refuses_only_its_url(out, victim):
+    """Three URLs on one kept connection: the one with a planted link fails,
+    the others arrive."""
+    link = out / "b.bin.part"
+    os.symlink(victim, link)
+    with file_server() as srv:
+        r = run_ferry("get", "-q", srv.url("/a.bin"), srv.url("/b.bin"), srv.url("/c.bin"),
+                      srv.url("/d.bin"), cwd=out)
+        targets = [q.target for q in srv.requests]
+    assert r.rc == 6, r
+    assert_untouched(victim, link)
+    assert listing(out) == ["a.bin", "b.bin.part", "c.bin", "d.bin"]
+    assert (out / "c.bin").read_bytes() == BODY
+    assert "/b.bin" not in targets
+
+
+def test_explicit_output_link_to_a_device_is_written(out, tmp_path):
+    """-o names the user's own choice: a link there to a character device
+    (like /dev/stdout) is followed to the device, never replaced."""
+    link = tmp_path / "sink"
+    os.symlink("/dev/null", link)
+    with file_server() as srv:
+        r = run_ferry("get", "-q", "-o", link, srv.url("/f.bin"), cwd=out)
+    assert r.rc == 0, r
+    assert os.path.islink(link) and os.readlink(link) == "/dev/null"
+    assert listing(out) == []
