@@ -190,6 +190,12 @@ ssize_t tls_write(struct tls *t, const void *p, size_t n, int timeout_ms)
     return (ssize_t)n;
 }
 
+size_t tls_pending(const struct tls *t)
+{
+    int n = SSL_pending(t->ssl);
+    return n > 0 ? (size_t)n : 0;
+}
+
 const char *tls_version(const struct tls *t)
 {
     return SSL_get_version(t->ssl);

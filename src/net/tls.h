@@ -35,6 +35,10 @@ ssize_t tls_read(struct tls *t, void *p, size_t n, int timeout_ms);
 /* Writes all n bytes. Returns n or -errno (-EPROTO, TLS_ECUT as for tls_read). */
 ssize_t tls_write(struct tls *t, const void *p, size_t n, int timeout_ms);
 
+/* Decrypted bytes waiting in the session: a read returns them without
+ * waiting for the socket. */
+size_t tls_pending(const struct tls *t);
+
 /* "TLSv1.3" and the cipher's name, for -v. */
 const char *tls_version(const struct tls *t);
 const char *tls_cipher(const struct tls *t);
