@@ -321,14 +321,16 @@ static bool own_file(const struct stat *st)
     return S_ISREG(st->st_mode) && st->st_nlink == 1;
 }
 
-/* 0 when name does not exist or is a file of its own, else -ELOOP after
- * saying so (unless quiet). */
+/* 0 when name does not exist, 1 when it is a file of its own, else -ELOOP
+ * after saying so (unless quiet). */
 static int refuse_foreign(struct fetch *f, const char *name, bool quiet)
 {
     struct stat st;
 
-    if (lstat(name, &st) < 0 || own_file(&st))
+    if (lstat(name, &st) < 0)
         return 0;
+    if (own_file(&st))
+        return 1;
     if (!quiet)
         say(f, "%s is not a regular file of its own (a symbolic or hard link?): refusing to use it",
             name);
@@ -409,8 +411,10 @@ static int job_name(struct fetch *f, struct job *j, const char *name, bool quiet
     }
     snprintf(j->part, sizeof j->part, "%s.part", j->path);
     snprintf(j->meta, sizeof j->meta, "%s.validator", j->part);
-    if (refuse_foreign(f, j->part, quiet) < 0 || refuse_foreign(f, j->meta, quiet) < 0)
+    int meta = 0;
+    if (refuse_foreign(f, j->part, quiet) < 0 || (meta = refuse_foreign(f, j->meta, quiet)) < 0)
         return -ELOOP;
+    j->meta_exists = meta > 0;
     bool may_resume = f->resume && !o->disposition && j->url.scheme != URL_RAW;
     if (may_resume && lstat(j->part, &st) == 0 && S_ISREG(st.st_mode)) {
         int mfd = open_own(j->meta, O_RDONLY);
@@ -498,7 +502,8 @@ static int job_open(struct fetch *f, struct job *j, bool append, struct http_str
         }
         if (j->fd >= 0) {
             /* An old validator no longer applies. */
-            unlink(j->meta);
+            if (j->meta_exists)
+                unlink(j->meta);
             j->meta_exists = false;
             if (!whole)
                 job_keep_validator(j, validator);
