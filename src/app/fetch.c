@@ -1,17 +1,19 @@
 /* The client. Blocking logic over non-blocking sockets: every wait is a
  * poll with the --timeout deadline, so a stalled server cannot hang us.
  *
- * One download: pick the output name, open or resume NAME.part, send the
- * request (Range and If-Range when resuming), read the head, follow
- * redirects, check the status, copy the body (Content-Length, chunked or
- * until close) while drawing progress, verify the length, fsync, rename. */
+ * One download (fetch_http): plan the job once (output name, NAME.part,
+ * its validator, where a resume starts), run the exchange (send the
+ * request or take the one sent ahead, read the head, follow redirects,
+ * decide what the status means for the part), move the body (app/body),
+ * verify the length, fsync, rename. The connection is a net/xport, the
+ * same whether it is plain TCP or TLS; the requests sent ahead are an
+ * app/pipeq. */
 #include "app/fetch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,61 +25,60 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/body.h"
 #include "app/listing.h"
+#include "app/pipeq.h"
 #include "core/charset.h"
 #include "core/clock.h"
 #include "core/fsx.h"
 #include "net/sock.h"
-#include "net/tls.h"
+#include "net/xport.h"
 #include "proto/http.h"
 #include "proto/url.h"
 
-#define IOBUF (64u << 10) /* measured: bigger buffers copy out of cache (docs/BENCHMARKS.md) */
-#define SPLICE_MAX (1u << 20) /* the pipe asked for; the most one splice moves */
-#define LOWAT_MAX (256u << 10)
-#define PIPELINE_MAX 16 /* requests in flight on one connection */
-#define HEAD_MAX (64u << 10)
-_Static_assert(IOBUF <= HEAD_MAX, "what a body read took too far goes back in the head buffer");
 #define DRAIN_MAX (1u << 20) /* error or redirect bodies read to keep the connection */
 #define PROGRESS_MS 200
 
+/* The connection: its transport and what it may still be used for. */
 struct fconn {
-    int fd;
-    struct tls *tls;
+    struct xport x; /* x.fd < 0 when none */
     enum url_scheme scheme;
     char host[256];
     uint16_t port;
     bool reusable;
-    bool peer_closed;
-    bool proven;    /* answered an HTTP/1.1 request and stayed open: may pipeline */
-    bool broken;    /* a write failed part way: never reused */
-    uint64_t sent, received;
-    int lowat;      /* SO_RCVLOWAT as last set: 1 or LOWAT_MAX */
-    char *buf; /* bytes read but not yet used: buf[pos..len) */
-    size_t pos, len;
+    bool proven; /* answered an HTTP/1.1 request and stayed open: may pipeline */
 };
 
 struct fetch {
     const struct fetch_options *o;
-    bool resume;    /* -c, or a retry after a transient failure */
+    bool resume;          /* -c, or a retry after a transient failure */
     bool expect_continue; /* a PUT waits for "100 Continue" */
     int read_ms;          /* how long a read waits: --timeout, or less */
-    struct fconn c; /* fd < 0 when none */
-    /* Requests sent ahead on c whose answers are not read yet, oldest first:
-     * their indexes into o->urls and the Range start each asked for. */
-    struct ahead {
-        int index;
-        int64_t have;
-    } ahead[PIPELINE_MAX];
-    int nahead;
-    int ahead_next; /* the first URL the look ahead has not considered; 0 with
-                     * the queue emptied */
-    char *io;       /* body copy buffer */
-    int pipe[2];    /* socket -> pipe -> file with splice; -1 until first used */
-    bool no_splice; /* the pipe failed once: copy through io from then on */
+    struct fconn c;
+    struct pq q;          /* requests sent ahead on c */
+    struct body_mover m;
+};
+
+/* One URL's download, worked out once by job_plan and job_name. */
+struct job {
+    int index;            /* into o->urls */
+    const char *url_str;
+    struct url url;       /* as given (redirects do not change it) */
+    bool named;           /* the names are set (with -J only after the answer) */
+    char path[4096];      /* the final name */
+    char part[4200];      /* path + ".part" */
+    char meta[4300];      /* part + ".validator" */
+    bool direct;          /* stdout or a device: no .part, no rename */
+    bool follow;          /* direct through a link the user named with -o */
+    bool discard;         /* /dev/null: bytes are counted, not copied */
+    int fd;
+    int64_t have;         /* bytes already in the part file: the Range start */
+    char validator[512];  /* from the meta file */
+    bool meta_exists;     /* the meta file may exist: remove it once done */
 };
 
 struct progress {
+    const struct fetch *f;
     const char *name;
     int64_t total; /* -1 unknown */
     int64_t done, start_at;
@@ -118,48 +119,62 @@ static void verbose(const struct fetch *f, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The result for a read or write failure: a record that does not verify
+ * is FETCH_TLS, anything else FETCH_NETWORK. */
+static enum fetch_result io_result(int err)
+{
+    return err == -EPROTO ? FETCH_TLS : FETCH_NETWORK;
+}
+
 /* ---- connection -------------------------------------------------------- */
 
 static void conn_close(struct fetch *f, bool we_close)
 {
     struct fconn *c = &f->c;
 
-    if (c->fd < 0)
+    if (c->x.fd < 0)
         return;
     if (f->o->verbose) {
         struct tcp_info ti;
         socklen_t tl = sizeof ti;
-        verbose(f, "sent %llu bytes, received %llu bytes; %s", (unsigned long long)c->sent,
-                (unsigned long long)c->received,
-                c->peer_closed ? "the server closed first" : we_close ? "we closed" : "closing");
-        if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+        verbose(f, "sent %llu bytes, received %llu bytes; %s", (unsigned long long)c->x.sent,
+                (unsigned long long)c->x.received,
+                c->x.ended ? "the server closed first" : we_close ? "we closed" : "closing");
+        if (getsockopt(c->x.fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
             verbose(f, "TCP: rtt %.3f ms (var %.3f ms), %u retransmissions", ti.tcpi_rtt / 1000.0,
                     ti.tcpi_rttvar / 1000.0, ti.tcpi_total_retrans);
     }
-    if (f->nahead > 0)
-        verbose(f, "%d requests sent ahead go again on the next connection", f->nahead);
-    f->nahead = 0; /* their answers die with the connection */
-    f->ahead_next = 0;
-    tls_close(c->tls);
-    close(c->fd);
-    free(c->buf);
+    int lost = pq_break(&f->q); /* their answers die with the connection */
+    if (lost > 0)
+        verbose(f, "%d requests sent ahead go again on the next connection", lost);
+    xp_close(&c->x);
     memset(c, 0, sizeof *c);
-    c->fd = -1;
+    xp_init(&c->x);
 }
 
-/* True when c is open, kept alive and connected to u's scheme, host and
+/* True when c is open and may carry a new request to u's scheme, host and
  * port. */
 static bool conn_serves(const struct fconn *c, const struct url *u)
 {
-    return c->fd >= 0 && c->reusable && !c->broken && !c->peer_closed && c->scheme == u->scheme &&
+    return c->x.fd >= 0 && c->reusable && !c->x.broken && !c->x.ended && c->scheme == u->scheme &&
            c->port == u->port && strcmp(c->host, u->host) == 0;
 }
 
+/* True when c is open and its requests sent ahead will be answered: the
+ * server neither said nor showed that it stops (a failed write of a later
+ * request does not lose the earlier ones). */
+static bool conn_answers(const struct fconn *c)
+{
+    return c->x.fd >= 0 && c->reusable && !c->x.ended;
+}
+
+/* The transport set-up: TCP, and TLS for https. */
 static enum fetch_result conn_open(struct fetch *f, const struct url *u)
 {
     struct fconn *c = &f->c;
     struct sockaddr_storage peer;
     char addr[SOCK_ADDRSTRLEN], err[256];
+    const char *version, *cipher;
     int64_t t0 = clock_ms();
 
     if (conn_serves(c, u)) {
@@ -167,183 +182,50 @@ static enum fetch_result conn_open(struct fetch *f, const struct url *u)
         return FETCH_OK;
     }
     conn_close(f, true);
-    int fd = sock_connect(u->host, u->port, SOCK_STREAM, f->o->timeout_ms, &peer);
-    if (fd < 0) {
+    int rc = xp_connect(&c->x, u->host, u->port, f->o->timeout_ms, &peer);
+    if (rc == -ENOMEM)
+        return FETCH_LOCAL;
+    if (rc < 0) {
         say(f, "cannot connect to %s:%u: %s", u->host, u->port,
-            fd == -EADDRNOTAVAIL ? "no such host" : strerror(-fd));
+            rc == -EADDRNOTAVAIL ? "no such host" : strerror(-rc));
         return FETCH_NETWORK;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sock_addr_format((struct sockaddr *)&peer, true, addr, sizeof addr);
     verbose(f, "connected to %s (%s) in %.1f ms", u->host, addr, (double)(clock_ms() - t0));
-    c->fd = fd;
-    c->lowat = 1; /* the kernel's default */
     c->scheme = u->scheme;
     c->port = u->port;
     snprintf(c->host, sizeof c->host, "%s", u->host);
-    c->buf = malloc(HEAD_MAX);
-    if (c->buf == NULL) {
-        conn_close(f, true);
-        return FETCH_LOCAL;
-    }
     if (u->scheme == URL_HTTPS) {
         if (f->o->insecure)
             say(f, "warning: -k: the server's certificate is not verified");
         int64_t t1 = clock_ms();
-        int rc = tls_connect(fd, u->host, f->o->cacert, f->o->insecure, f->o->timeout_ms, &c->tls,
-                             err, sizeof err);
+        rc = xp_start_tls(&c->x, u->host, f->o->cacert, f->o->insecure, f->o->timeout_ms, err,
+                          sizeof err);
         if (rc < 0) {
             say(f, "%s: %s", u->host, rc == -EPROTO ? err : strerror(-rc));
             conn_close(f, true);
             return rc == -EPROTO ? FETCH_TLS : FETCH_NETWORK;
         }
-        verbose(f, "%s %s, handshake %.1f ms", tls_version(c->tls), tls_cipher(c->tls),
-                (double)(clock_ms() - t1));
+        if (xp_tls_info(&c->x, &version, &cipher))
+            verbose(f, "%s %s, handshake %.1f ms", version, cipher, (double)(clock_ms() - t1));
     }
     return FETCH_OK;
 }
 
-/* Waits until fd is ready. 0, -ETIMEDOUT or -errno. */
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-    struct pollfd pf = {.fd = fd, .events = events};
-
-    for (;;) {
-        int n = poll(&pf, 1, timeout_ms);
-        if (n > 0)
-            return 0;
-        if (n == 0)
-            return -ETIMEDOUT;
-        if (errno != EINTR)
-            return -errno;
-    }
-}
-
-/* Sets how many bytes must be queued before the kernel wakes us
- * (SO_RCVLOWAT): LOWAT_MAX while at least that much of a bulk body is to
- * come, else 1. Each wakeup costs the sender's CPU on loopback, so fewer
- * and fuller reads are faster; only two values, so a shrinking remainder
- * costs no setsockopt per read. */
-static void conn_lowat(struct fetch *f, bool bulk)
-{
-    struct fconn *c = &f->c;
-    int v = bulk ? (int)LOWAT_MAX : 1;
-
-    if (v != c->lowat && setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0)
-        c->lowat = v;
-}
-
-/* Reads from the network (not the buffer). Bytes, 0 at the end, -errno. */
-static ssize_t net_read(struct fetch *f, void *p, size_t n)
-{
-    struct fconn *c = &f->c;
-    ssize_t r;
-
-    if (c->tls) {
-        r = tls_read(c->tls, p, n, f->read_ms);
-    } else {
-        for (;;) {
-            r = sock_recv(c->fd, p, n);
-            if (r != -EAGAIN)
-                break;
-            conn_lowat(f, false);
-            int rc = wait_fd(c->fd, POLLIN, f->read_ms);
-            if (rc < 0)
-                return rc;
-        }
-    }
-    if (r > 0)
-        c->received += (uint64_t)r;
-    if (r == 0)
-        c->peer_closed = true;
-    return r;
-}
-
-/* Reads buffered bytes first, then the network. */
-static ssize_t conn_read(struct fetch *f, void *p, size_t n)
-{
-    struct fconn *c = &f->c;
-
-    if (c->pos < c->len) {
-        size_t take = c->len - c->pos < n ? c->len - c->pos : n;
-        memcpy(p, c->buf + c->pos, take);
-        c->pos += take;
-        return (ssize_t)take;
-    }
-    return net_read(f, p, n);
-}
-
-/* Gives back the last n bytes a conn_read returned (p, in the caller's
- * copy), which follow the body being read: the next answer of a pipeline.
- * from_buf: that read was served from c->buf, where they still are. */
-static void conn_unread(struct fetch *f, const char *p, size_t n, bool from_buf)
-{
-    struct fconn *c = &f->c;
-
-    if (from_buf) {
-        c->pos -= n;
-        return;
-    }
-    /* The read came from the network, so the buffer was empty. */
-    memcpy(c->buf, p, n);
-    c->pos = 0;
-    c->len = n;
-}
-
-static int conn_write(struct fetch *f, const void *p, size_t n)
-{
-    struct fconn *c = &f->c;
-    size_t done = 0;
-
-    if (c->tls) {
-        ssize_t w = tls_write(c->tls, p, n, f->o->timeout_ms);
-        if (w < 0) {
-            c->broken = true;
-            return (int)w;
-        }
-        c->sent += n;
-        return 0;
-    }
-    while (done < n) {
-        ssize_t w = sock_send(c->fd, (const char *)p + done, n - done, 0);
-        if (w == -EAGAIN) {
-            int rc = wait_fd(c->fd, POLLOUT, f->o->timeout_ms);
-            if (rc < 0) {
-                c->broken = true;
-                return rc;
-            }
-            continue;
-        }
-        if (w < 0) {
-            c->broken = true;
-            return (int)w;
-        }
-        done += (size_t)w;
-        c->sent += (uint64_t)w;
-    }
-    return 0;
-}
-
-/* Reads a response head into c->buf. Returns its length, 0 when the server
- * closed before sending anything, or -errno / -EBADMSG. */
+/* Reads a response head at c->x.buf + c->x.pos (bytes left from the last
+ * answer begin it). Returns its length, 0 when the server closed before
+ * sending anything, or -errno / -EBADMSG. The caller consumes it. */
 static ssize_t read_head(struct fetch *f, struct http_response *res)
 {
-    struct fconn *c = &f->c;
+    struct xport *x = &f->c.x;
 
-    /* Bytes already read past the last head stay: they begin this one. */
-    if (c->pos < c->len)
-        memmove(c->buf, c->buf + c->pos, c->len - c->pos);
-    c->len -= c->pos < c->len ? c->pos : c->len;
-    c->pos = 0;
     for (;;) {
-        if (c->len > 0) {
-            ssize_t h = http_parse_response(c->buf, c->len, res);
+        if (x->pos < x->len) {
+            ssize_t h = http_parse_response(x->buf + x->pos, x->len - x->pos, res);
             if (h > 0 && res->status >= 100 && res->status < 200 && res->status != 101 &&
                 !f->expect_continue) {
                 /* An interim response (103 Early Hints...): the final one follows. */
-                memmove(c->buf, c->buf + h, c->len - (size_t)h);
-                c->len -= (size_t)h;
+                x->pos += (size_t)h;
                 continue;
             }
             if (h > 0)
@@ -351,15 +233,24 @@ static ssize_t read_head(struct fetch *f, struct http_response *res)
             if (h == HTTP_PARSE_INVALID)
                 return -EBADMSG;
         }
-        if (c->len == HEAD_MAX)
+        ssize_t r = xp_fill(x, f->read_ms);
+        if (r == -ENOBUFS)
             return -EBADMSG;
-        ssize_t r = net_read(f, c->buf + c->len, HEAD_MAX - c->len);
         if (r < 0)
             return r;
         if (r == 0)
-            return c->len == 0 ? 0 : -EBADMSG;
-        c->len += (size_t)r;
+            return x->pos == x->len ? 0 : -EBADMSG;
     }
+}
+
+/* Consumes the head read_head found (hl bytes), showing it with -i. */
+static void take_head(struct fetch *f, ssize_t hl)
+{
+    struct xport *x = &f->c.x;
+
+    if (f->o->show_head)
+        fsx_write_all(f->o->err_fd, x->buf + x->pos, (size_t)hl);
+    x->pos += (size_t)hl;
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -378,19 +269,9 @@ static void safe_name(const char *in, char *out, size_t outsz, const char *fallb
         snprintf(out, outsz, "%s", fallback);
 }
 
-/* Where this URL's body goes, unless -o says otherwise. */
-static void output_path(const struct fetch *f, const char *base, char *out, size_t outsz)
+static void progress_draw(struct progress *p, bool last)
 {
-    if (f->o->output != NULL)
-        snprintf(out, outsz, "%s", f->o->output);
-    else if (f->o->outdir != NULL)
-        snprintf(out, outsz, "%s/%s", f->o->outdir, base);
-    else
-        snprintf(out, outsz, "%s", base);
-}
-
-static void progress_draw(const struct fetch *f, struct progress *p, bool last)
-{
+    const struct fetch *f = p->f;
     int64_t now = clock_ms();
     char done[32], total[32], rate[32];
 
@@ -421,412 +302,334 @@ static void progress_draw(const struct fetch *f, struct progress *p, bool last)
     }
 }
 
-/* ---- one HTTP download --------------------------------------------------- */
+/* body_progress_cb for a struct progress: moved counts from its start. */
+static void progress_moved(void *arg, int64_t moved)
+{
+    struct progress *p = arg;
 
-struct target {
-    char path[4096];      /* the final name */
-    char part[4200];      /* path + ".part" */
-    char meta[4300];      /* part + ".validator" */
-    bool direct;          /* stdout or a device: no .part, no rename */
-    bool discard;         /* /dev/null: bytes are counted, not copied */
-    int fd;
-    int64_t have;         /* bytes already in the part file */
-    char validator[512];  /* from the meta file */
-    bool meta_exists;     /* the meta file may exist: remove it once done */
-};
+    p->done = p->start_at + moved;
+    progress_draw(p, false);
+}
 
-/* Sets t up for path: stdout or a device directly, else path.part, with
- * the resume point and validator of an earlier part when resuming.
- * -EEXIST when path exists and -f was not given. quiet: say nothing (a
- * look ahead; the URL's own turn reports). */
-static int target_prepare(struct fetch *f, struct target *t, const char *path, bool quiet)
+/* ---- the job: names, resume point, the part file ------------------------ */
+
+/* True when st is a regular file with no other name: what ferry may write
+ * into, truncate or rename. A symbolic link (lstat) or a hard link to some
+ * other file is not. */
+static bool own_file(const struct stat *st)
+{
+    return S_ISREG(st->st_mode) && st->st_nlink == 1;
+}
+
+/* 0 when name does not exist, 1 when it is a file of its own, else -ELOOP
+ * after saying so (unless quiet). */
+static int refuse_foreign(struct fetch *f, const char *name, bool quiet)
 {
     struct stat st;
 
-    memset(t, 0, sizeof *t);
-    t->fd = -1;
-    snprintf(t->path, sizeof t->path, "%s", path);
-    bool stdout_ = strcmp(path, "-") == 0;
-    bool exists = !stdout_ && stat(path, &st) == 0;
-    if (stdout_ || (exists && !S_ISREG(st.st_mode))) {
-        t->direct = true;
-        t->discard = exists && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+    if (lstat(name, &st) < 0)
+        return 0;
+    if (own_file(&st))
+        return 1;
+    if (!quiet)
+        say(f, "%s is not a regular file of its own (a symbolic or hard link?): refusing to use it",
+            name);
+    return -ELOOP;
+}
+
+/* Opens name, which must be a file of its own (never a link to one), with
+ * flags; O_NOFOLLOW and O_CLOEXEC are added. Returns the descriptor, or -1
+ * with errno set (ELOOP for anything but a file of its own). */
+static int open_own(const char *name, int flags)
+{
+    struct stat st;
+    int fd = open(name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || !own_file(&st)) {
+        close(fd);
+        errno = ELOOP;
+        return -1;
+    }
+    return fd;
+}
+
+/* Names j's output, the one place that does: name (from
+ * Content-Disposition, already a safe base name), else the URL's last
+ * segment; in -O DIR; or -o. Then stdout or a device directly, else
+ * NAME.part with the resume point and validator of an earlier part when
+ * resuming is allowed (not with -J, whose request had no Range, nor for
+ * the raw protocol). -EEXIST when NAME exists (a symbolic link there
+ * counts) and -f was not given; -ELOOP when NAME.part or its validator is
+ * there but is not a file of its own. quiet: say nothing (a look ahead;
+ * the URL's own turn reports). */
+static int job_name(struct fetch *f, struct job *j, const char *name, bool quiet)
+{
+    const struct fetch_options *o = f->o;
+    char base[1024];
+    struct stat st, to;
+
+    if (name != NULL)
+        snprintf(base, sizeof base, "%s", name);
+    else
+        url_basename(&j->url, base, sizeof base);
+    safe_name(base, base, sizeof base, j->url.scheme == URL_RAW ? "download" : "index.html");
+    if (o->output != NULL)
+        snprintf(j->path, sizeof j->path, "%s", o->output);
+    else if (o->outdir != NULL)
+        snprintf(j->path, sizeof j->path, "%s/%s", o->outdir, base);
+    else
+        snprintf(j->path, sizeof j->path, "%s", base);
+    j->named = true;
+    j->part[0] = j->meta[0] = j->validator[0] = '\0';
+    j->direct = j->follow = j->discard = j->meta_exists = false;
+    j->have = 0;
+    if (strcmp(j->path, "-") == 0) {
+        j->direct = true;
         return 0;
     }
-    if (exists && !f->o->force) {
+    bool exists = lstat(j->path, &st) == 0;
+    /* A link the user named with -o to a device or a pipe (/dev/stdout) is
+     * where they want the bytes; any other link is never written through. */
+    if (exists && S_ISLNK(st.st_mode) && o->output != NULL && stat(j->path, &to) == 0 &&
+        (S_ISCHR(to.st_mode) || S_ISFIFO(to.st_mode))) {
+        st = to;
+        j->follow = true;
+    }
+    if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        j->direct = true;
+        j->discard = S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+        return 0;
+    }
+    if (exists && !o->force) {
         if (!quiet)
-            say(f, "%s exists; -f overwrites it, -c resumes its .part", path);
+            say(f, "%s exists%s; -f overwrites it, -c resumes its .part", j->path,
+                S_ISLNK(st.st_mode) ? " (a symbolic link: -f replaces the link, never its target)"
+                                    : "");
         return -EEXIST;
     }
-    snprintf(t->part, sizeof t->part, "%s.part", path);
-    snprintf(t->meta, sizeof t->meta, "%s.validator", t->part);
-    if (f->resume && stat(t->part, &st) == 0 && S_ISREG(st.st_mode)) {
-        int mfd = open(t->meta, O_RDONLY | O_CLOEXEC);
-        ssize_t n = mfd >= 0 ? read(mfd, t->validator, sizeof t->validator - 1) : -1;
+    snprintf(j->part, sizeof j->part, "%s.part", j->path);
+    snprintf(j->meta, sizeof j->meta, "%s.validator", j->part);
+    int meta = 0;
+    if (refuse_foreign(f, j->part, quiet) < 0 || (meta = refuse_foreign(f, j->meta, quiet)) < 0)
+        return -ELOOP;
+    j->meta_exists = meta > 0;
+    bool may_resume = f->resume && !o->disposition && j->url.scheme != URL_RAW;
+    if (may_resume && lstat(j->part, &st) == 0 && S_ISREG(st.st_mode)) {
+        int mfd = open_own(j->meta, O_RDONLY);
+        ssize_t n = mfd >= 0 ? read(mfd, j->validator, sizeof j->validator - 1) : -1;
         if (mfd >= 0)
             close(mfd);
-        if (n > 0 && memchr(t->validator, '\n', (size_t)n) == NULL) {
-            t->validator[n] = '\0';
-            t->have = st.st_size;
-            t->meta_exists = true;
+        if (n > 0 && memchr(j->validator, '\n', (size_t)n) == NULL) {
+            j->validator[n] = '\0';
+            j->have = st.st_size;
+            j->meta_exists = true;
         } else {
+            j->validator[0] = '\0';
             if (!quiet)
-                say(f, "%s has no validator: starting again from zero", t->part);
+                say(f, "%s has no validator: starting again from zero", j->part);
         }
     }
     return 0;
 }
 
-/* Keeps the validator beside the part file for a later --continue. */
-static void target_keep_validator(struct target *t, struct http_str validator)
+/* Plans URL index: parses it and, unless -J leaves the name to the answer,
+ * names the output (job_name). Returns 0, -EINVAL for a bad URL (nothing
+ * else is set), or job_name's error (j->url is set). */
+static int job_plan(struct fetch *f, struct job *j, int index, bool quiet)
 {
-    if (validator.len == 0 || validator.len >= sizeof t->validator)
+    memset(j, 0, sizeof *j);
+    j->index = index;
+    j->url_str = f->o->urls[index];
+    j->fd = -1;
+    if (url_parse(j->url_str, &j->url) < 0)
+        return -EINVAL;
+    if (f->o->disposition && j->url.scheme != URL_RAW)
+        return 0;
+    return job_name(f, j, NULL, quiet);
+}
+
+/* Keeps the validator beside the part file for a later --continue. The
+ * part was just created or emptied and the old validator removed; the new
+ * one is created, never opened through a link. */
+static void job_keep_validator(struct job *j, struct http_str validator)
+{
+    if (validator.len == 0 || validator.len >= sizeof j->validator)
         return;
-    int mfd = open(t->meta, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int mfd = open(j->meta, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (mfd >= 0) {
         fsx_write_all(mfd, validator.p, validator.len);
         close(mfd);
-        t->meta_exists = true;
+        j->meta_exists = true;
     }
 }
 
-/* Opens where the body goes: appending after t->have, or from zero. A new
+/* Opens where the body goes: appending after j->have, or from zero. A new
  * part gets the validator beside it, unless the whole body is already in
  * memory (whole): then nothing can interrupt it but a kill, after which
  * --continue starts again from zero, so the extra file is not worth its
- * creation. */
-static int target_open(struct fetch *f, struct target *t, bool append, struct http_str validator,
-                       bool whole)
+ * creation. A part is only ever a file of its own that ferry created, or
+ * checked after opening (never through a link). */
+static int job_open(struct fetch *f, struct job *j, bool append, struct http_str validator,
+                    bool whole)
 {
-    if (t->direct) {
-        t->fd = strcmp(t->path, "-") == 0 ? 1 : open(t->path, O_WRONLY | O_CLOEXEC);
+    if (j->direct) {
+        j->fd = strcmp(j->path, "-") == 0
+                    ? 1
+                    : open(j->path, O_WRONLY | O_CLOEXEC | (j->follow ? 0 : O_NOFOLLOW));
     } else if (append) {
         /* Not O_APPEND: splice(2) refuses such outputs. */
-        t->fd = open(t->part, O_WRONLY | O_CLOEXEC);
-        if (t->fd >= 0 && lseek(t->fd, 0, SEEK_END) < 0) {
+        j->fd = open_own(j->part, O_WRONLY);
+        if (j->fd >= 0 && lseek(j->fd, 0, SEEK_END) < 0) {
             int e = errno;
-            close(t->fd);
-            t->fd = -1;
+            close(j->fd);
+            j->fd = -1;
             errno = e;
         }
     } else {
-        t->have = 0;
-        t->fd = open(t->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (t->fd < 0 && errno == EEXIST) {
-            /* An old part: its validator, if any, no longer applies. */
-            t->fd = open(t->part, O_WRONLY | O_TRUNC | O_CLOEXEC);
-            if (t->fd >= 0) {
-                unlink(t->meta);
-                t->meta_exists = false;
+        j->have = 0;
+        j->fd = open(j->part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (j->fd < 0 && errno == EEXIST) {
+            /* An old part: emptied only once it proved to be a file of its own. */
+            j->fd = open_own(j->part, O_WRONLY);
+            if (j->fd >= 0 && ftruncate(j->fd, 0) < 0) {
+                int e = errno;
+                close(j->fd);
+                j->fd = -1;
+                errno = e;
             }
         }
-        if (t->fd >= 0 && !whole)
-            target_keep_validator(t, validator);
+        if (j->fd >= 0) {
+            /* An old validator no longer applies. */
+            if (j->meta_exists)
+                unlink(j->meta);
+            j->meta_exists = false;
+            if (!whole)
+                job_keep_validator(j, validator);
+        }
     }
-    if (t->fd < 0) {
-        say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(errno));
+    if (j->fd < 0) {
+        say(f, "cannot write %s: %s", j->direct ? j->path : j->part,
+            errno == ELOOP ? "not a regular file of its own (a link?)" : strerror(errno));
         return -errno;
     }
     return 0;
 }
 
-/* The body is complete: make it the file. */
-static int target_finish(struct fetch *f, struct target *t)
+/* The body is complete: make it the file. Only the file written through
+ * j->fd is renamed, and only while NAME.part still is that file. */
+static int job_finish(struct fetch *f, struct job *j)
 {
-    if (t->direct) {
-        if (t->fd > 1)
-            close(t->fd);
-        t->fd = -1;
+    struct stat mine, named;
+
+    if (j->direct) {
+        if (j->fd > 1)
+            close(j->fd);
+        j->fd = -1;
         return 0;
+    }
+    if (fstat(j->fd, &mine) < 0 || lstat(j->part, &named) < 0 || !own_file(&named) ||
+        mine.st_dev != named.st_dev || mine.st_ino != named.st_ino) {
+        close(j->fd);
+        j->fd = -1;
+        say(f, "%s is no longer the file ferry wrote: not renaming it", j->part);
+        return -ELOOP;
     }
     /* With --sync the data reaches the disk before the rename, so not even
      * a power cut leaves a short file under the final name. Without it
      * (like curl and wget) the rename still happens only after the last
      * byte was written. */
-    if ((f->o->sync && fsync(t->fd) < 0) || close(t->fd) < 0) {
-        t->fd = -1;
-        say(f, "cannot write %s: %s", t->part, strerror(errno));
+    if ((f->o->sync && fsync(j->fd) < 0) || close(j->fd) < 0) {
+        j->fd = -1;
+        say(f, "cannot write %s: %s", j->part, strerror(errno));
         return -EIO;
     }
-    t->fd = -1;
-    if (rename(t->part, t->path) < 0) {
-        say(f, "cannot rename %s to %s: %s", t->part, t->path, strerror(errno));
+    j->fd = -1;
+    if (rename(j->part, j->path) < 0) {
+        say(f, "cannot rename %s to %s: %s", j->part, j->path, strerror(errno));
         return -errno;
     }
-    if (t->meta_exists)
-        unlink(t->meta);
+    if (j->meta_exists)
+        unlink(j->meta);
     return 0;
 }
 
-static void target_abandon(struct target *t)
+/* The body did not complete: the part stays for -c, never renamed. */
+static void job_abandon(struct job *j)
 {
-    if (t->fd > 1)
-        close(t->fd);
-    t->fd = -1;
+    if (j->fd > 1)
+        close(j->fd);
+    j->fd = -1;
 }
 
-enum move { MOVE_OK, MOVE_EOF, MOVE_NET, MOVE_LOCAL };
+/* ---- bodies --------------------------------------------------------------- */
 
-/* Waits for the socket after -EAGAIN. With at least LOWAT_MAX bytes to
- * come, first until that many are there, so a fast link gives full reads;
- * after PROGRESS_MS for any byte, so a slow link still makes progress and
- * only a real stall (--timeout) is an error. MOVE_OK to try again, else
- * MOVE_NET with *err set. */
-static enum move move_wait(struct fetch *f, size_t want, int *err)
+/* Moves the body (framing, length) into j's output with progress, and
+ * says what went wrong. FETCH_OK or the failure; *transient for a cut. */
+static enum fetch_result move_body(struct fetch *f, enum body_framing framing, int64_t length,
+                                   struct job *j, struct progress *pg, bool *transient)
 {
-    int rc;
+    struct body_job b = {
+        .framing = framing,
+        .length = length,
+        .fd = j->fd,
+        .discard = j->discard,
+        .timeout_ms = f->read_ms,
+        .progress = progress_moved,
+        .arg = pg,
+    };
+    const char *resumes = j->direct ? "" : "; -c resumes";
 
-    conn_lowat(f, want >= LOWAT_MAX);
-    if (f->c.lowat > 1 && f->read_ms > PROGRESS_MS) {
-        rc = wait_fd(f->c.fd, POLLIN, PROGRESS_MS);
-        if (rc == -ETIMEDOUT) {
-            conn_lowat(f, false);
-            rc = wait_fd(f->c.fd, POLLIN, f->read_ms - PROGRESS_MS);
-        }
-    } else {
-        rc = wait_fd(f->c.fd, POLLIN, f->read_ms);
-    }
-    if (rc < 0) {
-        *err = rc;
-        return MOVE_NET;
-    }
-    return MOVE_OK;
-}
-
-/* Empties what the pipe holds (n bytes) into fd with read and write, for
- * an output that refused splice. 0 or -errno. */
-static int pipe_drain_copy(struct fetch *f, int fd, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = read(f->pipe[0], f->io, n < IOBUF ? n : IOBUF);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? -errno : -EIO;
-        int rc = fsx_write_all(fd, f->io, (size_t)r);
-        if (rc < 0)
-            return rc;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-/* Takes up to want bytes (at most SPLICE_MAX) off a plain socket, waiting
- * for them: into the pipe pipe_fd with splice, or dropped in the kernel
- * when pipe_fd < 0. MOVE_OK with *got bytes taken; *got 0 means splice is
- * refused here (-EINVAL). MOVE_EOF: the peer closed. MOVE_NET: *err. */
-static enum move sock_take(struct fetch *f, int pipe_fd, size_t want, size_t *got, int *err)
-{
-    struct fconn *c = &f->c;
-    size_t n_max = want < SPLICE_MAX ? want : SPLICE_MAX;
-    ssize_t n;
-
-    *got = 0;
-    for (;;) {
-        n = pipe_fd < 0 ? sock_discard(c->fd, n_max) : sock_splice(c->fd, pipe_fd, n_max, true);
-        if (n != -EAGAIN)
-            break;
-        if (move_wait(f, want, err) != MOVE_OK)
-            return MOVE_NET;
-    }
-    if (n == -EINVAL && pipe_fd >= 0)
-        return MOVE_OK;
-    if (n < 0) {
-        *err = (int)n;
-        return MOVE_NET;
-    }
-    if (n == 0) {
-        c->peer_closed = true;
-        return MOVE_EOF;
-    }
-    c->received += (uint64_t)n;
-    *got = (size_t)n;
-    return MOVE_OK;
-}
-
-/* Moves body bytes from a plain socket to fd through f->pipe with
- * splice(2), so they never cross user space. Same contract as body_move;
- * sets f->no_splice (having moved nothing) when the socket or the pipe
- * cannot, and the caller copies instead. */
-static enum move splice_move(struct fetch *f, int fd, size_t want, size_t *moved, int *err)
-{
-    size_t inpipe;
-
-    if (f->pipe[0] < 0) {
-        if (pipe2(f->pipe, O_CLOEXEC) < 0) {
-            f->pipe[0] = f->pipe[1] = -1;
-            f->no_splice = true;
-            return MOVE_OK;
-        }
-        /* Best effort: a bigger pipe means fewer calls per megabyte. */
-        (void)fcntl(f->pipe[1], F_SETPIPE_SZ, (int)SPLICE_MAX);
-    }
-    enum move m = sock_take(f, f->pipe[1], want, &inpipe, err);
-    if (m != MOVE_OK)
-        return m;
-    if (inpipe == 0) {
-        f->no_splice = true;
-        return MOVE_OK;
-    }
-    while (inpipe > 0) {
-        ssize_t w = sock_splice(f->pipe[0], fd, inpipe, false);
-        if (w == -EINVAL) {
-            /* An O_APPEND file, say: no splice there. Copy from now on. */
-            f->no_splice = true;
-            int rc = pipe_drain_copy(f, fd, inpipe);
-            if (rc < 0) {
-                *err = rc;
-                return MOVE_LOCAL;
-            }
-            *moved += inpipe;
-            return MOVE_OK;
-        }
-        if (w <= 0) {
-            *err = w < 0 ? (int)w : -EIO;
-            return MOVE_LOCAL;
-        }
-        inpipe -= (size_t)w;
-        *moved += (size_t)w;
-    }
-    return MOVE_OK;
-}
-
-/* Moves up to want body bytes from the connection to t: bytes already
- * buffered first; then from a plain socket without a copy through user
- * space (dropped in the kernel for /dev/null, spliced to files and pipes);
- * under TLS, or where splice is refused, through f->io. *moved gets the
- * count; on MOVE_NET or MOVE_LOCAL *err is the -errno. MOVE_EOF: the peer
- * closed. */
-static enum move body_move(struct fetch *f, const struct target *t, size_t want, size_t *moved,
-                           int *err)
-{
-    struct fconn *c = &f->c;
-
-    *moved = 0;
-    *err = 0;
-    if (c->tls == NULL && c->pos == c->len) {
-        if (t->discard)
-            return sock_take(f, -1, want, moved, err);
-        if (!f->no_splice) {
-            enum move m = splice_move(f, t->fd, want, moved, err);
-            if (m != MOVE_OK || *moved > 0)
-                return m; /* else splice was refused: copy below */
-        }
-    }
-    ssize_t n = conn_read(f, f->io, want < IOBUF ? want : IOBUF);
-    if (n < 0) {
-        *err = (int)n;
-        return MOVE_NET;
-    }
-    if (n == 0)
-        return MOVE_EOF;
-    int rc = t->discard ? 0 : fsx_write_all(t->fd, f->io, (size_t)n);
-    if (rc < 0) {
-        *err = rc;
-        return MOVE_LOCAL;
-    }
-    *moved = (size_t)n;
-    return MOVE_OK;
-}
-
-/* Copies a chunked body to t, decoding it in f->io. */
-static enum fetch_result copy_chunked(struct fetch *f, struct target *t, struct progress *pg,
-                                      bool *transient)
-{
-    struct http_chunked ch;
-
-    memset(&ch, 0, sizeof ch);
-    for (;;) {
-        bool from_buf = f->c.pos < f->c.len;
-        ssize_t n = conn_read(f, f->io, IOBUF);
-        if (n <= 0) {
-            if (n == 0)
-                say(f, "%s: the server closed the connection after %lld bytes%s", pg->name,
-                    (long long)pg->done, t->direct ? "" : "; -c resumes");
-            else
-                say(f, "%s: %s after %lld bytes", pg->name, strerror((int)-n), (long long)pg->done);
-            *transient = true;
-            return FETCH_NETWORK;
-        }
-        size_t len = (size_t)n;
-        ssize_t end = http_chunked_decode(&ch, f->io, &len);
-        if (end == HTTP_PARSE_INVALID) {
-            say(f, "%s: malformed chunked body", pg->name);
-            return FETCH_PROTOCOL;
-        }
-        int rc = fsx_write_all(t->fd, f->io, len);
-        if (rc < 0) {
-            say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(-rc));
-            return FETCH_LOCAL;
-        }
-        pg->done += (int64_t)len;
-        progress_draw(f, pg, false);
-        if (end > 0)
-            conn_unread(f, f->io + n - end, (size_t)end, from_buf);
-        if (end >= 0)
-            return FETCH_OK;
-    }
-}
-
-/* Copies the body to t: chunked, Content-Length, or until the server
- * closes (raw, or no length). Returns FETCH_OK or the failure. */
-static enum fetch_result copy_body(struct fetch *f, const struct http_resp_info *ri, struct target *t,
-                                   struct progress *pg, bool *transient)
-{
-    if (ri->chunked)
-        return copy_chunked(f, t, pg, transient);
-    int64_t left = ri->content_length; /* -1: until close */
-    while (left != 0) {
-        size_t moved;
-        int err;
-        enum move m = body_move(f, t, left < 0 ? SIZE_MAX : (size_t)left, &moved, &err);
-        pg->done += (int64_t)moved;
-        if (left > 0)
-            left -= (int64_t)moved;
-        switch (m) {
-        case MOVE_OK:
-            progress_draw(f, pg, false);
-            continue;
-        case MOVE_EOF:
-            if (left < 0)
-                return FETCH_OK; /* the body ends with the connection */
+    enum body_result br = body_move(&f->m, &f->c.x, &b);
+    pg->done = pg->start_at + b.moved;
+    switch (br) {
+    case BODY_DONE:
+        return FETCH_OK;
+    case BODY_CUT:
+        *transient = true;
+        if (b.err == 0) {
             say(f, "%s: the server closed the connection after %lld bytes%s", pg->name,
-                (long long)pg->done, t->direct ? "" : "; -c resumes");
-            *transient = true;
+                (long long)pg->done, resumes);
             return FETCH_NETWORK;
-        case MOVE_NET:
-            say(f, "%s: %s after %lld bytes", pg->name, strerror(-err), (long long)pg->done);
-            *transient = true;
-            return FETCH_NETWORK;
-        case MOVE_LOCAL:
-            say(f, "cannot write %s: %s", t->direct ? t->path : t->part, strerror(-err));
-            return FETCH_LOCAL;
         }
+        say(f, "%s: %s after %lld bytes%s", pg->name, xp_strerror(b.err), (long long)pg->done,
+            resumes);
+        return io_result(b.err);
+    case BODY_MALFORMED:
+        say(f, "%s: malformed chunked body", pg->name);
+        return FETCH_PROTOCOL;
+    case BODY_LOCAL:
+        say(f, "cannot write %s: %s", j->direct ? j->path : j->part, strerror(-b.err));
+        return FETCH_LOCAL;
     }
-    return FETCH_OK;
+    return FETCH_PROTOCOL;
 }
 
-/* Reads and drops a small body so the connection can be reused. */
-static void drain_body(struct fetch *f, const struct http_resp_info *ri, bool head_only)
+/* Reads and drops a small body so the connection can be reused; anything
+ * that cannot be drained (chunked, until close, large) ends its reuse. */
+static void drain_body(struct fetch *f, const struct http_resp_info *ri, bool no_body)
 {
-    if (head_only)
+    if (no_body)
         return;
     if (ri->chunked || ri->content_length < 0 || ri->content_length > (int64_t)DRAIN_MAX) {
         f->c.reusable = false;
         return;
     }
-    int64_t left = ri->content_length;
-    while (left > 0) {
-        ssize_t n = conn_read(f, f->io, left < (int64_t)IOBUF ? (size_t)left : IOBUF);
-        if (n <= 0) {
-            f->c.reusable = false;
-            return;
-        }
-        left -= n;
-    }
+    struct body_job b = {
+        .framing = BODY_LENGTH,
+        .length = ri->content_length,
+        .discard = true,
+        .timeout_ms = f->read_ms,
+    };
+    if (body_move(&f->m, &f->c.x, &b) != BODY_DONE)
+        f->c.reusable = false;
 }
 
-static enum fetch_result send_request(struct fetch *f, const struct url *u, const struct target *t)
+/* ---- the exchange ---------------------------------------------------------- */
+
+/* Sends GET for u, with Range and If-Range when j resumes. */
+static enum fetch_result send_request(struct fetch *f, const struct url *u, const struct job *j)
 {
     char auth[300], req[8192];
     int n = 0;
@@ -835,253 +638,254 @@ static enum fetch_result send_request(struct fetch *f, const struct url *u, cons
     n = snprintf(req, sizeof req,
                  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\nAccept: */*\r\n", u->path,
                  auth);
-    if (t->have > 0)
+    if (j->have > 0)
         n += snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\nIf-Range: %s\r\n",
-                      (long long)t->have, t->validator);
+                      (long long)j->have, j->validator);
     n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
     if (n >= (int)sizeof req)
         return FETCH_USAGE;
-    int rc = conn_write(f, req, (size_t)n);
+    int rc = xp_write(&f->c.x, req, (size_t)n, f->o->timeout_ms);
     return rc < 0 ? FETCH_NETWORK : FETCH_OK;
 }
 
-static void print_head(const struct fetch *f, const char *head, size_t len)
-{
-    if (f->o->show_head)
-        fsx_write_all(f->o->err_fd, head, len);
-}
-
-/* Parses url_str and works out where its body goes: -o, else the URL's
- * last segment (in -O DIR). 0 or -EINVAL for a bad URL. */
-static int url_output(const struct fetch *f, const char *url_str, struct url *u, char *path,
-                      size_t pathsz)
-{
-    char base[1024];
-
-    if (url_parse(url_str, u) < 0)
-        return -EINVAL;
-    url_basename(u, base, sizeof base);
-    safe_name(base, base, sizeof base, "index.html");
-    output_path(f, base, path, pathsz);
-    return 0;
-}
-
 /* Pipelining: sends the requests of the URLs after index ahead on the
- * connection (just used for cur), up to PIPELINE_MAX in flight, while they
- * go to the same server, so the server never waits for our next request.
- * Only on a connection that has already kept an HTTP/1.1 exchange alive,
- * and never with --no-pipeline. A URL whose output exists is passed over
- * (its own turn fails before any request); a raw URL or another server
- * ends the look ahead. Answers are matched in order by fetch_http; when
- * anything goes wrong the connection is closed and the requests go again. */
+ * connection (just used for cur), up to PQ_MAX in flight, while they go to
+ * the same server, so the server never waits for our next request. Only
+ * on a connection that has already kept an HTTP/1.1 exchange alive, and
+ * never with --no-pipeline. A URL whose output cannot be written is
+ * passed over (its own turn fails before any request); a raw URL or
+ * another server ends the look ahead. Answers are matched in order by
+ * exchange (pq_turn); when anything goes wrong the connection is closed
+ * and the requests go again. */
 static void send_ahead(struct fetch *f, int index, const struct url *cur)
 {
     const struct fetch_options *o = f->o;
 
     if (o->no_pipeline || o->upload != NULL || !f->c.proven || !conn_serves(&f->c, cur))
         return;
-    int next = f->ahead_next > index ? f->ahead_next : index + 1;
-    for (; f->nahead < PIPELINE_MAX && next < o->nurls; next++) {
-        struct url u;
-        struct target t;
-        char path[4096];
+    int next = pq_next(&f->q, index);
+    for (; !pq_full(&f->q) && next < o->nurls; next++) {
+        struct job j;
 
-        if (strncasecmp(o->urls[next], "raw://", 6) == 0 ||
-            url_output(f, o->urls[next], &u, path, sizeof path) < 0 || !conn_serves(&f->c, &u))
+        if (strncasecmp(o->urls[next], "raw://", 6) == 0)
             break;
-        if (o->disposition)
-            memset(&t, 0, sizeof t); /* the name comes with the answer */
-        else if (target_prepare(f, &t, path, true) < 0)
+        int rc = job_plan(f, &j, next, true);
+        if (rc == -EINVAL || !conn_serves(&f->c, &j.url))
+            break;
+        if (rc < 0)
             continue;
-        if (send_request(f, &u, &t) != FETCH_OK)
+        if (send_request(f, &j.url, &j) != FETCH_OK)
             break;
-        if (f->nahead == 0)
-            verbose(f, "sending requests ahead (at most %d in flight)", PIPELINE_MAX);
-        f->ahead[f->nahead++] = (struct ahead){.index = next, .have = t.have};
+        if (pq_len(&f->q) == 0)
+            verbose(f, "sending requests ahead (at most %d in flight)", PQ_MAX);
+        pq_push(&f->q, next, j.have);
     }
-    f->ahead_next = next;
+    pq_considered(&f->q, next);
 }
 
-static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
-{
-    const char *url_str = f->o->urls[index];
-    struct url u, seen[32];
-    int nseen = 0, redirs = 0;
-    struct target t;
-    struct http_response res;
-    struct http_resp_info ri;
-    char path[4096];
-    enum fetch_result r;
+/* What an exchange left to do with the body. */
+enum exch {
+    EX_BODY,     /* 2xx: the body is the file, from byte zero */
+    EX_RESUME,   /* 206 for the range asked: append it to the part */
+    EX_COMPLETE, /* 416 and the part already holds the whole file */
+    EX_FAILED,   /* *r says why */
+};
 
-    /* Was this request sent ahead? Its answer is the next on the wire. */
-    bool queued = f->nahead > 0 && f->ahead[0].index == index;
-    int64_t queued_have = queued ? f->ahead[0].have : 0;
-    if (queued)
-        memmove(f->ahead, f->ahead + 1, (size_t)--f->nahead * sizeof f->ahead[0]);
-    if (url_output(f, url_str, &u, path, sizeof path) < 0) {
-        say(f, "bad URL: %s", url_str);
-        return FETCH_USAGE;
-    }
-    if (f->o->disposition) {
-        memset(&t, 0, sizeof t);
-    } else if (target_prepare(f, &t, path, false) < 0) {
-        if (queued)
-            conn_close(f, true); /* nobody will read its answer */
-        return FETCH_LOCAL;
-    }
+/* Gets the final answer for j: takes the request sent ahead when its
+ * answer is the next on the wire, else sends it (on a kept connection when
+ * one serves, reconnecting once if the server had closed it), reads the
+ * head, follows redirects (at most --max-redirs, no loops), then applies
+ * the status policy: 416 completes a part that holds it all, any other
+ * non-2xx fails, a 206 is taken only for the range asked to the end of
+ * the file. The head is consumed; the body waits in the transport. */
+static enum exch exchange(struct fetch *f, struct job *j, struct http_response *res,
+                          struct http_resp_info *ri, enum fetch_result *r, bool *transient)
+{
+    struct fconn *c = &f->c;
+    struct url u = j->url, seen[32];
+    int nseen = 0, redirs = 0;
+    enum pq_turn turn = pq_turn(&f->q, j->index, j->have);
+    bool no_body = false;
+
     for (;;) {
-        bool fresh = f->c.fd < 0 || !f->c.reusable || f->c.peer_closed;
-        /* A request sent ahead is answered even if a later write failed
-         * (broken): only a server that said or showed it stops (close,
-         * EOF) loses it. */
-        if (queued && t.have == queued_have && f->c.fd >= 0 && f->c.reusable &&
-            !f->c.peer_closed) {
+        bool fresh = c->x.fd < 0 || !c->reusable || c->x.ended;
+        if (turn == PQ_TAKE && conn_answers(c)) {
             verbose(f, "reusing the connection to %s:%u (request sent ahead)", u.host, u.port);
-            r = FETCH_OK;
+            *r = FETCH_OK;
         } else {
             /* Answers to requests sent ahead would come before ours. */
-            if (queued || f->nahead > 0)
+            if (turn != PQ_SEND || pq_len(&f->q) > 0)
                 conn_close(f, true);
-            r = conn_open(f, &u);
-            if (r != FETCH_OK) {
-                *transient = r == FETCH_NETWORK;
-                return r;
+            *r = conn_open(f, &u);
+            if (*r != FETCH_OK) {
+                *transient = *r == FETCH_NETWORK;
+                return EX_FAILED;
             }
-            r = send_request(f, &u, &t);
+            *r = send_request(f, &u, j);
         }
-        queued = false;
-        if (r == FETCH_OK)
-            send_ahead(f, index, &u);
-        ssize_t hl = r == FETCH_OK ? read_head(f, &res) : -EPIPE;
+        turn = PQ_SEND;
+        if (*r == FETCH_OK)
+            send_ahead(f, j->index, &u);
+        ssize_t hl = *r == FETCH_OK ? read_head(f, res) : -EPIPE;
         if (hl <= 0 && !fresh && hl != -EBADMSG) {
             /* A kept-alive connection the server had closed: once more on a
              * new one. */
             verbose(f, "the kept connection was closed; reconnecting");
             conn_close(f, true);
-            r = conn_open(f, &u);
-            if (r == FETCH_OK)
-                r = send_request(f, &u, &t);
-            hl = r == FETCH_OK ? read_head(f, &res) : -EPIPE;
+            *r = conn_open(f, &u);
+            if (*r == FETCH_OK)
+                *r = send_request(f, &u, j);
+            hl = *r == FETCH_OK ? read_head(f, res) : -EPIPE;
         }
         if (hl <= 0) {
-            say(f, "%s: %s", url_str,
+            say(f, "%s: %s", j->url_str,
                 hl == 0 ? "the server closed the connection without answering"
                 : hl == -EBADMSG ? "malformed response head"
-                                 : strerror((int)-hl));
+                                 : xp_strerror((int)hl));
             conn_close(f, true);
             *transient = hl != -EBADMSG;
-            return hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
+            *r = hl == -EBADMSG ? FETCH_PROTOCOL : io_result((int)hl);
+            return EX_FAILED;
         }
-        print_head(f, f->c.buf, (size_t)hl);
-        f->c.pos = (size_t)hl;
-        if (http_analyse_response(&res, &ri) < 0) {
-            say(f, "%s: the response's framing cannot be trusted", url_str);
+        take_head(f, hl);
+        if (http_analyse_response(res, ri) < 0) {
+            say(f, "%s: the response's framing cannot be trusted", j->url_str);
             conn_close(f, true);
-            return FETCH_PROTOCOL;
+            *r = FETCH_PROTOCOL;
+            return EX_FAILED;
         }
-        f->c.reusable = !ri.close;
-        if (!ri.close && res.minor >= 1)
-            f->c.proven = true;
-        bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
-        if (res.status >= 300 && res.status < 400 && res.status != 304 && ri.location.p != NULL) {
-            drain_body(f, &ri, no_body);
-            if (redirs >= f->o->max_redirs) {
-                say(f, "%s: more than %d redirects", url_str, f->o->max_redirs);
-                return FETCH_HTTP;
+        c->reusable = !ri->close;
+        if (!ri->close && res->minor >= 1)
+            c->proven = true;
+        no_body = res->status == 204 || res->status == 304 ||
+                  (res->status >= 100 && res->status < 200);
+        if (res->status < 300 || res->status >= 400 || res->status == 304 || ri->location.p == NULL)
+            break;
+        drain_body(f, ri, no_body);
+        if (redirs >= f->o->max_redirs) {
+            say(f, "%s: more than %d redirects", j->url_str, f->o->max_redirs);
+            *r = FETCH_HTTP;
+            return EX_FAILED;
+        }
+        struct url next;
+        if (url_resolve(&u, ri->location.p, ri->location.len, &next) < 0) {
+            say(f, "%s: cannot follow the redirect to %.*s", j->url_str, (int)ri->location.len,
+                ri->location.p);
+            *r = FETCH_PROTOCOL;
+            return EX_FAILED;
+        }
+        if (nseen < (int)(sizeof seen / sizeof seen[0]))
+            seen[nseen++] = u;
+        for (int i = 0; i < nseen; i++)
+            if (seen[i].scheme == next.scheme && seen[i].port == next.port &&
+                strcmp(seen[i].host, next.host) == 0 && strcmp(seen[i].path, next.path) == 0) {
+                say(f, "%s: redirect loop at %.*s", j->url_str, (int)ri->location.len,
+                    ri->location.p);
+                *r = FETCH_HTTP;
+                return EX_FAILED;
             }
-            struct url next;
-            if (url_resolve(&u, ri.location.p, ri.location.len, &next) < 0) {
-                say(f, "%s: cannot follow the redirect to %.*s", url_str, (int)ri.location.len,
-                    ri.location.p);
-                return FETCH_PROTOCOL;
-            }
-            if (nseen < (int)(sizeof seen / sizeof seen[0]))
-                seen[nseen++] = u;
-            for (int i = 0; i < nseen; i++)
-                if (seen[i].scheme == next.scheme && seen[i].port == next.port &&
-                    strcmp(seen[i].host, next.host) == 0 && strcmp(seen[i].path, next.path) == 0) {
-                    say(f, "%s: redirect loop at %.*s", url_str, (int)ri.location.len, ri.location.p);
-                    return FETCH_HTTP;
-                }
-            verbose(f, "redirected (%d) to %.*s", res.status, (int)ri.location.len, ri.location.p);
-            u = next;
-            redirs++;
-            continue;
+        verbose(f, "redirected (%d) to %.*s", res->status, (int)ri->location.len, ri->location.p);
+        u = next;
+        redirs++;
+    }
+    int64_t a, b, size;
+    if (res->status == 416 && j->have > 0) {
+        drain_body(f, ri, false);
+        if (ri->content_range.p != NULL &&
+            http_content_range(ri->content_range, &a, &b, &size) == 0 && a < 0 &&
+            size == j->have)
+            return EX_COMPLETE;
+    }
+    if (res->status < 200 || res->status >= 300) {
+        say(f, "%s: HTTP/1.%d %d %.*s", j->url_str, res->minor, res->status, (int)res->reason.len,
+            res->reason.p);
+        if (res->status != 416 || j->have == 0)
+            drain_body(f, ri, no_body); /* not twice for a 416 */
+        *transient = res->status >= 500;
+        *r = FETCH_HTTP;
+        return EX_FAILED;
+    }
+    if (res->status == 206) {
+        /* Only the range we asked for, to the end of the file. */
+        if (j->have == 0 || ri->content_range.p == NULL ||
+            http_content_range(ri->content_range, &a, &b, &size) < 0 || a != j->have ||
+            (size >= 0 && b != size - 1) ||
+            (ri->content_length >= 0 && ri->content_length != b - a + 1)) {
+            say(f, "%s: the server sent a range we did not ask for", j->url_str);
+            conn_close(f, true);
+            *r = FETCH_PROTOCOL;
+            return EX_FAILED;
         }
-        break;
+        verbose(f, "resuming at byte %lld", (long long)j->have);
+        return EX_RESUME;
     }
-    if (res.status == 416 && t.have > 0) {
-        int64_t a, b, size;
-        drain_body(f, &ri, false);
-        if (ri.content_range.p != NULL && http_content_range(ri.content_range, &a, &b, &size) == 0 &&
-            a < 0 && size == t.have) {
-            /* The part already holds the whole file. */
-            if (target_open(f, &t, true, (struct http_str){NULL, 0}, false) < 0)
-                return FETCH_LOCAL;
-            if (target_finish(f, &t) < 0)
-                return FETCH_LOCAL;
-            if (!f->o->quiet)
-                say(f, "%s: already complete", t.path);
-            return FETCH_OK;
-        }
+    if (j->have > 0)
+        verbose(f, "the file changed or ranges are not supported: starting from zero");
+    return EX_BODY;
+}
+
+/* ---- one HTTP download --------------------------------------------------- */
+
+static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
+{
+    struct job j;
+    struct http_response res;
+    struct http_resp_info ri;
+    enum fetch_result r;
+
+    int rc = job_plan(f, &j, index, false);
+    if (rc < 0) {
+        if (rc == -EINVAL)
+            say(f, "bad URL: %s", f->o->urls[index]);
+        if (pq_drop(&f->q, index))
+            conn_close(f, true); /* nobody will read its answer */
+        return rc == -EINVAL ? FETCH_USAGE : FETCH_LOCAL;
     }
-    if (res.status < 200 || res.status >= 300) {
-        say(f, "%s: HTTP/1.%d %d %.*s", url_str, res.minor, res.status, (int)res.reason.len,
-            res.reason.p);
-        drain_body(f, &ri, false);
-        *transient = res.status >= 500;
-        return FETCH_HTTP;
+    enum exch ex = exchange(f, &j, &res, &ri, &r, transient);
+    if (ex == EX_FAILED)
+        return r;
+    if (ex == EX_COMPLETE) {
+        if (job_open(f, &j, true, (struct http_str){NULL, 0}, false) < 0 || job_finish(f, &j) < 0)
+            return FETCH_LOCAL;
+        if (!f->o->quiet)
+            say(f, "%s: already complete", j.path);
+        return FETCH_OK;
     }
-    if (f->o->disposition) {
+    if (!j.named) {
+        /* -J: the answer names the file. */
         char dn[1024];
-        if (ri.content_disposition.p != NULL &&
-            http_disposition_filename(ri.content_disposition, dn, sizeof dn) > 0) {
-            output_path(f, dn, path, sizeof path);
-        }
-        if (target_prepare(f, &t, path, false) < 0) {
+        bool has = ri.content_disposition.p != NULL &&
+                   http_disposition_filename(ri.content_disposition, dn, sizeof dn) > 0;
+        if (job_name(f, &j, has ? dn : NULL, false) < 0) {
             drain_body(f, &ri, false);
             return FETCH_LOCAL;
         }
-        t.have = 0; /* no validator was sent with this request */
-    }
-    bool append = false;
-    if (res.status == 206) {
-        int64_t a, b, size;
-        /* Only the range we asked for, to the end of the file. */
-        if (t.have == 0 || ri.content_range.p == NULL ||
-            http_content_range(ri.content_range, &a, &b, &size) < 0 || a != t.have ||
-            (size >= 0 && b != size - 1) ||
-            (ri.content_length >= 0 && ri.content_length != b - a + 1)) {
-            say(f, "%s: the server sent a range we did not ask for", url_str);
-            conn_close(f, true);
-            return FETCH_PROTOCOL;
-        }
-        append = true;
-        verbose(f, "resuming at byte %lld", (long long)t.have);
-    } else if (t.have > 0) {
-        verbose(f, "the file changed or ranges are not supported: starting from zero");
     }
     struct http_str validator = ri.etag.p && ri.etag.len > 0 && ri.etag.p[0] == '"' ? ri.etag
                                                                                      : ri.last_modified;
     bool whole = !ri.chunked && ri.content_length >= 0 &&
-                 (int64_t)(f->c.len - f->c.pos) >= ri.content_length;
-    if (target_open(f, &t, append, validator, whole) < 0) {
+                 (int64_t)(f->c.x.len - f->c.x.pos) >= ri.content_length;
+    bool append = ex == EX_RESUME;
+    if (job_open(f, &j, append, validator, whole) < 0) {
         conn_close(f, true);
         return FETCH_LOCAL;
     }
-    struct progress pg = {.name = t.path, .total = -1, .t0 = clock_ms()};
-    pg.done = pg.start_at = append ? t.have : 0;
+    struct progress pg = {.f = f, .name = j.path, .total = -1, .t0 = clock_ms()};
+    pg.done = pg.start_at = append ? j.have : 0;
     if (ri.content_length >= 0)
         pg.total = pg.done + ri.content_length;
-    r = res.status == 204 ? FETCH_OK : copy_body(f, &ri, &t, &pg, transient);
+    enum body_framing framing = ri.chunked                ? BODY_CHUNKED
+                                : ri.content_length >= 0 ? BODY_LENGTH
+                                                         : BODY_UNTIL_CLOSE;
+    r = res.status == 204 ? FETCH_OK : move_body(f, framing, ri.content_length, &j, &pg, transient);
     if (r != FETCH_OK) {
-        target_abandon(&t);
+        job_abandon(&j);
         conn_close(f, true);
         return r;
     }
-    if (target_finish(f, &t) < 0)
+    if (job_finish(f, &j) < 0)
         return FETCH_LOCAL;
-    progress_draw(f, &pg, true);
+    progress_draw(&pg, true);
     if (!f->c.reusable)
         conn_close(f, false);
     return FETCH_OK;
@@ -1089,19 +893,19 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
 
 /* ---- raw protocol --------------------------------------------------------- */
 
-static enum fetch_result fetch_raw(struct fetch *f, const char *url_str, bool *transient)
+static enum fetch_result fetch_raw(struct fetch *f, int index, bool *transient)
 {
-    struct url u;
-    char name[4096], wire[8192], base[1024], path[4096];
-    struct target t;
+    const char *url_str = f->o->urls[index];
+    char name[4096], wire[8192];
+    struct job j;
 
-    if (url_parse(url_str, &u) < 0) {
+    int rc = job_plan(f, &j, index, false);
+    if (rc == -EINVAL) {
         say(f, "bad URL: %s", url_str);
         return FETCH_USAGE;
     }
     /* The name is the path without its leading slash (and query), decoded. */
-    url_basename(&u, base, sizeof base);
-    if (url_decode(u.path + 1, strcspn(u.path + 1, "?"), name, sizeof name) == 0) {
+    if (url_decode(j.url.path + 1, strcspn(j.url.path + 1, "?"), name, sizeof name) == 0) {
         say(f, "%s: a raw URL names a file: raw://HOST:PORT/NAME", url_str);
         return FETCH_USAGE;
     }
@@ -1116,55 +920,48 @@ static enum fetch_result fetch_raw(struct fetch *f, const char *url_str, bool *t
         send_p = wire;
         send_n = (size_t)n;
     }
-    safe_name(base, base, sizeof base, "download");
-    output_path(f, base, path, sizeof path);
-    if (target_prepare(f, &t, path, false) < 0)
+    if (rc < 0)
         return FETCH_LOCAL;
-    t.have = 0; /* the raw protocol cannot resume */
     conn_close(f, true);
-    enum fetch_result r = conn_open(f, &u);
+    enum fetch_result r = conn_open(f, &j.url);
     if (r != FETCH_OK) {
         *transient = r == FETCH_NETWORK;
         return r;
     }
     f->c.reusable = false;
-    if (conn_write(f, send_p, send_n) < 0) {
+    if (xp_write(&f->c.x, send_p, send_n, f->o->timeout_ms) < 0) {
         say(f, "%s: cannot send the name", url_str);
         conn_close(f, true);
         *transient = true;
         return FETCH_NETWORK;
     }
     /* The first bytes decide between a file and "no such file"; they wait
-     * in the connection's buffer for copy_body. */
-    struct fconn *c = &f->c;
-    ssize_t n = net_read(f, c->buf, HEAD_MAX);
+     * in the transport's buffer for the body. */
+    ssize_t n = xp_fill(&f->c.x, f->read_ms);
     if (n <= 0) {
         conn_close(f, n != 0);
         if (n == 0) {
             say(f, "%s: no such file on the server (empty reply)", url_str);
             return FETCH_NOT_FOUND;
         }
-        say(f, "%s: %s", url_str, strerror((int)-n));
+        say(f, "%s: %s", url_str, xp_strerror((int)n));
         *transient = true;
         return FETCH_NETWORK;
     }
-    c->pos = 0;
-    c->len = (size_t)n;
-    if (target_open(f, &t, false, (struct http_str){NULL, 0}, false) < 0) {
+    if (job_open(f, &j, false, (struct http_str){NULL, 0}, false) < 0) {
         conn_close(f, true);
         return FETCH_LOCAL;
     }
-    struct progress pg = {.name = t.path, .total = -1, .t0 = clock_ms()};
-    const struct http_resp_info until_close = {.content_length = -1};
-    r = copy_body(f, &until_close, &t, &pg, transient);
+    struct progress pg = {.f = f, .name = j.path, .total = -1, .t0 = clock_ms()};
+    r = move_body(f, BODY_UNTIL_CLOSE, -1, &j, &pg, transient);
     conn_close(f, r != FETCH_OK);
     if (r != FETCH_OK) {
-        target_abandon(&t);
+        job_abandon(&j);
         return r;
     }
-    if (target_finish(f, &t) < 0)
+    if (job_finish(f, &j) < 0)
         return FETCH_LOCAL;
-    progress_draw(f, &pg, true);
+    progress_draw(&pg, true);
     return FETCH_OK;
 }
 
@@ -1201,7 +998,7 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
                      "Content-Length: %lld\r\nExpect: 100-continue\r\n\r\n",
                      u.path, auth, (long long)st.st_size);
     ssize_t hl = 0;
-    if (conn_write(f, req, (size_t)n) < 0) {
+    if (xp_write(&f->c.x, req, (size_t)n, o->timeout_ms) < 0) {
         say(f, "%s: cannot send the request", url_str);
         r = FETCH_NETWORK;
         goto fail;
@@ -1215,7 +1012,7 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
     hl = read_head(f, &res);
     f->expect_continue = false;
     f->read_ms = o->timeout_ms;
-    if (hl != -ETIMEDOUT || f->c.len > 0) {
+    if (hl != -ETIMEDOUT || f->c.x.pos < f->c.x.len) {
         if (hl <= 0) {
             say(f, "%s: no answer to the request", url_str);
             r = hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
@@ -1223,11 +1020,11 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
         }
         if (res.status != 100)
             goto answered;
-        f->c.pos = (size_t)hl;
+        take_head(f, hl);
     }
-    struct progress pg = {.name = o->upload, .total = st.st_size, .t0 = clock_ms()};
+    struct progress pg = {.f = f, .name = o->upload, .total = st.st_size, .t0 = clock_ms()};
     for (;;) {
-        ssize_t k = read(fd, f->io, IOBUF);
+        ssize_t k = read(fd, f->m.io, BODY_IOBUF);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
@@ -1237,20 +1034,20 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
         }
         if (k == 0)
             break;
-        if (conn_write(f, f->io, (size_t)k) < 0) {
+        if (xp_write(&f->c.x, f->m.io, (size_t)k, o->timeout_ms) < 0) {
             say(f, "%s: the connection failed after %lld bytes", url_str, (long long)pg.done);
             r = FETCH_NETWORK;
             goto fail;
         }
         pg.done += k;
-        progress_draw(f, &pg, false);
+        progress_draw(&pg, false);
     }
     if (pg.done != st.st_size) {
         say(f, "%s changed size while it was sent", o->upload);
         r = FETCH_LOCAL;
         goto fail;
     }
-    progress_draw(f, &pg, true);
+    progress_draw(&pg, true);
     hl = read_head(f, &res);
     if (hl <= 0) {
         say(f, "%s: no answer after the upload", url_str);
@@ -1258,8 +1055,7 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
         goto fail;
     }
 answered:
-    print_head(f, f->c.buf, (size_t)hl);
-    f->c.pos = (size_t)hl;
+    take_head(f, hl);
     close(fd);
     /* The reason phrase lives in the connection's buffer: report first. */
     bool ok = res.status >= 200 && res.status < 300;
@@ -1287,10 +1083,9 @@ enum fetch_result fetch_run(const struct fetch_options *o)
     memset(&f, 0, sizeof f);
     f.o = o;
     f.read_ms = o->timeout_ms;
-    f.c.fd = -1;
-    f.pipe[0] = f.pipe[1] = -1;
-    f.io = malloc(IOBUF);
-    if (f.io == NULL)
+    xp_init(&f.c.x);
+    pq_clear(&f.q);
+    if (body_mover_init(&f.m) < 0)
         return FETCH_LOCAL;
     for (int i = 0; i < o->nurls; i++) {
         enum fetch_result r = FETCH_OK;
@@ -1300,7 +1095,7 @@ enum fetch_result fetch_run(const struct fetch_options *o)
             if (o->upload != NULL)
                 r = fetch_put(&f, o->urls[i], &transient);
             else if (strncasecmp(o->urls[i], "raw://", 6) == 0)
-                r = fetch_raw(&f, o->urls[i], &transient);
+                r = fetch_raw(&f, i, &transient);
             else
                 r = fetch_http(&f, i, &transient);
             if (r == FETCH_OK || !transient || attempt >= o->retries)
@@ -1313,10 +1108,6 @@ enum fetch_result fetch_run(const struct fetch_options *o)
             first_failure = r;
     }
     conn_close(&f, true);
-    if (f.pipe[0] >= 0) {
-        close(f.pipe[0]);
-        close(f.pipe[1]);
-    }
-    free(f.io);
+    body_mover_free(&f.m);
     return first_failure;
 }

@@ -14,6 +14,7 @@ struct tls {
     SSL_CTX *ctx;
     SSL *ssl;
     int fd;
+    bool failed; /* a fatal error: no close_notify may follow */
 };
 
 /* Waits for what SSL asked for. 0, -ETIMEDOUT or -errno. */
@@ -119,6 +120,33 @@ fail:
     return rc;
 }
 
+/* What a failed SSL_read_ex or SSL_write_ex (SSL_get_error gave e) means,
+ * decided from the OpenSSL error queue alone: errno is not looked at, since
+ * OpenSSL may have changed it. A stream that ended without close_notify is
+ * TLS_ECUT: OpenSSL 3 reports it as SSL_ERROR_SSL with
+ * SSL_R_UNEXPECTED_EOF_WHILE_READING, 1.1.1 as SSL_ERROR_SYSCALL with an
+ * empty queue (which is also how a reset reads there). A system error the
+ * queue names is its -errno; anything else, such as a record that does not
+ * decrypt, is -EPROTO. Empties the queue. */
+static int failure(struct tls *t, int e)
+{
+    unsigned long code = ERR_peek_error();
+    int rc = -EPROTO;
+
+    if (code == 0 && e == SSL_ERROR_SYSCALL)
+        rc = TLS_ECUT;
+    else if (code != 0 && ERR_GET_LIB(code) == ERR_LIB_SYS)
+        rc = ERR_GET_REASON(code) > 0 ? -ERR_GET_REASON(code) : -EIO;
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    else if (code != 0 && ERR_GET_LIB(code) == ERR_LIB_SSL &&
+             ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        rc = TLS_ECUT;
+#endif
+    ERR_clear_error();
+    t->failed = true;
+    return rc;
+}
+
 ssize_t tls_read(struct tls *t, void *p, size_t n, int timeout_ms)
 {
     for (;;) {
@@ -135,12 +163,7 @@ ssize_t tls_read(struct tls *t, void *p, size_t n, int timeout_ms)
                 return rc;
             continue;
         }
-        ERR_clear_error();
-        /* A peer that closes without close_notify ends the stream too;
-         * the caller's length checks catch a truncated body. */
-        if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_SSL)
-            return errno == 0 || errno == EAGAIN ? 0 : -errno;
-        return -EPROTO;
+        return failure(t, e);
     }
 }
 
@@ -162,10 +185,15 @@ ssize_t tls_write(struct tls *t, const void *p, size_t n, int timeout_ms)
                 return rc;
             continue;
         }
-        ERR_clear_error();
-        return -EPIPE;
+        return failure(t, e);
     }
     return (ssize_t)n;
+}
+
+size_t tls_pending(const struct tls *t)
+{
+    int n = SSL_pending(t->ssl);
+    return n > 0 ? (size_t)n : 0;
 }
 
 const char *tls_version(const struct tls *t)
@@ -182,7 +210,9 @@ void tls_close(struct tls *t)
 {
     if (t == NULL)
         return;
-    SSL_shutdown(t->ssl);
+    if (!t->failed)
+        SSL_shutdown(t->ssl); /* RFC 8446 6.1: not after a fatal alert */
+    ERR_clear_error();
     SSL_free(t->ssl);
     SSL_CTX_free(t->ctx);
     free(t);
