@@ -249,15 +249,10 @@ int sock_connect(const char *host, uint16_t port, int type, int timeout_ms,
         }
         rc = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : -errno;
         if (rc == -EINPROGRESS) {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
             int err = 0;
             socklen_t elen = sizeof err;
-            int n = poll(&pfd, 1, timeout_ms);
-            if (n == 0)
-                rc = -ETIMEDOUT;
-            else if (n < 0)
-                rc = -errno;
-            else
+            rc = sock_wait(fd, POLLOUT, timeout_ms);
+            if (rc == 0)
                 rc = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ? -errno : -err;
         }
         if (rc == 0) {
@@ -269,4 +264,19 @@ int sock_connect(const char *host, uint16_t port, int type, int timeout_ms,
     }
     freeaddrinfo(res);
     return rc;
+}
+
+int sock_wait(int fd, short events, int timeout_ms)
+{
+    struct pollfd pf = {.fd = fd, .events = events};
+
+    for (;;) {
+        int n = poll(&pf, 1, timeout_ms);
+        if (n > 0)
+            return 0;
+        if (n == 0)
+            return -ETIMEDOUT;
+        if (errno != EINTR)
+            return -errno;
+    }
 }

@@ -2,6 +2,7 @@
 #ifndef FERRY_NET_SOCK_H
 #define FERRY_NET_SOCK_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,10 @@ bool sock_addr_is_any(const struct sockaddr *sa);
 
 /* send(2) with MSG_NOSIGNAL and EINTR retried: bytes sent or -errno. */
 ssize_t sock_send(int fd, const void *p, size_t n, int flags);
+
+/* Waits up to timeout_ms (-1: no limit) until fd is ready for events
+ * (POLLIN, POLLOUT); EINTR is retried. Returns 0, -ETIMEDOUT or -errno. */
+int sock_wait(int fd, short events, int timeout_ms);
 
 /* recv(2) with EINTR retried: bytes read, 0 at end of stream, or -errno. */
 ssize_t sock_recv(int fd, void *p, size_t n);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/sock.h"
+
 struct tls {
     SSL_CTX *ctx;
     SSL *ssl;
@@ -20,17 +22,7 @@ struct tls {
 /* Waits for what SSL asked for. 0, -ETIMEDOUT or -errno. */
 static int wait_for(int fd, int ssl_err, int timeout_ms)
 {
-    struct pollfd pf = {.fd = fd, .events = ssl_err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN};
-
-    for (;;) {
-        int n = poll(&pf, 1, timeout_ms);
-        if (n > 0)
-            return 0;
-        if (n == 0)
-            return -ETIMEDOUT;
-        if (errno != EINTR)
-            return -errno;
-    }
+    return sock_wait(fd, ssl_err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, timeout_ms);
 }
 
 static void reason(char *err, size_t errsz, const char *what, SSL *ssl)

@@ -51,22 +51,6 @@ bool xp_tls_info(const struct xport *x, const char **version, const char **ciphe
     return true;
 }
 
-/* Waits until fd is ready for events. 0, -ETIMEDOUT or -errno. */
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-    struct pollfd pf = {.fd = fd, .events = events};
-
-    for (;;) {
-        int n = poll(&pf, 1, timeout_ms);
-        if (n > 0)
-            return 0;
-        if (n == 0)
-            return -ETIMEDOUT;
-        if (errno != EINTR)
-            return -errno;
-    }
-}
-
 /* Sets how many bytes must be queued before the kernel wakes us
  * (SO_RCVLOWAT): XP_LOWAT_MAX while at least that much of a bulk body is
  * to come, else 1. Each wakeup costs the sender's CPU on loopback, so fewer
@@ -104,7 +88,7 @@ static ssize_t net_read(struct xport *x, void *p, size_t n, int timeout_ms)
         if (r != -EAGAIN)
             break;
         set_lowat(x, false);
-        int rc = wait_fd(x->fd, POLLIN, timeout_ms);
+        int rc = sock_wait(x->fd, POLLIN, timeout_ms);
         if (rc < 0)
             return account(x, rc);
     }
@@ -165,7 +149,7 @@ int xp_write(struct xport *x, const void *p, size_t n, int timeout_ms)
     while (done < n) {
         ssize_t w = sock_send(x->fd, (const char *)p + done, n - done, 0);
         if (w == -EAGAIN) {
-            int rc = wait_fd(x->fd, POLLOUT, timeout_ms);
+            int rc = sock_wait(x->fd, POLLOUT, timeout_ms);
             if (rc < 0) {
                 x->broken = true;
                 return rc;
@@ -186,7 +170,7 @@ int xp_wait(struct xport *x, int timeout_ms)
 {
     if (x->pos < x->len || (x->tls != NULL && tls_pending(x->tls) > 0))
         return 0;
-    return wait_fd(x->fd, POLLIN, timeout_ms);
+    return sock_wait(x->fd, POLLIN, timeout_ms);
 }
 
 bool xp_direct(const struct xport *x)
@@ -205,13 +189,13 @@ ssize_t xp_take(struct xport *x, int pipe_fd, size_t want, size_t max, int timeo
         set_lowat(x, want >= XP_LOWAT_MAX);
         int rc;
         if (x->lowat > 1 && timeout_ms > XP_PROGRESS_MS) {
-            rc = wait_fd(x->fd, POLLIN, XP_PROGRESS_MS);
+            rc = sock_wait(x->fd, POLLIN, XP_PROGRESS_MS);
             if (rc == -ETIMEDOUT) {
                 set_lowat(x, false);
-                rc = wait_fd(x->fd, POLLIN, timeout_ms - XP_PROGRESS_MS);
+                rc = sock_wait(x->fd, POLLIN, timeout_ms - XP_PROGRESS_MS);
             }
         } else {
-            rc = wait_fd(x->fd, POLLIN, timeout_ms);
+            rc = sock_wait(x->fd, POLLIN, timeout_ms);
         }
         if (rc < 0)
             return account(x, rc);
