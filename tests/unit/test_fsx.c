@@ -92,18 +92,6 @@ struct fixture {
 
 static struct fixture fixture;
 
-static void put_file(const char *dir, const char *name, const char *data)
-{
-    char path[256];
-
-    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
-    assert_true(n > 0 && (size_t)n < sizeof path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-    close(fd);
-}
-
 static void put_link(const char *target, const char *name)
 {
     assert_int_equal(symlinkat(target, fixture.rootfd, name), 0);
@@ -124,11 +112,11 @@ static int make_tree(void **state)
     f->rootfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (f->rootfd < 0)
         return -1;
-    put_file(f->root, "f", "inside\n");
-    put_file(f->root, "empty", "");
+    unit_put_file(f->root, "f", "inside\n");
+    unit_put_file(f->root, "empty", "");
     assert_int_equal(mkdirat(f->rootfd, "d", 0755), 0);
-    put_file(f->root, "d/g", "deeper\n");
-    put_file(outside, "secret", "secret\n");
+    unit_put_file(f->root, "d/g", "deeper\n");
+    unit_put_file(outside, "secret", "secret\n");
     put_link("f", "rel-in");
     put_link("d", "rel-dir");
     put_link("../f", "d/up-in");

@@ -102,18 +102,6 @@ static void assert_tree_as_made(const struct fixture *f)
 
 /* ---- the tree ----------------------------------------------------------- */
 
-static void put_file(const char *dir, const char *name, const char *data)
-{
-    char path[256];
-
-    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
-    assert_true(n > 0 && (size_t)n < sizeof path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-    close(fd);
-}
-
 static void put_link(const struct fixture *f, const char *target, const char *name)
 {
     assert_int_equal(symlinkat(target, f->rootfd, name), 0);
@@ -143,8 +131,8 @@ static int make_tree(void **state)
     f->rootfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (f->rootfd < 0)
         return -1;
-    put_file(f->root, "existing.txt", "old contents\n");
-    put_file(f->outside, "victim.txt", "precious\n");
+    unit_put_file(f->root, "existing.txt", "old contents\n");
+    unit_put_file(f->outside, "victim.txt", "precious\n");
     assert_int_equal(mkdirat(f->rootfd, "sub", 0755), 0);
     assert_int_equal(mkdirat(f->rootfd, "dir", 0755), 0);
     put_link(f, "sub", "in-link");
@@ -271,7 +259,7 @@ static void test_replace(void **state)
     assert_string_equal(content(f, "existing.txt"), "new");
     assert_int_equal(fstatat(f->rootfd, "existing.txt", &after, 0), 0);
     assert_true(before.st_ino != after.st_ino); /* renamed over, not rewritten in place */
-    put_file(f->root, "existing.txt", "old contents\n");
+    unit_put_file(f->root, "existing.txt", "old contents\n");
     assert_tree_as_made(f);
 }
 

@@ -19,6 +19,9 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct guard {
@@ -54,6 +57,19 @@ static inline void guard_close(struct guard *g)
 {
     munmap(g->map, g->size);
     g->map = NULL;
+}
+
+/* Writes data to dir/name (created or emptied), failing the test on error. */
+static inline void unit_put_file(const char *dir, const char *name, const char *data)
+{
+    char path[256];
+
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+    close(fd);
 }
 
 #define UNIT_MAX_TESTS 1024
