@@ -26,7 +26,7 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -pthread $(WARN) $(CFLAGS)
-LDLIBS  += -lssl -lcrypto -pthread
+LDLIBS  += -lssl -lcrypto -lhiredis -lcrypt -pthread
 
 SRC_LIB := $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/app/*.c)
 SRC_CMD := $(wildcard src/cmd/*.c)
@@ -38,8 +38,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Debian packages each step needs; installed when missing and we are root.
 # A policy-rc.d that says no keeps apt from starting services (nginx on :80)
 # while installing; it is removed again.
-PKG_BUILD := gcc make libc6-dev libssl-dev
-PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light
+PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev
+PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light redis-server haproxy \
+             chromium
 PKG_BENCH := nginx-light wrk python3 bc curl wget time
 PKG_FUZZ  := clang libclang-rt-14-dev
 
@@ -109,7 +110,7 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 $(WARN) -Wno-missing-prototy
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | deps-fuzz
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -pthread -o $@ $< $(FUZZ_LIB) -lssl -lcrypto
+	$(FUZZ_CC) $(FUZZ_FLAGS) -pthread -o $@ $< $(FUZZ_LIB) -lssl -lcrypto -lhiredis -lcrypt
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for b in $(FUZZ_BIN); do n=$${b##*/fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$n; \
