@@ -209,7 +209,7 @@ static void test_lines_in_then_eof(void **state)
     assert_int_equal(f->close_err, 0);
     assert_int_equal(f->st.io.fd, -1);
     assert_null(f->st.in.data);
-    assert_null(f->st.out.data);
+    assert_null(f->st.out.ents);
 }
 
 /* A word and a wait (no newline, no EOF) is delivered with drained set. */
@@ -391,7 +391,7 @@ static void test_queued_writes_go_out(void **state)
         if (f->got[i] != pattern(i))
             fail_msg("byte %zu of %zu differs", i, off);
     assert_int_equal(stream_queued(&f->st), 0);
-    assert_null(f->st.out.data);
+    assert_null(f->st.out.ents);
     assert_false(f->st.io.events & EPOLLOUT);
     assert_true(f->st.io.events & EPOLLIN);
     assert_int_equal(f->nclose, 0);
