@@ -480,12 +480,16 @@ static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr
         free(c);
         return;
     }
-    tell(c, "* welcome to ferry chat, %s: /nick NAME, /who, /quit\n", c->name);
-    for (int i = 0; i < b->hist_len; i++) {
-        const char *h = b->history[(b->hist_head + i) % b->opt.history];
-        if (stream_write(&c->st, h, strlen(h)) == -ENOBUFS)
-            c->drop = true;
-    }
+    /* The welcome and the history in one write. */
+    struct buf hello;
+    buf_init(&hello, b->opt.queue_cap);
+    buf_printf(&hello, "* welcome to ferry chat, %s: /nick NAME, /who, /quit\n", c->name);
+    for (int i = 0; i < b->hist_len; i++)
+        if (buf_puts(&hello, b->history[(b->hist_head + i) % b->opt.history]) < 0)
+            break; /* more history than --queue: what fits, oldest first */
+    if (stream_write(&c->st, buf_rptr(&hello), buf_len(&hello)) == -ENOBUFS)
+        c->drop = true;
+    buf_free(&hello);
     notice_all(b, NULL, "* %s joined\n", c->name);
     /* Linked after the notice, so the newcomer hears of itself only in
      * the welcome. */
