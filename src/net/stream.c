@@ -19,7 +19,7 @@ static uint32_t wanted_events(const struct stream *s)
 {
     uint32_t ev = 0;
 
-    if (!s->closing && !s->paused && buf_len(&s->in) < s->in.max)
+    if (!s->closing && !s->eof && !s->paused && buf_len(&s->in) < s->in.max)
         ev |= EPOLLIN;
     if (cq_len(&s->out) > 0)
         ev |= EPOLLOUT;
@@ -76,6 +76,19 @@ static bool deliver(struct stream *s, bool drained)
     return true;
 }
 
+/* The peer is done sending: what it sent last is a message, and what we
+ * queue for it still goes out before we close, unless the owner paused
+ * with input left (it resumes, and the close comes then). Returns false
+ * when the stream was closed meanwhile. */
+static bool at_eof(struct stream *s)
+{
+    if (buf_len(&s->in) > 0 && !deliver(s, true))
+        return false;
+    if (!s->paused)
+        s->closing = true;
+    return true;
+}
+
 /* Re-arms the watcher for what the stream needs now, or closes it when it
  * is closing and has nothing left to send. */
 static void update(struct stream *s)
@@ -117,15 +130,22 @@ static int flush(struct stream *s)
     return 0;
 }
 
-/* A send failed: remember it and wake up soon (the socket is writable or
- * in error) to close, so no caller sees the stream vanish. */
-static int fail(struct stream *s, int err)
+/* Wakes the stream up soon (the socket is writable, or in error) to do
+ * in on_io what must not happen under the caller: closing. */
+static void wake_soon(struct stream *s)
 {
-    s->failed = err;
     if (s->io.events == 0)
         ev_io_start(s->loop, &s->io, s->io.fd, EPOLLOUT, on_io);
     else
         ev_io_set(s->loop, &s->io, EPOLLOUT);
+}
+
+/* A send failed: remember it and close at the next wakeup, so no caller
+ * sees the stream vanish. */
+static int fail(struct stream *s, int err)
+{
+    s->failed = err;
+    wake_soon(s);
     return err;
 }
 
@@ -135,7 +155,7 @@ int stream_start(struct stream *s, struct ev_loop *loop, int fd, size_t in_max, 
     s->loop = loop;
     buf_init(&s->in, in_max);
     cq_init(&s->out, out_max);
-    s->closing = s->in_cb = s->dead = s->paused = false;
+    s->closing = s->in_cb = s->dead = s->paused = s->eof = false;
     s->dead_err = 0;
     s->failed = 0;
     s->on_data = on_data;
@@ -187,7 +207,9 @@ int stream_flush(struct stream *s)
     int rc = flush(s);
     if (rc < 0)
         return fail(s, rc);
-    if (!s->in_cb)
+    if (s->closing && cq_len(&s->out) == 0)
+        wake_soon(s); /* drained: on_io closes it, not us under the caller */
+    else if (!s->in_cb)
         update(s);
     return 0;
 }
@@ -216,8 +238,12 @@ bool stream_pause(struct stream *s, bool paused)
     s->paused = paused;
     if (s->in_cb)
         return true; /* on_io re-arms after on_data */
-    if (!paused && !s->failed && buf_len(&s->in) > 0 && !deliver(s, socket_drained(s)))
-        return false;
+    if (!paused && !s->failed) {
+        if (s->eof && !at_eof(s))
+            return false;
+        if (!s->eof && buf_len(&s->in) > 0 && !deliver(s, socket_drained(s)))
+            return false;
+    }
     if (s->failed) {
         finish(s, s->failed);
         return false;
@@ -250,7 +276,7 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
         }
     }
     for (int i = 0; i < READS_PER_WAKEUP && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
-        if (s->closing || s->paused || buf_len(&s->in) >= s->in.max)
+        if (s->closing || s->eof || s->paused || buf_len(&s->in) >= s->in.max)
             break;
         size_t want = s->in.max - buf_len(&s->in);
         if (want > READ_CHUNK)
@@ -268,11 +294,9 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
             return;
         }
         if (n == 0) {
-            /* The peer is done sending: what it sent last is a message,
-             * and what we queue for it still goes out before we close. */
-            if (buf_len(&s->in) > 0 && !deliver(s, true))
+            s->eof = true;
+            if (!at_eof(s))
                 return;
-            s->closing = true;
             break;
         }
         buf_commit(&s->in, (size_t)n);

@@ -40,6 +40,7 @@ struct stream {
     struct cq out;
     bool closing; /* close once out has drained */
     bool paused;  /* the owner stopped reading (stream_pause) */
+    bool eof;     /* the peer is done sending (seen while paused, or about to close) */
     bool in_cb;   /* inside on_data: closing is deferred to its end */
     bool dead;    /* closed while inside on_data */
     int dead_err;

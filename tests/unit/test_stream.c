@@ -554,6 +554,32 @@ static void test_write_ref_cap(void **state)
     cq_chunk_unref(c);
 }
 
+/* A closing stream whose last bytes stream_flush sends does not close
+ * under the caller (who may be walking a list of streams): on_close comes
+ * at the next wakeup, with 0. */
+static void test_flush_of_closing_stream_closes_later(void **state)
+{
+    struct fx *f = *state;
+    struct cq_chunk *c = cq_chunk_new(16);
+
+    assert_non_null(c);
+    cq_chunk_put(c, "goodbye\n", 8);
+    start(f, 64, 1024);
+    assert_int_equal(stream_write_ref(&f->st, c, 0, 8), 0);
+    stream_close_after_flush(&f->st);
+    assert_int_equal(stream_flush(&f->st), 0);
+    assert_int_equal(stream_queued(&f->st), 0);
+    assert_int_equal(f->nclose, 0);
+    assert_int_equal(ev_run(&f->loop), 0);
+    assert_int_equal(f->nclose, 1);
+    assert_int_equal(f->close_err, 0);
+    peer_drain(f);
+    assert_int_equal(f->ngot, 8);
+    assert_memory_equal(f->got, "goodbye\n", 8);
+    assert_int_equal(c->refs, 1);
+    cq_chunk_unref(c);
+}
+
 /* The kernel's share: a TCP peer that does not read leaves bytes in our
  * send queue, which stream_unsent counts on top of what waits in user
  * space. */
@@ -738,6 +764,8 @@ int main(void)
     ADD("ref: partial writev of shared ranges, the rest on EPOLLOUT, refs released",
         test_write_ref_partial_writev);
     ADD("ref cap: past out_max refused, not taken; close releases", test_write_ref_cap);
+    ADD("flush: a closing stream drained by stream_flush closes at the next wakeup",
+        test_flush_of_closing_stream_closes_later);
     ADD("pause: nothing read or watched; resume delivers", test_pause_then_resume);
     ADD("pause: input kept past the peer's EOF, delivered on resume, then close(0)",
         test_pause_keeps_input_past_eof);
