@@ -4,10 +4,23 @@
  * place). Each client is a stream; its messages (proto/line.h) are
  * commands or text for everyone else. Writes never close a stream on the
  * spot (see stream_write), so broadcasting can walk the client list safely;
- * a client whose queue passes its cap is marked and dropped afterwards. */
+ * a client whose queue passes its cap is marked and dropped afterwards.
+ *
+ * Fan-out: broadcast formats a line once into the broker's current shared
+ * chunk (net/cq.h) and queues a range of it for every reader, which marks
+ * the reader pending; the tick, after every batch of events, flushes each
+ * pending reader once, so all the lines of one wakeup reach a reader in one
+ * writev. A reader is dropped when what waits for it, here and in its
+ * kernel send queue (whose size the broker fixes), passes --queue.
+ *
+ * Flood control: a client whose token bucket is empty is paused (its
+ * socket is not read, so TCP slows it) until a token is back; the line
+ * waits in its input buffer and nothing it sent is lost. It is told once
+ * per episode (until its bucket fills again). */
 #include "app/chat.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +34,7 @@
 #include "core/charset.h"
 #include "core/clock.h"
 #include "core/fsx.h"
+#include "net/cq.h"
 #include "net/sock.h"
 #include "net/srv.h"
 #include "net/stream.h"
@@ -28,6 +42,7 @@
 
 #define NAME_MAX_LEN 32
 #define HISTORY_MAX 1000
+#define SHARED_CHUNK (16u << 10) /* the broker's chunks for broadcast lines */
 
 struct chat_broker;
 
@@ -40,7 +55,14 @@ struct client {
     bool quitting;
     double tokens;   /* rate limit bucket */
     int64_t refill_at;
-    int64_t noticed_at; /* last "slow down" notice */
+    bool told_slow;  /* told it is slowed, since its bucket was last full */
+    /* on the broker's list of readers with output to flush */
+    struct client *pend_prev, *pend_next;
+    bool pending;
+    /* on the broker's list of paused senders */
+    struct client *slow_prev, *slow_next;
+    bool slowed;
+    int64_t resume_at; /* loop time in ms when it has a token again */
 };
 
 struct chat_broker {
@@ -53,6 +75,10 @@ struct chat_broker {
     bool in_watch;
     struct buf in;      /* operator's partial line */
     char *conv;         /* charset scratch */
+    struct cq_chunk *cur;    /* where broadcast lines are formatted, shared */
+    struct client *pending;  /* readers to flush at the tick */
+    struct client *slowed;   /* paused senders */
+    bool resuming;           /* in resume_due: closes do not reap others */
 };
 
 #define CONV_MAX (LINE_DEFAULT_CAP * 4 + 64)
@@ -110,6 +136,74 @@ static struct client *next_client(struct client *c)
     return client_at(c->sc.next);
 }
 
+static void pending_add(struct chat_broker *b, struct client *c)
+{
+    if (c->pending)
+        return;
+    c->pending = true;
+    c->pend_prev = NULL;
+    c->pend_next = b->pending;
+    if (b->pending != NULL)
+        b->pending->pend_prev = c;
+    b->pending = c;
+}
+
+static void pending_remove(struct chat_broker *b, struct client *c)
+{
+    if (!c->pending)
+        return;
+    if (c->pend_prev != NULL)
+        c->pend_prev->pend_next = c->pend_next;
+    else
+        b->pending = c->pend_next;
+    if (c->pend_next != NULL)
+        c->pend_next->pend_prev = c->pend_prev;
+    c->pend_prev = c->pend_next = NULL;
+    c->pending = false;
+}
+
+static void slowed_add(struct chat_broker *b, struct client *c)
+{
+    if (c->slowed)
+        return;
+    c->slowed = true;
+    c->slow_prev = NULL;
+    c->slow_next = b->slowed;
+    if (b->slowed != NULL)
+        b->slowed->slow_prev = c;
+    b->slowed = c;
+}
+
+static void slowed_remove(struct chat_broker *b, struct client *c)
+{
+    if (!c->slowed)
+        return;
+    if (c->slow_prev != NULL)
+        c->slow_prev->slow_next = c->slow_next;
+    else
+        b->slowed = c->slow_next;
+    if (c->slow_next != NULL)
+        c->slow_next->slow_prev = c->slow_prev;
+    c->slow_prev = c->slow_next = NULL;
+    c->slowed = false;
+}
+
+/* Copies line into the broker's current chunk (a fresh one when it is
+ * full) and returns the chunk with the line's offset, or NULL when memory
+ * is short. Bytes once written there never change, so every queue may
+ * hold a range of them. */
+static struct cq_chunk *share(struct chat_broker *b, const char *line, size_t n, size_t *off)
+{
+    if (b->cur == NULL || cq_chunk_room(b->cur) < n) {
+        cq_chunk_unref(b->cur);
+        b->cur = cq_chunk_new(n > SHARED_CHUNK ? n : SHARED_CHUNK);
+        if (b->cur == NULL)
+            return NULL;
+    }
+    *off = cq_chunk_put(b->cur, line, n);
+    return b->cur;
+}
+
 static void remember(struct chat_broker *b, const char *line, size_t n)
 {
     if (b->opt.history <= 0)
@@ -132,15 +226,23 @@ static void remember(struct chat_broker *b, const char *line, size_t n)
 
 static void reap(struct chat_broker *b);
 
-/* Sends line to every client but from (NULL: everyone), shows it to the
- * operator, and keeps it for newcomers when it is chat (not a notice). */
+/* Delivers a formatted line to every local client but from (NULL:
+ * everyone), shows it to the operator, and keeps it for newcomers when it
+ * is chat (not a notice). The line is copied once, into a shared chunk;
+ * each client's queue gets a range of it, sent at the tick. */
 static void broadcast(struct chat_broker *b, struct client *from, const char *line, size_t n, bool keep)
 {
+    size_t off = 0;
+    struct cq_chunk *ch = share(b, line, n, &off);
+
     for (struct client *c = first_client(b); c != NULL; c = next_client(c)) {
         if (c == from || c->drop || c->quitting)
             continue;
-        if (stream_write(&c->st, line, n) == -ENOBUFS)
+        int rc = ch != NULL ? stream_write_ref(&c->st, ch, off, n) : stream_write(&c->st, line, n);
+        if (rc == -ENOBUFS)
             c->drop = true;
+        else if (rc == 0)
+            pending_add(b, c);
     }
     if (b->opt.operator_)
         show(b->opt.out_fd, b->opt.wire_charset, b->conv, line, n);
@@ -192,13 +294,16 @@ static void on_close(struct stream *st, int err)
     struct chat_broker *b = c->b;
 
     srv_conn_remove(b->sw, &c->sc);
+    pending_remove(b, c);
+    slowed_remove(b, c);
     if (c->drop)
         notice_all(b, NULL, "* %s was dropped: it did not read its messages\n", c->name);
     else
         notice_all(b, NULL, "* %s left\n", c->name);
     (void)err;
     free(c);
-    reap(b);
+    if (!b->resuming)
+        reap(b);
 }
 
 /* Disconnects clients whose queues overflowed. Their leave notices may
@@ -264,24 +369,61 @@ static void command(struct client *c, const char *t, size_t n)
     }
 }
 
-/* Token bucket: true when c may send one more message now. */
-static bool within_rate(struct client *c, int64_t now)
+/* Token bucket: takes a token and returns true when c may send one more
+ * message now. A full bucket means c has been calm: its next slow-down
+ * gets a notice again. */
+static bool take_token(struct client *c, int64_t now)
 {
     const struct chat_options *o = &c->b->opt;
 
     c->tokens += (double)(now - c->refill_at) * o->rate / 1000.0;
-    if (c->tokens > o->burst)
+    if (c->tokens >= o->burst) {
         c->tokens = o->burst;
+        c->told_slow = false;
+    }
     c->refill_at = now;
     if (c->tokens >= 1) {
         c->tokens -= 1;
         return true;
     }
-    if (now - c->noticed_at >= 1000) {
-        c->noticed_at = now;
-        tell(c, "* slow down: messages over %.0f a second are dropped\n", o->rate);
-    }
     return false;
+}
+
+/* c's bucket is empty: stop reading it until a token is back (the tick
+ * resumes it). The message it is on stays in its input. */
+static void slow_down(struct client *c, int64_t now)
+{
+    struct chat_broker *b = c->b;
+    double wait_ms = (1.0 - c->tokens) * 1000.0 / b->opt.rate;
+
+    c->resume_at = now + (int64_t)wait_ms + 1;
+    slowed_add(b, c);
+    stream_pause(&c->st, true);
+    if (!c->told_slow) {
+        c->told_slow = true;
+        tell(c, "* slow down: over %.0f messages a second; the rest follow as the rate allows\n",
+             b->opt.rate);
+    }
+}
+
+/* Where a line a local client sent becomes a message: "NAME: text" to
+ * everyone else, kept in the history. */
+static void client_said(struct client *c, const char *t, size_t n)
+{
+    char line[NAME_MAX_LEN + 3 + LINE_DEFAULT_CAP];
+    size_t name_len = strlen(c->name);
+    size_t len = name_len + 2 + n + 1;
+    char *p = len <= sizeof line ? line : malloc(len);
+
+    if (p == NULL)
+        return;
+    memcpy(p, c->name, name_len);
+    memcpy(p + name_len, ": ", 2);
+    memcpy(p + name_len + 2, t, n);
+    p[len - 1] = '\n';
+    broadcast(c->b, c, p, len, true);
+    if (p != line)
+        free(p);
 }
 
 static void on_data(struct stream *st, bool drained)
@@ -290,21 +432,21 @@ static void on_data(struct stream *st, bool drained)
     struct chat_broker *b = c->b;
     struct line ln;
 
-    while (!c->quitting &&
+    int64_t now = b->sw->loop.now;
+
+    while (!c->quitting && !c->slowed &&
            line_next(buf_rptr(&st->in), buf_len(&st->in), b->opt.msg_cap, drained, &ln)) {
         if (chat_is_quit(ln.text, ln.len)) {
             c->quitting = true;
             stream_close_after_flush(st);
         } else if (ln.len > 0 && ln.text[0] == '/') {
             command(c, ln.text, ln.len);
-        } else if (ln.len > 0 && within_rate(c, b->sw->loop.now)) {
-            struct buf out;
-            buf_init(&out, ln.len + NAME_MAX_LEN + 8);
-            buf_printf(&out, "%s: ", c->name);
-            buf_append(&out, ln.text, ln.len);
-            buf_append(&out, "\n", 1);
-            broadcast(b, c, buf_rptr(&out), buf_len(&out), true);
-            buf_free(&out);
+        } else if (ln.len > 0) {
+            if (!take_token(c, now)) {
+                slow_down(c, now);
+                break; /* the line waits in st->in */
+            }
+            client_said(c, ln.text, ln.len);
         }
         buf_consume(&st->in, ln.consumed);
     }
@@ -328,18 +470,26 @@ static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr
     sock_addr_format((const struct sockaddr *)peer, true, c->name, sizeof c->name);
     c->tokens = b->opt.burst;
     c->refill_at = sw->loop.now;
+    /* A fixed send buffer (the kernel doubles it) bounds what the kernel
+     * holds for a reader that does not read; --queue counts the rest. */
+    int sndbuf = b->opt.queue_cap / 2 > INT_MAX ? INT_MAX : (int)(b->opt.queue_cap / 2);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     if (stream_start(&c->st, &sw->loop, fd, b->opt.msg_cap + 2, b->opt.queue_cap, on_data,
                      on_close) < 0) {
         close(fd);
         free(c);
         return;
     }
-    tell(c, "* welcome to ferry chat, %s: /nick NAME, /who, /quit\n", c->name);
-    for (int i = 0; i < b->hist_len; i++) {
-        const char *h = b->history[(b->hist_head + i) % b->opt.history];
-        if (stream_write(&c->st, h, strlen(h)) == -ENOBUFS)
-            c->drop = true;
-    }
+    /* The welcome and the history in one write. */
+    struct buf hello;
+    buf_init(&hello, b->opt.queue_cap);
+    buf_printf(&hello, "* welcome to ferry chat, %s: /nick NAME, /who, /quit\n", c->name);
+    for (int i = 0; i < b->hist_len; i++)
+        if (buf_puts(&hello, b->history[(b->hist_head + i) % b->opt.history]) < 0)
+            break; /* more history than --queue: what fits, oldest first */
+    if (stream_write(&c->st, buf_rptr(&hello), buf_len(&hello)) == -ENOBUFS)
+        c->drop = true;
+    buf_free(&hello);
     notice_all(b, NULL, "* %s joined\n", c->name);
     /* Linked after the notice, so the newcomer hears of itself only in
      * the welcome. */
@@ -399,9 +549,53 @@ static void on_stdin(struct ev_loop *loop, struct ev_io *io, uint32_t events)
     }
 }
 
+/* Reads again from paused senders that have a token back. Their lines
+ * may drop readers, which are reaped after (so the list stays intact: a
+ * resumed sender can only close itself, and one slowed again goes to the
+ * head, behind us). */
+static void resume_due(struct chat_broker *b)
+{
+    int64_t now = b->sw->loop.now;
+    struct client *next;
+
+    b->resuming = true;
+    for (struct client *c = b->slowed; c != NULL; c = next) {
+        next = c->slow_next;
+        if (now < c->resume_at)
+            continue;
+        slowed_remove(b, c);
+        stream_pause(&c->st, false); /* may run on_data, and close c */
+    }
+    b->resuming = false;
+}
+
+/* Sends each pending reader what was queued for it since the last tick,
+ * in one writev, and marks for dropping a reader for which more than
+ * --queue bytes wait here and in its kernel send queue. */
+static void flush_pending(struct chat_broker *b)
+{
+    struct client *c;
+
+    while ((c = b->pending) != NULL) {
+        pending_remove(b, c);
+        if (c->drop)
+            continue;
+        if (stream_flush(&c->st) == 0 && stream_queued(&c->st) > 0 &&
+            stream_unsent(&c->st) > b->opt.queue_cap)
+            c->drop = true;
+    }
+}
+
 static void broker_tick(struct srv_worker *sw)
 {
-    reap(sw->app);
+    struct chat_broker *b = sw->app;
+
+    resume_due(b);
+    flush_pending(b);
+    reap(b);
+    flush_pending(b); /* the notices of those dropped */
+    if (b->cur != NULL && b->cur->refs == 1)
+        b->cur->len = 0; /* nobody holds a line of it: reuse it from the start */
 }
 
 static void broker_close_all(struct srv_worker *sw)
@@ -445,6 +639,7 @@ static void broker_free(struct chat_broker *b)
     for (int i = 0; i < b->hist_len; i++)
         free(b->history[(b->hist_head + i) % b->opt.history]);
     free(b->history);
+    cq_chunk_unref(b->cur);
     buf_free(&b->in);
     free(b->conv);
     free(b);

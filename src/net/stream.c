@@ -1,14 +1,17 @@
 #include "net/stream.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "net/sock.h"
 
 #define READ_CHUNK 4096
 #define READS_PER_WAKEUP 16 /* so one flooding peer cannot starve others */
+#define IOV_MAX_SEND 64     /* ranges per writev */
 
 static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events);
 
@@ -16,10 +19,14 @@ static uint32_t wanted_events(const struct stream *s)
 {
     uint32_t ev = 0;
 
-    if (!s->closing && buf_len(&s->in) < s->in.max)
+    if (!s->closing && !s->eof && !s->paused && buf_len(&s->in) < s->in.max)
         ev |= EPOLLIN;
-    if (buf_len(&s->out) > 0)
+    if (cq_len(&s->out) > 0)
         ev |= EPOLLOUT;
+    /* Paused with nothing to send: not watched at all (0), since a hang-up
+     * must wait until the owner reads again, not spin meanwhile. */
+    if (ev == 0 && s->paused && !s->closing)
+        return 0;
     /* Wanting nothing, stay registered for what epoll reports regardless,
      * errors and hang-ups (events 0 would mean "not registered" to ev).
      * Not EPOLLRDHUP: level triggered, it would fire on and on after the
@@ -52,7 +59,7 @@ static void finish(struct stream *s, int err)
     close(s->io.fd);
     s->io.fd = -1;
     buf_free(&s->in);
-    buf_free(&s->out);
+    cq_free(&s->out);
     s->on_close(s, err);
 }
 
@@ -69,36 +76,77 @@ static bool deliver(struct stream *s, bool drained)
     return true;
 }
 
+/* The peer is done sending: what it sent last is a message, and what we
+ * queue for it still goes out before we close, unless the owner paused
+ * with input left (it resumes, and the close comes then). Returns false
+ * when the stream was closed meanwhile. */
+static bool at_eof(struct stream *s)
+{
+    if (buf_len(&s->in) > 0 && !deliver(s, true))
+        return false;
+    if (!s->paused)
+        s->closing = true;
+    return true;
+}
+
 /* Re-arms the watcher for what the stream needs now, or closes it when it
  * is closing and has nothing left to send. */
 static void update(struct stream *s)
 {
     if (s->failed)
         return; /* EPOLLOUT is armed; on_io closes */
-    if (s->closing && buf_len(&s->out) == 0) {
+    if (s->closing && cq_len(&s->out) == 0) {
         finish(s, 0);
         return;
     }
     if (buf_len(&s->in) == 0)
         buf_free(&s->in);
-    int rc = ev_io_set(s->loop, &s->io, wanted_events(s));
+    uint32_t ev = wanted_events(s);
+    int rc = 0;
+    if (ev == 0)
+        rc = ev_io_stop(s->loop, &s->io);
+    else if (s->io.events == 0)
+        rc = ev_io_start(s->loop, &s->io, s->io.fd, ev, on_io);
+    else
+        rc = ev_io_set(s->loop, &s->io, ev);
     if (rc < 0)
         finish(s, rc);
 }
 
-/* Writes queued output. Returns 0 or -errno of a failed send. */
+/* Writes queued output, up to IOV_MAX_SEND ranges a writev, until the
+ * socket stops taking it. Returns 0 or -errno of a failed send. */
 static int flush(struct stream *s)
 {
-    while (buf_len(&s->out) > 0) {
-        ssize_t n = sock_send(s->io.fd, buf_rptr(&s->out), buf_len(&s->out), 0);
+    while (cq_len(&s->out) > 0) {
+        struct iovec iov[IOV_MAX_SEND];
+        int k = cq_iov(&s->out, iov, IOV_MAX_SEND);
+        ssize_t n = sock_sendv(s->io.fd, iov, k, 0);
         if (n == -EAGAIN)
             return 0;
         if (n < 0)
             return (int)n;
-        buf_consume(&s->out, (size_t)n);
+        cq_consume(&s->out, (size_t)n);
     }
-    buf_free(&s->out);
     return 0;
+}
+
+/* Wakes the stream up soon (the socket is writable, or in error) to do
+ * in on_io what must not happen under the caller: closing. */
+static void wake_soon(struct stream *s)
+{
+    if (s->io.events == 0)
+        ev_io_start(s->loop, &s->io, s->io.fd, EPOLLOUT, on_io);
+    else
+        ev_io_set(s->loop, &s->io, EPOLLOUT);
+}
+
+/* A send failed: remember it and close at the next wakeup, so no caller
+ * sees the stream vanish. */
+static int fail(struct stream *s, int err)
+{
+    s->failed = err;
+    wake_soon(s);
+    return err;
 }
 
 int stream_start(struct stream *s, struct ev_loop *loop, int fd, size_t in_max, size_t out_max,
@@ -106,8 +154,8 @@ int stream_start(struct stream *s, struct ev_loop *loop, int fd, size_t in_max, 
 {
     s->loop = loop;
     buf_init(&s->in, in_max);
-    buf_init(&s->out, out_max);
-    s->closing = s->in_cb = s->dead = false;
+    cq_init(&s->out, out_max);
+    s->closing = s->in_cb = s->dead = s->paused = s->eof = false;
     s->dead_err = 0;
     s->failed = 0;
     s->on_data = on_data;
@@ -124,14 +172,10 @@ int stream_write(struct stream *s, const void *p, size_t n)
 {
     if (s->dead || s->failed || s->io.fd < 0)
         return -EPIPE;
-    if (buf_len(&s->out) == 0) {
+    if (cq_len(&s->out) == 0) {
         ssize_t w = sock_send(s->io.fd, p, n, 0);
-        if (w < 0 && w != -EAGAIN) {
-            /* Wake up soon (the socket is writable or in error) to close. */
-            s->failed = (int)w;
-            ev_io_set(s->loop, &s->io, EPOLLOUT);
-            return (int)w;
-        }
+        if (w < 0 && w != -EAGAIN)
+            return fail(s, (int)w);
         if (w > 0) {
             p = (const char *)p + w;
             n -= (size_t)w;
@@ -139,12 +183,73 @@ int stream_write(struct stream *s, const void *p, size_t n)
         if (n == 0)
             return 0;
     }
-    int rc = buf_append(&s->out, p, n);
+    int rc = cq_append(&s->out, p, n);
     if (rc < 0)
         return rc;
     if (!s->in_cb)
         update(s);
     return 0;
+}
+
+int stream_write_ref(struct stream *s, struct cq_chunk *c, size_t off, size_t n)
+{
+    if (s->dead || s->failed || s->io.fd < 0)
+        return -EPIPE;
+    return cq_push(&s->out, c, off, n);
+}
+
+int stream_flush(struct stream *s)
+{
+    if (s->dead || s->failed || s->io.fd < 0)
+        return -EPIPE;
+    if (cq_len(&s->out) == 0)
+        return 0;
+    int rc = flush(s);
+    if (rc < 0)
+        return fail(s, rc);
+    if (s->closing && cq_len(&s->out) == 0)
+        wake_soon(s); /* drained: on_io closes it, not us under the caller */
+    else if (!s->in_cb)
+        update(s);
+    return 0;
+}
+
+size_t stream_unsent(const struct stream *s)
+{
+    int outq = 0;
+
+    if (s->io.fd >= 0 && ioctl(s->io.fd, SIOCOUTQ, &outq) == 0 && outq > 0)
+        return cq_len(&s->out) + (size_t)outq;
+    return cq_len(&s->out);
+}
+
+/* True when the kernel holds no more input for s. */
+static bool socket_drained(const struct stream *s)
+{
+    int pending = 1;
+
+    return ioctl(s->io.fd, FIONREAD, &pending) == 0 && pending == 0;
+}
+
+bool stream_pause(struct stream *s, bool paused)
+{
+    if (s->io.fd < 0 || s->paused == paused)
+        return s->io.fd >= 0;
+    s->paused = paused;
+    if (s->in_cb)
+        return true; /* on_io re-arms after on_data */
+    if (!paused && !s->failed) {
+        if (s->eof && !at_eof(s))
+            return false;
+        if (!s->eof && buf_len(&s->in) > 0 && !deliver(s, socket_drained(s)))
+            return false;
+    }
+    if (s->failed) {
+        finish(s, s->failed);
+        return false;
+    }
+    update(s);
+    return s->io.fd >= 0;
 }
 
 void stream_close_after_flush(struct stream *s)
@@ -171,7 +276,7 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
         }
     }
     for (int i = 0; i < READS_PER_WAKEUP && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
-        if (s->closing || buf_len(&s->in) >= s->in.max)
+        if (s->closing || s->eof || s->paused || buf_len(&s->in) >= s->in.max)
             break;
         size_t want = s->in.max - buf_len(&s->in);
         if (want > READ_CHUNK)
@@ -189,26 +294,22 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
             return;
         }
         if (n == 0) {
-            /* The peer is done sending: what it sent last is a message,
-             * and what we queue for it still goes out before we close. */
-            if (buf_len(&s->in) > 0 && !deliver(s, true))
+            s->eof = true;
+            if (!at_eof(s))
                 return;
-            s->closing = true;
             break;
         }
         buf_commit(&s->in, (size_t)n);
         /* A short read emptied the socket; after a full one, ask the
          * kernel whether anything is still pending. */
-        int pending = 1;
-        bool drained = (size_t)n < want ||
-                       (ioctl(s->io.fd, FIONREAD, &pending) == 0 && pending == 0);
+        bool drained = (size_t)n < want || socket_drained(s);
         if (!deliver(s, drained))
             return;
         if (drained)
             break;
     }
-    if ((events & (EPOLLHUP | EPOLLERR)) && !s->closing && buf_len(&s->in) >= s->in.max &&
-        buf_len(&s->out) == 0) {
+    if ((events & (EPOLLHUP | EPOLLERR)) && !s->closing && !s->paused &&
+        buf_len(&s->in) >= s->in.max && cq_len(&s->out) == 0) {
         /* The peer is gone (or the socket failed) while a full input buffer
          * keeps us from reading and nothing waits to be sent: nothing can
          * change any more, and the event would repeat. Our queue is empty,

@@ -2,9 +2,15 @@
  *
  * Input is read into s->in (at most in_max bytes: a full buffer stops
  * reading until the owner consumes, which it does in on_data; a stream whose
- * peer hangs up meanwhile closes, since nothing could change). Output is written at once when the
- * socket takes it; what it does not take waits in s->out (at most out_max
- * bytes) with EPOLLOUT armed until it drains. Both buffers are freed when
+ * peer hangs up meanwhile closes, since nothing could change). The owner may
+ * also pause reading (stream_pause) and resume it later.
+ *
+ * Output waits in s->out, a queue of ranges of shared chunks (net/cq.h) of
+ * at most out_max bytes. stream_write sends at once when nothing waits and
+ * queues what the socket does not take, with EPOLLOUT armed until it
+ * drains. stream_write_ref queues a range of a shared chunk without sending:
+ * the owner calls stream_flush once per loop iteration, so that everything
+ * queued meanwhile goes out in one writev. Both buffers are freed when
  * empty, so an idle stream holds no buffer memory. */
 #ifndef FERRY_NET_STREAM_H
 #define FERRY_NET_STREAM_H
@@ -13,6 +19,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "net/cq.h"
 #include "net/ev.h"
 
 struct stream;
@@ -29,8 +36,11 @@ typedef void (*stream_close_cb)(struct stream *s, int err);
 struct stream {
     struct ev_io io;
     struct ev_loop *loop;
-    struct buf in, out;
+    struct buf in;
+    struct cq out;
     bool closing; /* close once out has drained */
+    bool paused;  /* the owner stopped reading (stream_pause) */
+    bool eof;     /* the peer is done sending (seen while paused, or about to close) */
     bool in_cb;   /* inside on_data: closing is deferred to its end */
     bool dead;    /* closed while inside on_data */
     int dead_err;
@@ -52,6 +62,30 @@ int stream_start(struct stream *s, struct ev_loop *loop, int fd, size_t in_max, 
  * loop without any of them vanishing under it. */
 int stream_write(struct stream *s, const void *p, size_t n);
 
+/* Queues c->data[off, off + n) (written already) without sending it; the
+ * stream takes its own reference on c. Returns 0, -ENOBUFS when out_max
+ * would be passed (nothing is queued), -ENOMEM, or -EPIPE when the stream
+ * is closed or failing. The owner calls stream_flush later. */
+int stream_write_ref(struct stream *s, struct cq_chunk *c, size_t off, size_t n);
+
+/* Sends what is queued, in one writev where the socket takes it, and arms
+ * EPOLLOUT for the rest. Returns 0 or -errno of a failed send; like
+ * stream_write it never closes the stream on the spot. */
+int stream_flush(struct stream *s);
+
+/* Bytes queued here plus those the kernel still holds in the socket's send
+ * queue (SIOCOUTQ: not yet sent, or sent and not acknowledged). */
+size_t stream_unsent(const struct stream *s);
+
+/* Stops reading (paused) or reads again. A paused stream reads nothing, so
+ * TCP's window slows the peer; what it already sent waits in s->in and in
+ * the socket. A paused stream with nothing to send is not watched at all,
+ * so a hang-up meanwhile costs nothing until it resumes. Resuming offers
+ * what waits in s->in to on_data at once (drained as the socket says).
+ * Returns false when the stream closed meanwhile (on_close ran: s may be
+ * gone), else true. Not from inside this stream's on_data when resuming. */
+bool stream_pause(struct stream *s, bool paused);
+
 /* Sends what is queued, then closes (on_close with 0). */
 void stream_close_after_flush(struct stream *s);
 
@@ -59,6 +93,6 @@ void stream_close_after_flush(struct stream *s);
 void stream_close(struct stream *s, int err);
 
 /* Bytes waiting in the output queue. */
-static inline size_t stream_queued(const struct stream *s) { return buf_len(&s->out); }
+static inline size_t stream_queued(const struct stream *s) { return cq_len(&s->out); }
 
 #endif

@@ -209,7 +209,7 @@ static void test_lines_in_then_eof(void **state)
     assert_int_equal(f->close_err, 0);
     assert_int_equal(f->st.io.fd, -1);
     assert_null(f->st.in.data);
-    assert_null(f->st.out.data);
+    assert_null(f->st.out.ents);
 }
 
 /* A word and a wait (no newline, no EOF) is delivered with drained set. */
@@ -391,7 +391,7 @@ static void test_queued_writes_go_out(void **state)
         if (f->got[i] != pattern(i))
             fail_msg("byte %zu of %zu differs", i, off);
     assert_int_equal(stream_queued(&f->st), 0);
-    assert_null(f->st.out.data);
+    assert_null(f->st.out.ents);
     assert_false(f->st.io.events & EPOLLOUT);
     assert_true(f->st.io.events & EPOLLIN);
     assert_int_equal(f->nclose, 0);
@@ -487,6 +487,190 @@ static void test_eof_flushes_reply(void **state)
     assert_int_equal(f->ngot, f->want);
 }
 
+/* ---- shared chunks, deferred flush ------------------------------------ */
+
+/* Ranges of two shared chunks, queued by reference, go out through
+ * stream_flush: the first writev is partial (a 4 KiB send buffer), the rest
+ * follows on EPOLLOUT, in order; the stream's references are released as
+ * the bytes go, the chunks themselves untouched. */
+static void test_write_ref_partial_writev(void **state)
+{
+    struct fx *f = *state;
+    size_t size = 100000;
+    struct cq_chunk *c[2];
+
+    small_sndbuf(f->fd);
+    start(f, 64, 1u << 20);
+    for (int k = 0; k < 2; k++) {
+        c[k] = cq_chunk_new(size);
+        assert_non_null(c[k]);
+        for (size_t i = 0; i < size; i++)
+            c[k]->data[i] = pattern(i);
+        c[k]->len = size;
+    }
+    /* 1000-byte pieces, alternating chunks: 200 ranges, many writevs */
+    for (size_t piece = 0; piece < 2 * size / 1000; piece++)
+        assert_int_equal(stream_write_ref(&f->st, c[piece % 2], piece / 2 * 1000, 1000), 0);
+    assert_int_equal(stream_queued(&f->st), 2 * size);
+    assert_false(f->st.io.events & EPOLLOUT); /* queued only: nothing sent yet */
+    assert_int_equal(stream_flush(&f->st), 0);
+    assert_true(stream_queued(&f->st) > 0);
+    assert_true(stream_queued(&f->st) < 2 * size);
+    assert_true(f->st.io.events & EPOLLOUT);
+    assert_true(stream_unsent(&f->st) >= stream_queued(&f->st));
+    f->want = 2 * size;
+    f->on_tick = drain_to_want;
+    assert_int_equal(ev_run(&f->loop), 0);
+    assert_int_equal(f->ngot, 2 * size);
+    for (size_t i = 0; i < f->ngot; i++) {
+        size_t piece = i / 1000, off = (piece / 2) * 1000 + i % 1000;
+        if (f->got[i] != pattern(off))
+            fail_msg("byte %zu differs", i);
+    }
+    assert_int_equal(c[0]->refs, 1);
+    assert_int_equal(c[1]->refs, 1);
+    assert_null(f->st.out.ents);
+    assert_false(f->st.io.events & EPOLLOUT);
+    cq_chunk_unref(c[0]);
+    cq_chunk_unref(c[1]);
+}
+
+/* Past out_max a reference is refused (-ENOBUFS) and not taken. */
+static void test_write_ref_cap(void **state)
+{
+    struct fx *f = *state;
+    struct cq_chunk *c = cq_chunk_new(6000);
+
+    assert_non_null(c);
+    memset(c->data, 'z', 6000);
+    c->len = 6000;
+    start(f, 64, 8192);
+    assert_int_equal(stream_write_ref(&f->st, c, 0, 6000), 0);
+    assert_int_equal(stream_write_ref(&f->st, c, 0, 3000), -ENOBUFS);
+    assert_int_equal(c->refs, 2);
+    assert_int_equal(stream_queued(&f->st), 6000);
+    stream_close(&f->st, -ENOBUFS);
+    assert_int_equal(c->refs, 1); /* closing released it */
+    cq_chunk_unref(c);
+}
+
+/* A closing stream whose last bytes stream_flush sends does not close
+ * under the caller (who may be walking a list of streams): on_close comes
+ * at the next wakeup, with 0. */
+static void test_flush_of_closing_stream_closes_later(void **state)
+{
+    struct fx *f = *state;
+    struct cq_chunk *c = cq_chunk_new(16);
+
+    assert_non_null(c);
+    cq_chunk_put(c, "goodbye\n", 8);
+    start(f, 64, 1024);
+    assert_int_equal(stream_write_ref(&f->st, c, 0, 8), 0);
+    stream_close_after_flush(&f->st);
+    assert_int_equal(stream_flush(&f->st), 0);
+    assert_int_equal(stream_queued(&f->st), 0);
+    assert_int_equal(f->nclose, 0);
+    assert_int_equal(ev_run(&f->loop), 0);
+    assert_int_equal(f->nclose, 1);
+    assert_int_equal(f->close_err, 0);
+    peer_drain(f);
+    assert_int_equal(f->ngot, 8);
+    assert_memory_equal(f->got, "goodbye\n", 8);
+    assert_int_equal(c->refs, 1);
+    cq_chunk_unref(c);
+}
+
+/* The kernel's share: a TCP peer that does not read leaves bytes in our
+ * send queue, which stream_unsent counts on top of what waits in user
+ * space. */
+static void test_unsent_counts_kernel_queue(void **state)
+{
+    struct fx *f = *state;
+    size_t off = 0;
+    int rcv = 4096;
+
+    assert_int_equal(setsockopt(f->peer, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv), 0);
+    small_sndbuf(f->fd);
+    start(f, 64, 1u << 20);
+    assert_int_equal(write_until_queued(f, &off, 10000), 0);
+    size_t q = stream_queued(&f->st);
+    assert_true(q >= 10000);
+    assert_true(stream_unsent(&f->st) > q);
+}
+
+/* Paused, the stream reads nothing and is not watched (so a peer's data
+ * and hang-up cost no wakeups); resumed, what it already had and what
+ * the socket holds is delivered. */
+static void resume_at_tick_20(struct fx *f)
+{
+    if (f->ticks == 20) {
+        assert_int_equal(f->ndata, 0);
+        assert_int_equal(f->nclose, 0);
+        assert_int_equal(f->st.io.events, 0);
+        assert_true(stream_pause(&f->st, false));
+    }
+    if (f->nmsgs >= 3 || f->ticks > 200)
+        f->loop.stop = true;
+}
+
+static void test_pause_then_resume(void **state)
+{
+    struct fx *f = *state;
+
+    f->on_data = take_lines;
+    f->on_tick = resume_at_tick_20;
+    start(f, 64, 1024);
+    assert_true(stream_pause(&f->st, true));
+    assert_int_equal(f->st.io.events, 0);
+    peer_send(f, "one\ntwo\nthree\n");
+    assert_int_equal(ev_run(&f->loop), 0);
+    assert_int_equal(f->nmsgs, 3);
+    assert_string_equal(f->msgs[2], "three");
+    assert_int_equal(f->nclose, 0);
+    assert_true(f->st.io.events & EPOLLIN);
+}
+
+/* The owner pauses inside on_data with lines left, and the peer has
+ * already closed its side: nothing is lost, nothing closes while paused;
+ * resuming delivers the rest, then the orderly close. */
+static void take_one_and_pause(struct fx *f, bool drained)
+{
+    struct line ln;
+
+    if (line_next(buf_rptr(&f->st.in), buf_len(&f->st.in), 32, drained, &ln)) {
+        memcpy(f->msgs[f->nmsgs], ln.text, ln.len);
+        f->nmsgs++;
+        buf_consume(&f->st.in, ln.consumed);
+    }
+    stream_pause(&f->st, true);
+}
+
+static void resume_every_5_ticks(struct fx *f)
+{
+    if (f->ticks % 5 == 0 && f->st.paused && f->nclose == 0) {
+        assert_int_equal(f->st.io.events & EPOLLIN, 0);
+        stream_pause(&f->st, false); /* may close: on_close stops the loop */
+    }
+}
+
+static void test_pause_keeps_input_past_eof(void **state)
+{
+    struct fx *f = *state;
+
+    f->on_data = take_one_and_pause;
+    f->on_tick = resume_every_5_ticks;
+    start(f, 64, 1024);
+    peer_send(f, "a\nb\nc\nd");
+    assert_int_equal(shutdown(f->peer, SHUT_WR), 0);
+    assert_int_equal(ev_run(&f->loop), 0);
+    assert_int_equal(f->nmsgs, 4);
+    assert_string_equal(f->msgs[0], "a");
+    assert_string_equal(f->msgs[3], "d");
+    assert_true(f->ticks >= 15); /* three pauses, each waited for */
+    assert_int_equal(f->nclose, 1);
+    assert_int_equal(f->close_err, 0);
+}
+
 /* ---- errors and closing ----------------------------------------------- */
 
 /* A send to a peer that has gone fails at once but closes only at the next
@@ -577,6 +761,14 @@ int main(void)
         test_output_cap);
     ADD("out: close after flush sends the queue, then on_close(0)", test_close_after_flush);
     ADD("eof: a reply queued at the peer's EOF still goes out", test_eof_flushes_reply);
+    ADD("ref: partial writev of shared ranges, the rest on EPOLLOUT, refs released",
+        test_write_ref_partial_writev);
+    ADD("ref cap: past out_max refused, not taken; close releases", test_write_ref_cap);
+    ADD("flush: a closing stream drained by stream_flush closes at the next wakeup",
+        test_flush_of_closing_stream_closes_later);
+    ADD("pause: nothing read or watched; resume delivers", test_pause_then_resume);
+    ADD("pause: input kept past the peer's EOF, delivered on resume, then close(0)",
+        test_pause_keeps_input_past_eof);
     ADD("close: a failed send closes at the next wakeup with -EPIPE",
         test_failed_send_closes_later);
     ADD("close: stream_close runs on_close at once with its error", test_close_now);
@@ -588,5 +780,7 @@ int main(void)
                      test_full_input_peer_shutdown_no_spin, setup_tcp, teardown, NULL);
     unit_add_fixture(&l, "in cap: full buffer, TCP peer resets: on_close(-ECONNRESET) once",
                      test_full_input_peer_reset, setup_tcp, teardown, NULL);
+    unit_add_fixture(&l, "unsent: counts the kernel's send queue (TCP)",
+                     test_unsent_counts_kernel_queue, setup_tcp, teardown, NULL);
     return unit_run("stream", &l);
 }
