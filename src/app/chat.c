@@ -6,6 +6,7 @@
  * spot (see stream_write), so broadcasting can walk the client list safely;
  * a client whose queue passes its cap is marked and dropped afterwards. */
 #include "app/chat.h"
+#include "app/chatfed.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -41,6 +42,8 @@ struct client {
     double tokens;   /* rate limit bucket */
     int64_t refill_at;
     int64_t noticed_at; /* last "slow down" notice */
+    struct chatfed_member *fm; /* --redis: its federation handle (NULL without) */
+    bool claiming;             /* --redis: a /nick waits for Redis; its input is held */
 };
 
 struct chat_broker {
@@ -53,6 +56,7 @@ struct chat_broker {
     bool in_watch;
     struct buf in;      /* operator's partial line */
     char *conv;         /* charset scratch */
+    struct chatfed *fed; /* --redis: brokers federated over Redis (NULL without) */
 };
 
 #define CONV_MAX (LINE_DEFAULT_CAP * 4 + 64)
@@ -164,6 +168,8 @@ static void notice_all(struct chat_broker *b, struct client *from, const char *f
     if ((size_t)n >= sizeof line)
         n = sizeof line - 1;
     broadcast(b, from, line, (size_t)n, false);
+    if (b->fed != NULL) /* federation hook: other brokers' clients hear it too */
+        chatfed_line(b->fed, line, (size_t)n, false);
     if (!b->opt.operator_ && !b->opt.quiet)
         fsx_write_all(b->opt.out_fd, line, (size_t)n);
 }
@@ -192,6 +198,8 @@ static void on_close(struct stream *st, int err)
     struct chat_broker *b = c->b;
 
     srv_conn_remove(b->sw, &c->sc);
+    if (b->fed != NULL) /* federation hook: off /who, its name released */
+        chatfed_leave(b->fed, c->fm);
     if (c->drop)
         notice_all(b, NULL, "* %s was dropped: it did not read its messages\n", c->name);
     else
@@ -230,6 +238,17 @@ static bool name_ok(struct chat_broker *b, const char *n, size_t len)
     return true;
 }
 
+static void rename_client(struct client *c, const char *name, size_t len)
+{
+    char old[NAME_MAX_LEN + 1];
+    memcpy(old, c->name, sizeof old);
+    memcpy(c->name, name, len);
+    c->name[len] = '\0';
+    notice_all(c->b, NULL, "* %s is now %s\n", old, c->name);
+    if (c->b->fed != NULL) /* federation hook: /who and the name claim follow */
+        chatfed_renamed(c->b->fed, c->fm, c->name);
+}
+
 static void command(struct client *c, const char *t, size_t n)
 {
     struct chat_broker *b = c->b;
@@ -237,16 +256,19 @@ static void command(struct client *c, const char *t, size_t n)
     if (n > 6 && memcmp(t, "/nick ", 6) == 0) {
         const char *name = t + 6;
         size_t len = n - 6;
-        if (!name_ok(b, name, len)) {
+        int claim = name_ok(b, name, len) && b->fed != NULL
+                        ? chatfed_claim(b->fed, c->fm, name, len) /* federation hook */
+                        : -ENOTCONN;
+        if (claim == 0) {
+            c->claiming = true; /* fed_claimed answers */
+            return;
+        }
+        if (claim == -EADDRINUSE || !name_ok(b, name, len)) {
             tell(c, "* cannot take that name: 1 to %d visible characters, no ':', not in use\n",
                  NAME_MAX_LEN);
             return;
         }
-        char old[NAME_MAX_LEN + 1];
-        memcpy(old, c->name, sizeof old);
-        memcpy(c->name, name, len);
-        c->name[len] = '\0';
-        notice_all(b, NULL, "* %s is now %s\n", old, c->name);
+        rename_client(c, name, len);
     } else if (n == 4 && memcmp(t, "/who", 4) == 0) {
         struct buf out;
         buf_init(&out, 1u << 20);
@@ -256,8 +278,10 @@ static void command(struct client *c, const char *t, size_t n)
         if (b->opt.operator_)
             buf_puts(&out, " server");
         buf_puts(&out, "\n");
-        if (stream_write(&c->st, buf_rptr(&out), buf_len(&out)) == -ENOBUFS)
-            c->drop = true;
+        /* federation hook: the other brokers' names are added when Redis answers */
+        if (b->fed == NULL || chatfed_who(b->fed, c->fm, buf_rptr(&out), buf_len(&out) - 1) < 0)
+            if (stream_write(&c->st, buf_rptr(&out), buf_len(&out)) == -ENOBUFS)
+                c->drop = true;
         buf_free(&out);
     } else {
         tell(c, "* commands: /nick NAME, /who, /quit\n");
@@ -290,7 +314,7 @@ static void on_data(struct stream *st, bool drained)
     struct chat_broker *b = c->b;
     struct line ln;
 
-    while (!c->quitting &&
+    while (!c->quitting && !c->claiming &&
            line_next(buf_rptr(&st->in), buf_len(&st->in), b->opt.msg_cap, drained, &ln)) {
         if (chat_is_quit(ln.text, ln.len)) {
             c->quitting = true;
@@ -304,6 +328,8 @@ static void on_data(struct stream *st, bool drained)
             buf_append(&out, ln.text, ln.len);
             buf_append(&out, "\n", 1);
             broadcast(b, c, buf_rptr(&out), buf_len(&out), true);
+            if (b->fed != NULL) /* federation hook: published after local delivery */
+                chatfed_line(b->fed, buf_rptr(&out), buf_len(&out), true);
             buf_free(&out);
         }
         buf_consume(&st->in, ln.consumed);
@@ -313,6 +339,61 @@ static void on_data(struct stream *st, bool drained)
     if (c->drop)
         stream_close(st, -ENOBUFS); /* deferred until on_data returns */
 }
+
+static void send_history(struct client *c)
+{
+    struct chat_broker *b = c->b;
+
+    for (int i = 0; i < b->hist_len; i++) {
+        const char *h = b->history[(b->hist_head + i) % b->opt.history];
+        if (stream_write(&c->st, h, strlen(h)) == -ENOBUFS)
+            c->drop = true;
+    }
+}
+
+/* ---- federation: what chatfed (--redis) calls --------------------------- */
+
+static void fed_deliver(void *app, const char *line, size_t n, bool keep)
+{
+    struct chat_broker *b = app;
+
+    broadcast(b, NULL, line, n, keep);
+    reap(b);
+}
+
+static void fed_tell(void *app, void *client, const char *line, size_t n)
+{
+    struct client *c = client;
+
+    if (!c->drop && !c->quitting && stream_write(&c->st, line, n) == -ENOBUFS)
+        c->drop = true; /* reaped at the next tick */
+}
+
+static void fed_local_history(void *app, void *client)
+{
+    send_history(client);
+}
+
+static void fed_claimed(void *app, void *client, const char *name, enum chatfed_claim res)
+{
+    struct client *c = client;
+    size_t len = strlen(name);
+
+    c->claiming = false;
+    if (res != CHATFED_CLAIM_TAKEN && name_ok(c->b, name, len))
+        rename_client(c, name, len);
+    else
+        tell(c, "* cannot take that name: %s\n",
+             res == CHATFED_CLAIM_TAKEN ? "in use on another broker" : "in use");
+    stream_redeliver(&c->st, true); /* what it sent meanwhile; c may be gone after */
+}
+
+static const struct chatfed_ops fed_ops = {
+    .deliver = fed_deliver,
+    .tell = fed_tell,
+    .local_history = fed_local_history,
+    .claimed = fed_claimed,
+};
 
 static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr_storage *peer)
 {
@@ -335,11 +416,10 @@ static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr
         return;
     }
     tell(c, "* welcome to ferry chat, %s: /nick NAME, /who, /quit\n", c->name);
-    for (int i = 0; i < b->hist_len; i++) {
-        const char *h = b->history[(b->hist_head + i) % b->opt.history];
-        if (stream_write(&c->st, h, strlen(h)) == -ENOBUFS)
-            c->drop = true;
-    }
+    if (b->fed != NULL) /* federation hook: on /who everywhere; history from Redis */
+        c->fm = chatfed_join(b->fed, c, c->name);
+    if (b->fed == NULL || chatfed_history(b->fed, c->fm) < 0)
+        send_history(c);
     notice_all(b, NULL, "* %s joined\n", c->name);
     /* Linked after the notice, so the newcomer hears of itself only in
      * the welcome. */
@@ -371,6 +451,8 @@ static void operator_line(struct chat_broker *b, const char *t, size_t n)
     b->opt.operator_ = false;
     broadcast(b, NULL, buf_rptr(&out), buf_len(&out), true);
     b->opt.operator_ = op;
+    if (b->fed != NULL) /* federation hook */
+        chatfed_line(b->fed, buf_rptr(&out), buf_len(&out), true);
     buf_free(&out);
     reap(b);
 }
@@ -401,7 +483,11 @@ static void on_stdin(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 
 static void broker_tick(struct srv_worker *sw)
 {
-    reap(sw->app);
+    struct chat_broker *b = sw->app;
+
+    if (b->fed != NULL) /* federation hook: Redis deadlines, reconnects, refreshes */
+        chatfed_tick(b->fed);
+    reap(b);
 }
 
 static void broker_close_all(struct srv_worker *sw)
@@ -415,6 +501,8 @@ static void broker_close_all(struct srv_worker *sw)
         c->quitting = true;
         stream_close(&c->st, 0);
     }
+    if (b->fed != NULL) /* federation hook: after the leaves, our presence goes */
+        chatfed_stop(b->fed);
 }
 
 /* On the broker's thread, before its loop: the operator's stdin joins it. */
@@ -423,6 +511,8 @@ static void broker_started(struct srv_worker *sw)
     struct chat_broker *b = sw->app;
 
     b->sw = sw;
+    if (b->fed != NULL) /* federation hook: connect to Redis from this loop */
+        chatfed_attach(b->fed, &sw->loop);
     if (b->opt.operator_) {
         int rc = ev_io_start(&sw->loop, &b->in_io, b->opt.in_fd, EPOLLIN, on_stdin);
         if (rc < 0) /* a regular file cannot be watched: nothing to read live */
@@ -447,6 +537,7 @@ static void broker_free(struct chat_broker *b)
     free(b->history);
     buf_free(&b->in);
     free(b->conv);
+    chatfed_free(b->fed);
     free(b);
 }
 
@@ -469,6 +560,17 @@ int chat_broker_start(const struct chat_options *o, struct chat_broker **out, ch
         *what = "cannot start";
         broker_free(b);
         return -ENOMEM;
+    }
+    if (o->redis != NULL) { /* federation hook */
+        struct chatfed_config fc = {.url = o->redis,
+                                    .history = b->opt.history,
+                                    .line_max = o->msg_cap + 256,
+                                    .err_fd = o->err_fd};
+        rc = chatfed_new(&fc, &fed_ops, b, &b->fed, what);
+        if (rc < 0) {
+            broker_free(b);
+            return rc;
+        }
     }
     apps[0] = b;
     struct srv_options so = {.bind = o->bind,

@@ -147,6 +147,15 @@ int stream_write(struct stream *s, const void *p, size_t n)
     return 0;
 }
 
+void stream_redeliver(struct stream *s, bool drained)
+{
+    if (s->in_cb || s->dead || s->io.fd < 0)
+        return;
+    if (buf_len(&s->in) > 0 && !deliver(s, drained))
+        return;
+    update(s);
+}
+
 void stream_close_after_flush(struct stream *s)
 {
     s->closing = true;
