@@ -20,8 +20,8 @@
 #include "proto/fedmsg.h"
 #include "proto/rurl.h"
 
-#define FED_TIMEOUT_MS 5000      /* a connect or an answer from Redis */
-#define FED_PING_LOST_MS 10000   /* our own ping has not come back: resubscribe */
+#define FED_TIMEOUT_MS 5000    /* a connect or an answer from Redis */
+#define FED_PING_LOST_MS 10000 /* our own ping has not come back: resubscribe */
 #define FED_BACKOFF_MIN_MS 100
 #define FED_BACKOFF_MAX_MS 5000
 #define FED_BACKLOG_MAX (16u << 20) /* bytes waiting for Redis before lines stay local */
@@ -31,24 +31,22 @@
 /* Scripts, so that a check and its change are one step in Redis. */
 /* Claims KEYS[1] for broker ARGV[1] for ARGV[2] ms, or refreshes our own
  * claim: 1, or 0 when another broker holds it. */
-static const char claim_lua[] =
-    "local v = redis.call('GET', KEYS[1]) "
-    "if v == false or v == ARGV[1] then "
-    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
-    "return 0";
+static const char claim_lua[] = "local v = redis.call('GET', KEYS[1]) "
+                                "if v == false or v == ARGV[1] then "
+                                "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
+                                "return 0";
 /* Deletes KEYS[1] only while it is ARGV[1]'s. */
 static const char release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0";
 /* The names of every broker in set KEYS[1] but ARGV[1], each in the set
  * ARGV[2]..ID; a broker whose set has expired leaves KEYS[1]. */
-static const char who_lua[] =
-    "local out = {} "
-    "for _, b in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
-    "if b ~= ARGV[1] then "
-    "local names = redis.call('SMEMBERS', ARGV[2] .. b) "
-    "if #names == 0 then redis.call('SREM', KEYS[1], b) end "
-    "for _, n in ipairs(names) do out[#out + 1] = n end end end "
-    "return out";
+static const char who_lua[] = "local out = {} "
+                              "for _, b in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
+                              "if b ~= ARGV[1] then "
+                              "local names = redis.call('SMEMBERS', ARGV[2] .. b) "
+                              "if #names == 0 then redis.call('SREM', KEYS[1], b) end "
+                              "for _, n in ipairs(names) do out[#out + 1] = n end end end "
+                              "return out";
 
 enum fed_state { FED_DOWN, FED_CONNECTING, FED_UP };
 
@@ -287,8 +285,8 @@ static void maybe_up(struct chatfed *f)
     f->told_fail = false;
     register_all(f);
     if (f->told_down) {
-        logf_(f, "connected again; %lu line%s sent here meanwhile stayed on this broker",
-              f->unsent, f->unsent == 1 ? "" : "s");
+        logf_(f, "connected again; %lu line%s sent here meanwhile stayed on this broker", f->unsent,
+              f->unsent == 1 ? "" : "s");
         notice_local(f, "* redis is back: the room is shared again\n");
     } else {
         logf_(f, "connected, broker %s", f->id);

@@ -33,8 +33,8 @@
 
 #include "net/ev.h"
 
-#define CHATFED_TTL_MS 10000  /* presence and name claims outlive a dead broker this long */
-#define CHATFED_BEAT_MS 3000  /* how often they are refreshed */
+#define CHATFED_TTL_MS 10000 /* presence and name claims outlive a dead broker this long */
+#define CHATFED_BEAT_MS 3000 /* how often they are refreshed */
 #define CHATFED_NAME_MAX 64
 
 struct chatfed;
@@ -61,10 +61,10 @@ struct chatfed_ops {
 };
 
 struct chatfed_config {
-    const char *url;    /* redis://HOST[:PORT][/ROOM] */
-    int history;        /* lines a newcomer gets, and the cap of the list */
-    size_t line_max;    /* the longest line a broker delivers, LF included */
-    int err_fd;         /* where connection changes are logged */
+    const char *url; /* redis://HOST[:PORT][/ROOM] */
+    int history;     /* lines a newcomer gets, and the cap of the list */
+    size_t line_max; /* the longest line a broker delivers, LF included */
+    int err_fd;      /* where connection changes are logged */
 };
 
 /* Parses the URL and resolves its host (getaddrinfo: call before the loop

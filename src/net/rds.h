@@ -46,8 +46,8 @@ struct rds {
     int64_t progress_at; /* last connect start, read or write */
     rds_up_cb on_up;
     rds_down_cb on_down;
-    void *data;            /* the owner's */
-    char why[128];         /* hiredis's text for the last failure */
+    void *data;    /* the owner's */
+    char why[128]; /* hiredis's text for the last failure */
     /* rds's own: what happened inside hiredis, reported once it returns */
     bool up_pending;
     int down_err;
@@ -81,6 +81,9 @@ void rds_tick(struct rds *r);
  * not called. r is off afterwards and may connect again. */
 void rds_close(struct rds *r);
 
-static inline bool rds_up(const struct rds *r) { return r->state == RDS_UP; }
+static inline bool rds_up(const struct rds *r)
+{
+    return r->state == RDS_UP;
+}
 
 #endif

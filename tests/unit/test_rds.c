@@ -308,7 +308,6 @@ int main(void)
     unit_add_fixture(&l, "silent server times out", test_silent_server_times_out, setup, teardown,
                      NULL);
     unit_add_fixture(&l, "idle is not a stall", test_idle_is_not_a_stall, setup, teardown, NULL);
-    unit_add_fixture(&l, "close runs callbacks", test_close_runs_callbacks, setup, teardown,
-                     NULL);
+    unit_add_fixture(&l, "close runs callbacks", test_close_runs_callbacks, setup, teardown, NULL);
     return unit_run("rds", &l);
 }

@@ -97,13 +97,11 @@ static void test_parse(void **state)
         fail_msg("%s: \"%s\" gave %d, want %d", c->name, c->in, rc, c->want);
     if (rc == 0) {
         if (u.host_len != strlen(c->host) || memcmp(u.host, c->host, u.host_len) != 0)
-            fail_msg("%s: host \"%.*s\", want \"%s\"", c->name, (int)u.host_len, u.host,
-                     c->host);
+            fail_msg("%s: host \"%.*s\", want \"%s\"", c->name, (int)u.host_len, u.host, c->host);
         if (u.port != c->port)
             fail_msg("%s: port %u, want %u", c->name, u.port, c->port);
         if (u.room_len != strlen(c->room) || memcmp(u.room, c->room, u.room_len) != 0)
-            fail_msg("%s: room \"%.*s\", want \"%s\"", c->name, (int)u.room_len, u.room,
-                     c->room);
+            fail_msg("%s: room \"%.*s\", want \"%s\"", c->name, (int)u.room_len, u.room, c->room);
     }
     guard_close(&g);
 }
