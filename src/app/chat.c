@@ -43,7 +43,8 @@ struct client {
     int64_t refill_at;
     int64_t noticed_at; /* last "slow down" notice */
     struct chatfed_member *fm; /* --redis: its federation handle (NULL without) */
-    bool claiming;             /* --redis: a /nick waits for Redis; its input is held */
+    bool claiming;             /* --redis: a /nick waits for Redis; its input is held... */
+    bool peer_done;            /* ...unless the peer has finished sending (seen while held) */
 };
 
 struct chat_broker {
@@ -308,13 +309,26 @@ static bool within_rate(struct client *c, int64_t now)
     return false;
 }
 
+/* federation hook: while a /nick waits for Redis, the lines after it wait
+ * too, so they go out under the name it ends up with; but a peer that has
+ * finished sending would close with them unread, so they go now. */
+static bool input_held(struct client *c, bool drained)
+{
+    if (!c->claiming || c->peer_done)
+        return false;
+    char b;
+    if (drained && recv(c->st.io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+        c->peer_done = true;
+    return !c->peer_done;
+}
+
 static void on_data(struct stream *st, bool drained)
 {
     struct client *c = container_of(st, struct client, st);
     struct chat_broker *b = c->b;
     struct line ln;
 
-    while (!c->quitting && !c->claiming &&
+    while (!c->quitting && !input_held(c, drained) &&
            line_next(buf_rptr(&st->in), buf_len(&st->in), b->opt.msg_cap, drained, &ln)) {
         if (chat_is_quit(ln.text, ln.len)) {
             c->quitting = true;

@@ -202,6 +202,39 @@ def test_nick_taken_on_another_broker_is_refused(tools, redis):
     nick(other, b"ann")
 
 
+def test_lines_right_after_nick_go_out_under_the_new_name(tools, redis):
+    r = redis()
+    a, b = broker(tools, r.url + "/held"), broker(tools, r.url + "/held")
+    x = join(a)
+    y = join(b, [x])
+    # In one write: the line waits for Redis to grant the name.
+    x.send(b"/nick bob\nfirst words\n")
+    y.until(b"* %s is now bob\n" % x.name)
+    y.expect(b"bob: first words\n")
+
+
+def test_lines_after_nick_then_hang_up_are_not_lost(tools, redis):
+    """A client that sends /nick, a line and its FIN at once (a script, or
+    `echo hi | ferry chat --name`) must not lose the line while the name
+    waits for Redis."""
+    r = redis()
+    a, b = broker(tools, r.url + "/eof"), broker(tools, r.url + "/eof")
+    local = join(a)
+    far = join(b, [local])
+    x = Conn(a.addr)
+    x.line()
+    x.send(b"/nick eve\nlast words\n")
+    x.sock.shutdown(socket.SHUT_WR)
+    got = far.until(b"last words\n")
+    assert got.endswith(b": last words\n")
+    assert local.until(b"last words\n").endswith(b": last words\n")
+    # The real client, reading its lines from a pipe.
+    p = subprocess.run([FERRY, "chat", f"{a.host}:{a.port}", "--name", "pipe"],
+                       input=b"piped line\n", capture_output=True, timeout=20)
+    assert p.returncode == 0, p
+    assert far.until(b"piped line\n").endswith(b": piped line\n")
+
+
 def test_two_clients_racing_for_one_name_on_two_brokers(tools, redis):
     r = redis()
     a, b = broker(tools, r.url + "/race"), broker(tools, r.url + "/race")
