@@ -49,6 +49,12 @@ class Redis:
                 self.proc.kill()
                 self.proc.wait(5)
 
+    def members(self, key):
+        """SMEMBERS key, sorted (redis-cli, raw output: one member a line)."""
+        p = subprocess.run(["redis-cli", "-p", str(self.port), "--raw", "SMEMBERS", key],
+                           capture_output=True, timeout=T)
+        return sorted(x for x in p.stdout.split(b"\n") if x)
+
     def command(self, *args):
         """One command over RESP; returns the raw reply bytes (first line
         and, for bulk strings, what follows)."""
@@ -391,3 +397,69 @@ def test_redis_option_needs_the_broker():
     p = subprocess.run([FERRY, "chat", "--redis", "redis://127.0.0.1", "127.0.0.1:9"],
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
     assert p.returncode == 2 and b"--redis is for the broker" in p.stderr
+
+
+HAPROXY = shutil.which("haproxy")
+
+
+@pytest.mark.skipif(HAPROXY is None, reason="haproxy is not installed")
+def test_brokers_behind_haproxy_share_one_room(tools, redis, tmp_path):
+    """README's setup without the PROXY protocol: HAProxy spreads clients
+    over two brokers on one Redis, and they are in one room."""
+    r = redis()
+    a, b = broker(tools, r.url + "/hap"), broker(tools, r.url + "/hap")
+    port = free_port()
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(f"""
+defaults
+    mode tcp
+    retries 3
+    option redispatch
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+frontend chat
+    bind 127.0.0.1:{port}
+    default_backend brokers
+backend brokers
+    balance roundrobin
+    server b1 127.0.0.1:{a.port}
+    server b2 127.0.0.1:{b.port}
+""")
+    hap = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_listening(port)
+        x = join(tools_addr(port))
+        y = join(tools_addr(port), [x])
+        # One client on each broker (roundrobin), as the brokers' /who parts show.
+        nick(x, b"xena", [y])
+        nick(y, b"yuri", [x])
+        assert who(x) == [b"xena", b"yuri"]
+        x.send(b"through haproxy\n")
+        y.expect(b"xena: through haproxy\n")
+        y.send(b"and back\n")
+        x.expect(b"yuri: and back\n")
+        # Each broker has exactly one of them: its own set in Redis.
+        sets = sorted(r.members(f"ferry:hap:b:{broker_id(t)}") for t in (a, b))
+        assert sets == [[b"xena"], [b"yuri"]], sets
+    finally:
+        hap.terminate()
+        try:
+            hap.wait(10)
+        except subprocess.TimeoutExpired:
+            hap.kill()
+            hap.wait(5)
+
+
+class tools_addr:
+    """What join() needs of a broker: its address."""
+
+    def __init__(self, port):
+        self.addr = ("127.0.0.1", port)
+
+
+def broker_id(b):
+    m = re.search(rb"connected, broker ([0-9a-f]{16})", b.stderr.data)
+    assert m, b.stderr.data
+    return m.group(1).decode()
