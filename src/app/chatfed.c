@@ -84,7 +84,7 @@ struct chatfed {
     bool told_down; /* local clients know Redis is gone */
     bool told_fail; /* the log says connecting fails */
     int backoff_ms;
-    int64_t retry_at, next_beat, ping_seen;
+    int64_t connect_at, retry_at, next_beat, ping_seen;
     unsigned long unsent; /* lines kept local while Redis was away */
     struct chatfed_member *members;
     char *scratch; /* one encoded message */
@@ -351,6 +351,7 @@ static void on_down(struct rds *r, int err)
 static void try_connect(struct chatfed *f)
 {
     f->state = FED_CONNECTING;
+    f->connect_at = f->loop->now;
     f->sub_ready = false;
     int rc = rds_connect(&f->pub, f->ip, f->port);
     struct rds *failed = &f->pub;
@@ -457,6 +458,9 @@ void chatfed_tick(struct chatfed *f)
     int64_t now = f->loop->now;
     if (f->state == FED_DOWN && now >= f->retry_at) {
         try_connect(f);
+    } else if (f->state == FED_CONNECTING && now - f->connect_at > FED_TIMEOUT_MS) {
+        /* Connected but never subscribed (an error reply, a stuck server). */
+        link_down(f, -ETIMEDOUT, "no subscription");
     } else if (f->state == FED_UP) {
         if (now - f->ping_seen > FED_PING_LOST_MS)
             link_down(f, -ETIMEDOUT, "our own messages stopped coming back");

@@ -463,3 +463,33 @@ def broker_id(b):
     m = re.search(rb"connected, broker ([0-9a-f]{16})", b.stderr.data)
     assert m, b.stderr.data
     return m.group(1).decode()
+
+
+def test_silent_redis_is_given_up_and_retried(tools):
+    """Something accepts on the Redis port and never answers: the broker
+    gives up on it after its deadline, serves its clients meanwhile, and
+    keeps retrying."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    held = []
+    try:
+        a = tools.server("chat", "-q", "--redis", f"redis://127.0.0.1:{lsock.getsockname()[1]}/s")
+        x = join(a)
+        y = join(a, [x])
+        x.send(b"local still works\n")
+        y.expect(x.name + b": local still works\n")
+        a.stderr.expect(b"cannot connect (no subscription", timeout=20, what="broker stderr")
+        # It tries again: new connections arrive after the first two.
+        lsock.settimeout(0.2)
+        deadline = time.monotonic() + 20
+        while len(held) < 4 and time.monotonic() < deadline:
+            try:
+                held.append(lsock.accept()[0])
+            except (socket.timeout, TimeoutError):
+                pass
+        assert len(held) >= 4, f"{len(held)} connections"
+    finally:
+        for c in held:
+            c.close()
+        lsock.close()
