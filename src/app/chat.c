@@ -18,6 +18,7 @@
  * waits in its input buffer and nothing it sent is lost. It is told once
  * per episode (until its bucket fills again). */
 #include "app/chat.h"
+#include "app/chatfed.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -63,6 +64,9 @@ struct client {
     struct client *slow_prev, *slow_next;
     bool slowed;
     int64_t resume_at; /* loop time in ms when it has a token again */
+    struct chatfed_member *fm; /* --redis: its federation handle (NULL without) */
+    bool claiming;             /* --redis: a /nick waits for Redis; its input is held... */
+    bool peer_done;            /* ...unless the peer has finished sending (seen while held) */
 };
 
 struct chat_broker {
@@ -79,6 +83,7 @@ struct chat_broker {
     struct client *pending;  /* readers to flush at the tick */
     struct client *slowed;   /* paused senders */
     bool resuming;           /* in resume_due: closes do not reap others */
+    struct chatfed *fed; /* --redis: brokers federated over Redis (NULL without) */
 };
 
 #define CONV_MAX (LINE_DEFAULT_CAP * 4 + 64)
@@ -266,6 +271,8 @@ static void notice_all(struct chat_broker *b, struct client *from, const char *f
     if ((size_t)n >= sizeof line)
         n = sizeof line - 1;
     broadcast(b, from, line, (size_t)n, false);
+    if (b->fed != NULL) /* federation hook: other brokers' clients hear it too */
+        chatfed_line(b->fed, line, (size_t)n, false);
     if (!b->opt.operator_ && !b->opt.quiet)
         fsx_write_all(b->opt.out_fd, line, (size_t)n);
 }
@@ -296,6 +303,8 @@ static void on_close(struct stream *st, int err)
     srv_conn_remove(b->sw, &c->sc);
     pending_remove(b, c);
     slowed_remove(b, c);
+    if (b->fed != NULL) /* federation hook: off /who, its name released */
+        chatfed_leave(b->fed, c->fm);
     if (c->drop)
         notice_all(b, NULL, "* %s was dropped: it did not read its messages\n", c->name);
     else
@@ -335,6 +344,17 @@ static bool name_ok(struct chat_broker *b, const char *n, size_t len)
     return true;
 }
 
+static void rename_client(struct client *c, const char *name, size_t len)
+{
+    char old[NAME_MAX_LEN + 1];
+    memcpy(old, c->name, sizeof old);
+    memcpy(c->name, name, len);
+    c->name[len] = '\0';
+    notice_all(c->b, NULL, "* %s is now %s\n", old, c->name);
+    if (c->b->fed != NULL) /* federation hook: /who and the name claim follow */
+        chatfed_renamed(c->b->fed, c->fm, c->name);
+}
+
 static void command(struct client *c, const char *t, size_t n)
 {
     struct chat_broker *b = c->b;
@@ -342,16 +362,19 @@ static void command(struct client *c, const char *t, size_t n)
     if (n > 6 && memcmp(t, "/nick ", 6) == 0) {
         const char *name = t + 6;
         size_t len = n - 6;
-        if (!name_ok(b, name, len)) {
+        int claim = name_ok(b, name, len) && b->fed != NULL
+                        ? chatfed_claim(b->fed, c->fm, name, len) /* federation hook */
+                        : -ENOTCONN;
+        if (claim == 0) {
+            c->claiming = true; /* fed_claimed answers */
+            return;
+        }
+        if (claim == -EADDRINUSE || !name_ok(b, name, len)) {
             tell(c, "* cannot take that name: 1 to %d visible characters, no ':', not in use\n",
                  NAME_MAX_LEN);
             return;
         }
-        char old[NAME_MAX_LEN + 1];
-        memcpy(old, c->name, sizeof old);
-        memcpy(c->name, name, len);
-        c->name[len] = '\0';
-        notice_all(b, NULL, "* %s is now %s\n", old, c->name);
+        rename_client(c, name, len);
     } else if (n == 4 && memcmp(t, "/who", 4) == 0) {
         struct buf out;
         buf_init(&out, 1u << 20);
@@ -361,8 +384,10 @@ static void command(struct client *c, const char *t, size_t n)
         if (b->opt.operator_)
             buf_puts(&out, " server");
         buf_puts(&out, "\n");
-        if (stream_write(&c->st, buf_rptr(&out), buf_len(&out)) == -ENOBUFS)
-            c->drop = true;
+        /* federation hook: the other brokers' names are added when Redis answers */
+        if (b->fed == NULL || chatfed_who(b->fed, c->fm, buf_rptr(&out), buf_len(&out) - 1) < 0)
+            if (stream_write(&c->st, buf_rptr(&out), buf_len(&out)) == -ENOBUFS)
+                c->drop = true;
         buf_free(&out);
     } else {
         tell(c, "* commands: /nick NAME, /who, /quit\n");
@@ -422,8 +447,23 @@ static void client_said(struct client *c, const char *t, size_t n)
     memcpy(p + name_len + 2, t, n);
     p[len - 1] = '\n';
     broadcast(c->b, c, p, len, true);
+    if (c->b->fed != NULL) /* federation hook: published after local delivery */
+        chatfed_line(c->b->fed, p, len, true);
     if (p != line)
         free(p);
+}
+
+/* federation hook: while a /nick waits for Redis, the lines after it wait
+ * too, so they go out under the name it ends up with; but a peer that has
+ * finished sending would close with them unread, so they go now. */
+static bool input_held(struct client *c, bool drained)
+{
+    if (!c->claiming || c->peer_done)
+        return false;
+    char b;
+    if (drained && recv(c->st.io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+        c->peer_done = true;
+    return !c->peer_done;
 }
 
 static void on_data(struct stream *st, bool drained)
@@ -434,7 +474,7 @@ static void on_data(struct stream *st, bool drained)
 
     int64_t now = b->sw->loop.now;
 
-    while (!c->quitting && !c->slowed &&
+    while (!c->quitting && !c->slowed && !input_held(c, drained) &&
            line_next(buf_rptr(&st->in), buf_len(&st->in), b->opt.msg_cap, drained, &ln)) {
         if (chat_is_quit(ln.text, ln.len)) {
             c->quitting = true;
@@ -455,6 +495,67 @@ static void on_data(struct stream *st, bool drained)
     if (c->drop)
         stream_close(st, -ENOBUFS); /* deferred until on_data returns */
 }
+
+/* The welcome line (when welcome) and the local history (when history),
+ * in one write; what does not fit in --queue is left out, oldest first kept. */
+static void send_lines(struct client *c, bool welcome, bool history)
+{
+    struct chat_broker *b = c->b;
+    struct buf out;
+
+    buf_init(&out, b->opt.queue_cap);
+    if (welcome)
+        buf_printf(&out, "* welcome to ferry chat, %s: /nick NAME, /who, /quit\n", c->name);
+    for (int i = 0; history && i < b->hist_len; i++)
+        if (buf_puts(&out, b->history[(b->hist_head + i) % b->opt.history]) < 0)
+            break; /* more history than --queue: what fits, oldest first */
+    if (buf_len(&out) > 0 && stream_write(&c->st, buf_rptr(&out), buf_len(&out)) == -ENOBUFS)
+        c->drop = true;
+    buf_free(&out);
+}
+
+/* ---- federation: what chatfed (--redis) calls --------------------------- */
+
+static void fed_deliver(void *app, const char *line, size_t n, bool keep)
+{
+    struct chat_broker *b = app;
+
+    broadcast(b, NULL, line, n, keep); /* flushed, and any reader dropped, at the tick */
+}
+
+static void fed_tell(void *app, void *client, const char *line, size_t n)
+{
+    struct client *c = client;
+
+    if (!c->drop && !c->quitting && stream_write(&c->st, line, n) == -ENOBUFS)
+        c->drop = true; /* reaped at the next tick */
+}
+
+static void fed_local_history(void *app, void *client)
+{
+    send_lines(client, false, true);
+}
+
+static void fed_claimed(void *app, void *client, const char *name, enum chatfed_claim res)
+{
+    struct client *c = client;
+    size_t len = strlen(name);
+
+    c->claiming = false;
+    if (res != CHATFED_CLAIM_TAKEN && name_ok(c->b, name, len))
+        rename_client(c, name, len);
+    else
+        tell(c, "* cannot take that name: %s\n",
+             res == CHATFED_CLAIM_TAKEN ? "in use on another broker" : "in use");
+    stream_redeliver(&c->st, true); /* what it sent meanwhile; c may be gone after */
+}
+
+static const struct chatfed_ops fed_ops = {
+    .deliver = fed_deliver,
+    .tell = fed_tell,
+    .local_history = fed_local_history,
+    .claimed = fed_claimed,
+};
 
 static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr_storage *peer)
 {
@@ -480,16 +581,9 @@ static void broker_accepted(struct srv_worker *sw, int fd, const struct sockaddr
         free(c);
         return;
     }
-    /* The welcome and the history in one write. */
-    struct buf hello;
-    buf_init(&hello, b->opt.queue_cap);
-    buf_printf(&hello, "* welcome to ferry chat, %s: /nick NAME, /who, /quit\n", c->name);
-    for (int i = 0; i < b->hist_len; i++)
-        if (buf_puts(&hello, b->history[(b->hist_head + i) % b->opt.history]) < 0)
-            break; /* more history than --queue: what fits, oldest first */
-    if (stream_write(&c->st, buf_rptr(&hello), buf_len(&hello)) == -ENOBUFS)
-        c->drop = true;
-    buf_free(&hello);
+    if (b->fed != NULL) /* federation hook: on /who everywhere; history from Redis */
+        c->fm = chatfed_join(b->fed, c, c->name);
+    send_lines(c, true, b->fed == NULL || chatfed_history(b->fed, c->fm) < 0);
     notice_all(b, NULL, "* %s joined\n", c->name);
     /* Linked after the notice, so the newcomer hears of itself only in
      * the welcome. */
@@ -521,6 +615,8 @@ static void operator_line(struct chat_broker *b, const char *t, size_t n)
     b->opt.operator_ = false;
     broadcast(b, NULL, buf_rptr(&out), buf_len(&out), true);
     b->opt.operator_ = op;
+    if (b->fed != NULL) /* federation hook */
+        chatfed_line(b->fed, buf_rptr(&out), buf_len(&out), true);
     buf_free(&out);
     reap(b);
 }
@@ -590,6 +686,8 @@ static void broker_tick(struct srv_worker *sw)
 {
     struct chat_broker *b = sw->app;
 
+    if (b->fed != NULL) /* federation hook: Redis deadlines, reconnects, refreshes */
+        chatfed_tick(b->fed);
     resume_due(b);
     flush_pending(b);
     reap(b);
@@ -609,6 +707,8 @@ static void broker_close_all(struct srv_worker *sw)
         c->quitting = true;
         stream_close(&c->st, 0);
     }
+    if (b->fed != NULL) /* federation hook: after the leaves, our presence goes */
+        chatfed_stop(b->fed);
 }
 
 /* On the broker's thread, before its loop: the operator's stdin joins it. */
@@ -617,6 +717,8 @@ static void broker_started(struct srv_worker *sw)
     struct chat_broker *b = sw->app;
 
     b->sw = sw;
+    if (b->fed != NULL) /* federation hook: connect to Redis from this loop */
+        chatfed_attach(b->fed, &sw->loop);
     if (b->opt.operator_) {
         int rc = ev_io_start(&sw->loop, &b->in_io, b->opt.in_fd, EPOLLIN, on_stdin);
         if (rc < 0) /* a regular file cannot be watched: nothing to read live */
@@ -642,6 +744,7 @@ static void broker_free(struct chat_broker *b)
     cq_chunk_unref(b->cur);
     buf_free(&b->in);
     free(b->conv);
+    chatfed_free(b->fed);
     free(b);
 }
 
@@ -664,6 +767,17 @@ int chat_broker_start(const struct chat_options *o, struct chat_broker **out, ch
         *what = "cannot start";
         broker_free(b);
         return -ENOMEM;
+    }
+    if (o->redis != NULL) { /* federation hook */
+        struct chatfed_config fc = {.url = o->redis,
+                                    .history = b->opt.history,
+                                    .line_max = o->msg_cap + 256,
+                                    .err_fd = o->err_fd};
+        rc = chatfed_new(&fc, &fed_ops, b, &b->fed, what);
+        if (rc < 0) {
+            broker_free(b);
+            return rc;
+        }
     }
     apps[0] = b;
     struct srv_options so = {.bind = o->bind,

@@ -18,6 +18,7 @@ struct chat_options {
     double rate;          /* broker: messages per second a client may send... */
     double burst;         /* ...and how many at once */
     int history;          /* broker: messages a newcomer gets */
+    const char *redis;    /* broker: redis://HOST[:PORT][/ROOM] to federate over, or NULL */
     const char *host;     /* client: the server */
     uint16_t peer_port;
     const char *name;     /* client: sent as "/nick NAME" first */

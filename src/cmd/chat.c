@@ -1,4 +1,5 @@
 /* ferry chat: the broker (-l) or the client, around app/chat. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "proto/hostport.h"
+#include "proto/rurl.h"
 
 static volatile int chat_stop;
 
@@ -37,6 +39,9 @@ static void chat_usage(FILE *f)
             "      --queue BYTES      output waiting for a client, in the broker and in its\n"
             "                         kernel send queue, before it is dropped as one that\n"
             "                         does not read (default 262144)\n"
+            "      --redis URL        federate over Redis: redis://HOST[:PORT][/ROOM] (port\n"
+            "                         6379, room \"ferry\"); every broker on that Redis and\n"
+            "                         room shares lines, history, /who and names\n"
             "  -q, --quiet            broker: no join/leave log\n"
             "      --name NAME        client: the name to take (/nick NAME)\n"
             "      --charset NAME     utf-8 (default: bytes as they are) or gbk: the wire's\n"
@@ -47,7 +52,7 @@ static void chat_usage(FILE *f)
             "2 bad usage.\n");
 }
 
-enum { OPT_OPERATOR = 256, OPT_HISTORY, OPT_RATE, OPT_QUEUE, OPT_NAME, OPT_CHARSET };
+enum { OPT_OPERATOR = 256, OPT_HISTORY, OPT_RATE, OPT_QUEUE, OPT_NAME, OPT_CHARSET, OPT_REDIS };
 
 int cmd_chat(int argc, char **argv)
 {
@@ -63,6 +68,7 @@ int cmd_chat(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"name", required_argument, NULL, OPT_NAME},
         {"charset", required_argument, NULL, OPT_CHARSET},
+        {"redis", required_argument, NULL, OPT_REDIS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -125,6 +131,17 @@ int cmd_chat(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
+        case OPT_REDIS: {
+            struct rurl u;
+            int rc = rurl_parse(optarg, strlen(optarg), &u);
+            if (rc < 0) {
+                fprintf(stderr, "ferry chat: --redis takes redis://HOST[:PORT][/ROOM]%s\n",
+                        rc == -ENOTSUP ? " (no user, password or rediss://)" : "");
+                return EXIT_USAGE;
+            }
+            o.redis = optarg;
+            break;
+        }
         case 'h':
             chat_usage(stdout);
             return EXIT_OK;
@@ -140,6 +157,10 @@ int cmd_chat(int argc, char **argv)
     if (listen_mode ? optind != argc : optind != argc - 1) {
         fprintf(stderr, listen_mode ? "ferry chat: -l takes no HOST:PORT\n"
                                     : "ferry chat: give HOST:PORT, or -l to run the broker\n");
+        return EXIT_USAGE;
+    }
+    if (!listen_mode && o.redis != NULL) {
+        fprintf(stderr, "ferry chat: --redis is for the broker (-l)\n");
         return EXIT_USAGE;
     }
     if (!listen_mode) {

@@ -252,6 +252,15 @@ bool stream_pause(struct stream *s, bool paused)
     return s->io.fd >= 0;
 }
 
+void stream_redeliver(struct stream *s, bool drained)
+{
+    if (s->in_cb || s->dead || s->io.fd < 0 || s->paused)
+        return; /* a paused stream delivers when it is resumed */
+    if (buf_len(&s->in) > 0 && !deliver(s, drained))
+        return;
+    update(s);
+}
+
 void stream_close_after_flush(struct stream *s)
 {
     s->closing = true;

@@ -92,6 +92,12 @@ void stream_close_after_flush(struct stream *s);
 /* Closes now; on_close runs with err. */
 void stream_close(struct stream *s, int err);
 
+/* Runs on_data again over the input already buffered, for an owner that
+ * held it back and can take it now (chat: a /nick that waited for Redis),
+ * then re-arms as after a read, so a full input buffer reads again. on_data
+ * may close the stream, as always. No-op from inside on_data. */
+void stream_redeliver(struct stream *s, bool drained);
+
 /* Bytes waiting in the output queue. */
 static inline size_t stream_queued(const struct stream *s) { return cq_len(&s->out); }
 
