@@ -36,6 +36,7 @@ static void chat_usage(FILE *f)
             "      --queue BYTES      output queued for a client that does not read before\n"
             "                         it is dropped (default 262144)\n"
             "  -q, --quiet            broker: no join/leave log\n"
+            CMD_PROXY_FROM_HELP
             "      --name NAME        client: the name to take (/nick NAME)\n"
             "      --charset NAME     utf-8 (default: bytes as they are) or gbk: the wire's\n"
             "                         charset, converted from and to the terminal's UTF-8\n"
@@ -61,6 +62,7 @@ int cmd_chat(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"name", required_argument, NULL, OPT_NAME},
         {"charset", required_argument, NULL, OPT_CHARSET},
+        {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -135,6 +137,11 @@ int cmd_chat(int argc, char **argv)
     o.bind = l.bind;
     if (l.max > 0)
         o.max_clients = l.max;
+    o.proxy_from = cmd_proxy_from(&l);
+    if (!listen_mode && l.proxy) {
+        fprintf(stderr, "ferry chat: --proxy-from is for the broker (-l)\n");
+        return EXIT_USAGE;
+    }
     if (listen_mode ? optind != argc : optind != argc - 1) {
         fprintf(stderr, listen_mode ? "ferry chat: -l takes no HOST:PORT\n"
                                     : "ferry chat: give HOST:PORT, or -l to run the broker\n");

@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "net/sock.h"
+#include "proto/cidr.h"
+#include "proto/proxy.h"
 
 #define ACCEPTS_PER_WAKEUP 64
 #define ACCEPT_BACKOFF_MS 250
@@ -22,6 +25,151 @@ static void accept_pause(struct srv_worker *w, int64_t until)
     }
     w->accept_resume = until;
 }
+
+/* ---- the PROXY header stage ---------------------------------------------- */
+
+/* A connection from a proxy_from address, before its header is complete.
+ * Its bytes stay in the socket: each wakeup peeks at all of them, and
+ * SO_RCVLOWAT (one byte more than was seen) keeps epoll quiet until more
+ * arrive, so a header that trickles in costs no busy loop. */
+struct srv_pending {
+    struct ev_io io;
+    struct srv_pending *prev, *next;
+    int64_t deadline;
+    int lowat; /* SO_RCVLOWAT as set now */
+    struct sockaddr_storage peer;
+};
+
+static void pending_unlink(struct srv_worker *w, struct srv_pending *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        w->pending = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    w->npending--;
+    atomic_fetch_sub(&w->srv->nconns, 1);
+}
+
+/* No valid header in time: close without a word (the peer is a proxy that
+ * will log its own failure). */
+static void pending_drop(struct srv_worker *w, struct srv_pending *p)
+{
+    ev_io_stop(&w->loop, &p->io);
+    close(p->io.fd);
+    pending_unlink(w, p);
+    free(p);
+}
+
+static void pending_drop_all(struct srv_worker *w)
+{
+    while (w->pending != NULL)
+        pending_drop(w, w->pending);
+}
+
+static int set_lowat(int fd, int v)
+{
+    return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) < 0 ? -errno : 0;
+}
+
+/* Takes the header's bytes, and nothing after them, off the socket. */
+static int take_header(struct srv_pending *p, size_t len)
+{
+    char buf[SRV_PROXY_MAX];
+    ssize_t n;
+
+    do
+        n = recv(p->io.fd, buf, len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n != len) /* the kernel had them a moment ago */
+        return -EIO;
+    return p->lowat != 1 ? set_lowat(p->io.fd, 1) : 0;
+}
+
+static void on_pending(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    struct srv_pending *p = container_of(io, struct srv_pending, io);
+    struct srv_worker *w = loop->data;
+    char buf[SRV_PROXY_MAX];
+    struct proxy_header h;
+    ssize_t n;
+
+    do
+        n = recv(io->fd, buf, sizeof buf, MSG_PEEK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (n <= 0) {
+        pending_drop(w, p);
+        return;
+    }
+    enum proxy_result r = proxy_parse(buf, (size_t)n, &h);
+    if (r == PROXY_MORE) {
+        /* Incomplete for good when the buffer is full or the peer has
+         * finished sending. */
+        if ((size_t)n == sizeof buf || (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
+            set_lowat(io->fd, (int)n + 1) < 0) {
+            pending_drop(w, p);
+            return;
+        }
+        p->lowat = (int)n + 1;
+        return;
+    }
+    if (r == PROXY_BAD || take_header(p, h.len) < 0) {
+        pending_drop(w, p);
+        return;
+    }
+    struct sockaddr_storage peer = h.local ? p->peer : h.src;
+    int fd = io->fd;
+    ev_io_stop(loop, io);
+    pending_unlink(w, p);
+    free(p);
+    w->srv->ops->accepted(w, fd, &peer);
+}
+
+/* fd comes from a proxy_from address: wait for its header. */
+static void pending_start(struct srv_worker *w, int fd, const struct sockaddr_storage *peer)
+{
+    struct srv_pending *p = NULL;
+
+    if (w->npending < SRV_PROXY_PENDING_MAX)
+        p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        close(fd);
+        return;
+    }
+    p->peer = *peer;
+    p->lowat = 1;
+    p->deadline = w->loop.now + w->srv->opt.proxy_timeout_ms;
+    if (ev_io_start(&w->loop, &p->io, fd, EPOLLIN | EPOLLRDHUP, on_pending) < 0) {
+        close(fd);
+        free(p);
+        return;
+    }
+    p->prev = NULL;
+    p->next = w->pending;
+    if (w->pending != NULL)
+        w->pending->prev = p;
+    w->pending = p;
+    w->npending++;
+    atomic_fetch_add(&w->srv->nconns, 1); /* waiting counts toward the cap */
+}
+
+static void pending_sweep(struct srv_worker *w)
+{
+    struct srv_pending *p = w->pending, *next;
+
+    for (; p != NULL; p = next) {
+        next = p->next;
+        if (w->loop.now >= p->deadline)
+            pending_drop(w, p);
+    }
+}
+
+/* ---- accepting ------------------------------------------------------------ */
 
 static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
@@ -46,7 +194,11 @@ static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
             accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
             return;
         }
-        s->ops->accepted(w, fd, &peer);
+        if (s->opt.proxy_from != NULL &&
+            cidr_list_match(s->opt.proxy_from, (const struct sockaddr *)&peer))
+            pending_start(w, fd, &peer);
+        else
+            s->ops->accepted(w, fd, &peer);
     }
 }
 
@@ -61,6 +213,7 @@ static void on_wake(struct ev_loop *loop, struct ev_io *io, uint32_t events)
     w->stopping = true;
     w->stop_deadline = loop->now + w->srv->opt.grace_ms;
     accept_pause(w, INT64_MAX);
+    pending_drop_all(w); /* no client of theirs has been served yet */
     w->srv->ops->stopping(w);
 }
 
@@ -85,6 +238,8 @@ static void on_tick(struct ev_loop *loop)
     struct srv *s = w->srv;
 
     s->ops->tick(w);
+    if (w->pending != NULL)
+        pending_sweep(w);
     if (s->ops->expired != NULL && loop->now >= w->next_sweep) {
         sweep(w);
         w->next_sweep = loop->now + s->opt.sweep_ms;
@@ -107,6 +262,7 @@ static void *worker_main(void *arg)
     if (w->srv->ops->started != NULL)
         w->srv->ops->started(w);
     ev_run(&w->loop);
+    pending_drop_all(w);
     w->srv->ops->tick(w); /* a last chance to flush */
     return NULL;
 }
@@ -168,6 +324,8 @@ int srv_init(struct srv *s, const struct srv_options *o, const struct srv_ops *o
     s->opt = *o;
     if (s->opt.sweep_ms <= 0)
         s->opt.sweep_ms = SWEEP_MS_DEFAULT;
+    if (s->opt.proxy_timeout_ms <= 0)
+        s->opt.proxy_timeout_ms = SRV_PROXY_TIMEOUT_MS;
     s->ops = ops;
     s->lfd = sock_listen_tcp(o->bind, o->port, 4096, &s->bound);
     if (s->lfd < 0) {
