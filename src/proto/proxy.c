@@ -150,8 +150,9 @@ static enum proxy_result v1_parse(const char *p, size_t n, struct proxy_header *
         return n < PROXY_V1_MAX && v1_prefix(p, n) ? PROXY_MORE : PROXY_BAD;
     if (p[i] == '\n') /* a bare LF never ends the line */
         return PROXY_BAD;
-    if (i + 1 == n) /* the CR arrived, its LF may follow */
-        return i + 2 <= PROXY_V1_MAX && v1_prefix(p, i) ? PROXY_MORE : PROXY_BAD;
+    if (i + 1 == n) /* the CR arrived, its LF may follow; not right after "PROXY " */
+        return i > SIG_V1_LEN && i + 2 <= PROXY_V1_MAX && v1_prefix(p, i) ? PROXY_MORE
+                                                                          : PROXY_BAD;
     if (p[i + 1] != '\n' || i + 2 > PROXY_V1_MAX)
         return PROXY_BAD;
     if (!v1_line(p, i, out))
