@@ -39,7 +39,8 @@ static int parse_entry(const char *s, size_t len, struct cidr *out)
     size_t alen = slash != NULL ? (size_t)(slash - s) : len;
     char text[ADDR_TEXT_MAX + 1];
 
-    if (alen == 0 || alen > ADDR_TEXT_MAX)
+    /* inet_pton would stop at a NUL and take what came before it */
+    if (alen == 0 || alen > ADDR_TEXT_MAX || memchr(s, '\0', alen) != NULL)
         return -EINVAL;
     memcpy(text, s, alen);
     text[alen] = '\0';

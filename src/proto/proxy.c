@@ -74,7 +74,8 @@ static bool v1_addr(const char *p, size_t n, int af, struct sockaddr_storage *sa
 {
     char text[INET6_ADDRSTRLEN];
 
-    if (n == 0 || n >= sizeof text)
+    /* inet_pton would stop at a NUL and take what came before it */
+    if (n == 0 || n >= sizeof text || memchr(p, '\0', n) != NULL)
         return false;
     memcpy(text, p, n);
     text[n] = '\0';

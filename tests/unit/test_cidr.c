@@ -113,6 +113,24 @@ static void test_parse_cap(void **state)
     guard_close(&g);
 }
 
+/* The list is (pointer, length): a NUL inside is a bad byte, not an end. */
+static void test_parse_nul(void **state)
+{
+    static const char in[] = "127.0.0.1\0x,::1";
+    struct cidr_list l;
+    const char *bad;
+    size_t badlen;
+    struct guard g;
+    (void)state;
+
+    guard_open(&g, sizeof in - 1);
+    const char *p = guard_put(&g, in, sizeof in - 1);
+    assert_int_equal(cidr_list_parse(p, sizeof in - 1, &l, &bad, &badlen), -EINVAL);
+    assert_ptr_equal(bad, p);
+    assert_int_equal(badlen, 11);
+    guard_close(&g);
+}
+
 static struct sockaddr_storage addr(const char *text)
 {
     struct sockaddr_storage ss;
@@ -204,6 +222,7 @@ int main(void)
 
     UNIT_ADD_ROWS(&l, parse_cases, test_parse);
     unit_add(&l, "parse: at most CIDR_LIST_MAX entries", test_parse_cap, NULL);
+    unit_add(&l, "parse: a NUL inside an entry", test_parse_nul, NULL);
     UNIT_ADD_ROWS(&l, match_cases, test_match);
     unit_add(&l, "match: a unix socket never matches", test_match_other_family, NULL);
     return unit_run("cidr", &l);

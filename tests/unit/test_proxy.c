@@ -219,6 +219,8 @@ static const struct bad_case bad_cases[] = {
     {"v1: TCP6 group of five digits", "PROXY TCP6 2001:db8::12345 ::1 1 2\r\n", 0, 0},
     {"v1: TCP6 address too long", "PROXY TCP6 0000:0000:0000:0000:0000:0000:0000:0000:0 ::1 1 2\r\n",
      0, 0},
+    {"v1: NUL inside an IPv6 address", "PROXY TCP6 2001::d\0b::1 ::1 1 2\r\n", 33, 19},
+    {"v1: NUL after an IPv4 address", "PROXY TCP4 10.1.2.3\0 127.0.0.1 1 2\r\n", 36, 20},
     {"v1: NUL in a port", "PROXY TCP4 10.1.2.3 127.0.0.1 1 2\0\r\n", 36, 34},
     {"v1: 107 bytes and no CRLF", "PROXY UNKNOWN " MAX6 " " MAX6 " 65535 6553555", 0, 107},
     {"v1: UNKNOWN line of 108 bytes", "PROXY UNKNOWN " MAX6 " " MAX6 " 65535 655355\r\n", 0, 107},
