@@ -57,10 +57,10 @@ struct cmd_listener {
 enum { CMD_OPT_THREADS = 200, CMD_OPT_MAX, CMD_OPT_PROXY_FROM };
 
 /* The --proxy-from line of the TCP listeners' --help. */
-#define CMD_PROXY_FROM_HELP                                                                \
-    "      --proxy-from CIDR[,CIDR]  peers (a load balancer such as HAProxy) that\n"        \
-    "                         must send a PROXY protocol v1 or v2 header; the\n"          \
-    "                         client it names is the one logged. A header from\n"        \
+#define CMD_PROXY_FROM_HELP                                                                        \
+    "      --proxy-from CIDR[,CIDR]  peers (a load balancer such as HAProxy) that\n"               \
+    "                         must send a PROXY protocol v1 or v2 header; the\n"                   \
+    "                         client it names is the one logged. A header from\n"                  \
     "                         any other peer closes the connection\n"
 
 /* The --proxy-from list l holds, or NULL when it was not given: what the

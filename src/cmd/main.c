@@ -81,8 +81,7 @@ static int proxy_from_opt(struct cmd_listener *l, const char *arg, const char *w
               "e.g. 10.0.0.0/8)";
         break;
     case -E2BIG:
-        fprintf(stderr, "ferry %s: --proxy-from takes at most %d entries\n", who,
-                CIDR_LIST_MAX);
+        fprintf(stderr, "ferry %s: --proxy-from takes at most %d entries\n", who, CIDR_LIST_MAX);
         return -1;
     default:
         why = badlen == 0 ? "an empty entry" : "not an IPv4 or IPv6 address";

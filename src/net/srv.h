@@ -98,8 +98,8 @@ struct srv_options {
     int proxy_timeout_ms; /* for that header to arrive; 0: SRV_PROXY_TIMEOUT_MS */
 };
 
-#define SRV_PROXY_TIMEOUT_MS 5000 /* the spec asks for at least 3 s (a TCP retransmit) */
-#define SRV_PROXY_MAX 2048        /* the longest PROXY header srv waits for */
+#define SRV_PROXY_TIMEOUT_MS 5000  /* the spec asks for at least 3 s (a TCP retransmit) */
+#define SRV_PROXY_MAX 2048         /* the longest PROXY header srv waits for */
 #define SRV_PROXY_PENDING_MAX 1024 /* connections waiting for one, per worker */
 
 struct srv {

@@ -10,7 +10,7 @@
 static const char sig_v1[] = "PROXY ";
 #define SIG_V1_LEN 6
 static const unsigned char sig_v2[PROXY_SIG_V2_LEN] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-                                                        0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+                                                       0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
 
 #define V2_CMD_LOCAL 0x20
 #define V2_CMD_PROXY 0x21
@@ -152,8 +152,7 @@ static enum proxy_result v1_parse(const char *p, size_t n, struct proxy_header *
     if (p[i] == '\n') /* a bare LF never ends the line */
         return PROXY_BAD;
     if (i + 1 == n) /* the CR arrived, its LF may follow; not right after "PROXY " */
-        return i > SIG_V1_LEN && i + 2 <= PROXY_V1_MAX && v1_prefix(p, i) ? PROXY_MORE
-                                                                          : PROXY_BAD;
+        return i > SIG_V1_LEN && i + 2 <= PROXY_V1_MAX && v1_prefix(p, i) ? PROXY_MORE : PROXY_BAD;
     if (p[i + 1] != '\n' || i + 2 > PROXY_V1_MAX)
         return PROXY_BAD;
     if (!v1_line(p, i, out))

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define PROXY_V1_MAX 107   /* the longest version 1 line, CRLF included */
-#define PROXY_V2_FIXED 16  /* signature, version/command, family, length */
+#define PROXY_V1_MAX 107  /* the longest version 1 line, CRLF included */
+#define PROXY_V2_FIXED 16 /* signature, version/command, family, length */
 #define PROXY_SIG_V2_LEN 12
 
 enum proxy_result {
@@ -28,8 +28,8 @@ enum proxy_result {
 };
 
 struct proxy_header {
-    size_t len;   /* bytes the header takes; the proxied bytes follow */
-    int version;  /* 1 or 2 */
+    size_t len;  /* bytes the header takes; the proxied bytes follow */
+    int version; /* 1 or 2 */
     /* The connection's own addresses stand: version 2 LOCAL (the proxy's
      * health check), version 1 UNKNOWN, or a version 2 family or transport
      * other than TCP over IPv4 or IPv6. src and dst are then zeroed. */

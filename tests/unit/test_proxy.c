@@ -12,7 +12,8 @@
 #include "proto/proxy.h"
 
 #define SIG "\r\n\r\n\0\r\nQUIT\n"
-#define V4_ADDRS "\x0a\x01\x02\x03\x7f\x00\x00\x01\x15\xb3\x00\x50" /* 10.1.2.3:5555 127.0.0.1:80 */
+/* 10.1.2.3:5555 to 127.0.0.1:80 */
+#define V4_ADDRS "\x0a\x01\x02\x03\x7f\x00\x00\x01\x15\xb3\x00\x50"
 #define V6_ADDRS                                                                                   \
     "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01" /* 2001:db8::1 */                                 \
     "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01"         /* ::1 */                                         \
