@@ -73,76 +73,95 @@ static int set_lowat(int fd, int v)
     return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) < 0 ? -errno : 0;
 }
 
-/* Takes the header's bytes, and nothing after them, off the socket. */
-static int take_header(struct srv_pending *p, size_t len)
+/* What one look at a connection's first bytes decided. */
+enum pend {
+    PEND_OK,   /* the header is off the socket; *client is set */
+    PEND_WAIT, /* a beginning of one: wait for more (SO_RCVLOWAT set to *lowat) */
+    PEND_DROP, /* no header will come: close */
+};
+
+/* Peeks at what fd has (events: what epoll said, 0 when it said nothing)
+ * and, once a whole header is there, takes exactly its bytes off the
+ * socket and puts the client it names, or real for LOCAL and UNKNOWN, into
+ * *client. *lowat is the SO_RCVLOWAT now set. */
+static enum pend header_step(int fd, uint32_t events, int *lowat,
+                             const struct sockaddr_storage *real, struct sockaddr_storage *client)
 {
     char buf[SRV_PROXY_MAX];
+    struct proxy_header h;
     ssize_t n;
 
     do
-        n = recv(p->io.fd, buf, len, 0);
+        n = recv(fd, buf, sizeof buf, MSG_PEEK);
     while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    if ((size_t)n != len) /* the kernel had them a moment ago */
-        return -EIO;
-    return p->lowat != 1 ? set_lowat(p->io.fd, 1) : 0;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return PEND_WAIT;
+    if (n <= 0)
+        return PEND_DROP;
+    enum proxy_result r = proxy_parse(buf, (size_t)n, &h);
+    if (r == PROXY_MORE) {
+        /* Incomplete for good when the buffer is full or the peer has
+         * finished sending. */
+        if ((size_t)n == sizeof buf || (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
+            set_lowat(fd, (int)n + 1) < 0)
+            return PEND_DROP;
+        *lowat = (int)n + 1;
+        return PEND_WAIT;
+    }
+    if (r == PROXY_BAD)
+        return PEND_DROP;
+    do
+        n = recv(fd, buf, h.len, 0);
+    while (n < 0 && errno == EINTR);
+    /* The kernel had them a moment ago, so the read takes them all. */
+    if (n < 0 || (size_t)n != h.len || (*lowat != 1 && set_lowat(fd, 1) < 0))
+        return PEND_DROP;
+    *client = h.local ? *real : h.src;
+    return PEND_OK;
 }
 
 static void on_pending(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
     struct srv_pending *p = container_of(io, struct srv_pending, io);
     struct srv_worker *w = loop->data;
-    char buf[SRV_PROXY_MAX];
-    struct proxy_header h;
-    ssize_t n;
+    struct sockaddr_storage client;
 
-    do
-        n = recv(io->fd, buf, sizeof buf, MSG_PEEK);
-    while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    enum pend r = header_step(io->fd, events, &p->lowat, &p->peer, &client);
+    if (r == PEND_WAIT)
         return;
-    if (n <= 0) {
+    if (r == PEND_DROP) {
         pending_drop(w, p);
         return;
     }
-    enum proxy_result r = proxy_parse(buf, (size_t)n, &h);
-    if (r == PROXY_MORE) {
-        /* Incomplete for good when the buffer is full or the peer has
-         * finished sending. */
-        if ((size_t)n == sizeof buf || (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
-            set_lowat(io->fd, (int)n + 1) < 0) {
-            pending_drop(w, p);
-            return;
-        }
-        p->lowat = (int)n + 1;
-        return;
-    }
-    if (r == PROXY_BAD || take_header(p, h.len) < 0) {
-        pending_drop(w, p);
-        return;
-    }
-    struct sockaddr_storage peer = h.local ? p->peer : h.src;
     int fd = io->fd;
     ev_io_stop(loop, io);
     pending_unlink(w, p);
     free(p);
-    w->srv->ops->accepted(w, fd, &peer);
+    w->srv->ops->accepted(w, fd, &client);
 }
 
-/* fd comes from a proxy_from address: wait for its header. */
+/* fd comes from a proxy_from address. The header is usually there by the
+ * time the connection is accepted (the proxy sends it at once): then the
+ * connection goes on without a watcher of its own; else it waits. */
 static void pending_start(struct srv_worker *w, int fd, const struct sockaddr_storage *peer)
 {
+    struct sockaddr_storage client;
     struct srv_pending *p = NULL;
+    int lowat = 1;
 
-    if (w->npending < SRV_PROXY_PENDING_MAX)
+    enum pend r = header_step(fd, 0, &lowat, peer, &client);
+    if (r == PEND_OK) {
+        w->srv->ops->accepted(w, fd, &client);
+        return;
+    }
+    if (r == PEND_WAIT && w->npending < SRV_PROXY_PENDING_MAX)
         p = calloc(1, sizeof *p);
     if (p == NULL) {
         close(fd);
         return;
     }
     p->peer = *peer;
-    p->lowat = 1;
+    p->lowat = lowat;
     p->deadline = w->loop.now + w->srv->opt.proxy_timeout_ms;
     if (ev_io_start(&w->loop, &p->io, fd, EPOLLIN | EPOLLRDHUP, on_pending) < 0) {
         close(fd);
