@@ -11,6 +11,8 @@
 #   get       bench/get.sh       the client side: ferry get vs curl and wget
 #   syscalls  bench/syscalls.sh  (not by default; needs strace) system calls
 #                                per request, ferry vs nginx
+#   proxy     bench/proxy.sh     (not by default; needs haproxy) ferry and
+#                                nginx behind HAProxy with the PROXY protocol
 #
 # Servers listen on 127.0.0.1 only, on free ports, and are stopped at the
 # end of each script. ferry runs with --threads 2 and nginx with

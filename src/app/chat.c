@@ -40,6 +40,7 @@
 #include "net/srv.h"
 #include "net/stream.h"
 #include "proto/line.h"
+#include "proto/proxy.h"
 
 #define NAME_MAX_LEN 32
 #define HISTORY_MAX 1000
@@ -54,6 +55,7 @@ struct client {
     char name[NAME_MAX_LEN + 1];
     bool drop;       /* its queue overflowed: disconnect after this round */
     bool quitting;
+    bool sniffed;    /* its first bytes were not a PROXY header */
     double tokens;   /* rate limit bucket */
     int64_t refill_at;
     bool told_slow;  /* told it is slowed, since its bucket was last full */
@@ -472,6 +474,17 @@ static void on_data(struct stream *st, bool drained)
     struct chat_broker *b = c->b;
     struct line ln;
 
+    if (!c->sniffed && b->opt.proxy_from != NULL) {
+        /* Only a proxy_from peer may send a header, and net/srv took it. */
+        enum proxy_sniff ps = proxy_sniff(buf_rptr(&st->in), buf_len(&st->in));
+        if (ps == PROXY_SNIFF_HEADER) {
+            stream_close(st, -EPROTO);
+            return;
+        }
+        if (ps == PROXY_SNIFF_PREFIX)
+            return; /* at most 11 bytes: wait for the one that tells */
+        c->sniffed = true;
+    }
     int64_t now = b->sw->loop.now;
 
     while (!c->quitting && !c->slowed && !input_held(c, drained) &&
@@ -785,7 +798,8 @@ int chat_broker_start(const struct chat_options *o, struct chat_broker **out, ch
                              .threads = 1,
                              .max_conns = o->max_clients,
                              .tick_ms = 100,
-                             .grace_ms = 0};
+                             .grace_ms = 0,
+                             .proxy_from = o->proxy_from};
     rc = srv_start(&b->srv, &so, &broker_ops, apps, addr, addrsz, what);
     if (rc < 0) {
         broker_free(b);

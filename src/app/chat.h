@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cidr_list;
+
 struct chat_options {
     const char *bind; /* broker: NULL for every interface */
     uint16_t port;
@@ -23,6 +25,9 @@ struct chat_options {
     uint16_t peer_port;
     const char *name;     /* client: sent as "/nick NAME" first */
     int in_fd, out_fd, err_fd;
+    /* broker: PROXY headers from these peers (the caller's; see
+     * net/srv.h); a client's first bytes that begin one close it. NULL: off. */
+    const struct cidr_list *proxy_from;
 };
 
 void chat_options_default(struct chat_options *o);

@@ -18,6 +18,8 @@ enum fs_send_mode {
 
 #define FS_RAW_GAP_MS 40 /* measured: docs/PROTOCOLS.md */
 
+struct cidr_list;
+
 struct fs_options {
     const char *root;     /* directory to serve */
     const char *bind;     /* NULL: every interface, dual-stack */
@@ -37,6 +39,9 @@ struct fs_options {
     int raw_gap_ms;       /* a raw name without an end is complete after this quiet gap */
     const char *mime_types; /* mime.types file; NULL for built-ins only */
     enum fs_send_mode send_mode;
+    /* PROXY headers from these peers (the caller's; see net/srv.h); a
+     * connection whose first bytes begin one is closed. NULL: off. */
+    const struct cidr_list *proxy_from;
 };
 
 /* Fills o with the defaults (port 8000, raw on, one thread). */

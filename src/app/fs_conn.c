@@ -25,6 +25,7 @@
 
 #include "app/fs.h"
 #include "net/sock.h"
+#include "proto/proxy.h"
 #include "proto/raw.h"
 
 #define READS_PER_WAKEUP 16 /* recv calls for one connection per wakeup */
@@ -135,12 +136,35 @@ struct xchg *fs_conn_begin(struct conn *c)
 
 /* ---- CS_PROBE ----------------------------------------------------------- */
 
+/* With --proxy-from, first bytes that begin a PROXY header close the
+ * connection: net/srv took the header of every peer allowed to send one.
+ * Until the bytes tell (at most 12), nothing else reads them, so neither a
+ * raw name nor a request starts. Returns true when on_probe goes on. */
+static bool probe_proxy(struct conn *c, struct budget *b, enum step *st)
+{
+    enum proxy_sniff ps = proxy_sniff(c->in ? buf_rptr(c->in) : "", in_len(c));
+
+    if (ps == PROXY_SNIFF_NONE || (ps == PROXY_SNIFF_PREFIX && (c->flags & FL_FIN)))
+        return true;
+    if (ps == PROXY_SNIFF_HEADER) {
+        fs_conn_set_state(c, CS_CLOSE);
+        *st = STEP_GO;
+        return false;
+    }
+    enum fill f = fill(c, b);
+    *st = f == FILL_GOT || f == FILL_EOF ? STEP_GO : no_input(c, f);
+    return false;
+}
+
 static enum step on_probe(struct conn *c, struct budget *b)
 {
     struct worker *w = c->w;
     size_t len = in_len(c), name_len;
+    enum step st;
 
     assert(c->state == CS_PROBE);
+    if (w->srv->opt.proxy_from != NULL && !probe_proxy(c, b, &st))
+        return st;
     if (!w->srv->opt.raw) {
         fs_conn_set_state(c, CS_HEAD);
         return STEP_GO;

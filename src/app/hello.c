@@ -15,6 +15,7 @@
 #include "net/srv.h"
 #include "net/stream.h"
 #include "proto/line.h"
+#include "proto/proxy.h"
 
 #define OUT_MAX (64u << 10) /* replies queued for a client that does not read */
 
@@ -25,6 +26,7 @@ struct client {
     struct stream st;
     struct hworker *w;
     struct sockaddr_storage peer;
+    bool sniffed; /* its first bytes were not a PROXY header */
 };
 
 struct hworker {
@@ -90,6 +92,17 @@ static void on_data(struct stream *st, bool drained)
     struct line ln;
 
     c->sc.deadline = w->sw->loop.now + w->h->opt.idle_ms;
+    if (!c->sniffed && w->h->opt.proxy_from != NULL) {
+        /* Only a proxy_from peer may send a header, and net/srv took it. */
+        enum proxy_sniff ps = proxy_sniff(buf_rptr(&st->in), buf_len(&st->in));
+        if (ps == PROXY_SNIFF_HEADER) {
+            stream_close(st, -EPROTO);
+            return;
+        }
+        if (ps == PROXY_SNIFF_PREFIX)
+            return; /* at most 11 bytes: wait for the one that tells */
+        c->sniffed = true;
+    }
     while (line_next(buf_rptr(&st->in), buf_len(&st->in), w->h->opt.msg_cap, drained, &ln)) {
         if (ln.len == 4 && memcmp(ln.text, "exit", 4) == 0) {
             buf_consume(&st->in, buf_len(&st->in));
@@ -222,7 +235,8 @@ int hello_start(const struct hello_options *o, struct hello_server **out, char *
                              .threads = o->threads,
                              .max_conns = o->max_clients,
                              .tick_ms = 100,
-                             .grace_ms = 0};
+                             .grace_ms = 0,
+                             .proxy_from = o->proxy_from};
     rc = srv_start(&h->srv, &so, &hello_ops, apps, addr, addrsz, what);
     if (rc < 0) {
         server_free(h);

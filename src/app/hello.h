@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cidr_list;
+
 struct hello_options {
     const char *bind; /* NULL: every interface, dual-stack */
     uint16_t port;
@@ -19,6 +21,9 @@ struct hello_options {
     size_t msg_cap;   /* longest message; longer input is cut */
     bool quiet;       /* no join/leave log */
     int log_fd;
+    /* PROXY headers from these peers (the caller's; see net/srv.h); a
+     * client's first bytes that begin one close it. NULL: off. */
+    const struct cidr_list *proxy_from;
 };
 
 void hello_options_default(struct hello_options *o);

@@ -43,6 +43,7 @@ static void chat_usage(FILE *f)
             "                         6379, room \"ferry\"); every broker on that Redis and\n"
             "                         room shares lines, history, /who and names\n"
             "  -q, --quiet            broker: no join/leave log\n"
+            CMD_PROXY_FROM_HELP
             "      --name NAME        client: the name to take (/nick NAME)\n"
             "      --charset NAME     utf-8 (default: bytes as they are) or gbk: the wire's\n"
             "                         charset, converted from and to the terminal's UTF-8\n"
@@ -69,6 +70,7 @@ int cmd_chat(int argc, char **argv)
         {"name", required_argument, NULL, OPT_NAME},
         {"charset", required_argument, NULL, OPT_CHARSET},
         {"redis", required_argument, NULL, OPT_REDIS},
+        {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -154,6 +156,11 @@ int cmd_chat(int argc, char **argv)
     o.bind = l.bind;
     if (l.max > 0)
         o.max_clients = l.max;
+    o.proxy_from = cmd_proxy_from(&l);
+    if (!listen_mode && l.proxy) {
+        fprintf(stderr, "ferry chat: --proxy-from is for the broker (-l)\n");
+        return EXIT_USAGE;
+    }
     if (listen_mode ? optind != argc : optind != argc - 1) {
         fprintf(stderr, listen_mode ? "ferry chat: -l takes no HOST:PORT\n"
                                     : "ferry chat: give HOST:PORT, or -l to run the broker\n");

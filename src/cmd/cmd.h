@@ -3,7 +3,10 @@
 #ifndef FERRY_CMD_CMD_H
 #define FERRY_CMD_CMD_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "proto/cidr.h"
 
 #define FERRY_VERSION "0.1.0"
 
@@ -38,16 +41,34 @@ int cmd_parse_long(const char *s, long min, long max, long *out);
 void cmd_signals_flag(volatile int *flag);
 
 /* The listener options serve, hello, chat -l and udp -l share: -p, -b,
- * --threads and a connection cap (--max-conns or --max-clients). */
+ * --threads and a connection cap (--max-conns or --max-clients); and, for
+ * the TCP ones, --proxy-from. */
 struct cmd_listener {
     uint16_t port;
     const char *bind; /* NULL: every interface */
     int threads;      /* one per core unless --threads */
     long max;         /* the cap; 0 when not given */
+    bool proxy;       /* --proxy-from was given: proxy_from holds it */
+    struct cidr_list proxy_from;
 };
 
-/* getopt_long values for --threads and the cap in each command's table. */
-enum { CMD_OPT_THREADS = 200, CMD_OPT_MAX };
+/* getopt_long values for --threads, the cap and --proxy-from in each
+ * command's table. */
+enum { CMD_OPT_THREADS = 200, CMD_OPT_MAX, CMD_OPT_PROXY_FROM };
+
+/* The --proxy-from line of the TCP listeners' --help. */
+#define CMD_PROXY_FROM_HELP                                                                        \
+    "      --proxy-from CIDR[,CIDR]  peers (a load balancer such as HAProxy) that\n"               \
+    "                         must send a PROXY protocol v1 or v2 header; the\n"                   \
+    "                         client it names is the one logged. A header from\n"                  \
+    "                         any other peer closes the connection\n"
+
+/* The --proxy-from list l holds, or NULL when it was not given: what the
+ * servers' options take. */
+static inline const struct cidr_list *cmd_proxy_from(const struct cmd_listener *l)
+{
+    return l->proxy ? &l->proxy_from : NULL;
+}
 
 /* Sets l to port, every interface, one thread per core, no cap given. */
 void cmd_listener_init(struct cmd_listener *l, uint16_t port);

@@ -26,6 +26,7 @@ static void hello_usage(FILE *f)
             "      --max-msg BYTES    longest message; longer input is cut (default 4096)\n"
             "      --charset NAME     utf-8 or gbk; answers repeat the client's bytes\n"
             "                         either way (default utf-8)\n"
+            CMD_PROXY_FROM_HELP
             "  -q, --quiet            no join/leave log\n"
             "  -h, --help             this text\n"
             "\n"
@@ -45,6 +46,7 @@ int cmd_hello(int argc, char **argv)
         {"idle", required_argument, NULL, OPT_IDLE},
         {"max-msg", required_argument, NULL, OPT_MAX_MSG},
         {"charset", required_argument, NULL, OPT_CHARSET},
+        {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -105,6 +107,7 @@ int cmd_hello(int argc, char **argv)
     o.bind = l.bind;
     o.threads = l.threads;
     o.max_clients = l.max > 0 ? l.max : (fds > 64 ? fds - 32 : 16);
+    o.proxy_from = cmd_proxy_from(&l);
 
     cmd_signals_block();
     char addr[80];

@@ -61,6 +61,36 @@ void cmd_signals_flag(volatile int *flag)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* --proxy-from: the list, or a message that names the entry at fault. */
+static int proxy_from_opt(struct cmd_listener *l, const char *arg, const char *who)
+{
+    const char *bad = arg;
+    size_t badlen = 0;
+    int rc = cidr_list_parse(arg, strlen(arg), &l->proxy_from, &bad, &badlen);
+    const char *why;
+
+    switch (rc) {
+    case 0:
+        l->proxy = true;
+        return 1;
+    case -ERANGE:
+        why = "the prefix length must be 0 to 32 for IPv4, 0 to 128 for IPv6";
+        break;
+    case -EDOM:
+        why = "the address has bits set past its prefix length (write the network, "
+              "e.g. 10.0.0.0/8)";
+        break;
+    case -E2BIG:
+        fprintf(stderr, "ferry %s: --proxy-from takes at most %d entries\n", who, CIDR_LIST_MAX);
+        return -1;
+    default:
+        why = badlen == 0 ? "an empty entry" : "not an IPv4 or IPv6 address";
+        break;
+    }
+    fprintf(stderr, "ferry %s: --proxy-from: '%.*s': %s\n", who, (int)badlen, bad, why);
+    return -1;
+}
+
 void cmd_listener_init(struct cmd_listener *l, uint16_t port)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -98,6 +128,8 @@ int cmd_listener_opt(struct cmd_listener *l, int opt, const char *arg, const cha
             return -1;
         }
         return 1;
+    case CMD_OPT_PROXY_FROM:
+        return proxy_from_opt(l, arg, who);
     default:
         return 0;
     }

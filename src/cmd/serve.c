@@ -37,6 +37,7 @@ static void serve_usage(FILE *f)
             "      --send-timeout SECONDS  time without sending progress (default 30)\n"
             "      --send-mode MODE   auto (default), sendfile, splice or readwrite:\n"
             "                         how file bodies are sent, for benchmarks\n"
+            CMD_PROXY_FROM_HELP
             "  -h, --help             this text\n"
             "  -V, --version          the version\n"
             "\n"
@@ -120,6 +121,7 @@ int cmd_serve(int argc, char **argv)
         {"upload", no_argument, NULL, OPT_UPLOAD},
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
         {"raw-gap", required_argument, NULL, OPT_RAW_GAP},
+        {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -213,6 +215,7 @@ int cmd_serve(int argc, char **argv)
     o.bind = l.bind;
     o.threads = l.threads;
     o.max_conns = l.max > 0 ? l.max : fd_conns;
+    o.proxy_from = cmd_proxy_from(&l);
 
     /* Threads inherit the mask, so only cmd_signals_wait sees the signals. */
     cmd_signals_block();

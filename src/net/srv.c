@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "net/sock.h"
+#include "proto/cidr.h"
+#include "proto/proxy.h"
 
 #define ACCEPTS_PER_WAKEUP 64
 #define ACCEPT_BACKOFF_MS 250
@@ -22,6 +25,170 @@ static void accept_pause(struct srv_worker *w, int64_t until)
     }
     w->accept_resume = until;
 }
+
+/* ---- the PROXY header stage ---------------------------------------------- */
+
+/* A connection from a proxy_from address, before its header is complete.
+ * Its bytes stay in the socket: each wakeup peeks at all of them, and
+ * SO_RCVLOWAT (one byte more than was seen) keeps epoll quiet until more
+ * arrive, so a header that trickles in costs no busy loop. */
+struct srv_pending {
+    struct ev_io io;
+    struct srv_pending *prev, *next;
+    int64_t deadline;
+    int lowat; /* SO_RCVLOWAT as set now */
+    struct sockaddr_storage peer;
+};
+
+static void pending_unlink(struct srv_worker *w, struct srv_pending *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        w->pending = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    w->npending--;
+    atomic_fetch_sub(&w->srv->nconns, 1);
+}
+
+/* No valid header in time: close without a word (the peer is a proxy that
+ * will log its own failure). */
+static void pending_drop(struct srv_worker *w, struct srv_pending *p)
+{
+    ev_io_stop(&w->loop, &p->io);
+    close(p->io.fd);
+    pending_unlink(w, p);
+    free(p);
+}
+
+static void pending_drop_all(struct srv_worker *w)
+{
+    while (w->pending != NULL)
+        pending_drop(w, w->pending);
+}
+
+static int set_lowat(int fd, int v)
+{
+    return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) < 0 ? -errno : 0;
+}
+
+/* What one look at a connection's first bytes decided. */
+enum pend {
+    PEND_OK,   /* the header is off the socket; *client is set */
+    PEND_WAIT, /* a beginning of one: wait for more (SO_RCVLOWAT set to *lowat) */
+    PEND_DROP, /* no header will come: close */
+};
+
+/* Peeks at what fd has (events: what epoll said, 0 when it said nothing)
+ * and, once a whole header is there, takes exactly its bytes off the
+ * socket and puts the client it names, or real for LOCAL and UNKNOWN, into
+ * *client. *lowat is the SO_RCVLOWAT now set. */
+static enum pend header_step(int fd, uint32_t events, int *lowat,
+                             const struct sockaddr_storage *real, struct sockaddr_storage *client)
+{
+    char buf[SRV_PROXY_MAX];
+    struct proxy_header h;
+    ssize_t n;
+
+    do
+        n = recv(fd, buf, sizeof buf, MSG_PEEK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return PEND_WAIT;
+    if (n <= 0)
+        return PEND_DROP;
+    enum proxy_result r = proxy_parse(buf, (size_t)n, &h);
+    if (r == PROXY_MORE) {
+        /* Incomplete for good when the buffer is full or the peer has
+         * finished sending. */
+        if ((size_t)n == sizeof buf || (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
+            set_lowat(fd, (int)n + 1) < 0)
+            return PEND_DROP;
+        *lowat = (int)n + 1;
+        return PEND_WAIT;
+    }
+    if (r == PROXY_BAD)
+        return PEND_DROP;
+    do
+        n = recv(fd, buf, h.len, 0);
+    while (n < 0 && errno == EINTR);
+    /* The kernel had them a moment ago, so the read takes them all. */
+    if (n < 0 || (size_t)n != h.len || (*lowat != 1 && set_lowat(fd, 1) < 0))
+        return PEND_DROP;
+    *client = h.local ? *real : h.src;
+    return PEND_OK;
+}
+
+static void on_pending(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+    struct srv_pending *p = container_of(io, struct srv_pending, io);
+    struct srv_worker *w = loop->data;
+    struct sockaddr_storage client;
+
+    enum pend r = header_step(io->fd, events, &p->lowat, &p->peer, &client);
+    if (r == PEND_WAIT)
+        return;
+    if (r == PEND_DROP) {
+        pending_drop(w, p);
+        return;
+    }
+    int fd = io->fd;
+    ev_io_stop(loop, io);
+    pending_unlink(w, p);
+    free(p);
+    w->srv->ops->accepted(w, fd, &client);
+}
+
+/* fd comes from a proxy_from address. The header is usually there by the
+ * time the connection is accepted (the proxy sends it at once): then the
+ * connection goes on without a watcher of its own; else it waits. */
+static void pending_start(struct srv_worker *w, int fd, const struct sockaddr_storage *peer)
+{
+    struct sockaddr_storage client;
+    struct srv_pending *p = NULL;
+    int lowat = 1;
+
+    enum pend r = header_step(fd, 0, &lowat, peer, &client);
+    if (r == PEND_OK) {
+        w->srv->ops->accepted(w, fd, &client);
+        return;
+    }
+    if (r == PEND_WAIT && w->npending < SRV_PROXY_PENDING_MAX)
+        p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        close(fd);
+        return;
+    }
+    p->peer = *peer;
+    p->lowat = lowat;
+    p->deadline = w->loop.now + w->srv->opt.proxy_timeout_ms;
+    if (ev_io_start(&w->loop, &p->io, fd, EPOLLIN | EPOLLRDHUP, on_pending) < 0) {
+        close(fd);
+        free(p);
+        return;
+    }
+    p->prev = NULL;
+    p->next = w->pending;
+    if (w->pending != NULL)
+        w->pending->prev = p;
+    w->pending = p;
+    w->npending++;
+    atomic_fetch_add(&w->srv->nconns, 1); /* waiting counts toward the cap */
+}
+
+static void pending_sweep(struct srv_worker *w)
+{
+    struct srv_pending *p = w->pending, *next;
+
+    for (; p != NULL; p = next) {
+        next = p->next;
+        if (w->loop.now >= p->deadline)
+            pending_drop(w, p);
+    }
+}
+
+/* ---- accepting ------------------------------------------------------------ */
 
 static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
@@ -46,7 +213,11 @@ static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
             accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
             return;
         }
-        s->ops->accepted(w, fd, &peer);
+        if (s->opt.proxy_from != NULL &&
+            cidr_list_match(s->opt.proxy_from, (const struct sockaddr *)&peer))
+            pending_start(w, fd, &peer);
+        else
+            s->ops->accepted(w, fd, &peer);
     }
 }
 
@@ -61,6 +232,7 @@ static void on_wake(struct ev_loop *loop, struct ev_io *io, uint32_t events)
     w->stopping = true;
     w->stop_deadline = loop->now + w->srv->opt.grace_ms;
     accept_pause(w, INT64_MAX);
+    pending_drop_all(w); /* no client of theirs has been served yet */
     w->srv->ops->stopping(w);
 }
 
@@ -85,6 +257,8 @@ static void on_tick(struct ev_loop *loop)
     struct srv *s = w->srv;
 
     s->ops->tick(w);
+    if (w->pending != NULL)
+        pending_sweep(w);
     if (s->ops->expired != NULL && loop->now >= w->next_sweep) {
         sweep(w);
         w->next_sweep = loop->now + s->opt.sweep_ms;
@@ -107,6 +281,7 @@ static void *worker_main(void *arg)
     if (w->srv->ops->started != NULL)
         w->srv->ops->started(w);
     ev_run(&w->loop);
+    pending_drop_all(w);
     w->srv->ops->tick(w); /* a last chance to flush */
     return NULL;
 }
@@ -168,6 +343,8 @@ int srv_init(struct srv *s, const struct srv_options *o, const struct srv_ops *o
     s->opt = *o;
     if (s->opt.sweep_ms <= 0)
         s->opt.sweep_ms = SWEEP_MS_DEFAULT;
+    if (s->opt.proxy_timeout_ms <= 0)
+        s->opt.proxy_timeout_ms = SRV_PROXY_TIMEOUT_MS;
     s->ops = ops;
     s->lfd = sock_listen_tcp(o->bind, o->port, 4096, &s->bound);
     if (s->lfd < 0) {

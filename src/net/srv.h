@@ -7,7 +7,17 @@
  * memory, a worker stops accepting for a moment instead of spinning), the
  * tick, the connection list with its idle sweep, and stopping with a
  * grace period. The application embeds a struct srv_conn in each of its
- * connections and is called through struct srv_ops. */
+ * connections and is called through struct srv_ops.
+ *
+ * With srv_options.proxy_from, a connection from one of those addresses
+ * must begin with a PROXY protocol header (proto/proxy.h): srv holds it
+ * until the header is complete (a deadline, a cap on how many wait), takes
+ * exactly the header's bytes off the socket and hands the connection to
+ * ops->accepted with the client the header names. A peer there that sends
+ * anything else, or nothing in time, is closed. Connections from other
+ * addresses go to ops->accepted at once; turning away a header from them is
+ * the application's, on its first bytes (proxy_sniff), so that a server
+ * that speaks first is not held up. */
 #ifndef FERRY_NET_SRV_H
 #define FERRY_NET_SRV_H
 
@@ -21,6 +31,8 @@
 
 struct srv;
 struct srv_worker;
+struct srv_pending;
+struct cidr_list;
 
 /* Embedded in each application connection; srv keeps them on the owning
  * worker's list (srv_conn_add) and sweeps their deadlines. */
@@ -46,12 +58,16 @@ struct srv_worker {
     bool accepting;
     int64_t accept_resume;
     int64_t stop_deadline;
+    struct srv_pending *pending; /* trusted connections waiting for their PROXY header */
+    size_t npending;
 };
 
 struct srv_ops {
     /* A connection was accepted (non-blocking, TCP_NODELAY). The callee owns
      * fd and calls srv_conn_add once it keeps it, srv_conn_remove when it
-     * closes it. */
+     * closes it. peer is the client: the one a PROXY header named, when the
+     * connection came from a proxy_from address (and the header was not a
+     * LOCAL one), else the socket's peer. */
     void (*accepted)(struct srv_worker *w, int fd, const struct sockaddr_storage *peer);
     /* Called after every batch of events (at least every tick_ms). */
     void (*tick)(struct srv_worker *w);
@@ -76,7 +92,15 @@ struct srv_options {
     int tick_ms;
     int grace_ms;
     int sweep_ms; /* how often deadlines are checked; 0: 250 */
+    /* Peers that must send a PROXY header first (the caller's, it outlives
+     * the server); NULL: no PROXY protocol. */
+    const struct cidr_list *proxy_from;
+    int proxy_timeout_ms; /* for that header to arrive; 0: SRV_PROXY_TIMEOUT_MS */
 };
+
+#define SRV_PROXY_TIMEOUT_MS 5000  /* the spec asks for at least 3 s (a TCP retransmit) */
+#define SRV_PROXY_MAX 2048         /* the longest PROXY header srv waits for */
+#define SRV_PROXY_PENDING_MAX 1024 /* connections waiting for one, per worker */
 
 struct srv {
     struct srv_options opt;

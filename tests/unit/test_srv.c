@@ -7,7 +7,9 @@
  * deadline now and on expiry also close the next connection on the list,
  * 'b' busy (stopping leaves it open). It counts what srv calls in atomics
  * the test waits on, each wait bounded; a watchdog alarm ends a run that
- * hangs anyway. */
+ * hangs anyway. The PROXY tests start srv with proxy_from and check the
+ * peer srv hands the application, and that the bytes after a header are
+ * the application's (its commands are echoed). */
 #include "unit.h"
 
 #include <errno.h>
@@ -15,11 +17,13 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "core/clock.h"
 #include "net/ev.h"
 #include "net/sock.h"
 #include "net/srv.h"
+#include "proto/cidr.h"
 
 #define WAIT_MS 3000
 #define SWEEP_MS 50
@@ -27,6 +31,7 @@
 
 struct shared {
     atomic_int accepted, closed, expired, stopping, close_all, bad_list;
+    struct sockaddr_storage last_peer; /* written before accepted is counted */
 };
 
 struct tworker {
@@ -52,6 +57,9 @@ struct fx {
     char name[64];
     uint16_t port;
     int clients[MAX_CLIENTS];
+    struct cidr_list proxy_from; /* used when proxy is set */
+    bool proxy;
+    int proxy_timeout_ms;
 };
 
 static struct shared *sh_of(struct srv_worker *w)
@@ -116,6 +124,7 @@ static void app_accepted(struct srv_worker *w, int fd, const struct sockaddr_sto
     srv_conn_add(w, &c->sc);
     if (w->nconns != before + 1 || srv_conns(w) != &c->sc)
         atomic_fetch_add(&sh_of(w)->bad_list, 1);
+    sh_of(w)->last_peer = *peer;
     atomic_fetch_add(&sh_of(w)->accepted, 1);
     sock_send(fd, "h", 1, 0);
 }
@@ -230,7 +239,9 @@ static void fx_start(struct fx *f, int threads, long max_conns, int grace_ms)
                             .max_conns = max_conns,
                             .tick_ms = 20,
                             .grace_ms = grace_ms,
-                            .sweep_ms = SWEEP_MS};
+                            .sweep_ms = SWEEP_MS,
+                            .proxy_from = f->proxy ? &f->proxy_from : NULL,
+                            .proxy_timeout_ms = f->proxy_timeout_ms};
     void *apps[2] = {&f->tw[0], &f->tw[1]};
     const char *what = "";
 
@@ -513,6 +524,225 @@ static void test_start_errors(void **state)
     assert_true(what[0] != '\0');
 }
 
+/* ---- PROXY headers ------------------------------------------------------ */
+
+/* recv(2), interposed to count srv's peeks at a waiting header: a busy
+ * loop would show as thousands. */
+static atomic_int peeks;
+
+ssize_t recv(int fd, void *p, size_t n, int flags)
+{
+    if (flags & MSG_PEEK)
+        atomic_fetch_add(&peeks, 1);
+    return recvfrom(fd, p, n, flags, NULL, NULL);
+}
+
+/* Waits until the server counts want connections; false after WAIT_MS. */
+static bool wait_conns(struct fx *f, long want)
+{
+    int64_t until = clock_ms() + WAIT_MS;
+
+    while (atomic_load(&f->srv.nconns) != want) {
+        if (clock_ms() >= until)
+            return false;
+        poll(NULL, 0, 5);
+    }
+    return true;
+}
+
+static void fx_start_proxy(struct fx *f, const char *list, int timeout_ms)
+{
+    assert_int_equal(cidr_list_parse(list, strlen(list), &f->proxy_from, NULL, NULL), 0);
+    f->proxy = true;
+    f->proxy_timeout_ms = timeout_ms;
+    fx_start(f, 1, 100, 0);
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+    assert_int_equal(sock_send(fd, p, n, 0), (ssize_t)n);
+}
+
+static void expect_peer(struct fx *f, const char *want)
+{
+    char got[SOCK_ADDRSTRLEN];
+
+    sock_addr_format((const struct sockaddr *)&f->sh.last_peer, true, got, sizeof got);
+    assert_string_equal(got, want);
+}
+
+/* A v1 header from a trusted peer: the application gets the client it
+ * names, and the byte after the header as its first. */
+static void test_proxy_v1_names_the_client(void **state)
+{
+    struct fx *f = *state;
+    static const char in[] = "PROXY TCP4 192.0.2.7 127.0.0.1 4242 80\r\nl";
+
+    fx_start_proxy(f, "127.0.0.0/8", 0);
+    send_all(client(f, 0), in, sizeof in - 1);
+    if (read_byte(f->clients[0], WAIT_MS) != 'h')
+        fail_msg("no greeting after the header");
+    if (read_byte(f->clients[0], WAIT_MS) != 'l')
+        fail_msg("the byte after the header did not reach the application");
+    assert_int_equal(atomic_load(&f->sh.accepted), 1);
+    expect_peer(f, "192.0.2.7:4242");
+    command(f, 0, 's');
+    expect_eof(f, 0, WAIT_MS);
+    assert_true(wait_conns(f, 0)); /* uncounted just after the close */
+}
+
+/* A v2 header over IPv6 addresses, and one with TLVs. */
+static void test_proxy_v2_names_the_client(void **state)
+{
+    struct fx *f = *state;
+    static const unsigned char v6[] = "\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x24"
+                                      "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x09"
+                                      "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01"
+                                      "\x01\xbb\x00\x50"
+                                      "l";
+    static const unsigned char tlv[] = "\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x12"
+                                       "\xc6\x33\x64\x05\x7f\x00\x00\x01\x00\x07\x00\x50"
+                                       "\x04\x00\x03xyz"
+                                       "l";
+
+    fx_start_proxy(f, "127.0.0.1", 0);
+    send_all(client(f, 0), v6, sizeof v6 - 1);
+    if (read_byte(f->clients[0], WAIT_MS) != 'h' || read_byte(f->clients[0], WAIT_MS) != 'l')
+        fail_msg("v6: no greeting and echo");
+    expect_peer(f, "[2001:db8::9]:443");
+    send_all(client(f, 1), tlv, sizeof tlv - 1);
+    if (read_byte(f->clients[1], WAIT_MS) != 'h' || read_byte(f->clients[1], WAIT_MS) != 'l')
+        fail_msg("tlv: no greeting and echo");
+    expect_peer(f, "198.51.100.5:7");
+}
+
+/* The application's peer is the socket fd's own address: no header spoke. */
+static void expect_peer_is(struct fx *f, int fd)
+{
+    struct sockaddr_storage me;
+    socklen_t mlen = sizeof me;
+    char want[SOCK_ADDRSTRLEN];
+
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &mlen), 0);
+    sock_addr_format((const struct sockaddr *)&me, true, want, sizeof want);
+    expect_peer(f, want);
+}
+
+/* LOCAL (a health check) keeps the connection's own peer. */
+static void test_proxy_v2_local_keeps_peer(void **state)
+{
+    struct fx *f = *state;
+    static const unsigned char in[] = "\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00";
+
+    fx_start_proxy(f, "127.0.0.1", 0);
+    int fd = client(f, 0);
+    send_all(fd, in, sizeof in - 1);
+    if (read_byte(fd, WAIT_MS) != 'h')
+        fail_msg("no greeting after LOCAL");
+    expect_peer_is(f, fd);
+}
+
+/* A header in pieces: nothing reaches the application until it is whole,
+ * and then the bytes that came with its last piece do. While it waits srv
+ * peeks once per piece or so, not in a loop. */
+static void test_proxy_split_header(void **state)
+{
+    struct fx *f = *state;
+    static const char in[] = "PROXY TCP6 2001:db8::1 ::1 1234 80\r\nl";
+    static const size_t cuts[] = {3, 9, 20, 34, 35};
+
+    fx_start_proxy(f, "127.0.0.1", 0);
+    int fd = client(f, 0);
+    atomic_store(&peeks, 0);
+    size_t off = 0;
+    for (size_t i = 0; i < ARRAY_LEN(cuts); i++) {
+        send_all(fd, in + off, cuts[i] - off);
+        off = cuts[i];
+        expect_open(f, 0, 100);
+        assert_int_equal(atomic_load(&f->sh.accepted), 0);
+    }
+    int n = atomic_load(&peeks);
+    if (n < (int)ARRAY_LEN(cuts) || n > 4 * (int)ARRAY_LEN(cuts))
+        fail_msg("%d peeks for %zu pieces over 500 ms", n, ARRAY_LEN(cuts));
+    send_all(fd, in + off, sizeof in - 1 - off);
+    if (read_byte(fd, WAIT_MS) != 'h' || read_byte(fd, WAIT_MS) != 'l')
+        fail_msg("no greeting and echo after the last piece");
+    expect_peer(f, "[2001:db8::1]:1234");
+}
+
+/* Bytes that cannot begin a header close a trusted peer at once. */
+static void test_proxy_bad_bytes_close(void **state)
+{
+    struct fx *f = *state;
+
+    fx_start_proxy(f, "127.0.0.1", 60000);
+    send_all(client(f, 0), "GET / HTTP/1.0\r\n\r\n", 18);
+    expect_eof(f, 0, WAIT_MS);
+    send_all(client(f, 1), "PROXY TCP4 10.0.0.1 10.0.0.2 080 80\r\n", 37);
+    expect_eof(f, 1, WAIT_MS);
+    send_all(client(f, 2), "\r\n\r\n\0\r\nQUIT\n\x11", 13);
+    expect_eof(f, 2, WAIT_MS);
+    assert_int_equal(atomic_load(&f->sh.accepted), 0);
+    assert_true(wait_conns(f, 0)); /* uncounted just after the close */
+}
+
+/* A trusted peer that sends nothing is closed at the deadline, counted
+ * toward the cap while it waits. */
+static void test_proxy_deadline(void **state)
+{
+    struct fx *f = *state;
+
+    fx_start_proxy(f, "127.0.0.1", 300);
+    client(f, 0);
+    assert_true(wait_conns(f, 1));
+    int64_t t0 = clock_ms();
+    expect_eof(f, 0, WAIT_MS);
+    if (clock_ms() - t0 < 100)
+        fail_msg("closed after %lld ms, before its 300 ms deadline", (long long)(clock_ms() - t0));
+    assert_int_equal(atomic_load(&f->sh.accepted), 0);
+    assert_true(wait_conns(f, 0)); /* uncounted just after the close */
+}
+
+/* A trusted peer that stops sending halfway through its header (FIN) is
+ * closed then, not at the deadline. */
+static void test_proxy_fin_midway(void **state)
+{
+    struct fx *f = *state;
+
+    fx_start_proxy(f, "127.0.0.1", 60000);
+    int fd = client(f, 0);
+    send_all(fd, "PROXY TCP4 10.0", 15);
+    shutdown(fd, SHUT_WR);
+    expect_eof(f, 0, WAIT_MS);
+    assert_int_equal(atomic_load(&f->sh.accepted), 0);
+}
+
+/* A peer outside proxy_from goes to the application at once, header or
+ * not (turning one away is the application's: see net/srv.h). */
+static void test_proxy_untrusted_direct(void **state)
+{
+    struct fx *f = *state;
+
+    fx_start_proxy(f, "10.0.0.0/8,::1", 0);
+    client_accepted(f, 0);
+    expect_peer_is(f, f->clients[0]);
+}
+
+/* Stopping closes connections still waiting for their header. */
+static void test_proxy_stop_closes_pending(void **state)
+{
+    struct fx *f = *state;
+
+    fx_start_proxy(f, "127.0.0.1", 60000);
+    send_all(client(f, 0), "PROXY ", 6);
+    assert_true(wait_conns(f, 1));
+    srv_stop(&f->srv);
+    expect_eof(f, 0, WAIT_MS);
+    srv_wait(&f->srv);
+    f->running = false;
+    assert_int_equal(atomic_load(&f->sh.accepted), 0);
+}
+
 int main(void)
 {
     static struct unit_list l;
@@ -528,6 +758,17 @@ int main(void)
         test_stop_with_grace);
     ADD("stop: no connections, no waiting for the grace", test_stop_idle_is_quick);
     ADD("start: port in use, no threads", test_start_errors);
+    ADD("proxy: a v1 header names the client; the next byte is the application's",
+        test_proxy_v1_names_the_client);
+    ADD("proxy: v2 headers, IPv6 and with TLVs, name the client", test_proxy_v2_names_the_client);
+    ADD("proxy: v2 LOCAL keeps the real peer", test_proxy_v2_local_keeps_peer);
+    ADD("proxy: a header split across segments", test_proxy_split_header);
+    ADD("proxy: a trusted peer's bad bytes close it at once", test_proxy_bad_bytes_close);
+    ADD("proxy: a trusted peer that sends nothing is closed at the deadline", test_proxy_deadline);
+    ADD("proxy: a trusted peer's FIN halfway through its header closes it", test_proxy_fin_midway);
+    ADD("proxy: a peer outside proxy_from is the application's at once",
+        test_proxy_untrusted_direct);
+    ADD("proxy: stopping closes connections waiting for a header", test_proxy_stop_closes_pending);
 #undef ADD
     return unit_run("srv", &l);
 }
