@@ -347,11 +347,26 @@ def test_fast_sender_every_line_to_every_reader(tools):
         n = 20000
         lines = [(b"%08d " % i).ljust(63, b"x") + b"\n" for i in range(n)]
         s.send(b"".join(lines))
-        want = [b"fast: " + ln for ln in lines]
+        # A read that empties the sender's socket in the middle of a line
+        # makes what came so far a message of its own (proto/line: "what a
+        # waiting peer sent"), which happens when the machine is loaded; so
+        # compare the bytes the messages carry, not the line boundaries.
+        want = b"".join(ln[:-1] for ln in lines)
         for r in readers:
-            end = r.wait_line(want[-1], timeout=30)
-            start = r.wait_line(want[0])
-            assert r.snapshot()[start:end + 1] == want, "a reader missed or reordered lines"
+            got, start = [], None
+            deadline = time.monotonic() + 30
+            while sum(map(len, got)) < len(want) and time.monotonic() < deadline:
+                snap = r.snapshot()
+                if start is None:
+                    start = next((i for i, ln in enumerate(snap)
+                                  if ln.startswith(b"fast: 00000000 ")), None)
+                if start is not None:
+                    got = [ln for ln in snap[start:]]
+                time.sleep(0.05)
+            assert got, "a reader got none of the lines"
+            assert all(ln.startswith(b"fast: ") and ln.endswith(b"\n") for ln in got), \
+                "something else came between the lines"
+            assert b"".join(ln[6:-1] for ln in got) == want, "a reader missed or reordered lines"
     finally:
         for r in readers:
             r.close()
