@@ -16,6 +16,8 @@ enum fs_send_mode {
     FS_SEND_READWRITE, /* pread into a per-thread buffer, then send */
 };
 
+struct fs_auth;
+
 #define FS_RAW_GAP_MS 40 /* measured: docs/PROTOCOLS.md */
 
 struct fs_options {
@@ -37,6 +39,8 @@ struct fs_options {
     int raw_gap_ms;       /* a raw name without an end is complete after this quiet gap */
     const char *mime_types; /* mime.types file; NULL for built-ins only */
     enum fs_send_mode send_mode;
+    struct fs_auth *auth;   /* --auth: accounts (app/fs_auth.h); NULL: everyone reads */
+    bool allow_plain_auth;  /* accept passwords over plain HTTP from other hosts */
 };
 
 /* Fills o with the defaults (port 8000, raw on, one thread). */

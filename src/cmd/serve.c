@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "app/fileserver.h"
+#include "app/fs_auth.h"
 #include "cmd/cmd.h"
 #include "core/err.h"
 
@@ -31,6 +32,12 @@ static void serve_usage(FILE *f)
             "                         quiet gap (default 40)\n"
             "      --upload           accept PUT (files replaced atomically)\n"
             "      --max-upload SIZE  largest PUT body, e.g. 100M (default 1G)\n"
+            "      --auth FILE        accounts and rights: lines user:HASH:RIGHTS made by\n"
+            "                         ferry passwd; RIGHTS like rw:/incoming,ro:/ (longest\n"
+            "                         prefix wins; no:/PREFIX refuses); user * is anyone\n"
+            "                         without a password. Writing also needs --upload\n"
+            "      --allow-plain-auth accept passwords over plain HTTP from other hosts\n"
+            "                         (by default only over TLS or from this host)\n"
             "      --max-conns N      open connections at most (default: from ulimit -n)\n"
             "      --idle SECONDS     keep-alive idle timeout (default 60)\n"
             "      --head-timeout SECONDS  time for a whole request head (default 10)\n"
@@ -42,7 +49,8 @@ static void serve_usage(FILE *f)
             "\n"
             "The first line on stdout names the URL served; then one access log line\n"
             "per request. SIGINT or SIGTERM stops it after responses in flight.\n"
-            "Exit status: 0 stopped by a signal, 1 could not serve, 2 bad usage.\n");
+            "Exit status: 0 stopped by a signal, 1 could not serve, 2 bad usage\n"
+            "(a bad line in the --auth file included).\n");
 }
 
 enum {
@@ -55,6 +63,8 @@ enum {
     OPT_UPLOAD,
     OPT_MAX_UPLOAD,
     OPT_RAW_GAP,
+    OPT_AUTH,
+    OPT_ALLOW_PLAIN_AUTH,
 };
 
 /* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
@@ -120,12 +130,15 @@ int cmd_serve(int argc, char **argv)
         {"upload", no_argument, NULL, OPT_UPLOAD},
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
         {"raw-gap", required_argument, NULL, OPT_RAW_GAP},
+        {"auth", required_argument, NULL, OPT_AUTH},
+        {"allow-plain-auth", no_argument, NULL, OPT_ALLOW_PLAIN_AUTH},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct fs_options o;
     struct cmd_listener l;
+    const char *auth_file = NULL;
     int opt;
 
     fs_options_default(&o);
@@ -161,6 +174,12 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_UPLOAD:
             o.upload = true;
+            break;
+        case OPT_AUTH:
+            auth_file = optarg;
+            break;
+        case OPT_ALLOW_PLAIN_AUTH:
+            o.allow_plain_auth = true;
             break;
         case OPT_RAW_GAP: {
             long v;
@@ -214,6 +233,15 @@ int cmd_serve(int argc, char **argv)
     o.threads = l.threads;
     o.max_conns = l.max > 0 ? l.max : fd_conns;
 
+    if (auth_file != NULL) {
+        char msg[512];
+        int arc = fs_auth_load(auth_file, &o.auth, msg, sizeof msg);
+        if (arc < 0) {
+            fprintf(stderr, "ferry serve: %s\n", msg);
+            return arc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        }
+    }
+
     /* Threads inherit the mask, so only cmd_signals_wait sees the signals. */
     cmd_signals_block();
 
@@ -223,6 +251,7 @@ int cmd_serve(int argc, char **argv)
     int rc = fs_server_start(&o, &srv, url, sizeof url, &what);
     if (rc < 0) {
         fprintf(stderr, "ferry serve: %s: %s: %s\n", what, o.root, fe_strerror(rc));
+        fs_auth_free(o.auth);
         return EXIT_FAIL;
     }
     printf("ferry: serving %s on %s\n", realpath(o.root, real) ? real : o.root, url);
@@ -231,5 +260,6 @@ int cmd_serve(int argc, char **argv)
     cmd_signals_wait("serve");
     fs_server_stop(srv);
     fs_server_wait(srv);
+    fs_auth_free(o.auth);
     return EXIT_OK;
 }
