@@ -338,7 +338,7 @@ def test_429_after_repeated_failures_costs_no_crypt(start_server, root, tmp_path
 def test_full_check_queue_is_503(start_server, root, tmp_path):
     """More checks at once than the queue holds (32), each from its own
     loopback address so the failure limit does not answer first."""
-    line = bcrypt_line("dave", "dave-pw", "ro:/", 12)
+    line = bcrypt_line("dave", "dave-pw", "ro:/", 10)
     s = start_server(root, "--auth", str(write_auth(tmp_path, line)))
     socks = []
     try:
