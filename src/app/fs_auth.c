@@ -29,10 +29,12 @@
 #define AUTH_FILE_MAX (4u << 20)
 #define KEY_LEN 32
 #define WAYS 8 /* slots probed in the cache and the failure table */
+#define WAITERS 32 /* connections of one worker waiting for the same check */
 
 struct fs_auth_job {
     struct fs_auth_job *next;
-    struct conn *c;            /* NULL once the connection went away */
+    struct conn *c[WAITERS];   /* who waits for it, NULL where one went away */
+    size_t nc;                 /* slots of c used */
     struct fs_auth_port *port; /* where the verdict goes */
     int user;                  /* index in users, or -1: checked against a dummy */
     bool ok;
@@ -368,10 +370,14 @@ static void *crypt_thread(void *arg)
         a->queue = j->next;
         if (a->queue == NULL)
             a->queue_tail = NULL;
-        if (j->c == NULL) {
+        size_t waiting = 0;
+        for (size_t i = 0; i < j->nc; i++)
+            waiting += j->c[i] != NULL;
+        if (waiting == 0) {
             /* Gone before its turn: nobody hears the answer. */
             client_result(a, j->addr, true, clock_ms());
             explicit_bzero(j->pass, sizeof j->pass);
+            j->nc = 0;
             j->next = a->free_jobs;
             a->free_jobs = j;
             continue;
@@ -409,6 +415,7 @@ int fs_auth_start(struct fs_auth *a)
     a->stopping = false;
     a->queue = a->queue_tail = a->free_jobs = NULL;
     for (size_t i = 0; i < FS_AUTH_QUEUE; i++) {
+        a->jobs[i].nc = 0;
         a->jobs[i].next = a->free_jobs;
         a->free_jobs = &a->jobs[i];
     }
@@ -454,15 +461,25 @@ static void port_cb(struct ev_loop *loop, struct ev_io *io, uint32_t events)
     pthread_mutex_unlock(&a->mu);
     while (j != NULL) {
         struct fs_auth_job *next = j->next;
-        struct conn *c = j->c;
+        struct conn *cs[WAITERS];
+        size_t nc = j->nc;
         bool ok = j->ok;
         int user = j->user;
+        memcpy(cs, j->c, nc * sizeof cs[0]);
         pthread_mutex_lock(&a->mu);
+        j->nc = 0;
         j->next = a->free_jobs;
         a->free_jobs = j;
         pthread_mutex_unlock(&a->mu);
-        if (c != NULL) {
-            c->job = NULL;
+        /* Every waiter is detached before any runs: a drive may close
+         * another waiter, which must not touch the freed job. */
+        for (size_t i = 0; i < nc; i++)
+            if (cs[i] != NULL)
+                cs[i]->job = NULL;
+        for (size_t i = 0; i < nc; i++) {
+            struct conn *c = cs[i];
+            if (c == NULL)
+                continue;
             c->x->auth = ok ? FS_AUTH_GOOD : FS_AUTH_BAD;
             if (ok)
                 snprintf(c->x->user, sizeof c->x->user, "%s", a->users[user].user);
@@ -510,7 +527,9 @@ void fs_auth_cancel(struct conn *c)
     if (c->job == NULL)
         return;
     pthread_mutex_lock(&a->mu);
-    c->job->c = NULL;
+    for (size_t i = 0; i < c->job->nc; i++)
+        if (c->job->c[i] == c)
+            c->job->c[i] = NULL;
     pthread_mutex_unlock(&a->mu);
     c->job = NULL;
 }
@@ -573,6 +592,20 @@ static void cred_key(const struct fs_auth *a, const struct auth_cred *cr, unsign
     explicit_bzero(msg, sizeof msg);
 }
 
+/* c waits for j in CS_AUTH, off the socket (level-triggered input would
+ * spin), under the head deadline. */
+static enum fs_auth_gate wait_for(struct conn *c, struct fs_auth_job *j, int64_t now)
+{
+    int64_t limit = now + c->w->srv->opt.head_timeout_ms;
+
+    c->job = j;
+    fs_conn_set_state(c, CS_AUTH);
+    ev_io_stop(c->w->loop, &c->io);
+    if (c->sc.deadline == 0 || c->sc.deadline > limit)
+        c->sc.deadline = limit;
+    return FS_GATE_WAIT;
+}
+
 static struct http_str authorization(const struct http_request *req)
 {
     for (size_t i = 0; i < req->nheaders; i++)
@@ -632,6 +665,18 @@ enum fs_auth_gate fs_auth_gate(struct conn *c, const struct http_request *req, c
         x->auth = FS_AUTH_GOOD;
         return rights(c, rel, need);
     }
+    /* The same credentials already being checked for this worker (a
+     * browser's parallel connections): wait for that verdict too. */
+    for (size_t i = 0; c->w->auth_port != NULL && i < FS_AUTH_QUEUE; i++) {
+        struct fs_auth_job *q = &a->jobs[i];
+        if (q->nc > 0 && q->nc < WAITERS && q->port == c->w->auth_port && q->user == user &&
+            auth_ct_equal(q->key, key, KEY_LEN)) {
+            q->c[q->nc++] = c;
+            pthread_mutex_unlock(&a->mu);
+            explicit_bzero(buf, sizeof buf);
+            return wait_for(c, q, now);
+        }
+    }
     struct fs_auth_job *j = c->w->auth_port != NULL ? a->free_jobs : NULL;
     if (j == NULL) {
         pthread_mutex_unlock(&a->mu);
@@ -640,7 +685,8 @@ enum fs_auth_gate fs_auth_gate(struct conn *c, const struct http_request *req, c
     }
     a->free_jobs = j->next;
     j->next = NULL;
-    j->c = c;
+    j->c[0] = c;
+    j->nc = 1;
     j->port = c->w->auth_port;
     j->user = user;
     j->ok = false;
@@ -658,14 +704,5 @@ enum fs_auth_gate fs_auth_gate(struct conn *c, const struct http_request *req, c
     pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
     explicit_bzero(buf, sizeof buf);
-
-    /* Wait off the socket (level-triggered input would spin), under the
-     * head deadline. */
-    c->job = j;
-    fs_conn_set_state(c, CS_AUTH);
-    ev_io_stop(c->w->loop, &c->io);
-    int64_t limit = now + s->opt.head_timeout_ms;
-    if (c->sc.deadline == 0 || c->sc.deadline > limit)
-        c->sc.deadline = limit;
-    return FS_GATE_WAIT;
+    return wait_for(c, j, now);
 }

@@ -358,6 +358,23 @@ def test_full_check_queue_is_503(start_server, root, tmp_path):
     assert statuses.count(401) >= 32 - 2, statuses  # the queue's worth were checked
 
 
+def test_parallel_logins_with_one_password_share_a_check(start_server, root, tmp_path):
+    """A browser opens several connections with the same new credentials:
+    they wait for one check, and the failure limit (5 checks in flight
+    count as 5 failures) does not answer 429."""
+    line = bcrypt_line("gil", "gil-pw", "ro:/", 11)
+    s = start_server(root, "--auth", str(write_auth(tmp_path, line)), threads=1)
+    conns = [s.http(timeout=30) for _ in range(12)]
+    try:
+        for c in conns:
+            c.request("GET", "/secret.txt", [basic("gil", "gil-pw")])
+        statuses = [c.read_response().status for c in conns]
+    finally:
+        for c in conns:
+            c.close()
+    assert statuses == [200] * 12, statuses
+
+
 def test_slow_hash_does_not_stall_another_get(start_server, root, tmp_path):
     """One event loop; a check that takes about a second runs while another
     client's GET is answered (ordering, not timing)."""
