@@ -271,6 +271,14 @@ static enum step on_head(struct conn *c, struct budget *b)
 
 /* ---- CS_AUTH ------------------------------------------------------------ */
 
+/* Watches the socket again after CS_AUTH stopped watching it. */
+static int watch_again(struct conn *c)
+{
+    if (c->io.events != 0)
+        return 0;
+    return ev_io_start(c->w->loop, &c->io, c->io.fd, EPOLLIN, fs_conn_io);
+}
+
 /* The check came back (fs_auth.c set c->x->auth): the head, still at the
  * start of c->in, is parsed and routed again, and the socket watched. */
 static enum step on_auth(struct conn *c)
@@ -282,7 +290,7 @@ static enum step on_auth(struct conn *c)
     assert(c->state == CS_AUTH);
     if (c->job != NULL)
         return STEP_WAIT;
-    if (c->io.events == 0 && ev_io_start(c->w->loop, &c->io, c->io.fd, EPOLLIN, fs_conn_io) < 0) {
+    if (watch_again(c) < 0) {
         fs_conn_set_state(c, CS_CLOSE);
         return STEP_GO;
     }
@@ -482,6 +490,19 @@ void fs_conn_open(struct worker *w, int fd, const struct sockaddr_storage *ss)
 
 void fs_conn_expired(struct conn *c)
 {
+    if (c->state == CS_AUTH) {
+        /* The check did not come back within the head deadline: say so,
+         * and close (the request was never answered, its body unread). */
+        fs_auth_cancel(c);
+        c->x->body.keep_alive = false;
+        if (watch_again(c) == 0)
+            fs_respond_error(c, 503, NULL);
+        if (c->state == CS_SEND) {
+            c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+            fs_conn_drive(c);
+            return;
+        }
+    }
     if (c->state == CS_PROBE && in_len(c) > 0)
         fs_raw_serve(c); /* a quiet peer: what it sent is the whole name */
     else

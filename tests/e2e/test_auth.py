@@ -236,6 +236,20 @@ def test_client_gone_during_check_leaves_server_serving(start_server, root, tmp_
     assert get(s, "/secret.txt", basic("slow", "slow-pw")).status == 200
 
 
+def test_check_past_the_head_deadline_is_503_and_close(start_server, root, tmp_path):
+    """A check that outlasts the head deadline (1 s; bcrypt cost 16 takes
+    several seconds) is answered 503 and the connection closes; the
+    server then stops cleanly once the crypt thread is done."""
+    line = bcrypt_line("hal", "hal-pw", "ro:/", 16)
+    s = start_server(root, "--head-timeout", "1", "--auth", str(write_auth(tmp_path, line)))
+    with s.http(timeout=30) as c:
+        c.request("GET", "/secret.txt", [basic("hal", "hal-pw")])
+        r = c.read_response()
+        assert r.status == 503 and r.header("connection") == "close"
+        assert c.closed_by_peer(timeout=10)
+    assert s.stop(timeout=60) == 0
+
+
 # ---- not over plain HTTP from other hosts ------------------------------------------
 
 class Netns:
