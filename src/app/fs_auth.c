@@ -28,7 +28,7 @@
 
 #define AUTH_FILE_MAX (4u << 20)
 #define KEY_LEN 32
-#define WAYS 8 /* slots probed in the cache and the failure table */
+#define WAYS 8     /* slots probed in the cache and the failure table */
 #define WAITERS 32 /* connections of one worker waiting for the same check */
 
 struct fs_auth_job {
@@ -137,8 +137,7 @@ int fs_auth_load(const char *path, struct fs_auth **out, char *msg, size_t msgsz
             goto fail;
         }
         if (e->hash[0] != '\0' && crypt_checksalt(e->hash) != CRYPT_SALT_OK) {
-            snprintf(msg, msgsz, "%s:%zu: this libxcrypt does not accept that hash", path,
-                     lineno);
+            snprintf(msg, msgsz, "%s:%zu: this libxcrypt does not accept that hash", path, lineno);
             goto fail;
         }
         if (strcmp(e->user, AUTH_ANON) == 0)
@@ -204,8 +203,7 @@ static enum auth_right entry_right(const struct auth_entry *e, const char *rel)
     return auth_rights_lookup(e->rules, e->nrules, path, len);
 }
 
-bool fs_auth_may(const struct fs_server *s, const char *user, const char *rel,
-                 enum auth_right need)
+bool fs_auth_may(const struct fs_server *s, const char *user, const char *rel, enum auth_right need)
 {
     const struct fs_auth *a = s->opt.auth;
 
@@ -606,12 +604,21 @@ static enum fs_auth_gate wait_for(struct conn *c, struct fs_auth_job *j, int64_t
     return FS_GATE_WAIT;
 }
 
-static struct http_str authorization(const struct http_request *req)
+/* The Authorization value, p == NULL when absent; *twice when the field
+ * comes more than once (which of them a proxy saw is anybody's guess). */
+static struct http_str authorization(const struct http_request *req, bool *twice)
 {
+    struct http_str v = {NULL, 0};
+
+    *twice = false;
     for (size_t i = 0; i < req->nheaders; i++)
-        if (http_str_ieq(req->headers[i].name.p, req->headers[i].name.len, "authorization"))
-            return req->headers[i].value;
-    return (struct http_str){NULL, 0};
+        if (http_str_ieq(req->headers[i].name.p, req->headers[i].name.len, "authorization")) {
+            *twice = v.p != NULL;
+            if (*twice)
+                break;
+            v = req->headers[i].value;
+        }
+    return v;
 }
 
 enum fs_auth_gate fs_auth_gate(struct conn *c, const struct http_request *req, const char *rel,
@@ -632,7 +639,10 @@ enum fs_auth_gate fs_auth_gate(struct conn *c, const struct http_request *req, c
     if (x->auth == FS_AUTH_GOOD)
         return rights(c, rel, need);
     bool may_ask = fs_conn_secure(c) || (c->flags & FL_LOOPBACK) || s->opt.allow_plain_auth;
-    struct http_str v = authorization(req);
+    bool twice;
+    struct http_str v = authorization(req, &twice);
+    if (twice)
+        return answer(c, 400, NULL, "Authorization came more than once.");
     if (v.p == NULL) {
         if (fs_auth_may(s, NULL, rel, need))
             return FS_GATE_PASS;

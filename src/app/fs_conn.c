@@ -295,9 +295,10 @@ static enum step on_auth(struct conn *c)
         return STEP_GO;
     }
     size_t len = in_len(c);
-    ssize_t r = len == 0 ? HTTP_PARSE_INVALID
-                         : http_parse_request(buf_rptr(c->in), len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD,
-                                              &req, &status);
+    size_t plen = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
+    ssize_t r = HTTP_PARSE_INVALID;
+    if (len > 0)
+        r = http_parse_request(buf_rptr(c->in), plen, &req, &status);
     /* The same bytes that parsed before: they parse again. */
     if (r <= 0 || http_analyse(&req, &info) != 0) {
         fs_conn_set_state(c, CS_CLOSE);

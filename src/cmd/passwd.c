@@ -16,19 +16,18 @@
 
 static void passwd_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ferry passwd USER [RIGHTS]\n"
-            "\n"
-            "Prints a line for ferry serve --auth FILE: USER, a yescrypt hash of the\n"
-            "password and RIGHTS (default ro:/), such as rw:/incoming,ro:/ (ro read,\n"
-            "rw read and write, no nothing; the longest matching prefix wins).\n"
-            "USER * is anyone without a password and takes no password.\n"
-            "\n"
-            "The password is read from the terminal without echo (twice), or as one\n"
-            "line from stdin when stdin is not a terminal.\n"
-            "\n"
-            "  -h, --help     this text\n"
-            "Exit status: 0 printed, 1 no password could be read or hashed, 2 bad usage.\n");
+    fprintf(f, "usage: ferry passwd USER [RIGHTS]\n"
+               "\n"
+               "Prints a line for ferry serve --auth FILE: USER, a yescrypt hash of the\n"
+               "password and RIGHTS (default ro:/), such as rw:/incoming,ro:/ (ro read,\n"
+               "rw read and write, no nothing; the longest matching prefix wins).\n"
+               "USER * is anyone without a password and takes no password.\n"
+               "\n"
+               "The password is read from the terminal without echo (twice), or as one\n"
+               "line from stdin when stdin is not a terminal.\n"
+               "\n"
+               "  -h, --help     this text\n"
+               "Exit status: 0 printed, 1 no password could be read or hashed, 2 bad usage.\n");
 }
 
 /* Reads one line into buf (size bytes) without its line end. Returns its
@@ -123,8 +122,7 @@ int cmd_passwd(int argc, char **argv)
             n = read_line(stdin, pass, sizeof pass);
         }
         if (n <= 0 || n > PASS_MAX) {
-            fprintf(stderr, "ferry passwd: no password read (one line, 1 to %d bytes)\n",
-                    PASS_MAX);
+            fprintf(stderr, "ferry passwd: no password read (one line, 1 to %d bytes)\n", PASS_MAX);
             goto done;
         }
         char salt[CRYPT_GENSALT_OUTPUT_SIZE];
@@ -140,8 +138,7 @@ int cmd_passwd(int argc, char **argv)
     }
     int len = snprintf(line, sizeof line, "%s:%s:%s", user, hash, rights);
     /* The line must be one the server accepts. */
-    if (len < 0 || (size_t)len >= sizeof line ||
-        auth_parse_line(line, (size_t)len, e, &why) != 1) {
+    if (len < 0 || (size_t)len >= sizeof line || auth_parse_line(line, (size_t)len, e, &why) != 1) {
         fprintf(stderr, "ferry passwd: cannot make a valid line: %s\n", why);
         goto done;
     }

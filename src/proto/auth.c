@@ -298,8 +298,8 @@ long auth_b64_decode(const char *in, size_t len, unsigned char *out, size_t outs
         size_t take = 3 - (size_t)pad;
         if (outsz - o < take)
             return -ENOSPC;
-        uint32_t bits = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                        (uint32_t)v[3];
+        uint32_t bits =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         unsigned char b[3] = {(unsigned char)(bits >> 16), (unsigned char)(bits >> 8),
                               (unsigned char)bits};
         memcpy(out + o, b, take);

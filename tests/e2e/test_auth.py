@@ -144,6 +144,11 @@ def test_bad_base64_is_400(srv):
     assert r.status == 400
 
 
+def test_two_authorization_fields_are_400(srv):
+    r = get(srv, "/secret.txt", basic("reader", "reader-pw"), basic("alice", "alice-pw"))
+    assert r.status == 400 and b"members only" not in r.body
+
+
 def test_other_scheme_is_401(srv):
     r = get(srv, "/secret.txt", ("Authorization", "Bearer abc"))
     assert r.status == 401 and r.header("www-authenticate") == CHALLENGE

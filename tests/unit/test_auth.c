@@ -10,8 +10,12 @@
 
 #define YES "$y$j9T$NqedTXohiOkz1JGSe3/8D/$I3nAQDr/Rzcy2XebJo.pq2HQrzwlJMQ22xzVnK6LPK9"
 #define BCR "$2b$04$7EZw.sNN1VDrc0NHzgi0z.TNlG97dz.be.cb2jSKctniqDPHU8Jre"
-#define SHA "$6$uuDS../H356rmdCG$YMwFOGWdItPlJ1yKi7w7borc9e3f63x549UPyWPUoyHBo3F62v6/0oWzA7RLI1Boo3nCWO1bEPdN6q6JKtOzh1"
-#define SHAR "$6$rounds=5000$abcdefgh$KQeXafAQAaOoKTevphVU215RvJdgzyfASRasIOuh12hO8u0r1bGW92ZnTmC9IjsiQ8VPiTXBiZF49dFL1U4wX/"
+#define SHA                                                                                        \
+    "$6$uuDS../H356rmdCG$YMwFOGWdItPlJ1yKi7w7borc9e3f63x549UPyWPUoyHBo3F62v6/"                     \
+    "0oWzA7RLI1Boo3nCWO1bEPdN6q6JKtOzh1"
+#define SHAR                                                                                       \
+    "$6$rounds=5000$abcdefgh$"                                                                     \
+    "KQeXafAQAaOoKTevphVU215RvJdgzyfASRasIOuh12hO8u0r1bGW92ZnTmC9IjsiQ8VPiTXBiZF49dFL1U4wX/"
 
 static struct guard g;
 
@@ -20,9 +24,9 @@ static struct guard g;
 struct line_case {
     const char *name;
     const char *line;
-    int want;          /* 1 entry, 0 skipped, -EINVAL */
-    const char *user;  /* entry: the user */
-    size_t nrules;     /* entry: how many rules */
+    int want;         /* 1 entry, 0 skipped, -EINVAL */
+    const char *user; /* entry: the user */
+    size_t nrules;    /* entry: how many rules */
 };
 
 /* clang-format off */
@@ -172,7 +176,8 @@ static void test_lookup(void **state)
     size_t n = 0;
     const char *why = "";
 
-    assert_int_equal(auth_rights_parse(c->rights, strlen(c->rights), rules, AUTH_RULES_MAX, &n, &why), 0);
+    assert_int_equal(
+        auth_rights_parse(c->rights, strlen(c->rights), rules, AUTH_RULES_MAX, &n, &why), 0);
     const char *p = guard_put(&g, c->path, strlen(c->path));
     enum auth_right r = auth_rights_lookup(rules, n, p, strlen(c->path));
     if (r != c->want)
@@ -184,10 +189,10 @@ static void test_lookup(void **state)
 struct b64_case {
     const char *name;
     const char *in;
-    long want;        /* length, or -errno */
-    const char *out;  /* when want >= 0 */
-    size_t outsz;     /* 0: plenty */
-    size_t inlen;     /* 0: strlen(in) */
+    long want;       /* length, or -errno */
+    const char *out; /* when want >= 0 */
+    size_t outsz;    /* 0: plenty */
+    size_t inlen;    /* 0: strlen(in) */
 };
 
 /* clang-format off */
