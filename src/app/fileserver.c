@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app/fs.h"
+#include "app/fs_auth.h"
 #include "core/fsx.h"
 #include "net/sock.h"
 
@@ -190,6 +191,9 @@ static void fs_started(struct srv_worker *sw)
 
     w->sw = sw;
     w->loop = &sw->loop;
+    /* Without its port a worker answers password checks with 503. */
+    if (w->srv->opt.auth != NULL && fs_auth_port_open(w->srv->opt.auth, w) < 0)
+        fprintf(stderr, "ferry serve: cannot watch password checks: logins get 503\n");
 }
 
 static const struct srv_ops fs_ops = {
@@ -221,8 +225,10 @@ void fs_options_default(struct fs_options *o)
 
 static void server_free(struct fs_server *s)
 {
+    fs_auth_stop(s->opt.auth); /* the workers are gone: nobody waits for a verdict */
     for (int i = 0; s->workers != NULL && i < s->opt.threads; i++) {
         struct worker *w = &s->workers[i];
+        fs_auth_port_close(w);
         while (w->npool > 0)
             free(w->pool[--w->npool]);
         while (w->nxpool > 0)
@@ -286,6 +292,13 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
         buf_init(&w->log, 1u << 20);
         worker_clock(w);
         apps[i] = w;
+    }
+    if (o->auth != NULL) {
+        rc = fs_auth_start(o->auth);
+        if (rc < 0) {
+            *what = "cannot start the password check threads";
+            goto fail;
+        }
     }
     struct srv_options so = {.bind = o->bind,
                              .port = o->port,

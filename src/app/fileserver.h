@@ -16,6 +16,8 @@ enum fs_send_mode {
     FS_SEND_READWRITE, /* pread into a per-thread buffer, then send */
 };
 
+struct fs_auth;
+
 #define FS_RAW_GAP_MS 40 /* measured: docs/PROTOCOLS.md */
 
 struct cidr_list;
@@ -42,6 +44,8 @@ struct fs_options {
     /* PROXY headers from these peers (the caller's; see net/srv.h); a
      * connection whose first bytes begin one is closed. NULL: off. */
     const struct cidr_list *proxy_from;
+    struct fs_auth *auth;   /* --auth: accounts (app/fs_auth.h); NULL: everyone reads */
+    bool allow_plain_auth;  /* accept passwords over plain HTTP from other hosts */
 };
 
 /* Fills o with the defaults (port 8000, raw on, one thread). */

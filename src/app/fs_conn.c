@@ -4,6 +4,8 @@
  *               name (which ends at CR/LF/NUL, the peer's FIN, the name cap
  *               or a quiet gap: docs/PROTOCOLS.md)
  *   CS_HEAD     reading a request head; several when they are pipelined
+ *   CS_AUTH     the head is read and a password check runs off the loop
+ *               (fs_auth.c); the head is routed again when it comes back
  *   CS_BODY     a PUT body into app/upload (fs_put.c)
  *   CS_DISCARD  dropping the rest of a body after its response (proto/fate)
  *   CS_SEND     the response: head, then its body (fs_body.c)
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "app/fs.h"
+#include "app/fs_auth.h"
 #include "net/sock.h"
 #include "proto/proxy.h"
 #include "proto/raw.h"
@@ -37,7 +40,8 @@ enum step { STEP_GO, STEP_WAIT };
 /* Which transitions exist; everything may end in CS_CLOSE. */
 static const uint8_t legal[CS_NSTATES] = {
     [CS_PROBE] = 1u << CS_HEAD | 1u << CS_SEND | 1u << CS_LINGER,
-    [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND,
+    [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_AUTH,
+    [CS_AUTH] = 1u << CS_BODY | 1u << CS_SEND,
     [CS_BODY] = 1u << CS_SEND,
     [CS_DISCARD] = 1u << CS_HEAD,
     [CS_SEND] = 1u << CS_HEAD | 1u << CS_DISCARD | 1u << CS_LINGER,
@@ -283,7 +287,49 @@ static enum step on_head(struct conn *c, struct budget *b)
     note_body(x, &info, info.keep_alive && !w->sw->stopping);
     fs_route(c, &req, &info);
     /* The handler has answered, or started a body: req (which points into
-     * c->in) is no longer needed. */
+     * c->in) is no longer needed, unless a password check holds it. */
+    if (c->in != NULL && c->state != CS_AUTH)
+        buf_consume(c->in, (size_t)r);
+    return STEP_GO;
+}
+
+/* ---- CS_AUTH ------------------------------------------------------------ */
+
+/* Watches the socket again after CS_AUTH stopped watching it. */
+static int watch_again(struct conn *c)
+{
+    if (c->io.events != 0)
+        return 0;
+    return ev_io_start(c->w->loop, &c->io, c->io.fd, EPOLLIN, fs_conn_io);
+}
+
+/* The check came back (fs_auth.c set c->x->auth): the head, still at the
+ * start of c->in, is parsed and routed again, and the socket watched. */
+static enum step on_auth(struct conn *c)
+{
+    struct http_request req;
+    struct http_info info;
+    int status = 0;
+
+    assert(c->state == CS_AUTH);
+    if (c->job != NULL)
+        return STEP_WAIT;
+    if (watch_again(c) < 0) {
+        fs_conn_set_state(c, CS_CLOSE);
+        return STEP_GO;
+    }
+    size_t len = in_len(c);
+    size_t plen = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
+    ssize_t r = HTTP_PARSE_INVALID;
+    if (len > 0)
+        r = http_parse_request(buf_rptr(c->in), plen, &req, &status);
+    /* The same bytes that parsed before: they parse again. */
+    if (r <= 0 || http_analyse(&req, &info) != 0) {
+        fs_conn_set_state(c, CS_CLOSE);
+        return STEP_GO;
+    }
+    fs_route(c, &req, &info);
+    assert(c->state != CS_AUTH);
     if (c->in != NULL)
         buf_consume(c->in, (size_t)r);
     return STEP_GO;
@@ -401,6 +447,7 @@ static void conn_free(struct conn *c)
     }
     if (c->flags & FL_GAP)
         fs_probe_list(c, false);
+    fs_auth_cancel(c);
     ev_io_stop(w->loop, &c->io);
     close(c->io.fd);
     fs_in_put(w, &c->in);
@@ -429,6 +476,9 @@ void fs_conn_drive(struct conn *c)
             break;
         case CS_SEND:
             s = on_send(c);
+            break;
+        case CS_AUTH:
+            s = on_auth(c);
             break;
         case CS_LINGER:
             s = on_linger(c);
@@ -465,6 +515,19 @@ void fs_conn_open(struct worker *w, int fd, const struct sockaddr_storage *ss)
 
 void fs_conn_expired(struct conn *c)
 {
+    if (c->state == CS_AUTH) {
+        /* The check did not come back within the head deadline: say so,
+         * and close (the request was never answered, its body unread). */
+        fs_auth_cancel(c);
+        c->x->body.keep_alive = false;
+        if (watch_again(c) == 0)
+            fs_respond_error(c, 503, NULL);
+        if (c->state == CS_SEND) {
+            c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+            fs_conn_drive(c);
+            return;
+        }
+    }
     if (c->state == CS_PROBE && in_len(c) > 0)
         fs_raw_serve(c); /* a quiet peer: what it sent is the whole name */
     else

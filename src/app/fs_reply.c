@@ -35,6 +35,8 @@ static int put_head(struct conn *c, const struct reply *r)
         rc = buf_printf(b, "Location: %s\r\n", r->location);
     if (rc == 0 && r->allow)
         rc = buf_printf(b, "Allow: %s\r\n", r->allow);
+    if (rc == 0 && r->extra)
+        rc = buf_puts(b, r->extra);
     if (rc == 0 && !x->keep)
         rc = buf_puts(b, "Connection: close\r\n");
     else if (rc == 0 && x->minor == 0)

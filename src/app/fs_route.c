@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "app/fs.h"
+#include "app/fs_auth.h"
 #include "app/listing.h"
 #include "core/fsx.h"
 #include "proto/cond.h"
@@ -243,6 +244,16 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
         c->x->body.keep_alive = false; /* nobody knows whether its body follows */
         fs_respond_error(c, 417, NULL);
         return;
+    }
+    /* --auth: every method but the read-only ones needs write, and is
+     * asked only when writing is on at all (else it is 405 for everyone). */
+    bool reads = req->method == HTTP_GET || req->method == HTTP_HEAD || req->method == HTTP_OPTIONS;
+    if (s->opt.auth != NULL && (reads || s->opt.upload)) {
+        char rel[PATH_MAX_LEN + 16];
+        unsigned flags = 0;
+        if (target_path(c, req, rel, &flags) == 0 &&
+            fs_auth_gate(c, req, rel, reads ? AUTH_READ : AUTH_WRITE) != FS_GATE_PASS)
+            return; /* answered, or waiting in CS_AUTH to come back here */
     }
     if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
         serve_path(c, req, info);

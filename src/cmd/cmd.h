@@ -21,6 +21,7 @@ int cmd_udp(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_put(int argc, char **argv);
+int cmd_passwd(int argc, char **argv);
 
 /* Blocks SIGINT and SIGTERM in this thread (and the threads it starts
  * later) and ignores SIGPIPE. Call before starting a server. */

@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "  put FILE URL  upload with HTTP PUT\n"
             "  chat          a chat broker (-l) or a full-duplex chat client\n"
             "  udp           a UDP peer: listen (-l) or send to HOST:PORT\n"
+            "  passwd USER [RIGHTS]  print a line for serve --auth\n"
 
             "\n"
             "ferry COMMAND --help shows a command's options.\n");
@@ -201,6 +202,8 @@ int main(int argc, char **argv)
         return cmd_get(argc - 1, argv + 1);
     if (strcmp(cmd, "put") == 0)
         return cmd_put(argc - 1, argv + 1);
+    if (strcmp(cmd, "passwd") == 0)
+        return cmd_passwd(argc - 1, argv + 1);
     fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

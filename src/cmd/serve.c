@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "app/fileserver.h"
+#include "app/fs_auth.h"
 #include "cmd/cmd.h"
 #include "core/err.h"
 
@@ -31,6 +32,12 @@ static void serve_usage(FILE *f)
             "                         quiet gap (default 40)\n"
             "      --upload           accept PUT (files replaced atomically)\n"
             "      --max-upload SIZE  largest PUT body, e.g. 100M (default 1G)\n"
+            "      --auth FILE        accounts and rights: lines user:HASH:RIGHTS made by\n"
+            "                         ferry passwd; RIGHTS like rw:/incoming,ro:/ (longest\n"
+            "                         prefix wins; no:/PREFIX refuses); user * is anyone\n"
+            "                         without a password. Writing also needs --upload\n"
+            "      --allow-plain-auth accept passwords over plain HTTP from other hosts\n"
+            "                         (by default only over TLS or from this host)\n"
             "      --max-conns N      open connections at most (default: from ulimit -n)\n"
             "      --idle SECONDS     keep-alive idle timeout (default 60)\n"
             "      --head-timeout SECONDS  time for a whole request head (default 10)\n"
@@ -43,7 +50,8 @@ static void serve_usage(FILE *f)
             "\n"
             "The first line on stdout names the URL served; then one access log line\n"
             "per request. SIGINT or SIGTERM stops it after responses in flight.\n"
-            "Exit status: 0 stopped by a signal, 1 could not serve, 2 bad usage.\n");
+            "Exit status: 0 stopped by a signal, 1 could not serve, 2 bad usage\n"
+            "(a bad line in the --auth file included).\n");
 }
 
 enum {
@@ -56,6 +64,8 @@ enum {
     OPT_UPLOAD,
     OPT_MAX_UPLOAD,
     OPT_RAW_GAP,
+    OPT_AUTH,
+    OPT_ALLOW_PLAIN_AUTH,
 };
 
 /* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
@@ -122,12 +132,15 @@ int cmd_serve(int argc, char **argv)
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
         {"raw-gap", required_argument, NULL, OPT_RAW_GAP},
         {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
+        {"auth", required_argument, NULL, OPT_AUTH},
+        {"allow-plain-auth", no_argument, NULL, OPT_ALLOW_PLAIN_AUTH},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct fs_options o;
     struct cmd_listener l;
+    const char *auth_file = NULL;
     int opt;
 
     fs_options_default(&o);
@@ -163,6 +176,12 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_UPLOAD:
             o.upload = true;
+            break;
+        case OPT_AUTH:
+            auth_file = optarg;
+            break;
+        case OPT_ALLOW_PLAIN_AUTH:
+            o.allow_plain_auth = true;
             break;
         case OPT_RAW_GAP: {
             long v;
@@ -217,6 +236,15 @@ int cmd_serve(int argc, char **argv)
     o.max_conns = l.max > 0 ? l.max : fd_conns;
     o.proxy_from = cmd_proxy_from(&l);
 
+    if (auth_file != NULL) {
+        char msg[512];
+        int arc = fs_auth_load(auth_file, &o.auth, msg, sizeof msg);
+        if (arc < 0) {
+            fprintf(stderr, "ferry serve: %s\n", msg);
+            return arc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        }
+    }
+
     /* Threads inherit the mask, so only cmd_signals_wait sees the signals. */
     cmd_signals_block();
 
@@ -226,6 +254,7 @@ int cmd_serve(int argc, char **argv)
     int rc = fs_server_start(&o, &srv, url, sizeof url, &what);
     if (rc < 0) {
         fprintf(stderr, "ferry serve: %s: %s: %s\n", what, o.root, fe_strerror(rc));
+        fs_auth_free(o.auth);
         return EXIT_FAIL;
     }
     printf("ferry: serving %s on %s\n", realpath(o.root, real) ? real : o.root, url);
@@ -234,5 +263,6 @@ int cmd_serve(int argc, char **argv)
     cmd_signals_wait("serve");
     fs_server_stop(srv);
     fs_server_wait(srv);
+    fs_auth_free(o.auth);
     return EXIT_OK;
 }

@@ -59,11 +59,12 @@ static void test_fate(void **state)
  * must not. */
 static void test_transitions(void **state)
 {
-    static const char *const names[CS_NSTATES] = {"PROBE", "HEAD",   "BODY", "DISCARD",
-                                                  "SEND",  "LINGER", "CLOSE"};
+    static const char *const names[CS_NSTATES] = {"PROBE", "HEAD",   "BODY",  "DISCARD",
+                                                  "SEND",  "LINGER", "CLOSE", "AUTH"};
     static const char *const allowed[] = {
         "PROBE>HEAD",   "PROBE>SEND",  "PROBE>LINGER", "HEAD>BODY",    "HEAD>SEND",
         "BODY>SEND",    "DISCARD>HEAD", "SEND>HEAD",   "SEND>DISCARD", "SEND>LINGER",
+        "HEAD>AUTH",    "AUTH>BODY",    "AUTH>SEND",
     };
     char name[32];
 

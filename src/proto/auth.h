@@ -1,0 +1,105 @@
+/* auth: the pure parts of accounts and rights. Pure: no I/O, no allocation.
+ *
+ *   the --auth file   one account a line, "user:HASH:RIGHTS"; blank lines and
+ *                     lines whose first non-blank byte is '#' are skipped
+ *   HASH              a crypt(3) hash: yescrypt "$y$", bcrypt "$2b$" or
+ *                     sha512crypt "$6$"; empty for the anonymous user "*"
+ *   RIGHTS            comma-separated "ro:/PREFIX", "rw:/PREFIX" or
+ *                     "no:/PREFIX"; the longest prefix that matches a path at
+ *                     a segment boundary decides, no match is no access
+ *   Basic credentials the Authorization value "Basic base64(user:password)"
+ *                     (RFC 7617), with strict base64 (RFC 4648 §4: padding
+ *                     required, no whitespace, unused bits zero) */
+#ifndef FERRY_PROTO_AUTH_H
+#define FERRY_PROTO_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_USER_MAX 32    /* bytes of a user name */
+#define AUTH_HASH_MAX 160   /* bytes of a crypt hash */
+#define AUTH_RULES_MAX 16   /* prefixes on one line */
+#define AUTH_PREFIX_MAX 255 /* bytes of one prefix */
+#define AUTH_CRED_MAX 1024  /* decoded "user:password" bytes */
+#define AUTH_ANON "*"
+
+/* What a rule grants, in order: each implies the ones before it. */
+enum auth_right {
+    AUTH_NONE = 0,
+    AUTH_READ = 1,  /* GET, HEAD, the raw protocol */
+    AUTH_WRITE = 2, /* also PUT, MKCOL, DELETE */
+};
+
+struct auth_rule {
+    char prefix[AUTH_PREFIX_MAX + 1]; /* "/" or "/a/b": no trailing slash, no empty segment */
+    uint16_t len;
+    uint8_t right; /* enum auth_right */
+};
+
+/* One line of the file. */
+struct auth_entry {
+    char user[AUTH_USER_MAX + 1]; /* "*" for anonymous */
+    char hash[AUTH_HASH_MAX + 1]; /* empty for "*" */
+    size_t nrules;
+    struct auth_rule rules[AUTH_RULES_MAX];
+};
+
+enum auth_hash_kind { AUTH_HASH_NONE, AUTH_HASH_YESCRYPT, AUTH_HASH_BCRYPT, AUTH_HASH_SHA512 };
+
+/* Whether s[0..len) is a user name: 1 to AUTH_USER_MAX bytes of ASCII
+ * letters, digits, '.', '_' and '-', not starting with '.' or '-'. "*" is
+ * not a user name (it is the anonymous entry). */
+bool auth_user_valid(const char *s, size_t len);
+
+/* Which crypt(3) scheme the hash s[0..len) has the shape of, or
+ * AUTH_HASH_NONE (anything else, a plain password among them). Checks the
+ * prefix, the fields and their alphabet and lengths, not the hash itself. */
+enum auth_hash_kind auth_hash_kind(const char *s, size_t len);
+
+/* Parses RIGHTS s[0..len) into rules (max of them) and *n. Returns 0, or
+ * -EINVAL with *why saying what is wrong. */
+int auth_rights_parse(const char *s, size_t len, struct auth_rule *rules, size_t max, size_t *n,
+                      const char **why);
+
+/* Parses one line line[0..len) (no line end; a trailing CR is dropped).
+ * Returns 1 with *e filled, 0 for a blank or comment line, or -EINVAL with
+ * *why saying what is wrong. */
+int auth_parse_line(const char *line, size_t len, struct auth_entry *e, const char **why);
+
+/* The right the rules grant for path[0..len) ("/" or "/a/b", normalised):
+ * that of the longest prefix equal to the path or followed in it by '/'
+ * ("/incoming" covers "/incoming/x", not "/incomingX"); AUTH_NONE when no
+ * rule matches. */
+enum auth_right auth_rights_lookup(const struct auth_rule *rules, size_t n, const char *path,
+                                   size_t len);
+
+/* Decodes strict base64 in[0..len) into out (outsz bytes). Returns the
+ * decoded length, -EINVAL for anything but canonical padded base64 (the
+ * empty string included), or -ENOSPC. */
+long auth_b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz);
+
+/* Basic credentials, pointing into the caller's buffer. */
+struct auth_cred {
+    const char *user, *pass;
+    size_t user_len, pass_len;
+};
+
+enum auth_basic_result {
+    AUTH_BASIC_OK = 0,
+    AUTH_BASIC_SCHEME = -1, /* another scheme than Basic: ask again */
+    AUTH_BASIC_BAD = -2,    /* Basic, but not well formed */
+};
+
+/* Parses the Authorization value v[0..len): "Basic" (any case), one or
+ * more spaces, the token, optional trailing blanks. Decodes into buf
+ * (bufsz bytes; AUTH_CRED_MAX + 1 is enough) and splits at the first ':'
+ * into *cred, NUL-terminating the password. A decoded NUL byte, no ':',
+ * or more than bufsz - 1 bytes is AUTH_BASIC_BAD. */
+enum auth_basic_result auth_basic_parse(const char *v, size_t len, char *buf, size_t bufsz,
+                                        struct auth_cred *cred);
+
+/* Compares a and b (n bytes each) in time that depends on n only. */
+bool auth_ct_equal(const void *a, const void *b, size_t n);
+
+#endif

@@ -1,0 +1,468 @@
+"""ferry serve --auth: accounts, rights per path prefix, HTTP Basic, the raw
+protocol under "*", the plain-HTTP refusal for other hosts, the failure
+limit, checks off the event loop, ferry passwd and bad auth files.
+
+The test for "from another host" puts the client in a network namespace
+joined to this one by a veth pair, so the server sees a non-loopback peer
+while no packet leaves the machine; it is skipped where namespaces cannot
+be made (not root, no ip)."""
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import warnings
+
+import pytest
+
+from ferrylib import FERRY, HttpConn, build_request, cpu_seconds, http_request, raw_fetch
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # libxcrypt, the same crypt(3) the server uses
+
+CHALLENGE = 'Basic realm="ferry", charset="UTF-8"'
+
+
+def basic(user, password):
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return ("Authorization", f"Basic {token}")
+
+
+def passwd(user, password, rights=None):
+    """A line from `ferry passwd`, the password given on stdin."""
+    args = [FERRY, "passwd", user] + ([rights] if rights else [])
+    r = subprocess.run(args, input=password + "\n", capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def bcrypt_line(user, password, rights, cost):
+    h = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << cost))
+    assert h.startswith("$2b$")
+    return f"{user}:{h}:{rights}"
+
+
+@pytest.fixture(scope="module")
+def lines():
+    """Lines made once: yescrypt costs tens of ms per hash."""
+    return {
+        "alice": passwd("alice", "alice-pw", "rw:/incoming,ro:/"),
+        "reader": passwd("reader", "reader-pw", "ro:/"),
+    }
+
+
+@pytest.fixture
+def root(tmp_path):
+    r = tmp_path / "root"
+    (r / "pub").mkdir(parents=True)
+    (r / "incoming").mkdir()
+    (r / "incomingX").mkdir()
+    (r / "pub" / "open.txt").write_bytes(b"open to all\n")
+    (r / "secret.txt").write_bytes(b"members only\n")
+    (r / "incoming" / "old.txt").write_bytes(b"old\n")
+    return r
+
+
+def write_auth(tmp_path, *lines):
+    p = tmp_path / "auth"
+    p.write_text("# accounts\n\n" + "\n".join(lines) + "\n")
+    return p
+
+
+@pytest.fixture
+def srv(start_server, root, tmp_path, lines):
+    auth = write_auth(tmp_path, lines["alice"], lines["reader"], "*::ro:/pub")
+    return start_server(root, "--upload", "--auth", str(auth))
+
+
+def get(srv, target, *headers, method="GET"):
+    return http_request(srv, method, target, list(headers))
+
+
+# ---- anonymous -----------------------------------------------------------------
+
+def test_anonymous_read_allowed_by_star(srv):
+    r = get(srv, "/pub/open.txt")
+    assert r.status == 200 and r.body == b"open to all\n"
+
+
+def test_anonymous_read_refused_outside_star(srv):
+    r = get(srv, "/secret.txt")
+    assert r.status == 401
+    assert r.header("www-authenticate") == CHALLENGE
+    assert b"members only" not in r.body
+
+
+def test_no_star_line_anonymous_gets_nothing(start_server, root, tmp_path, lines):
+    s = start_server(root, "--auth", str(write_auth(tmp_path, lines["reader"])))
+    assert get(s, "/pub/open.txt").status == 401
+    assert get(s, "/").status == 401
+    assert raw_fetch(s, b"pub/open.txt\n") == b""
+
+
+def test_head_401_has_no_body(srv):
+    with srv.http() as c:
+        c.request("HEAD", "/secret.txt")
+        r = c.read_response("HEAD")
+        assert r.status == 401 and r.header("www-authenticate") == CHALLENGE
+        c.request("GET", "/pub/open.txt")  # nothing of a body came between
+        assert c.read_response().body == b"open to all\n"
+
+
+# ---- passwords -----------------------------------------------------------------
+
+def test_401_then_200_with_right_password(srv):
+    with srv.http() as c:
+        c.request("GET", "/secret.txt")
+        first = c.read_response()
+        assert first.status == 401 and first.header("www-authenticate") == CHALLENGE
+        for _ in range(3):  # keep-alive: the cache answers the later ones
+            c.request("GET", "/secret.txt", [basic("reader", "reader-pw")])
+            r = c.read_response()
+            assert r.status == 200 and r.body == b"members only\n"
+
+
+def test_wrong_password_is_401(srv):
+    r = get(srv, "/secret.txt", basic("reader", "not-it"))
+    assert r.status == 401 and r.header("www-authenticate") == CHALLENGE
+    assert b"members only" not in r.body
+
+
+def test_unknown_user_is_401(srv):
+    assert get(srv, "/secret.txt", basic("mallory", "reader-pw")).status == 401
+
+
+def test_password_of_another_user_is_401(srv):
+    assert get(srv, "/secret.txt", basic("reader", "alice-pw")).status == 401
+
+
+def test_bad_base64_is_400(srv):
+    r = get(srv, "/secret.txt", ("Authorization", "Basic cmVhZGVyOnJlYWRlci1wdw"))  # no padding
+    assert r.status == 400
+
+
+def test_two_authorization_fields_are_400(srv):
+    r = get(srv, "/secret.txt", basic("reader", "reader-pw"), basic("alice", "alice-pw"))
+    assert r.status == 400 and b"members only" not in r.body
+
+
+def test_other_scheme_is_401(srv):
+    r = get(srv, "/secret.txt", ("Authorization", "Bearer abc"))
+    assert r.status == 401 and r.header("www-authenticate") == CHALLENGE
+
+
+# ---- rights ----------------------------------------------------------------------
+
+def test_user_without_write_gets_403_on_put_and_file_unchanged(srv, root):
+    target = root / "incoming" / "old.txt"
+    r = get(srv, "/incoming/old.txt", basic("reader", "reader-pw"), method="GET")
+    assert r.status == 200
+    r = http_request(srv, "PUT", "/incoming/old.txt",
+                     [basic("reader", "reader-pw"), ("Content-Length", "3")], body=b"new")
+    assert r.status == 403
+    assert target.read_bytes() == b"old\n"
+
+
+def test_anonymous_put_is_401_and_file_unchanged(srv, root):
+    r = http_request(srv, "PUT", "/incoming/old.txt", [("Content-Length", "3")], body=b"new")
+    assert r.status == 401
+    assert (root / "incoming" / "old.txt").read_bytes() == b"old\n"
+
+
+def test_rw_prefix_put_allowed_only_under_it(srv, root):
+    cred = basic("alice", "alice-pw")
+    r = http_request(srv, "PUT", "/incoming/new.txt", [cred, ("Content-Length", "2")], body=b"ok")
+    assert r.status == 201 and (root / "incoming" / "new.txt").read_bytes() == b"ok"
+    r = http_request(srv, "PUT", "/incomingX/new.txt", [cred, ("Content-Length", "2")], body=b"no")
+    assert r.status == 403 and not (root / "incomingX" / "new.txt").exists()
+    r = http_request(srv, "PUT", "/secret.txt", [cred, ("Content-Length", "2")], body=b"no")
+    assert r.status == 403 and (root / "secret.txt").read_bytes() == b"members only\n"
+    r = http_request(srv, "PUT", "/incoming/../secret.txt", [cred, ("Content-Length", "2")], body=b"no")
+    assert r.status == 403 and (root / "secret.txt").read_bytes() == b"members only\n"
+
+
+def test_write_needs_upload_too(start_server, root, tmp_path, lines):
+    s = start_server(root, "--auth", str(write_auth(tmp_path, lines["alice"])))
+    r = http_request(s, "PUT", "/incoming/x", [basic("alice", "alice-pw"), ("Content-Length", "1")],
+                     body=b"x")
+    assert r.status == 405 and not (root / "incoming" / "x").exists()
+
+
+def test_no_prefix_refuses_beneath(start_server, root, tmp_path):
+    line = bcrypt_line("bob", "bob-pw", "ro:/,no:/incoming", 4)
+    s = start_server(root, "--auth", str(write_auth(tmp_path, line)))
+    assert get(s, "/secret.txt", basic("bob", "bob-pw")).status == 200
+    assert get(s, "/incoming/old.txt", basic("bob", "bob-pw")).status == 403
+    assert get(s, "/incomingX/", basic("bob", "bob-pw")).status == 200
+
+
+def test_raw_protocol_sees_only_star_files(srv):
+    assert raw_fetch(srv, b"pub/open.txt\n") == b"open to all\n"
+    assert raw_fetch(srv, b"secret.txt\n") == b""
+    assert raw_fetch(srv, b"incoming/old.txt\n") == b""
+
+
+def test_next_request_after_error_reply_is_answered(srv, root):
+    with srv.http() as c:
+        c.request("PUT", "/incoming/x.txt", [("Content-Length", "5")], body=b"hello")
+        assert c.read_response().status == 401
+        c.request("PUT", "/secret.txt", [basic("alice", "alice-pw"), ("Content-Length", "5")],
+                  body=b"hello")
+        assert c.read_response().status == 403
+        c.request("GET", "/secret.txt", [basic("reader", "wrong")])
+        assert c.read_response().status == 401
+        c.request("GET", "/secret.txt", [basic("reader", "reader-pw")])
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"members only\n"
+    assert not (root / "incoming" / "x.txt").exists()
+    assert (root / "secret.txt").read_bytes() == b"members only\n"
+
+
+def test_pipelined_requests_around_a_check(srv):
+    """A check holds the head; the request after it waits its turn."""
+    with srv.http() as c:
+        c.send(build_request("GET", "/secret.txt", [basic("reader", "reader-pw")]) +
+               build_request("GET", "/pub/open.txt"))
+        assert c.read_response().body == b"members only\n"
+        assert c.read_response().body == b"open to all\n"
+
+
+def test_client_gone_during_check_leaves_server_serving(start_server, root, tmp_path):
+    line = bcrypt_line("slow", "slow-pw", "ro:/", 13)
+    s = start_server(root, "--auth", str(write_auth(tmp_path, line, "*::ro:/pub")), threads=1)
+    for i in range(3):
+        c = s.connect()
+        c.sendall(build_request("GET", "/secret.txt", [basic("slow", f"guess{i}")]))
+        c.close()
+    assert get(s, "/pub/open.txt").status == 200
+    assert get(s, "/secret.txt", basic("slow", "slow-pw")).status == 200
+
+
+def test_check_past_the_head_deadline_is_503_and_close(start_server, root, tmp_path):
+    """A check that outlasts the head deadline (1 s; bcrypt cost 16 takes
+    several seconds) is answered 503 and the connection closes; the
+    server then stops cleanly once the crypt thread is done."""
+    line = bcrypt_line("hal", "hal-pw", "ro:/", 16)
+    s = start_server(root, "--head-timeout", "1", "--auth", str(write_auth(tmp_path, line)))
+    with s.http(timeout=30) as c:
+        c.request("GET", "/secret.txt", [basic("hal", "hal-pw")])
+        r = c.read_response()
+        assert r.status == 503 and r.header("connection") == "close"
+        assert c.closed_by_peer(timeout=10)
+    assert s.stop(timeout=60) == 0
+
+
+# ---- not over plain HTTP from other hosts ------------------------------------------
+
+class Netns:
+    """A network namespace joined to ours by a veth pair: the client inside it
+    is another host to the server, and no packet leaves this machine."""
+
+    def __init__(self):
+        n = os.getpid() % 10000
+        self.name = f"ferryauth{n}"
+        self.host_if, self.ns_if = f"fah{n}", f"fan{n}"
+        sub = n % 250 + 1
+        self.host_ip, self.ns_ip = f"10.231.{sub}.1", f"10.231.{sub}.2"
+
+    def up(self):
+        ip = shutil.which("ip")
+        if os.geteuid() != 0 or ip is None:
+            pytest.skip("needs root and ip(8) for a network namespace")
+        cmds = [["netns", "add", self.name],
+                ["link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if],
+                ["link", "set", self.ns_if, "netns", self.name],
+                ["addr", "add", f"{self.host_ip}/30", "dev", self.host_if],
+                ["link", "set", self.host_if, "up"],
+                ["netns", "exec", self.name, "ip", "addr", "add", f"{self.ns_ip}/30", "dev", self.ns_if],
+                ["netns", "exec", self.name, "ip", "link", "set", self.ns_if, "up"],
+                ["netns", "exec", self.name, "ip", "link", "set", "lo", "up"]]
+        for c in cmds:
+            r = subprocess.run([ip] + c, capture_output=True, text=True, timeout=10)
+            if r.returncode != 0:
+                self.down()
+                pytest.skip(f"cannot make a network namespace: ip {' '.join(c)}: {r.stderr.strip()}")
+
+    def down(self):
+        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=10)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=10)
+
+    def curl(self, url, *args):
+        """Status code and the body of curl run inside the namespace."""
+        r = subprocess.run(["ip", "netns", "exec", self.name, "curl", "-s", "-m", "10",
+                            "-w", "\n%{http_code}", *args, url],
+                           capture_output=True, text=True, timeout=20)
+        body, _, code = r.stdout.rpartition("\n")
+        return int(code or 0), body
+
+
+@pytest.fixture
+def netns():
+    ns = Netns()
+    ns.up()
+    yield ns
+    ns.down()
+
+
+def test_plain_http_from_other_host_refuses_passwords(start_server, root, tmp_path, lines, netns):
+    auth = write_auth(tmp_path, lines["reader"], "*::ro:/pub")
+    s = start_server(root, "--auth", str(auth), bind=netns.host_ip)
+    url = f"http://{netns.host_ip}:{s.port}"
+    assert netns.curl(url + "/pub/open.txt") == (200, "open to all\n")
+    # Not asked for (no 401 challenge) and not accepted, right or wrong.
+    code, body = netns.curl(url + "/secret.txt")
+    assert code == 403 and "https" in body
+    code, body = netns.curl(url + "/secret.txt", "-u", "reader:reader-pw")
+    assert code == 403 and "https" in body and "members only" not in body
+
+
+def test_allow_plain_auth_accepts_from_other_host(start_server, root, tmp_path, lines, netns):
+    auth = write_auth(tmp_path, lines["reader"])
+    s = start_server(root, "--auth", str(auth), "--allow-plain-auth", bind=netns.host_ip)
+    url = f"http://{netns.host_ip}:{s.port}"
+    assert netns.curl(url + "/secret.txt")[0] == 401
+    assert netns.curl(url + "/secret.txt", "-u", "reader:reader-pw") == (200, "members only\n")
+
+
+# ---- failure limit, queue and the loop ------------------------------------------------
+
+def test_429_after_repeated_failures_costs_no_crypt(start_server, root, tmp_path):
+    """Five failures, then 429 with Retry-After, even for the right
+    password. bcrypt cost 12 makes a check cost CPU one can see: ten 429s
+    must cost far less than the five checks did."""
+    line = bcrypt_line("carol", "carol-pw", "ro:/", 12)
+    s = start_server(root, "--auth", str(write_auth(tmp_path, line)))
+    before = cpu_seconds(s.pid)
+    with s.http() as c:
+        for i in range(5):
+            c.request("GET", "/secret.txt", [basic("carol", f"wrong{i}")])
+            assert c.read_response().status == 401
+    five_checks = cpu_seconds(s.pid) - before
+    assert five_checks > 0.2  # the checks did run crypt
+    before = cpu_seconds(s.pid)
+    with s.http() as c:
+        for i in range(10):
+            c.request("GET", "/secret.txt", [basic("carol", f"more{i}")])
+            r = c.read_response()
+            assert r.status == 429 and int(r.header("retry-after")) > 0
+    blocked = cpu_seconds(s.pid) - before
+    assert blocked < five_checks / 2, (blocked, five_checks)
+    r = get(s, "/secret.txt", basic("carol", "carol-pw"))
+    assert r.status == 429
+
+
+def test_full_check_queue_is_503(start_server, root, tmp_path):
+    """More checks at once than the queue holds (32), each from its own
+    loopback address so the failure limit does not answer first."""
+    line = bcrypt_line("dave", "dave-pw", "ro:/", 10)
+    s = start_server(root, "--auth", str(write_auth(tmp_path, line)))
+    socks = []
+    try:
+        for i in range(40):
+            c = socket.socket()
+            c.settimeout(30)
+            c.bind((f"127.0.{1 + i // 200}.{2 + i % 200}", 0))
+            c.connect((s.host, s.port))
+            c.sendall(build_request("GET", "/secret.txt", [basic("dave", f"g{i}")]))
+            socks.append(HttpConn(s.port, sock=c, timeout=30))
+        statuses = [h.read_response().status for h in socks]
+    finally:
+        for h in socks:
+            h.close()
+    assert statuses.count(503) >= 1, statuses
+    assert set(statuses) <= {401, 503}, statuses
+    assert statuses.count(401) >= 32 - 2, statuses  # the queue's worth were checked
+
+
+def test_parallel_logins_with_one_password_share_a_check(start_server, root, tmp_path):
+    """A browser opens several connections with the same new credentials:
+    they wait for one check, and the failure limit (5 checks in flight
+    count as 5 failures) does not answer 429."""
+    line = bcrypt_line("gil", "gil-pw", "ro:/", 11)
+    s = start_server(root, "--auth", str(write_auth(tmp_path, line)), threads=1)
+    conns = [s.http(timeout=30) for _ in range(12)]
+    try:
+        for c in conns:
+            c.request("GET", "/secret.txt", [basic("gil", "gil-pw")])
+        statuses = [c.read_response().status for c in conns]
+    finally:
+        for c in conns:
+            c.close()
+    assert statuses == [200] * 12, statuses
+
+
+def test_slow_hash_does_not_stall_another_get(start_server, root, tmp_path):
+    """One event loop; a check that takes about a second runs while another
+    client's GET is answered (ordering, not timing)."""
+    line = bcrypt_line("erin", "erin-pw", "ro:/", 14)
+    s = start_server(root, "--auth", str(write_auth(tmp_path, line, "*::ro:/pub")), threads=1)
+    order = []
+    slow = s.http(timeout=30)
+    slow.request("GET", "/secret.txt", [basic("erin", "erin-pw")])
+
+    def wait_slow():
+        order.append(("slow", slow.read_response().status))
+
+    t = threading.Thread(target=wait_slow)
+    t.start()
+    time.sleep(0.05)
+    r = get(s, "/pub/open.txt")
+    order.append(("get", r.status))
+    t.join(30)
+    slow.close()
+    assert order == [("get", 200), ("slow", 200)], order
+
+
+# ---- ferry passwd and the auth file ----------------------------------------------------
+
+def test_passwd_output_verifies_with_crypt(start_server, root, tmp_path):
+    line = passwd("frank", "frank pw with spaces", "rw:/incoming")
+    user, h, rights = line.split(":", 2)
+    assert (user, rights) == ("frank", "rw:/incoming")
+    assert h.startswith("$y$")
+    assert crypt.crypt("frank pw with spaces", h) == h
+    assert crypt.crypt("frank pw with spaces!", h) != h
+    assert passwd("frank", "frank pw with spaces").split(":")[1] != h  # a fresh salt
+    s = start_server(root, "--auth", str(write_auth(tmp_path, line)))
+    assert get(s, "/incoming/old.txt", basic("frank", "frank pw with spaces")).status == 200
+
+
+def test_passwd_defaults_and_refusals():
+    assert passwd("gina", "pw").endswith(":ro:/")
+    assert passwd("*", "", "ro:/pub") == "*::ro:/pub"
+    for args, stdin in ((["bad:name"], "pw\n"), (["gina", "rx:/"], "pw\n"), (["gina", "ro:/a/"], "pw\n")):
+        r = subprocess.run([FERRY, "passwd", *args], input=stdin, capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 2 and r.stdout == "", (args, r)
+    r = subprocess.run([FERRY, "passwd", "gina"], input="", capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and r.stdout == ""
+
+
+def refused_start(root, auth):
+    r = subprocess.run([FERRY, "serve", "-p", "0", "-b", "127.0.0.1", "--auth", str(auth), str(root)],
+                       capture_output=True, text=True, timeout=30)
+    return r
+
+
+def test_auth_file_with_plain_password_refuses_to_start(root, tmp_path, lines):
+    auth = write_auth(tmp_path, lines["reader"], "bob:hunter2:ro:/")
+    r = refused_start(root, auth)
+    assert r.returncode == 2 and "serving" not in r.stdout
+    assert f"{auth}:4:" in r.stderr and "plain passwords are refused" in r.stderr
+
+
+def test_auth_file_with_bad_line_refuses_to_start(root, tmp_path, lines):
+    for bad in ("reader:" + lines["reader"].split(":")[1] + ":ro:/pub/",
+                "just-a-name", lines["reader"]):  # the last: a user twice
+        auth = write_auth(tmp_path, lines["reader"], bad)
+        r = refused_start(root, auth)
+        assert r.returncode == 2 and "serving" not in r.stdout, (bad, r)
+        assert f"{auth}:4:" in r.stderr, (bad, r.stderr)
+
+
+def test_missing_auth_file_refuses_to_start(root, tmp_path):
+    r = refused_start(root, tmp_path / "nope")
+    assert r.returncode == 1 and "cannot read the auth file" in r.stderr

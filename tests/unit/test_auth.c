@@ -1,0 +1,356 @@
+/* Unit tests for proto/auth: --auth file lines, hash shapes, user names,
+ * rights lookup at segment boundaries, strict base64 and Basic
+ * credentials. Parser inputs sit against a guard page, and every
+ * truncation of the good lines and tokens is fed too. */
+#include "unit.h"
+
+#include <errno.h>
+
+#include "proto/auth.h"
+
+#define YES "$y$j9T$NqedTXohiOkz1JGSe3/8D/$I3nAQDr/Rzcy2XebJo.pq2HQrzwlJMQ22xzVnK6LPK9"
+#define BCR "$2b$04$7EZw.sNN1VDrc0NHzgi0z.TNlG97dz.be.cb2jSKctniqDPHU8Jre"
+#define SHA                                                                                        \
+    "$6$uuDS../H356rmdCG$YMwFOGWdItPlJ1yKi7w7borc9e3f63x549UPyWPUoyHBo3F62v6/"                     \
+    "0oWzA7RLI1Boo3nCWO1bEPdN6q6JKtOzh1"
+#define SHAR                                                                                       \
+    "$6$rounds=5000$abcdefgh$"                                                                     \
+    "KQeXafAQAaOoKTevphVU215RvJdgzyfASRasIOuh12hO8u0r1bGW92ZnTmC9IjsiQ8VPiTXBiZF49dFL1U4wX/"
+
+static struct guard g;
+
+/* ---- lines ----------------------------------------------------------------- */
+
+struct line_case {
+    const char *name;
+    const char *line;
+    int want;         /* 1 entry, 0 skipped, -EINVAL */
+    const char *user; /* entry: the user */
+    size_t nrules;    /* entry: how many rules */
+};
+
+/* clang-format off */
+static const struct line_case line_cases[] = {
+    {"line: yescrypt, one rule", "alice:" YES ":ro:/", 1, "alice", 1},
+    {"line: bcrypt, two rules", "bob:" BCR ":rw:/incoming,ro:/", 1, "bob", 2},
+    {"line: sha512crypt", "carol:" SHA ":ro:/pub", 1, "carol", 1},
+    {"line: sha512crypt with rounds", "dave:" SHAR ":ro:/pub", 1, "dave", 1},
+    {"line: a CR before the end is dropped", "alice:" YES ":ro:/\r", 1, "alice", 1},
+    {"line: anonymous", "*::ro:/pub", 1, "*", 1},
+    {"line: no: refuses a prefix", "e:" YES ":ro:/,no:/secret", 1, "e", 2},
+    {"line: name with dot, dash, underscore", "a.b-c_d:" YES ":ro:/", 1, "a.b-c_d", 1},
+    {"line: empty", "", 0, NULL, 0},
+    {"line: blanks only", "  \t ", 0, NULL, 0},
+    {"line: comment", "# alice:pw:ro:/", 0, NULL, 0},
+    {"line: indented comment", "   # x", 0, NULL, 0},
+    {"line: plain password refused", "alice:secret:ro:/", -EINVAL, NULL, 0},
+    {"line: plain password that starts like a hash", "alice:$y$secret:ro:/", -EINVAL, NULL, 0},
+    {"line: md5crypt refused", "alice:$1$abcdefgh$0123456789012345678901:ro:/", -EINVAL, NULL, 0},
+    {"line: bcrypt $2a$ refused", "alice:$2a$04$7EZw.sNN1VDrc0NHzgi0z.TNlG97dz.be.cb2jSKctniqDPHU8Jre:ro:/", -EINVAL, NULL, 0},
+    {"line: bcrypt short", "alice:$2b$04$7EZw.sNN1VDrc0NHzgi0z.TNlG97dz.be.cb2jSKctniqDPHU8Jr:ro:/", -EINVAL, NULL, 0},
+    {"line: bcrypt cost 03", "alice:$2b$03$7EZw.sNN1VDrc0NHzgi0z.TNlG97dz.be.cb2jSKctniqDPHU8Jre:ro:/", -EINVAL, NULL, 0},
+    {"line: yescrypt with a bad byte", "alice:$y$j9T$NqedTXohiOkz1JGSe3/8D/$I3nAQDr/Rzcy2XebJo.pq2HQrzwlJMQ22xzVnK6LPK!:ro:/", -EINVAL, NULL, 0},
+    {"line: sha512 bad rounds", "alice:$6$rounds=x$abcdefgh$KQeXafAQAaOoKTevphVU215RvJdgzyfASRasIOuh12hO8u0r1bGW92ZnTmC9IjsiQ8VPiTXBiZF49dFL1U4wX/:ro:/", -EINVAL, NULL, 0},
+    {"line: no hash", "alice::ro:/", -EINVAL, NULL, 0},
+    {"line: anonymous with a hash", "*:" YES ":ro:/", -EINVAL, NULL, 0},
+    {"line: no rights", "alice:" YES ":", -EINVAL, NULL, 0},
+    {"line: only two fields", "alice:" YES, -EINVAL, NULL, 0},
+    {"line: only a name", "alice", -EINVAL, NULL, 0},
+    {"line: empty user", ":" YES ":ro:/", -EINVAL, NULL, 0},
+    {"line: user with a space", "al ice:" YES ":ro:/", -EINVAL, NULL, 0},
+    {"line: user starting with a dot", ".alice:" YES ":ro:/", -EINVAL, NULL, 0},
+    {"line: user starting with a dash", "-alice:" YES ":ro:/", -EINVAL, NULL, 0},
+    {"line: user too long", "a23456789012345678901234567890123:" YES ":ro:/", -EINVAL, NULL, 0},
+    {"line: user of 32 bytes", "a2345678901234567890123456789012:" YES ":ro:/", 1, "a2345678901234567890123456789012", 1},
+    {"line: user not ASCII", "\xc3\xa9:" YES ":ro:/", -EINVAL, NULL, 0},
+    {"line: leading blank", " alice:" YES ":ro:/", -EINVAL, NULL, 0},
+    {"line: unknown right", "alice:" YES ":rx:/", -EINVAL, NULL, 0},
+    {"line: right without a prefix", "alice:" YES ":ro:", -EINVAL, NULL, 0},
+    {"line: relative prefix", "alice:" YES ":ro:pub", -EINVAL, NULL, 0},
+    {"line: prefix with a trailing slash", "alice:" YES ":ro:/pub/", -EINVAL, NULL, 0},
+    {"line: prefix with //", "alice:" YES ":ro:/a//b", -EINVAL, NULL, 0},
+    {"line: prefix with ..", "alice:" YES ":ro:/a/../b", -EINVAL, NULL, 0},
+    {"line: prefix with .", "alice:" YES ":ro:/./b", -EINVAL, NULL, 0},
+    {"line: prefix with a control byte", "alice:" YES ":ro:/a\tb", -EINVAL, NULL, 0},
+    {"line: empty item", "alice:" YES ":ro:/,", -EINVAL, NULL, 0},
+    {"line: same prefix twice", "alice:" YES ":ro:/a,rw:/a", -EINVAL, NULL, 0},
+    {"line: rights with a space", "alice:" YES ":ro:/, rw:/a", -EINVAL, NULL, 0},
+    {"line: seventeen prefixes", "alice:" YES ":ro:/1,ro:/2,ro:/3,ro:/4,ro:/5,ro:/6,ro:/7,ro:/8,ro:/9,ro:/10,ro:/11,ro:/12,ro:/13,ro:/14,ro:/15,ro:/16,ro:/17", -EINVAL, NULL, 0},
+};
+/* clang-format on */
+
+static void test_line(void **state)
+{
+    const struct line_case *c = *state;
+    static struct auth_entry e;
+    const char *why = NULL;
+    size_t len = strlen(c->line);
+    const char *in = guard_put(&g, c->line, len);
+
+    int r = auth_parse_line(in, len, &e, &why);
+    if (r != c->want)
+        fail_msg("%s: got %d, want %d (%s)", c->name, r, c->want, why ? why : "");
+    if (r < 0 && (why == NULL || why[0] == '\0'))
+        fail_msg("%s: no reason given", c->name);
+    if (r == 1) {
+        assert_string_equal(e.user, c->user);
+        assert_int_equal(e.nrules, c->nrules);
+    }
+    /* Every truncation of a good line parses or is refused: no over-read. */
+    if (c->want == 1)
+        for (size_t n = 0; n < len; n++) {
+            in = guard_put(&g, c->line, n);
+            (void)auth_parse_line(in, n, &e, &why);
+        }
+}
+
+static void test_line_fields(void **state)
+{
+    static struct auth_entry e;
+    const char *why = "";
+    const char *l = "bob:" BCR ":rw:/incoming,ro:/,no:/secret";
+
+    assert_int_equal(auth_parse_line(l, strlen(l), &e, &why), 1);
+    assert_string_equal(e.hash, BCR);
+    assert_int_equal(e.nrules, 3);
+    assert_string_equal(e.rules[0].prefix, "/incoming");
+    assert_int_equal(e.rules[0].right, AUTH_WRITE);
+    assert_string_equal(e.rules[1].prefix, "/");
+    assert_int_equal(e.rules[1].right, AUTH_READ);
+    assert_int_equal(e.rules[2].right, AUTH_NONE);
+}
+
+static void test_hash_kinds(void **state)
+{
+    assert_int_equal(auth_hash_kind(YES, strlen(YES)), AUTH_HASH_YESCRYPT);
+    assert_int_equal(auth_hash_kind(BCR, strlen(BCR)), AUTH_HASH_BCRYPT);
+    assert_int_equal(auth_hash_kind(SHA, strlen(SHA)), AUTH_HASH_SHA512);
+    assert_int_equal(auth_hash_kind(SHAR, strlen(SHAR)), AUTH_HASH_SHA512);
+    assert_int_equal(auth_hash_kind("", 0), AUTH_HASH_NONE);
+    assert_int_equal(auth_hash_kind("$", 1), AUTH_HASH_NONE);
+    assert_int_equal(auth_hash_kind("password", 8), AUTH_HASH_NONE);
+    /* Each truncation of a good hash is no hash. */
+    const char *good[] = {YES, BCR, SHA, SHAR};
+    for (size_t i = 0; i < ARRAY_LEN(good); i++)
+        for (size_t n = 0; n < strlen(good[i]); n++) {
+            const char *in = guard_put(&g, good[i], n);
+            if (auth_hash_kind(in, n) != AUTH_HASH_NONE)
+                fail_msg("%s cut at %zu taken as a hash", good[i], n);
+        }
+}
+
+/* ---- rights lookup --------------------------------------------------------- */
+
+struct lookup_case {
+    const char *name;
+    const char *rights;
+    const char *path;
+    enum auth_right want;
+};
+
+/* clang-format off */
+static const struct lookup_case lookup_cases[] = {
+    {"lookup: root covers all", "ro:/", "/a/b/c", AUTH_READ},
+    {"lookup: root covers root", "ro:/", "/", AUTH_READ},
+    {"lookup: prefix itself", "rw:/incoming,ro:/", "/incoming", AUTH_WRITE},
+    {"lookup: beneath the prefix", "rw:/incoming,ro:/", "/incoming/x/y", AUTH_WRITE},
+    {"lookup: /incomingX is not under /incoming", "rw:/incoming,ro:/", "/incomingX", AUTH_READ},
+    {"lookup: /incoming.txt is not under /incoming", "rw:/incoming", "/incoming.txt", AUTH_NONE},
+    {"lookup: a shorter path is not under", "rw:/incoming", "/inc", AUTH_NONE},
+    {"lookup: no rule matches", "ro:/pub", "/private/x", AUTH_NONE},
+    {"lookup: root not covered by /pub", "ro:/pub", "/", AUTH_NONE},
+    {"lookup: longest wins over order", "ro:/a/b,rw:/a", "/a/b/c", AUTH_READ},
+    {"lookup: longest wins, other order", "rw:/a,ro:/a/b", "/a/b/c", AUTH_READ},
+    {"lookup: sibling of the longer", "rw:/a,ro:/a/b", "/a/bc", AUTH_WRITE},
+    {"lookup: no: beats a shorter rw", "rw:/,no:/secret", "/secret/k", AUTH_NONE},
+    {"lookup: no: leaves the rest", "rw:/,no:/secret", "/secrets", AUTH_WRITE},
+    {"lookup: deeper yes under no", "no:/a,ro:/a/pub", "/a/pub/f", AUTH_READ},
+    {"lookup: case matters", "ro:/Pub", "/pub", AUTH_NONE},
+};
+/* clang-format on */
+
+static void test_lookup(void **state)
+{
+    const struct lookup_case *c = *state;
+    struct auth_rule rules[AUTH_RULES_MAX];
+    size_t n = 0;
+    const char *why = "";
+
+    assert_int_equal(
+        auth_rights_parse(c->rights, strlen(c->rights), rules, AUTH_RULES_MAX, &n, &why), 0);
+    const char *p = guard_put(&g, c->path, strlen(c->path));
+    enum auth_right r = auth_rights_lookup(rules, n, p, strlen(c->path));
+    if (r != c->want)
+        fail_msg("%s: got %d, want %d", c->name, (int)r, (int)c->want);
+}
+
+/* ---- base64 ---------------------------------------------------------------- */
+
+struct b64_case {
+    const char *name;
+    const char *in;
+    long want;       /* length, or -errno */
+    const char *out; /* when want >= 0 */
+    size_t outsz;    /* 0: plenty */
+    size_t inlen;    /* 0: strlen(in) */
+};
+
+/* clang-format off */
+static const struct b64_case b64_cases[] = {
+    {"b64: three bytes", "YWJj", 3, "abc", 0, 0},
+    {"b64: two bytes, one =", "YWI=", 2, "ab", 0, 0},
+    {"b64: one byte, two =", "YQ==", 1, "a", 0, 0},
+    {"b64: longer", "YWxpY2U6c2VjcmV0", 12, "alice:secret", 0, 0},
+    {"b64: + and /", "+/+/", 3, "\xfb\xff\xbf", 0, 0},
+    {"b64: empty refused", "", -EINVAL, NULL, 0, 0},
+    {"b64: missing padding", "YQ", -EINVAL, NULL, 0, 0},
+    {"b64: missing one =", "YWI", -EINVAL, NULL, 0, 0},
+    {"b64: three =", "Y===", -EINVAL, NULL, 0, 0},
+    {"b64: four =", "====", -EINVAL, NULL, 0, 0},
+    {"b64: = in the middle", "YQ==YWJj", -EINVAL, NULL, 0, 0},
+    {"b64: data after =", "YW=j", -EINVAL, NULL, 0, 0},
+    {"b64: nonzero unused bits, two =", "YR==", -EINVAL, NULL, 0, 0},
+    {"b64: nonzero unused bits, one =", "YWJ=", -EINVAL, NULL, 0, 0},
+    {"b64: space inside", "YW Jj", -EINVAL, NULL, 0, 0},
+    {"b64: newline inside", "YWJj\nYWJj", -EINVAL, NULL, 0, 0},
+    {"b64: url-safe alphabet refused", "-_-_", -EINVAL, NULL, 0, 0},
+    {"b64: NUL byte", "YW\0j", -EINVAL, NULL, 0, 4},
+    {"b64: five characters", "YWJjZ", -EINVAL, NULL, 0, 0},
+    {"b64: output exactly fits", "YWJj", 3, "abc", 3, 0},
+    {"b64: output too small", "YWJj", -ENOSPC, NULL, 2, 0},
+};
+/* clang-format on */
+
+static void test_b64(void **state)
+{
+    const struct b64_case *c = *state;
+    unsigned char out[64];
+    size_t len = c->inlen ? c->inlen : strlen(c->in);
+    const char *in = guard_put(&g, c->in, len);
+
+    long r = auth_b64_decode(in, len, out, c->outsz ? c->outsz : sizeof out);
+    if (r != c->want)
+        fail_msg("%s: got %ld, want %ld", c->name, r, c->want);
+    if (r >= 0)
+        assert_memory_equal(out, c->out, (size_t)r);
+}
+
+/* ---- Basic credentials ----------------------------------------------------- */
+
+struct basic_case {
+    const char *name;
+    const char *value;
+    enum auth_basic_result want;
+    const char *user, *pass;
+};
+
+/* clang-format off */
+static const struct basic_case basic_cases[] = {
+    {"basic: alice:secret", "Basic YWxpY2U6c2VjcmV0", AUTH_BASIC_OK, "alice", "secret"},
+    {"basic: scheme in any case", "bAsIc YWxpY2U6c2VjcmV0", AUTH_BASIC_OK, "alice", "secret"},
+    {"basic: several spaces, trailing blank", "Basic   YWxpY2U6c2VjcmV0 \t", AUTH_BASIC_OK, "alice", "secret"},
+    {"basic: colon in the password", "Basic YTpiOmM=", AUTH_BASIC_OK, "a", "b:c"},
+    {"basic: empty password", "Basic YTo=", AUTH_BASIC_OK, "a", ""},
+    {"basic: empty user", "Basic OnB3", AUTH_BASIC_OK, "", "pw"},
+    {"basic: UTF-8 password", "Basic YTrDqQ==", AUTH_BASIC_OK, "a", "\xc3\xa9"},
+    {"basic: Bearer is another scheme", "Bearer abc", AUTH_BASIC_SCHEME, NULL, NULL},
+    {"basic: Basicx is another scheme", "BasicYWxpY2U6c2VjcmV0", AUTH_BASIC_SCHEME, NULL, NULL},
+    {"basic: Basi", "Basi", AUTH_BASIC_SCHEME, NULL, NULL},
+    {"basic: empty value", "", AUTH_BASIC_SCHEME, NULL, NULL},
+    {"basic: no token", "Basic", AUTH_BASIC_BAD, NULL, NULL},
+    {"basic: no token after spaces", "Basic   ", AUTH_BASIC_BAD, NULL, NULL},
+    {"basic: no colon", "Basic YWxpY2U=", AUTH_BASIC_BAD, NULL, NULL},
+    {"basic: NUL in the password", "Basic YTpiAGM=", AUTH_BASIC_BAD, NULL, NULL},
+    {"basic: bad base64", "Basic YWxpY2U6c2VjcmV0=", AUTH_BASIC_BAD, NULL, NULL},
+    {"basic: two tokens", "Basic YTpi YTpi", AUTH_BASIC_BAD, NULL, NULL},
+};
+/* clang-format on */
+
+static void test_basic(void **state)
+{
+    const struct basic_case *c = *state;
+    char buf[AUTH_CRED_MAX + 1];
+    struct auth_cred cr;
+    size_t len = strlen(c->value);
+    const char *in = guard_put(&g, c->value, len);
+
+    enum auth_basic_result r = auth_basic_parse(in, len, buf, sizeof buf, &cr);
+    if (r != c->want)
+        fail_msg("%s: got %d, want %d", c->name, (int)r, (int)c->want);
+    if (r == AUTH_BASIC_OK) {
+        assert_int_equal(cr.user_len, strlen(c->user));
+        assert_memory_equal(cr.user, c->user, cr.user_len);
+        assert_int_equal(cr.pass_len, strlen(c->pass));
+        assert_string_equal(cr.pass, c->pass);
+        for (size_t n = 0; n < len; n++) {
+            in = guard_put(&g, c->value, n);
+            (void)auth_basic_parse(in, n, buf, sizeof buf, &cr);
+        }
+    }
+}
+
+/* Credentials longer than the buffer are refused, not cut. */
+static void test_basic_too_long(void **state)
+{
+    char value[8 + 4 * 700], buf[AUTH_CRED_MAX + 1];
+    struct auth_cred cr;
+    size_t n = 6;
+
+    memcpy(value, "Basic ", 6);
+    for (size_t i = 0; i < 700; i++) { /* 2100 bytes of "a:aa..." */
+        memcpy(value + n, i == 0 ? "YTph" : "YWFh", 4);
+        n += 4;
+    }
+    assert_int_equal(auth_basic_parse(value, n, buf, sizeof buf, &cr), AUTH_BASIC_BAD);
+    assert_int_equal(auth_basic_parse(value, 6 + 4 * 300, buf, sizeof buf, &cr), AUTH_BASIC_OK);
+    assert_int_equal(cr.pass_len, 900 - 2);
+}
+
+static void test_users(void **state)
+{
+    assert_true(auth_user_valid("alice", 5));
+    assert_true(auth_user_valid("A_1.b-c", 7));
+    assert_false(auth_user_valid("", 0));
+    assert_false(auth_user_valid("*", 1));
+    assert_false(auth_user_valid("a:b", 3));
+    assert_false(auth_user_valid("a/b", 3));
+    assert_false(auth_user_valid(".a", 2));
+    assert_false(auth_user_valid("-a", 2));
+    assert_false(auth_user_valid("a b", 3));
+}
+
+static void test_ct_equal(void **state)
+{
+    assert_true(auth_ct_equal("abcd", "abcd", 4));
+    assert_false(auth_ct_equal("abcd", "abce", 4));
+    assert_false(auth_ct_equal("xbcd", "abcd", 4));
+    assert_true(auth_ct_equal("a", "b", 0));
+}
+
+static int setup(void **state)
+{
+    guard_open(&g, 8192);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    guard_close(&g);
+    return 0;
+}
+
+int main(void)
+{
+    static struct unit_list l;
+
+    UNIT_ADD_ROWS(&l, line_cases, test_line);
+    unit_add(&l, "line: fields and rights", test_line_fields, NULL);
+    unit_add(&l, "hash: kinds and truncations", test_hash_kinds, NULL);
+    UNIT_ADD_ROWS(&l, lookup_cases, test_lookup);
+    UNIT_ADD_ROWS(&l, b64_cases, test_b64);
+    UNIT_ADD_ROWS(&l, basic_cases, test_basic);
+    unit_add(&l, "basic: too long is refused", test_basic_too_long, NULL);
+    unit_add(&l, "users: name rules", test_users, NULL);
+    unit_add(&l, "ct_equal", test_ct_equal, NULL);
+    return _cmocka_run_group_tests("auth", l.t, l.n, setup, teardown);
+}
