@@ -39,7 +39,8 @@
 /* The states of a connection. Every change goes through fs_conn_set_state,
  * which asserts that it is one fs_conn_legal allows. */
 enum conn_state {
-    CS_PROBE,   /* a new connection: its first bytes tell HTTP from a raw name */
+    CS_PROBE,   /* a new connection: its first bytes tell TLS, HTTP or a raw name */
+    CS_TLS,     /* a TLS handshake; then CS_PROBE again, inside TLS */
     CS_HEAD,    /* reading a request head */
     CS_BODY,    /* reading a PUT body into an upload */
     CS_DISCARD, /* reading and dropping the rest of a body nobody wants */
@@ -102,8 +103,17 @@ struct conn {
     uint64_t discard;           /* body bytes to drop before the next request */
     struct buf *in;             /* pooled; NULL while nothing is pending */
     struct xchg *x;             /* the exchange under way; NULL between requests */
+    struct tls *tls;            /* the TLS session; NULL on plain TCP. All I/O goes
+                                   through net/sio with it */
     union peer_addr peer;
 };
+
+/* The request arrived over TLS (the handshake is done before any request
+ * is read, so this holds for every request of the connection). */
+static inline bool fs_conn_secure(const struct conn *c)
+{
+    return c->tls != NULL;
+}
 
 struct fs_server;
 
@@ -124,8 +134,11 @@ struct worker {
     char *rwbuf; /* FS_SEND_READWRITE only */
 };
 
+struct tls_server;
+
 struct fs_server {
     struct fs_options opt;
+    struct tls_server *tls; /* NULL: plain only */
     int rootfd;
     struct mime_table mime;
     struct srv srv;
