@@ -162,8 +162,8 @@ static void fs_stopping(struct srv_worker *sw)
     for (; sc != NULL; sc = next) {
         struct conn *c = container_of(sc, struct conn, sc);
         next = sc->next;
-        if (c->state == CS_TLS ||
-            ((c->state == CS_HEAD || c->state == CS_PROBE) && (c->in == NULL || buf_len(c->in) == 0)))
+        if (c->state == CS_TLS || ((c->state == CS_HEAD || c->state == CS_PROBE) &&
+                                   (c->in == NULL || buf_len(c->in) == 0)))
             fs_conn_abort(c);
     }
 }

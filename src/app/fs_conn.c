@@ -280,8 +280,8 @@ static void redirect_https(struct conn *c, const struct http_request *req,
     }
     snprintf(loc, sizeof c->w->scratch, "https://%.*s%.*s", (int)info->host.len, info->host.p,
              (int)path.len, path.p);
-    struct reply r = {.status = 301, .type = "text/html; charset=utf-8", .has_length = true,
-                      .location = loc};
+    struct reply r = {
+        .status = 301, .type = "text/html; charset=utf-8", .has_length = true, .location = loc};
     fs_respond(c, &r);
 }
 

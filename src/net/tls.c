@@ -3,10 +3,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -95,8 +95,7 @@ static int check_pin(struct tls *t, const unsigned char *pin, char *err, size_t 
 }
 
 int tls_connect(int fd, const char *host, const char *cacert, bool insecure,
-                const unsigned char *pin, int timeout_ms, struct tls **out, char *err,
-                size_t errsz)
+                const unsigned char *pin, int timeout_ms, struct tls **out, char *err, size_t errsz)
 {
     struct tls *t = calloc(1, sizeof *t);
     unsigned char addr[16];
@@ -293,10 +292,9 @@ void tls_free(struct tls *t)
 /* Session tickets. OpenSSL's own ticket key lives as long as its SSL_CTX
  * and would change on every reload; ours belong to the tls_server, so
  * tickets survive a reload, and rotate: a key encrypts new tickets for
- * TICKET_ROTATE_MS, then only decrypts for as long again (such a ticket is
+ * s->rotate_ms (an hour), then only decrypts for as long again (such a ticket is
  * renewed), then is gone. A stolen key so opens at most two periods of
  * sessions, and a ticket never outlives two periods. */
-#define TICKET_ROTATE_MS (3600 * 1000)
 
 struct ticket_key {
     unsigned char name[16];
@@ -310,6 +308,7 @@ struct tls_server {
     SSL_CTX *ctx;
     struct ticket_key cur, prev;
     bool have_prev;
+    int64_t rotate_ms;
 };
 
 static int ctx_index = -1; /* SSL_CTX ex_data slot for its tls_server, made once */
@@ -332,9 +331,9 @@ static int new_ticket_key(struct ticket_key *k, int64_t now)
 /* Under s->mu: moves the keys on by the periods that have passed. */
 static void rotate_keys(struct tls_server *s, int64_t now)
 {
-    if (now - s->cur.born < TICKET_ROTATE_MS)
+    if (now - s->cur.born < s->rotate_ms)
         return;
-    if (now - s->cur.born < 2 * TICKET_ROTATE_MS) {
+    if (now - s->cur.born < 2 * s->rotate_ms) {
         s->prev = s->cur;
         s->have_prev = true;
     } else {
@@ -364,9 +363,9 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
     rotate_keys(s, now);
     if (enc) {
         k = s->cur;
-        if (now - k.born >= TICKET_ROTATE_MS)
+        if (now - k.born >= s->rotate_ms)
             rc = -1; /* rotate_keys could not make one: issue no ticket */
-    } else if (now - s->cur.born < TICKET_ROTATE_MS &&
+    } else if (now - s->cur.born < s->rotate_ms &&
                memcmp(name, s->cur.name, sizeof s->cur.name) == 0) {
         k = s->cur;
     } else if (s->have_prev && memcmp(name, s->prev.name, sizeof s->prev.name) == 0) {
@@ -435,7 +434,8 @@ static int self_signed(const char *host, X509 **xout, EVP_PKEY **kout)
     } else if (host != NULL && inet_pton(AF_INET6, host, addr) == 1 && strlen(host) < 64) {
         snprintf(san + strlen(san), sizeof san - strlen(san), ",IP:%s", host);
     }
-    if (X509_set_version(x, 2) != 1 || BN_rand(serial, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
+    if (X509_set_version(x, 2) != 1 ||
+        BN_rand(serial, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
         BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) == NULL ||
         X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
         X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400) == NULL ||
@@ -500,7 +500,7 @@ static int make_ctx(struct tls_server *s, const struct tls_server_src *src, SSL_
     /* Resumption by tickets alone: no session cache to share among threads. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
-    SSL_CTX_set_timeout(ctx, 2 * TICKET_ROTATE_MS / 1000);
+    SSL_CTX_set_timeout(ctx, (long)(2 * s->rotate_ms / 1000 + 1));
     SSL_CTX_set_ex_data(ctx, ctx_index, s);
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
@@ -548,6 +548,7 @@ int tls_server_new(const struct tls_server_src *src, struct tls_server **out, ch
         return -EPROTO;
     }
     pthread_mutex_init(&s->mu, NULL);
+    s->rotate_ms = src->ticket_rotate_ms > 0 ? src->ticket_rotate_ms : TLS_TICKET_ROTATE_MS;
     rc = make_ctx(s, src, &s->ctx, err, errsz);
     if (rc < 0) {
         tls_server_free(s);

@@ -66,13 +66,18 @@ void tls_close(struct tls *t);
 
 struct tls_server;
 
-/* What a server's certificate comes from: PEM files (the certificate file
- * may hold the chain after it), or a fresh self-signed one. */
+/* What a server's TLS is made from: PEM files (the certificate file may
+ * hold the chain after it), or a fresh self-signed certificate. */
 struct tls_server_src {
     const char *cert_file, *key_file; /* both NULL: self-signed */
     const char *host;                 /* self-signed: a name or address for it, besides
                                          localhost, 127.0.0.1 and ::1; may be NULL */
+    int ticket_rotate_ms;             /* 0: TLS_TICKET_ROTATE_MS; read by tls_server_new only */
 };
+
+/* How long a session ticket key encrypts new tickets; it then decrypts
+ * (and renews) for as long again. */
+#define TLS_TICKET_ROTATE_MS (3600 * 1000)
 
 /* Makes the server context: TLS 1.2 and 1.3 only, ALPN http/1.1, no
  * compression, no renegotiation, session tickets under keys of our own
