@@ -87,7 +87,7 @@ EOF
   die "nginx did not start"
 }
 
-declare -A PORT PID BEST ALL CPU RPS RCPU
+declare -A PORT PID BEST ALL CPU LEAST RPS RCPU
 start_ferry "$W" --tls-cert "$BENCH_TMP/cert.pem" --tls-key "$BENCH_TMP/key.pem"
 PORT[ferry]=$SRV_PORT; PID[ferry]=$SRV_PID
 start_nginx_tls; PORT[nginx]=$SRV_PORT; PID[nginx]=$SRV_PID
@@ -114,6 +114,9 @@ for r in $(seq "$RUNS"); do
     read -r t c <<<"$(one_big "$n")"
     log "tls: 1 GiB round $r $n ${t}s, server CPU ${c}s"
     ALL[$n]="${ALL[$n]:+${ALL[$n]} }$(calc "$t" 2)"
+    if [ -z "${LEAST[$n]:-}" ] || awk -v a="$c" -v b="${LEAST[$n]}" 'BEGIN { exit !(a < b) }'; then
+      LEAST[$n]=$c
+    fi
     if [ -z "${BEST[$n]:-}" ] || awk -v a="$t" -v b="${BEST[$n]}" 'BEGIN { exit !(a < b) }'; then
       BEST[$n]=$t
       CPU[$n]=$c
@@ -146,23 +149,27 @@ echo "### HTTPS (bench/tls.sh)"
 echo
 echo "Same EC P-256 certificate, TLS 1.3 (curl and wrk pick it), $SERVER_THREADS threads / workers each."
 echo
-echo "| 1 GiB file, curl -k -o /dev/null | best (s) | GB/s | all runs (s) | server CPU in the best run (s) |"
-echo "| --- | --- | --- | --- | --- |"
+echo "| 1 GiB file, curl -k -o /dev/null | best (s) | GB/s | all runs (s) | server CPU in the best run (s) | least server CPU of the runs (s) |"
+echo "| --- | --- | --- | --- | --- | --- |"
 for n in ferry nginx; do
-  echo "| $n | $(calc "${BEST[$n]}" 2) | $(calc "$BYTES / ${BEST[$n]} / 1e9" 2) | ${ALL[$n]} | ${CPU[$n]} |"
+  echo "| $n | $(calc "${BEST[$n]}" 2) | $(calc "$BYTES / ${BEST[$n]} / 1e9" 2) | ${ALL[$n]} | ${CPU[$n]} | ${LEAST[$n]} |"
 done
 echo
-echo "1 GiB ferry/nginx time: **$(calc "${BEST[ferry]} / ${BEST[nginx]}")** (below 1.00: ferry is faster)."
+echo "1 GiB ferry/nginx: best time **$(calc "${BEST[ferry]} / ${BEST[nginx]}")**, least server CPU" \
+  "**$(calc "${LEAST[ferry]} / ${LEAST[nginx]}")** (below 1.00 favours ferry)."
 echo
 echo "| 1 KiB file, wrk -t2 -c$CONNS -d${DURATION}s | ferry (req/s) | nginx (req/s) | ferry/nginx | ferry CPU (µs/req) | nginx CPU (µs/req) |"
 echo "| --- | --- | --- | --- | --- | --- |"
-sf=0; sn=0
+sf=0; sn=0; cf=0; cn=0
 for r in $(seq "$ROUNDS"); do
   f=${RPS[ferry#$r]}; g=${RPS[nginx#$r]}
   sf=$(calc "$sf + $f"); sn=$(calc "$sn + $g")
+  cf=$(calc "$cf + ${RCPU[ferry#$r]}" 3); cn=$(calc "$cn + ${RCPU[nginx#$r]}" 3)
   echo "| run $r | $f | $g | **$(calc "$f / $g")** | ${RCPU[ferry#$r]} | ${RCPU[nginx#$r]} |"
 done
-echo "| mean | $(calc "$sf / $ROUNDS" 0) | $(calc "$sn / $ROUNDS" 0) | **$(calc "$sf / $sn")** | | |"
+echo "| mean | $(calc "$sf / $ROUNDS" 0) | $(calc "$sn / $ROUNDS" 0) | **$(calc "$sf / $sn")** | $(calc "$cf / $ROUNDS" 1) | $(calc "$cn / $ROUNDS" 1) |"
+echo
+echo "1 KiB server CPU per request ferry/nginx: **$(calc "$cf / $cn")** (below 1.00: ferry spends less)."
 echo
 echo "kTLS: tcp_available_ulp is \"$ulp\"$(grep -qw tls <<<"$ulp" && echo "" || echo " (no tls ULP: the kernel cannot take TLS records, so SSL_sendfile has nothing to run on)")."
 echo
