@@ -54,6 +54,7 @@ enum conn_state {
 #define FL_HEAD_TIMER 0x02 /* a request head is partly here: its deadline runs */
 #define FL_GAP 0x04       /* on the probe list: a raw name may still be arriving */
 #define FL_FIN 0x08       /* the peer has shut down its side */
+#define FL_SHUT 0x10      /* CS_LINGER: our close_notify waits for room in the socket */
 
 union peer_addr {
     struct sockaddr sa;

@@ -402,7 +402,8 @@ void fs_conn_linger(struct conn *c)
     fs_conn_set_state(c, CS_LINGER);
     c->sc.deadline = c->w->loop->now + LINGER_MS;
     fs_in_put(c->w, &c->in);
-    sio_end(c->io.fd, c->tls);
+    if (sio_end(c->io.fd, c->tls) == -EAGAIN)
+        c->flags |= FL_SHUT; /* on_linger sends it once the socket has room */
 }
 
 /* ---- CS_SEND ------------------------------------------------------------ */
@@ -435,7 +436,7 @@ static enum step on_send(struct conn *c)
     switch (fs_body_send(c)) {
     case BODY_DONE:
         finish_exchange(c);
-        return c->state == CS_LINGER ? want(c, EPOLLIN) : STEP_GO;
+        return c->state == CS_LINGER && !(c->flags & FL_SHUT) ? want(c, EPOLLIN) : STEP_GO;
     case BODY_AGAIN:
     case BODY_BUDGET: /* EPOLLOUT fires again at once: others get a turn first */
         c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
@@ -452,6 +453,13 @@ static enum step on_send(struct conn *c)
 static enum step on_linger(struct conn *c)
 {
     assert(c->state == CS_LINGER);
+    if (c->flags & FL_SHUT) {
+        /* A raw body over TLS ends only with our close_notify: it must
+         * leave before the TCP shutdown. */
+        if (sio_end(c->io.fd, c->tls) == -EAGAIN)
+            return want(c, EPOLLOUT);
+        c->flags &= (uint8_t)~FL_SHUT;
+    }
     for (int i = 0; i < READS_PER_WAKEUP; i++) {
         ssize_t n = sio_recv(c->io.fd, c->tls, c->w->scratch, sizeof c->w->scratch);
         if (n == -EAGAIN)

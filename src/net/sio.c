@@ -83,9 +83,10 @@ uint32_t sio_events(const struct tls *t, uint32_t ev)
     return ev;
 }
 
-void sio_end(int fd, struct tls *t)
+int sio_end(int fd, struct tls *t)
 {
-    if (t != NULL)
-        tls_shutdown(t);
+    if (t != NULL && tls_shutdown(t) == -EAGAIN)
+        return -EAGAIN;
     shutdown(fd, SHUT_WR);
+    return 0;
 }

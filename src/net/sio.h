@@ -44,7 +44,9 @@ ssize_t sio_send_file(int fd, struct tls *t, int file, off_t *off, size_t n, cha
 uint32_t sio_events(const struct tls *t, uint32_t ev);
 
 /* Ends our side: a TLS close_notify first (so the peer knows our bytes
- * ended here, not cut), then the TCP shutdown for writing. */
-void sio_end(int fd, struct tls *t);
+ * ended here, not cut), then the TCP shutdown for writing. Returns 0, or
+ * -EAGAIN while the close_notify waits for room in the socket (call again
+ * when it is writable; TCP is not shut down before it is out). */
+int sio_end(int fd, struct tls *t);
 
 #endif

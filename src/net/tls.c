@@ -268,13 +268,25 @@ void tls_close(struct tls *t)
     tls_free(t);
 }
 
-void tls_shutdown(struct tls *t)
+int tls_shutdown(struct tls *t)
 {
     if (t->failed || t->shut)
-        return; /* RFC 8446 6.1: not after a fatal alert */
+        return 0; /* RFC 8446 6.1: not after a fatal alert */
+    t->waits = TLS_DONE;
+    /* 0 or 1: our close_notify is out (we do not wait for the peer's). A
+     * retry after WANT_WRITE sends the alert OpenSSL still holds. */
+    int r = SSL_shutdown(t->ssl);
+    if (r < 0 && SSL_get_error(t->ssl, r) == SSL_ERROR_WANT_WRITE) {
+        t->waits = TLS_WANT_WRITE;
+        ERR_clear_error();
+        return -EAGAIN;
+    }
     t->shut = true;
-    SSL_shutdown(t->ssl);
-    ERR_clear_error();
+    if (r >= 0) {
+        ERR_clear_error();
+        return 0;
+    }
+    return failure(t, SSL_get_error(t->ssl, r));
 }
 
 void tls_free(struct tls *t)

@@ -130,8 +130,10 @@ ssize_t tls_send(struct tls *t, const void *p, size_t n);
 enum tls_step tls_waits(const struct tls *t);
 
 /* Sends close_notify once, without waiting: the end of what we send is
- * then known to be the end. Not after a failure. */
-void tls_shutdown(struct tls *t);
+ * then known to be the end. Returns 0 when it is out (or must not be sent:
+ * after a failure), -EAGAIN when the socket must take bytes first (call
+ * again then), or -EPROTO / -errno when it cannot be sent. */
+int tls_shutdown(struct tls *t);
 
 /* Frees a session without a close_notify (a cut stays a cut). NULL is fine. */
 void tls_free(struct tls *t);

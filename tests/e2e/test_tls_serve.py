@@ -530,3 +530,20 @@ def test_unreadable_cert_fails_to_start(tmp_path):
                   "--tls-key", tmp_path / "none.key", tmp_path)
     assert r.rc == 1, r
     assert "none.pem" in r.err
+
+
+def test_raw_inside_tls_large_file_ends_with_close_notify(tls_server, certs, served_dir):
+    """A close-delimited body over TLS: the end is known only from close_notify,
+    which must reach a slow reader even when the socket was full at the end."""
+    srv = tls_server()
+    want = file_sha256(served_dir / "big.bin")
+    for _ in range(3):
+        c = HttpConn(srv.port, srv.host, TIMEOUT)
+        c.sock = client_ctx(certs["a"][0]).wrap_socket(c.sock, server_hostname="localhost",
+                                                       suppress_ragged_eofs=False)
+        with c:
+            c.send(b"big.bin\n")
+            time.sleep(0.5)  # the server fills the socket and waits
+            data = c.rest_until_close(timeout=60)
+        assert len(data) == BIG
+        assert hashlib.sha256(data).hexdigest() == want
