@@ -304,9 +304,11 @@ void tls_free(struct tls *t)
 /* Session tickets. OpenSSL's own ticket key lives as long as its SSL_CTX
  * and would change on every reload; ours belong to the tls_server, so
  * tickets survive a reload, and rotate: a key encrypts new tickets for
- * s->rotate_ms (an hour), then only decrypts for as long again (such a ticket is
- * renewed), then is gone. A stolen key so opens at most two periods of
- * sessions, and a ticket never outlives two periods. */
+ * s->rotate_ms (an hour), then only decrypts for at least as long again
+ * (such a ticket is renewed under the newer key), then is gone at the next
+ * rotation. A stolen key so opens at most two periods of sessions. The
+ * session timeout (two periods) counts from the full handshake, which a
+ * renewal does not move, so a full handshake comes at least that often. */
 
 struct ticket_key {
     unsigned char name[16];

@@ -283,31 +283,42 @@ static void sleep_ms(int ms)
     }
 }
 
-/* A ticket is resumed under the key that made it; after one period the key
- * only decrypts (the session is resumed and renewed under the new key);
- * after the next rotation it is gone, while the renewed ticket still works. */
+/* A ticket is resumed under the key that made it; after one period that
+ * key only decrypts (the session is resumed, and renewed under the new
+ * key); after the next rotation it is gone. Session C is young enough at
+ * the end (1.7 periods, the session lifetime is 2 and a second) that only
+ * the key's removal can refuse it. */
 static void test_ticket_rotation(void **state)
 {
     struct tls_server *ts = self_signed_server(ROTATE_MS);
     bool reused;
 
     (void)state;
-    SSL_SESSION *first = session_from(ts, NULL, TLS1_2_VERSION, &reused);
-    SSL_SESSION *again = session_from(ts, first, TLS1_2_VERSION, &reused);
+    SSL_SESSION *a = session_from(ts, NULL, TLS1_2_VERSION, &reused); /* key 0, at 0 */
+    SSL_SESSION *a2 = session_from(ts, a, TLS1_2_VERSION, &reused);
     assert_true(reused);
+    sleep_ms(ROTATE_MS * 7 / 10);
+    SSL_SESSION *c = session_from(ts, NULL, TLS1_2_VERSION, &reused); /* key 0, at 0.7 */
+    sleep_ms(ROTATE_MS * 5 / 10);
+    SSL_SESSION *a3 = session_from(ts, a, TLS1_2_VERSION, &reused); /* 1.2: key 1 now */
+    assert_true(reused); /* key 0 still decrypts */
+    const unsigned char *t_old, *t_new;
+    size_t l_old, l_new;
+    SSL_SESSION_get0_ticket(a, &t_old, &l_old);
+    SSL_SESSION_get0_ticket(a3, &t_new, &l_new);
+    assert_true(l_new > 16 && l_old > 16);
+    assert_memory_not_equal(t_old, t_new, 16); /* renewed: another key name */
     sleep_ms(ROTATE_MS * 12 / 10);
-    SSL_SESSION *renewed = session_from(ts, first, TLS1_2_VERSION, &reused);
-    assert_true(reused); /* the old key still decrypts */
-    sleep_ms(ROTATE_MS * 13 / 10);
-    SSL_SESSION *late = session_from(ts, first, TLS1_2_VERSION, &reused);
-    assert_false(reused); /* two rotations later: a full handshake */
-    SSL_SESSION *fresh = session_from(ts, renewed, TLS1_2_VERSION, &reused);
-    assert_true(reused); /* the ticket renewed under the newer key */
-    SSL_SESSION_free(first);
-    SSL_SESSION_free(again);
-    SSL_SESSION_free(renewed);
-    SSL_SESSION_free(late);
-    SSL_SESSION_free(fresh);
+    SSL_SESSION *c2 = session_from(ts, c, TLS1_2_VERSION, &reused); /* 2.4: key 2, key 0 gone */
+    assert_false(reused);
+    SSL_SESSION *c3 = session_from(ts, c2, TLS1_2_VERSION, &reused);
+    assert_true(reused); /* and the fresh session resumes under key 2 */
+    SSL_SESSION_free(a);
+    SSL_SESSION_free(a2);
+    SSL_SESSION_free(a3);
+    SSL_SESSION_free(c);
+    SSL_SESSION_free(c2);
+    SSL_SESSION_free(c3);
     tls_server_free(ts);
 }
 
@@ -391,6 +402,46 @@ static void test_send_file_over_tls(void **state)
     tls_server_free(ts);
 }
 
+/* close_notify into a socket with no room: -EAGAIN (asking for EPOLLOUT),
+ * no TCP shutdown yet; once the peer has read, it goes and ends the stream
+ * cleanly after all the data. */
+static void test_end_waits_for_room(void **state)
+{
+    struct tls_server *ts = self_signed_server(0);
+    struct pair p;
+    static char data[20000], back[sizeof data];
+    int tiny = 1;
+    size_t got = 0;
+    int64_t end = clock_ms() + WAIT_MS;
+
+    (void)state;
+    memset(data, 'x', sizeof data);
+    pair_open(&p, ts, NULL, TLS1_3_VERSION);
+    pair_handshake(&p);
+    struct iovec iov = {data, sizeof data};
+    assert_int_equal(sio_sendv(p.sfd, p.srv, &iov, 1, false), (ssize_t)sizeof data);
+    /* The bytes not yet read count against a send buffer now far smaller. */
+    assert_int_equal(setsockopt(p.sfd, SOL_SOCKET, SO_SNDBUF, &tiny, sizeof tiny), 0);
+    assert_int_equal(sio_end(p.sfd, p.srv), -EAGAIN);
+    assert_int_equal(sio_events(p.srv, EPOLLIN), EPOLLOUT);
+    while (got < sizeof data) {
+        assert_true(clock_ms() < end);
+        got += client_read(&p, back + got, sizeof back - got);
+    }
+    assert_memory_equal(back, data, sizeof data);
+    assert_int_equal(sio_end(p.sfd, p.srv), 0);
+    char buf[16];
+    int r, e;
+    do {
+        assert_true(clock_ms() < end);
+        r = SSL_read_ex(p.cssl, buf, sizeof buf, &got);
+        e = SSL_get_error(p.cssl, r);
+    } while (r != 1 && e == SSL_ERROR_WANT_READ);
+    assert_int_equal(e, SSL_ERROR_ZERO_RETURN);
+    pair_close(&p);
+    tls_server_free(ts);
+}
+
 static void test_plain_sio(void **state)
 {
     int sv[2];
@@ -427,5 +478,6 @@ int main(void)
     unit_add(&l, "ticket keys rotate; old ones renew, then go", test_ticket_rotation, NULL);
     unit_add(&l, "reload: bad file keeps the old; in flight goes on", test_reload, NULL);
     unit_add(&l, "a file over TLS into a full socket", test_send_file_over_tls, NULL);
+    unit_add(&l, "close_notify waits for room, then ends clean", test_end_waits_for_room, NULL);
     return unit_run("tls_server", &l);
 }
