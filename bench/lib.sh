@@ -98,7 +98,7 @@ start_ferry() {
   BENCH_PIDS+=("$SRV_PID")
   SRV_PORT=
   for _ in $(seq 100); do
-    SRV_PORT=$(head -1 "$logf" 2>/dev/null | sed -n 's|^ferry: serving .* on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p')
+    SRV_PORT=$(head -1 "$logf" 2>/dev/null | sed -n 's|^ferry: serving .* on https\?://127\.0\.0\.1:\([0-9]*\)/$|\1|p')
     [ -n "$SRV_PORT" ] && break
     kill -0 "$SRV_PID" 2>/dev/null || break
     sleep 0.1

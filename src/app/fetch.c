@@ -199,8 +199,8 @@ static enum fetch_result conn_open(struct fetch *f, const struct url *u)
         if (f->o->insecure)
             say(f, "warning: -k: the server's certificate is not verified");
         int64_t t1 = clock_ms();
-        rc = xp_start_tls(&c->x, u->host, f->o->cacert, f->o->insecure, f->o->timeout_ms, err,
-                          sizeof err);
+        rc = xp_start_tls(&c->x, u->host, f->o->cacert, f->o->insecure,
+                          f->o->has_pin ? f->o->pin : NULL, f->o->timeout_ms, err, sizeof err);
         if (rc < 0) {
             say(f, "%s: %s", u->host, rc == -EPROTO ? err : strerror(-rc));
             conn_close(f, true);

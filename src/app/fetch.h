@@ -37,6 +37,8 @@ struct fetch_options {
     bool sync;              /* --sync: fsync before the rename */
     bool no_pipeline;       /* --no-pipeline: one request at a time */
     const char *cacert;
+    bool has_pin;           /* --pin: only the certificate whose SHA-256 is pin */
+    unsigned char pin[32];
     int max_redirs;
     int timeout_ms;
     int retries;

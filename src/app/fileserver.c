@@ -16,6 +16,7 @@
 #include "app/fs_auth.h"
 #include "core/fsx.h"
 #include "net/sock.h"
+#include "net/tls.h"
 
 #define TICK_MS 100
 #define GAP_TICK_MS 5     /* while a raw name may be arriving */
@@ -162,7 +163,8 @@ static void fs_stopping(struct srv_worker *sw)
     for (; sc != NULL; sc = next) {
         struct conn *c = container_of(sc, struct conn, sc);
         next = sc->next;
-        if ((c->state == CS_HEAD || c->state == CS_PROBE) && (c->in == NULL || buf_len(c->in) == 0))
+        if (c->state == CS_TLS || ((c->state == CS_HEAD || c->state == CS_PROBE) &&
+                                   (c->in == NULL || buf_len(c->in) == 0)))
             fs_conn_abort(c);
     }
 }
@@ -237,10 +239,23 @@ static void server_free(struct fs_server *s)
         buf_free(&w->log);
     }
     free(s->workers);
+    tls_server_free(s->tls);
     if (s->rootfd >= 0)
         close(s->rootfd);
     mime_table_free(&s->mime);
     free(s);
+}
+
+/* The certificate the options name, for a start or a reload. */
+static struct tls_server_src tls_src(const struct fs_options *o)
+{
+    struct tls_server_src src = {.host = o->bind};
+
+    if (!o->tls_self_signed) {
+        src.cert_file = o->tls_cert;
+        src.key_file = o->tls_key;
+    }
+    return src;
 }
 
 int fs_server_start(const struct fs_options *o, struct fs_server **out, char *url, size_t urlsz,
@@ -280,6 +295,14 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
         *what = "bad thread count";
         goto fail;
     }
+    if (o->tls_self_signed || o->tls_cert != NULL) {
+        struct tls_server_src src = tls_src(o);
+        rc = tls_server_new(&src, &s->tls, url, urlsz);
+        if (rc < 0) {
+            *what = url; /* the reason, which must outlive s */
+            goto fail;
+        }
+    }
     s->workers = calloc((size_t)o->threads, sizeof *s->workers);
     if (s->workers == NULL) {
         rc = -ENOMEM;
@@ -311,13 +334,35 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
     rc = srv_start(&s->srv, &so, &fs_ops, apps, name, sizeof name, what);
     if (rc < 0)
         goto fail;
-    snprintf(url, urlsz, "http://%s/", name);
+    snprintf(url, urlsz, "%s://%s/", s->tls != NULL ? "https" : "http", name);
     *out = s;
     return 0;
 
 fail:
     server_free(s);
     return rc;
+}
+
+int fs_server_reload(struct fs_server *s, char *err, size_t errsz)
+{
+    struct tls_server_src src = tls_src(&s->opt);
+
+    if (s->tls == NULL || s->opt.tls_self_signed) {
+        snprintf(err, errsz, "no certificate files to reload");
+        return -ENOENT;
+    }
+    return tls_server_reload(s->tls, &src, err, errsz);
+}
+
+bool fs_server_fingerprint(struct fs_server *s, char *hex, size_t hexsz)
+{
+    char fp[TLS_FP_LEN];
+
+    if (s->tls == NULL)
+        return false;
+    tls_server_fingerprint(s->tls, fp);
+    snprintf(hex, hexsz, "%s", fp);
+    return true;
 }
 
 void fs_server_stop(struct fs_server *s)

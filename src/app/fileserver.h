@@ -40,6 +40,11 @@ struct fs_options {
     int grace_ms;         /* on stop, time for responses in flight */
     int raw_gap_ms;       /* a raw name without an end is complete after this quiet gap */
     const char *mime_types; /* mime.types file; NULL for built-ins only */
+    const char *tls_cert;   /* PEM certificate (and chain): TLS on the same port */
+    const char *tls_key;    /* its PEM key */
+    bool tls_self_signed;   /* TLS with a fresh self-signed certificate */
+    bool tls_only;          /* plain raw connections are closed too (plain HTTP
+                               always gets a 301 to https://) */
     enum fs_send_mode send_mode;
     /* PROXY headers from these peers (the caller's; see net/srv.h); a
      * connection whose first bytes begin one is closed. NULL: off. */
@@ -53,12 +58,24 @@ void fs_options_default(struct fs_options *o);
 
 struct fs_server;
 
-/* Opens the root and the listening socket and starts the threads. On
- * success *out is the running server and url (urlsz bytes) the address it
- * serves on, such as "http://127.0.0.1:8000/". Returns 0 or -errno; *what
- * then names the step that failed. */
+/* Opens the root and the listening socket, loads or makes the TLS
+ * certificate, and starts the threads. On success *out is the running
+ * server and url (urlsz bytes) the address it serves on, such as
+ * "http://127.0.0.1:8000/" or "https://...". Returns 0 or -errno; *what
+ * then names the step that failed (for a certificate or key that does not
+ * load it points into url, which holds OpenSSL's reason). */
 int fs_server_start(const struct fs_options *o, struct fs_server **out, char *url, size_t urlsz,
                     const char **what);
+
+/* Loads --tls-cert and --tls-key again for the connections accepted from
+ * now on; connections in flight keep the certificate they have. On
+ * failure the old certificate stays and err says why. Returns 0 or -errno
+ * (-ENOENT: no files to reload). Any thread. */
+int fs_server_reload(struct fs_server *s, char *err, size_t errsz);
+
+/* The SHA-256 fingerprint of the server's certificate, "AB:CD:..."
+ * (96 bytes with the NUL), into hex; false without TLS. */
+bool fs_server_fingerprint(struct fs_server *s, char *hex, size_t hexsz);
 
 /* Asks every thread to stop: no new connections, responses in flight get
  * the grace period. Safe to call from any thread. */

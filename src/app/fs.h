@@ -40,7 +40,8 @@
 /* The states of a connection. Every change goes through fs_conn_set_state,
  * which asserts that it is one fs_conn_legal allows. */
 enum conn_state {
-    CS_PROBE,   /* a new connection: its first bytes tell HTTP from a raw name */
+    CS_PROBE,   /* a new connection: its first bytes tell TLS, HTTP or a raw name */
+    CS_TLS,     /* a TLS handshake; then CS_PROBE again, inside TLS */
     CS_HEAD,    /* reading a request head */
     CS_BODY,    /* reading a PUT body into an upload */
     CS_DISCARD, /* reading and dropping the rest of a body nobody wants */
@@ -55,6 +56,7 @@ enum conn_state {
 #define FL_HEAD_TIMER 0x02 /* a request head is partly here: its deadline runs */
 #define FL_GAP 0x04       /* on the probe list: a raw name may still be arriving */
 #define FL_FIN 0x08       /* the peer has shut down its side */
+#define FL_SHUT 0x10      /* CS_LINGER: our close_notify waits for room in the socket */
 
 union peer_addr {
     struct sockaddr sa;
@@ -108,9 +110,18 @@ struct conn {
     uint64_t discard;           /* body bytes to drop before the next request */
     struct buf *in;             /* pooled; NULL while nothing is pending */
     struct xchg *x;             /* the exchange under way; NULL between requests */
+    struct tls *tls;            /* the TLS session; NULL on plain TCP. All I/O goes
+                                   through net/sio with it */
     struct fs_auth_job *job;    /* CS_AUTH: the password check under way */
     union peer_addr peer;
 };
+
+/* The request arrived over TLS (the handshake is done before any request
+ * is read, so this holds for every request of the connection). */
+static inline bool fs_conn_secure(const struct conn *c)
+{
+    return c->tls != NULL;
+}
 
 struct fs_server;
 
@@ -132,8 +143,11 @@ struct worker {
     struct fs_auth_port *auth_port; /* --auth: where password checks come back */
 };
 
+struct tls_server;
+
 struct fs_server {
     struct fs_options opt;
+    struct tls_server *tls; /* NULL: plain only */
     int rootfd;
     struct mime_table mime;
     struct srv srv;
@@ -162,13 +176,6 @@ struct xchg *fs_xchg_get(struct worker *w);
 void fs_xchg_put(struct worker *w, struct xchg **xp);
 void fs_probe_list(struct conn *c, bool on);
 void fs_log_flush(struct worker *w);
-
-/* Whether c is over TLS. Until the TLS transport lands: never. */
-static inline bool fs_conn_secure(const struct conn *c)
-{
-    (void)c;
-    return false;
-}
 
 /* fs_conn.c */
 /* Takes over the accepted connection fd from peer ss (the fuzz target

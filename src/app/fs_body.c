@@ -1,7 +1,10 @@
 /* Sending a response: the head and small bodies from the exchange's own
  * buffer, a generated page, then a file range the way --send-mode says
  * (sendfile, read/write through a per-thread buffer, or splice through a
- * pipe). Every byte that leaves is counted in x->sent for the access log. */
+ * pipe). Every byte that leaves is counted in x->sent for the access log.
+ * Under TLS (net/sio) the bytes are encrypted from a buffer: splice has no
+ * buffer to give, so it becomes the sendfile mode, which sio turns into a
+ * pread and a write. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -10,7 +13,7 @@
 #include <unistd.h>
 
 #include "app/fs.h"
-#include "net/sock.h"
+#include "net/sio.h"
 
 #define SEND_BUDGET (8u << 20) /* bytes for one connection per wakeup */
 #define SENDFILE_CHUNK (4u << 20)
@@ -52,10 +55,12 @@ static ssize_t send_file_part(struct conn *c)
          * cache-warm buffer beat our (uncorked) sendfile 1.3-1.6x for large
          * files; over a NIC, sendfile saves the copy. */
         mode = (c->flags & FL_LOOPBACK) ? FS_SEND_READWRITE : FS_SEND_SENDFILE;
+    if (mode == FS_SEND_SPLICE && c->tls != NULL)
+        mode = FS_SEND_SENDFILE;
+    if (mode != FS_SEND_SPLICE && w->rwbuf == NULL && (mode == FS_SEND_READWRITE || c->tls != NULL))
+        w->rwbuf = malloc(RW_BUF_SIZE);
     switch (mode) {
     case FS_SEND_READWRITE:
-        if (w->rwbuf == NULL)
-            w->rwbuf = malloc(RW_BUF_SIZE);
         if (w->rwbuf == NULL)
             return -ENOMEM;
         if (want > RW_BUF_SIZE)
@@ -65,7 +70,8 @@ static ssize_t send_file_part(struct conn *c)
             return n < 0 ? -errno : 0;
         /* Bytes the socket does not take are read again next time: the
          * buffer belongs to the thread, not the connection. */
-        n = sock_send(c->io.fd, w->rwbuf, (size_t)n, 0);
+        struct iovec iov = {w->rwbuf, (size_t)n};
+        n = sio_sendv(c->io.fd, c->tls, &iov, 1, false);
         if (n > 0)
             s->off += n;
         return n;
@@ -90,7 +96,9 @@ static ssize_t send_file_part(struct conn *c)
     case FS_SEND_SENDFILE:
         break;
     }
-    return sock_sendfile(c->io.fd, s->fd, &s->off, want);
+    if (c->tls != NULL && w->rwbuf == NULL)
+        return -ENOMEM;
+    return sio_send_file(c->io.fd, c->tls, s->fd, &s->off, want, w->rwbuf, RW_BUF_SIZE);
 }
 
 /* Sends from x->out, the page and the file, in that order, until all is
@@ -116,7 +124,7 @@ enum body_result fs_body_send(struct conn *c)
                 iov[cnt++] = (struct iovec){(void *)buf_rptr(&x->out), outlen};
             if (pagelen > 0)
                 iov[cnt++] = (struct iovec){(void *)buf_rptr(s->page), pagelen};
-            n = sock_sendv(c->io.fd, iov, cnt, file_left ? MSG_MORE : 0);
+            n = sio_sendv(c->io.fd, c->tls, iov, cnt, file_left);
             if (n > 0) {
                 size_t from_out = (size_t)n < outlen ? (size_t)n : outlen;
                 buf_consume(&x->out, from_out);

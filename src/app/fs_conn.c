@@ -1,8 +1,11 @@
 /* The file server's connection state machine.
  *
- *   CS_PROBE    the first bytes of a connection: an HTTP method, or a raw
- *               name (which ends at CR/LF/NUL, the peer's FIN, the name cap
- *               or a quiet gap: docs/PROTOCOLS.md)
+ *   CS_PROBE    the first bytes of a connection: a TLS record (0x16, when
+ *               TLS is on), an HTTP method, or a raw name (which ends at
+ *               CR/LF/NUL, the peer's FIN, the name cap or a quiet gap:
+ *               docs/PROTOCOLS.md)
+ *   CS_TLS      the TLS handshake, under the head deadline; then CS_PROBE
+ *               again, inside TLS, where HTTP or a raw name follow
  *   CS_HEAD     reading a request head; several when they are pipelined
  *   CS_AUTH     the head is read and a password check runs off the loop
  *               (fs_auth.c); the head is routed again when it comes back
@@ -17,9 +20,11 @@
  * anything: fs_conn_drive runs the handler of the current state until one
  * has to wait for the socket, and it alone frees a connection, when the
  * state is CS_CLOSE. The same drive runs for socket events, deadlines and
- * shutdown (fs_conn_expired, fs_conn_abort). */
+ * shutdown (fs_conn_expired, fs_conn_abort). Every byte in or out goes
+ * through net/sio with c->tls, so no handler asks whether TLS is on. */
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,19 +32,24 @@
 
 #include "app/fs.h"
 #include "app/fs_auth.h"
+#include "net/sio.h"
 #include "net/sock.h"
+#include "net/tls.h"
 #include "proto/proxy.h"
 #include "proto/raw.h"
 
 #define READS_PER_WAKEUP 16 /* recv calls for one connection per wakeup */
 #define LINGER_MS 2000
+#define TLS_RECORD_HANDSHAKE 0x16 /* RFC 8446 5.1: a ClientHello's record type */
+#define REDIRECT_MAX_PATH 3000    /* longer targets get 414 rather than a 301 */
 
 /* A handler's verdict: run the (new) state's handler, or wait for an event. */
 enum step { STEP_GO, STEP_WAIT };
 
 /* Which transitions exist; everything may end in CS_CLOSE. */
-static const uint8_t legal[CS_NSTATES] = {
-    [CS_PROBE] = 1u << CS_HEAD | 1u << CS_SEND | 1u << CS_LINGER,
+static const uint16_t legal[CS_NSTATES] = {
+    [CS_PROBE] = 1u << CS_TLS | 1u << CS_HEAD | 1u << CS_SEND | 1u << CS_LINGER,
+    [CS_TLS] = 1u << CS_PROBE,
     [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_AUTH,
     [CS_AUTH] = 1u << CS_BODY | 1u << CS_SEND,
     [CS_BODY] = 1u << CS_SEND,
@@ -69,7 +79,7 @@ void fs_conn_set_state(struct conn *c, enum conn_state to)
 /* Watches the socket for ev; a failure ends the connection. */
 static enum step want(struct conn *c, uint32_t ev)
 {
-    if (ev_io_set(c->w->loop, &c->io, ev) < 0)
+    if (ev_io_set(c->w->loop, &c->io, sio_events(c->tls, ev)) < 0)
         fs_conn_set_state(c, CS_CLOSE);
     return c->state == CS_CLOSE ? STEP_GO : STEP_WAIT;
 }
@@ -85,12 +95,13 @@ struct budget {
 /* Reads what the socket has into c->in, within this wakeup's budget. Once
  * a read came back short the socket is taken as empty until epoll (level
  * triggered) says otherwise, which saves a recv that would say EAGAIN
- * after every response. */
+ * after every response. Bytes a TLS session has already decrypted are read
+ * whatever the budget: epoll would not bring us back for them. */
 static enum fill fill(struct conn *c, struct budget *b)
 {
     if (c->in != NULL && buf_reserve(c->in, 1) == NULL)
         return FILL_FULL;
-    if (b->drained || b->reads >= READS_PER_WAKEUP)
+    if (b->drained || (b->reads >= READS_PER_WAKEUP && !sio_pending(c->tls)))
         return FILL_AGAIN; /* level-triggered: the loop comes back */
     if (c->in == NULL)
         c->in = fs_in_get(c->w);
@@ -98,7 +109,7 @@ static enum fill fill(struct conn *c, struct budget *b)
         return FILL_FAILED;
     b->reads++;
     size_t room = buf_room(c->in);
-    ssize_t n = sock_recv(c->io.fd, c->in->data + c->in->wpos, room);
+    ssize_t n = sio_recv(c->io.fd, c->tls, c->in->data + c->in->wpos, room);
     if (n == -EAGAIN || n == 0) {
         /* Nothing came: an idle connection holds no buffer. */
         if (buf_len(c->in) == 0)
@@ -110,7 +121,7 @@ static enum fill fill(struct conn *c, struct budget *b)
     }
     if (n < 0)
         return FILL_FAILED;
-    b->drained = (size_t)n < room;
+    b->drained = (size_t)n < room && !sio_pending(c->tls);
     buf_commit(c->in, (size_t)n);
     return FILL_GOT;
 }
@@ -138,7 +149,52 @@ struct xchg *fs_conn_begin(struct conn *c)
     return x;
 }
 
-/* ---- CS_PROBE ----------------------------------------------------------- */
+/* ---- CS_PROBE and CS_TLS ------------------------------------------------ */
+
+/* On a TLS-enabled port, a connection that starts with a TLS record gets
+ * a session; the byte is only peeked, so OpenSSL reads the whole
+ * ClientHello itself. */
+static enum step probe_tls(struct conn *c, bool *tls)
+{
+    int first = sio_peek(c->io.fd);
+
+    *tls = false;
+    if (first == -EAGAIN)
+        return want(c, EPOLLIN);
+    if (first < 0 || first == 0x100) {
+        fs_conn_set_state(c, CS_CLOSE);
+        return STEP_GO;
+    }
+    if (first != TLS_RECORD_HANDSHAKE)
+        return STEP_GO;
+    *tls = true;
+    c->tls = tls_server_conn(c->w->srv->tls, c->io.fd);
+    fs_conn_set_state(c, c->tls != NULL ? CS_TLS : CS_CLOSE);
+    return STEP_GO;
+}
+
+static enum step on_tls(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    assert(c->state == CS_TLS && c->tls != NULL);
+    /* The deadline set at accept still runs: a ClientHello that stops
+     * halfway is closed at the head deadline. */
+    switch (tls_handshake(c->tls)) {
+    case TLS_DONE:
+        fs_conn_set_state(c, CS_PROBE);
+        c->sc.deadline = w->loop->now + w->srv->opt.head_timeout_ms;
+        return STEP_GO;
+    case TLS_WANT_READ:
+        return want(c, EPOLLIN);
+    case TLS_WANT_WRITE:
+        return want(c, EPOLLOUT);
+    case TLS_FAILED:
+        break;
+    }
+    fs_conn_set_state(c, CS_CLOSE); /* garbage, an old version, no common ground */
+    return STEP_GO;
+}
 
 /* With --proxy-from, first bytes that begin a PROXY header close the
  * connection: net/srv took the header of every peer allowed to send one.
@@ -167,6 +223,13 @@ static enum step on_probe(struct conn *c, struct budget *b)
     enum step st;
 
     assert(c->state == CS_PROBE);
+    if (c->tls == NULL && w->srv->tls != NULL && len == 0) {
+        bool tls;
+        enum step s = probe_tls(c, &tls);
+        if (tls || c->state != CS_PROBE || s == STEP_WAIT)
+            return s;
+    }
+    /* A PROXY header never starts with 0x16, so TLS is told first. */
     if (w->srv->opt.proxy_from != NULL && !probe_proxy(c, b, &st))
         return st;
     if (!w->srv->opt.raw) {
@@ -217,6 +280,38 @@ static void note_request(struct xchg *x, const struct http_request *req)
     x->target_len = (uint16_t)tl;
     x->minor = req->minor;
     x->head_only = req->method == HTTP_HEAD;
+}
+
+static bool host_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '.' || ch == '-' || ch == '_' || ch == ':' || ch == '[' || ch == ']';
+}
+
+/* Plain HTTP on a TLS port: 301 to the same host and target over https.
+ * The Host field goes into Location only when it is a plain host[:port]. */
+static void redirect_https(struct conn *c, const struct http_request *req,
+                           const struct http_info *info)
+{
+    char *loc = c->w->scratch;
+    struct http_str path;
+    bool ok = info->host.len > 0 && info->host.len <= 255 && http_target_path(req->target, &path);
+
+    for (size_t i = 0; ok && i < info->host.len; i++)
+        ok = host_char(info->host.p[i]);
+    if (!ok) {
+        fs_respond_error(c, 400, NULL);
+        return;
+    }
+    if (path.len > REDIRECT_MAX_PATH) {
+        fs_respond_error(c, 414, NULL);
+        return;
+    }
+    snprintf(loc, sizeof c->w->scratch, "https://%.*s%.*s", (int)info->host.len, info->host.p,
+             (int)path.len, path.p);
+    struct reply r = {
+        .status = 301, .type = "text/html; charset=utf-8", .has_length = true, .location = loc};
+    fs_respond(c, &r);
 }
 
 /* The body a request announces, as fate sees it before anyone reads it. */
@@ -285,7 +380,10 @@ static enum step on_head(struct conn *c, struct budget *b)
         return STEP_GO;
     }
     note_body(x, &info, info.keep_alive && !w->sw->stopping);
-    fs_route(c, &req, &info);
+    if (c->tls == NULL && w->srv->tls != NULL)
+        redirect_https(c, &req, &info);
+    else
+        fs_route(c, &req, &info);
     /* The handler has answered, or started a body: req (which points into
      * c->in) is no longer needed, unless a password check holds it. */
     if (c->in != NULL && c->state != CS_AUTH)
@@ -375,7 +473,8 @@ void fs_conn_linger(struct conn *c)
     fs_conn_set_state(c, CS_LINGER);
     c->sc.deadline = c->w->loop->now + LINGER_MS;
     fs_in_put(c->w, &c->in);
-    shutdown(c->io.fd, SHUT_WR);
+    if (sio_end(c->io.fd, c->tls) == -EAGAIN)
+        c->flags |= FL_SHUT; /* on_linger sends it once the socket has room */
 }
 
 /* ---- CS_SEND ------------------------------------------------------------ */
@@ -408,7 +507,7 @@ static enum step on_send(struct conn *c)
     switch (fs_body_send(c)) {
     case BODY_DONE:
         finish_exchange(c);
-        return c->state == CS_LINGER ? want(c, EPOLLIN) : STEP_GO;
+        return c->state == CS_LINGER && !(c->flags & FL_SHUT) ? want(c, EPOLLIN) : STEP_GO;
     case BODY_AGAIN:
     case BODY_BUDGET: /* EPOLLOUT fires again at once: others get a turn first */
         c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
@@ -425,8 +524,15 @@ static enum step on_send(struct conn *c)
 static enum step on_linger(struct conn *c)
 {
     assert(c->state == CS_LINGER);
+    if (c->flags & FL_SHUT) {
+        /* A raw body over TLS ends only with our close_notify: it must
+         * leave before the TCP shutdown. */
+        if (sio_end(c->io.fd, c->tls) == -EAGAIN)
+            return want(c, EPOLLOUT);
+        c->flags &= (uint8_t)~FL_SHUT;
+    }
     for (int i = 0; i < READS_PER_WAKEUP; i++) {
-        ssize_t n = sock_recv(c->io.fd, c->w->scratch, sizeof c->w->scratch);
+        ssize_t n = sio_recv(c->io.fd, c->tls, c->w->scratch, sizeof c->w->scratch);
         if (n == -EAGAIN)
             return want(c, EPOLLIN);
         if (n <= 0)
@@ -449,6 +555,7 @@ static void conn_free(struct conn *c)
         fs_probe_list(c, false);
     fs_auth_cancel(c);
     ev_io_stop(w->loop, &c->io);
+    tls_free(c->tls); /* no close_notify here: a connection cut short stays cut */
     close(c->io.fd);
     fs_in_put(w, &c->in);
     srv_conn_remove(w->sw, &c->sc);
@@ -464,6 +571,9 @@ void fs_conn_drive(struct conn *c)
         switch ((enum conn_state)c->state) {
         case CS_PROBE:
             s = on_probe(c, &b);
+            break;
+        case CS_TLS:
+            s = on_tls(c);
             break;
         case CS_HEAD:
             s = on_head(c, &b);

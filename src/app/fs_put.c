@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "app/fs.h"
 #include "app/upload.h"
+#include "net/sio.h"
 #include "net/sock.h"
 #include "proto/html.h"
 #include "proto/path.h"
@@ -114,7 +116,13 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
         /* Tiny and first on the connection: if the socket cannot take it
          * now the client sends the body after its own short wait anyway. */
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        sock_send(c->io.fd, cont, sizeof cont - 1, 0);
+        struct iovec iov = {(void *)cont, sizeof cont - 1};
+        ssize_t n = sio_sendv(c->io.fd, c->tls, &iov, 1, false);
+        if (n != (ssize_t)iov.iov_len && fs_conn_secure(c)) {
+            /* Half a TLS record cannot be left for the response to follow. */
+            fs_conn_set_state(c, CS_CLOSE);
+            return;
+        }
         x->body.continue_sent = true;
     }
 }

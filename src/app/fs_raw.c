@@ -38,6 +38,12 @@ void fs_raw_serve(struct conn *c)
     char utf8[RAW_MAX_NAME * 2 + 1];
     struct stat st;
 
+    if (c->tls == NULL && c->w->srv->opt.tls_only) {
+        /* --tls-only: a plain raw peer gets nothing, not even the empty reply. */
+        fs_in_put(c->w, &c->in);
+        fs_conn_set_state(c, CS_CLOSE);
+        return;
+    }
     /* The name ends at its terminator, or is everything the peer sent
      * before it went quiet or shut down its side. */
     long len = raw_name_scan(name, avail, &end) == RAW_NAME_DONE ? (end > 0 ? (long)end : -EINVAL)

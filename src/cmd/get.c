@@ -8,6 +8,7 @@
 
 #include "app/fetch.h"
 #include "cmd/cmd.h"
+#include "net/tls.h"
 
 static const char exit_codes[] =
     "Exit status: 0 done; 2 bad usage or URL; 3 network (resolve, connect,\n"
@@ -33,6 +34,8 @@ static void get_usage(FILE *f)
             "  -v, --verbose          connection events, TLS, bytes, TCP round trips\n"
             "  -k, --insecure         do not verify the server's certificate\n"
             "      --cacert FILE      trust the CA in FILE\n"
+            "      --pin SHA256       accept only the certificate with this SHA-256\n"
+            "                         fingerprint (hex, colons allowed), CA-signed or not\n"
             "      --max-redirs N     follow at most N redirects (default 10)\n"
             "      --timeout SECONDS  for connecting and for stalls (default 30)\n"
             "      --retry N          retry transient failures N times, resuming\n"
@@ -53,14 +56,14 @@ static void put_usage(FILE *f)
             "Uploads FILE with HTTP PUT (streamed, with Content-Length and\n"
             "Expect: 100-continue) and reports the server's answer.\n"
             "\n"
-            "  -q, --quiet -v, --verbose -i, --include -k, --insecure --cacert FILE\n"
+            "  -q, --quiet -v, --verbose -i, --include -k, --insecure --cacert FILE --pin SHA256\n"
             "  --timeout SECONDS --retry N   as for ferry get\n"
             "  -h, --help             this text\n"
             "\n%s",
             exit_codes);
 }
 
-enum { OPT_CACERT = 256, OPT_MAX_REDIRS, OPT_TIMEOUT, OPT_RETRY, OPT_CHARSET, OPT_SYNC, OPT_NO_PIPELINE };
+enum { OPT_CACERT = 256, OPT_MAX_REDIRS, OPT_TIMEOUT, OPT_RETRY, OPT_CHARSET, OPT_SYNC, OPT_NO_PIPELINE, OPT_PIN };
 
 static int get_or_put(int argc, char **argv, bool put)
 {
@@ -75,6 +78,7 @@ static int get_or_put(int argc, char **argv, bool put)
         {"verbose", no_argument, NULL, 'v'},
         {"insecure", no_argument, NULL, 'k'},
         {"cacert", required_argument, NULL, OPT_CACERT},
+        {"pin", required_argument, NULL, OPT_PIN},
         {"max-redirs", required_argument, NULL, OPT_MAX_REDIRS},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"retry", required_argument, NULL, OPT_RETRY},
@@ -103,6 +107,13 @@ static int get_or_put(int argc, char **argv, bool put)
         case 'k': o.insecure = true; break;
         case OPT_CACERT: o.cacert = optarg; break;
         case OPT_SYNC: o.sync = true; break;
+        case OPT_PIN:
+            if (tls_pin_parse(optarg, o.pin) < 0) {
+                fprintf(stderr, "ferry: --pin takes a SHA-256 fingerprint: 64 hex digits\n");
+                return EXIT_USAGE;
+            }
+            o.has_pin = true;
+            break;
         case OPT_NO_PIPELINE: o.no_pipeline = true; break;
         case OPT_MAX_REDIRS:
             if (cmd_parse_long(optarg, 0, 100, &v) < 0) {

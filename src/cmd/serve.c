@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,11 +47,19 @@ static void serve_usage(FILE *f)
             "      --send-mode MODE   auto (default), sendfile, splice or readwrite:\n"
             "                         how file bodies are sent, for benchmarks\n"
             CMD_PROXY_FROM_HELP
+            "      --tls-cert FILE    HTTPS on the same port: the PEM certificate (chain\n"
+            "                         after it); plain HTTP then gets a 301 to https://\n"
+            "      --tls-key FILE     its PEM key\n"
+            "      --tls-self-signed  HTTPS with a fresh EC P-256 certificate made in\n"
+            "                         memory; its SHA-256 is printed (ferry get --pin)\n"
+            "      --tls-only         close plain raw-protocol connections too\n"
             "  -h, --help             this text\n"
             "  -V, --version          the version\n"
             "\n"
-            "The first line on stdout names the URL served; then one access log line\n"
-            "per request. SIGINT or SIGTERM stops it after responses in flight.\n"
+            "The first line on stdout names the URL served; with TLS the second gives\n"
+            "the certificate's SHA-256; then one access log line per request. SIGINT\n"
+            "or SIGTERM stops it after responses in flight; SIGHUP loads --tls-cert\n"
+            "and --tls-key again for new connections (a bad file keeps the old one).\n"
             "Exit status: 0 stopped by a signal, 1 could not serve, 2 bad usage\n"
             "(a bad line in the --auth file included).\n");
 }
@@ -66,6 +76,10 @@ enum {
     OPT_RAW_GAP,
     OPT_AUTH,
     OPT_ALLOW_PLAIN_AUTH,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_SELF_SIGNED,
+    OPT_TLS_ONLY,
 };
 
 /* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
@@ -102,6 +116,31 @@ static long conns_for_fd_limit(void)
     return n > 64 ? n - 32 : 16;
 }
 
+/* Waits for SIGINT or SIGTERM; each SIGHUP meanwhile reloads the
+ * certificate, saying on stderr what became of it. */
+static void wait_for_stop(struct fs_server *srv)
+{
+    sigset_t set;
+    int sig = 0;
+    char err[512];
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        if (fs_server_reload(srv, err, sizeof err) == 0)
+            fprintf(stderr, "ferry serve: SIGHUP: certificate reloaded\n");
+        else
+            fprintf(stderr, "ferry serve: SIGHUP: keeping the old certificate: %s\n", err);
+    }
+    fprintf(stderr, "ferry serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+}
+
 static int seconds_opt(const char *name, const char *arg, int *ms)
 {
     long v;
@@ -134,6 +173,10 @@ int cmd_serve(int argc, char **argv)
         {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
         {"auth", required_argument, NULL, OPT_AUTH},
         {"allow-plain-auth", no_argument, NULL, OPT_ALLOW_PLAIN_AUTH},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"tls-self-signed", no_argument, NULL, OPT_TLS_SELF_SIGNED},
+        {"tls-only", no_argument, NULL, OPT_TLS_ONLY},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -183,6 +226,18 @@ int cmd_serve(int argc, char **argv)
         case OPT_ALLOW_PLAIN_AUTH:
             o.allow_plain_auth = true;
             break;
+        case OPT_TLS_CERT:
+            o.tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o.tls_key = optarg;
+            break;
+        case OPT_TLS_SELF_SIGNED:
+            o.tls_self_signed = true;
+            break;
+        case OPT_TLS_ONLY:
+            o.tls_only = true;
+            break;
         case OPT_RAW_GAP: {
             long v;
             if (cmd_parse_long(optarg, 1, 10000, &v) < 0) {
@@ -229,6 +284,18 @@ int cmd_serve(int argc, char **argv)
     }
     if (optind < argc)
         o.root = argv[optind];
+    if ((o.tls_cert == NULL) != (o.tls_key == NULL)) {
+        fprintf(stderr, "ferry serve: --tls-cert and --tls-key go together\n");
+        return EXIT_USAGE;
+    }
+    if (o.tls_self_signed && o.tls_cert != NULL) {
+        fprintf(stderr, "ferry serve: --tls-self-signed or --tls-cert, not both\n");
+        return EXIT_USAGE;
+    }
+    if (o.tls_only && !o.tls_self_signed && o.tls_cert == NULL) {
+        fprintf(stderr, "ferry serve: --tls-only needs --tls-cert or --tls-self-signed\n");
+        return EXIT_USAGE;
+    }
     long fd_conns = conns_for_fd_limit();
     o.port = l.port;
     o.bind = l.bind;
@@ -245,10 +312,14 @@ int cmd_serve(int argc, char **argv)
         }
     }
 
-    /* Threads inherit the mask, so only cmd_signals_wait sees the signals. */
+    /* Threads inherit the mask, so only wait_for_stop sees the signals. */
     cmd_signals_block();
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
 
-    char real[PATH_MAX], url[128];
+    char real[PATH_MAX], url[512], fp[128];
     const char *what = "";
     struct fs_server *srv;
     int rc = fs_server_start(&o, &srv, url, sizeof url, &what);
@@ -258,9 +329,12 @@ int cmd_serve(int argc, char **argv)
         return EXIT_FAIL;
     }
     printf("ferry: serving %s on %s\n", realpath(o.root, real) ? real : o.root, url);
+    if (fs_server_fingerprint(srv, fp, sizeof fp))
+        printf("ferry: certificate SHA-256 %s%s\n", fp,
+               o.tls_self_signed ? " (self-signed: check it, or ferry get --pin it)" : "");
     fflush(stdout);
 
-    cmd_signals_wait("serve");
+    wait_for_stop(srv);
     fs_server_stop(srv);
     fs_server_wait(srv);
     fs_auth_free(o.auth);

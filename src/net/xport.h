@@ -52,7 +52,7 @@ int xp_connect(struct xport *x, const char *host, uint16_t port, int timeout_ms,
  * -errno; -EPROTO with the reason in err. On failure x stays plain TCP and
  * should be closed. */
 int xp_start_tls(struct xport *x, const char *host, const char *cacert, bool insecure,
-                 int timeout_ms, char *err, size_t errsz);
+                 const unsigned char *pin, int timeout_ms, char *err, size_t errsz);
 
 /* The TLS version and cipher, for -v; false on plain TCP. */
 bool xp_tls_info(const struct xport *x, const char **version, const char **cipher);

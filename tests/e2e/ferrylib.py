@@ -13,8 +13,8 @@ import time
 
 FERRY = os.environ.get("FERRY") or "/work/main/build/ferry"
 
-# "ferry: serving DIR on http://127.0.0.1:PORT/" (or http://[::1]:PORT/)
-SERVING_RE = re.compile(r"^ferry: serving (?P<dir>.*) on http://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d+)/$")
+# "ferry: serving DIR on http://127.0.0.1:PORT/" (or http://[::1]:PORT/, or https://)
+SERVING_RE = re.compile(r"^ferry: serving (?P<dir>.*) on (?P<scheme>https?)://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d+)/$")
 
 TIMEOUT = 10.0  # seconds for any one exchange with the server
 START_TIMEOUT = 10.0
@@ -95,7 +95,7 @@ class FerryServer:
         self.first_line = first
         self.host = m.group("host").strip("[]")
         self.port = int(m.group("port"))
-        self.url = f"http://{m.group('host')}:{self.port}/"
+        self.url = f"{m.group('scheme')}://{m.group('host')}:{self.port}/"
         self.returncode = None
 
     def _drain(self, pipe, lines, signal_first):

@@ -59,9 +59,10 @@ static void test_fate(void **state)
  * must not. */
 static void test_transitions(void **state)
 {
-    static const char *const names[CS_NSTATES] = {"PROBE", "HEAD",   "BODY",  "DISCARD",
+    static const char *const names[CS_NSTATES] = {"PROBE", "TLS",    "HEAD",  "BODY", "DISCARD",
                                                   "SEND",  "LINGER", "CLOSE", "AUTH"};
     static const char *const allowed[] = {
+        "PROBE>TLS",    "TLS>PROBE",
         "PROBE>HEAD",   "PROBE>SEND",  "PROBE>LINGER", "HEAD>BODY",    "HEAD>SEND",
         "BODY>SEND",    "DISCARD>HEAD", "SEND>HEAD",   "SEND>DISCARD", "SEND>LINGER",
         "HEAD>AUTH",    "AUTH>BODY",    "AUTH>SEND",

@@ -287,7 +287,7 @@ static ssize_t tls_ending(enum ending ending)
     assert_int_equal(pthread_create(&th, NULL, tls_server_run, &t), 0);
     client_connect(&x, &t.s);
     /* insecure: the point here is the stream, not the certificate */
-    assert_int_equal(xp_start_tls(&x, "127.0.0.1", NULL, true, WAIT_MS, err, sizeof err), 0);
+    assert_int_equal(xp_start_tls(&x, "127.0.0.1", NULL, true, NULL, WAIT_MS, err, sizeof err), 0);
     const char *version, *cipher;
     assert_true(xp_tls_info(&x, &version, &cipher));
     assert_false(xp_direct(&x)); /* never spliced under TLS */
