@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app/fs.h"
+#include "app/listing.h"
 #include "core/fsx.h"
 #include "net/sock.h"
 
@@ -59,6 +60,9 @@ struct xchg *fs_xchg_get(struct worker *w)
     buf_init_fixed(&x->out, x->outmem, sizeof x->outmem);
     x->src.fd = -1;
     x->src.pipe_fd[0] = x->src.pipe_fd[1] = -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    x->start_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     return x;
 }
 
@@ -267,6 +271,11 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
     free(types);
     if (rc < 0) {
         *what = "cannot build the media type table";
+        goto fail;
+    }
+    rc = listing_csp(s->csp, sizeof s->csp);
+    if (rc < 0) {
+        *what = "cannot hash the listing page's script";
         goto fail;
     }
     if (o->threads < 1 || o->threads > 256) {
