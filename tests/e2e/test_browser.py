@@ -180,3 +180,24 @@ def test_folder_download_as_tar(start_server, root, tmp_path, browser):
 
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(r[3]))) as t:
         assert t.extractfile("folder/inner.txt").read() == b"inside the folder\n"
+
+
+def test_upload_a_folder_through_the_folder_picker(start_server, root, tmp_path, browser):
+    srv = start_server(root, "-q", "--upload")
+    pick = tmp_path / "pick" / "album"
+    (pick / "2024" / "june").mkdir(parents=True)
+    want = {"album/cover.txt": b"cover\n", "album/2024/a.bin": os.urandom(50_000),
+            "album/2024/june/b.bin": os.urandom(70_000)}
+    for rel, data in want.items():
+        (tmp_path / "pick" / rel).write_bytes(data)
+    browser.navigate(srv.url + "folder/")
+    browser.set_files("#folder", [pick])
+    browser.wait_for("document.querySelectorAll('#queue li').length === 3 && "
+                     "Array.from(document.querySelectorAll('#queue li'))"
+                     ".every(li => li.className === 'done' || li.className === 'failed')",
+                     timeout=60)
+    states = browser.eval("Array.from(document.querySelectorAll('#queue li')).map(li => "
+                          "li.className + ' ' + li.querySelector('.qs').textContent)")
+    assert states == ["done done"] * 3, states
+    for rel, data in want.items():
+        assert (root / "folder" / rel).read_bytes() == data, rel
