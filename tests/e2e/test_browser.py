@@ -201,3 +201,25 @@ def test_upload_a_folder_through_the_folder_picker(start_server, root, tmp_path,
     assert states == ["done done"] * 3, states
     for rel, data in want.items():
         assert (root / "folder" / rel).read_bytes() == data, rel
+
+
+def test_drop_a_file_and_a_folder(start_server, root, tmp_path, browser):
+    # A real drag of paths onto the drop zone (Input.dispatchDragEvent): the
+    # page walks the folder with webkitGetAsEntry and uploads all of it.
+    srv = start_server(root, "-q", "--upload")
+    src = tmp_path / "src"
+    (src / "dropped" / "inner").mkdir(parents=True)
+    want = {"solo.txt": b"solo\n", "dropped/one.txt": os.urandom(10_000),
+            "dropped/inner/two.bin": os.urandom(40_000)}
+    for rel, data in want.items():
+        (src / rel).write_bytes(data)
+    browser.navigate(srv.url)
+    x, y = browser.eval("(function(){var r=document.getElementById('drop').getBoundingClientRect();"
+                        "return [r.left + r.width / 2, r.top + r.height / 2];})()")
+    data = {"items": [], "files": [str(src / "dropped"), str(src / "solo.txt")],
+            "dragOperationsMask": 1}
+    for kind in ("dragEnter", "dragOver", "drop"):
+        browser.page("Input.dispatchDragEvent", type=kind, x=x, y=y, data=data)
+    browser.wait_for("document.querySelectorAll('#queue li.done').length === 3", timeout=60)
+    for rel, data in want.items():
+        assert (root / rel).read_bytes() == data, rel
