@@ -223,3 +223,27 @@ def test_drop_a_file_and_a_folder(start_server, root, tmp_path, browser):
     browser.wait_for("document.querySelectorAll('#queue li.done').length === 3", timeout=60)
     for rel, data in want.items():
         assert (root / rel).read_bytes() == data, rel
+
+
+def test_cancel_an_upload_leaves_nothing(start_server, root, tmp_path, browser):
+    # The browser's network is throttled so the upload is still going when
+    # its cancel is clicked; the server then sees a cut body and keeps nothing.
+    srv = start_server(root, "-q", "--upload")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(4_000_000))
+    browser.navigate(srv.url)
+    browser.page("Network.emulateNetworkConditions", offline=False, latency=0,
+                 downloadThroughput=-1, uploadThroughput=200_000)
+    browser.set_files("#files", [big])
+    browser.wait_for("(function(){var li=document.querySelector('#queue li');"
+                     "return li && li.className === 'sending';})()")
+    browser.click("#queue li button.cancel")
+    state = browser.wait_for("(function(){var li=document.querySelector('#queue li');"
+                             "return li.className === 'failed' && li.querySelector('.qs').textContent;})()")
+    assert state == "cancelled"
+    browser.page("Network.emulateNetworkConditions", offline=False, latency=0,
+                 downloadThroughput=-1, uploadThroughput=-1)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(n.startswith(".ferry-upload") for n in os.listdir(root)):
+        time.sleep(0.1)
+    assert sorted(os.listdir(root)) == ["folder", "large.bin", "medium.bin", "small.txt"]
