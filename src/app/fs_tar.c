@@ -335,10 +335,8 @@ void fs_tar_serve(struct conn *c, int dirfd, const char *rel)
     push(t, dirfd);
     if (!t->chunked)
         x->body.keep_alive = false; /* HTTP/1.0: the close ends the body */
-    struct reply r = {.status = 200,
-                      .type = "application/x-tar",
-                      .chunked = t->chunked,
-                      .disposition = d.data};
+    struct reply r = {
+        .status = 200, .type = "application/x-tar", .chunked = t->chunked, .disposition = d.data};
     fs_respond(c, &r);
     buf_free(&d);
     if (c->state != CS_SEND || x->head_only) {

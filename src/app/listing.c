@@ -226,7 +226,8 @@ static const char page_script[] =
     "      return;\n"
     "    }\n"
     "    fetch(here() + encodeURIComponent(name) + '/', {method: 'MKCOL'}).then(function (r) {\n"
-    "      say(r.status === 201 ? 'created ' + name : 'could not create ' + name + ': ' + r.status);\n"
+    "      say(r.status === 201 ? 'created ' + name : 'could not create ' + name + ': ' + "
+    "r.status);\n"
     "      if (r.status === 201) {\n"
     "        input.value = '';\n"
     "        refresh();\n"
@@ -308,9 +309,8 @@ static bool field_is(const char *f, size_t len, const char *s)
 
 void listing_order_parse(const char *q, size_t len, struct listing_order *o)
 {
-    static const char *const keys[] = {[LISTING_BY_NAME] = "name",
-                                       [LISTING_BY_SIZE] = "size",
-                                       [LISTING_BY_DATE] = "date"};
+    static const char *const keys[] = {
+        [LISTING_BY_NAME] = "name", [LISTING_BY_SIZE] = "size", [LISTING_BY_DATE] = "date"};
     size_t i = 0;
 
     o->key = LISTING_BY_NAME;
@@ -500,7 +500,9 @@ static int put_sort_head(struct buf *b, const struct listing_page *p, enum listi
 
     return buf_printf(b, "<th%s><a class=\"sort\" href=\"?sort=%s&amp;order=%s\">%s%s</a></th>",
                       cls, names[key], desc ? "desc" : "asc", label,
-                      !current ? "" : p->order.desc ? " &#9660;" : " &#9650;");
+                      !current        ? ""
+                      : p->order.desc ? " &#9660;"
+                                      : " &#9650;");
 }
 
 /* Breadcrumbs: the root, then a link for every directory down to this one. */
@@ -551,16 +553,18 @@ int listing_format(const struct listing_page *p, const struct listing_entry *v, 
     if (rc == 0)
         rc = html_escape(out, shown, strlen(shown));
     if (rc == 0)
-        rc = buf_printf(out, "%s</h1>\n<p><a class=\"tar\" href=\"?tar\" download>"
-                             "Download this folder (tar)</a> <span id=\"msg\"></span></p>\n",
+        rc = buf_printf(out,
+                        "%s</h1>\n<p><a class=\"tar\" href=\"?tar\" download>"
+                        "Download this folder (tar)</a> <span id=\"msg\"></span></p>\n",
                         root ? "" : "/");
     if (rc == 0 && p->writable)
-        rc = buf_puts(out, "<div class=\"drop\" id=\"drop\"><p>Drop files or folders here, or "
-                           "<label>choose files <input id=\"files\" type=\"file\" multiple></label> "
-                           "<label>or a folder <input id=\"folder\" type=\"file\" webkitdirectory "
-                           "multiple></label></p>\n<p><input id=\"dirname\" type=\"text\" "
-                           "placeholder=\"new folder\" aria-label=\"new folder name\"> "
-                           "<button id=\"mkdir\" type=\"button\">Create folder</button></p></div>\n");
+        rc = buf_puts(out,
+                      "<div class=\"drop\" id=\"drop\"><p>Drop files or folders here, or "
+                      "<label>choose files <input id=\"files\" type=\"file\" multiple></label> "
+                      "<label>or a folder <input id=\"folder\" type=\"file\" webkitdirectory "
+                      "multiple></label></p>\n<p><input id=\"dirname\" type=\"text\" "
+                      "placeholder=\"new folder\" aria-label=\"new folder name\"> "
+                      "<button id=\"mkdir\" type=\"button\">Create folder</button></p></div>\n");
     if (rc == 0)
         rc = buf_puts(out, "<table>\n<thead><tr>");
     if (rc == 0)
@@ -573,8 +577,9 @@ int listing_format(const struct listing_page *p, const struct listing_entry *v, 
         rc = buf_puts(out, p->writable ? "<th></th></tr></thead>\n<tbody>\n"
                                        : "</tr></thead>\n<tbody>\n");
     if (rc == 0 && !root)
-        rc = buf_printf(out, "<tr><td><a href=\"../%s\">../</a></td><td class=\"s\">-</td>"
-                             "<td class=\"d\"></td>%s</tr>\n",
+        rc = buf_printf(out,
+                        "<tr><td><a href=\"../%s\">../</a></td><td class=\"s\">-</td>"
+                        "<td class=\"d\"></td>%s</tr>\n",
                         order_query(p->order), p->writable ? "<td></td>" : "");
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = put_row(out, &v[i], p);
@@ -584,8 +589,7 @@ int listing_format(const struct listing_page *p, const struct listing_entry *v, 
     return rc;
 }
 
-int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidden,
-                  struct buf *out)
+int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidden, struct buf *out)
 {
     struct listing_entry *v = NULL;
     size_t n = 0;

@@ -13,9 +13,9 @@
 #include <stdint.h>
 
 #define TAR_BLOCK 512
-#define TAR_NAME_MAX 8192                    /* longest member name accepted */
+#define TAR_NAME_MAX 8192                             /* longest member name accepted */
 #define TAR_HEADER_MAX (3 * TAR_BLOCK + TAR_NAME_MAX) /* the most tar_header writes */
-#define TAR_END_LEN (2 * TAR_BLOCK)          /* the two zero blocks that end an archive */
+#define TAR_END_LEN (2 * TAR_BLOCK)                   /* the two zero blocks that end an archive */
 
 #define TAR_FILE '0'
 #define TAR_DIR '5'
@@ -23,10 +23,10 @@
 struct tar_member {
     const char *name; /* no NUL inside; a directory's ends in "/" */
     size_t name_len;
-    char type;        /* TAR_FILE or TAR_DIR */
-    uint64_t size;    /* 0 for a directory */
-    uint32_t mode;    /* permission bits; only 0777 are kept */
-    int64_t mtime;    /* seconds since the epoch; clamped to what ustar holds */
+    char type;     /* TAR_FILE or TAR_DIR */
+    uint64_t size; /* 0 for a directory */
+    uint32_t mode; /* permission bits; only 0777 are kept */
+    int64_t mtime; /* seconds since the epoch; clamped to what ustar holds */
 };
 
 /* Writes the header of m to out (outsz bytes; TAR_HEADER_MAX is always

@@ -30,11 +30,14 @@ static void check_block(const char *b)
     for (size_t i = 0; i < TAR_BLOCK; i++)
         sum += i >= 148 && i < 156 ? ' ' : (unsigned char)b[i];
     assert_int_equal(octal_field(b + 148, 8), sum);
-    assert_memory_equal(b + 257, "ustar\0" "00", 8);
+    assert_memory_equal(b + 257,
+                        "ustar\0"
+                        "00",
+                        8);
     assert_int_equal(octal_field(b + 108, 8), 0); /* uid */
     assert_int_equal(octal_field(b + 116, 8), 0); /* gid */
-    assert_int_equal(b[265], '\0');                /* uname */
-    assert_int_equal(b[297], '\0');                /* gname */
+    assert_int_equal(b[265], '\0');               /* uname */
+    assert_int_equal(b[297], '\0');               /* gname */
 }
 
 /* The member name a ustar reader sees: prefix "/" name. */
@@ -80,8 +83,8 @@ struct hdr_case {
     char type;
     uint64_t size;
     int64_t mtime;
-    long want_len;          /* bytes written */
-    bool want_path_record;  /* the name went into a pax record */
+    long want_len;         /* bytes written */
+    bool want_path_record; /* the name went into a pax record */
     bool want_size_record;
     int64_t want_mtime;
 };
@@ -96,19 +99,51 @@ static const struct hdr_case hdr_cases[] = {
     {"header: 101 split by prefix", 101, {50}, TAR_FILE, 1, 1, 512, false, false, 1},
     {"header: prefix of exactly 155", 200, {155}, TAR_FILE, 1, 1, 512, false, false, 1},
     {"header: prefix of 156: pax", 200, {156}, TAR_FILE, 1, 1, 1536, true, false, 1},
-    {"header: name part over 100 after the split: pax", 250, {148}, TAR_FILE, 1, 1, 1536, true,
-     false, 1},
+    {"header: name part over 100 after the split: pax",
+     250,
+     {148},
+     TAR_FILE,
+     1,
+     1,
+     1536,
+     true,
+     false,
+     1},
     {"header: trailing slash only: pax", 150, {149}, TAR_DIR, 0, 1, 1536, true, false, 1},
     {"header: 8 GiB - 1 fits", 3, {0}, TAR_FILE, 8 * GiB - 1, 1, 512, false, false, 1},
     {"header: 8 GiB: pax size", 3, {0}, TAR_FILE, 8 * GiB, 1, 1536, false, true, 1},
     {"header: long and big", 300, {0}, TAR_FILE, 1ull << 40, 1, 1536, true, true, 1},
-    {"header: name 4000: pax of 8 blocks", 4000, {1000, 2000, 3000}, TAR_FILE, 1, 1, 512 + 4096 + 512,
-     true, false, 1},
+    {"header: name 4000: pax of 8 blocks",
+     4000,
+     {1000, 2000, 3000},
+     TAR_FILE,
+     1,
+     1,
+     512 + 4096 + 512,
+     true,
+     false,
+     1},
     {"header: negative mtime is 0", 3, {0}, TAR_FILE, 1, -5, 512, false, false, 0},
-    {"header: mtime past ustar is clamped", 3, {0}, TAR_FILE, 1, 1ll << 40, 512, false, false,
+    {"header: mtime past ustar is clamped",
+     3,
+     {0},
+     TAR_FILE,
+     1,
+     1ll << 40,
+     512,
+     false,
+     false,
      077777777777ll},
-    {"header: name of TAR_NAME_MAX", TAR_NAME_MAX, {0}, TAR_FILE, 1, 1,
-     1024 + (TAR_NAME_MAX + 16 + 511) / 512 * 512, true, false, 1},
+    {"header: name of TAR_NAME_MAX",
+     TAR_NAME_MAX,
+     {0},
+     TAR_FILE,
+     1,
+     1,
+     1024 + (TAR_NAME_MAX + 16 + 511) / 512 * 512,
+     true,
+     false,
+     1},
 };
 
 static char *make_name(const struct hdr_case *c)
