@@ -137,7 +137,7 @@ static void serve_listing(struct conn *c, const struct http_request *req, int di
                       .type = "text/html; charset=utf-8",
                       .has_length = true,
                       .length = buf_len(page),
-                      .csp = s->csp};
+                      .csp = s->csp[0] != '\0' ? s->csp : NULL};
     x->src.page = page; /* the exchange owns it from here, whatever happens */
     fs_respond(c, &r);
     if (x->head_only)
