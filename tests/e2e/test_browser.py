@@ -247,3 +247,16 @@ def test_cancel_an_upload_leaves_nothing(start_server, root, tmp_path, browser):
     while time.monotonic() < deadline and any(n.startswith(".ferry-upload") for n in os.listdir(root)):
         time.sleep(0.1)
     assert sorted(os.listdir(root)) == ["folder", "large.bin", "medium.bin", "small.txt"]
+
+
+def test_delete_a_file_whose_name_is_not_utf8(start_server, tmp_path, browser):
+    root = tmp_path / "r8"
+    root.mkdir()
+    (root / os.fsdecode(b"\xff\xfe.bin")).write_bytes(b"x")
+    srv = start_server(root, "-q", "--upload")
+    browser.navigate(srv.url)
+    assert browser.eval("document.querySelector('tbody a').getAttribute('href')") == "./%FF%FE.bin"
+    browser.click("tbody button.del")
+    browser.click("tbody button.del")
+    browser.wait_for("document.getElementById('msg').textContent === 'deleted /%FF%FE.bin'")
+    assert os.listdir(root) == []
