@@ -14,6 +14,7 @@
 
 #include "app/fs.h"
 #include "app/fs_auth.h"
+#include "app/listing.h"
 #include "core/fsx.h"
 #include "net/sock.h"
 #include "net/tls.h"
@@ -61,6 +62,9 @@ struct xchg *fs_xchg_get(struct worker *w)
     buf_init_fixed(&x->out, x->outmem, sizeof x->outmem);
     x->src.fd = -1;
     x->src.pipe_fd[0] = x->src.pipe_fd[1] = -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    x->start_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     return x;
 }
 
@@ -288,6 +292,11 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
     free(types);
     if (rc < 0) {
         *what = "cannot build the media type table";
+        goto fail;
+    }
+    rc = listing_csp(s->csp, sizeof s->csp);
+    if (rc < 0) {
+        *what = "cannot hash the listing page's script";
         goto fail;
     }
     if (o->threads < 1 || o->threads > 256) {

@@ -17,6 +17,12 @@ enum fs_send_mode {
 };
 
 struct fs_auth;
+/* The access log's line format. */
+enum fs_log_format {
+    FS_LOG_COMBINED, /* common, then "Referer" "User-Agent" and the request time in ms */
+    FS_LOG_COMMON,   /* the common log format, nothing more */
+    FS_LOG_JSON,     /* one JSON object per line */
+};
 
 #define FS_RAW_GAP_MS 40 /* measured: docs/PROTOCOLS.md */
 
@@ -33,6 +39,7 @@ struct fs_options {
     bool upload;          /* accept PUT */
     uint64_t max_upload;  /* largest PUT body */
     int log_fd;           /* where access log lines go */
+    enum fs_log_format log_format;
     long max_conns;       /* open connections at most, all threads together */
     int head_timeout_ms;  /* whole request head must arrive within this */
     int idle_timeout_ms;  /* keep-alive connection with no request */

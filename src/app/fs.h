@@ -6,6 +6,8 @@
  *   fs_reply.c    response heads, error pages, the body's fate, the access log
  *   fs_body.c     sending a response: buffers, sendfile, read/write, splice
  *   fs_put.c      PUT bodies into app/upload
+ *   fs_dav.c      MKCOL, DELETE, OPTIONS and who may write where
+ *   fs_tar.c      a directory as one streaming tar (GET /dir/?tar)
  *   fs_raw.c      the raw file protocol
  *
  * A connection (struct conn) lives as long as the TCP connection and holds
@@ -36,6 +38,7 @@
 #define FS_IO_BUF 16384           /* pooled input buffers and each exchange's output */
 #define FS_LOG_TARGET 1024        /* request target bytes kept for the access log */
 #define FS_DISCARD_MAX (1u << 20) /* request body we read only to drop it */
+#define FS_LOG_FIELD 256          /* Referer and User-Agent bytes kept for the log */
 
 /* The states of a connection. Every change goes through fs_conn_set_state,
  * which asserts that it is one fs_conn_legal allows. */
@@ -68,6 +71,7 @@ struct worker;
 struct put;
 struct fs_auth_job;
 struct fs_auth_port;
+struct fs_tar;
 
 /* Where a response body comes from, after the head in out. */
 struct body_src {
@@ -76,6 +80,7 @@ struct body_src {
     off_t off, end;   /* the file range still to send */
     int pipe_fd[2];   /* FS_SEND_SPLICE's pipe; -1 otherwise */
     uint32_t piped;   /* file bytes in the pipe, not yet in the socket */
+    struct fs_tar *tar; /* a tar stream that refills page; owned; NULL if none */
 };
 
 /* One request and its response. */
@@ -94,8 +99,12 @@ struct xchg {
     uint16_t method_len, target_len;
     uint8_t auth;             /* FS_AUTH_*: what the password check said */
     char user[AUTH_USER_MAX + 1]; /* the authenticated user; empty when anonymous */
+    uint16_t referer_len, agent_len; /* 0: the header was absent */
+    int64_t start_us;         /* when the exchange began (CLOCK_MONOTONIC) */
     char method[16];
     char target[FS_LOG_TARGET];
+    char referer[FS_LOG_FIELD];
+    char agent[FS_LOG_FIELD];
     char outmem[FS_IO_BUF];
 };
 
@@ -152,6 +161,7 @@ struct fs_server {
     struct mime_table mime;
     struct srv srv;
     struct worker *workers;
+    char csp[256]; /* the listing page's Content-Security-Policy */
 };
 
 /* What a response says about itself; fs_respond turns it into a head. */
@@ -166,6 +176,9 @@ struct reply {
     const char *location;
     const char *allow;
     const char *extra; /* whole header lines ("Name: value\r\n..."), or NULL */
+    const char *csp;         /* Content-Security-Policy */
+    const char *disposition; /* Content-Disposition */
+    bool chunked;            /* Transfer-Encoding: chunked (no length) */
 };
 
 /* fileserver.c: pools. fs_in_get and fs_xchg_get return NULL when memory
@@ -210,6 +223,26 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
                   const char *rel);
 void fs_put_feed(struct conn *c);
 void fs_put_free(struct put **pp);
+
+/* fs_dav.c */
+/* True when the exchange's user may change what rel names (a normalised
+ * path). Today that is --upload; the account rights take its place. */
+bool fs_may_write(const struct conn *c, const char *rel);
+/* The Allow header for rel. */
+const char *fs_allow(const struct conn *c, const char *rel);
+void fs_dav_mkcol(struct conn *c, const char *rel);
+/* trailing_slash: the target ended in "/", so it must name a directory. */
+void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash);
+
+/* fs_tar.c: starts sending the directory open at dirfd (which this takes
+ * over), named rel beneath the root, as a tar archive. */
+void fs_tar_serve(struct conn *c, int dirfd, const char *rel);
+/* Refills s->page with the next part of the archive (chunk-framed when the
+ * response is chunked). Returns 0 (an empty page then means the archive is
+ * all out), -EAGAIN when this turn's work is used up with nothing made yet,
+ * or -errno. */
+int fs_tar_fill(struct body_src *s);
+void fs_tar_free(struct fs_tar **tp);
 
 /* fs_raw.c: answers the raw name in c->in. */
 void fs_raw_serve(struct conn *c);

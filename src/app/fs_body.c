@@ -36,6 +36,7 @@ void fs_body_free(struct body_src *s)
         s->pipe_fd[0] = s->pipe_fd[1] = -1;
     }
     s->piped = 0;
+    fs_tar_free(&s->tar);
 }
 
 /* Sends the next part of the file range. Returns bytes sent, 0 when the
@@ -113,6 +114,13 @@ enum body_result fs_body_send(struct conn *c)
 
     for (;;) {
         size_t outlen = buf_len(&x->out);
+        if (s->tar != NULL && outlen == 0 && buf_len(s->page) == 0) {
+            int rc = fs_tar_fill(s); /* the next part of a tar stream (fs_tar.c) */
+            if (rc == -EAGAIN)
+                return BODY_BUDGET;
+            if (rc < 0)
+                return BODY_FAILED;
+        }
         size_t pagelen = s->page ? buf_len(s->page) : 0;
         bool file_left = s->fd >= 0 && (s->off < s->end || s->piped > 0);
         ssize_t n;

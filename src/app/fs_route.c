@@ -1,6 +1,7 @@
 /* Request routing: a parsed request to its answer. GET and HEAD of files
- * (with the conditional and range decision), index pages, listings and the
- * trailing-slash redirect; PUT to fs_put.c; every other method 405. Each
+ * (with the conditional and range decision), index pages, listings, folder
+ * tars (?tar, fs_tar.c) and the trailing-slash redirect; PUT to fs_put.c;
+ * MKCOL, DELETE and OPTIONS to fs_dav.c; every other method 405. Each
  * handler ends in fs_respond (or fs_respond_error), which decides the fate
  * of a body the handler did not read. */
 #include <errno.h>
@@ -97,7 +98,20 @@ static void serve_file(struct conn *c, const struct http_request *req, const str
     x->src.end = (off_t)(d.last + 1);
 }
 
-static void serve_listing(struct conn *c, int dirfd, const char *rel)
+/* The query of the request target, after "?" and before any "#". */
+static struct http_str target_query(const struct http_request *req)
+{
+    const char *t = req->target.p, *end = t + req->target.len;
+    const char *q = memchr(t, '?', req->target.len);
+
+    if (q == NULL)
+        return (struct http_str){NULL, 0};
+    const char *hash = memchr(q, '#', (size_t)(end - q));
+    return (struct http_str){q + 1, (size_t)((hash ? hash : end) - q - 1)};
+}
+
+static void serve_listing(struct conn *c, const struct http_request *req, int dirfd,
+                          const char *rel)
 {
     struct fs_server *s = c->w->srv;
     struct xchg *x = c->x;
@@ -109,7 +123,10 @@ static void serve_listing(struct conn *c, int dirfd, const char *rel)
         return;
     }
     buf_init(page, LISTING_MAX);
-    int rc = listing_build(s->rootfd, dirfd, rel, s->opt.hidden, page);
+    struct http_str q = target_query(req);
+    struct listing_page lp = {.rel = rel, .writable = fs_may_write(c, rel)};
+    listing_order_parse(q.p, q.len, &lp.order);
+    int rc = listing_build(s->rootfd, dirfd, &lp, s->opt.hidden, page);
     close(dirfd);
     if (rc < 0) {
         buf_free(page);
@@ -120,7 +137,8 @@ static void serve_listing(struct conn *c, int dirfd, const char *rel)
     struct reply r = {.status = 200,
                       .type = "text/html; charset=utf-8",
                       .has_length = true,
-                      .length = buf_len(page)};
+                      .length = buf_len(page),
+                      .csp = s->csp[0] != '\0' ? s->csp : NULL};
     x->src.page = page; /* the exchange owns it from here, whatever happens */
     fs_respond(c, &r);
     if (x->head_only)
@@ -218,6 +236,11 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
         send_redirect(c, rel);
         return;
     }
+    struct http_str q = target_query(req);
+    if (q.len == 3 && memcmp(q.p, "tar", 3) == 0) {
+        fs_tar_serve(c, fd, rel);
+        return;
+    }
     char index[PATH_MAX_LEN + 16];
     snprintf(index, sizeof index, "%s/index.html", rel);
     int ifd = fsx_open_beneath(s->rootfd, index, O_RDONLY | O_NONBLOCK | O_NOCTTY);
@@ -229,7 +252,63 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
         }
         close(ifd);
     }
-    serve_listing(c, fd, rel);
+    serve_listing(c, req, fd, rel);
+}
+
+/* Keeps what the combined and JSON logs show of the request. */
+static void note_log_fields(struct xchg *x, const struct http_request *req)
+{
+    struct http_str ref = header(req, "referer"), ua = header(req, "user-agent");
+    size_t rl = ref.len < sizeof x->referer ? ref.len : sizeof x->referer;
+    size_t ul = ua.len < sizeof x->agent ? ua.len : sizeof x->agent;
+
+    if (ref.p != NULL)
+        memcpy(x->referer, ref.p, rl);
+    if (ua.p != NULL)
+        memcpy(x->agent, ua.p, ul);
+    x->referer_len = ref.p ? (uint16_t)rl : 0;
+    x->agent_len = ua.p ? (uint16_t)ul : 0;
+}
+
+/* OPTIONS, and the methods that change the tree: PUT, MKCOL, DELETE. The
+ * path resolves once, the same way for all of them; a user who may not
+ * write gets 405 with what is allowed. */
+static void change_path(struct conn *c, const struct http_request *req,
+                        const struct http_info *info)
+{
+    char rel[PATH_MAX_LEN + 16];
+    unsigned flags = 0;
+
+    if (req->method == HTTP_OPTIONS && req->target.len == 1 && req->target.p[0] == '*') {
+        fs_respond(c, &(struct reply){.status = 204, .allow = fs_allow(c, ".")});
+        return;
+    }
+    int status = target_path(c, req, rel, &flags);
+    if (req->method == HTTP_OPTIONS) {
+        if (status != 0)
+            fs_respond_error(c, status, NULL);
+        else
+            fs_respond(c, &(struct reply){.status = 204, .allow = fs_allow(c, rel)});
+        return;
+    }
+    if (status == 0 && !fs_may_write(c, rel)) {
+        fs_respond_error(c, 405, fs_allow(c, rel));
+        return;
+    }
+    if (status == 0 && req->method == HTTP_PUT && (flags & PATH_TRAILING_SLASH))
+        status = 403;
+    if (status == 404)
+        status = 403; /* a hidden name: not ours to change */
+    if (status != 0) {
+        fs_respond_error(c, status, NULL);
+        return;
+    }
+    if (req->method == HTTP_PUT)
+        fs_put_begin(c, req, info, rel);
+    else if (req->method == HTTP_MKCOL)
+        fs_dav_mkcol(c, rel);
+    else
+        fs_dav_delete(c, rel, (flags & PATH_TRAILING_SLASH) != 0);
 }
 
 void fs_route(struct conn *c, const struct http_request *req, const struct http_info *info)
@@ -237,6 +316,7 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
     struct fs_server *s = c->w->srv;
     struct http_str expect = header(req, "expect");
 
+    note_log_fields(c->x, req);
     /* RFC 9110 §10.1.1: the only expectation is 100-continue, and only
      * from HTTP/1.1; anything else is 417 (and the held-back body means
      * the connection closes: proto/fate). */
@@ -259,20 +339,10 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
         serve_path(c, req, info);
         return;
     }
-    if (req->method == HTTP_PUT && s->opt.upload) {
-        char rel[PATH_MAX_LEN + 16];
-        unsigned flags = 0;
-        int status = target_path(c, req, rel, &flags);
-        if (status == 0 && (flags & PATH_TRAILING_SLASH))
-            status = 403;
-        if (status == 404)
-            status = 403; /* a hidden name: not ours to write */
-        if (status != 0) {
-            fs_respond_error(c, status, NULL);
-            return;
-        }
-        fs_put_begin(c, req, info, rel);
+    if (req->method == HTTP_PUT || req->method == HTTP_DELETE || req->method == HTTP_MKCOL ||
+        req->method == HTTP_OPTIONS) {
+        change_path(c, req, info);
         return;
     }
-    fs_respond_error(c, 405, s->opt.upload ? "GET, HEAD, PUT" : "GET, HEAD");
+    fs_respond_error(c, 405, fs_allow(c, "."));
 }

@@ -32,34 +32,21 @@ static void temp_name(char *out, size_t outsz, int fd)
 
 int upload_begin(int rootfd, const char *rel, struct upload **out)
 {
-    const char *slash = strrchr(rel, '/');
-    const char *name = slash ? slash + 1 : rel;
-    char parent[4096];
+    const char *name;
     struct stat st;
     int rc;
 
-    if (strcmp(rel, ".") == 0 || name[0] == '\0')
-        return -EISDIR;
-    if (slash != NULL) {
-        size_t pl = (size_t)(slash - rel);
-        if (pl >= sizeof parent)
-            return -ENAMETOOLONG;
-        memcpy(parent, rel, pl);
-        parent[pl] = '\0';
-    } else {
-        strcpy(parent, ".");
-    }
+    int dirfd = fsx_open_parent(rootfd, rel, &name);
+    if (dirfd < 0)
+        return dirfd;
     struct upload *u = calloc(1, sizeof *u + strlen(name) + 1);
-    if (u == NULL)
+    if (u == NULL) {
+        close(dirfd);
         return -ENOMEM;
+    }
     strcpy(u->name, name);
     u->fd = -1;
-    u->dirfd = fsx_open_beneath(rootfd, parent, O_RDONLY | O_DIRECTORY);
-    if (u->dirfd < 0) {
-        rc = u->dirfd;
-        free(u);
-        return rc;
-    }
+    u->dirfd = dirfd;
     /* A name the directory cannot hold (ENAMETOOLONG, say) is refused now,
      * not after the whole body has gone to disk and rename has failed. */
     if (fstatat(u->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {

@@ -28,11 +28,14 @@ static void serve_usage(FILE *f)
             "                         IPv6 and IPv4)\n"
             "      --threads N        event loop threads (default: one per core)\n"
             "  -q, --quiet            no access log\n"
+            "      --log-format FMT   combined (default: common, then referer, user agent\n"
+            "                         and the request time in ms), common, or json\n"
             "      --hidden           serve and list names starting with '.'\n"
             "      --no-raw           HTTP only: no raw file protocol\n"
             "      --raw-gap MS       a raw name with no CR, LF or NUL ends after this\n"
             "                         quiet gap (default 40)\n"
-            "      --upload           accept PUT (files replaced atomically)\n"
+            "      --upload           accept PUT (files replaced atomically), MKCOL and\n"
+            "                         DELETE, and show the upload page\n"
             "      --max-upload SIZE  largest PUT body, e.g. 100M (default 1G)\n"
             "      --auth FILE        accounts and rights: lines user:HASH:RIGHTS made by\n"
             "                         ferry passwd; RIGHTS like rw:/incoming,ro:/ (longest\n"
@@ -80,6 +83,7 @@ enum {
     OPT_TLS_KEY,
     OPT_TLS_SELF_SIGNED,
     OPT_TLS_ONLY,
+    OPT_LOG_FORMAT,
 };
 
 /* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
@@ -177,6 +181,7 @@ int cmd_serve(int argc, char **argv)
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"tls-self-signed", no_argument, NULL, OPT_TLS_SELF_SIGNED},
         {"tls-only", no_argument, NULL, OPT_TLS_ONLY},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -250,6 +255,18 @@ int cmd_serve(int argc, char **argv)
         case OPT_MAX_UPLOAD:
             if (parse_size(optarg, &o.max_upload) < 0) {
                 fprintf(stderr, "ferry serve: --max-upload takes a size such as 100M\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_LOG_FORMAT:
+            if (strcmp(optarg, "combined") == 0)
+                o.log_format = FS_LOG_COMBINED;
+            else if (strcmp(optarg, "common") == 0)
+                o.log_format = FS_LOG_COMMON;
+            else if (strcmp(optarg, "json") == 0)
+                o.log_format = FS_LOG_JSON;
+            else {
+                fprintf(stderr, "ferry serve: --log-format takes combined, common or json\n");
                 return EXIT_USAGE;
             }
             break;

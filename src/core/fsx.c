@@ -25,6 +25,24 @@ int fsx_open_beneath(int rootfd, const char *rel, int flags)
     }
 }
 
+int fsx_open_parent(int rootfd, const char *rel, const char **name)
+{
+    const char *slash = strrchr(rel, '/');
+    char parent[4096];
+
+    *name = slash ? slash + 1 : rel;
+    if (strcmp(rel, ".") == 0 || (*name)[0] == '\0')
+        return -EISDIR;
+    if (slash == NULL)
+        return fsx_open_beneath(rootfd, ".", O_RDONLY | O_DIRECTORY);
+    size_t pl = (size_t)(slash - rel);
+    if (pl >= sizeof parent)
+        return -ENAMETOOLONG;
+    memcpy(parent, rel, pl);
+    parent[pl] = '\0';
+    return fsx_open_beneath(rootfd, parent, O_RDONLY | O_DIRECTORY);
+}
+
 int fsx_read_file(const char *path, size_t max, char **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -12,6 +12,13 @@
  * -errno (-EXDEV for an attempt to leave the root, -ENOSYS without openat2). */
 int fsx_open_beneath(int rootfd, const char *rel, int flags);
 
+/* Opens the directory that holds rel (a normalised path, not ".") beneath
+ * rootfd, as fsx_open_beneath does, and points *name at rel's last segment.
+ * Returns the directory's descriptor, which the caller owns, or -errno
+ * (-EISDIR for ".", -ENOENT or -ENOTDIR for a missing parent, -EXDEV or
+ * -ELOOP for one outside the root). */
+int fsx_open_parent(int rootfd, const char *rel, const char **name);
+
 /* Writes all n bytes to fd, retrying short writes and EINTR. Returns 0 or
  * -errno. */
 int fsx_write_all(int fd, const void *p, size_t n);

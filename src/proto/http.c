@@ -35,6 +35,7 @@ static const struct {
     {"GET", HTTP_GET},         {"HEAD", HTTP_HEAD},   {"POST", HTTP_POST},
     {"PUT", HTTP_PUT},         {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
     {"PATCH", HTTP_PATCH},     {"TRACE", HTTP_TRACE}, {"CONNECT", HTTP_CONNECT},
+    {"MKCOL", HTTP_MKCOL},
 };
 
 enum http_method http_method_parse(const char *s, size_t len)

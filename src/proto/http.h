@@ -24,6 +24,7 @@ enum http_method {
     HTTP_PATCH,
     HTTP_TRACE,
     HTTP_CONNECT,
+    HTTP_MKCOL, /* RFC 4918 §9.3 */
 };
 
 struct http_str {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const char *const starts[] = {"GET ",   "HEAD ",  "POST ",    "PUT ",     "DELETE ",
-                                     "OPTIONS ", "PATCH ", "TRACE ", "CONNECT "};
+                                     "OPTIONS ", "PATCH ", "TRACE ", "CONNECT ", "MKCOL "};
 
 enum raw_detect raw_detect(const char *buf, size_t len)
 {

@@ -675,6 +675,7 @@ static const struct method_case method_cases[] = {
     {"method PATCH", "PATCH", HTTP_PATCH},
     {"method TRACE", "TRACE", HTTP_TRACE},
     {"method CONNECT", "CONNECT", HTTP_CONNECT},
+    {"method MKCOL", "MKCOL", HTTP_MKCOL},
     {"method get is not GET", "get", HTTP_OTHER},
     {"method GETS", "GETS", HTTP_OTHER},
     {"method GE", "GE", HTTP_OTHER},

@@ -14,6 +14,8 @@
 #include "app/listing.h"
 #include "core/fsx.h"
 
+#include <openssl/evp.h>
+
 /* ---- listing_human_size ------------------------------------------------- */
 
 struct size_case {
@@ -165,7 +167,8 @@ static char *build(struct fixture *f, const char *dir, const char *rel, bool hid
 
     assert_true(dirfd >= 0);
     buf_init(&b, 1 << 20);
-    int rc = listing_build(f->rootfd, dirfd, rel, hidden, &b);
+    struct listing_page lp = {.rel = rel};
+    int rc = listing_build(f->rootfd, dirfd, &lp, hidden, &b);
     if (rc != 0)
         fail_msg("listing_build gave %d", rc);
     assert_int_equal(buf_append(&b, "", 1), 0);
@@ -190,7 +193,8 @@ struct row {
     bool dir;
 };
 
-/* Reads every href of the page. Each must be "./" and a percent-encoded name
+/* Reads every entry link of the page ("<a href=": the sort heads,
+ * breadcrumbs and the tar link carry a class first). Each must be "./" and a percent-encoded name
  * (only unreserved bytes and upper-case %XX) and "/" for a directory, or
  * "../". Returns the number of names, decoded into rows. */
 static size_t read_hrefs(const char *page, struct row *rows, size_t max, bool *parent)
@@ -199,8 +203,8 @@ static size_t read_hrefs(const char *page, struct row *rows, size_t max, bool *p
     const char *p = page;
 
     *parent = false;
-    while ((p = strstr(p, "href=\"")) != NULL) {
-        p += 6;
+    while ((p = strstr(p, "<a href=\"")) != NULL) {
+        p += 9;
         const char *end = strchr(p, '"');
         assert_non_null(end);
         if (end - p == 3 && memcmp(p, "../", 3) == 0) {
@@ -235,15 +239,19 @@ static size_t read_hrefs(const char *page, struct row *rows, size_t max, bool *p
     return n;
 }
 
-/* Every "<" of the page opens one of the page's own tags: no name can have
+/* Every "<" of the page (before its own script) opens one of the page's own tags: no name can have
  * added markup. */
 static void check_tags(const char *page)
 {
     static const char *const allowed[] = {
-        "!DOCTYPE html>", "html>", "head>", "meta ", "title>", "style>", "body>", "h1>",
-        "table>",         "tr>",   "th>",   "td>",   "td ",    "a ",     "a>",    NULL,
+        "!DOCTYPE html>", "html ", "html>", "head>",  "meta ", "title>", "style>", "body>",
+        "body ",          "h1>",   "table>", "tr>",  "th>",   "th ",    "td>",    "td ",
+        "a ",             "a>",    "nav>",   "p>",   "span ", "span>",  "thead>", "tbody>",
+        "time ",          "time>", "script>", "div ", "div>", "label>", "input ", "button ",
+        "button>",        NULL,
     };
-    for (const char *p = strchr(page, '<'); p != NULL; p = strchr(p + 1, '<')) {
+    const char *script = strstr(page, "<script>");
+    for (const char *p = strchr(page, '<'); p != NULL && p != script; p = strchr(p + 1, '<')) {
         const char *t = p[1] == '/' ? p + 2 : p + 1;
         bool ok = false;
         for (size_t i = 0; allowed[i] != NULL && !ok; i++)
@@ -251,6 +259,15 @@ static void check_tags(const char *page)
         if (!ok)
             fail_msg("unexpected markup at \"%.20s\"", p);
     }
+}
+
+/* Occurrences of s in page. */
+static size_t count(const char *page, const char *s)
+{
+    size_t n = 0;
+    for (const char *p = strstr(page, s); p != NULL; p = strstr(p + 1, s))
+        n++;
+    return n;
 }
 
 static int cmp_row(const void *a, const void *b)
@@ -296,7 +313,8 @@ static void test_root_listing(void **state)
     char *page = build(f, ".", ".", false);
 
     check_tags(page);
-    assert_null(strstr(page, "<script>"));
+    assert_int_equal(count(page, "<script"), 1); /* the page's own, at the end */
+    assert_non_null(strstr(page, "</tbody>\n</table>\n<script>(function () {"));
     assert_null(strstr(page, "<img"));
     assert_null(strstr(page, "<b>"));
     size_t n = read_hrefs(page, rows, ARRAY_LEN(rows), &parent);
@@ -324,7 +342,7 @@ static void test_root_listing(void **state)
     assert_non_null(strstr(page, "href=\"./%FF%FE.bin\""));
     assert_non_null(strstr(page, "href=\"./%3Cb%3Edir/\""));
     /* The file's size is shown the human way. */
-    assert_non_null(strstr(page, "size1536</a></td><td class=\"s\">1.5 KiB<"));
+    assert_non_null(strstr(page, "size1536</a></td><td class=\"s\" data-bytes=\"1536\">1.5 KiB<"));
     assert_non_null(strstr(page, "<title>Index of /</title>"));
     free(page);
 }
@@ -376,7 +394,8 @@ static void test_nobufs(void **state)
     struct buf b;
 
     buf_init(&b, 512);
-    assert_int_equal(listing_build(f->rootfd, f->rootfd, ".", false, &b), -ENOBUFS);
+    struct listing_page lp = {.rel = "."};
+    assert_int_equal(listing_build(f->rootfd, f->rootfd, &lp, false, &b), -ENOBUFS);
     assert_true(buf_len(&b) <= 512);
     buf_free(&b);
 }
@@ -395,12 +414,273 @@ static void test_empty(void **state)
     free(page);
 }
 
+
+/* ---- listing_order_parse ------------------------------------------------ */
+
+struct order_case {
+    const char *name;
+    const char *q;
+    enum listing_key key;
+    bool desc;
+};
+
+static const struct order_case order_cases[] = {
+    {"order: empty", "", LISTING_BY_NAME, false},
+    {"order: size", "sort=size", LISTING_BY_SIZE, false},
+    {"order: size desc", "sort=size&order=desc", LISTING_BY_SIZE, true},
+    {"order: desc first", "order=desc&sort=date", LISTING_BY_DATE, true},
+    {"order: name desc", "sort=name&order=desc", LISTING_BY_NAME, true},
+    {"order: date asc", "sort=date&order=asc", LISTING_BY_DATE, false},
+    {"order: upper case is unknown", "sort=SIZE&order=DESC", LISTING_BY_NAME, false},
+    {"order: escaped is unknown", "sort=%73ize", LISTING_BY_NAME, false},
+    {"order: longer value is unknown", "sort=sizes&order=descending", LISTING_BY_NAME, false},
+    {"order: shorter value is unknown", "sort=siz&order=des", LISTING_BY_NAME, false},
+    {"order: unknown order value", "sort=date&order=up", LISTING_BY_DATE, false},
+    {"order: later unknown sort wins", "sort=size&sort=bogus", LISTING_BY_NAME, false},
+    {"order: later order wins", "order=desc&order=asc", LISTING_BY_NAME, false},
+    {"order: bare sort", "sort&order=desc", LISTING_BY_NAME, true},
+    {"order: empty value", "sort=&order=", LISTING_BY_NAME, false},
+    {"order: empty fields", "&&sort=date&&", LISTING_BY_DATE, false},
+    {"order: other fields ignored", "tar&x=1&sort=size", LISTING_BY_SIZE, false},
+    {"order: NUL in value", "sort=size\0", LISTING_BY_NAME, false},
+};
+
+static void test_order(void **state)
+{
+    const struct order_case *c = *state;
+    size_t len = strlen(c->q) + (strcmp(c->name, "order: NUL in value") == 0);
+    struct listing_order o = {LISTING_BY_DATE, true};
+    struct guard g;
+
+    guard_open(&g, 64);
+    listing_order_parse(guard_put(&g, c->q, len), len, &o);
+    if (o.key != c->key || o.desc != c->desc)
+        fail_msg("%s: got %d/%d, want %d/%d", c->name, o.key, o.desc, c->key, c->desc);
+    /* Every truncation parses without reading past its end. */
+    for (size_t k = 0; k <= len; k++)
+        listing_order_parse(guard_put(&g, c->q, k), k, &o);
+    guard_close(&g);
+}
+
+/* ---- listing_sort ------------------------------------------------------- */
+
+static const struct listing_entry sample[] = {
+    {"b.txt", false, 300, 2000}, {"a.txt", false, 300, 1000}, {"zdir", true, 4096, 500},
+    {"c.bin", false, 10, 3000},  {"adir", true, 4096, 900},   {"big", false, 1u << 30, 1500},
+};
+
+struct sort_case {
+    const char *name;
+    struct listing_order o;
+    const char *want; /* names in order, space-separated */
+};
+
+static const struct sort_case sort_cases[] = {
+    {"sort: name asc", {LISTING_BY_NAME, false}, "adir zdir a.txt b.txt big c.bin"},
+    {"sort: name desc", {LISTING_BY_NAME, true}, "zdir adir c.bin big b.txt a.txt"},
+    {"sort: size asc, ties by name", {LISTING_BY_SIZE, false}, "adir zdir c.bin a.txt b.txt big"},
+    {"sort: size desc, ties by name", {LISTING_BY_SIZE, true}, "adir zdir big a.txt b.txt c.bin"},
+    {"sort: date asc", {LISTING_BY_DATE, false}, "zdir adir a.txt big b.txt c.bin"},
+    {"sort: date desc", {LISTING_BY_DATE, true}, "adir zdir c.bin b.txt big a.txt"},
+};
+
+static void test_sort(void **state)
+{
+    const struct sort_case *c = *state;
+    struct listing_entry v[ARRAY_LEN(sample)];
+    char got[128] = "";
+
+    memcpy(v, sample, sizeof v);
+    listing_sort(v, ARRAY_LEN(v), c->o);
+    for (size_t i = 0; i < ARRAY_LEN(v); i++) {
+        if (i > 0)
+            strcat(got, " ");
+        strcat(got, v[i].name);
+    }
+    if (strcmp(got, c->want) != 0)
+        fail_msg("%s: got \"%s\", want \"%s\"", c->name, got, c->want);
+}
+
+/* ---- listing_format ----------------------------------------------------- */
+
+/* The page for sample as a string. */
+static char *format(const struct listing_page *p)
+{
+    struct buf b;
+
+    buf_init(&b, 1 << 20);
+    assert_int_equal(listing_format(p, sample, ARRAY_LEN(sample), &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    char *s = strdup(buf_rptr(&b));
+    assert_non_null(s);
+    buf_free(&b);
+    return s;
+}
+
+/* Upload, new folder and delete controls only where the user may write;
+ * the script and the tar link everywhere. */
+static void test_format_writable(void **state)
+{
+    struct listing_page ro = {.rel = "."}, rw = {.rel = ".", .writable = true};
+    char *a = format(&ro), *b = format(&rw);
+
+    for (const char *const *m = (const char *const[]){"id=\"files\"", "webkitdirectory",
+                                                      "id=\"mkdir\"", "class=\"del\"",
+                                                      "data-writable", NULL};
+         *m != NULL; m++) {
+        if (strstr(a, *m) != NULL)
+            fail_msg("read-only page holds %s", *m);
+        if (strstr(b, *m) == NULL)
+            fail_msg("writable page lacks %s", *m);
+    }
+    assert_int_equal(count(b, "class=\"del\""), ARRAY_LEN(sample));
+    assert_non_null(strstr(a, "href=\"?tar\""));
+    assert_int_equal(count(a, "<script>"), 1);
+    free(a);
+    free(b);
+}
+
+/* The column heads sort by their key, ascending; the current key's head
+ * turns the order round and carries the arrow. */
+static void test_format_sort_links(void **state)
+{
+    struct listing_page p = {.rel = "d", .order = {LISTING_BY_SIZE, false}};
+    char *s = format(&p);
+
+    assert_non_null(strstr(s, "href=\"?sort=name&amp;order=asc\">Name</a>"));
+    assert_non_null(strstr(s, "href=\"?sort=size&amp;order=desc\">Size &#9650;</a>"));
+    assert_non_null(strstr(s, "href=\"?sort=date&amp;order=asc\">Modified (UTC)</a>"));
+    /* Links to directories keep the order; files do not need it. */
+    assert_non_null(strstr(s, "<a href=\"./adir/?sort=size&amp;order=asc\">adir/</a>"));
+    assert_non_null(strstr(s, "<a href=\"../?sort=size&amp;order=asc\">../</a>"));
+    assert_non_null(strstr(s, "<a href=\"./a.txt\">a.txt</a>"));
+    free(s);
+    p.order.desc = true;
+    s = format(&p);
+    assert_non_null(strstr(s, "href=\"?sort=size&amp;order=asc\">Size &#9660;</a>"));
+    free(s);
+    p.order = (struct listing_order){LISTING_BY_NAME, false};
+    s = format(&p);
+    assert_non_null(strstr(s, "<a href=\"./adir/\">adir/</a>"));
+    assert_non_null(strstr(s, "<a href=\"../\">../</a>"));
+    free(s);
+}
+
+/* Breadcrumbs: every level escaped in text and encoded in its link; no
+ * ".." row at the root. */
+static void test_format_crumbs(void **state)
+{
+    struct listing_page p = {.rel = "a b/<x>&/\xc3\xa9"};
+    char *s = format(&p);
+
+    assert_non_null(strstr(s, "<nav><a class=\"crumb\" href=\"/\">root</a>"
+                              " / <a class=\"crumb\" href=\"/a%20b/\">a b</a>"
+                              " / <a class=\"crumb\" href=\"/a%20b/%3Cx%3E%26/\">&lt;x&gt;&amp;</a>"
+                              " / <a class=\"crumb\" href=\"/a%20b/%3Cx%3E%26/%C3%A9/\">\xc3\xa9</a>"
+                              " /</nav>"));
+    assert_non_null(strstr(s, "<a href=\"../\">"));
+    free(s);
+    p.rel = ".";
+    s = format(&p);
+    assert_non_null(strstr(s, "<nav><a class=\"crumb\" href=\"/\">root</a> /</nav>"));
+    assert_null(strstr(s, "href=\"../"));
+    free(s);
+}
+
+/* Sizes the human way, dates in UTC with a machine-readable twin. */
+static void test_format_sizes_dates(void **state)
+{
+    struct listing_page p = {.rel = "."};
+    char *s = format(&p);
+
+    assert_non_null(strstr(s, ">big</a></td><td class=\"s\" data-bytes=\"1073741824\">1.0 GiB</td>"
+                              "<td class=\"d\"><time datetime=\"1970-01-01T00:25:00Z\">"
+                              "1970-01-01 00:25</time></td>"));
+    assert_non_null(strstr(s, ">adir/</a></td><td class=\"s\" data-bytes=\"4096\">-</td>"));
+    assert_non_null(strstr(s, "<meta name=\"viewport\""));
+    /* Nothing from outside: no src= and no URL with a scheme or host. */
+    assert_null(strstr(s, "src="));
+    assert_null(strstr(s, "//"));
+    free(s);
+}
+
+/* The same input gives the same bytes, and every cap short of the page is
+ * -ENOBUFS without writing past it. */
+static void test_format_truncation(void **state)
+{
+    struct listing_page p = {.rel = "d", .writable = true};
+    struct buf b;
+
+    buf_init(&b, 1 << 20);
+    assert_int_equal(listing_format(&p, sample, ARRAY_LEN(sample), &b), 0);
+    size_t len = buf_len(&b);
+    char *want = malloc(len);
+    assert_non_null(want);
+    memcpy(want, buf_rptr(&b), len);
+    buf_free(&b);
+    for (size_t cap = 0; cap <= len; cap += cap < 64 ? 1 : 97) {
+        buf_init(&b, cap);
+        int rc = listing_format(&p, sample, ARRAY_LEN(sample), &b);
+        if (rc != (cap < len ? -ENOBUFS : 0))
+            fail_msg("cap %zu of %zu: rc %d", cap, len, rc);
+        assert_true(buf_len(&b) <= cap);
+        buf_free(&b);
+    }
+    buf_init(&b, len);
+    assert_int_equal(listing_format(&p, sample, ARRAY_LEN(sample), &b), 0);
+    assert_int_equal(buf_len(&b), len);
+    assert_memory_equal(buf_rptr(&b), want, len);
+    buf_free(&b);
+    free(want);
+}
+
+/* The policy allows the page's own script and style by their hashes, and
+ * nothing from elsewhere. */
+static void test_csp(void **state)
+{
+    struct listing_page p = {.rel = "."};
+    char csp[256], *page = format(&p);
+    unsigned char md[32];
+    unsigned int mdlen;
+    char b64[64], want[80];
+
+    assert_int_equal(listing_csp(csp, sizeof csp), 0);
+    assert_non_null(strstr(csp, "default-src 'none'"));
+    assert_non_null(strstr(csp, "connect-src 'self'"));
+    assert_null(strstr(csp, "unsafe"));
+    const struct {
+        const char *open, *close, *directive;
+    } parts[] = {{"<script>", "</script>", "script-src"}, {"<style>", "</style>", "style-src"}};
+    for (size_t i = 0; i < ARRAY_LEN(parts); i++) {
+        const char *a = strstr(page, parts[i].open), *z = strstr(page, parts[i].close);
+        assert_non_null(a);
+        assert_non_null(z);
+        a += strlen(parts[i].open);
+        assert_int_equal(EVP_Digest(a, (size_t)(z - a), md, &mdlen, EVP_sha256(), NULL), 1);
+        EVP_EncodeBlock((unsigned char *)b64, md, (int)mdlen);
+        snprintf(want, sizeof want, "%s 'sha256-%s';", parts[i].directive, b64);
+        if (strstr(csp, want) == NULL)
+            fail_msg("\"%s\" lacks \"%s\"", csp, want);
+    }
+    char small[32];
+    assert_int_equal(listing_csp(small, sizeof small), -ENOBUFS);
+    free(page);
+}
+
 int main(void)
 {
     static struct unit_list l;
 
     UNIT_ADD_ROWS(&l, size_cases, test_size);
     unit_add(&l, "size into a short buffer", test_size_short_buffer, NULL);
+    UNIT_ADD_ROWS(&l, order_cases, test_order);
+    UNIT_ADD_ROWS(&l, sort_cases, test_sort);
+    unit_add(&l, "format: controls only where writable", test_format_writable, NULL);
+    unit_add(&l, "format: sort links", test_format_sort_links, NULL);
+    unit_add(&l, "format: breadcrumbs", test_format_crumbs, NULL);
+    unit_add(&l, "format: sizes and dates", test_format_sizes_dates, NULL);
+    unit_add(&l, "format: every cap, same bytes", test_format_truncation, NULL);
+    unit_add(&l, "csp: hashes of the page's script and style", test_csp, NULL);
     unit_add_fixture(&l, "listing of the root with hostile names", test_root_listing, make_tree,
                      remove_tree, NULL);
     unit_add_fixture(&l, "listing with hidden names", test_hidden_listing, make_tree, remove_tree,

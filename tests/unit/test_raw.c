@@ -72,7 +72,8 @@ static void test_detect(void **state)
 static void test_detect_prefixes(void **state)
 {
     static const char *const starts[] = {"GET ",     "HEAD ",  "POST ",  "PUT ",    "DELETE ",
-                                         "OPTIONS ", "PATCH ", "TRACE ", "CONNECT "};
+                                         "OPTIONS ", "PATCH ", "TRACE ", "CONNECT ",
+                                         "MKCOL "};
     struct guard g;
 
     guard_open(&g, 16);
