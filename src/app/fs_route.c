@@ -110,6 +110,14 @@ static struct http_str target_query(const struct http_request *req)
     return (struct http_str){q + 1, (size_t)((hash ? hash : end) - q - 1)};
 }
 
+/* listing_page.keep under --auth: whether c's user may read rel. */
+static bool may_read(void *arg, const char *rel)
+{
+    const struct conn *c = arg;
+
+    return fs_auth_may(c->w->srv, c->x->user, rel, AUTH_READ);
+}
+
 static void serve_listing(struct conn *c, const struct http_request *req, int dirfd,
                           const char *rel)
 {
@@ -125,6 +133,10 @@ static void serve_listing(struct conn *c, const struct http_request *req, int di
     buf_init(page, LISTING_MAX);
     struct http_str q = target_query(req);
     struct listing_page lp = {.rel = rel, .writable = fs_may_write(c, rel)};
+    if (s->opt.auth != NULL) { /* names the user may not read are not shown */
+        lp.keep = may_read;
+        lp.keep_arg = c;
+    }
     listing_order_parse(q.p, q.len, &lp.order);
     int rc = listing_build(s->rootfd, dirfd, &lp, s->opt.hidden, page);
     close(dirfd);

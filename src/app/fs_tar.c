@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "app/fs.h"
+#include "app/fs_auth.h"
 #include "core/fsx.h"
 #include "proto/html.h"
 #include "proto/path.h"
@@ -56,7 +57,26 @@ struct fs_tar {
     size_t path_len;
     char path[TAR_NAME_MAX];
     struct level lv[TAR_DEPTH + 1];
+    /* --auth: members are only what the user may read */
+    const struct fs_server *srv;
+    const char *user; /* the exchange's, which outlives the body */
+    size_t top_len;   /* path[0..top_len) is the folder's own "NAME/" */
+    char base[PATH_MAX_LEN + 1]; /* the folder beneath the root; "." for the root */
 };
+
+/* Whether the entry name at the top level may go into the archive for the
+ * user (always without --auth). */
+static bool may_read(const struct fs_tar *t, const struct level *l, const char *name)
+{
+    char rel[PATH_MAX_LEN + TAR_NAME_MAX + 2];
+    bool root = strcmp(t->base, ".") == 0;
+
+    if (t->srv->opt.auth == NULL)
+        return true;
+    int len = snprintf(rel, sizeof rel, "%s%s%.*s%s", root ? "" : t->base, root ? "" : "/",
+                       (int)(l->path_len - t->top_len), t->path + t->top_len, name);
+    return len > 0 && (size_t)len < sizeof rel && fs_auth_may(t->srv, t->user, rel, AUTH_READ);
+}
 
 void fs_tar_free(struct fs_tar **tp)
 {
@@ -139,6 +159,8 @@ static void visit(struct fs_tar *t, const char *name)
         return;
     if (l->path_len + nlen + 1 >= sizeof t->path)
         return; /* deeper than any name we store */
+    if (!may_read(t, l, name))
+        return;
     if (fstatat(l->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return;
     if (S_ISDIR(st.st_mode) && t->depth > TAR_DEPTH)
@@ -332,6 +354,10 @@ void fs_tar_serve(struct conn *c, int dirfd, const char *rel)
     memcpy(t->path, name, nlen);
     t->path[nlen] = '/';
     t->path_len = nlen + 1;
+    t->top_len = nlen + 1;
+    t->srv = s;
+    t->user = x->user;
+    snprintf(t->base, sizeof t->base, "%s", rel);
     push(t, dirfd);
     if (!t->chunked)
         x->body.keep_alive = false; /* HTTP/1.0: the close ends the body */

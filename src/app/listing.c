@@ -600,6 +600,20 @@ int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidd
 
     if (rc < 0)
         return rc;
+    if (p->keep != NULL) {
+        char path[2 * PATH_MAX_LEN + 2];
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++) {
+            bool root = strcmp(p->rel, ".") == 0;
+            int len = snprintf(path, sizeof path, "%s%s%s", root ? "" : p->rel, root ? "" : "/",
+                               v[i].name);
+            if (len > 0 && (size_t)len < sizeof path && p->keep(p->keep_arg, path))
+                v[kept++] = v[i];
+            else
+                free(v[i].name);
+        }
+        n = kept;
+    }
     listing_sort(v, n, p->order);
     rc = listing_format(p, v, n, out);
     listing_free(v, n);

@@ -37,6 +37,10 @@ struct listing_page {
     const char *rel;            /* the directory beneath the root; "." for the root */
     struct listing_order order; /* how the entries were sorted */
     bool writable;              /* show the upload, new folder and delete controls */
+    /* listing_build lists an entry only when keep says so (NULL: every
+     * one); it gets the entry's path beneath the root ("a/b", no "./"). */
+    bool (*keep)(void *arg, const char *rel);
+    void *keep_arg;
 };
 
 /* Reads the order from a query string q[0..len) (after "?"): fields split

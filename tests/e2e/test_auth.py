@@ -466,3 +466,41 @@ def test_auth_file_with_bad_line_refuses_to_start(root, tmp_path, lines):
 def test_missing_auth_file_refuses_to_start(root, tmp_path):
     r = refused_start(root, tmp_path / "nope")
     assert r.returncode == 1 and "cannot read the auth file" in r.stderr
+
+
+# ---- what a listing and a folder's tar show ------------------------------------
+
+@pytest.fixture
+def split_srv(start_server, root, tmp_path, lines):
+    """Anyone reads the whole tree but /incoming; reader reads all of it."""
+    auth = write_auth(tmp_path, lines["reader"], "*::ro:/,no:/incoming")
+    return start_server(root, "--auth", str(auth))
+
+
+def tar_names(body):
+    import io
+    import tarfile
+    with tarfile.open(fileobj=io.BytesIO(body)) as t:
+        return sorted(m.name for m in t.getmembers())
+
+
+def test_listing_hides_names_the_user_may_not_read(split_srv):
+    anon = get(split_srv, "/")
+    assert anon.status == 200
+    assert b"incomingX" in anon.body and b"pub/" in anon.body
+    assert b'href="./incoming/"' not in anon.body and b'href="./incomingX/"' in anon.body
+    member = get(split_srv, "/", basic("reader", "reader-pw"))
+    assert member.status == 200 and b'href="./incoming/"' in member.body
+
+
+def test_tar_leaves_out_what_the_user_may_not_read(split_srv):
+    # HTTP/1.0: the archive ends with the connection (no chunks to decode)
+    anon = http_request(split_srv, "GET", "/?tar", version="HTTP/1.0")
+    assert anon.status == 200
+    names = tar_names(anon.body)
+    assert "root/pub/open.txt" in names and "root/secret.txt" in names
+    assert not any(n.startswith("root/incoming/") or n == "root/incoming" for n in names), names
+    assert b"old\n" not in anon.body
+    member = tar_names(http_request(split_srv, "GET", "/?tar", [basic("reader", "reader-pw")],
+                                    version="HTTP/1.0").body)
+    assert "root/incoming/old.txt" in member
