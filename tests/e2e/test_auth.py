@@ -504,3 +504,33 @@ def test_tar_leaves_out_what_the_user_may_not_read(split_srv):
     member = tar_names(http_request(split_srv, "GET", "/?tar", [basic("reader", "reader-pw")],
                                     version="HTTP/1.0").body)
     assert "root/incoming/old.txt" in member
+
+
+def test_log_names_the_authenticated_user(start_server, root, tmp_path, lines):
+    """The access log's user field: "-" for anyone, the account once its
+    password was checked (combined by default, and json)."""
+    auth = write_auth(tmp_path, lines["reader"], "*::ro:/pub")
+    for fmt in ("combined", "json"):
+        s = start_server(root, "--auth", str(auth), "--log-format", fmt)
+        assert get(s, "/pub/open.txt").status == 200
+        assert get(s, "/secret.txt", basic("reader", "reader-pw")).status == 200
+        deadline = time.monotonic() + 5
+        while len(s.stdout_lines) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        anon, member = s.stdout_lines[1:3]
+        if fmt == "json":
+            import json
+            assert json.loads(anon)["user"] is None and json.loads(member)["user"] == "reader"
+        else:
+            assert anon.split(" ")[2] == "-" and member.split(" ")[2] == "reader", (anon, member)
+
+
+def test_https_from_other_host_accepts_passwords(start_server, root, tmp_path, lines, netns):
+    """Over TLS a password is asked for and accepted from another host
+    (plain HTTP there is refused: the test above)."""
+    auth = write_auth(tmp_path, lines["reader"], "*::ro:/pub")
+    s = start_server(root, "--auth", str(auth), "--tls-self-signed", bind=netns.host_ip)
+    url = f"https://{netns.host_ip}:{s.port}"
+    assert netns.curl(url + "/secret.txt", "-k")[0] == 401
+    assert netns.curl(url + "/secret.txt", "-k", "-u", "reader:wrong")[0] == 401
+    assert netns.curl(url + "/secret.txt", "-k", "-u", "reader:reader-pw") == (200, "members only\n")
