@@ -94,14 +94,12 @@ static void on_data(struct stream *st, bool drained)
     c->sc.deadline = w->sw->loop.now + w->h->opt.idle_ms;
     if (!c->sniffed && w->h->opt.proxy_from != NULL) {
         /* Only a proxy_from peer may send a header, and net/srv took it. */
-        enum proxy_sniff ps = proxy_sniff(buf_rptr(&st->in), buf_len(&st->in));
-        if (ps == PROXY_SNIFF_HEADER) {
-            stream_close(st, -EPROTO);
-            return;
+        int r = proxy_refuse(buf_rptr(&st->in), buf_len(&st->in), &c->sniffed);
+        if (r <= 0) {
+            if (r < 0)
+                stream_close(st, r);
+            return; /* a header closes; its first bytes wait for the next */
         }
-        if (ps == PROXY_SNIFF_PREFIX)
-            return; /* at most 11 bytes: wait for the one that tells */
-        c->sniffed = true;
     }
     while (line_next(buf_rptr(&st->in), buf_len(&st->in), w->h->opt.msg_cap, drained, &ln)) {
         if (ln.len == 4 && memcmp(ln.text, "exit", 4) == 0) {

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "net/sock.h"
+#include "proto/lex.h"
 
 struct tls {
     SSL_CTX *ctx; /* the client's own; NULL on the server (the SSL holds a reference) */
@@ -52,17 +53,6 @@ static bool cert_digest(X509 *x, unsigned char md[TLS_PIN_LEN])
     return x != NULL && X509_digest(x, EVP_sha256(), md, &len) == 1 && len == TLS_PIN_LEN;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int tls_pin_parse(const char *s, unsigned char pin[TLS_PIN_LEN])
 {
     size_t n = 0;
@@ -70,8 +60,8 @@ int tls_pin_parse(const char *s, unsigned char pin[TLS_PIN_LEN])
     while (*s != '\0') {
         if (n > 0 && n < TLS_PIN_LEN && *s == ':')
             s++;
-        int hi = hexval(s[0]);
-        int lo = hi >= 0 ? hexval(s[1]) : -1;
+        int hi = lex_hex_digit(s[0]);
+        int lo = hi >= 0 ? lex_hex_digit(s[1]) : -1;
         if (lo < 0 || n == TLS_PIN_LEN)
             return -EINVAL;
         pin[n++] = (unsigned char)(hi << 4 | lo);

@@ -1,6 +1,7 @@
 #include "proto/proxy.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
@@ -282,4 +283,16 @@ enum proxy_sniff proxy_sniff(const void *buf, size_t len)
         (len < PROXY_SIG_V2_LEN && starts(p, len, (const char *)sig_v2, PROXY_SIG_V2_LEN)))
         return PROXY_SNIFF_PREFIX;
     return PROXY_SNIFF_NONE;
+}
+
+int proxy_refuse(const void *buf, size_t len, bool *done)
+{
+    enum proxy_sniff ps = proxy_sniff(buf, len);
+
+    if (ps == PROXY_SNIFF_HEADER)
+        return -EPROTO;
+    if (ps == PROXY_SNIFF_PREFIX)
+        return 0;
+    *done = true;
+    return 1;
 }

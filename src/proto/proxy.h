@@ -54,4 +54,11 @@ enum proxy_sniff {
  * away one from any other peer. Looks at no more than 12 bytes. */
 enum proxy_sniff proxy_sniff(const void *buf, size_t len);
 
+/* The first-bytes check of a connection from a peer that may not send a
+ * header (every one, once net/srv took a trusted peer's): 1 when buf
+ * cannot begin a header (go on; *done is set so the check is not made
+ * again), 0 when it may still (wait for the byte that tells: at most 11
+ * are held), -EPROTO when it begins one (close the connection). */
+int proxy_refuse(const void *buf, size_t len, bool *done);
+
 #endif

@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 
@@ -355,6 +356,12 @@ static void test_sniff(void **state)
     enum proxy_sniff got = proxy_sniff(guard_put(&g, c->in, len), len);
     if (got != c->want)
         fail_msg("%s: got %d, want %d", c->name, (int)got, (int)c->want);
+    /* proxy_refuse says the same as the three outcomes an app acts on */
+    bool done = false;
+    int r = proxy_refuse(guard_put(&g, c->in, len), len, &done);
+    int want_r = c->want == PROXY_SNIFF_HEADER ? -EPROTO : c->want == PROXY_SNIFF_PREFIX ? 0 : 1;
+    if (r != want_r || done != (want_r == 1))
+        fail_msg("%s: proxy_refuse gave %d (done %d), want %d", c->name, r, done, want_r);
     guard_close(&g);
 }
 
