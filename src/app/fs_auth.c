@@ -223,6 +223,17 @@ bool fs_auth_may(const struct fs_server *s, const char *user, const char *rel, e
     return r >= need;
 }
 
+bool fs_auth_may_fd(const struct fs_server *s, const char *user, int fd, const char *rel)
+{
+    char real[PATH_MAX_LEN + 16];
+
+    if (s->opt.auth == NULL)
+        return true;
+    if (fsx_real_rel(s->rootfd, fd, real, sizeof real) < 0)
+        return false;
+    return strcmp(real, rel) == 0 || fs_auth_may(s, user, real, AUTH_READ);
+}
+
 /* ---- the cache and the failure table (under a->mu) ------------------------ */
 
 static size_t slot_of(const unsigned char *k, size_t n)

@@ -78,4 +78,10 @@ void fs_auth_cancel(struct conn *c);
 bool fs_auth_may(const struct fs_server *s, const char *user, const char *rel,
                  enum auth_right need);
 
+/* fs_auth_may for reading the file or directory open at fd, which the
+ * request named rel: with --auth, a symbolic link beneath the root may not
+ * lead a user to what its rights do not cover, so where fd really is
+ * (fsx_real_rel) must be readable too. Without --auth: true. */
+bool fs_auth_may_fd(const struct fs_server *s, const char *user, int fd, const char *rel);
+
 #endif

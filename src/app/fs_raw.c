@@ -24,7 +24,8 @@ static int open_name(struct conn *c, const char *name, long len, struct stat *st
         ((flags & PATH_HIDDEN) && !s->opt.hidden) || !fs_auth_may(s, NULL, rel, AUTH_READ))
         return -1; /* no credentials here: what "*" may read, with --auth */
     int fd = fsx_open_beneath(s->rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-    if (fd >= 0 && (fstat(fd, st) < 0 || !S_ISREG(st->st_mode))) {
+    if (fd >= 0 && (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
+                    !fs_auth_may_fd(s, NULL, fd, rel))) {
         close(fd);
         fd = -1;
     }

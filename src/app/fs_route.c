@@ -234,6 +234,11 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
         fs_respond_error(c, 500, NULL);
         return;
     }
+    if (!fs_auth_may_fd(s, c->x->user, fd, rel)) {
+        close(fd);
+        fs_respond_error(c, 403, NULL); /* a link to what the rights do not cover */
+        return;
+    }
     if (S_ISREG(st.st_mode) && !(flags & PATH_TRAILING_SLASH)) {
         serve_file(c, req, info, fd, &st, rel);
         return;
@@ -257,7 +262,8 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
     snprintf(index, sizeof index, "%s/index.html", rel);
     int ifd = fsx_open_beneath(s->rootfd, index, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     if (ifd >= 0) {
-        if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode) &&
+            fs_auth_may_fd(s, c->x->user, ifd, index)) {
             close(fd);
             serve_file(c, req, info, ifd, &st, index);
             return;

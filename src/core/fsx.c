@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,42 @@ int fsx_open_beneath(int rootfd, const char *rel, int flags)
     }
 }
 
+
+/* The path of fd from /proc/self/fd into out; its length, or -errno. */
+static ssize_t fd_path(int fd, char *out, size_t outsz)
+{
+    char link[64];
+
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, out, outsz);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= outsz)
+        return -ENAMETOOLONG;
+    out[n] = '\0';
+    return n;
+}
+
+int fsx_real_rel(int rootfd, int fd, char *out, size_t outsz)
+{
+    char root[4096];
+    ssize_t rn = fd_path(rootfd, root, sizeof root);
+    if (rn < 0)
+        return (int)rn;
+    ssize_t n = fd_path(fd, out, outsz);
+    if (n < 0)
+        return (int)n;
+    if (strcmp(root, "/") == 0)
+        rn = 0; /* the root is "/": every path is beneath it */
+    if (strncmp(out, root, (size_t)rn) != 0 || (out[rn] != '/' && out[rn] != '\0'))
+        return -EXDEV; /* also " (deleted)" names, which a moved root gives */
+    if (out[rn] == '\0') {
+        snprintf(out, outsz, ".");
+        return 0;
+    }
+    memmove(out, out + rn + 1, (size_t)(n - rn)); /* with its NUL */
+    return 0;
+}
 int fsx_open_parent(int rootfd, const char *rel, const char **name)
 {
     const char *slash = strrchr(rel, '/');

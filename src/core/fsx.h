@@ -12,6 +12,13 @@
  * -errno (-EXDEV for an attempt to leave the root, -ENOSYS without openat2). */
 int fsx_open_beneath(int rootfd, const char *rel, int flags);
 
+/* Where the file open at fd really is beneath the directory rootfd, after
+ * every symbolic link: its path relative to rootfd ("." for rootfd
+ * itself, "a/b" beneath it) into out (outsz bytes), read from
+ * /proc/self/fd. Returns 0, -EXDEV when fd is not beneath rootfd (or was
+ * moved out, or deleted), -ENAMETOOLONG, or -errno. */
+int fsx_real_rel(int rootfd, int fd, char *out, size_t outsz);
+
 /* Opens the directory that holds rel (a normalised path, not ".") beneath
  * rootfd, as fsx_open_beneath does, and points *name at rel's last segment.
  * Returns the directory's descriptor, which the caller owns, or -errno

@@ -534,3 +534,25 @@ def test_https_from_other_host_accepts_passwords(start_server, root, tmp_path, l
     assert netns.curl(url + "/secret.txt", "-k")[0] == 401
     assert netns.curl(url + "/secret.txt", "-k", "-u", "reader:wrong")[0] == 401
     assert netns.curl(url + "/secret.txt", "-k", "-u", "reader:reader-pw") == (200, "members only\n")
+
+
+# ---- links beneath the root do not widen anyone's rights ------------------------
+
+def test_link_into_unreadable_path_is_refused(start_server, root, tmp_path, lines):
+    """pub/link -> ../secret.txt and pub/dir -> ../incoming stay beneath the
+    root, but "*" may read only /pub: the rights are checked where the file
+    really is, over HTTP and the raw protocol; a link within /pub works, and
+    a user who may read the target gets it."""
+    os.symlink("../secret.txt", root / "pub" / "link")
+    os.symlink("../incoming", root / "pub" / "dir")
+    os.symlink("open.txt", root / "pub" / "alias")
+    s = start_server(root, "--auth", str(write_auth(tmp_path, lines["reader"], "*::ro:/pub")))
+    for target in ("/pub/link", "/pub/dir/old.txt", "/pub/dir/"):
+        r = get(s, target)
+        assert r.status == 403 and b"members only" not in r.body and b"old" not in r.body, target
+    assert raw_fetch(s, b"pub/link\n") == b""
+    assert raw_fetch(s, b"pub/dir/old.txt\n") == b""
+    assert get(s, "/pub/alias").body == b"open to all\n"
+    assert raw_fetch(s, b"pub/alias\n") == b"open to all\n"
+    r = get(s, "/pub/link", basic("reader", "reader-pw"))
+    assert r.status == 200 and r.body == b"members only\n"

@@ -226,6 +226,36 @@ static void test_open_file_root(void **state)
     close(filefd);
 }
 
+/* ---- fsx_real_rel ------------------------------------------------------- */
+
+/* Where a descriptor opened through links really is beneath the root. */
+static void test_real_rel(void **state)
+{
+    static const struct {
+        const char *open, *want;
+    } rows[] = {
+        {"f", "f"},       {"rel-in", "f"},      {"d/up-in", "f"},
+        {"rel-dir", "d"}, {"rel-dir/g", "d/g"}, {".", "."},
+    };
+    char out[4096];
+
+    for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+        int fd = fsx_open_beneath(fixture.rootfd, rows[i].open, O_RDONLY);
+        assert_true(fd >= 0);
+        int rc = fsx_real_rel(fixture.rootfd, fd, out, sizeof out);
+        if (rc != 0 || strcmp(out, rows[i].want) != 0)
+            fail_msg("%s: %d \"%s\", want \"%s\"", rows[i].open, rc, out, rows[i].want);
+        /* the kernel's name is absolute: 3 bytes never hold it */
+        assert_int_equal(fsx_real_rel(fixture.rootfd, fd, out, 3), -ENAMETOOLONG);
+        close(fd);
+    }
+    /* Beneath another directory only: the root is not beneath "d". */
+    int dfd = fsx_open_beneath(fixture.rootfd, "d", O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    assert_int_equal(fsx_real_rel(dfd, fixture.rootfd, out, sizeof out), -EXDEV);
+    close(dfd);
+}
+
 /* ---- fsx_write_all ------------------------------------------------------ */
 
 struct reader {
@@ -509,6 +539,8 @@ int main(void)
     unit_add(&l, "open: a bad root descriptor", test_open_bad_root, NULL);
     unit_add_fixture(&l, "open: a root that is a file", test_open_file_root, make_tree, remove_tree,
                      NULL);
+    unit_add_fixture(&l, "real rel: through links, beneath the root only", test_real_rel, make_tree,
+                     remove_tree, NULL);
     unit_add(&l, "write: a few bytes in one call", test_write_small, NULL);
     unit_add(&l, "write: nothing to write", test_write_nothing, NULL);
     unit_add(&l, "write: forced short writes and EINTR", test_write_forced_short, NULL);
