@@ -203,7 +203,10 @@ static struct cq_chunk *share(struct chat_broker *b, const char *line, size_t n,
 {
     if (b->cur == NULL || cq_chunk_room(b->cur) < n) {
         cq_chunk_unref(b->cur);
-        b->cur = cq_chunk_new(n > SHARED_CHUNK ? n : SHARED_CHUNK);
+        /* A reader is charged the whole chunks it keeps (stream_unsent), so
+         * a chunk is at most a quarter of --queue. */
+        size_t size = b->opt.queue_cap / 4 < SHARED_CHUNK ? b->opt.queue_cap / 4 : SHARED_CHUNK;
+        b->cur = cq_chunk_new(n > size ? n : size);
         if (b->cur == NULL)
             return NULL;
     }

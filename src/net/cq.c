@@ -94,12 +94,15 @@ int cq_push(struct cq *q, struct cq_chunk *c, size_t off, size_t len)
             return 0;
         }
     }
+    /* The entry before it (same chunk, with a gap) already counts c. */
+    size_t pin = q->n > 0 && slot(q, q->n - 1)->c == c ? 0 : c->cap;
     int rc = grow(q);
     if (rc < 0)
         return rc;
-    *slot(q, q->n) = (struct cq_ent){.c = cq_chunk_ref(c), .off = off, .len = len};
+    *slot(q, q->n) = (struct cq_ent){.c = cq_chunk_ref(c), .off = off, .len = len, .pin = pin};
     q->n++;
     q->bytes += len;
+    q->pinned += pin;
     return 0;
 }
 
@@ -154,6 +157,10 @@ void cq_consume(struct cq *q, size_t n)
             break;
         }
         n -= e->len;
+        if (q->n > 1 && slot(q, 1)->c == e->c && slot(q, 1)->pin == 0)
+            slot(q, 1)->pin = e->pin; /* the chunk is still held: the next one counts it */
+        else
+            q->pinned -= e->pin;
         cq_chunk_unref(e->c);
         q->head = (q->head + 1) % q->nents;
         q->n--;
@@ -170,4 +177,5 @@ void cq_free(struct cq *q)
     q->ents = NULL;
     q->head = q->n = q->nents = 0;
     q->bytes = 0;
+    q->pinned = 0;
 }

@@ -6,7 +6,9 @@
  * (struct cq) is a ring of such ranges; consecutive ranges of one chunk
  * merge, so the lines of one loop iteration usually cost a single entry and
  * go out in one writev. The queue has a hard cap in bytes (what its ranges
- * cover, not what the chunks hold), and holds no memory when empty.
+ * cover), and holds no memory when empty. What it keeps alive is counted
+ * apart (cq_pinned): a range keeps its whole chunk, so an owner that bounds
+ * what one slow reader costs looks at both.
  *
  * No I/O: cq_iov fills iovecs for the caller's writev and cq_consume drops
  * what was sent. Chunks are not thread-safe (one loop owns them). */
@@ -27,12 +29,14 @@ struct cq_chunk {
 struct cq_ent {
     struct cq_chunk *c;
     size_t off, len;
+    size_t pin; /* c->cap when this entry counts c toward pinned, else 0 */
 };
 
 struct cq {
     struct cq_ent *ents; /* ring of nents slots; NULL when empty */
     size_t head, n, nents;
-    size_t bytes; /* what the ranges cover */
+    size_t bytes;  /* what the ranges cover */
+    size_t pinned; /* the sizes of the chunks the ranges keep alive */
     size_t max;
 };
 
@@ -79,5 +83,10 @@ void cq_free(struct cq *q);
 
 /* Bytes queued. */
 static inline size_t cq_len(const struct cq *q) { return q->bytes; }
+
+/* The memory the queue keeps alive: the whole size of each chunk it holds
+ * a range of, counted once for a run of entries in one chunk (a chunk met
+ * again after another one counts again, so this errs high). */
+static inline size_t cq_pinned(const struct cq *q) { return q->pinned; }
 
 #endif

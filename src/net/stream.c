@@ -217,10 +217,11 @@ int stream_flush(struct stream *s)
 size_t stream_unsent(const struct stream *s)
 {
     int outq = 0;
+    size_t held = cq_pinned(&s->out) > cq_len(&s->out) ? cq_pinned(&s->out) : cq_len(&s->out);
 
     if (s->io.fd >= 0 && ioctl(s->io.fd, SIOCOUTQ, &outq) == 0 && outq > 0)
-        return cq_len(&s->out) + (size_t)outq;
-    return cq_len(&s->out);
+        return held + (size_t)outq;
+    return held;
 }
 
 /* True when the kernel holds no more input for s. */

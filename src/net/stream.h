@@ -73,8 +73,10 @@ int stream_write_ref(struct stream *s, struct cq_chunk *c, size_t off, size_t n)
  * stream_write it never closes the stream on the spot. */
 int stream_flush(struct stream *s);
 
-/* Bytes queued here plus those the kernel still holds in the socket's send
- * queue (SIOCOUTQ: not yet sent, or sent and not acknowledged). */
+/* What the stream costs while its peer does not read: the bytes queued
+ * here, or the chunks they keep alive when that is more (cq_pinned), plus
+ * what the kernel still holds in the socket's send queue (SIOCOUTQ: not
+ * yet sent, or sent and not acknowledged). */
 size_t stream_unsent(const struct stream *s);
 
 /* Stops reading (paused) or reads again. A paused stream reads nothing, so

@@ -209,6 +209,50 @@ static void test_ring_grows_and_wraps(void **state)
     cq_chunk_unref(c);
 }
 
+/* cq_pinned counts the whole size of every chunk the queue keeps alive:
+ * once for a run of entries in one chunk (also across a gap), passed on
+ * while a later entry still holds the chunk, gone with the last range. */
+static void test_pinned(void **state)
+{
+    struct cq_chunk *a = cq_chunk_new(1000), *b = cq_chunk_new(500);
+    struct cq q;
+
+    cq_chunk_put(a, "0123456789", 10);
+    cq_chunk_put(b, "abcdef", 6);
+    cq_init(&q, 1 << 20);
+    assert_int_equal(cq_pinned(&q), 0);
+    assert_int_equal(cq_push(&q, a, 0, 2), 0);
+    assert_int_equal(cq_push(&q, a, 2, 2), 0); /* merges */
+    assert_int_equal(cq_pinned(&q), 1000);
+    assert_int_equal(cq_push(&q, a, 6, 1), 0); /* a gap: one more entry, same chunk */
+    assert_int_equal(cq_pinned(&q), 1000);
+    assert_int_equal(cq_push(&q, b, 0, 1), 0);
+    assert_int_equal(cq_pinned(&q), 1500);
+    assert_int_equal(cq_len(&q), 6);
+    cq_consume(&q, 3); /* inside the first entry */
+    assert_int_equal(cq_pinned(&q), 1500);
+    cq_consume(&q, 1); /* the first entry goes; the second still holds a */
+    assert_int_equal(cq_pinned(&q), 1500);
+    cq_consume(&q, 1); /* the last range of a */
+    assert_int_equal(cq_pinned(&q), 500);
+    cq_consume(&q, 1);
+    assert_int_equal(cq_pinned(&q), 0);
+    /* A reader holding one byte of each of ten chunks keeps them all. */
+    struct cq_chunk *many[10];
+    for (int i = 0; i < 10; i++) {
+        many[i] = cq_chunk_new(16384);
+        cq_chunk_put(many[i], "x", 1);
+        assert_int_equal(cq_push(&q, many[i], 0, 1), 0);
+        cq_chunk_unref(many[i]); /* the queue's reference keeps it */
+    }
+    assert_int_equal(cq_len(&q), 10);
+    assert_int_equal(cq_pinned(&q), 10 * 16384);
+    cq_free(&q);
+    assert_int_equal(cq_pinned(&q), 0);
+    cq_chunk_unref(a);
+    cq_chunk_unref(b);
+}
+
 int main(void)
 {
     static struct unit_list l;
@@ -222,5 +266,6 @@ int main(void)
     unit_add(&l, "consume: at every offset the rest is sent, refs right",
              test_consume_every_offset, NULL);
     unit_add(&l, "ring: grows and wraps in order", test_ring_grows_and_wraps, NULL);
+    unit_add(&l, "pinned: whole chunks, once per run, passed on, released", test_pinned, NULL);
     return unit_run("cq", &l);
 }
