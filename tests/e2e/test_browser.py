@@ -260,3 +260,20 @@ def test_delete_a_file_whose_name_is_not_utf8(start_server, tmp_path, browser):
     browser.click("tbody button.del")
     browser.wait_for("document.getElementById('msg').textContent === 'deleted /%FF%FE.bin'")
     assert os.listdir(root) == []
+
+
+def test_upload_refused_by_the_rights(start_server, root, tmp_path, browser):
+    """With --upload and --auth, where anyone may only read: the page shows
+    no upload controls, and a PUT from the page without credentials (a
+    browser would otherwise ask for a password) is refused with 401 and
+    writes nothing."""
+    auth = tmp_path / "auth"
+    auth.write_text("*::ro:/\n")
+    srv = start_server(root, "-q", "--upload", "--auth", str(auth))
+    browser.navigate(srv.url)
+    assert browser.eval("document.querySelector('tbody').textContent.indexOf('large.bin') >= 0")
+    assert browser.eval("document.querySelector('#files, #folder, #drop, #mkdir, button.del')") is None
+    status = browser.eval("fetch('forced.txt', {method: 'PUT', body: 'forced', credentials: 'omit'})"
+                          ".then(function (r) { return r.status; })", await_promise=True)
+    assert status == 401
+    assert not (root / "forced.txt").exists()
