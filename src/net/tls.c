@@ -211,27 +211,34 @@ ssize_t tls_read(struct tls *t, void *p, size_t n, int timeout_ms)
     }
 }
 
+/* SSL_write_ex until all of p[0..n) is taken (*done counts what was) or
+ * it stops: 0, or the SSL_get_error code that stopped it. */
+static int write_some(struct tls *t, const void *p, size_t n, size_t *done)
+{
+    while (*done < n) {
+        size_t w = 0;
+        int r = SSL_write_ex(t->ssl, (const char *)p + *done, n - *done, &w);
+        if (r != 1)
+            return SSL_get_error(t->ssl, r);
+        *done += w;
+    }
+    return 0;
+}
+
 ssize_t tls_write(struct tls *t, const void *p, size_t n, int timeout_ms)
 {
     size_t done = 0;
 
-    while (done < n) {
-        size_t w = 0;
-        int r = SSL_write_ex(t->ssl, (const char *)p + done, n - done, &w);
-        if (r == 1) {
-            done += w;
-            continue;
-        }
-        int e = SSL_get_error(t->ssl, r);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            int rc = wait_for(t->fd, e, timeout_ms);
-            if (rc < 0)
-                return rc;
-            continue;
-        }
-        return failure(t, e);
+    for (;;) {
+        int e = write_some(t, p, n, &done);
+        if (e == 0)
+            return (ssize_t)n;
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            return failure(t, e);
+        int rc = wait_for(t->fd, e, timeout_ms);
+        if (rc < 0)
+            return rc;
     }
-    return (ssize_t)n;
 }
 
 size_t tls_pending(const struct tls *t)
@@ -668,16 +675,8 @@ ssize_t tls_send(struct tls *t, const void *p, size_t n)
 
     t->waits = TLS_DONE;
     /* Partial-write mode: each record is reported as it leaves. */
-    while (done < n) {
-        size_t w = 0;
-        int r = SSL_write_ex(t->ssl, (const char *)p + done, n - done, &w);
-        if (r == 1) {
-            done += w;
-            continue;
-        }
-        int e = SSL_get_error(t->ssl, r);
-        if (step_of(t, e) != TLS_FAILED)
-            break;
+    int e = write_some(t, p, n, &done);
+    if (e != 0 && step_of(t, e) == TLS_FAILED) {
         int rc = failure(t, e);
         return done > 0 ? (ssize_t)done : rc;
     }
