@@ -107,11 +107,13 @@ start_ferry() {
   wait_port "$SRV_PORT" "$SRV_PID" || die "ferry does not accept on $SRV_PORT"
 }
 
-# start_nginx ROOT KEEPALIVE_TIMEOUT: writes a config into a directory of
-# its own under $BENCH_TMP, runs nginx in the foreground (daemon off) as
-# our child; sets SRV_PID (the master) and SRV_PORT.
+# start_nginx ROOT KEEPALIVE_TIMEOUT [LISTEN_PARAMS [SERVER_LINES]]: writes
+# a config into a directory of its own under $BENCH_TMP, runs nginx in the
+# foreground (daemon off) as our child; sets SRV_PID (the master) and
+# SRV_PORT. LISTEN_PARAMS go after the listen address ("ssl",
+# "proxy_protocol"); SERVER_LINES into the server block (certificates).
 start_nginx() {
-  local root=$1 ka=$2 try d
+  local root=$1 ka=$2 listen=${3:-} extra=${4:-} try d
   for try in 1 2 3; do
     SRV_PORT=$(free_port)
     d="$BENCH_TMP/nginx.$SRV_PORT"
@@ -143,9 +145,10 @@ http {
     uwsgi_temp_path $d/tmp/uwsgi;
     scgi_temp_path $d/tmp/scgi;
     server {
-        listen 127.0.0.1:$SRV_PORT;
+        listen 127.0.0.1:$SRV_PORT $listen;
         server_name localhost;
         root $root;
+        $extra
     }
 }
 EOF

@@ -32,41 +32,8 @@ declare -A BACK PORT RPS
 start_ferry "$BENCH_TMP/www" --proxy-from 127.0.0.1; BACK[ferry+pp]=$SRV_PORT
 start_ferry "$BENCH_TMP/www"; BACK[ferry]=$SRV_PORT
 
-# nginx with proxy_protocol on its listener (bench/lib.sh's config has none).
-d="$BENCH_TMP/nginx"
-mkdir -p "$d/tmp"
-chmod 755 "$d"
-BACK[nginx+pp]=$(free_port)
-cat >"$d/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 4096; use epoll; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nodelay on;
-    keepalive_timeout 120s;
-    keepalive_requests 100000000;
-    default_type application/octet-stream;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    server {
-        listen 127.0.0.1:${BACK[nginx+pp]} proxy_protocol;
-        root $BENCH_TMP/www;
-    }
-}
-EOF
-"$NGINX" -p "$d" -e "$d/error.log" -c "$d/nginx.conf" >"$d/stdout.log" 2>&1 &
-NGINX_PID=$!
-BENCH_PIDS+=("$NGINX_PID")
-sleep 0.5
-kill -0 "$NGINX_PID" 2>/dev/null || { cat "$d/error.log" >&2; die "nginx did not start"; }
+# nginx with proxy_protocol on its listener.
+start_nginx "$BENCH_TMP/www" 120s proxy_protocol; BACK[nginx+pp]=$SRV_PORT
 
 # HAProxy in the foreground, our child.
 cfg="$BENCH_TMP/haproxy.cfg"

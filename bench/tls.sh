@@ -37,60 +37,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
   -keyout "$BENCH_TMP/key.pem" -out "$BENCH_TMP/cert.pem" 2>/dev/null
 chmod 644 "$BENCH_TMP/key.pem" "$BENCH_TMP/cert.pem"
 
-# nginx with ssl on a free port; sets SRV_PID and SRV_PORT.
-start_nginx_tls() {
-  local d try
-  for try in 1 2 3; do
-    SRV_PORT=$(free_port)
-    d="$BENCH_TMP/nginx.$SRV_PORT"
-    mkdir -p "$d/tmp"
-    chmod 755 "$d"
-    cat >"$d/nginx.conf" <<EOF
-# Written by bench/tls.sh. worker_processes $SERVER_THREADS = ferry's --threads.
-daemon off;
-master_process on;
-worker_processes $SERVER_THREADS;
-worker_rlimit_nofile 40000;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 20000; use epoll; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout 120s;
-    keepalive_requests 100000000;
-    default_type application/octet-stream;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    server {
-        listen 127.0.0.1:$SRV_PORT ssl;
-        server_name localhost;
-        ssl_certificate $BENCH_TMP/cert.pem;
-        ssl_certificate_key $BENCH_TMP/key.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        root $W;
-    }
-}
-EOF
-    "$NGINX" -p "$d" -e "$d/error.log" -c "$d/nginx.conf" >"$d/stdout.log" 2>&1 &
-    SRV_PID=$!
-    BENCH_PIDS+=("$SRV_PID")
-    if wait_port "$SRV_PORT" "$SRV_PID"; then return 0; fi
-    stop_pid "$SRV_PID"
-    log "nginx did not start on $SRV_PORT (try $try):"; tail -5 "$d/error.log" >&2 || true
-  done
-  die "nginx did not start"
-}
-
 declare -A PORT PID BEST ALL CPU LEAST RPS RCPU
 start_ferry "$W" --tls-cert "$BENCH_TMP/cert.pem" --tls-key "$BENCH_TMP/key.pem"
 PORT[ferry]=$SRV_PORT; PID[ferry]=$SRV_PID
-start_nginx_tls; PORT[nginx]=$SRV_PORT; PID[nginx]=$SRV_PID
+start_nginx "$W" 120s ssl "ssl_certificate $BENCH_TMP/cert.pem; ssl_certificate_key $BENCH_TMP/key.pem; ssl_protocols TLSv1.2 TLSv1.3;"
+PORT[nginx]=$SRV_PORT; PID[nginx]=$SRV_PID
 
 for n in ferry nginx; do
   got=$(timeout 10 curl -s --cacert "$BENCH_TMP/cert.pem" -o /dev/null -w '%{http_code} %{size_download}' \
