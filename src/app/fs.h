@@ -219,6 +219,10 @@ void fs_body_free(struct body_src *s);
 void fs_route(struct conn *c, const struct http_request *req, const struct http_info *info);
 
 /* fs_put.c */
+/* The status for an error (-errno) from opening a parent or changing an
+ * entry beneath the root: PUT, MKCOL and DELETE. 409 a parent missing,
+ * 403 refused or out of the root, 507 no space, 414, 413, 400, else 500. */
+int fs_change_status(int err);
 void fs_put_begin(struct conn *c, const struct http_request *req, const struct http_info *info,
                   const char *rel);
 void fs_put_feed(struct conn *c);

@@ -25,30 +25,6 @@ const char *fs_allow(const struct conn *c, const char *rel)
     return fs_may_write(c, rel) ? "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL" : "GET, HEAD, OPTIONS";
 }
 
-/* The status for an error from opening the parent or changing the entry. */
-static int dav_status(int err)
-{
-    switch (err) {
-    case -ENOENT:
-    case -ENOTDIR:
-        return 409; /* the parent is missing or is not a directory */
-    case -EXDEV:
-    case -ELOOP:
-    case -EACCES:
-    case -EPERM:
-    case -EROFS:
-    case -EBUSY:
-        return 403;
-    case -ENOSPC:
-    case -EDQUOT:
-        return 507;
-    case -ENAMETOOLONG:
-        return 414;
-    default:
-        return 500;
-    }
-}
-
 /* True when the request carries a body (MKCOL bodies are not understood). */
 static bool has_body(const struct xchg *x)
 {
@@ -71,7 +47,7 @@ void fs_dav_mkcol(struct conn *c, const char *rel)
     }
     int dirfd = fsx_open_parent(c->w->srv->rootfd, rel, &name);
     if (dirfd < 0) {
-        fs_respond_error(c, dav_status(dirfd), NULL);
+        fs_respond_error(c, fs_change_status(dirfd), NULL);
         return;
     }
     int rc = mkdirat(dirfd, name, 0755) < 0 ? -errno : 0;
@@ -79,7 +55,7 @@ void fs_dav_mkcol(struct conn *c, const char *rel)
     if (rc == -EEXIST)
         fs_respond_error(c, 405, fs_allow(c, rel));
     else if (rc < 0)
-        fs_respond_error(c, dav_status(rc), NULL);
+        fs_respond_error(c, fs_change_status(rc), NULL);
     else
         fs_respond(c, &(struct reply){.status = 201, .has_length = true});
 }
@@ -95,7 +71,7 @@ void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
     }
     int dirfd = fsx_open_parent(c->w->srv->rootfd, rel, &name);
     if (dirfd < 0) {
-        int status = dav_status(dirfd);
+        int status = fs_change_status(dirfd);
         fs_respond_error(c, status == 409 ? 404 : status, NULL);
         return;
     }
@@ -114,5 +90,5 @@ void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
     else if (rc == -ENOTEMPTY || rc == -EEXIST || rc == -EISDIR)
         fs_respond_error(c, 409, NULL); /* a directory with something in it */
     else
-        fs_respond_error(c, dav_status(rc), NULL);
+        fs_respond_error(c, fs_change_status(rc), NULL);
 }

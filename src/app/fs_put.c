@@ -32,7 +32,7 @@ void fs_put_free(struct put **pp)
     free(p);
 }
 
-static int put_status_for(int err)
+int fs_change_status(int err)
 {
     switch (err) {
     case -ENOENT:
@@ -44,6 +44,7 @@ static int put_status_for(int err)
     case -EACCES:
     case -EPERM:
     case -EROFS:
+    case -EBUSY:
         return 403;
     case -ENOSPC:
     case -EDQUOT:
@@ -103,7 +104,7 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
     buf_free(&loc);
     int rc = upload_begin(s->rootfd, rel, &p->up);
     if (rc < 0) {
-        fs_respond_error(c, put_status_for(rc), NULL);
+        fs_respond_error(c, fs_change_status(rc), NULL);
         return;
     }
     fs_conn_set_state(c, CS_BODY);
@@ -139,7 +140,7 @@ static void put_finish(struct conn *c, int err)
         p->up = NULL;
     }
     if (err != 0) {
-        fs_respond_error(c, put_status_for(err), NULL);
+        fs_respond_error(c, fs_change_status(err), NULL);
     } else if (created) {
         fs_respond(c, &(struct reply){.status = 201,
                                       .has_length = true,
