@@ -603,8 +603,8 @@ int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidd
     if (p->keep != NULL) {
         char path[2 * PATH_MAX_LEN + 2];
         size_t kept = 0;
+        bool root = strcmp(p->rel, ".") == 0;
         for (size_t i = 0; i < n; i++) {
-            bool root = strcmp(p->rel, ".") == 0;
             int len = snprintf(path, sizeof path, "%s%s%s", root ? "" : p->rel, root ? "" : "/",
                                v[i].name);
             if (len > 0 && (size_t)len < sizeof path && p->keep(p->keep_arg, path))
