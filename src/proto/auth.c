@@ -1,6 +1,7 @@
 /* Accounts and rights: the --auth file's lines, rights lookup, Basic
  * credentials. The contracts are in proto/auth.h. */
 #include "proto/auth.h"
+#include "proto/lex.h"
 
 #include <errno.h>
 #include <string.h>
@@ -254,60 +255,6 @@ enum auth_right auth_rights_lookup(const struct auth_rule *rules, size_t n, cons
     return best;
 }
 
-static int b64_value(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
-}
-
-long auth_b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz)
-{
-    size_t o = 0;
-
-    if (len == 0 || len % 4 != 0)
-        return -EINVAL;
-    for (size_t i = 0; i < len; i += 4) {
-        bool last = i + 4 == len;
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; k++) {
-            unsigned char ch = (unsigned char)in[i + (size_t)k];
-            if (ch == '=' && last && k >= 2) {
-                v[k] = 0;
-                pad++;
-                continue;
-            }
-            if (pad > 0) /* data after padding */
-                return -EINVAL;
-            v[k] = b64_value(ch);
-            if (v[k] < 0)
-                return -EINVAL;
-        }
-        /* The bits padding leaves unused must be zero (RFC 4648 §3.5). */
-        if ((pad == 2 && (v[1] & 0x0f) != 0) || (pad == 1 && (v[2] & 0x03) != 0))
-            return -EINVAL;
-        size_t take = 3 - (size_t)pad;
-        if (outsz - o < take)
-            return -ENOSPC;
-        uint32_t bits =
-            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        unsigned char b[3] = {(unsigned char)(bits >> 16), (unsigned char)(bits >> 8),
-                              (unsigned char)bits};
-        memcpy(out + o, b, take);
-        o += take;
-    }
-    return (long)o;
-}
-
 enum auth_basic_result auth_basic_parse(const char *v, size_t len, char *buf, size_t bufsz,
                                         struct auth_cred *cred)
 {
@@ -332,7 +279,7 @@ enum auth_basic_result auth_basic_parse(const char *v, size_t len, char *buf, si
         end--;
     if (bufsz == 0)
         return AUTH_BASIC_BAD;
-    long n = auth_b64_decode(v + i, end - i, (unsigned char *)buf, bufsz - 1);
+    long n = lex_b64_decode(v + i, end - i, (unsigned char *)buf, bufsz - 1);
     if (n < 0)
         return AUTH_BASIC_BAD;
     if (memchr(buf, '\0', (size_t)n) != NULL)

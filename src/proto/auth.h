@@ -74,11 +74,6 @@ int auth_parse_line(const char *line, size_t len, struct auth_entry *e, const ch
 enum auth_right auth_rights_lookup(const struct auth_rule *rules, size_t n, const char *path,
                                    size_t len);
 
-/* Decodes strict base64 in[0..len) into out (outsz bytes). Returns the
- * decoded length, -EINVAL for anything but canonical padded base64 (the
- * empty string included), or -ENOSPC. */
-long auth_b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz);
-
 /* Basic credentials, pointing into the caller's buffer. */
 struct auth_cred {
     const char *user, *pass;

@@ -1,5 +1,5 @@
 /* lex: the small tokens several parsers share (hex digits, decimal numbers,
- * port numbers), so that each has one definition and one set of limits.
+ * port numbers, base64), so that each has one definition and one set of limits.
  *
  * Pure: no I/O, no allocation; inputs are (pointer, length) and need no NUL. */
 #ifndef FERRY_PROTO_LEX_H
@@ -23,5 +23,15 @@ int lex_decimal(const char *s, size_t len, size_t *pos, uint64_t max, uint64_t *
  * space) with a value up to 65535; 0 only when zero_ok (a listener's "pick
  * a free port"). Returns 0 or -EINVAL; *port is set only on success. */
 int lex_port(const char *s, size_t len, bool zero_ok, uint16_t *port);
+
+/* Decodes strict base64 in[0..len) into out (outsz bytes). Returns the
+ * decoded length, -EINVAL for anything but canonical padded base64 (the
+ * empty string included), or -ENOSPC. */
+long lex_b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz);
+
+/* Encodes in[0..len) as padded base64 (RFC 4648 §4) into out, which must
+ * hold LEX_B64_LEN(len) + 1 bytes; NUL-terminates and returns the length. */
+#define LEX_B64_LEN(n) (((n) + 2) / 3 * 4)
+size_t lex_b64_encode(const unsigned char *in, size_t len, char *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "proto/auth.h"
+#include "proto/lex.h"
 
 #define YES "$y$j9T$NqedTXohiOkz1JGSe3/8D/$I3nAQDr/Rzcy2XebJo.pq2HQrzwlJMQ22xzVnK6LPK9"
 #define BCR "$2b$04$7EZw.sNN1VDrc0NHzgi0z.TNlG97dz.be.cb2jSKctniqDPHU8Jre"
@@ -228,7 +229,7 @@ static void test_b64(void **state)
     size_t len = c->inlen ? c->inlen : strlen(c->in);
     const char *in = guard_put(&g, c->in, len);
 
-    long r = auth_b64_decode(in, len, out, c->outsz ? c->outsz : sizeof out);
+    long r = lex_b64_decode(in, len, out, c->outsz ? c->outsz : sizeof out);
     if (r != c->want)
         fail_msg("%s: got %ld, want %ld", c->name, r, c->want);
     if (r >= 0)

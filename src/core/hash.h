@@ -1,0 +1,28 @@
+/* hash: SHA-256 (OpenSSL's EVP) of memory, of a whole file, and step by
+ * step for bytes that pass by once. The one place ferry computes digests:
+ * Repr-Digest on the server and the client, --pin fingerprints aside. */
+#ifndef FERRY_CORE_HASH_H
+#define FERRY_CORE_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HASH_SHA256_LEN 32
+
+/* Step by step. hash_new returns NULL when out of memory. */
+struct hash;
+struct hash *hash_new(void);
+void hash_update(struct hash *h, const void *p, size_t n);
+/* Writes the digest and frees h. */
+void hash_final(struct hash *h, unsigned char out[HASH_SHA256_LEN]);
+/* Frees h without a digest (NULL is fine). */
+void hash_free(struct hash *h);
+
+void hash_sha256(const void *p, size_t n, unsigned char out[HASH_SHA256_LEN]);
+
+/* The digest of fd's bytes from offset 0 to its end, read with pread (the
+ * file offset is not moved). *size (when not NULL) gets the bytes hashed.
+ * 0, or -errno (-ENOMEM, a read error). Blocks: call it off any event loop. */
+int hash_sha256_fd(int fd, unsigned char out[HASH_SHA256_LEN], uint64_t *size);
+
+#endif
