@@ -32,13 +32,14 @@ static void usage(FILE *f)
 
 int cmd_parse_long(const char *s, long min, long max, long *out)
 {
-    char *end;
+    size_t len = strlen(s), pos = 0;
+    uint64_t v;
 
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+    /* Digits only: strtol would also take leading spaces and a sign. */
+    if (min < 0 || max < min || lex_decimal(s, len, &pos, (uint64_t)max, &v) < 0 || pos != len ||
+        v < (uint64_t)min)
         return -EINVAL;
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 

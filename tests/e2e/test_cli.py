@@ -60,6 +60,11 @@ BAD_USAGE = {
     "hello_port_with_a_plus_sign": ["hello", "-p", "+0", "-b", "127.0.0.1"],
     "zero_threads": ["serve", "--threads", "0"],
     "zero_idle": ["serve", "--idle", "0"],
+    # strtol took these as 5 (cmd_parse_long now takes digits only).
+    "idle_with_a_plus_sign": ["serve", "--idle", "+5", "-p", "0", "-b", "127.0.0.1"],
+    "idle_with_a_leading_space": ["serve", "--idle", " 5", "-p", "0", "-b", "127.0.0.1"],
+    "hello_idle_with_a_plus_sign": ["hello", "--idle", "+5", "-p", "0", "-b", "127.0.0.1"],
+    "hello_idle_too_big": ["hello", "--idle", "99999999999999999999", "-p", "0", "-b", "127.0.0.1"],
     "bad_send_mode": ["serve", "--send-mode", "carrier-pigeon"],
     "two_directories": ["serve", ".", "."],
     "missing_argument": ["serve", "-p"],
