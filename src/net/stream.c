@@ -219,7 +219,7 @@ size_t stream_unsent(const struct stream *s)
     int outq = 0;
     size_t held = cq_pinned(&s->out) > cq_len(&s->out) ? cq_pinned(&s->out) : cq_len(&s->out);
 
-    if (s->io.fd >= 0 && ioctl(s->io.fd, SIOCOUTQ, &outq) == 0 && outq > 0)
+    if (s->io.fd >= 0 && ioctl(s->io.fd, SIOCOUTQNSD, &outq) == 0 && outq > 0)
         return held + (size_t)outq;
     return held;
 }

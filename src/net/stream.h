@@ -75,8 +75,11 @@ int stream_flush(struct stream *s);
 
 /* What the stream costs while its peer does not read: the bytes queued
  * here, or the chunks they keep alive when that is more (cq_pinned), plus
- * what the kernel still holds in the socket's send queue (SIOCOUTQ: not
- * yet sent, or sent and not acknowledged). */
+ * what the kernel holds in the socket's send queue and has not sent yet
+ * (SIOCOUTQNSD). Bytes sent and not yet acknowledged are not counted: a
+ * reader that has them may only be late to acknowledge (a delayed ACK),
+ * while a reader that does not read closes its window, and what is
+ * queued after that stays unsent. */
 size_t stream_unsent(const struct stream *s);
 
 /* Stops reading (paused) or reads again. A paused stream reads nothing, so
