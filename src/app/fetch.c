@@ -31,8 +31,10 @@
 #include "core/charset.h"
 #include "core/clock.h"
 #include "core/fsx.h"
+#include "core/hash.h"
 #include "net/sock.h"
 #include "net/xport.h"
+#include "proto/digest.h"
 #include "proto/http.h"
 #include "proto/url.h"
 
@@ -75,6 +77,8 @@ struct job {
     int64_t have;         /* bytes already in the part file: the Range start */
     char validator[512];  /* from the meta file */
     bool meta_exists;     /* the meta file may exist: remove it once done */
+    bool check;           /* the whole file must have digest sha (Repr-Digest) */
+    unsigned char sha[32];
 };
 
 struct progress {
@@ -383,7 +387,7 @@ static int job_name(struct fetch *f, struct job *j, const char *name, bool quiet
         snprintf(j->path, sizeof j->path, "%s", base);
     j->named = true;
     j->part[0] = j->meta[0] = j->validator[0] = '\0';
-    j->direct = j->follow = j->discard = j->meta_exists = false;
+    j->direct = j->follow = j->discard = j->meta_exists = j->check = false;
     j->have = 0;
     if (strcmp(j->path, "-") == 0) {
         j->direct = true;
@@ -480,7 +484,7 @@ static int job_open(struct fetch *f, struct job *j, bool append, struct http_str
                     : open(j->path, O_WRONLY | O_CLOEXEC | (j->follow ? 0 : O_NOFOLLOW));
     } else if (append) {
         /* Not O_APPEND: splice(2) refuses such outputs. */
-        j->fd = open_own(j->part, O_WRONLY);
+        j->fd = open_own(j->part, O_RDWR);
         if (j->fd >= 0 && lseek(j->fd, 0, SEEK_END) < 0) {
             int e = errno;
             close(j->fd);
@@ -489,10 +493,10 @@ static int job_open(struct fetch *f, struct job *j, bool append, struct http_str
         }
     } else {
         j->have = 0;
-        j->fd = open(j->part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        j->fd = open(j->part, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (j->fd < 0 && errno == EEXIST) {
             /* An old part: emptied only once it proved to be a file of its own. */
-            j->fd = open_own(j->part, O_WRONLY);
+            j->fd = open_own(j->part, O_RDWR);
             if (j->fd >= 0 && ftruncate(j->fd, 0) < 0) {
                 int e = errno;
                 close(j->fd);
@@ -519,6 +523,39 @@ static int job_open(struct fetch *f, struct job *j, bool append, struct http_str
 
 /* The body is complete: make it the file. Only the file written through
  * j->fd is renamed, and only while NAME.part still is that file. */
+/* Checks the part file against the digests it must have: the server's
+ * Repr-Digest and the user's --sha256. 0, -EBADMSG on a mismatch (said,
+ * naming both digests), -EIO when it cannot be read back. */
+static int job_verify(struct fetch *f, struct job *j)
+{
+    unsigned char got[32];
+    char hg[DIGEST_HEX_LEN + 1], hw[DIGEST_HEX_LEN + 1];
+    int rc = hash_sha256_fd(j->fd, got, NULL);
+
+    if (rc < 0) {
+        say(f, "cannot read %s back to check it: %s", j->part, strerror(-rc));
+        return -EIO;
+    }
+    digest_hex_format(got, hg);
+    const unsigned char *want[2] = {j->check ? j->sha : NULL, f->o->has_sha256 ? f->o->sha256 : NULL};
+    const char *from[2] = {"the server's Repr-Digest", "the digest given"};
+    for (int i = 0; i < 2; i++) {
+        if (want[i] == NULL || memcmp(got, want[i], sizeof got) == 0)
+            continue;
+        digest_hex_format(want[i], hw);
+        say(f, "%s does not match %s: its sha-256 is %s, expected %s; kept it, not renamed "
+               "(the next run downloads it again from zero)",
+            j->part, from[i], hg, hw);
+        /* Never a prefix to resume: -c would only fetch what is missing. */
+        if (j->meta_exists)
+            unlink(j->meta);
+        j->meta_exists = false;
+        return -EBADMSG;
+    }
+    verbose(f, "sha-256 %s verified", hg);
+    return 0;
+}
+
 static int job_finish(struct fetch *f, struct job *j)
 {
     struct stat mine, named;
@@ -527,6 +564,8 @@ static int job_finish(struct fetch *f, struct job *j)
         if (j->fd > 1)
             close(j->fd);
         j->fd = -1;
+        if (f->o->has_sha256)
+            say(f, "%s is not a file that can be read back: its sha-256 was not checked", j->path);
         return 0;
     }
     if (fstat(j->fd, &mine) < 0 || lstat(j->part, &named) < 0 || !own_file(&named) ||
@@ -535,6 +574,16 @@ static int job_finish(struct fetch *f, struct job *j)
         j->fd = -1;
         say(f, "%s is no longer the file ferry wrote: not renaming it", j->part);
         return -ELOOP;
+    }
+    /* A digest covers the whole representation, so a prefix kept from an
+     * earlier run (-c) is checked too, not just the bytes that came now. */
+    if (j->check || f->o->has_sha256) {
+        int rc = job_verify(f, j);
+        if (rc < 0) {
+            close(j->fd);
+            j->fd = -1;
+            return rc;
+        }
     }
     /* With --sync the data reaches the disk before the rename, so not even
      * a power cut leaves a short file under the final name. Without it
@@ -636,7 +685,9 @@ static enum fetch_result send_request(struct fetch *f, const struct url *u, cons
 
     url_authority(u, auth, sizeof auth);
     n = snprintf(req, sizeof req,
-                 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\nAccept: */*\r\n", u->path,
+                 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\nAccept: */*\r\n"
+                 "Want-Repr-Digest: sha-256=10\r\n",
+                 u->path,
                  auth);
     if (j->have > 0)
         n += snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\nIf-Range: %s\r\n",
@@ -681,6 +732,26 @@ static void send_ahead(struct fetch *f, int index, const struct url *cur)
         pq_push(&f->q, next, j.have);
     }
     pq_considered(&f->q, next);
+}
+
+/* Takes the sha-256 of the server's Repr-Digest, if it sent one, for
+ * job_finish to check (not for stdout or a device: they cannot be read
+ * back). Read before any body is drained, while the head is in place. */
+static int take_digest(struct fetch *f, struct job *j, const struct http_response *res)
+{
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const struct http_header *h = &res->headers[i];
+        if (!http_str_ieq(h->name.p, h->name.len, "repr-digest"))
+            continue;
+        int rc = digest_field_sha256(h->value.p, h->value.len, j->sha);
+        if (rc < 0) {
+            say(f, "%s: malformed Repr-Digest: %.*s", j->url_str, (int)h->value.len, h->value.p);
+            return -EINVAL;
+        }
+        if (rc == 1)
+            j->check = !j->direct;
+    }
+    return 0;
 }
 
 /* What an exchange left to do with the body. */
@@ -788,6 +859,11 @@ static enum exch exchange(struct fetch *f, struct job *j, struct http_response *
         u = next;
         redirs++;
     }
+    if (take_digest(f, j, res) < 0) {
+        conn_close(f, true);
+        *r = FETCH_PROTOCOL;
+        return EX_FAILED;
+    }
     int64_t a, b, size;
     if (res->status == 416 && j->have > 0) {
         drain_body(f, ri, false);
@@ -845,8 +921,11 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
     if (ex == EX_FAILED)
         return r;
     if (ex == EX_COMPLETE) {
-        if (job_open(f, &j, true, (struct http_str){NULL, 0}, false) < 0 || job_finish(f, &j) < 0)
+        if (job_open(f, &j, true, (struct http_str){NULL, 0}, false) < 0)
             return FETCH_LOCAL;
+        rc = job_finish(f, &j);
+        if (rc < 0)
+            return rc == -EBADMSG ? FETCH_DIGEST : FETCH_LOCAL;
         if (!f->o->quiet)
             say(f, "%s: already complete", j.path);
         return FETCH_OK;
@@ -883,8 +962,9 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
         conn_close(f, true);
         return r;
     }
-    if (job_finish(f, &j) < 0)
-        return FETCH_LOCAL;
+    rc = job_finish(f, &j);
+    if (rc < 0)
+        return rc == -EBADMSG ? FETCH_DIGEST : FETCH_LOCAL;
     progress_draw(&pg, true);
     if (!f->c.reusable)
         conn_close(f, false);
@@ -959,8 +1039,9 @@ static enum fetch_result fetch_raw(struct fetch *f, int index, bool *transient)
         job_abandon(&j);
         return r;
     }
-    if (job_finish(f, &j) < 0)
-        return FETCH_LOCAL;
+    rc = job_finish(f, &j);
+    if (rc < 0)
+        return rc == -EBADMSG ? FETCH_DIGEST : FETCH_LOCAL;
     progress_draw(&pg, true);
     return FETCH_OK;
 }

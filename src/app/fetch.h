@@ -20,6 +20,7 @@ enum fetch_result {
     FETCH_LOCAL = 6,     /* local files: exists, cannot write, disk full */
     FETCH_NOT_FOUND = 7, /* raw protocol: the empty reply */
     FETCH_PROTOCOL = 8,  /* a malformed or short response */
+    FETCH_DIGEST = 9,    /* the saved file does not match its digest (Repr-Digest, --sha256) */
 };
 
 struct fetch_options {
@@ -37,6 +38,8 @@ struct fetch_options {
     bool sync;              /* --sync: fsync before the rename */
     bool no_pipeline;       /* --no-pipeline: one request at a time */
     const char *cacert;
+    bool has_sha256;        /* --sha256/--digest: the file must have this SHA-256 */
+    unsigned char sha256[32];
     bool has_pin;           /* --pin: only the certificate whose SHA-256 is pin */
     unsigned char pin[32];
     int max_redirs;

@@ -9,12 +9,15 @@
 #include "app/fetch.h"
 #include "cmd/cmd.h"
 #include "net/tls.h"
+#include "proto/digest.h"
 
 static const char exit_codes[] =
     "Exit status: 0 done; 2 bad usage or URL; 3 network (resolve, connect,\n"
     "reset, timeout); 4 TLS (handshake, certificate); 5 HTTP status (non-2xx,\n"
     "too many redirects, a loop); 6 local file (exists, cannot write, disk\n"
-    "full); 7 raw: no such file (empty reply); 8 malformed or short response.\n";
+    "full); 7 raw: no such file (empty reply); 8 malformed or short response;\n"
+    "9 the saved file does not match its digest (the server's Repr-Digest or\n"
+    "--sha256/--digest; NAME.part is kept).\n";
 
 static void get_usage(FILE *f)
 {
@@ -40,6 +43,9 @@ static void get_usage(FILE *f)
             "      --timeout SECONDS  for connecting and for stalls (default 30)\n"
             "      --retry N          retry transient failures N times, resuming\n"
             "      --charset gbk      raw://: send the name in GBK\n"
+            "      --sha256 HEX       the file must have this SHA-256 (checked before the\n"
+            "                         rename, with the server's Repr-Digest if it sends one)\n"
+            "      --digest FIELD     the same as an RFC 9530 field: sha-256=:BASE64:\n"
             "      --sync             fsync the file before renaming it into place\n"
             "      --no-pipeline      one request at a time (by default up to 16 URLs\n"
             "                         for one server are requested ahead, HTTP/1.1 pipelining)\n"
@@ -63,7 +69,8 @@ static void put_usage(FILE *f)
             exit_codes);
 }
 
-enum { OPT_CACERT = 256, OPT_MAX_REDIRS, OPT_TIMEOUT, OPT_RETRY, OPT_CHARSET, OPT_SYNC, OPT_NO_PIPELINE, OPT_PIN };
+enum { OPT_CACERT = 256, OPT_MAX_REDIRS, OPT_TIMEOUT, OPT_RETRY, OPT_CHARSET, OPT_SYNC, OPT_NO_PIPELINE, OPT_PIN,
+       OPT_SHA256, OPT_DIGEST };
 
 static int get_or_put(int argc, char **argv, bool put)
 {
@@ -85,6 +92,8 @@ static int get_or_put(int argc, char **argv, bool put)
         {"charset", required_argument, NULL, OPT_CHARSET},
         {"sync", no_argument, NULL, OPT_SYNC},
         {"no-pipeline", no_argument, NULL, OPT_NO_PIPELINE},
+        {"sha256", required_argument, NULL, OPT_SHA256},
+        {"digest", required_argument, NULL, OPT_DIGEST},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -115,6 +124,20 @@ static int get_or_put(int argc, char **argv, bool put)
             o.has_pin = true;
             break;
         case OPT_NO_PIPELINE: o.no_pipeline = true; break;
+        case OPT_SHA256:
+            if (digest_hex_parse(optarg, strlen(optarg), o.sha256) < 0) {
+                fprintf(stderr, "ferry: --sha256 takes 64 hex digits\n");
+                return EXIT_USAGE;
+            }
+            o.has_sha256 = true;
+            break;
+        case OPT_DIGEST:
+            if (digest_field_sha256(optarg, strlen(optarg), o.sha256) != 1) {
+                fprintf(stderr, "ferry: --digest takes a sha-256 field: sha-256=:BASE64:\n");
+                return EXIT_USAGE;
+            }
+            o.has_sha256 = true;
+            break;
         case OPT_MAX_REDIRS:
             if (cmd_parse_long(optarg, 0, 100, &v) < 0) {
                 fprintf(stderr, "ferry: --max-redirs takes 0 to 100\n");
@@ -169,6 +192,14 @@ static int get_or_put(int argc, char **argv, bool put)
         o.nurls = argc - optind;
         if (o.output != NULL && o.nurls > 1) {
             fprintf(stderr, "ferry get: -o takes one URL; use -O DIR for several\n");
+            return EXIT_USAGE;
+        }
+        if (o.has_sha256 && o.nurls > 1) {
+            fprintf(stderr, "ferry get: --sha256 and --digest describe one file: give one URL\n");
+            return EXIT_USAGE;
+        }
+        if (o.has_sha256 && o.output != NULL && strcmp(o.output, "-") == 0) {
+            fprintf(stderr, "ferry get: --sha256 checks a saved file, not stdout\n");
             return EXIT_USAGE;
         }
     }
