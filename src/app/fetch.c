@@ -530,7 +530,7 @@ static int job_verify(struct fetch *f, struct job *j)
 {
     unsigned char got[32];
     char hg[DIGEST_HEX_LEN + 1], hw[DIGEST_HEX_LEN + 1];
-    int rc = hash_sha256_fd(j->fd, got, NULL);
+    int rc = hash_sha256_fd(j->fd, got, NULL, NULL);
 
     if (rc < 0) {
         say(f, "cannot read %s back to check it: %s", j->part, strerror(-rc));
@@ -1067,17 +1067,31 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
             close(fd);
         return FETCH_LOCAL;
     }
+    /* The digest goes ahead of the body, so the file is read twice; the
+     * bytes sent are hashed again, and a file that changed in between is
+     * refused here as the server refuses it (400). */
+    unsigned char sha[DIGEST_SHA256_LEN], sent_sha[DIGEST_SHA256_LEN];
+    char field[DIGEST_FIELD_LEN + 1];
+    int hr = hash_sha256_fd(fd, sha, NULL, NULL);
+    struct hash *sent = hr == 0 ? hash_new() : NULL;
+    if (sent == NULL) {
+        say(f, "cannot read %s: %s", o->upload, strerror(hr < 0 ? -hr : ENOMEM));
+        close(fd);
+        return FETCH_LOCAL;
+    }
+    digest_field_format(sha, field);
     enum fetch_result r = conn_open(f, &u);
     if (r != FETCH_OK) {
         close(fd);
+        hash_free(sent);
         *transient = r == FETCH_NETWORK;
         return r;
     }
     url_authority(&u, auth, sizeof auth);
     int n = snprintf(req, sizeof req,
                      "PUT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n"
-                     "Content-Length: %lld\r\nExpect: 100-continue\r\n\r\n",
-                     u.path, auth, (long long)st.st_size);
+                     "Content-Length: %lld\r\nRepr-Digest: %s\r\nExpect: 100-continue\r\n\r\n",
+                     u.path, auth, (long long)st.st_size, field);
     ssize_t hl = 0;
     if (xp_write(&f->c.x, req, (size_t)n, o->timeout_ms) < 0) {
         say(f, "%s: cannot send the request", url_str);
@@ -1120,11 +1134,14 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
             r = FETCH_NETWORK;
             goto fail;
         }
+        hash_update(sent, f->m.io, (size_t)k);
         pg.done += k;
         progress_draw(&pg, false);
     }
-    if (pg.done != st.st_size) {
-        say(f, "%s changed size while it was sent", o->upload);
+    hash_final(sent, sent_sha);
+    sent = NULL;
+    if (pg.done != st.st_size || memcmp(sha, sent_sha, sizeof sha) != 0) {
+        say(f, "%s changed while it was sent (the server keeps its old file)", o->upload);
         r = FETCH_LOCAL;
         goto fail;
     }
@@ -1138,6 +1155,7 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
 answered:
     take_head(f, hl);
     close(fd);
+    hash_free(sent);
     /* The reason phrase lives in the connection's buffer: report first. */
     bool ok = res.status >= 200 && res.status < 300;
     if (!ok)
@@ -1151,6 +1169,7 @@ answered:
 
 fail:
     close(fd);
+    hash_free(sent);
     conn_close(f, true);
     *transient = r == FETCH_NETWORK;
     return r;

@@ -14,6 +14,7 @@
 
 #include "app/fs.h"
 #include "app/fs_auth.h"
+#include "app/fs_digest.h"
 #include "app/listing.h"
 #include "core/fsx.h"
 #include "net/sock.h"
@@ -200,6 +201,10 @@ static void fs_started(struct srv_worker *sw)
     /* Without its port a worker answers password checks with 503. */
     if (w->srv->opt.auth != NULL && fs_auth_port_open(w->srv->opt.auth, w) < 0)
         fprintf(stderr, "ferry serve: cannot watch password checks: logins get 503\n");
+    /* Without its port a worker hashes only small files (on the loop). */
+    if (w->srv->digest != NULL && fs_digest_port_open(w->srv->digest, w) < 0)
+        fprintf(stderr, "ferry serve: cannot watch the digest thread: large files go without "
+                        "Repr-Digest\n");
 }
 
 static const struct srv_ops fs_ops = {
@@ -232,9 +237,11 @@ void fs_options_default(struct fs_options *o)
 static void server_free(struct fs_server *s)
 {
     fs_auth_stop(s->opt.auth); /* the workers are gone: nobody waits for a verdict */
+    fs_digest_stop(s->digest);
     for (int i = 0; s->workers != NULL && i < s->opt.threads; i++) {
         struct worker *w = &s->workers[i];
         fs_auth_port_close(w);
+        fs_digest_port_close(w);
         while (w->npool > 0)
             free(w->pool[--w->npool]);
         while (w->nxpool > 0)
@@ -324,6 +331,11 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
         buf_init(&w->log, 1u << 20);
         worker_clock(w);
         apps[i] = w;
+    }
+    rc = fs_digest_start(&s->digest);
+    if (rc < 0) {
+        *what = "cannot start the digest thread";
+        goto fail;
     }
     if (o->auth != NULL) {
         rc = fs_auth_start(o->auth);

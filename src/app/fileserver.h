@@ -58,6 +58,7 @@ struct fs_options {
     const struct cidr_list *proxy_from;
     struct fs_auth *auth;   /* --auth: accounts (app/fs_auth.h); NULL: everyone reads */
     bool allow_plain_auth;  /* accept passwords over plain HTTP from other hosts */
+    bool digest;            /* Repr-Digest on every GET and HEAD of a file, asked or not */
 };
 
 /* Fills o with the defaults (port 8000, raw on, one thread). */

@@ -9,6 +9,7 @@
  *   fs_dav.c      MKCOL, DELETE, OPTIONS and who may write where
  *   fs_tar.c      a directory as one streaming tar (GET /dir/?tar)
  *   fs_raw.c      the raw file protocol
+ *   fs_digest.c   file digests for Repr-Digest: cache, attribute, a thread
  *
  * A connection (struct conn) lives as long as the TCP connection and holds
  * little; an exchange (struct xchg: one request and its response) is taken
@@ -30,6 +31,7 @@
 #include "net/ev.h"
 #include "net/srv.h"
 #include "proto/auth.h"
+#include "proto/digest.h"
 #include "proto/fate.h"
 #include "proto/http.h"
 #include "proto/httpdate.h"
@@ -52,6 +54,7 @@ enum conn_state {
     CS_LINGER,  /* our side shut down; reading what the peer still sends */
     CS_CLOSE,   /* done: the drive loop frees the connection */
     CS_AUTH,    /* a password check runs off the loop (fs_auth.c); the socket is not watched */
+    CS_DIGEST,  /* a file's digest is computed off the loop (fs_digest.c); likewise */
     CS_NSTATES,
 };
 
@@ -71,6 +74,8 @@ struct worker;
 struct put;
 struct fs_auth_job;
 struct fs_auth_port;
+struct fs_digest;
+struct fs_digest_port;
 struct fs_tar;
 
 /* Where a response body comes from, after the head in out. */
@@ -98,6 +103,10 @@ struct xchg {
     uint64_t sent;            /* bytes written to the socket, head included */
     uint16_t method_len, target_len;
     uint8_t auth;             /* FS_AUTH_*: what the password check said */
+    uint8_t dg;               /* FS_DG_*: what is known of the file's digest */
+    uint64_t dg_dev;          /* FS_DG_HAVE: the version dg_sha describes */
+    struct digest_stamp dg_st;
+    unsigned char dg_sha[DIGEST_SHA256_LEN];
     char user[AUTH_USER_MAX + 1]; /* the authenticated user; empty when anonymous */
     uint16_t referer_len, agent_len; /* 0: the header was absent */
     int64_t start_us;         /* when the exchange began (CLOCK_MONOTONIC) */
@@ -150,6 +159,7 @@ struct worker {
     char scratch[4096];
     char *rwbuf; /* FS_SEND_READWRITE only */
     struct fs_auth_port *auth_port; /* --auth: where password checks come back */
+    struct fs_digest_port *digest_port; /* where digests computed off the loop come back */
 };
 
 struct tls_server;
@@ -161,6 +171,7 @@ struct fs_server {
     struct mime_table mime;
     struct srv srv;
     struct worker *workers;
+    struct fs_digest *digest; /* Repr-Digest: the cache and the thread; NULL if it did not start */
     char csp[256]; /* the listing page's Content-Security-Policy */
 };
 

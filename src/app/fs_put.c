@@ -1,14 +1,21 @@
 /* PUT (--upload): the request's checks, then its body from c->in into
  * app/upload, then the answer. Whatever of the body is not read here is
  * left to proto/fate through fs_respond: dropped when small and of known
- * length, otherwise the connection closes. */
+ * length, otherwise the connection closes.
+ *
+ * A body sent with Repr-Digest or Content-Digest (sha-256; the same thing
+ * for a PUT without content coding) is hashed as it comes and put in place
+ * only when it matches: else 400, and the old file stays. Its digest, or
+ * with --digest the digest of any upload, is kept for GETs (fs_digest). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
 #include "app/fs.h"
+#include "app/fs_digest.h"
 #include "app/upload.h"
+#include "core/hash.h"
 #include "net/sio.h"
 #include "net/sock.h"
 #include "proto/html.h"
@@ -16,6 +23,9 @@
 
 struct put {
     struct upload *up;
+    struct hash *h;          /* the body's sha-256 as it comes; NULL: not wanted */
+    bool check;              /* the client said what it must be: want */
+    unsigned char want[DIGEST_SHA256_LEN];
     struct http_chunked ch;
     char location[PATH_MAX_LEN * 3 + 8]; /* for a 201 */
 };
@@ -29,6 +39,7 @@ void fs_put_free(struct put **pp)
     *pp = NULL;
     if (p->up != NULL)
         upload_abort(p->up);
+    hash_free(p->h);
     free(p);
 }
 
@@ -58,6 +69,30 @@ int fs_change_status(int err)
     default:
         return 500;
     }
+}
+
+/* The sha-256 the request says its body has (Repr-Digest, else
+ * Content-Digest): 1 with out set, 0 when it says none, -EINVAL when a
+ * field is malformed or the two disagree. */
+static int body_digest(const struct http_request *req, unsigned char *out)
+{
+    unsigned char d[DIGEST_SHA256_LEN];
+    int found = 0;
+
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const struct http_header *h = &req->headers[i];
+        if (!http_str_ieq(h->name.p, h->name.len, "repr-digest") &&
+            !http_str_ieq(h->name.p, h->name.len, "content-digest"))
+            continue;
+        int rc = digest_field_sha256(h->value.p, h->value.len, d);
+        if (rc < 0 || (rc == 1 && found && memcmp(d, out, sizeof d) != 0))
+            return -EINVAL;
+        if (rc == 1) {
+            memcpy(out, d, sizeof d);
+            found = 1;
+        }
+    }
+    return found;
 }
 
 /* True when the request has a header called name. */
@@ -90,12 +125,24 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
         fs_respond_error(c, 413, NULL);
         return;
     }
+    unsigned char want[DIGEST_SHA256_LEN] = {0};
+    int dr = body_digest(req, want);
+    if (dr < 0) {
+        fs_respond_error(c, 400, NULL);
+        return;
+    }
     struct put *p = calloc(1, sizeof *p);
     if (p == NULL) {
         fs_respond_error(c, 500, NULL);
         return;
     }
     x->put = p;
+    p->check = dr == 1;
+    memcpy(p->want, want, sizeof want);
+    if ((p->check || s->opt.digest) && (p->h = hash_new()) == NULL) {
+        fs_respond_error(c, 500, NULL);
+        return;
+    }
     struct buf loc;
     buf_init(&loc, sizeof p->location);
     if (buf_puts(&loc, "/") == 0 && url_encode(&loc, rel, strlen(rel), 1) == 0 &&
@@ -135,6 +182,15 @@ static void put_finish(struct conn *c, int err)
     struct put *p = x->put;
     bool created = false;
 
+    if (err == 0 && p->h != NULL) {
+        unsigned char got[DIGEST_SHA256_LEN];
+        hash_final(p->h, got);
+        p->h = NULL;
+        if (p->check && memcmp(got, p->want, sizeof got) != 0)
+            err = -EBADMSG; /* 400; fs_put_free drops the upload, the old file stays */
+        else
+            fs_digest_remember(c->w->srv->digest, upload_fd(p->up), got);
+    }
     if (err == 0) {
         err = upload_commit(p->up, &created);
         p->up = NULL;
@@ -189,6 +245,8 @@ void fs_put_feed(struct conn *c)
         return;
     }
     int rc = take > 0 ? upload_write(p->up, data, take) : 0;
+    if (rc == 0 && take > 0 && p->h != NULL)
+        hash_update(p->h, data, take);
     if (len > 0)
         buf_consume(c->in, used);
     if (rc < 0 || x->body.complete)

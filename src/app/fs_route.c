@@ -14,6 +14,7 @@
 
 #include "app/fs.h"
 #include "app/fs_auth.h"
+#include "app/fs_digest.h"
 #include "app/listing.h"
 #include "core/fsx.h"
 #include "proto/cond.h"
@@ -29,6 +30,16 @@ static struct http_str header(const struct http_request *req, const char *name)
         if (http_str_ieq(req->headers[i].name.p, req->headers[i].name.len, name))
             return req->headers[i].value;
     return (struct http_str){NULL, 0};
+}
+
+/* Whether the answer about a file carries Repr-Digest: with --digest, or
+ * when Want-Repr-Digest asks for sha-256. */
+static bool wants_digest(const struct conn *c, const struct http_request *req)
+{
+    if (c->w->srv->opt.digest)
+        return true;
+    struct http_str v = header(req, "want-repr-digest");
+    return v.p != NULL && digest_want_sha256(v.p, v.len) == 1;
 }
 
 /* Serves the regular file open at fd (which this takes over): proto/cond
@@ -56,6 +67,22 @@ static void serve_file(struct conn *c, const struct http_request *req, const str
     cond_decide(&f, &r, &d);
     cond_content_range(&d, size, crange, sizeof crange);
     struct reply rp = {.status = (int)d.status, .content_range = crange[0] ? crange : NULL};
+    /* Repr-Digest describes the whole file, so 206 and 304 carry it too. */
+    char dline[sizeof "Repr-Digest: \r\n" + DIGEST_FIELD_LEN];
+    if (d.status != COND_PRECONDITION_FAILED && d.status != COND_UNSATISFIABLE && wants_digest(c, req)) {
+        unsigned char sha[DIGEST_SHA256_LEN];
+        enum fs_digest_get g = fs_digest_get(c, fd, st, sha);
+        if (g == FS_DIGEST_WAIT) {
+            close(fd); /* opened again when the digest is back */
+            return;
+        }
+        if (g == FS_DIGEST_HAVE) {
+            memcpy(dline, "Repr-Digest: ", 13);
+            size_t n = digest_field_format(sha, dline + 13);
+            memcpy(dline + 13 + n, "\r\n", 3);
+            rp.extra = dline;
+        }
+    }
     switch (d.status) {
     case COND_NOT_MODIFIED:
         rp.st = st;

@@ -96,6 +96,11 @@ int upload_write(struct upload *u, const void *p, size_t n)
     return 0;
 }
 
+int upload_fd(const struct upload *u)
+{
+    return u->fd;
+}
+
 uint64_t upload_size(const struct upload *u)
 {
     return u->size;

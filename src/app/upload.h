@@ -26,6 +26,10 @@ int upload_begin(int rootfd, const char *rel, struct upload **out);
 /* Appends body bytes. 0 or -errno (-ENOSPC for a full disk). */
 int upload_write(struct upload *u, const void *p, size_t n);
 
+/* The file being written (for its attributes; it keeps its inode and
+ * modification time through the commit). */
+int upload_fd(const struct upload *u);
+
 /* Bytes written so far. */
 uint64_t upload_size(const struct upload *u);
 

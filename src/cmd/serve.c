@@ -37,6 +37,8 @@ static void serve_usage(FILE *f)
             "      --upload           accept PUT (files replaced atomically), MKCOL and\n"
             "                         DELETE, and show the upload page\n"
             "      --max-upload SIZE  largest PUT body, e.g. 100M (default 1G)\n"
+            "      --digest           Repr-Digest (sha-256) on every file, not only when\n"
+            "                         Want-Repr-Digest asks; cached in user.ferry.sha256\n"
             "      --auth FILE        accounts and rights: lines user:HASH:RIGHTS made by\n"
             "                         ferry passwd; RIGHTS like rw:/incoming,ro:/ (longest\n"
             "                         prefix wins; no:/PREFIX refuses); user * is anyone\n"
@@ -84,6 +86,7 @@ enum {
     OPT_TLS_SELF_SIGNED,
     OPT_TLS_ONLY,
     OPT_LOG_FORMAT,
+    OPT_DIGEST,
 };
 
 /* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
@@ -173,6 +176,7 @@ int cmd_serve(int argc, char **argv)
         {"send-mode", required_argument, NULL, OPT_SEND_MODE},
         {"upload", no_argument, NULL, OPT_UPLOAD},
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
+        {"digest", no_argument, NULL, OPT_DIGEST},
         {"raw-gap", required_argument, NULL, OPT_RAW_GAP},
         {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
         {"auth", required_argument, NULL, OPT_AUTH},
@@ -224,6 +228,9 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_UPLOAD:
             o.upload = true;
+            break;
+        case OPT_DIGEST:
+            o.digest = true;
             break;
         case OPT_AUTH:
             auth_file = optarg;

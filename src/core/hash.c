@@ -54,7 +54,8 @@ void hash_sha256(const void *p, size_t n, unsigned char out[HASH_SHA256_LEN])
     EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
 }
 
-int hash_sha256_fd(int fd, unsigned char out[HASH_SHA256_LEN], uint64_t *size)
+int hash_sha256_fd(int fd, unsigned char out[HASH_SHA256_LEN], uint64_t *size,
+                   const atomic_bool *stop)
 {
     enum { CHUNK = 1 << 20 };
     unsigned char *buf = malloc(CHUNK);
@@ -67,6 +68,10 @@ int hash_sha256_fd(int fd, unsigned char out[HASH_SHA256_LEN], uint64_t *size)
         goto out;
     }
     for (;;) {
+        if (stop != NULL && atomic_load(stop)) {
+            rc = -ECANCELED;
+            goto out;
+        }
         ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;

@@ -4,6 +4,8 @@
 #ifndef FERRY_CORE_HASH_H
 #define FERRY_CORE_HASH_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +24,10 @@ void hash_sha256(const void *p, size_t n, unsigned char out[HASH_SHA256_LEN]);
 
 /* The digest of fd's bytes from offset 0 to its end, read with pread (the
  * file offset is not moved). *size (when not NULL) gets the bytes hashed.
- * 0, or -errno (-ENOMEM, a read error). Blocks: call it off any event loop. */
-int hash_sha256_fd(int fd, unsigned char out[HASH_SHA256_LEN], uint64_t *size);
+ * stop (when not NULL) is looked at before each 1 MiB read: once true, the
+ * work ends with -ECANCELED. 0, or -errno (-ENOMEM, a read error). Blocks:
+ * call it off any event loop, or for small files only. */
+int hash_sha256_fd(int fd, unsigned char out[HASH_SHA256_LEN], uint64_t *size,
+                   const atomic_bool *stop);
 
 #endif

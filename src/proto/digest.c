@@ -1,6 +1,8 @@
 #include "proto/digest.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -68,4 +70,43 @@ void digest_hex_format(const unsigned char d[DIGEST_SHA256_LEN], char *out)
         out[2 * i + 1] = hex[d[i] & 15];
     }
     out[DIGEST_HEX_LEN] = '\0';
+}
+
+size_t digest_stamp_format(const struct digest_stamp *st, const unsigned char d[DIGEST_SHA256_LEN],
+                           char *out)
+{
+    char hex[DIGEST_HEX_LEN + 1];
+
+    digest_hex_format(d, hex);
+    int n = snprintf(out, DIGEST_STAMP_MAX, "v1 %" PRIu64 " %" PRIu64 " %" PRIu64 " %s", st->size,
+                     st->mtime_ns, st->ino, hex);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* A decimal and the one space after it, at *pos. */
+static int stamp_number(const char *v, size_t len, size_t *pos, uint64_t *out)
+{
+    if (lex_decimal(v, len, pos, UINT64_MAX, out) < 0 || *pos >= len || v[*pos] != ' ')
+        return -EINVAL;
+    (*pos)++;
+    return 0;
+}
+
+int digest_stamp_parse(const char *v, size_t len, const struct digest_stamp *want,
+                       unsigned char out[DIGEST_SHA256_LEN])
+{
+    struct digest_stamp got;
+    unsigned char d[DIGEST_SHA256_LEN];
+    size_t pos = 3;
+
+    if (len > 0 && v[len - 1] == '\0')
+        len--;
+    if (len < 3 || memcmp(v, "v1 ", 3) != 0 || stamp_number(v, len, &pos, &got.size) < 0 ||
+        stamp_number(v, len, &pos, &got.mtime_ns) < 0 || stamp_number(v, len, &pos, &got.ino) < 0 ||
+        digest_hex_parse(v + pos, len - pos, d) < 0)
+        return -EINVAL;
+    if (got.size != want->size || got.mtime_ns != want->mtime_ns || got.ino != want->ino)
+        return 0;
+    memcpy(out, d, sizeof d);
+    return 1;
 }

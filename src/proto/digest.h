@@ -14,6 +14,7 @@
 #define FERRY_PROTO_DIGEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define DIGEST_SHA256_LEN 32
 /* "sha-256=:" + 44 base64 characters + ":" */
@@ -39,5 +40,26 @@ int digest_hex_parse(const char *s, size_t len, unsigned char out[DIGEST_SHA256_
 
 /* 64 lower-case hex digits and a NUL into out (DIGEST_HEX_LEN + 1 bytes). */
 void digest_hex_format(const unsigned char d[DIGEST_SHA256_LEN], char *out);
+
+/* The cache a file server keeps beside a file (an extended attribute): the
+ * digest stamped with what identifies the version it describes, so a
+ * changed file (size, modification time or inode) is never described by
+ * an old digest. The text is "v1 SIZE MTIME_NS INO HEX". */
+struct digest_stamp {
+    uint64_t size, mtime_ns, ino;
+};
+
+#define DIGEST_STAMP_MAX 160
+
+/* Writes the text (NUL-terminated, at most DIGEST_STAMP_MAX bytes with the
+ * NUL) into out; returns its length without the NUL. */
+size_t digest_stamp_format(const struct digest_stamp *st, const unsigned char d[DIGEST_SHA256_LEN],
+                           char *out);
+
+/* The digest of the text at v (len bytes, a trailing NUL allowed) when it
+ * is well formed and stamped exactly with want: 1 and out set; 0 when it
+ * is well formed for another version; -EINVAL when it is not well formed. */
+int digest_stamp_parse(const char *v, size_t len, const struct digest_stamp *want,
+                       unsigned char out[DIGEST_SHA256_LEN]);
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/hash.h"
 #include "proto/digest.h"
@@ -224,14 +225,63 @@ static void test_hash_fd(void **state)
         p[i] = (unsigned char)(i * 2654435761u >> 13);
     assert_int_equal(write(fd, p, n), (ssize_t)n);
     assert_int_equal(lseek(fd, 5, SEEK_SET), 5);
-    assert_int_equal(hash_sha256_fd(fd, d, &size), 0);
+    assert_int_equal(hash_sha256_fd(fd, d, &size, NULL), 0);
     assert_int_equal(size, n);
     assert_int_equal(lseek(fd, 0, SEEK_CUR), 5);
     hash_sha256(p, n, want);
     assert_memory_equal(d, want, 32);
-    assert_int_equal(hash_sha256_fd(-1, d, NULL), -EBADF);
+    assert_int_equal(hash_sha256_fd(-1, d, NULL, NULL), -EBADF);
+    atomic_bool stop = true;
+    assert_int_equal(hash_sha256_fd(fd, d, &size, &stop), -ECANCELED);
     close(fd);
     free(p);
+}
+
+/* The xattr text: what format writes, parse reads back for the same
+ * version only; every cut and every changed byte of a good text is refused
+ * or reads as another version, never as this one with another digest. */
+static void test_stamp(void **state)
+{
+    (void)state;
+    struct digest_stamp st = {.size = 1234567, .mtime_ns = 1700000000123456789ull, .ino = 42};
+    unsigned char d[32], got[32];
+    char text[DIGEST_STAMP_MAX];
+
+    assert_int_equal(digest_hex_parse(abc_hex, 64, d), 0);
+    size_t n = digest_stamp_format(&st, d, text);
+    assert_string_equal(text, "v1 1234567 1700000000123456789 42 "
+                              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(n, strlen(text));
+    assert_int_equal(digest_stamp_parse(text, n, &st, got), 1);
+    assert_memory_equal(got, d, 32);
+    assert_int_equal(digest_stamp_parse(text, n + 1, &st, got), 1); /* with its NUL */
+    struct digest_stamp other = st;
+    other.mtime_ns++;
+    assert_int_equal(digest_stamp_parse(text, n, &other, got), 0);
+    other = st;
+    other.size--;
+    assert_int_equal(digest_stamp_parse(text, n, &other, got), 0);
+    other = st;
+    other.ino = 43;
+    assert_int_equal(digest_stamp_parse(text, n, &other, got), 0);
+    for (size_t cut = 0; cut < n; cut++) {
+        char *p = malloc(cut + 1);
+        assert_non_null(p);
+        memcpy(p, text, cut);
+        memset(got, 0, sizeof got);
+        assert_int_equal(digest_stamp_parse(p, cut, &st, got), -EINVAL);
+        free(p);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char copy[DIGEST_STAMP_MAX];
+        memcpy(copy, text, n);
+        copy[i] = copy[i] == 'x' ? 'y' : 'x';
+        assert_true(digest_stamp_parse(copy, n, &st, got) < 1);
+    }
+    static const char *const bad[] = {"", "v1", "v2 1 2 3 " "00", "v1  1234567 1700000000123456789 42 ",
+                                      "v1 -1 2 3 ", "v1 99999999999999999999 2 3 "};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(digest_stamp_parse(bad[i], strlen(bad[i]), &st, got), -EINVAL);
 }
 
 int main(void)
@@ -245,5 +295,6 @@ int main(void)
     unit_add(&l, "base64 encoding", test_b64_encode, NULL);
     unit_add(&l, "sha-256 vectors", test_hash_vectors, NULL);
     unit_add(&l, "sha-256 of a file", test_hash_fd, NULL);
+    unit_add(&l, "the xattr stamp", test_stamp, NULL);
     return unit_run("digest", &l);
 }

@@ -1,0 +1,290 @@
+"""`ferry serve` and Repr-Digest (RFC 9530): the field on 200, 206, 304 and
+HEAD when Want-Repr-Digest asks for sha-256 (or always, with --digest); the
+digest cached in the user.ferry.sha256 attribute, stamped so that a changed
+file is never described by an old digest; large files hashed off the loop
+while other clients are served, waiters bounded by the head deadline."""
+import base64
+import hashlib
+import os
+import time
+
+import pytest
+
+from ferrylib import HttpConn, build_request, http_request
+from peers import ScriptedServer, run_ferry
+
+XATTR = "user.ferry.sha256"
+WANT = [("Want-Repr-Digest", "sha-256=7")]
+SMALL = os.urandom(300_000)
+
+
+def field(data):
+    return "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
+
+
+def zeros_field(size):
+    h = hashlib.sha256()
+    chunk = bytes(1 << 20)
+    left = size
+    while left > 0:
+        h.update(chunk[:min(left, len(chunk))])
+        left -= len(chunk)
+    return "sha-256=:" + base64.b64encode(h.digest()).decode() + ":"
+
+
+def has_xattrs(path):
+    try:
+        os.setxattr(path, "user.ferry.probe", b"1")
+        os.removexattr(path, "user.ferry.probe")
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def root(tmp_path):
+    r = tmp_path / "root"
+    r.mkdir()
+    (r / "s.bin").write_bytes(SMALL)
+    return r
+
+
+def test_asked_for_on_get_head_range_and_304(start_server, root):
+    srv = start_server(root)
+    full = http_request(srv, "GET", "/s.bin", WANT)
+    assert full.status == 200 and full.body == SMALL
+    assert full.header("repr-digest") == field(SMALL)
+    etag = full.header("etag")
+    head = http_request(srv, "HEAD", "/s.bin", WANT)
+    assert head.header("repr-digest") == field(SMALL)
+    part = http_request(srv, "GET", "/s.bin", WANT + [("Range", "bytes=10-99")])
+    assert part.status == 206 and part.body == SMALL[10:100]
+    assert part.header("repr-digest") == field(SMALL)  # the whole file's
+    nm = http_request(srv, "GET", "/s.bin", WANT + [("If-None-Match", etag)])
+    assert nm.status == 304
+    assert nm.header("repr-digest") == field(SMALL)
+
+
+def test_not_sent_unless_asked(start_server, root):
+    srv = start_server(root)
+    for headers in ([], [("Want-Repr-Digest", "sha-256=0")], [("Want-Repr-Digest", "md5=3")],
+                    [("Want-Repr-Digest", "sha-256=:AAAA:")]):
+        r = http_request(srv, "GET", "/s.bin", headers)
+        assert r.status == 200
+        assert r.header("repr-digest") is None, headers
+    unsat = http_request(srv, "GET", "/s.bin", WANT + [("Range", "bytes=999999-")])
+    assert unsat.status == 416
+    assert unsat.header("repr-digest") is None
+
+
+def test_digest_option_sends_it_always(start_server, root):
+    srv = start_server(root, "--digest")
+    r = http_request(srv, "GET", "/s.bin")
+    assert r.header("repr-digest") == field(SMALL)
+
+
+def test_cached_in_an_attribute_stamped_with_the_version(start_server, root):
+    path = root / "s.bin"
+    if not has_xattrs(path):
+        pytest.skip("this file system refuses user extended attributes")
+    srv = start_server(root)
+    http_request(srv, "GET", "/s.bin", WANT)
+    st = os.stat(path)
+    text = os.getxattr(path, XATTR).decode()
+    assert text == (f"v1 {st.st_size} {st.st_mtime_ns} {st.st_ino} "
+                    + hashlib.sha256(SMALL).hexdigest())
+
+
+def test_a_changed_file_gets_a_new_digest(start_server, root):
+    """Same size, new bytes, a later mtime: neither the attribute nor the
+    memory cache may describe it with the old digest."""
+    path = root / "s.bin"
+    srv = start_server(root)
+    assert http_request(srv, "GET", "/s.bin", WANT).header("repr-digest") == field(SMALL)
+    other = os.urandom(len(SMALL))
+    with open(path, "r+b") as f:  # the same inode
+        f.write(other)
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    r = http_request(srv, "GET", "/s.bin", WANT)
+    assert r.body == other
+    assert r.header("repr-digest") == field(other)
+
+
+def test_a_planted_attribute_for_another_version_is_ignored(start_server, root):
+    path = root / "s.bin"
+    if not has_xattrs(path):
+        pytest.skip("this file system refuses user extended attributes")
+    st = os.stat(path)
+    wrong = hashlib.sha256(b"not this file").hexdigest()
+    os.setxattr(path, XATTR, f"v1 {st.st_size} {st.st_mtime_ns - 1} {st.st_ino} {wrong}".encode())
+    srv = start_server(root)
+    assert http_request(srv, "GET", "/s.bin", WANT).header("repr-digest") == field(SMALL)
+    os.setxattr(path, XATTR, b"v1 garbage")
+    srv2 = start_server(root)
+    assert http_request(srv2, "GET", "/s.bin", WANT).header("repr-digest") == field(SMALL)
+
+
+def test_large_file_is_hashed_off_the_loop(start_server, root):
+    """One worker thread: while a 1 GiB file is hashed for one client,
+    another client's request is answered, and the first then gets the right
+    digest; a second client waiting for the same file gets it too."""
+    size = 1 << 30
+    with open(root / "big.bin", "wb") as f:
+        f.truncate(size)
+    want = zeros_field(size)
+    srv = start_server(root, threads=1)
+    a, b, c = HttpConn(srv.port), HttpConn(srv.port), HttpConn(srv.port)
+    try:
+        a.send(build_request("HEAD", "/big.bin", WANT))
+        b.send(build_request("HEAD", "/big.bin", WANT))
+        time.sleep(0.05)
+        c.send(build_request("GET", "/s.bin"))
+        small = c.read_response("GET")
+        assert small.status == 200 and small.body == SMALL
+        a.sock.setblocking(False)
+        try:
+            early = a.sock.recv(1)
+        except BlockingIOError:
+            early = None
+        a.sock.setblocking(True)
+        assert early is None, "the big file's answer came before the small one's"
+        ra, rb = a.read_response("HEAD", timeout=60), b.read_response("HEAD", timeout=60)
+        assert ra.header("repr-digest") == want
+        assert rb.header("repr-digest") == want
+        # Computed once: the next request finds it at once.
+        again = http_request(srv, "HEAD", "/big.bin", WANT, timeout=2)
+        assert again.header("repr-digest") == want
+    finally:
+        for conn in (a, b, c):
+            conn.close()
+
+
+def test_a_late_digest_is_left_out_and_stop_is_prompt(start_server, root):
+    """The wait is bounded by the head deadline (1 s here): the answer
+    comes without the field. Stopping the server does not wait for the
+    file still being hashed."""
+    size = 3 << 30
+    with open(root / "huge.bin", "wb") as f:
+        f.truncate(size)
+    srv = start_server(root, "--head-timeout", "1")
+    t0 = time.monotonic()
+    with HttpConn(srv.port, timeout=30) as conn:
+        conn.send(build_request("HEAD", "/huge.bin", WANT))
+        r = conn.read_response("HEAD")
+        assert r.status == 200
+        assert r.header("repr-digest") is None
+        assert r.header("content-length") == str(size)
+        assert time.monotonic() - t0 < 20
+        # The same connection goes on: its next request is answered.
+        conn.send(build_request("GET", "/s.bin"))
+        assert conn.read_response("GET").body == SMALL
+    t1 = time.monotonic()
+    assert srv.stop() == 0
+    assert time.monotonic() - t1 < 5
+
+
+# ---- PUT with a digest ------------------------------------------------------
+
+OLD = b"the old content\n" * 100
+NEW = os.urandom(40_000)
+
+
+@pytest.fixture
+def upsrv(start_server, root):
+    (root / "old.txt").write_bytes(OLD)
+    return start_server(root, "-q", "--upload")
+
+
+def put(srv, target, body, headers=(), conn=None):
+    hs = [("Content-Length", str(len(body))), *headers]
+    if conn is None:
+        return http_request(srv, "PUT", target, hs, body=body)
+    conn.send(build_request("PUT", target, hs, body=body))
+    return conn.read_response("PUT")
+
+
+def dot_files(d):
+    return [n for n in os.listdir(d) if n.startswith(".")]
+
+
+@pytest.mark.parametrize("name", ["Repr-Digest", "Content-Digest"])
+def test_put_with_a_matching_digest(upsrv, root, name):
+    r = put(upsrv, "/old.txt", NEW, [(name, field(NEW))])
+    assert r.status == 204, r
+    assert (root / "old.txt").read_bytes() == NEW
+    # Kept for readers: the next GET needs no hashing, and says it.
+    if has_xattrs(root / "old.txt"):
+        assert os.getxattr(root / "old.txt", XATTR).decode().endswith(hashlib.sha256(NEW).hexdigest())
+    assert http_request(upsrv, "HEAD", "/old.txt", WANT).header("repr-digest") == field(NEW)
+
+
+def test_put_with_a_wrong_digest_keeps_the_old_file(upsrv, root):
+    """400, the old file untouched, no temporary left; and the connection
+    still answers its next request rightly."""
+    with HttpConn(upsrv.port) as conn:
+        r = put(upsrv, "/old.txt", NEW, [("Repr-Digest", field(NEW + b"!"))], conn=conn)
+        assert r.status == 400, r
+        assert (root / "old.txt").read_bytes() == OLD
+        assert dot_files(root) == []
+        r2 = put(upsrv, "/new.bin", NEW, [("Repr-Digest", field(NEW))], conn=conn)
+        assert r2.status == 201, r2
+    assert (root / "new.bin").read_bytes() == NEW
+
+
+def test_put_chunked_with_a_wrong_digest(upsrv, root):
+    body = b"%x\r\n" % len(NEW) + NEW + b"\r\n0\r\n\r\n"
+    r = http_request(upsrv, "PUT", "/old.txt", [("Transfer-Encoding", "chunked"),
+                                                ("Repr-Digest", field(OLD))], body=body)
+    assert r.status == 400, r
+    assert (root / "old.txt").read_bytes() == OLD
+    assert dot_files(root) == []
+
+
+@pytest.mark.parametrize("headers", [
+    [("Repr-Digest", "sha-256=:short:")],
+    [("Repr-Digest", "sha-256=:" + base64.b64encode(b"x" * 31).decode() + ":")],
+    [("Repr-Digest", field(NEW)), ("Content-Digest", field(OLD))],
+])
+def test_put_with_a_malformed_or_contradictory_digest(upsrv, root, headers):
+    r = put(upsrv, "/old.txt", NEW, headers)
+    assert r.status == 400, r
+    assert (root / "old.txt").read_bytes() == OLD
+    assert dot_files(root) == []
+
+
+def test_put_with_only_other_algorithms_is_taken(upsrv, root):
+    r = put(upsrv, "/old.txt", NEW, [("Repr-Digest", "md5=:AAAAAAAAAAAAAAAAAAAAAA==:")])
+    assert r.status == 204, r
+    assert (root / "old.txt").read_bytes() == NEW
+
+
+def test_ferry_put_sends_the_digest(tmp_path):
+    """The request ferry put makes carries the file's Repr-Digest."""
+    src = tmp_path / "up.bin"
+    src.write_bytes(NEW)
+    seen = {}
+
+    def handler(peer):
+        req = peer.read_request()
+        seen["digest"] = req.header("repr-digest")
+        peer.read_exact(int(req.header("content-length")))
+        peer.respond(201, [("Content-Length", "0")])
+
+    with ScriptedServer(handler) as srv:
+        r = run_ferry("put", src, srv.url("/up.bin"))
+    assert r.rc == 0, r
+    assert seen["digest"] == field(NEW)
+
+
+def test_ferry_put_round_trip_is_verified(upsrv, root, tmp_path):
+    src = tmp_path / "up.bin"
+    src.write_bytes(NEW)
+    r = run_ferry("put", src, f"http://127.0.0.1:{upsrv.port}/up.bin")
+    assert r.rc == 0, r
+    out = tmp_path / "out"
+    out.mkdir()
+    g = run_ferry("get", "-v", f"http://127.0.0.1:{upsrv.port}/up.bin", cwd=out)
+    assert g.rc == 0, g
+    assert "verified" in g.err
+    assert (out / "up.bin").read_bytes() == NEW
