@@ -36,6 +36,8 @@
 #include "net/xport.h"
 #include "proto/digest.h"
 #include "proto/http.h"
+#include "proto/rup.h"
+#include "proto/sf.h"
 #include "proto/url.h"
 
 #define DRAIN_MAX (1u << 20) /* error or redirect bodies read to keep the connection */
@@ -51,6 +53,20 @@ struct fconn {
     bool proven; /* answered an HTTP/1.1 request and stayed open: may pipeline */
 };
 
+/* One request of an upload: a PUT that creates it (and that a server with
+ * resumable uploads, draft-ietf-httpbis-resumable-upload interop version
+ * 8, may make resumable), or a PATCH that sends the rest of one. */
+struct put_job {
+    const char *url_str; /* as the user gave it */
+    struct url u;        /* where the request goes */
+    int fd;
+    int64_t size;        /* of the file */
+    int64_t offset;      /* where this request's body starts in the file */
+    unsigned char sha[DIGEST_SHA256_LEN];
+    bool body_sent;      /* all of it went (else a final answer came first) */
+    char resume_url[4608]; /* from 104's Location: where the upload resumes */
+};
+
 struct fetch {
     const struct fetch_options *o;
     bool resume;          /* -c, or a retry after a transient failure */
@@ -59,6 +75,7 @@ struct fetch {
     struct fconn c;
     struct pq q;          /* requests sent ahead on c */
     struct body_mover m;
+    struct put_job put;   /* ferry put: the upload, kept across retries */
 };
 
 /* One URL's download, worked out once by job_plan and job_name. */
@@ -1048,16 +1065,257 @@ static enum fetch_result fetch_raw(struct fetch *f, int index, bool *transient)
 
 /* ---- upload -------------------------------------------------------------- */
 
+static void url_string(const struct url *u, char *out, size_t outsz)
+{
+    char auth[300];
+
+    url_authority(u, auth, sizeof auth);
+    snprintf(out, outsz, "%s://%s%s", u->scheme == URL_HTTPS ? "https" : "http", auth, u->path);
+}
+
+/* The value of header name in res, or p == NULL. */
+static struct http_str res_header(const struct http_response *res, const char *name)
+{
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (http_str_ieq(res->headers[i].name.p, res->headers[i].name.len, name))
+            return res->headers[i].value;
+    return (struct http_str){NULL, 0};
+}
+
+/* A 104's Location, resolved against the request's URL, is where a cut
+ * upload resumes. */
+static void take_resume_url(struct put_job *j, const struct http_response *res)
+{
+    struct http_str loc = res_header(res, "location");
+    struct url next;
+
+    if (loc.p != NULL && url_resolve(&j->u, loc.p, loc.len, &next) == 0 && next.scheme == j->u.scheme)
+        url_string(&next, j->resume_url, sizeof j->resume_url);
+}
+
+/* Sends head, waits a moment for 100 Continue (taking a 104's upload URL
+ * on the way; servers that ignore Expect get the body anyway), sends the
+ * file from j->offset (hashing it into sent, unless NULL) and reads the
+ * final answer into res (*hl: its head length). FETCH_OK, or the failure,
+ * said. */
+static enum fetch_result put_send(struct fetch *f, struct put_job *j, const char *head, size_t n,
+                                  struct hash *sent, struct http_response *res, ssize_t *hl)
+{
+    const struct fetch_options *o = f->o;
+    int64_t t0 = clock_ms();
+
+    if (xp_write(&f->c.x, head, n, o->timeout_ms) < 0) {
+        say(f, "%s: cannot send the request", j->url_str);
+        return FETCH_NETWORK;
+    }
+    /* (A TLS socket turns readable for session tickets too, so this reads
+     * rather than polls.) */
+    f->expect_continue = true;
+    for (;;) {
+        int64_t left = 1000 - (clock_ms() - t0);
+        f->read_ms = left > 0 ? (int)left : 1;
+        *hl = read_head(f, res);
+        if (*hl == -ETIMEDOUT && f->c.x.pos == f->c.x.len)
+            break; /* no word yet: the body goes anyway */
+        if (*hl <= 0) {
+            f->expect_continue = false;
+            f->read_ms = o->timeout_ms;
+            say(f, "%s: no answer to the request", j->url_str);
+            return *hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
+        }
+        if (res->status >= 200 || res->status == 101) {
+            f->expect_continue = false;
+            f->read_ms = o->timeout_ms;
+            return FETCH_OK; /* answered before the body: a refusal, or an empty file */
+        }
+        if (res->status == 104)
+            take_resume_url(j, res);
+        take_head(f, *hl);
+        if (res->status == 100)
+            break;
+    }
+    f->expect_continue = false;
+    f->read_ms = o->timeout_ms;
+    struct progress pg = {.f = f, .name = o->upload, .total = j->size, .t0 = clock_ms()};
+    pg.done = pg.start_at = j->offset;
+    for (off_t at = (off_t)j->offset;;) {
+        ssize_t k = pread(j->fd, f->m.io, BODY_IOBUF, at);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            say(f, "cannot read %s: %s", o->upload, strerror(errno));
+            return FETCH_LOCAL;
+        }
+        if (k == 0 || pg.done + k > j->size)
+            break;
+        if (xp_write(&f->c.x, f->m.io, (size_t)k, o->timeout_ms) < 0) {
+            say(f, "%s: the connection failed after %lld of %lld bytes", j->url_str,
+                (long long)pg.done, (long long)j->size);
+            return FETCH_NETWORK;
+        }
+        if (sent != NULL)
+            hash_update(sent, f->m.io, (size_t)k);
+        at += k;
+        pg.done += k;
+        progress_draw(&pg, false);
+    }
+    if (pg.done != j->size) {
+        say(f, "%s changed size while it was sent (the server keeps its old file)", o->upload);
+        return FETCH_LOCAL;
+    }
+    progress_draw(&pg, true);
+    j->body_sent = true;
+    *hl = read_head(f, res);
+    if (*hl <= 0) {
+        say(f, "%s: no answer after the upload", j->url_str);
+        return *hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
+    }
+    return FETCH_OK;
+}
+
+/* Reports the final answer (its reason phrase lives in the connection's
+ * buffer) and closes. */
+static enum fetch_result put_answered(struct fetch *f, const struct put_job *j,
+                                      const struct http_response *res, ssize_t hl, bool *transient)
+{
+    bool ok = res->status >= 200 && res->status < 300;
+
+    take_head(f, hl);
+    if (!ok)
+        say(f, "%s: HTTP/1.%d %d %.*s", j->url_str, res->minor, res->status, (int)res->reason.len,
+            res->reason.p);
+    else if (!f->o->quiet)
+        say(f, "%s: %d %.*s", j->url_str, res->status, (int)res->reason.len, res->reason.p);
+    conn_close(f, true);
+    *transient = res->status >= 500;
+    return ok ? FETCH_OK : FETCH_HTTP;
+}
+
+/* The offset of the upload at j->u (HEAD): FETCH_OK with j->offset set,
+ * *complete when it is finished. */
+static enum fetch_result put_offset(struct fetch *f, struct put_job *j, bool *complete,
+                                    bool *transient)
+{
+    char auth[300], req[8192];
+    struct http_response res;
+    struct sf_item it;
+
+    url_authority(&j->u, auth, sizeof auth);
+    int n = snprintf(req, sizeof req,
+                     "HEAD %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n"
+                     "Upload-Draft-Interop-Version: %d\r\n\r\n",
+                     j->u.path, auth, RUP_INTEROP);
+    enum fetch_result r = conn_open(f, &j->u);
+    if (r != FETCH_OK) {
+        *transient = r == FETCH_NETWORK;
+        return r;
+    }
+    ssize_t hl = xp_write(&f->c.x, req, (size_t)n, f->o->timeout_ms) < 0 ? -EPIPE : read_head(f, &res);
+    if (hl <= 0) {
+        say(f, "%s: no answer to the offset request", j->url_str);
+        conn_close(f, true);
+        *transient = true;
+        return hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
+    }
+    if (res.status == 404 || res.status == 410) {
+        take_head(f, hl);
+        conn_close(f, true);
+        say(f, "%s: the server no longer has this upload (finished long ago, cancelled or "
+               "expired); upload again without -c",
+            j->url_str);
+        return FETCH_HTTP;
+    }
+    struct http_str off = res_header(&res, "upload-offset");
+    struct http_str done = res_header(&res, "upload-complete");
+    struct http_str len = res_header(&res, "upload-length");
+    if (res.status < 200 || res.status >= 300)
+        return put_answered(f, j, &res, hl, transient);
+    if (off.p == NULL || sf_item_parse(off.p, off.len, &it) < 0 || it.kind != SF_INTEGER ||
+        it.integer < 0) {
+        take_head(f, hl);
+        conn_close(f, true);
+        say(f, "%s: not an upload this server can resume (no Upload-Offset)", j->url_str);
+        return FETCH_PROTOCOL;
+    }
+    j->offset = it.integer;
+    *complete = done.p != NULL && sf_item_parse(done.p, done.len, &it) == 0 &&
+                it.kind == SF_BOOLEAN && it.boolean;
+    int64_t want = -1;
+    if (len.p != NULL && sf_item_parse(len.p, len.len, &it) == 0 && it.kind == SF_INTEGER)
+        want = it.integer;
+    take_head(f, hl);
+    if ((want >= 0 && want != j->size) || j->offset > j->size) {
+        conn_close(f, true);
+        say(f, "%s is not the file this upload was for: it has %lld bytes, the upload %lld",
+            f->o->upload, (long long)j->size, (long long)(want >= 0 ? want : j->offset));
+        return FETCH_LOCAL;
+    }
+    return FETCH_OK;
+}
+
+/* The rest of the upload at j->u, from the offset the server has. */
+static enum fetch_result put_resume(struct fetch *f, struct put_job *j, bool *transient)
+{
+    char auth[300], req[8192];
+    struct http_response res;
+    ssize_t hl = 0;
+    bool complete = false;
+
+    enum fetch_result r = put_offset(f, j, &complete, transient);
+    if (r != FETCH_OK)
+        return r;
+    if (complete) {
+        if (!f->o->quiet)
+            say(f, "%s: the upload is already complete", j->url_str);
+        conn_close(f, true);
+        return FETCH_OK;
+    }
+    verbose(f, "resuming at byte %lld of %lld", (long long)j->offset, (long long)j->size);
+    url_authority(&j->u, auth, sizeof auth);
+    int n = snprintf(req, sizeof req,
+                     "PATCH %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n"
+                     "Content-Type: application/partial-upload\r\nUpload-Offset: %lld\r\n"
+                     "Upload-Complete: ?1\r\nUpload-Draft-Interop-Version: %d\r\n"
+                     "Content-Length: %lld\r\nExpect: 100-continue\r\n\r\n",
+                     j->u.path, auth, (long long)j->offset, RUP_INTEROP,
+                     (long long)(j->size - j->offset));
+    snprintf(j->resume_url, sizeof j->resume_url, "%s", j->url_str);
+    r = put_send(f, j, req, (size_t)n, NULL, &res, &hl);
+    if (r != FETCH_OK) {
+        conn_close(f, true);
+        *transient = r == FETCH_NETWORK;
+        return r;
+    }
+    return put_answered(f, j, &res, hl, transient);
+}
+
+/* Tells how to go on after a cut, when the server said where. */
+static void put_tell_resume(struct fetch *f, const struct put_job *j)
+{
+    if (j->resume_url[0] != '\0')
+        say(f, "the upload can go on from where it stopped: ferry put -c %s '%s'", f->o->upload,
+            j->resume_url);
+}
+
 static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *transient)
 {
     const struct fetch_options *o = f->o;
-    struct url u;
+    struct put_job *j = &f->put;
     struct stat st;
     struct http_response res;
     char auth[300], req[8192];
+    ssize_t hl = 0;
 
-    if (url_parse(url_str, &u) < 0 || u.scheme == URL_RAW) {
+    if (url_parse(url_str, &j->u) < 0 || j->u.scheme == URL_RAW) {
         say(f, "bad URL for put: %s", url_str);
+        return FETCH_USAGE;
+    }
+    bool names_upload = strstr(j->u.path, "?upload=") != NULL;
+    if (o->resume != names_upload) {
+        say(f, o->resume ? "-c resumes an upload from its URL, the one printed when it was cut "
+                           "off (.../NAME?upload=...)"
+                         : "%s names an upload under way: -c resumes it",
+            url_str);
         return FETCH_USAGE;
     }
     int fd = open(o->upload, O_RDONLY | O_CLOEXEC);
@@ -1067,112 +1325,72 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
             close(fd);
         return FETCH_LOCAL;
     }
-    /* The digest goes ahead of the body, so the file is read twice; the
-     * bytes sent are hashed again, and a file that changed in between is
-     * refused here as the server refuses it (400). */
-    unsigned char sha[DIGEST_SHA256_LEN], sent_sha[DIGEST_SHA256_LEN];
-    char field[DIGEST_FIELD_LEN + 1];
-    int hr = hash_sha256_fd(fd, sha, NULL, NULL);
-    struct hash *sent = hr == 0 ? hash_new() : NULL;
-    if (sent == NULL) {
-        say(f, "cannot read %s: %s", o->upload, strerror(hr < 0 ? -hr : ENOMEM));
+    j->url_str = url_str;
+    j->fd = fd;
+    j->size = st.st_size;
+    j->offset = 0;
+    j->body_sent = false;
+    /* A retry after a cut goes on where the server says it stopped. */
+    if ((o->resume || f->resume) && (names_upload || j->resume_url[0] != '\0')) {
+        if (!names_upload && url_parse(j->resume_url, &j->u) < 0) {
+            close(fd);
+            return FETCH_PROTOCOL;
+        }
+        if (!names_upload)
+            j->url_str = j->resume_url;
+        enum fetch_result r = put_resume(f, j, transient);
+        close(fd);
+        if (r == FETCH_NETWORK)
+            put_tell_resume(f, j);
+        return r;
+    }
+    /* The digest goes ahead of the body, so the file is read twice: once
+     * here, once as it is sent. */
+    int hr = hash_sha256_fd(fd, j->sha, NULL, NULL);
+    if (hr < 0) {
+        say(f, "cannot read %s: %s", o->upload, strerror(-hr));
         close(fd);
         return FETCH_LOCAL;
     }
-    digest_field_format(sha, field);
-    enum fetch_result r = conn_open(f, &u);
+    char field[DIGEST_FIELD_LEN + 1];
+    digest_field_format(j->sha, field);
+    enum fetch_result r = conn_open(f, &j->u);
     if (r != FETCH_OK) {
         close(fd);
-        hash_free(sent);
         *transient = r == FETCH_NETWORK;
         return r;
     }
-    url_authority(&u, auth, sizeof auth);
+    url_authority(&j->u, auth, sizeof auth);
+    j->resume_url[0] = '\0';
     int n = snprintf(req, sizeof req,
                      "PUT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n"
-                     "Content-Length: %lld\r\nRepr-Digest: %s\r\nExpect: 100-continue\r\n\r\n",
-                     u.path, auth, (long long)st.st_size, field);
-    ssize_t hl = 0;
-    if (xp_write(&f->c.x, req, (size_t)n, o->timeout_ms) < 0) {
-        say(f, "%s: cannot send the request", url_str);
-        r = FETCH_NETWORK;
-        goto fail;
-    }
-    /* Wait a moment for "100 Continue" (or an early refusal); servers that
-     * ignore Expect get the body anyway. */
-    /* (A TLS socket turns readable for session tickets too, so this reads
-     * rather than polls.) */
-    f->expect_continue = true;
-    f->read_ms = 1000;
-    hl = read_head(f, &res);
-    f->expect_continue = false;
-    f->read_ms = o->timeout_ms;
-    if (hl != -ETIMEDOUT || f->c.x.pos < f->c.x.len) {
-        if (hl <= 0) {
-            say(f, "%s: no answer to the request", url_str);
-            r = hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
-            goto fail;
-        }
-        if (res.status != 100)
-            goto answered;
-        take_head(f, hl);
-    }
-    struct progress pg = {.f = f, .name = o->upload, .total = st.st_size, .t0 = clock_ms()};
-    for (;;) {
-        ssize_t k = read(fd, f->m.io, BODY_IOBUF);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            say(f, "cannot read %s: %s", o->upload, strerror(errno));
+                     "Content-Length: %lld\r\nRepr-Digest: %s\r\n"
+                     "Upload-Draft-Interop-Version: %d\r\nUpload-Complete: ?1\r\n"
+                     "Upload-Length: %lld\r\nExpect: 100-continue\r\n\r\n",
+                     j->u.path, auth, (long long)j->size, field, RUP_INTEROP, (long long)j->size);
+    struct hash *sent = hash_new();
+    r = sent == NULL ? FETCH_LOCAL : put_send(f, j, req, (size_t)n, sent, &res, &hl);
+    if (r == FETCH_OK && j->body_sent && res.status >= 200 && res.status < 300) {
+        /* A file that changed while it was sent is not called uploaded;
+         * a server that checks Repr-Digest refuses it too. */
+        unsigned char again[DIGEST_SHA256_LEN];
+        hash_final(sent, again);
+        sent = NULL;
+        if (memcmp(again, j->sha, sizeof again) != 0) {
+            say(f, "%s changed while it was sent", o->upload);
             r = FETCH_LOCAL;
-            goto fail;
         }
-        if (k == 0)
-            break;
-        if (xp_write(&f->c.x, f->m.io, (size_t)k, o->timeout_ms) < 0) {
-            say(f, "%s: the connection failed after %lld bytes", url_str, (long long)pg.done);
-            r = FETCH_NETWORK;
-            goto fail;
-        }
-        hash_update(sent, f->m.io, (size_t)k);
-        pg.done += k;
-        progress_draw(&pg, false);
     }
-    hash_final(sent, sent_sha);
-    sent = NULL;
-    if (pg.done != st.st_size || memcmp(sha, sent_sha, sizeof sha) != 0) {
-        say(f, "%s changed while it was sent (the server keeps its old file)", o->upload);
-        r = FETCH_LOCAL;
-        goto fail;
-    }
-    progress_draw(&pg, true);
-    hl = read_head(f, &res);
-    if (hl <= 0) {
-        say(f, "%s: no answer after the upload", url_str);
-        r = hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
-        goto fail;
-    }
-answered:
-    take_head(f, hl);
-    close(fd);
     hash_free(sent);
-    /* The reason phrase lives in the connection's buffer: report first. */
-    bool ok = res.status >= 200 && res.status < 300;
-    if (!ok)
-        say(f, "%s: HTTP/1.%d %d %.*s", url_str, res.minor, res.status, (int)res.reason.len,
-            res.reason.p);
-    else if (!o->quiet)
-        say(f, "%s: %d %.*s", url_str, res.status, (int)res.reason.len, res.reason.p);
-    conn_close(f, true);
-    *transient = res.status >= 500;
-    return ok ? FETCH_OK : FETCH_HTTP;
-
-fail:
     close(fd);
-    hash_free(sent);
-    conn_close(f, true);
-    *transient = r == FETCH_NETWORK;
-    return r;
+    if (r != FETCH_OK) {
+        conn_close(f, true);
+        *transient = r == FETCH_NETWORK;
+        if (r == FETCH_NETWORK)
+            put_tell_resume(f, j);
+        return r;
+    }
+    return put_answered(f, j, &res, hl, transient);
 }
 
 enum fetch_result fetch_run(const struct fetch_options *o)

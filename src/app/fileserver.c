@@ -15,6 +15,7 @@
 #include "app/fs.h"
 #include "app/fs_auth.h"
 #include "app/fs_digest.h"
+#include "app/fs_rup.h"
 #include "app/listing.h"
 #include "core/fsx.h"
 #include "net/sock.h"
@@ -232,12 +233,14 @@ void fs_options_default(struct fs_options *o)
     o->grace_ms = 3000;
     o->raw_gap_ms = FS_RAW_GAP_MS;
     o->mime_types = "/etc/mime.types";
+    o->upload_max_age_s = 86400;
 }
 
 static void server_free(struct fs_server *s)
 {
     fs_auth_stop(s->opt.auth); /* the workers are gone: nobody waits for a verdict */
     fs_digest_stop(s->digest);
+    fs_rup_close(s->rup);
     for (int i = 0; s->workers != NULL && i < s->opt.threads; i++) {
         struct worker *w = &s->workers[i];
         fs_auth_port_close(w);
@@ -331,6 +334,12 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
         buf_init(&w->log, 1u << 20);
         worker_clock(w);
         apps[i] = w;
+    }
+    if (o->upload) {
+        rc = fs_rup_open(s->rootfd, o->upload_max_age_s, o->max_upload, &s->rup);
+        if (rc < 0) /* a read-only root, say: plain PUT only */
+            fprintf(stderr, "ferry serve: no resumable uploads: cannot use %s: %s\n", FS_RUP_DIR,
+                    strerror(-rc));
     }
     rc = fs_digest_start(&s->digest);
     if (rc < 0) {

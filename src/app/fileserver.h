@@ -59,6 +59,7 @@ struct fs_options {
     struct fs_auth *auth;   /* --auth: accounts (app/fs_auth.h); NULL: everyone reads */
     bool allow_plain_auth;  /* accept passwords over plain HTTP from other hosts */
     bool digest;            /* Repr-Digest on every GET and HEAD of a file, asked or not */
+    int64_t upload_max_age_s; /* --upload: an unfinished resumable upload is removed after this */
 };
 
 /* Fills o with the defaults (port 8000, raw on, one thread). */

@@ -10,6 +10,7 @@
  *   fs_tar.c      a directory as one streaming tar (GET /dir/?tar)
  *   fs_raw.c      the raw file protocol
  *   fs_digest.c   file digests for Repr-Digest: cache, attribute, a thread
+ *   fs_rup.c      resumable uploads: the store, HEAD/DELETE/OPTIONS of an upload
  *
  * A connection (struct conn) lives as long as the TCP connection and holds
  * little; an exchange (struct xchg: one request and its response) is taken
@@ -75,6 +76,7 @@ struct put;
 struct fs_auth_job;
 struct fs_auth_port;
 struct fs_digest;
+struct fs_rup;
 struct fs_digest_port;
 struct fs_tar;
 
@@ -172,6 +174,7 @@ struct fs_server {
     struct srv srv;
     struct worker *workers;
     struct fs_digest *digest; /* Repr-Digest: the cache and the thread; NULL if it did not start */
+    struct fs_rup *rup;       /* --upload: resumable uploads (fs_rup.h); NULL when off */
     char csp[256]; /* the listing page's Content-Security-Policy */
 };
 
@@ -236,6 +239,9 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
 int fs_change_status(int err);
 void fs_put_begin(struct conn *c, const struct http_request *req, const struct http_info *info,
                   const char *rel);
+/* PATCH with application/partial-upload to token's upload of rel. */
+void fs_put_patch(struct conn *c, const struct http_request *req, const struct http_info *info,
+                  const char *rel, const char *token);
 void fs_put_feed(struct conn *c);
 void fs_put_free(struct put **pp);
 

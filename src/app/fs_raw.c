@@ -21,7 +21,8 @@ static int open_name(struct conn *c, const char *name, long len, struct stat *st
     unsigned flags = 0;
 
     if (len <= 0 || path_normalise(name, (size_t)len, rel, PATH_MAX_LEN, &flags) <= 0 ||
-        ((flags & PATH_HIDDEN) && !s->opt.hidden) || !fs_auth_may(s, NULL, rel, AUTH_READ))
+        ((flags & PATH_HIDDEN) && !s->opt.hidden) || (flags & PATH_RESERVED) ||
+        !fs_auth_may(s, NULL, rel, AUTH_READ))
         return -1; /* no credentials here: what "*" may read, with --auth */
     int fd = fsx_open_beneath(s->rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     if (fd >= 0 && (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||

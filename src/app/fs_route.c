@@ -15,6 +15,7 @@
 #include "app/fs.h"
 #include "app/fs_auth.h"
 #include "app/fs_digest.h"
+#include "app/fs_rup.h"
 #include "app/listing.h"
 #include "core/fsx.h"
 #include "proto/cond.h"
@@ -233,7 +234,7 @@ static int target_path(struct conn *c, const struct http_request *req, char *rel
         return 403;
     if (len < 0)
         return 400;
-    if ((*flags & PATH_HIDDEN) && !c->w->srv->opt.hidden)
+    if (((*flags & PATH_HIDDEN) && !c->w->srv->opt.hidden) || (*flags & PATH_RESERVED))
         return 404;
     return 0;
 }
@@ -332,6 +333,8 @@ static void change_path(struct conn *c, const struct http_request *req,
     if (req->method == HTTP_OPTIONS) {
         if (status != 0)
             fs_respond_error(c, status, NULL);
+        else if (c->w->srv->rup != NULL && fs_may_write(c, rel))
+            fs_rup_options(c, rel); /* says resumable uploads are taken here */
         else
             fs_respond(c, &(struct reply){.status = 204, .allow = fs_allow(c, rel)});
         return;
@@ -340,7 +343,8 @@ static void change_path(struct conn *c, const struct http_request *req,
         fs_respond_error(c, 405, fs_allow(c, rel));
         return;
     }
-    if (status == 0 && req->method == HTTP_PUT && (flags & PATH_TRAILING_SLASH))
+    bool put = req->method == HTTP_PUT || req->method == HTTP_POST;
+    if (status == 0 && put && (flags & PATH_TRAILING_SLASH))
         status = 403;
     if (status == 404)
         status = 403; /* a hidden name: not ours to change */
@@ -348,12 +352,52 @@ static void change_path(struct conn *c, const struct http_request *req,
         fs_respond_error(c, status, NULL);
         return;
     }
-    if (req->method == HTTP_PUT)
-        fs_put_begin(c, req, info, rel);
+    if (put)
+        fs_put_begin(c, req, info, rel); /* POST only as a resumable upload's creation */
     else if (req->method == HTTP_MKCOL)
         fs_dav_mkcol(c, rel);
     else
         fs_dav_delete(c, rel, (flags & PATH_TRAILING_SLASH) != 0);
+}
+
+/* A request to an upload resource, /REL?upload=TOKEN (fs_rup.h): every
+ * method needs the right to write REL. */
+static void upload_resource(struct conn *c, const struct http_request *req,
+                            const struct http_info *info, const char *token)
+{
+    char rel[PATH_MAX_LEN + 16];
+    unsigned flags = 0;
+    int status = target_path(c, req, rel, &flags);
+
+    if (status == 0 && (flags & PATH_TRAILING_SLASH))
+        status = 404;
+    if (status != 0) {
+        fs_respond_error(c, status, NULL);
+        return;
+    }
+    if (c->w->srv->opt.auth != NULL && fs_auth_gate(c, req, rel, AUTH_WRITE) != FS_GATE_PASS)
+        return;
+    if (!fs_may_write(c, rel)) {
+        fs_respond_error(c, 405, fs_allow(c, rel));
+        return;
+    }
+    switch (req->method) {
+    case HTTP_HEAD:
+        fs_rup_head(c, rel, token);
+        return;
+    case HTTP_PATCH:
+        fs_put_patch(c, req, info, rel, token);
+        return;
+    case HTTP_DELETE:
+        fs_rup_delete(c, rel, token);
+        return;
+    case HTTP_OPTIONS:
+        fs_respond(c, &(struct reply){.status = 204, .allow = "HEAD, PATCH, DELETE, OPTIONS"});
+        return;
+    default:
+        fs_respond_error(c, 405, "HEAD, PATCH, DELETE, OPTIONS");
+        return;
+    }
 }
 
 void fs_route(struct conn *c, const struct http_request *req, const struct http_info *info)
@@ -370,6 +414,19 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
         fs_respond_error(c, 417, NULL);
         return;
     }
+    if (s->rup != NULL) {
+        char token[RUP_TOKEN_LEN + 1];
+        struct http_str q = target_query(req);
+        int t = rup_query_token(q.p, q.len, token);
+        if (t < 0) {
+            fs_respond_error(c, 400, NULL); /* names an upload, badly */
+            return;
+        }
+        if (t == 1) {
+            upload_resource(c, req, info, token);
+            return;
+        }
+    }
     /* --auth: every method but the read-only ones needs write, and is
      * asked only when writing is on at all (else it is 405 for everyone). */
     bool reads = req->method == HTTP_GET || req->method == HTTP_HEAD || req->method == HTTP_OPTIONS;
@@ -385,7 +442,7 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
         return;
     }
     if (req->method == HTTP_PUT || req->method == HTTP_DELETE || req->method == HTTP_MKCOL ||
-        req->method == HTTP_OPTIONS) {
+        req->method == HTTP_OPTIONS || (req->method == HTTP_POST && s->rup != NULL)) {
         change_path(c, req, info);
         return;
     }

@@ -155,7 +155,7 @@ static void visit(struct fs_tar *t, const char *name)
     size_t nlen = strlen(name);
     struct stat st;
 
-    if (!t->hidden && name[0] == '.')
+    if ((!t->hidden && name[0] == '.') || path_reserved(name, nlen))
         return;
     if (l->path_len + nlen + 1 >= sizeof t->path)
         return; /* deeper than any name we store */

@@ -401,7 +401,8 @@ int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct lis
     while ((de = readdir(d)) != NULL) {
         const char *name = de->d_name;
         struct stat st;
-        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || (!hidden && name[0] == '.'))
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || (!hidden && name[0] == '.') ||
+            path_reserved(name, strlen(name)))
             continue;
         if (stat_entry(rootfd, dirfd, rel, name, &st) < 0)
             continue;

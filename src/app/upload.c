@@ -30,7 +30,8 @@ static void temp_name(char *out, size_t outsz, int fd)
              (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
 }
 
-int upload_begin(int rootfd, const char *rel, struct upload **out)
+/* The upload's directory and target name, checked: no file yet. */
+static int prepare(int rootfd, const char *rel, struct upload **out)
 {
     const char *name;
     struct stat st;
@@ -58,6 +59,69 @@ int upload_begin(int rootfd, const char *rel, struct upload **out)
         rc = -EISDIR;
         goto fail;
     }
+    *out = u;
+    return 0;
+
+fail:
+    close(u->dirfd);
+    free(u);
+    return rc;
+}
+
+int upload_open_partial(int rootfd, const char *rel, const char *partial, bool create,
+                        struct upload **out)
+{
+    struct upload *u;
+    struct stat st;
+    int rc = prepare(rootfd, rel, &u);
+
+    if (rc < 0)
+        return rc;
+    if (strlen(partial) >= sizeof u->tmpname) {
+        rc = -ENAMETOOLONG;
+        goto fail;
+    }
+    strcpy(u->tmpname, partial);
+    int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0);
+    u->fd = openat(u->dirfd, partial, flags, 0644);
+    if (u->fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    /* Only a file of its own: a planted hard link, a device or a FIFO is
+     * not written to. */
+    if (fstat(u->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        lseek(u->fd, 0, SEEK_END) < 0) {
+        rc = -ELOOP;
+        goto fail;
+    }
+    u->size = (uint64_t)st.st_size;
+    u->named = true;
+    *out = u;
+    return 0;
+
+fail:
+    if (u->fd >= 0)
+        close(u->fd);
+    close(u->dirfd);
+    free(u);
+    return rc;
+}
+
+void upload_release(struct upload *u)
+{
+    close(u->fd);
+    close(u->dirfd);
+    free(u);
+}
+
+int upload_begin(int rootfd, const char *rel, struct upload **out)
+{
+    struct upload *u;
+    int rc = prepare(rootfd, rel, &u);
+
+    if (rc < 0)
+        return rc;
     u->fd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
     if (u->fd < 0) {
         for (int i = 0; i < 16 && u->fd < 0; i++) {

@@ -23,6 +23,19 @@ struct upload;
  * the upload, never written through. */
 int upload_begin(int rootfd, const char *rel, struct upload **out);
 
+/* A resumable upload's data: partial, a name in rel's directory, created
+ * (never over an existing name) when create, else the existing file, which
+ * must be a regular file of its own (not a link). Writes append at its end;
+ * upload_size starts at its size. upload_commit renames it over the target
+ * as for upload_begin; upload_abort removes it; upload_release keeps it for
+ * a later append. Returns as upload_begin, and -ENOENT for a missing
+ * partial, -ELOOP for one that is not a file of its own. */
+int upload_open_partial(int rootfd, const char *rel, const char *partial, bool create,
+                        struct upload **out);
+
+/* Stops writing and keeps what was written. Frees u. */
+void upload_release(struct upload *u);
+
 /* Appends body bytes. 0 or -errno (-ENOSPC for a full disk). */
 int upload_write(struct upload *u, const void *p, size_t n);
 

@@ -37,6 +37,8 @@ static void serve_usage(FILE *f)
             "      --upload           accept PUT (files replaced atomically), MKCOL and\n"
             "                         DELETE, and show the upload page\n"
             "      --max-upload SIZE  largest PUT body, e.g. 100M (default 1G)\n"
+            "      --upload-max-age SECONDS  an unfinished resumable upload is removed\n"
+            "                         after this (default 86400)\n"
             "      --digest           Repr-Digest (sha-256) on every file, not only when\n"
             "                         Want-Repr-Digest asks; cached in user.ferry.sha256\n"
             "      --auth FILE        accounts and rights: lines user:HASH:RIGHTS made by\n"
@@ -87,6 +89,7 @@ enum {
     OPT_TLS_ONLY,
     OPT_LOG_FORMAT,
     OPT_DIGEST,
+    OPT_UPLOAD_MAX_AGE,
 };
 
 /* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
@@ -177,6 +180,7 @@ int cmd_serve(int argc, char **argv)
         {"upload", no_argument, NULL, OPT_UPLOAD},
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
         {"digest", no_argument, NULL, OPT_DIGEST},
+        {"upload-max-age", required_argument, NULL, OPT_UPLOAD_MAX_AGE},
         {"raw-gap", required_argument, NULL, OPT_RAW_GAP},
         {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
         {"auth", required_argument, NULL, OPT_AUTH},
@@ -232,6 +236,15 @@ int cmd_serve(int argc, char **argv)
         case OPT_DIGEST:
             o.digest = true;
             break;
+        case OPT_UPLOAD_MAX_AGE: {
+            long v;
+            if (cmd_parse_long(optarg, 1, 365L * 86400, &v) < 0) {
+                fprintf(stderr, "ferry serve: --upload-max-age takes seconds, 1 to 31536000\n");
+                return EXIT_USAGE;
+            }
+            o.upload_max_age_s = v;
+            break;
+        }
         case OPT_AUTH:
             auth_file = optarg;
             break;

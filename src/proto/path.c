@@ -45,9 +45,19 @@ long path_normalise(const char *in, size_t len, char *out, size_t outsz, unsigne
     out[o] = '\0';
     /* Judge hidden segments on the result, so "a/.x/../b" is not hidden. */
     for (size_t k = 0; k < o; k++)
-        if (out[k] == '.' && (k == 0 || out[k - 1] == '/') && !(o == 1 && k == 0))
+        if (out[k] == '.' && (k == 0 || out[k - 1] == '/') && !(o == 1 && k == 0)) {
             *flags |= PATH_HIDDEN;
+            if (path_reserved(out + k, o - k))
+                *flags |= PATH_RESERVED;
+        }
     return (long)o;
+}
+
+bool path_reserved(const char *name, size_t len)
+{
+    size_t pl = sizeof PATH_RESERVED_PREFIX - 1;
+
+    return len >= pl && memcmp(name, PATH_RESERVED_PREFIX, pl) == 0;
 }
 
 long path_from_target(const char *target, size_t len, char *out, size_t outsz, unsigned *flags)

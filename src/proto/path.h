@@ -5,12 +5,20 @@
 #ifndef FERRY_PROTO_PATH_H
 #define FERRY_PROTO_PATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PATH_MAX_LEN 4096
 
 #define PATH_TRAILING_SLASH 0x1 /* the input ended in "/" */
 #define PATH_HIDDEN 0x2         /* a segment starts with "." */
+#define PATH_RESERVED 0x4       /* a segment is ferry's own (path_reserved): never served */
+
+/* Names ferry keeps beside served files for uploads under way: temporary
+ * files, partial data and the upload state (".ferry-up" and what follows).
+ * They are never listed, served, or written by a request, --hidden or not. */
+#define PATH_RESERVED_PREFIX ".ferry-up"
+bool path_reserved(const char *name, size_t len);
 
 /* Normalises in[0..len): segments split on "/" (backslash is an ordinary
  * byte), empty and "." segments dropped, ".." removing the one before it.

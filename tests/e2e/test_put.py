@@ -48,8 +48,9 @@ def outside(tmp_path):
 
 
 def no_temp_files(d):
-    """True when d holds no upload temporary (no dot files at all)."""
-    return not any(n.startswith(".") for n in os.listdir(d))
+    """True when d holds no upload temporary (no dot files at all, but the
+    server's state directory)."""
+    return not any(n.startswith(".") for n in listing(d))
 
 
 def put_raw(srv, target, body, headers=()):

@@ -1,0 +1,249 @@
+#include "proto/rup.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/digest.h"
+#include "proto/lex.h"
+#include "proto/sf.h"
+
+/* One Item field of req into *val (kind wanted): 1 found, 0 absent or
+ * of another type (ignored), -EINVAL given twice with two values. */
+static int item(const struct http_request *req, const char *name, enum sf_kind kind, int64_t *val)
+{
+    int found = 0;
+
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const struct http_header *h = &req->headers[i];
+        struct sf_item it;
+        if (!http_str_ieq(h->name.p, h->name.len, name))
+            continue;
+        if (sf_item_parse(h->value.p, h->value.len, &it) < 0 || it.kind != kind)
+            continue;
+        int64_t v = kind == SF_BOOLEAN ? it.boolean : it.integer;
+        if (kind == SF_INTEGER && v < 0)
+            continue;
+        if (found && v != *val)
+            return -EINVAL;
+        *val = v;
+        found = 1;
+    }
+    return found;
+}
+
+int rup_req_parse(const struct http_request *req, int64_t content_length, struct rup_req *out)
+{
+    struct rup_req r = {.complete = -1, .offset = -1, .length = -1, .interop = 0,
+                        .content_length = content_length};
+    int64_t b = 0;
+    int rc;
+
+    if ((rc = item(req, "upload-complete", SF_BOOLEAN, &b)) < 0)
+        return rc;
+    if (rc == 1)
+        r.complete = (int)b;
+    if (item(req, "upload-offset", SF_INTEGER, &r.offset) < 0 ||
+        item(req, "upload-length", SF_INTEGER, &r.length) < 0 ||
+        item(req, "upload-draft-interop-version", SF_INTEGER, &r.interop) < 0)
+        return -EINVAL;
+    *out = r;
+    return 0;
+}
+
+size_t rup_state_format(const struct rup_state *st, char *out)
+{
+    char sha[DIGEST_HEX_LEN + 1] = "-";
+
+    if (strchr(st->rel, '\n') != NULL || st->rel[0] == '\0')
+        return 0;
+    if (st->has_sha)
+        digest_hex_format(st->sha, sha);
+    int n = snprintf(out, RUP_STATE_MAX, "v1 %" PRId64 " %" PRId64 " %d %s %s\n", st->length,
+                     st->created, st->complete ? 1 : 0, sha, st->rel);
+    return n < 0 || n >= RUP_STATE_MAX ? 0 : (size_t)n;
+}
+
+/* A decimal (or "-1" where minus_one) and the space after it. */
+static int number(const char *s, size_t len, size_t *pos, bool minus_one, int64_t *out)
+{
+    uint64_t v;
+
+    if (minus_one && len - *pos >= 3 && memcmp(s + *pos, "-1 ", 3) == 0) {
+        *pos += 3;
+        *out = -1;
+        return 0;
+    }
+    if (lex_decimal(s, len, pos, INT64_MAX, &v) < 0 || *pos >= len || s[*pos] != ' ')
+        return -EINVAL;
+    (*pos)++;
+    *out = (int64_t)v;
+    return 0;
+}
+
+int rup_state_parse(const char *text, size_t len, struct rup_state *out)
+{
+    struct rup_state st;
+    size_t pos = 3;
+    int64_t complete;
+
+    memset(&st, 0, sizeof st);
+    if (len < 3 || memcmp(text, "v1 ", 3) != 0 || text[len - 1] != '\n')
+        return -EINVAL;
+    len--; /* the newline */
+    if (number(text, len, &pos, true, &st.length) < 0 ||
+        number(text, len, &pos, false, &st.created) < 0 ||
+        number(text, len, &pos, false, &complete) < 0 || complete > 1)
+        return -EINVAL;
+    st.complete = complete == 1;
+    if (len - pos >= 2 && memcmp(text + pos, "- ", 2) == 0) {
+        pos += 2;
+    } else {
+        if (len - pos < DIGEST_HEX_LEN + 1 || text[pos + DIGEST_HEX_LEN] != ' ' ||
+            digest_hex_parse(text + pos, DIGEST_HEX_LEN, st.sha) < 0)
+            return -EINVAL;
+        st.has_sha = true;
+        pos += DIGEST_HEX_LEN + 1;
+    }
+    size_t rl = len - pos;
+    if (rl == 0 || rl >= sizeof st.rel || memchr(text + pos, '\0', rl) != NULL ||
+        memchr(text + pos, '\n', rl) != NULL)
+        return -EINVAL;
+    memcpy(st.rel, text + pos, rl);
+    st.rel[rl] = '\0';
+    *out = st;
+    return 0;
+}
+
+void rup_token_format(const unsigned char raw[16], char out[RUP_TOKEN_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[RUP_TOKEN_LEN] = '\0';
+}
+
+int rup_query_token(const char *q, size_t len, char out[RUP_TOKEN_LEN + 1])
+{
+    static const char key[] = "upload=";
+    size_t kl = sizeof key - 1;
+    bool named = false;
+
+    /* Any "upload" parameter anywhere makes this an upload resource URL. */
+    for (size_t i = 0; i < len;) {
+        const char *amp = memchr(q + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - q) : len;
+        if (end - i >= 6 && memcmp(q + i, "upload", 6) == 0 && (end - i == 6 || q[i + 6] == '='))
+            named = true;
+        i = end + 1;
+    }
+    if (!named)
+        return 0;
+    if (len != kl + RUP_TOKEN_LEN || memcmp(q, key, kl) != 0)
+        return -EINVAL;
+    for (size_t i = 0; i < RUP_TOKEN_LEN; i++) {
+        char c = q[kl + i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return -EINVAL;
+        out[i] = c;
+    }
+    out[RUP_TOKEN_LEN] = '\0';
+    return 1;
+}
+
+/* The length the request states: Upload-Length, and Content-Length when
+ * the request completes the upload from offset. -2 when they disagree. */
+static int64_t stated_length(const struct rup_req *r, int64_t offset)
+{
+    int64_t by_body = r->complete == 1 && r->content_length >= 0 ? offset + r->content_length : -1;
+
+    if (r->length >= 0 && by_body >= 0 && r->length != by_body)
+        return -2;
+    return r->length >= 0 ? r->length : by_body;
+}
+
+void rup_decide_create(const struct rup_req *r, uint64_t max_size, struct rup_decision *d)
+{
+    int64_t len = stated_length(r, 0);
+
+    d->length = -1;
+    if (r->complete < 0) {
+        d->verdict = RUP_BAD;
+        return;
+    }
+    if (len == -2) {
+        d->verdict = RUP_INCONSISTENT;
+        return;
+    }
+    if (len >= 0 && (uint64_t)len > max_size) {
+        d->verdict = RUP_TOO_LARGE;
+        return;
+    }
+    if (r->content_length >= 0 && (uint64_t)r->content_length > max_size) {
+        d->verdict = RUP_TOO_LARGE;
+        return;
+    }
+    if (len >= 0 && r->content_length > len) {
+        d->verdict = RUP_INCONSISTENT;
+        return;
+    }
+    d->verdict = RUP_GO;
+    d->length = len;
+}
+
+void rup_decide_append(const struct rup_state *st, int64_t offset, const struct rup_req *r,
+                       uint64_t max_size, struct rup_decision *d)
+{
+    d->length = st->length;
+    if (r->complete < 0 || r->offset < 0) {
+        d->verdict = RUP_BAD;
+        return;
+    }
+    if (st->complete) {
+        d->verdict = RUP_COMPLETED;
+        return;
+    }
+    if (r->offset != offset) {
+        d->verdict = RUP_MISMATCH;
+        return;
+    }
+    int64_t len = stated_length(r, offset);
+    if (len == -2 || (len >= 0 && st->length >= 0 && len != st->length)) {
+        d->verdict = RUP_INCONSISTENT;
+        return;
+    }
+    if (len < 0)
+        len = st->length;
+    if (len >= 0 && (uint64_t)len > max_size) {
+        d->verdict = RUP_TOO_LARGE;
+        return;
+    }
+    if (r->content_length >= 0 &&
+        ((len >= 0 && offset + r->content_length > len) ||
+         (uint64_t)offset + (uint64_t)r->content_length > max_size)) {
+        d->verdict = len >= 0 && offset + r->content_length > len ? RUP_INCONSISTENT : RUP_TOO_LARGE;
+        return;
+    }
+    d->verdict = RUP_GO;
+    d->length = len;
+}
+
+enum rup_verdict rup_check_more(int64_t length, uint64_t max_size, int64_t offset, uint64_t n)
+{
+    uint64_t end = (uint64_t)offset + n;
+
+    if (length >= 0 && end > (uint64_t)length)
+        return RUP_INCONSISTENT;
+    if (end > max_size)
+        return RUP_TOO_LARGE;
+    return RUP_GO;
+}
+
+bool rup_complete_ok(int64_t length, int64_t size)
+{
+    return length < 0 || length == size;
+}
