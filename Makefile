@@ -40,11 +40,14 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # while installing; it is removed again.
 PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light redis-server haproxy \
-             chromium
+             chromium nodejs
+# tus-js-client (npm, pinned in tests/interop/package-lock.json): an outside
+# client of the resumable-upload draft for tests/e2e/test_interop_tus.py.
+INTEROP_STAMP := tests/interop/node_modules/.package-lock.json
 PKG_BENCH := nginx-light wrk python3 bc curl wget time
 PKG_FUZZ  := clang libclang-rt-14-dev
 
-.PHONY: all run test unit e2e fuzz deps-build deps-test deps-bench deps-fuzz bench install clean
+.PHONY: all run test unit e2e fuzz deps-build deps-test deps-npm deps-bench deps-fuzz bench install clean
 
 all: $(BUILD)/ferry
 
@@ -92,6 +95,13 @@ deps-build:
 	$(call install_missing,$(PKG_BUILD))
 deps-test:
 	$(call install_missing,$(PKG_TEST))
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory deps-npm
+	@[ $(INTEROP_STAMP) -nt tests/interop/package-lock.json ] || \
+	  (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+# Debian's npm only where no npm came with nodejs (NodeSource's bundles it,
+# and Debian's package would conflict with it).
+deps-npm:
+	$(call install_missing,npm)
 deps-bench:
 	$(call install_missing,$(PKG_BENCH))
 deps-fuzz:

@@ -481,10 +481,11 @@ static void finish_resumable(struct conn *c)
     p->st.complete = true;
     p->st.length = size;
     fs_rup_save(s->rup, p->token, &p->st);
+    snprintf(extra, sizeof extra, "Upload-Complete: ?1\r\nUpload-Offset: %lld\r\n", (long long)size);
     struct reply r = {.status = created ? 201 : 204,
                       .has_length = created,
                       .location = created && p->location[0] ? p->location : NULL,
-                      .extra = "Upload-Complete: ?1\r\n"};
+                      .extra = extra};
     fs_respond(c, &r);
 }
 
