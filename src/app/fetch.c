@@ -96,10 +96,12 @@ struct job {
     bool meta_exists;     /* the meta file may exist: remove it once done */
     bool check;           /* the whole file must have digest sha (Repr-Digest) */
     unsigned char sha[32];
+    struct hash_follow *hf; /* hashing the part as it is written; NULL if not */
 };
 
 struct progress {
     const struct fetch *f;
+    struct hash_follow *hf; /* told how far the file is written; NULL if none */
     const char *name;
     int64_t total; /* -1 unknown */
     int64_t done, start_at;
@@ -329,6 +331,8 @@ static void progress_moved(void *arg, int64_t moved)
     struct progress *p = arg;
 
     p->done = p->start_at + moved;
+    if (p->hf != NULL)
+        hash_follow_advance(p->hf, (uint64_t)p->done);
     progress_draw(p, false);
 }
 
@@ -535,19 +539,47 @@ static int job_open(struct fetch *f, struct job *j, bool append, struct http_str
             errno == ELOOP ? "not a regular file of its own (a link?)" : strerror(errno));
         return -errno;
     }
+    /* A file with a digest to meet is hashed as it is written (a prefix
+     * kept from before at once); without a thread, it is read back. */
+    if ((j->check || f->o->has_sha256) && !j->direct && hash_follow_start(j->fd, &j->hf) == 0 &&
+        j->have > 0)
+        hash_follow_advance(j->hf, (uint64_t)j->have);
     return 0;
 }
 
-/* The body is complete: make it the file. Only the file written through
- * j->fd is renamed, and only while NAME.part still is that file. */
+/* The body did not complete: the part stays for -c, never renamed. */
+static void job_abandon(struct job *j)
+{
+    hash_follow_cancel(j->hf);
+    j->hf = NULL;
+    if (j->fd > 1)
+        close(j->fd);
+    j->fd = -1;
+}
+
 /* Checks the part file against the digests it must have: the server's
- * Repr-Digest and the user's --sha256. 0, -EBADMSG on a mismatch (said,
- * naming both digests), -EIO when it cannot be read back. */
+ * Repr-Digest and the user's --sha256. The thread that followed the
+ * writing has hashed nearly all of it by now (else it is read back here).
+ * 0, -EBADMSG on a mismatch (said, naming both digests), -EIO when it
+ * cannot be read back. */
 static int job_verify(struct fetch *f, struct job *j)
 {
     unsigned char got[32];
     char hg[DIGEST_HEX_LEN + 1], hw[DIGEST_HEX_LEN + 1];
-    int rc = hash_sha256_fd(j->fd, got, NULL, NULL);
+    struct stat st;
+    int rc;
+
+    if (j->hf != NULL) {
+        if (fstat(j->fd, &st) < 0) {
+            rc = -errno;
+            hash_follow_cancel(j->hf);
+        } else {
+            rc = hash_follow_finish(j->hf, (uint64_t)st.st_size, got);
+        }
+        j->hf = NULL;
+    } else {
+        rc = hash_sha256_fd(j->fd, got, NULL, NULL);
+    }
 
     if (rc < 0) {
         say(f, "cannot read %s back to check it: %s", j->part, strerror(-rc));
@@ -573,6 +605,8 @@ static int job_verify(struct fetch *f, struct job *j)
     return 0;
 }
 
+/* The body is complete: make it the file. Only the file written through
+ * j->fd is renamed, and only while NAME.part still is that file. */
 static int job_finish(struct fetch *f, struct job *j)
 {
     struct stat mine, named;
@@ -587,8 +621,7 @@ static int job_finish(struct fetch *f, struct job *j)
     }
     if (fstat(j->fd, &mine) < 0 || lstat(j->part, &named) < 0 || !own_file(&named) ||
         mine.st_dev != named.st_dev || mine.st_ino != named.st_ino) {
-        close(j->fd);
-        j->fd = -1;
+        job_abandon(j);
         say(f, "%s is no longer the file ferry wrote: not renaming it", j->part);
         return -ELOOP;
     }
@@ -619,14 +652,6 @@ static int job_finish(struct fetch *f, struct job *j)
     if (j->meta_exists)
         unlink(j->meta);
     return 0;
-}
-
-/* The body did not complete: the part stays for -c, never renamed. */
-static void job_abandon(struct job *j)
-{
-    if (j->fd > 1)
-        close(j->fd);
-    j->fd = -1;
 }
 
 /* ---- bodies --------------------------------------------------------------- */
@@ -966,7 +991,7 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
         conn_close(f, true);
         return FETCH_LOCAL;
     }
-    struct progress pg = {.f = f, .name = j.path, .total = -1, .t0 = clock_ms()};
+    struct progress pg = {.f = f, .hf = j.hf, .name = j.path, .total = -1, .t0 = clock_ms()};
     pg.done = pg.start_at = append ? j.have : 0;
     if (ri.content_length >= 0)
         pg.total = pg.done + ri.content_length;
@@ -1049,7 +1074,7 @@ static enum fetch_result fetch_raw(struct fetch *f, int index, bool *transient)
         conn_close(f, true);
         return FETCH_LOCAL;
     }
-    struct progress pg = {.f = f, .name = j.path, .total = -1, .t0 = clock_ms()};
+    struct progress pg = {.f = f, .hf = j.hf, .name = j.path, .total = -1, .t0 = clock_ms()};
     r = move_body(f, BODY_UNTIL_CLOSE, -1, &j, &pg, transient);
     conn_close(f, r != FETCH_OK);
     if (r != FETCH_OK) {

@@ -58,12 +58,19 @@ static void put_usage(FILE *f)
 {
     fprintf(f,
             "usage: ferry put [options] FILE URL\n"
+            "       ferry put -c FILE UPLOAD_URL\n"
             "\n"
-            "Uploads FILE with HTTP PUT (streamed, with Content-Length and\n"
-            "Expect: 100-continue) and reports the server's answer.\n"
+            "Uploads FILE with HTTP PUT (streamed, with Content-Length, Repr-Digest and\n"
+            "Expect: 100-continue) and reports the server's answer. A server that speaks\n"
+            "resumable uploads (draft-ietf-httpbis-resumable-upload, as ferry serve\n"
+            "--upload does) names the upload first; if the transfer is cut, ferry put\n"
+            "prints the command that resumes it.\n"
             "\n"
+            "  -c, --continue         send the rest of the upload at UPLOAD_URL\n"
+            "                         (.../NAME?upload=...), from where the server stopped\n"
+            "      --retry N          retry transient failures N times, resuming\n"
             "  -q, --quiet -v, --verbose -i, --include -k, --insecure --cacert FILE --pin SHA256\n"
-            "  --timeout SECONDS --retry N   as for ferry get\n"
+            "  --timeout SECONDS      as for ferry get\n"
             "  -h, --help             this text\n"
             "\n%s",
             exit_codes);

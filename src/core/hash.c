@@ -1,6 +1,7 @@
 #include "core/hash.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -92,4 +93,121 @@ out:
     hash_free(h);
     free(buf);
     return rc;
+}
+
+/* ---- following a file being written ------------------------------------------ */
+
+enum { FOLLOW_CHUNK = 1 << 20 };
+
+struct hash_follow {
+    int fd;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t avail;  /* written so far (under mu) */
+    bool final;      /* avail is the end (under mu) */
+    bool stop;       /* cancelled (under mu) */
+    uint64_t done;   /* hashed (the thread's) */
+    int err;         /* the thread's */
+    struct hash *h;
+    unsigned char *buf;
+};
+
+static void *follow_thread(void *arg)
+{
+    struct hash_follow *hf = arg;
+
+    pthread_mutex_lock(&hf->mu);
+    for (;;) {
+        while (!hf->stop && hf->done >= hf->avail && !hf->final)
+            pthread_cond_wait(&hf->cv, &hf->mu);
+        if (hf->stop || hf->done >= hf->avail)
+            break; /* cancelled, or all of the file is hashed */
+        uint64_t upto = hf->avail;
+        pthread_mutex_unlock(&hf->mu);
+        while (hf->done < upto) {
+            size_t want = upto - hf->done < FOLLOW_CHUNK ? (size_t)(upto - hf->done) : FOLLOW_CHUNK;
+            ssize_t n = pread(hf->fd, hf->buf, want, (off_t)hf->done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                hf->err = n < 0 ? -errno : -EIO;
+                return NULL;
+            }
+            hash_update(hf->h, hf->buf, (size_t)n);
+            hf->done += (uint64_t)n;
+        }
+        pthread_mutex_lock(&hf->mu);
+    }
+    pthread_mutex_unlock(&hf->mu);
+    return NULL;
+}
+
+static void follow_free(struct hash_follow *hf)
+{
+    pthread_cond_destroy(&hf->cv);
+    pthread_mutex_destroy(&hf->mu);
+    hash_free(hf->h);
+    free(hf->buf);
+    free(hf);
+}
+
+int hash_follow_start(int fd, struct hash_follow **out)
+{
+    struct hash_follow *hf = calloc(1, sizeof *hf);
+
+    if (hf == NULL)
+        return -ENOMEM;
+    hf->fd = fd;
+    hf->h = hash_new();
+    hf->buf = malloc(FOLLOW_CHUNK);
+    pthread_mutex_init(&hf->mu, NULL);
+    pthread_cond_init(&hf->cv, NULL);
+    int rc = hf->h == NULL || hf->buf == NULL ? ENOMEM
+                                               : pthread_create(&hf->thread, NULL, follow_thread, hf);
+    if (rc != 0) {
+        follow_free(hf);
+        return -rc;
+    }
+    *out = hf;
+    return 0;
+}
+
+void hash_follow_advance(struct hash_follow *hf, uint64_t end)
+{
+    pthread_mutex_lock(&hf->mu);
+    if (end > hf->avail) {
+        hf->avail = end;
+        pthread_cond_signal(&hf->cv);
+    }
+    pthread_mutex_unlock(&hf->mu);
+}
+
+int hash_follow_finish(struct hash_follow *hf, uint64_t end, unsigned char out[HASH_SHA256_LEN])
+{
+    pthread_mutex_lock(&hf->mu);
+    hf->avail = end;
+    hf->final = true;
+    pthread_cond_signal(&hf->cv);
+    pthread_mutex_unlock(&hf->mu);
+    pthread_join(hf->thread, NULL);
+    int rc = hf->err != 0 ? hf->err : hf->done != end ? -EIO : 0;
+    if (rc == 0) {
+        hash_final(hf->h, out);
+        hf->h = NULL;
+    }
+    follow_free(hf);
+    return rc;
+}
+
+void hash_follow_cancel(struct hash_follow *hf)
+{
+    if (hf == NULL)
+        return;
+    pthread_mutex_lock(&hf->mu);
+    hf->stop = true;
+    pthread_cond_signal(&hf->cv);
+    pthread_mutex_unlock(&hf->mu);
+    pthread_join(hf->thread, NULL);
+    follow_free(hf);
 }

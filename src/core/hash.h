@@ -30,4 +30,20 @@ void hash_sha256(const void *p, size_t n, unsigned char out[HASH_SHA256_LEN]);
 int hash_sha256_fd(int fd, unsigned char out[HASH_SHA256_LEN], uint64_t *size,
                    const atomic_bool *stop);
 
+/* The SHA-256 of a file while it is being written, by a thread that reads
+ * behind the writer: the writer says how far the file is complete, the
+ * thread hashes up to there (pread), so the hashing overlaps the transfer
+ * rather than following it. */
+struct hash_follow;
+/* Starts following fd (which must stay open until finish or cancel). 0
+ * or -errno. */
+int hash_follow_start(int fd, struct hash_follow **out);
+/* Bytes [0, end) of the file are written. */
+void hash_follow_advance(struct hash_follow *hf, uint64_t end);
+/* The file is end bytes long: waits for the thread, frees hf. 0 with out
+ * set, or -errno (a read error, or the file ended before end: -EIO). */
+int hash_follow_finish(struct hash_follow *hf, uint64_t end, unsigned char out[HASH_SHA256_LEN]);
+/* Stops the thread and frees hf (NULL is fine). */
+void hash_follow_cancel(struct hash_follow *hf);
+
 #endif

@@ -237,6 +237,55 @@ static void test_hash_fd(void **state)
     free(p);
 }
 
+/* A file hashed while it is written, in uneven steps, by the thread that
+ * follows the writer: the same digest as hashing it whole. A file shorter
+ * than the end said is an error; a cancelled follower just stops. */
+static void test_hash_follow(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ferry-test-follow-XXXXXX";
+    int fd = mkstemp(path);
+    size_t n = (5u << 20) + 12345;
+    unsigned char *p = malloc(n), d[32], want[32];
+    struct hash_follow *hf;
+
+    assert_true(fd >= 0);
+    assert_non_null(p);
+    unlink(path);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(i * 2654435761u >> 11);
+    assert_int_equal(hash_follow_start(fd, &hf), 0);
+    size_t at = 0, step = 1;
+    while (at < n) {
+        size_t k = step < n - at ? step : n - at;
+        assert_int_equal(write(fd, p + at, k), (ssize_t)k);
+        at += k;
+        hash_follow_advance(hf, at);
+        step = step * 3 + 7;
+    }
+    assert_int_equal(hash_follow_finish(hf, n, d), 0);
+    hash_sha256(p, n, want);
+    assert_memory_equal(d, want, 32);
+    /* Said to be longer than it is. */
+    assert_int_equal(hash_follow_start(fd, &hf), 0);
+    hash_follow_advance(hf, 100);
+    assert_int_equal(hash_follow_finish(hf, n + 1, d), -EIO);
+    /* Cancelled half way, or before anything. */
+    assert_int_equal(hash_follow_start(fd, &hf), 0);
+    hash_follow_advance(hf, n / 2);
+    hash_follow_cancel(hf);
+    assert_int_equal(hash_follow_start(fd, &hf), 0);
+    hash_follow_cancel(hf);
+    hash_follow_cancel(NULL);
+    /* An empty file. */
+    assert_int_equal(hash_follow_start(fd, &hf), 0);
+    assert_int_equal(hash_follow_finish(hf, 0, d), 0);
+    hash_sha256("", 0, want);
+    assert_memory_equal(d, want, 32);
+    close(fd);
+    free(p);
+}
+
 /* The xattr text: what format writes, parse reads back for the same
  * version only; every cut and every changed byte of a good text is refused
  * or reads as another version, never as this one with another digest. */
@@ -296,5 +345,6 @@ int main(void)
     unit_add(&l, "sha-256 vectors", test_hash_vectors, NULL);
     unit_add(&l, "sha-256 of a file", test_hash_fd, NULL);
     unit_add(&l, "the xattr stamp", test_stamp, NULL);
+    unit_add(&l, "sha-256 of a file being written", test_hash_follow, NULL);
     return unit_run("digest", &l);
 }
