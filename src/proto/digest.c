@@ -86,6 +86,9 @@ size_t digest_stamp_format(const struct digest_stamp *st, const unsigned char d[
 /* A decimal and the one space after it, at *pos. */
 static int stamp_number(const char *v, size_t len, size_t *pos, uint64_t *out)
 {
+    /* What digest_stamp_format writes: no leading zeros. */
+    if (*pos + 1 < len && v[*pos] == '0' && v[*pos + 1] >= '0' && v[*pos + 1] <= '9')
+        return -EINVAL;
     if (lex_decimal(v, len, pos, UINT64_MAX, out) < 0 || *pos >= len || v[*pos] != ' ')
         return -EINVAL;
     (*pos)++;

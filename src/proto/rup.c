@@ -75,6 +75,9 @@ static int number(const char *s, size_t len, size_t *pos, bool minus_one, int64_
         *out = -1;
         return 0;
     }
+    /* What rup_state_format writes: no leading zeros. */
+    if (*pos + 1 < len && s[*pos] == '0' && s[*pos + 1] >= '0' && s[*pos + 1] <= '9')
+        return -EINVAL;
     if (lex_decimal(s, len, pos, INT64_MAX, &v) < 0 || *pos >= len || s[*pos] != ' ')
         return -EINVAL;
     (*pos)++;

@@ -98,7 +98,7 @@ static void test_state_round_trip(void **state)
     assert_int_equal(rup_state_format(&st, text), 0);
     static const char *const bad[] = {
         "v2 1 2 0 - a\n", "v1 1 2 2 - a\n", "v1 -2 2 0 - a\n", "v1 1 2 0 - \n", "v1 1 2 0 x a\n",
-        "v1 1 2 0 - a",   "v1 1 -1 0 - a\n", "v1  1 2 0 - a\n",
+        "v1 1 2 0 - a",   "v1 1 -1 0 - a\n", "v1  1 2 0 - a\n", "v1 01 2 0 - a\n", "v1 1 02 0 - a\n",
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++)
         assert_int_equal(rup_state_parse(bad[i], strlen(bad[i]), &got), -EINVAL);
