@@ -26,7 +26,8 @@
 
 struct put {
     struct upload *up;
-    struct hash *h;          /* the body's sha-256 as it comes; NULL: not wanted */
+    struct hash *h;          /* a plain PUT's sha-256 as it comes; NULL: not wanted */
+    struct hash_follow *hf;  /* a resumable upload's, by a thread behind the writes */
     struct http_chunked ch;
     char location[PATH_MAX_LEN * 3 + 8]; /* for a 201 */
     /* The file's announced digest (st.has_sha, st.sha); for a resumable
@@ -49,6 +50,7 @@ void fs_put_free(struct put **pp)
     if (p == NULL)
         return;
     *pp = NULL;
+    hash_follow_cancel(p->hf); /* before its file is closed */
     if (p->rup == NULL) {
         if (p->up != NULL)
             upload_abort(p->up);
@@ -220,6 +222,19 @@ static void refuse(struct conn *c, enum rup_verdict v, int64_t offset, bool empt
     fs_respond(c, &r);
 }
 
+/* A resumable upload whose whole digest will be needed (to check it, or
+ * to keep it with --digest) is hashed by a thread that reads behind the
+ * body as it is written, the part from earlier requests first; so the
+ * loop neither hashes nor reads the file again at the end. Without the
+ * thread, the file is read back then. */
+static void follow(struct conn *c, struct put *p, int64_t offset)
+{
+    if (!p->st.has_sha && !c->w->srv->opt.digest)
+        return;
+    if (hash_follow_start(upload_fd(p->up), &p->hf) == 0 && offset > 0)
+        hash_follow_advance(p->hf, (uint64_t)offset);
+}
+
 /* A creation request (Upload-Complete on a PUT or POST): the state and
  * the data file, then 104 with the upload's URL when the client speaks the
  * draft's interop version, then the body as for any PUT. */
@@ -245,7 +260,7 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
     }
     st.has_sha = dr == 1;
     struct put *p = new_put(c, rel);
-    if (p == NULL || (p->h = hash_new()) == NULL) {
+    if (p == NULL) {
         fs_respond_error(c, 500, NULL);
         return;
     }
@@ -270,6 +285,7 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
         return;
     }
     snprintf(p->upload_url, sizeof p->upload_url, "%s", loc);
+    follow(c, p, 0);
     /* 104 before 100: the client learns where to resume before it sends. */
     if (rr->interop == RUP_INTEROP && req->minor >= 1) {
         fs_rup_limit(s->rup, &st, limit, sizeof limit);
@@ -364,6 +380,7 @@ void fs_put_patch(struct conn *c, const struct http_request *req, const struct h
         }
     }
     p->completes = rr.complete == 1;
+    follow(c, p, offset);
     start_body(c);
 }
 
@@ -422,17 +439,16 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
     start_body(c);
 }
 
-/* The digest of the whole upload at its end: what was hashed as it came
- * when this request carried all of it, else read back from the file (a
- * resumed upload: its earlier parts came with other requests). */
+/* The digest of the whole upload at its end: from the thread that
+ * followed it (by now it has little or nothing left to read), else read
+ * back from the file. */
 static int whole_digest(struct put *p, unsigned char *out)
 {
-    bool whole = p->h != NULL && (p->rup == NULL || p->creation);
-
-    if (whole) {
-        hash_final(p->h, out);
-        p->h = NULL;
-        return 0;
+    if (p->hf != NULL) {
+        int rc = hash_follow_finish(p->hf, upload_size(p->up), out);
+        p->hf = NULL;
+        if (rc == 0)
+            return 0;
     }
     return hash_sha256_fd(upload_fd(p->up), out, NULL, NULL);
 }
@@ -581,6 +597,8 @@ void fs_put_feed(struct conn *c)
                               : upload_write(p->up, data, take);
     if (rc == 0 && take > 0 && p->h != NULL)
         hash_update(p->h, data, take);
+    if (rc == 0 && take > 0 && p->hf != NULL)
+        hash_follow_advance(p->hf, upload_size(p->up));
     if (len > 0)
         buf_consume(c->in, used);
     if (rc < 0 || x->body.complete)
