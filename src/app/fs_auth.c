@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/fsx.h"
+#include "net/mbox.h"
 #include "proto/path.h"
 
 #define AUTH_FILE_MAX (4u << 20)
@@ -44,8 +44,7 @@ struct fs_auth_job {
 };
 
 struct fs_auth_port {
-    int efd;
-    struct ev_io io;
+    struct mbox mb;
     struct worker *w;
     struct fs_auth *a;
     struct fs_auth_job *done; /* verdicts not yet delivered, under a->mu */
@@ -408,11 +407,7 @@ static void *crypt_thread(void *arg)
             cache_put(a, j->key, j->user, now);
         j->next = j->port->done;
         j->port->done = j;
-        uint64_t one = 1;
-        if (write(j->port->efd, &one, sizeof one) < 0) {
-            /* The counter cannot overflow here; a failed write leaves an
-             * earlier wakeup pending, which delivers this one too. */
-        }
+        mbox_post(&j->port->mb);
     }
     pthread_mutex_unlock(&a->mu);
     free(cd);
@@ -453,17 +448,11 @@ void fs_auth_stop(struct fs_auth *a)
 
 /* ---- verdicts back on the worker ------------------------------------------ */
 
-static void port_cb(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+static void port_cb(struct mbox *m)
 {
-    struct fs_auth_port *p = container_of(io, struct fs_auth_port, io);
+    struct fs_auth_port *p = container_of(m, struct fs_auth_port, mb);
     struct fs_auth *a = p->a;
-    uint64_t n;
 
-    (void)loop;
-    (void)events;
-    if (read(p->efd, &n, sizeof n) < 0) {
-        /* EAGAIN: a wakeup already consumed; the list says what is there. */
-    }
     pthread_mutex_lock(&a->mu);
     struct fs_auth_job *j = p->done;
     p->done = NULL;
@@ -506,11 +495,8 @@ int fs_auth_port_open(struct fs_auth *a, struct worker *w)
         return -ENOMEM;
     p->a = a;
     p->w = w;
-    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    int rc = p->efd < 0 ? -errno : ev_io_start(w->loop, &p->io, p->efd, EPOLLIN, port_cb);
+    int rc = mbox_open(&p->mb, w->loop, port_cb);
     if (rc < 0) {
-        if (p->efd >= 0)
-            close(p->efd);
         free(p);
         return rc;
     }
@@ -525,7 +511,7 @@ void fs_auth_port_close(struct worker *w)
     if (p == NULL)
         return;
     w->auth_port = NULL;
-    close(p->efd);
+    mbox_close(&p->mb);
     free(p);
 }
 

@@ -10,12 +10,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "app/fs.h"
 #include "core/hash.h"
+#include "net/mbox.h"
 
 #define INLINE_MAX (1u << 20) /* hashed on the loop: about half a millisecond with SHA-NI */
 #define QUEUE 16              /* files being hashed or waiting for the thread */
@@ -44,8 +44,7 @@ struct fs_digest_job {
 };
 
 struct fs_digest_port {
-    struct ev_io io;
-    int efd;
+    struct mbox mb;
     struct fs_digest *d;
     struct fs_digest_job *done;
 };
@@ -165,10 +164,7 @@ static void *digest_thread(void *arg)
         struct fs_digest_port *p = j->port;
         j->next = p->done;
         p->done = j;
-        uint64_t one = 1;
-        if (write(p->efd, &one, sizeof one) < 0) {
-            /* EAGAIN: the counter is full, so a wakeup is pending anyway */
-        }
+        mbox_post(&p->mb);
     }
     pthread_mutex_unlock(&d->mu);
     return NULL;
@@ -217,17 +213,11 @@ void fs_digest_stop(struct fs_digest *d)
 
 /* ---- results back on the worker ---------------------------------------------- */
 
-static void port_cb(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+static void port_cb(struct mbox *m)
 {
-    struct fs_digest_port *p = container_of(io, struct fs_digest_port, io);
+    struct fs_digest_port *p = container_of(m, struct fs_digest_port, mb);
     struct fs_digest *d = p->d;
-    uint64_t n;
 
-    (void)loop;
-    (void)events;
-    if (read(p->efd, &n, sizeof n) < 0) {
-        /* EAGAIN: a wakeup already consumed; the list says what is there. */
-    }
     pthread_mutex_lock(&d->mu);
     struct fs_digest_job *j = p->done;
     p->done = NULL;
@@ -272,11 +262,8 @@ int fs_digest_port_open(struct fs_digest *d, struct worker *w)
     if (p == NULL)
         return -ENOMEM;
     p->d = d;
-    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    int rc = p->efd < 0 ? -errno : ev_io_start(w->loop, &p->io, p->efd, EPOLLIN, port_cb);
+    int rc = mbox_open(&p->mb, w->loop, port_cb);
     if (rc < 0) {
-        if (p->efd >= 0)
-            close(p->efd);
         free(p);
         return rc;
     }
@@ -291,7 +278,7 @@ void fs_digest_port_close(struct worker *w)
     if (p == NULL)
         return;
     w->digest_port = NULL;
-    close(p->efd);
+    mbox_close(&p->mb);
     free(p);
 }
 
