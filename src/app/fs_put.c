@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "app/fs.h"
@@ -463,6 +464,13 @@ static void finish_resumable(struct conn *c)
     bool created = false;
 
     if (!p->completes) {
+        /* Upload-Offset promises the client it need not send these bytes
+         * again: they reach the disk first. (At the end, the commit's sync
+         * then has only the last part to write.) */
+        if (fsync(upload_fd(p->up)) < 0) {
+            fs_respond_error(c, fs_change_status(-errno), NULL);
+            return;
+        }
         fs_rup_limit(s->rup, &p->st, limit, sizeof limit);
         snprintf(extra, sizeof extra, "Upload-Complete: ?0\r\nUpload-Offset: %lld\r\n%s",
                  (long long)size, limit);
