@@ -540,9 +540,11 @@ static int job_open(struct fetch *f, struct job *j, bool append, struct http_str
         return -errno;
     }
     /* A file with a digest to meet is hashed as it is written (a prefix
-     * kept from before at once); without a thread, it is read back. */
-    if ((j->check || f->o->has_sha256) && !j->direct && hash_follow_start(j->fd, &j->hf) == 0 &&
-        j->have > 0)
+     * kept from before at once); a body already all in memory is hashed
+     * when it is written, without a thread, as is everything when no
+     * thread starts. */
+    if ((j->check || f->o->has_sha256) && !j->direct && !whole &&
+        hash_follow_start(j->fd, &j->hf) == 0 && j->have > 0)
         hash_follow_advance(j->hf, (uint64_t)j->have);
     return 0;
 }

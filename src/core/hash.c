@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -59,7 +60,12 @@ int hash_sha256_fd(int fd, unsigned char out[HASH_SHA256_LEN], uint64_t *size,
                    const atomic_bool *stop)
 {
     enum { CHUNK = 1 << 20 };
-    unsigned char *buf = malloc(CHUNK);
+    struct stat st;
+    /* A buffer no larger than the file needs (small files are common). */
+    size_t bufsz = fstat(fd, &st) == 0 && st.st_size >= 0 && st.st_size < CHUNK
+                       ? (size_t)st.st_size + 1
+                       : CHUNK;
+    unsigned char *buf = malloc(bufsz);
     struct hash *h = hash_new();
     uint64_t off = 0;
     int rc = 0;
@@ -73,7 +79,7 @@ int hash_sha256_fd(int fd, unsigned char out[HASH_SHA256_LEN], uint64_t *size,
             rc = -ECANCELED;
             goto out;
         }
-        ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
+        ssize_t n = pread(fd, buf, bufsz, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {

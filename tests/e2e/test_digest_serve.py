@@ -184,6 +184,43 @@ def test_a_late_digest_is_left_out_and_stop_is_prompt(start_server, root):
     assert time.monotonic() - t1 < 5
 
 
+def test_where_the_attribute_is_refused_memory_serves(start_server, root):
+    """An immutable file (chattr +i: no attribute can be set, even by root)
+    whose digest takes longer than the wait (--head-timeout 1): answers go
+    without the field until the thread is done, then come with it from the
+    memory cache. Without that cache every request would start again and
+    give up again."""
+    import shutil
+    import subprocess
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("needs root and chattr")
+    size = 2 << 30
+    path = root / "frozen.bin"
+    with open(path, "wb") as f:
+        f.truncate(size)
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable flag")
+    try:
+        with pytest.raises(OSError):
+            os.setxattr(path, "user.ferry.probe", b"1")
+        srv = start_server(root, "--head-timeout", "1")
+        first = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30)
+        assert first.status == 200 and first.header("repr-digest") is None
+        want = zeros_field(size)
+        got = None
+        deadline = time.monotonic() + 60
+        while got is None and time.monotonic() < deadline:
+            time.sleep(1)
+            got = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30).header("repr-digest")
+        assert got == want
+        # Now it is known: the next request needs no hashing (else it would
+        # wait 1 s for a new 5 s job and go without the field again).
+        again = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30)
+        assert again.header("repr-digest") == want
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+
+
 # ---- PUT with a digest ------------------------------------------------------
 
 OLD = b"the old content\n" * 100
