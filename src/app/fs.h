@@ -42,6 +42,7 @@
 #define FS_LOG_TARGET 1024        /* request target bytes kept for the access log */
 #define FS_DISCARD_MAX (1u << 20) /* request body we read only to drop it */
 #define FS_LOG_FIELD 256          /* Referer and User-Agent bytes kept for the log */
+#define FS_RW_BUF (256u << 10)    /* the worker's rwbuf */
 
 /* The states of a connection. Every change goes through fs_conn_set_state,
  * which asserts that it is one fs_conn_legal allows. */
@@ -159,7 +160,9 @@ struct worker {
     char date[HTTPDATE_LEN + 1];
     char log_date[32];
     char scratch[4096];
-    char *rwbuf; /* FS_SEND_READWRITE only */
+    char *rwbuf; /* FS_RW_BUF bytes, made when first needed: file bytes on their way to
+                    the socket (FS_SEND_READWRITE, TLS), request bodies on their way
+                    to a file (fs_put_bulk); never held across a call */
     struct fs_auth_port *auth_port; /* --auth: where password checks come back */
     struct fs_digest_port *digest_port; /* where digests computed off the loop come back */
 };
@@ -243,6 +246,12 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
 void fs_put_patch(struct conn *c, const struct http_request *req, const struct http_info *info,
                   const char *rel, const char *token);
 void fs_put_feed(struct conn *c);
+/* Body bytes still to come that fs_put_bulk may take: a body of known
+ * length with c->in empty; 0 otherwise. */
+uint64_t fs_put_left(const struct conn *c);
+/* n bytes of such a body (n <= fs_put_left), read straight into data
+ * rather than through c->in: fewer, larger reads and writes. */
+void fs_put_bulk(struct conn *c, char *data, size_t n);
 void fs_put_free(struct put **pp);
 
 /* fs_dav.c */

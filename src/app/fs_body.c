@@ -17,7 +17,6 @@
 
 #define SEND_BUDGET (8u << 20) /* bytes for one connection per wakeup */
 #define SENDFILE_CHUNK (4u << 20)
-#define RW_BUF_SIZE (256u << 10) /* FS_SEND_READWRITE's per-thread buffer */
 
 void fs_body_free(struct body_src *s)
 {
@@ -59,13 +58,13 @@ static ssize_t send_file_part(struct conn *c)
     if (mode == FS_SEND_SPLICE && c->tls != NULL)
         mode = FS_SEND_SENDFILE;
     if (mode != FS_SEND_SPLICE && w->rwbuf == NULL && (mode == FS_SEND_READWRITE || c->tls != NULL))
-        w->rwbuf = malloc(RW_BUF_SIZE);
+        w->rwbuf = malloc(FS_RW_BUF);
     switch (mode) {
     case FS_SEND_READWRITE:
         if (w->rwbuf == NULL)
             return -ENOMEM;
-        if (want > RW_BUF_SIZE)
-            want = RW_BUF_SIZE;
+        if (want > FS_RW_BUF)
+            want = FS_RW_BUF;
         n = pread(s->fd, w->rwbuf, want, s->off);
         if (n <= 0)
             return n < 0 ? -errno : 0;
@@ -99,7 +98,7 @@ static ssize_t send_file_part(struct conn *c)
     }
     if (c->tls != NULL && w->rwbuf == NULL)
         return -ENOMEM;
-    return sio_send_file(c->io.fd, c->tls, s->fd, &s->off, want, w->rwbuf, RW_BUF_SIZE);
+    return sio_send_file(c->io.fd, c->tls, s->fd, &s->off, want, w->rwbuf, FS_RW_BUF);
 }
 
 /* Sends from x->out, the page and the file, in that order, until all is

@@ -560,6 +560,38 @@ static void put_finish(struct conn *c, int err)
 /* Moves body bytes from c->in to the upload, in CS_BODY. Leaves the state
  * as it is while more is to come; answers when the body ended or failed.
  * Bytes after the body (a pipelined request) stay in c->in. */
+/* take decoded body bytes at data, used bytes of the input counted: the
+ * checks, the write, the hashing, and the end when the body is complete
+ * or the write failed. */
+static void put_take(struct conn *c, char *data, size_t take)
+{
+    struct xchg *x = c->x;
+    struct put *p = x->put;
+    uint64_t max = c->w->srv->opt.max_upload;
+    enum rup_verdict v = p->rup != NULL ? rup_check_more(p->st.length, max, (int64_t)upload_size(p->up), take)
+                         : upload_size(p->up) + take > max ? RUP_TOO_LARGE
+                                                           : RUP_GO;
+
+    if (v != RUP_GO) {
+        /* Past its own length a resumable upload is invalid as a whole. */
+        p->discard = v == RUP_INCONSISTENT;
+        put_finish(c, v == RUP_TOO_LARGE ? -EFBIG : -EBADMSG);
+        return;
+    }
+    int rc = take == 0        ? 0
+             : p->rup != NULL ? fs_rup_write(p->slot, p->gen, p->up, data, take)
+                              : upload_write(p->up, data, take);
+    if (rc == 0 && take > 0 && p->h != NULL)
+        hash_update(p->h, data, take);
+    if (rc == 0 && take > 0 && p->hf != NULL)
+        hash_follow_advance(p->hf, upload_size(p->up));
+    if (rc < 0 || x->body.complete)
+        put_finish(c, rc);
+}
+
+/* Moves body bytes from c->in to the upload, in CS_BODY. Leaves the state
+ * as it is while more is to come; answers when the body ended or failed.
+ * Bytes after the body (a pipelined request) stay in c->in. */
 void fs_put_feed(struct conn *c)
 {
     struct xchg *x = c->x;
@@ -589,26 +621,27 @@ void fs_put_feed(struct conn *c)
         x->body.complete = x->body.consumed + take == x->body.length;
     }
     x->body.consumed += used;
-    uint64_t max = c->w->srv->opt.max_upload;
-    enum rup_verdict v = p->rup != NULL ? rup_check_more(p->st.length, max, (int64_t)upload_size(p->up), take)
-                         : upload_size(p->up) + take > max ? RUP_TOO_LARGE
-                                                           : RUP_GO;
-    if (v != RUP_GO) {
+    /* The bytes stay where they are until they are written. */
+    put_take(c, data, take);
+    if (len > 0 && c->in != NULL)
         buf_consume(c->in, used);
-        /* Past its own length a resumable upload is invalid as a whole. */
-        p->discard = v == RUP_INCONSISTENT;
-        put_finish(c, v == RUP_TOO_LARGE ? -EFBIG : -EBADMSG);
-        return;
-    }
-    int rc = take == 0        ? 0
-             : p->rup != NULL ? fs_rup_write(p->slot, p->gen, p->up, data, take)
-                              : upload_write(p->up, data, take);
-    if (rc == 0 && take > 0 && p->h != NULL)
-        hash_update(p->h, data, take);
-    if (rc == 0 && take > 0 && p->hf != NULL)
-        hash_follow_advance(p->hf, upload_size(p->up));
-    if (len > 0)
-        buf_consume(c->in, used);
-    if (rc < 0 || x->body.complete)
-        put_finish(c, rc);
+}
+
+uint64_t fs_put_left(const struct conn *c)
+{
+    const struct xchg *x = c->x;
+
+    if (c->state != CS_BODY || x->body.framing != FATE_LENGTH || (c->in && buf_len(c->in) > 0))
+        return 0;
+    return x->body.length - x->body.consumed;
+}
+
+void fs_put_bulk(struct conn *c, char *data, size_t n)
+{
+    struct xchg *x = c->x;
+
+    c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    x->body.consumed += n;
+    x->body.complete = x->body.consumed == x->body.length;
+    put_take(c, data, n);
 }
