@@ -1122,11 +1122,10 @@ static void take_resume_url(struct put_job *j, const struct http_response *res)
 
 /* Sends head, waits a moment for 100 Continue (taking a 104's upload URL
  * on the way; servers that ignore Expect get the body anyway), sends the
- * file from j->offset (hashing it into sent, unless NULL) and reads the
- * final answer into res (*hl: its head length). FETCH_OK, or the failure,
- * said. */
+ * file from j->offset and reads the final answer into res (*hl: its head
+ * length). FETCH_OK, or the failure, said. */
 static enum fetch_result put_send(struct fetch *f, struct put_job *j, const char *head, size_t n,
-                                  struct hash *sent, struct http_response *res, ssize_t *hl)
+                                  struct http_response *res, ssize_t *hl)
 {
     const struct fetch_options *o = f->o;
     int64_t t0 = clock_ms();
@@ -1180,8 +1179,6 @@ static enum fetch_result put_send(struct fetch *f, struct put_job *j, const char
                 (long long)pg.done, (long long)j->size);
             return FETCH_NETWORK;
         }
-        if (sent != NULL)
-            hash_update(sent, f->m.io, (size_t)k);
         at += k;
         pg.done += k;
         progress_draw(&pg, false);
@@ -1307,7 +1304,7 @@ static enum fetch_result put_resume(struct fetch *f, struct put_job *j, bool *tr
                      j->u.path, auth, (long long)j->offset, RUP_INTEROP,
                      (long long)(j->size - j->offset));
     snprintf(j->resume_url, sizeof j->resume_url, "%s", j->url_str);
-    r = put_send(f, j, req, (size_t)n, NULL, &res, &hl);
+    r = put_send(f, j, req, (size_t)n, &res, &hl);
     if (r != FETCH_OK) {
         conn_close(f, true);
         *transient = r == FETCH_NETWORK;
@@ -1372,7 +1369,8 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
         return r;
     }
     /* The digest goes ahead of the body, so the file is read twice: once
-     * here, once as it is sent. */
+     * here, once as it is sent; whether it changed in between, its times
+     * tell. */
     int hr = hash_sha256_fd(fd, j->sha, NULL, NULL);
     if (hr < 0) {
         say(f, "cannot read %s: %s", o->upload, strerror(-hr));
@@ -1395,20 +1393,18 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
                      "Upload-Draft-Interop-Version: %d\r\nUpload-Complete: ?1\r\n"
                      "Upload-Length: %lld\r\nExpect: 100-continue\r\n\r\n",
                      j->u.path, auth, (long long)j->size, field, RUP_INTEROP, (long long)j->size);
-    struct hash *sent = hash_new();
-    r = sent == NULL ? FETCH_LOCAL : put_send(f, j, req, (size_t)n, sent, &res, &hl);
-    if (r == FETCH_OK && j->body_sent && res.status >= 200 && res.status < 300) {
-        /* A file that changed while it was sent is not called uploaded;
-         * a server that checks Repr-Digest refuses it too. */
-        unsigned char again[DIGEST_SHA256_LEN];
-        hash_final(sent, again);
-        sent = NULL;
-        if (memcmp(again, j->sha, sizeof again) != 0) {
-            say(f, "%s changed while it was sent", o->upload);
-            r = FETCH_LOCAL;
-        }
+    r = put_send(f, j, req, (size_t)n, &res, &hl);
+    struct stat after;
+    if (r == FETCH_OK && j->body_sent && res.status >= 200 && res.status < 300 &&
+        (fstat(fd, &after) < 0 || after.st_size != st.st_size ||
+         after.st_mtim.tv_sec != st.st_mtim.tv_sec || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+         after.st_ctim.tv_sec != st.st_ctim.tv_sec || after.st_ctim.tv_nsec != st.st_ctim.tv_nsec)) {
+        /* A file written to since it was hashed is not called uploaded
+         * (as tar says "file changed as we read it"); a server that checks
+         * Repr-Digest refuses it too. */
+        say(f, "%s changed while it was sent", o->upload);
+        r = FETCH_LOCAL;
     }
-    hash_free(sent);
     close(fd);
     if (r != FETCH_OK) {
         conn_close(f, true);

@@ -325,3 +325,25 @@ def test_ferry_put_round_trip_is_verified(upsrv, root, tmp_path):
     assert g.rc == 0, g
     assert "verified" in g.err
     assert (out / "up.bin").read_bytes() == NEW
+
+
+def test_ferry_put_notices_a_file_changed_while_sent(tmp_path):
+    """The file is written to after ferry put hashed it (here: while the
+    server holds back its 100 Continue): not called uploaded, exit 6."""
+    src = tmp_path / "up.bin"
+    src.write_bytes(NEW)
+
+    def handler(peer):
+        req = peer.read_request()
+        with open(src, "r+b") as f:  # same size, other bytes, a later mtime
+            f.write(b"X" * 100)
+        st = os.stat(src)
+        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        peer.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        peer.read_exact(int(req.header("content-length")))
+        peer.respond(201, [("Content-Length", "0")])
+
+    with ScriptedServer(handler) as srv:
+        r = run_ferry("put", src, srv.url("/up.bin"))
+    assert r.rc == 6, r
+    assert "changed while it was sent" in r.err
