@@ -15,7 +15,7 @@
 # Env: SIZE=512M, ROUNDS=3. Loopback only; every command is bounded.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-need_tools "$NGINX" curl "$PY"
+need_tools "$NGINX" curl openssl "$PY"
 SIZE=${SIZE:-512M}
 ROUNDS=${ROUNDS:-3}
 
@@ -25,6 +25,9 @@ BYTES=$(stat -c %s "$BENCH_TMP/up.bin")
 HALF=$((BYTES / 2))
 head -c "$HALF" "$BENCH_TMP/up.bin" >"$BENCH_TMP/half.bin"
 cat "$BENCH_TMP/up.bin" "$BENCH_TMP/half.bin" >/dev/null # warm the page cache
+# The digest ferry put sends, computed once here for curl (not timed), so
+# that a row shows the server's check alone.
+DIGEST="sha-256=:$(openssl dgst -sha256 -binary "$BENCH_TMP/up.bin" | base64 -w0):"
 mkdir -p "$BENCH_TMP/ferry-root" "$BENCH_TMP/nginx-root"
 chmod 777 "$BENCH_TMP/nginx-root" # nginx's workers write there
 
@@ -54,6 +57,8 @@ for r in $(seq "$ROUNDS"); do
   check "$BENCH_TMP/ferry-root/a.bin"; add ferry-ferry "$w" "$c"
   read -r w c <<<"$(run curl -sf -T "$BENCH_TMP/up.bin" "http://127.0.0.1:$FPORT/b.bin")"
   check "$BENCH_TMP/ferry-root/b.bin"; add curl-ferry "$w" "$c"
+  read -r w c <<<"$(run curl -sf -T "$BENCH_TMP/up.bin" -H "Repr-Digest: $DIGEST" "http://127.0.0.1:$FPORT/e.bin")"
+  check "$BENCH_TMP/ferry-root/e.bin"; add curl+digest-ferry "$w" "$c"
   read -r w c <<<"$(run curl -sf -T "$BENCH_TMP/up.bin" "http://127.0.0.1:$NPORT/c.bin")"
   check "$BENCH_TMP/nginx-root/c.bin"; add curl-nginx "$w" "$c"
   read -r w c <<<"$(run "$FERRY" put -q "$BENCH_TMP/up.bin" "http://127.0.0.1:$NPORT/d.bin")"
@@ -78,13 +83,16 @@ echo "$(calc "$BYTES / 1048576" 0) MiB, median of $ROUNDS rounds (wall seconds; 
 echo
 echo "| client -> server | wall (s) | MiB/s | client CPU (s) |"
 echo "| --- | --- | --- | --- |"
-for k in ferry-ferry curl-ferry ferry-nginx curl-nginx; do
-  echo "| ${k%-*} -> ${k#*-} | $(m "$k") | $(mib "$(m "$k")") | $(mc "$k") |"
+for k in ferry-ferry curl-ferry curl+digest-ferry ferry-nginx curl-nginx; do
+  label="${k%-*} -> ${k##*-}"
+  [ "$k" = curl+digest-ferry ] && label="curl -T with Repr-Digest (the server checks it) -> ferry"
+  echo "| $label | $(m "$k") | $(mib "$(m "$k")") | $(mc "$k") |"
 done
 echo "| ferry put -c after a cut at half -> ferry | $(m resume) | - | $(mc resume) |"
 echo
 echo "Ratios: ferry serve/nginx with curl $(calc "$(m curl-ferry) / $(m curl-nginx)") (wall; under 1 is faster);"
-echo "ferry put/curl to ferry serve $(calc "$(m ferry-ferry) / $(m curl-ferry)");"
+echo "ferry put/curl to ferry serve $(calc "$(m ferry-ferry) / $(m curl-ferry)"), and against curl sending the same"
+echo "Repr-Digest (so the server checks it too) $(calc "$(m ferry-ferry) / $(m curl+digest-ferry)");"
 echo "resuming the second half with ferry put -c / sending it all again with curl -T $(calc "$(m resume) / $(m curl-ferry)")."
 summary_row "upload $(calc "$BYTES / 1048576" 0) MiB, curl -T (s)" "$(m curl-ferry)" "$(m curl-nginx)" "-" \
   "$(calc "$(m curl-ferry) / $(m curl-nginx)")" "-"
