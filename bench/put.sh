@@ -12,7 +12,10 @@
 # ferry put also hashes the file first (Repr-Digest) and the server checks
 # it, so row 1 includes that work; curl sends no digest.
 # Usage: bash bench/put.sh   (after make; prints a markdown section)
-# Env: SIZE=512M, ROUNDS=3. Loopback only; every command is bounded.
+# Env: SIZE=512M, ROUNDS=3, STORE=disk (the servers write under /tmp; ferry
+# syncs an upload before it renames it, nginx does not) or STORE=shm (under
+# /dev/shm, where a sync costs nothing: the HTTP and copying work alone).
+# Loopback only; every command is bounded.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need_tools "$NGINX" curl openssl "$PY"
@@ -28,12 +31,19 @@ cat "$BENCH_TMP/up.bin" "$BENCH_TMP/half.bin" >/dev/null # warm the page cache
 # The digest ferry put sends, computed once here for curl (not timed), so
 # that a row shows the server's check alone.
 DIGEST="sha-256=:$(openssl dgst -sha256 -binary "$BENCH_TMP/up.bin" | base64 -w0):"
-mkdir -p "$BENCH_TMP/ferry-root" "$BENCH_TMP/nginx-root"
-chmod 777 "$BENCH_TMP/nginx-root" # nginx's workers write there
+STORE=${STORE:-disk}
+ROOTS=$BENCH_TMP
+if [ "$STORE" = shm ]; then
+  ROOTS=$(mktemp -d /dev/shm/ferry-bench-put.XXXXXX) || die "no /dev/shm"
+  trap 'bench_cleanup; rm -rf "$ROOTS"' EXIT
+fi
+mkdir -p "$ROOTS/ferry-root" "$ROOTS/nginx-root"
+chmod 755 "$ROOTS"
+chmod 777 "$ROOTS/nginx-root" # nginx's workers write there
 
-start_ferry "$BENCH_TMP/ferry-root" --upload --max-upload 4G
+start_ferry "$ROOTS/ferry-root" --upload --max-upload 4G
 FPORT=$SRV_PORT
-start_nginx "$BENCH_TMP/nginx-root" 60s "" "dav_methods PUT; client_max_body_size 4g; client_body_buffer_size 1m;"
+start_nginx "$ROOTS/nginx-root" 60s "" "dav_methods PUT; client_max_body_size 4g; client_body_buffer_size 1m;"
 NPORT=$SRV_PORT
 chmod -R 777 "$BENCH_TMP"/nginx.*/tmp 2>/dev/null || true
 
@@ -54,23 +64,23 @@ add() { WALL[$1]="${WALL[$1]:-} $2"; CPU[$1]="${CPU[$1]:-} $3"; }
 
 for r in $(seq "$ROUNDS"); do
   read -r w c <<<"$(run "$FERRY" put -q "$BENCH_TMP/up.bin" "http://127.0.0.1:$FPORT/a.bin")"
-  check "$BENCH_TMP/ferry-root/a.bin"; add ferry-ferry "$w" "$c"
+  check "$ROOTS/ferry-root/a.bin"; add ferry-ferry "$w" "$c"
   read -r w c <<<"$(run curl -sf -T "$BENCH_TMP/up.bin" "http://127.0.0.1:$FPORT/b.bin")"
-  check "$BENCH_TMP/ferry-root/b.bin"; add curl-ferry "$w" "$c"
+  check "$ROOTS/ferry-root/b.bin"; add curl-ferry "$w" "$c"
   read -r w c <<<"$(run curl -sf -T "$BENCH_TMP/up.bin" -H "Repr-Digest: $DIGEST" "http://127.0.0.1:$FPORT/e.bin")"
-  check "$BENCH_TMP/ferry-root/e.bin"; add curl+digest-ferry "$w" "$c"
+  check "$ROOTS/ferry-root/e.bin"; add curl+digest-ferry "$w" "$c"
   read -r w c <<<"$(run curl -sf -T "$BENCH_TMP/up.bin" "http://127.0.0.1:$NPORT/c.bin")"
-  check "$BENCH_TMP/nginx-root/c.bin"; add curl-nginx "$w" "$c"
+  check "$ROOTS/nginx-root/c.bin"; add curl-nginx "$w" "$c"
   read -r w c <<<"$(run "$FERRY" put -q "$BENCH_TMP/up.bin" "http://127.0.0.1:$NPORT/d.bin")"
-  check "$BENCH_TMP/nginx-root/d.bin"; add ferry-nginx "$w" "$c"
+  check "$ROOTS/nginx-root/d.bin"; add ferry-nginx "$w" "$c"
   # The cut upload: its first half, then the rest with -c.
   loc=$(curl -sf -o /dev/null -D - -X POST -H 'Upload-Complete: ?0' -H "Upload-Length: $BYTES" \
     --data-binary @"$BENCH_TMP/half.bin" "http://127.0.0.1:$FPORT/r.bin" |
     tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }' | tail -1)
   [ -n "$loc" ] || die "no upload created"
   read -r w c <<<"$(run "$FERRY" put -q -c "$BENCH_TMP/up.bin" "http://127.0.0.1:$FPORT$loc")"
-  check "$BENCH_TMP/ferry-root/r.bin"; add resume "$w" "$c"
-  rm -f "$BENCH_TMP"/ferry-root/*.bin "$BENCH_TMP"/nginx-root/*.bin
+  check "$ROOTS/ferry-root/r.bin"; add resume "$w" "$c"
+  rm -f "$ROOTS"/ferry-root/*.bin "$ROOTS"/nginx-root/*.bin
   log "put: round $r done"
 done
 
@@ -79,7 +89,7 @@ mc() { median "${CPU[$1]}"; }
 mib() { calc "$BYTES / 1048576 / $1" 0; }
 echo "### Uploads: ferry put and curl -T, ferry serve --upload and nginx dav (bench/put.sh)"
 echo
-echo "$(calc "$BYTES / 1048576" 0) MiB, median of $ROUNDS rounds (wall seconds; MiB/s; client CPU seconds)."
+echo "$(calc "$BYTES / 1048576" 0) MiB, stored on $STORE, median of $ROUNDS rounds (wall seconds; MiB/s; client CPU seconds)."
 echo
 echo "| client -> server | wall (s) | MiB/s | client CPU (s) |"
 echo "| --- | --- | --- | --- |"
@@ -94,5 +104,5 @@ echo "Ratios: ferry serve/nginx with curl $(calc "$(m curl-ferry) / $(m curl-ngi
 echo "ferry put/curl to ferry serve $(calc "$(m ferry-ferry) / $(m curl-ferry)"), and against curl sending the same"
 echo "Repr-Digest (so the server checks it too) $(calc "$(m ferry-ferry) / $(m curl+digest-ferry)");"
 echo "resuming the second half with ferry put -c / sending it all again with curl -T $(calc "$(m resume) / $(m curl-ferry)")."
-summary_row "upload $(calc "$BYTES / 1048576" 0) MiB, curl -T (s)" "$(m curl-ferry)" "$(m curl-nginx)" "-" \
+summary_row "upload $(calc "$BYTES / 1048576" 0) MiB to $STORE, curl -T (s)" "$(m curl-ferry)" "$(m curl-nginx)" "-" \
   "$(calc "$(m curl-ferry) / $(m curl-nginx)")" "-"

@@ -1164,22 +1164,34 @@ static enum fetch_result put_send(struct fetch *f, struct put_job *j, const char
     f->read_ms = o->timeout_ms;
     struct progress pg = {.f = f, .name = o->upload, .total = j->size, .t0 = clock_ms()};
     pg.done = pg.start_at = j->offset;
-    for (off_t at = (off_t)j->offset;;) {
-        ssize_t k = pread(j->fd, f->m.io, BODY_IOBUF, at);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            say(f, "cannot read %s: %s", o->upload, strerror(errno));
-            return FETCH_LOCAL;
+    /* Over plain TCP the file goes to the socket with sendfile(2), never
+     * past the size it had (a file that grew is caught below); else, or
+     * where sendfile is refused, through a buffer. */
+    bool copy = false;
+    for (off_t at = (off_t)j->offset; pg.done < j->size;) {
+        size_t want = (uint64_t)(j->size - pg.done) < (1u << 20) ? (size_t)(j->size - pg.done) : 1u << 20;
+        ssize_t k = copy ? -EINVAL : xp_send_file(&f->c.x, j->fd, &at, want, o->timeout_ms);
+        if (k == -EINVAL && !f->c.x.broken) {
+            copy = true;
+            k = pread(j->fd, f->m.io, want < BODY_IOBUF ? want : BODY_IOBUF, at);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0) {
+                say(f, "cannot read %s: %s", o->upload, strerror(errno));
+                return FETCH_LOCAL;
+            }
+            if (k > 0 && xp_write(&f->c.x, f->m.io, (size_t)k, o->timeout_ms) < 0)
+                k = -EPIPE;
+            else
+                at += k;
         }
-        if (k == 0 || pg.done + k > j->size)
-            break;
-        if (xp_write(&f->c.x, f->m.io, (size_t)k, o->timeout_ms) < 0) {
+        if (k == 0)
+            break; /* the file is shorter than it was */
+        if (k < 0) {
             say(f, "%s: the connection failed after %lld of %lld bytes", j->url_str,
                 (long long)pg.done, (long long)j->size);
             return FETCH_NETWORK;
         }
-        at += k;
         pg.done += k;
         progress_draw(&pg, false);
     }

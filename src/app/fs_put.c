@@ -27,8 +27,7 @@
 
 struct put {
     struct upload *up;
-    struct hash *h;          /* a plain PUT's sha-256 as it comes; NULL: not wanted */
-    struct hash_follow *hf;  /* a resumable upload's, by a thread behind the writes */
+    struct hash_follow *hf;  /* the file's sha-256, by a thread behind the writes; NULL: not wanted */
     struct http_chunked ch;
     char location[PATH_MAX_LEN * 3 + 8]; /* for a 201 */
     /* The file's announced digest (st.has_sha, st.sha); for a resumable
@@ -66,7 +65,6 @@ void fs_put_free(struct put **pp)
             fs_rup_forget(p->rup, p->token, p->st.rel);
         fs_rup_drop(p->rup, p->slot);
     }
-    hash_free(p->h);
     free(p);
 }
 
@@ -223,10 +221,10 @@ static void refuse(struct conn *c, enum rup_verdict v, int64_t offset, bool empt
     fs_respond(c, &r);
 }
 
-/* A resumable upload whose whole digest will be needed (to check it, or
- * to keep it with --digest) is hashed by a thread that reads behind the
- * body as it is written, the part from earlier requests first; so the
- * loop neither hashes nor reads the file again at the end. Without the
+/* An upload whose whole digest will be needed (to check it, or to keep it
+ * with --digest) is hashed by a thread that reads behind the body as it is
+ * written (for a resumable one, the part from earlier requests first); so
+ * the loop neither hashes nor reads the file again at the end. Without the
  * thread, the file is read back then. */
 static void follow(struct conn *c, struct put *p, int64_t offset)
 {
@@ -428,15 +426,12 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
     }
     p->st.has_sha = dr == 1;
     memcpy(p->st.sha, want, sizeof want);
-    if ((p->st.has_sha || s->opt.digest) && (p->h = hash_new()) == NULL) {
-        fs_respond_error(c, 500, NULL);
-        return;
-    }
     int rc = upload_begin(s->rootfd, rel, &p->up);
     if (rc < 0) {
         fs_respond_error(c, fs_change_status(rc), NULL);
         return;
     }
+    follow(c, p, 0);
     start_body(c);
 }
 
@@ -532,11 +527,9 @@ static void put_finish(struct conn *c, int err)
         fs_put_free(&x->put);
         return;
     }
-    if (err == 0 && p->h != NULL) {
-        unsigned char got[DIGEST_SHA256_LEN];
-        hash_final(p->h, got);
-        p->h = NULL;
-        if (p->st.has_sha && memcmp(got, p->st.sha, sizeof got) != 0)
+    unsigned char got[DIGEST_SHA256_LEN];
+    if (err == 0 && (p->st.has_sha || c->w->srv->opt.digest)) {
+        if (whole_digest(p, got) < 0 || (p->st.has_sha && memcmp(got, p->st.sha, sizeof got) != 0))
             err = -EBADMSG; /* 400; fs_put_free drops the upload, the old file stays */
         else
             fs_digest_remember(c->w->srv->digest, upload_fd(p->up), got);
@@ -581,8 +574,6 @@ static void put_take(struct conn *c, char *data, size_t take)
     int rc = take == 0        ? 0
              : p->rup != NULL ? fs_rup_write(p->slot, p->gen, p->up, data, take)
                               : upload_write(p->up, data, take);
-    if (rc == 0 && take > 0 && p->h != NULL)
-        hash_update(p->h, data, take);
     if (rc == 0 && take > 0 && p->hf != NULL)
         hash_follow_advance(p->hf, upload_size(p->up));
     if (rc < 0 || x->body.complete)

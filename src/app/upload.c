@@ -122,11 +122,12 @@ int upload_begin(int rootfd, const char *rel, struct upload **out)
 
     if (rc < 0)
         return rc;
-    u->fd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    /* Readable too: its digest is read back behind the writes. */
+    u->fd = openat(u->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
     if (u->fd < 0) {
         for (int i = 0; i < 16 && u->fd < 0; i++) {
             temp_name(u->tmpname, sizeof u->tmpname, i);
-            u->fd = openat(u->dirfd, u->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            u->fd = openat(u->dirfd, u->tmpname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
             if (u->fd < 0 && errno != EEXIST)
                 break;
         }

@@ -166,6 +166,31 @@ int xp_write(struct xport *x, const void *p, size_t n, int timeout_ms)
     return 0;
 }
 
+ssize_t xp_send_file(struct xport *x, int in_fd, off_t *off, size_t n, int timeout_ms)
+{
+    if (x->tls != NULL)
+        return -EINVAL;
+    for (;;) {
+        ssize_t w = sock_sendfile(x->fd, in_fd, off, n);
+        if (w == -EAGAIN) {
+            int rc = sock_wait(x->fd, POLLOUT, timeout_ms);
+            if (rc < 0) {
+                x->broken = true;
+                return rc;
+            }
+            continue;
+        }
+        if (w == -EINVAL || w == -ENOSYS)
+            return -EINVAL; /* nothing sent: the caller copies */
+        if (w < 0) {
+            x->broken = true;
+            return w;
+        }
+        x->sent += (uint64_t)w;
+        return w;
+    }
+}
+
 int xp_wait(struct xport *x, int timeout_ms)
 {
     if (x->pos < x->len || (x->tls != NULL && tls_pending(x->tls) > 0))

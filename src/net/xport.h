@@ -75,6 +75,12 @@ void xp_unread(struct xport *x, const char *p, size_t n, bool from_buf);
 /* Writes all n bytes. 0 or -errno (and x is broken). */
 int xp_write(struct xport *x, const void *p, size_t n, int timeout_ms);
 
+/* Sends up to n bytes of in_fd from *off (which advances) straight from
+ * the file with sendfile(2), waiting at most timeout_ms for room: plain
+ * TCP only. The count sent (0 at the file's end), -EINVAL over TLS or
+ * where sendfile is refused (nothing was sent), or -errno (x is broken). */
+ssize_t xp_send_file(struct xport *x, int in_fd, off_t *off, size_t n, int timeout_ms);
+
 /* Waits until a read would not block (buffered or pending TLS bytes count).
  * 0 or -ETIMEDOUT or -errno. */
 int xp_wait(struct xport *x, int timeout_ms);
