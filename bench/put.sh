@@ -37,13 +37,15 @@ if [ "$STORE" = shm ]; then
   ROOTS=$(mktemp -d /dev/shm/ferry-bench-put.XXXXXX) || die "no /dev/shm"
   trap 'bench_cleanup; rm -rf "$ROOTS"' EXIT
 fi
-mkdir -p "$ROOTS/ferry-root" "$ROOTS/nginx-root"
+mkdir -p "$ROOTS/ferry-root" "$ROOTS/nginx-root" "$ROOTS/nginx-body"
 chmod 755 "$ROOTS"
-chmod 777 "$ROOTS/nginx-root" # nginx's workers write there
+chmod 777 "$ROOTS/nginx-root" "$ROOTS/nginx-body" # nginx's workers write there
 
 start_ferry "$ROOTS/ferry-root" --upload --max-upload 4G
 FPORT=$SRV_PORT
-start_nginx "$ROOTS/nginx-root" 60s "" "dav_methods PUT; client_max_body_size 4g; client_body_buffer_size 1m;"
+# nginx keeps its body files on the same file system as the target, so its
+# last step is a rename too, as ferry's is.
+start_nginx "$ROOTS/nginx-root" 60s "" "dav_methods PUT; client_max_body_size 4g; client_body_buffer_size 1m; client_body_temp_path $ROOTS/nginx-body;"
 NPORT=$SRV_PORT
 chmod -R 777 "$BENCH_TMP"/nginx.*/tmp 2>/dev/null || true
 
