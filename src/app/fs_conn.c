@@ -100,33 +100,51 @@ struct budget {
  * triggered) says otherwise, which saves a recv that would say EAGAIN
  * after every response. Bytes a TLS session has already decrypted are read
  * whatever the budget: epoll would not bring us back for them. */
+/* One recv of up to n bytes into p, within the wakeup's budget: the count,
+ * or 0 with *f saying why nothing came (FILL_AGAIN: the budget is spent or
+ * the socket empty; FILL_EOF, FL_FIN set; FILL_FAILED). */
+static size_t recv_budget(struct conn *c, struct budget *b, void *p, size_t n, enum fill *f)
+{
+    if (b->drained || (b->reads >= READS_PER_WAKEUP && !sio_pending(c->tls))) {
+        *f = FILL_AGAIN; /* level-triggered: the loop comes back */
+        return 0;
+    }
+    b->reads++;
+    ssize_t r = sio_recv(c->io.fd, c->tls, p, n);
+    if (r == -EAGAIN || r == 0) {
+        b->drained = true;
+        if (r == 0)
+            c->flags |= FL_FIN;
+        *f = r == 0 ? FILL_EOF : FILL_AGAIN;
+        return 0;
+    }
+    if (r < 0) {
+        *f = FILL_FAILED;
+        return 0;
+    }
+    b->drained = (size_t)r < n && !sio_pending(c->tls);
+    *f = FILL_GOT;
+    return (size_t)r;
+}
+
 static enum fill fill(struct conn *c, struct budget *b)
 {
+    enum fill f;
+
     if (c->in != NULL && buf_reserve(c->in, 1) == NULL)
         return FILL_FULL;
     if (b->drained || (b->reads >= READS_PER_WAKEUP && !sio_pending(c->tls)))
-        return FILL_AGAIN; /* level-triggered: the loop comes back */
+        return FILL_AGAIN; /* before a buffer is taken for nothing */
     if (c->in == NULL)
         c->in = fs_in_get(c->w);
     if (c->in == NULL)
         return FILL_FAILED;
-    b->reads++;
-    size_t room = buf_room(c->in);
-    ssize_t n = sio_recv(c->io.fd, c->tls, c->in->data + c->in->wpos, room);
-    if (n == -EAGAIN || n == 0) {
-        /* Nothing came: an idle connection holds no buffer. */
-        if (buf_len(c->in) == 0)
-            fs_in_put(c->w, &c->in);
-        b->drained = true;
-        if (n == 0)
-            c->flags |= FL_FIN;
-        return n == 0 ? FILL_EOF : FILL_AGAIN;
-    }
-    if (n < 0)
-        return FILL_FAILED;
-    b->drained = (size_t)n < room && !sio_pending(c->tls);
-    buf_commit(c->in, (size_t)n);
-    return FILL_GOT;
+    size_t n = recv_budget(c, b, c->in->data + c->in->wpos, buf_room(c->in), &f);
+    if (n > 0)
+        buf_commit(c->in, n);
+    else if (buf_len(c->in) == 0)
+        fs_in_put(c->w, &c->in); /* nothing came: an idle connection holds no buffer */
+    return f;
 }
 
 static size_t in_len(const struct conn *c)
@@ -454,25 +472,14 @@ static enum step on_back(struct conn *c)
 static enum fill fill_bulk(struct conn *c, struct budget *b, uint64_t left)
 {
     struct worker *w = c->w;
+    enum fill f;
 
-    if (b->drained || (b->reads >= READS_PER_WAKEUP && !sio_pending(c->tls)))
-        return FILL_AGAIN;
     if (w->rwbuf == NULL && (w->rwbuf = malloc(FS_RW_BUF)) == NULL)
         return FILL_FAILED;
-    size_t want = left < FS_RW_BUF ? (size_t)left : FS_RW_BUF;
-    b->reads++;
-    ssize_t n = sio_recv(c->io.fd, c->tls, w->rwbuf, want);
-    if (n == -EAGAIN || n == 0) {
-        b->drained = true;
-        if (n == 0)
-            c->flags |= FL_FIN;
-        return n == 0 ? FILL_EOF : FILL_AGAIN;
-    }
-    if (n < 0)
-        return FILL_FAILED;
-    b->drained = (size_t)n < want && !sio_pending(c->tls);
-    fs_put_bulk(c, w->rwbuf, (size_t)n);
-    return FILL_GOT;
+    size_t n = recv_budget(c, b, w->rwbuf, left < FS_RW_BUF ? (size_t)left : FS_RW_BUF, &f);
+    if (n > 0)
+        fs_put_bulk(c, w->rwbuf, n);
+    return f;
 }
 
 static enum step on_body(struct conn *c, struct budget *b)
