@@ -4,7 +4,8 @@
  * The first input byte picks how many bytes the peer writes between two
  * turns of the loop (so heads, bodies and raw names arrive cut at every
  * place); the rest is what the peer sends, then it shuts down its side and
- * reads everything. Uploads are on, into a scratch root with a few files.
+ * reads everything. Uploads are on (resumable ones too), into a scratch
+ * root with a few files, and digests are sent when asked.
  *
  * Besides what ASan and UBSan catch, two promises are checked: after the
  * peer's FIN the connection always ends within a bounded number of loop
@@ -21,6 +22,8 @@
 #include <unistd.h>
 
 #include "app/fs.h"
+#include "app/fs_digest.h"
+#include "app/fs_rup.h"
 #include "net/sock.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -100,6 +103,12 @@ static void setup(void)
     put_file(server.rootfd, "index.html", "<p>index</p>\n");
     put_file(server.rootfd, "sub/b.bin", "0123456789abcdef0123456789abcdef");
     if (mime_table_init(&server.mime, NULL, 0) < 0)
+        abort();
+    /* Resumable uploads (their states expire at once, so the scratch root
+     * does not fill up) and digests (small files only: no digest port, so
+     * nothing waits for the thread). */
+    if (fs_rup_open(server.rootfd, 1, server.opt.max_upload, &server.rup) < 0 ||
+        fs_digest_start(&server.digest) < 0)
         abort();
     sw.srv = &srvx;
     sw.app = &wk;
