@@ -28,6 +28,9 @@
 struct put {
     struct upload *up;
     struct hash_follow *hf;  /* the file's sha-256, by a thread behind the writes; NULL: not wanted */
+    struct hash *content;    /* this request's content, when it gave Content-Digest (resumable) */
+    unsigned char content_sha[DIGEST_SHA256_LEN];
+    int64_t start;           /* the data's size before this request's content */
     struct http_chunked ch;
     char location[PATH_MAX_LEN * 3 + 8]; /* for a 201 */
     /* The file's announced digest (st.has_sha, st.sha); for a resumable
@@ -51,6 +54,7 @@ void fs_put_free(struct put **pp)
         return;
     *pp = NULL;
     hash_follow_cancel(p->hf); /* before its file is closed */
+    hash_free(p->content);
     if (p->rup == NULL) {
         if (p->up != NULL)
             upload_abort(p->up);
@@ -234,6 +238,21 @@ static void follow(struct conn *c, struct put *p, int64_t offset)
         hash_follow_advance(p->hf, (uint64_t)offset);
 }
 
+/* A part of a resumable upload sent with Content-Digest is checked by
+ * itself (the draft's content digests): hashed as it comes, and taken
+ * back out if it does not match. 0, or -EINVAL for a field that does not
+ * parse (400), -ENOMEM. */
+static int check_content(struct put *p, const struct http_request *req)
+{
+    int rc = field_digest(req, "content-digest", p->content_sha);
+
+    if (rc <= 0)
+        return rc;
+    p->start = (int64_t)upload_size(p->up);
+    p->content = hash_new();
+    return p->content == NULL ? -ENOMEM : 0;
+}
+
 /* A creation request (Upload-Complete on a PUT or POST): the state and
  * the data file, then 104 with the upload's URL when the client speaks the
  * draft's interop version, then the body as for any PUT. */
@@ -284,6 +303,12 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
         return;
     }
     snprintf(p->upload_url, sizeof p->upload_url, "%s", loc);
+    /* (With Upload-Complete: ?1 the content is the whole: st.sha covers it.) */
+    if (rr->complete == 0 && (rc = check_content(p, req)) < 0) {
+        p->discard = true;
+        fs_respond_error(c, rc == -EINVAL ? 400 : 500, NULL);
+        return;
+    }
     follow(c, p, 0);
     /* 104 before 100: the client learns where to resume before it sends. */
     if (rr->interop == RUP_INTEROP && req->minor >= 1) {
@@ -369,6 +394,11 @@ void fs_put_patch(struct conn *c, const struct http_request *req, const struct h
     rup_decide_append(&p->st, offset, &rr, s->opt.max_upload, &d);
     if (d.verdict != RUP_GO) {
         refuse(c, d.verdict, offset, body_length(x) == 0);
+        return;
+    }
+    int cr = check_content(p, req); /* before anything is recorded */
+    if (cr < 0) {
+        fs_respond_error(c, cr == -EINVAL ? 400 : 500, NULL);
         return;
     }
     if (d.length != p->st.length) {
@@ -458,6 +488,24 @@ static void finish_resumable(struct conn *c)
     int64_t size = (int64_t)upload_size(p->up);
     bool created = false;
 
+    if (p->content != NULL) {
+        unsigned char got[DIGEST_SHA256_LEN];
+        hash_final(p->content, got);
+        p->content = NULL;
+        if (memcmp(got, p->content_sha, sizeof got) != 0) {
+            /* Not what was sent: not appended. The upload goes on from
+             * where it was before this request. */
+            hash_follow_cancel(p->hf);
+            p->hf = NULL;
+            int rc = upload_truncate(p->up, (uint64_t)p->start);
+            if (rc < 0)
+                p->discard = true;
+            snprintf(extra, sizeof extra, "Upload-Complete: ?0\r\nUpload-Offset: %lld\r\n",
+                     (long long)p->start);
+            fs_respond(c, &(struct reply){.status = 400, .has_length = true, .extra = extra});
+            return;
+        }
+    }
     if (!p->completes) {
         /* Upload-Offset promises the client it need not send these bytes
          * again: they reach the disk first. (At the end, the commit's sync
@@ -576,6 +624,8 @@ static void put_take(struct conn *c, char *data, size_t take)
                               : upload_write(p->up, data, take);
     if (rc == 0 && take > 0 && p->hf != NULL)
         hash_follow_advance(p->hf, upload_size(p->up));
+    if (rc == 0 && take > 0 && p->content != NULL)
+        hash_update(p->content, data, take);
     if (rc < 0 || x->body.complete)
         put_finish(c, rc);
 }

@@ -108,6 +108,14 @@ fail:
     return rc;
 }
 
+int upload_truncate(struct upload *u, uint64_t size)
+{
+    if (ftruncate(u->fd, (off_t)size) < 0 || lseek(u->fd, 0, SEEK_END) < 0)
+        return -errno;
+    u->size = size;
+    return 0;
+}
+
 void upload_release(struct upload *u)
 {
     close(u->fd);

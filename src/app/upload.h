@@ -33,6 +33,10 @@ int upload_begin(int rootfd, const char *rel, struct upload **out);
 int upload_open_partial(int rootfd, const char *rel, const char *partial, bool create,
                         struct upload **out);
 
+/* Cuts the file back to size bytes (a resumable upload's request whose
+ * content did not match its Content-Digest). 0 or -errno. */
+int upload_truncate(struct upload *u, uint64_t size);
+
 /* Stops writing and keeps what was written. Frees u. */
 void upload_release(struct upload *u);
 

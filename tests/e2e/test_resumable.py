@@ -306,6 +306,30 @@ def test_a_wrong_digest_fails_the_whole_upload(srv, root):
         "repr-digest") == right
 
 
+def cd(data):
+    import base64
+    import hashlib
+    return "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
+
+
+def test_a_part_with_a_wrong_content_digest_is_not_appended(srv, root):
+    """Content-Digest describes one request's content: a PATCH whose bytes
+    do not match is 400 and taken back out; the upload goes on from where
+    it was, and a right one is appended."""
+    _, final = create(srv, "/cd.bin", DATA[:1000], False, [("Content-Digest", cd(DATA[:1000]))])
+    assert final.status == 201, final
+    loc = final.header("location")
+    r = patch(srv, loc, DATA[1000:2000], 1000, False, [("Content-Digest", cd(b"other"))])
+    assert (r.status, r.header("upload-offset")) == (400, "1000"), r
+    assert head(srv, loc).header("upload-offset") == "1000"
+    r = patch(srv, loc, DATA[1000:2000], 1000, False, [("Content-Digest", cd(DATA[1000:2000]))])
+    assert (r.status, r.header("upload-offset")) == (204, "2000"), r
+    assert patch(srv, loc, b"x", 2000, True, [("Content-Digest", "sha-256=:bad:")]).status == 400
+    r = patch(srv, loc, DATA[2000:3000], 2000, True)
+    assert r.status == 201, r
+    assert (root / "cd.bin").read_bytes() == DATA[:3000]
+
+
 def test_an_unfinished_upload_expires(start_server, root):
     srv = start_server(root, "-q", "--upload", "--upload-max-age", "1")
     _, final = create(srv, "/e.bin", b"part", False)
