@@ -1103,10 +1103,7 @@ static void url_string(const struct url *u, char *out, size_t outsz)
 /* The value of header name in res, or p == NULL. */
 static struct http_str res_header(const struct http_response *res, const char *name)
 {
-    for (size_t i = 0; i < res->nheaders; i++)
-        if (http_str_ieq(res->headers[i].name.p, res->headers[i].name.len, name))
-            return res->headers[i].value;
-    return (struct http_str){NULL, 0};
+    return http_header_get(res->headers, res->nheaders, name);
 }
 
 /* A 104's Location, resolved against the request's URL, is where a cut

@@ -143,10 +143,7 @@ static int body_digest(const struct http_request *req, bool content_whole, unsig
 /* True when the request has a header called name. */
 static bool has_header(const struct http_request *req, const char *name)
 {
-    for (size_t i = 0; i < req->nheaders; i++)
-        if (http_str_ieq(req->headers[i].name.p, req->headers[i].name.len, name))
-            return true;
-    return false;
+    return http_header_get(req->headers, req->nheaders, name).p != NULL;
 }
 
 /* The request body's length: -1 chunked, 0 none. */
@@ -327,22 +324,15 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
 /* Whether the request's media type is application/partial-upload. */
 static bool partial_upload_type(const struct http_request *req)
 {
-    static const char want[] = "application/partial-upload";
-    size_t wl = sizeof want - 1;
+    struct http_str v = http_header_get(req->headers, req->nheaders, "content-type");
 
-    for (size_t i = 0; i < req->nheaders; i++) {
-        const struct http_header *h = &req->headers[i];
-        if (!http_str_ieq(h->name.p, h->name.len, "content-type"))
-            continue;
-        size_t n = h->value.len;
-        const char *semi = memchr(h->value.p, ';', n);
-        if (semi != NULL)
-            n = (size_t)(semi - h->value.p);
-        while (n > 0 && (h->value.p[n - 1] == ' ' || h->value.p[n - 1] == '\t'))
-            n--;
-        return n == wl && http_str_ieq(h->value.p, n, want);
-    }
-    return false;
+    if (v.p == NULL)
+        return false;
+    const char *semi = memchr(v.p, ';', v.len); /* parameters are not looked at */
+    size_t n = semi != NULL ? (size_t)(semi - v.p) : v.len;
+    while (n > 0 && (v.p[n - 1] == ' ' || v.p[n - 1] == '\t'))
+        n--;
+    return http_str_ieq(v.p, n, "application/partial-upload");
 }
 
 void fs_put_patch(struct conn *c, const struct http_request *req, const struct http_info *info,

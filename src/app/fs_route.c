@@ -27,10 +27,7 @@
 /* The value of the first header called name, or p == NULL. */
 static struct http_str header(const struct http_request *req, const char *name)
 {
-    for (size_t i = 0; i < req->nheaders; i++)
-        if (http_str_ieq(req->headers[i].name.p, req->headers[i].name.len, name))
-            return req->headers[i].value;
-    return (struct http_str){NULL, 0};
+    return http_header_get(req->headers, req->nheaders, name);
 }
 
 /* Whether the answer about a file carries Repr-Digest: with --digest, or

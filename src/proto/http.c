@@ -574,6 +574,14 @@ bool http_str_ieq(const char *s, size_t len, const char *lit)
     return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
 }
 
+struct http_str http_header_get(const struct http_header *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (http_str_ieq(h[i].name.p, h[i].name.len, name))
+            return h[i].value;
+    return (struct http_str){NULL, 0};
+}
+
 bool http_list_has(struct http_str v, const char *token)
 {
     size_t i = 0;

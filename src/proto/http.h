@@ -96,6 +96,10 @@ bool http_target_path(struct http_str target, struct http_str *path);
 /* True when s[0..len) equals the NUL-terminated lit, ignoring ASCII case. */
 bool http_str_ieq(const char *s, size_t len, const char *lit);
 
+/* The value of the first of the n headers called name (ASCII case
+ * ignored), or p == NULL: for requests and responses alike. */
+struct http_str http_header_get(const struct http_header *h, size_t n, const char *name);
+
 /* True when the comma-separated list in v holds token (ASCII case ignored). */
 bool http_list_has(struct http_str v, const char *token);
 

@@ -1002,9 +1002,31 @@ static void test_mutations(void **state)
     guard_close(&g);
 }
 
+/* http_header_get: the first of a name, any case; absent is p == NULL. */
+static void test_header_get(void **state)
+{
+    (void)state;
+    static const char text[] = "GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\nx-a: two\r\nEmpty:\r\n\r\n";
+    struct http_request req;
+    int status = 0;
+
+    assert_true(http_parse_request(text, strlen(text), &req, &status) > 0);
+    struct http_str v = http_header_get(req.headers, req.nheaders, "x-A");
+    assert_non_null(v.p);
+    assert_int_equal(v.len, 3);
+    assert_memory_equal(v.p, "one", 3);
+    v = http_header_get(req.headers, req.nheaders, "empty");
+    assert_non_null(v.p);
+    assert_int_equal(v.len, 0);
+    assert_null(http_header_get(req.headers, req.nheaders, "x-b").p);
+    assert_null(http_header_get(req.headers, 0, "host").p);
+}
+
 int main(void)
 {
     static struct unit_list l;
+
+    unit_add(&l, "header lookup", test_header_get, NULL);
 
     UNIT_ADD_ROWS(&l, valid_cases, test_valid);
     unit_add(&l, "exactly HTTP_MAX_HEADERS headers", test_max_headers_ok, NULL);
