@@ -243,8 +243,8 @@ int fs_change_status(int err);
 void fs_put_begin(struct conn *c, const struct http_request *req, const struct http_info *info,
                   const char *rel);
 /* PATCH with application/partial-upload to token's upload of rel. */
-void fs_put_patch(struct conn *c, const struct http_request *req, const struct http_info *info,
-                  const char *rel, const char *token);
+void fs_put_patch(struct conn *c, const struct http_request *req, const char *rel,
+                  const char *token);
 void fs_put_feed(struct conn *c);
 /* Body bytes still to come that fs_put_bulk may take: a body of known
  * length with c->in empty; 0 otherwise. */

@@ -257,9 +257,8 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
                             const struct rup_req *rr, const char *rel)
 {
     struct fs_server *s = c->w->srv;
-    struct xchg *x = c->x;
     struct rup_decision d;
-    char partial[64], loc[PATH_MAX_LEN * 3 + 64], limit[96], interim[PATH_MAX_LEN * 3 + 256];
+    char partial[64], limit[96], interim[PATH_MAX_LEN * 3 + 256];
 
     rup_decide_create(rr, s->opt.max_upload, &d);
     if (d.verdict != RUP_GO) {
@@ -275,8 +274,8 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
     }
     st.has_sha = dr == 1;
     struct put *p = new_put(c, rel);
-    if (p == NULL) {
-        fs_respond_error(c, 500, NULL);
+    if (p == NULL || p->location[0] == '\0') {
+        fs_respond_error(c, p == NULL ? 500 : 414, NULL); /* no URL to give */
         return;
     }
     p->creation = true;
@@ -292,14 +291,12 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
     rc = upload_open_partial(s->rootfd, rel, partial, true, &p->up);
     if (rc == 0 && (p->slot = fs_rup_hold(s->rup, p->token, &p->gen)) == NULL)
         rc = -EBUSY;
-    if (rc == 0)
-        rc = fs_rup_location(rel, p->token, loc, sizeof loc);
     if (rc < 0) {
         p->discard = true;
         fs_respond_error(c, rc == -EBUSY ? 503 : fs_change_status(rc), NULL);
         return;
     }
-    snprintf(p->upload_url, sizeof p->upload_url, "%s", loc);
+    snprintf(p->upload_url, sizeof p->upload_url, "%s?upload=%s", p->location, p->token);
     /* (With Upload-Complete: ?1 the content is the whole: st.sha covers it.) */
     if (rr->complete == 0 && (rc = check_content(p, req)) < 0) {
         p->discard = true;
@@ -313,11 +310,10 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
         int n = snprintf(interim, sizeof interim,
                          "HTTP/1.1 104 Upload Resumption Supported\r\n"
                          "Upload-Draft-Interop-Version: %d\r\nLocation: %s\r\n%s\r\n",
-                         RUP_INTEROP, loc, limit);
+                         RUP_INTEROP, p->upload_url, limit);
         if (n > 0 && (size_t)n < sizeof interim && !send_interim(c, interim, (size_t)n))
             return;
     }
-    (void)x;
     start_body(c);
 }
 
@@ -335,8 +331,8 @@ static bool partial_upload_type(const struct http_request *req)
     return http_str_ieq(v.p, n, "application/partial-upload");
 }
 
-void fs_put_patch(struct conn *c, const struct http_request *req, const struct http_info *info,
-                  const char *rel, const char *token)
+void fs_put_patch(struct conn *c, const struct http_request *req, const char *rel,
+                  const char *token)
 {
     struct fs_server *s = c->w->srv;
     struct xchg *x = c->x;
@@ -344,7 +340,6 @@ void fs_put_patch(struct conn *c, const struct http_request *req, const struct h
     struct rup_decision d;
     char partial[64];
 
-    (void)info;
     if (!partial_upload_type(req)) {
         fs_respond_error(c, 415, NULL);
         return;

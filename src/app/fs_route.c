@@ -359,8 +359,7 @@ static void change_path(struct conn *c, const struct http_request *req,
 
 /* A request to an upload resource, /REL?upload=TOKEN (fs_rup.h): every
  * method needs the right to write REL. */
-static void upload_resource(struct conn *c, const struct http_request *req,
-                            const struct http_info *info, const char *token)
+static void upload_resource(struct conn *c, const struct http_request *req, const char *token)
 {
     char rel[PATH_MAX_LEN + 16];
     unsigned flags = 0;
@@ -383,7 +382,7 @@ static void upload_resource(struct conn *c, const struct http_request *req,
         fs_rup_head(c, rel, token);
         return;
     case HTTP_PATCH:
-        fs_put_patch(c, req, info, rel, token);
+        fs_put_patch(c, req, rel, token);
         return;
     case HTTP_DELETE:
         fs_rup_delete(c, rel, token);
@@ -420,7 +419,7 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
             return;
         }
         if (t == 1) {
-            upload_resource(c, req, info, token);
+            upload_resource(c, req, token);
             return;
         }
     }

@@ -18,9 +18,7 @@
 
 #include "app/fs.h"
 #include "app/upload.h"
-#include "core/buf.h"
 #include "core/fsx.h"
-#include "proto/html.h"
 
 #define SLOTS 64             /* uploads written at the same time */
 #define SWEEP_EVERY_S 60     /* new uploads sweep the expired at most this often */
@@ -306,25 +304,6 @@ void fs_rup_limit(const struct fs_rup *r, const struct rup_state *st, char *out,
     }
     snprintf(out, outsz, "Upload-Limit: max-size=%" PRIu64 ", max-age=%" PRId64 "\r\n",
              r->max_size, left);
-}
-
-int fs_rup_location(const char *rel, const char *token, char *out, size_t outsz)
-{
-    struct buf b;
-    int rc;
-
-    buf_init(&b, outsz);
-    rc = buf_puts(&b, "/");
-    if (rc == 0)
-        rc = url_encode(&b, rel, strlen(rel), 1);
-    if (rc == 0)
-        rc = buf_puts(&b, "?upload=");
-    if (rc == 0)
-        rc = buf_append(&b, token, strlen(token) + 1);
-    if (rc == 0)
-        memcpy(out, b.data, buf_len(&b));
-    buf_free(&b);
-    return rc < 0 ? -ENAMETOOLONG : 0;
 }
 
 /* ---- HEAD, DELETE, OPTIONS ------------------------------------------------------ */

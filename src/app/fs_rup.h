@@ -68,8 +68,6 @@ int fs_rup_write(struct fs_rup_slot *s, uint64_t gen, struct upload *u, const vo
 /* Header lines: "Upload-Limit: max-size=N, max-age=S\r\n" (the age left
  * for st, or the whole for a new upload when st is NULL). */
 void fs_rup_limit(const struct fs_rup *r, const struct rup_state *st, char *out, size_t outsz);
-/* "/REL?upload=TOKEN" (REL percent-encoded) into out. 0 or -ENAMETOOLONG. */
-int fs_rup_location(const char *rel, const char *token, char *out, size_t outsz);
 
 /* HEAD, DELETE and OPTIONS of the upload resource for rel. */
 void fs_rup_head(struct conn *c, const char *rel, const char *token);
