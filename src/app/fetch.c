@@ -560,29 +560,19 @@ static void job_abandon(struct job *j)
 }
 
 /* Checks the part file against the digests it must have: the server's
- * Repr-Digest and the user's --sha256. The thread that followed the
- * writing has hashed nearly all of it by now (else it is read back here).
+ * Repr-Digest and the user's --sha256; the part is size bytes. The thread
+ * that followed the writing has hashed nearly all of it by now (else it is
+ * read back here).
  * 0, -EBADMSG on a mismatch (said, naming both digests), -EIO when it
  * cannot be read back. */
-static int job_verify(struct fetch *f, struct job *j)
+static int job_verify(struct fetch *f, struct job *j, uint64_t size)
 {
     unsigned char got[32];
     char hg[DIGEST_HEX_LEN + 1], hw[DIGEST_HEX_LEN + 1];
-    struct stat st;
-    int rc;
+    int rc = j->hf != NULL ? hash_follow_finish(j->hf, size, got)
+                           : hash_sha256_fd(j->fd, got, NULL, NULL);
 
-    if (j->hf != NULL) {
-        if (fstat(j->fd, &st) < 0) {
-            rc = -errno;
-            hash_follow_cancel(j->hf);
-        } else {
-            rc = hash_follow_finish(j->hf, (uint64_t)st.st_size, got);
-        }
-        j->hf = NULL;
-    } else {
-        rc = hash_sha256_fd(j->fd, got, NULL, NULL);
-    }
-
+    j->hf = NULL;
     if (rc < 0) {
         say(f, "cannot read %s back to check it: %s", j->part, strerror(-rc));
         return -EIO;
@@ -630,10 +620,9 @@ static int job_finish(struct fetch *f, struct job *j)
     /* A digest covers the whole representation, so a prefix kept from an
      * earlier run (-c) is checked too, not just the bytes that came now. */
     if (j->check || f->o->has_sha256) {
-        int rc = job_verify(f, j);
+        int rc = job_verify(f, j, (uint64_t)mine.st_size);
         if (rc < 0) {
-            close(j->fd);
-            j->fd = -1;
+            job_abandon(j);
             return rc;
         }
     }
@@ -654,6 +643,14 @@ static int job_finish(struct fetch *f, struct job *j)
     if (j->meta_exists)
         unlink(j->meta);
     return 0;
+}
+
+/* job_finish as an exit status: a digest that does not match has its own. */
+static enum fetch_result job_done(struct fetch *f, struct job *j)
+{
+    int rc = job_finish(f, j);
+
+    return rc == 0 ? FETCH_OK : rc == -EBADMSG ? FETCH_DIGEST : FETCH_LOCAL;
 }
 
 /* ---- bodies --------------------------------------------------------------- */
@@ -967,9 +964,9 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
     if (ex == EX_COMPLETE) {
         if (job_open(f, &j, true, (struct http_str){NULL, 0}, false) < 0)
             return FETCH_LOCAL;
-        rc = job_finish(f, &j);
-        if (rc < 0)
-            return rc == -EBADMSG ? FETCH_DIGEST : FETCH_LOCAL;
+        r = job_done(f, &j);
+        if (r != FETCH_OK)
+            return r;
         if (!f->o->quiet)
             say(f, "%s: already complete", j.path);
         return FETCH_OK;
@@ -1006,9 +1003,9 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
         conn_close(f, true);
         return r;
     }
-    rc = job_finish(f, &j);
-    if (rc < 0)
-        return rc == -EBADMSG ? FETCH_DIGEST : FETCH_LOCAL;
+    r = job_done(f, &j);
+    if (r != FETCH_OK)
+        return r;
     progress_draw(&pg, true);
     if (!f->c.reusable)
         conn_close(f, false);
@@ -1083,9 +1080,9 @@ static enum fetch_result fetch_raw(struct fetch *f, int index, bool *transient)
         job_abandon(&j);
         return r;
     }
-    rc = job_finish(f, &j);
-    if (rc < 0)
-        return rc == -EBADMSG ? FETCH_DIGEST : FETCH_LOCAL;
+    r = job_done(f, &j);
+    if (r != FETCH_OK)
+        return r;
     progress_draw(&pg, true);
     return FETCH_OK;
 }
