@@ -95,17 +95,22 @@ struct budget {
     bool drained; /* a recv returned less than it could take: the socket is empty */
 };
 
-/* Reads what the socket has into c->in, within this wakeup's budget. Once
- * a read came back short the socket is taken as empty until epoll (level
- * triggered) says otherwise, which saves a recv that would say EAGAIN
- * after every response. Bytes a TLS session has already decrypted are read
- * whatever the budget: epoll would not bring us back for them. */
+/* Whether this wakeup may read no more. Once a read came back short the
+ * socket is taken as empty until epoll (level triggered) says otherwise,
+ * which saves a recv that would say EAGAIN after every response. Bytes a
+ * TLS session has already decrypted are read whatever the budget: epoll
+ * would not bring us back for them. */
+static bool budget_spent(const struct conn *c, const struct budget *b)
+{
+    return b->drained || (b->reads >= READS_PER_WAKEUP && !sio_pending(c->tls));
+}
+
 /* One recv of up to n bytes into p, within the wakeup's budget: the count,
  * or 0 with *f saying why nothing came (FILL_AGAIN: the budget is spent or
  * the socket empty; FILL_EOF, FL_FIN set; FILL_FAILED). */
 static size_t recv_budget(struct conn *c, struct budget *b, void *p, size_t n, enum fill *f)
 {
-    if (b->drained || (b->reads >= READS_PER_WAKEUP && !sio_pending(c->tls))) {
+    if (budget_spent(c, b)) {
         *f = FILL_AGAIN; /* level-triggered: the loop comes back */
         return 0;
     }
@@ -127,13 +132,14 @@ static size_t recv_budget(struct conn *c, struct budget *b, void *p, size_t n, e
     return (size_t)r;
 }
 
+/* Reads what the socket has into c->in, within this wakeup's budget. */
 static enum fill fill(struct conn *c, struct budget *b)
 {
     enum fill f;
 
     if (c->in != NULL && buf_reserve(c->in, 1) == NULL)
         return FILL_FULL;
-    if (b->drained || (b->reads >= READS_PER_WAKEUP && !sio_pending(c->tls)))
+    if (budget_spent(c, b))
         return FILL_AGAIN; /* before a buffer is taken for nothing */
     if (c->in == NULL)
         c->in = fs_in_get(c->w);

@@ -66,7 +66,7 @@ static void serve_file(struct conn *c, const struct http_request *req, const str
     cond_content_range(&d, size, crange, sizeof crange);
     struct reply rp = {.status = (int)d.status, .content_range = crange[0] ? crange : NULL};
     /* Repr-Digest describes the whole file, so 206 and 304 carry it too. */
-    char dline[sizeof "Repr-Digest: \r\n" + DIGEST_FIELD_LEN];
+    char dline[sizeof "Repr-Digest: \r\n" + DIGEST_FIELD_LEN], field[DIGEST_FIELD_LEN + 1];
     if (d.status != COND_PRECONDITION_FAILED && d.status != COND_UNSATISFIABLE && wants_digest(c, req)) {
         unsigned char sha[DIGEST_SHA256_LEN];
         enum fs_digest_get g = fs_digest_get(c, fd, st, sha);
@@ -75,9 +75,8 @@ static void serve_file(struct conn *c, const struct http_request *req, const str
             return;
         }
         if (g == FS_DIGEST_HAVE) {
-            memcpy(dline, "Repr-Digest: ", 13);
-            size_t n = digest_field_format(sha, dline + 13);
-            memcpy(dline + 13 + n, "\r\n", 3);
+            digest_field_format(sha, field);
+            snprintf(dline, sizeof dline, "Repr-Digest: %s\r\n", field);
             rp.extra = dline;
         }
     }

@@ -88,8 +88,7 @@ int fs_rup_save(struct fs_rup *r, const char *token, const struct rup_state *st)
     return rc;
 }
 
-/* Removes the data beside rel (if any) and the state. */
-static void remove_upload(struct fs_rup *r, const char *token, const char *rel)
+void fs_rup_forget(struct fs_rup *r, const char *token, const char *rel)
 {
     const char *name;
     char partial[64];
@@ -101,11 +100,6 @@ static void remove_upload(struct fs_rup *r, const char *token, const char *rel)
         close(dirfd);
     }
     unlinkat(r->regfd, token, 0);
-}
-
-void fs_rup_forget(struct fs_rup *r, const char *token, const char *rel)
-{
-    remove_upload(r, token, rel);
 }
 
 static bool expired(const struct fs_rup *r, const struct rup_state *st, int64_t now)
@@ -149,7 +143,7 @@ static void sweep(struct fs_rup *r)
         if (state_read(r, de->d_name, &st) < 0)
             unlinkat(r->regfd, de->d_name, 0);
         else if (expired(r, &st, now))
-            remove_upload(r, de->d_name, st.rel);
+            fs_rup_forget(r, de->d_name, st.rel);
     }
     closedir(d);
 }
@@ -238,7 +232,7 @@ int fs_rup_load(struct fs_rup *r, const char *token, const char *rel, struct rup
     if (strcmp(st->rel, rel) != 0)
         return -ENOENT; /* another target's upload: not this URL's */
     if (expired(r, st, now_s())) {
-        remove_upload(r, token, st->rel);
+        fs_rup_forget(r, token, st->rel);
         return -ENOENT;
     }
     return 0;

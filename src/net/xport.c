@@ -133,6 +133,16 @@ void xp_unread(struct xport *x, const char *p, size_t n, bool from_buf)
     x->len = n;
 }
 
+/* Waits for room to send on a plain socket; a wait that fails breaks x. */
+static int wait_room(struct xport *x, int timeout_ms)
+{
+    int rc = sock_wait(x->fd, POLLOUT, timeout_ms);
+
+    if (rc < 0)
+        x->broken = true;
+    return rc;
+}
+
 int xp_write(struct xport *x, const void *p, size_t n, int timeout_ms)
 {
     size_t done = 0;
@@ -149,11 +159,9 @@ int xp_write(struct xport *x, const void *p, size_t n, int timeout_ms)
     while (done < n) {
         ssize_t w = sock_send(x->fd, (const char *)p + done, n - done, 0);
         if (w == -EAGAIN) {
-            int rc = sock_wait(x->fd, POLLOUT, timeout_ms);
-            if (rc < 0) {
-                x->broken = true;
+            int rc = wait_room(x, timeout_ms);
+            if (rc < 0)
                 return rc;
-            }
             continue;
         }
         if (w < 0) {
@@ -173,11 +181,9 @@ ssize_t xp_send_file(struct xport *x, int in_fd, off_t *off, size_t n, int timeo
     for (;;) {
         ssize_t w = sock_sendfile(x->fd, in_fd, off, n);
         if (w == -EAGAIN) {
-            int rc = sock_wait(x->fd, POLLOUT, timeout_ms);
-            if (rc < 0) {
-                x->broken = true;
+            int rc = wait_room(x, timeout_ms);
+            if (rc < 0)
                 return rc;
-            }
             continue;
         }
         if (w == -EINVAL || w == -ENOSYS)
