@@ -28,7 +28,7 @@ endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -pthread $(WARN) $(CFLAGS)
 LDLIBS  += -lssl -lcrypto -lhiredis -lcrypt -pthread
 
-SRC_LIB := $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/app/*.c)
+SRC_LIB := $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/serve/*.c src/get/*.c src/chat/*.c src/hello/*.c src/udp/*.c)
 SRC_CMD := $(wildcard src/cmd/*.c)
 OBJ_LIB := $(SRC_LIB:%.c=$(BUILD)/obj/%.o)
 OBJ_CMD := $(SRC_CMD:%.c=$(BUILD)/obj/%.o)

@@ -1,4 +1,4 @@
-/* ferry chat: the broker (-l) or the client, around app/chat. */
+/* ferry chat: the broker (-l) or the client, around chat/chat. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "app/chat.h"
+#include "chat/chat.h"
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "proto/hostport.h"

@@ -1,4 +1,4 @@
-/* ferry get and ferry put: options and exit codes around app/fetch. */
+/* ferry get and ferry put: options and exit codes around get/fetch. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "app/fetch.h"
+#include "get/fetch.h"
 #include "cmd/cmd.h"
 #include "net/tls.h"
 #include "proto/digest.h"

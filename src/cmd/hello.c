@@ -1,11 +1,11 @@
-/* ferry hello: options and the process around app/hello. */
+/* ferry hello: options and the process around hello/hello. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include "app/hello.h"
+#include "hello/hello.h"
 #include "cmd/cmd.h"
 #include "core/err.h"
 

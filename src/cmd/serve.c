@@ -1,4 +1,4 @@
-/* ferry serve: options, signals and the process around app/fileserver. */
+/* ferry serve: options, signals and the process around serve/fileserver. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app/fileserver.h"
-#include "app/fs_auth.h"
+#include "serve/fileserver.h"
+#include "serve/fs_auth.h"
 #include "cmd/cmd.h"
 #include "core/err.h"
 

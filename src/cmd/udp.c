@@ -1,4 +1,4 @@
-/* ferry udp: options, signals and exit codes around app/udp. */
+/* ferry udp: options, signals and exit codes around udp/udp. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "app/udp.h"
+#include "udp/udp.h"
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "proto/hostport.h"

@@ -21,9 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app/fs.h"
-#include "app/fs_digest.h"
-#include "app/fs_rup.h"
+#include "serve/fs.h"
+#include "serve/fs_digest.h"
+#include "serve/fs_rup.h"
 #include "net/sock.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

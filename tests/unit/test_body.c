@@ -1,4 +1,4 @@
-/* Loopback tests for app/body: one body_move for every framing and
+/* Loopback tests for get/body: one body_move for every framing and
  * destination, over a real TCP connection on 127.0.0.1 (net/xport). The
  * server side writes a script of bytes, then closes or stays open. Every
  * wait has a deadline. */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "app/body.h"
+#include "get/body.h"
 #include "net/sock.h"
 #include "net/xport.h"
 

@@ -384,7 +384,7 @@ static void test_crange(void **state)
 /* ---- the decision fileserver.c made before cond ------------------------ */
 
 /* etag_listed, if_range_holds and the decision in serve_file, as they were
- * in src/app/fileserver.c when this module was written (commit 037e126). */
+ * in src/serve/fileserver.c when this module was written (commit 037e126). */
 static bool legacy_etag_listed(struct http_str list, const char *etag)
 {
     size_t elen = strlen(etag), i = 0;

@@ -1,10 +1,10 @@
 /* Unit tests for proto/fate (what becomes of a request body nobody read)
- * and for the file server's state transitions (app/fs_conn.c). */
+ * and for the file server's state transitions (serve/fs_conn.c). */
 #include "unit.h"
 
 #include <stdio.h>
 
-#include "app/fs.h"
+#include "serve/fs.h"
 #include "proto/fate.h"
 
 #define MAX (1u << 20)

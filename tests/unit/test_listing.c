@@ -1,4 +1,4 @@
-/* Unit tests for app/listing: human sizes, and directory pages built from a
+/* Unit tests for serve/listing: human sizes, and directory pages built from a
  * temporary directory full of hostile names. */
 #include "unit.h"
 
@@ -11,12 +11,13 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "app/listing.h"
+#include "serve/listing.h"
+#include "core/fmt.h"
 #include "core/fsx.h"
 
 #include <openssl/evp.h>
 
-/* ---- listing_human_size ------------------------------------------------- */
+/* ---- fmt_size ------------------------------------------------- */
 
 struct size_case {
     const char *name;
@@ -49,7 +50,7 @@ static void test_size(void **state)
     char out[64];
 
     memset(out, 'Z', sizeof out);
-    listing_human_size(c->size, out, sizeof out);
+    fmt_size(c->size, out, sizeof out);
     if (strcmp(out, c->want) != 0)
         fail_msg("%s: got \"%s\", want \"%s\"", c->name, out, c->want);
 }
@@ -61,7 +62,7 @@ static void test_size_short_buffer(void **state)
 
     for (size_t sz = 1; sz < 10; sz++) {
         memset(out, 'Z', sizeof out);
-        listing_human_size(1536, out, sz);
+        fmt_size(1536, out, sz);
         assert_int_equal(strnlen(out, sz), sz - 1 < 7 ? sz - 1 : 7);
         assert_memory_equal(out, "1.5 KiB", strlen(out));
         for (size_t k = sz; k < sizeof out; k++)

@@ -1,11 +1,11 @@
-/* app/pipeq: the pipelining queue, as a table of scripts. Each row runs a
+/* get/pipeq: the pipelining queue, as a table of scripts. Each row runs a
  * sequence of operations on an empty queue and checks what each returns. */
 #include "unit.h"
 
 #include <errno.h>
 #include <stdio.h>
 
-#include "app/pipeq.h"
+#include "get/pipeq.h"
 
 enum op { END = 0, PUSH, TURN, DROP, BREAK, LEN, PEEK, NEXT, CONSIDERED, FULL };
 

@@ -1,4 +1,4 @@
-/* Unit tests for app/upload: PUT bodies written to an unnamed temporary file
+/* Unit tests for serve/upload: PUT bodies written to an unnamed temporary file
  * and renamed into place, in a temporary directory tree made for each test.
  *
  * The tree is a root (what `ferry serve` would serve) and, beside it, an
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "app/upload.h"
+#include "serve/upload.h"
 
 #define SNAP_MAX 65536
 

@@ -1,0 +1,280 @@
+/* fs: the file server's own modules, shared among them and nobody else.
+ *
+ *   fileserver.c  workers, buffer pools, accepting, deadlines, start and stop
+ *   fs_conn.c     the connection state machine and its one drive loop
+ *   fs_route.c    a parsed request to its handler: files, listings, redirects
+ *   fs_reply.c    response heads, error pages, the body's fate, the access log
+ *   fs_body.c     sending a response: buffers, sendfile, read/write, splice
+ *   fs_put.c      PUT bodies into serve/upload
+ *   fs_dav.c      MKCOL, DELETE, OPTIONS and who may write where
+ *   fs_tar.c      a directory as one streaming tar (GET /dir/?tar)
+ *   fs_raw.c      the raw file protocol
+ *   fs_digest.c   file digests for Repr-Digest: cache, attribute, a thread
+ *   fs_rup.c      resumable uploads: the store, HEAD/DELETE/OPTIONS of an upload
+ *
+ * A connection (struct conn) lives as long as the TCP connection and holds
+ * little; an exchange (struct xchg: one request and its response) is taken
+ * from the worker's pool when a request arrives and goes back when its
+ * response is out, so an idle keep-alive connection holds no buffer. */
+#ifndef FERRY_SERVE_FS_H
+#define FERRY_SERVE_FS_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "serve/fileserver.h"
+#include "core/buf.h"
+#include "net/ev.h"
+#include "net/srv.h"
+#include "proto/auth.h"
+#include "proto/digest.h"
+#include "proto/fate.h"
+#include "proto/http.h"
+#include "proto/httpdate.h"
+#include "proto/mime.h"
+
+#define FS_IO_BUF 16384           /* pooled input buffers and each exchange's output */
+#define FS_LOG_TARGET 1024        /* request target bytes kept for the access log */
+#define FS_DISCARD_MAX (1u << 20) /* request body we read only to drop it */
+#define FS_LOG_FIELD 256          /* Referer and User-Agent bytes kept for the log */
+#define FS_RW_BUF (256u << 10)    /* the worker's rwbuf */
+
+/* The states of a connection. Every change goes through fs_conn_set_state,
+ * which asserts that it is one fs_conn_legal allows. */
+enum conn_state {
+    CS_PROBE,   /* a new connection: its first bytes tell TLS, HTTP or a raw name */
+    CS_TLS,     /* a TLS handshake; then CS_PROBE again, inside TLS */
+    CS_HEAD,    /* reading a request head */
+    CS_BODY,    /* reading a PUT body into an upload */
+    CS_DISCARD, /* reading and dropping the rest of a body nobody wants */
+    CS_SEND,    /* sending a response */
+    CS_LINGER,  /* our side shut down; reading what the peer still sends */
+    CS_CLOSE,   /* done: the drive loop frees the connection */
+    CS_AUTH,    /* a password check runs off the loop (fs_auth.c); the socket is not watched */
+    CS_DIGEST,  /* a file's digest is computed off the loop (fs_digest.c); likewise */
+    CS_NSTATES,
+};
+
+#define FL_LOOPBACK 0x01  /* the peer is on this host */
+#define FL_HEAD_TIMER 0x02 /* a request head is partly here: its deadline runs */
+#define FL_GAP 0x04       /* on the probe list: a raw name may still be arriving */
+#define FL_FIN 0x08       /* the peer has shut down its side */
+#define FL_SHUT 0x10      /* CS_LINGER: our close_notify waits for room in the socket */
+
+union peer_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
+struct worker;
+struct put;
+struct fs_auth_job;
+struct fs_auth_port;
+struct fs_digest;
+struct fs_rup;
+struct fs_digest_port;
+struct fs_tar;
+
+/* Where a response body comes from, after the head in out. */
+struct body_src {
+    struct buf *page; /* a generated page (listing), owned; NULL if none */
+    int fd;           /* a file, owned; -1 if none */
+    off_t off, end;   /* the file range still to send */
+    int pipe_fd[2];   /* FS_SEND_SPLICE's pipe; -1 otherwise */
+    uint32_t piped;   /* file bytes in the pipe, not yet in the socket */
+    struct fs_tar *tar; /* a tar stream that refills page; owned; NULL if none */
+};
+
+/* One request and its response. */
+struct xchg {
+    struct buf out;           /* the response head and small bodies: fixed storage below */
+    struct body_src src;
+    struct put *put;          /* a PUT under way */
+    struct fate_input body;   /* the request body: framing and how much was read */
+    bool keep;                /* another request may follow the response */
+    bool head_only;           /* HEAD: the body is counted, not sent */
+    bool raw;                 /* a raw-protocol exchange */
+    int minor;                /* HTTP/1.minor of the request */
+    int status;               /* of the response, once fs_respond ran */
+    uint64_t head_len;        /* bytes of out that are the head */
+    uint64_t sent;            /* bytes written to the socket, head included */
+    uint16_t method_len, target_len;
+    uint8_t auth;             /* FS_AUTH_*: what the password check said */
+    uint8_t dg;               /* FS_DG_*: what is known of the file's digest */
+    uint64_t dg_dev;          /* FS_DG_HAVE: the version dg_sha describes */
+    struct digest_stamp dg_st;
+    unsigned char dg_sha[DIGEST_SHA256_LEN];
+    char user[AUTH_USER_MAX + 1]; /* the authenticated user; empty when anonymous */
+    uint16_t referer_len, agent_len; /* 0: the header was absent */
+    int64_t start_us;         /* when the exchange began (CLOCK_MONOTONIC) */
+    char method[16];
+    char target[FS_LOG_TARGET];
+    char referer[FS_LOG_FIELD];
+    char agent[FS_LOG_FIELD];
+    char outmem[FS_IO_BUF];
+};
+
+struct conn {
+    struct srv_conn sc;         /* on the worker's list; sc.deadline is swept by net/srv */
+    struct ev_io io;
+    struct worker *w;
+    struct conn *gprev, *gnext; /* the worker's probe list (FL_GAP) */
+    uint8_t state;
+    uint8_t flags;
+    int64_t gap_at;             /* FL_GAP: when a quiet peer's raw name is complete */
+    uint64_t discard;           /* body bytes to drop before the next request */
+    struct buf *in;             /* pooled; NULL while nothing is pending */
+    struct xchg *x;             /* the exchange under way; NULL between requests */
+    struct tls *tls;            /* the TLS session; NULL on plain TCP. All I/O goes
+                                   through net/sio with it */
+    struct fs_auth_job *job;    /* CS_AUTH: the password check under way */
+    union peer_addr peer;
+};
+
+/* The request arrived over TLS (the handshake is done before any request
+ * is read, so this holds for every request of the connection). */
+static inline bool fs_conn_secure(const struct conn *c)
+{
+    return c->tls != NULL;
+}
+
+struct fs_server;
+
+struct worker {
+    struct srv_worker *sw;
+    struct ev_loop *loop; /* &sw->loop */
+    struct fs_server *srv;
+    struct conn *probing; /* connections whose raw name may still be arriving */
+    struct buf *pool[256];
+    size_t npool;
+    struct xchg *xpool[64];
+    size_t nxpool;
+    struct buf log;
+    time_t date_t;
+    char date[HTTPDATE_LEN + 1];
+    char log_date[32];
+    char scratch[4096];
+    char *rwbuf; /* FS_RW_BUF bytes, made when first needed: file bytes on their way to
+                    the socket (FS_SEND_READWRITE, TLS), request bodies on their way
+                    to a file (fs_put_bulk); never held across a call */
+    struct fs_auth_port *auth_port; /* --auth: where password checks come back */
+    struct fs_digest_port *digest_port; /* where digests computed off the loop come back */
+};
+
+struct tls_server;
+
+struct fs_server {
+    struct fs_options opt;
+    struct tls_server *tls; /* NULL: plain only */
+    int rootfd;
+    struct mime_table mime;
+    struct srv srv;
+    struct worker *workers;
+    struct fs_digest *digest; /* Repr-Digest: the cache and the thread; NULL if it did not start */
+    struct fs_rup *rup;       /* --upload: resumable uploads (fs_rup.h); NULL when off */
+    char csp[256]; /* the listing page's Content-Security-Policy */
+};
+
+/* What a response says about itself; fs_respond turns it into a head. */
+struct reply {
+    int status;
+    const char *type;
+    bool has_length;
+    uint64_t length;
+    const struct stat *st; /* Last-Modified, with etag */
+    const char *etag;
+    const char *content_range;
+    const char *location;
+    const char *allow;
+    const char *extra; /* whole header lines ("Name: value\r\n..."), or NULL */
+    const char *csp;         /* Content-Security-Policy */
+    const char *disposition; /* Content-Disposition */
+    bool chunked;            /* Transfer-Encoding: chunked (no length) */
+};
+
+/* fileserver.c: pools. fs_in_get and fs_xchg_get return NULL when memory
+ * is short. */
+struct buf *fs_in_get(struct worker *w);
+void fs_in_put(struct worker *w, struct buf **bp);
+struct xchg *fs_xchg_get(struct worker *w);
+void fs_xchg_put(struct worker *w, struct xchg **xp);
+void fs_probe_list(struct conn *c, bool on);
+void fs_log_flush(struct worker *w);
+
+/* fs_conn.c */
+/* Takes over the accepted connection fd from peer ss (the fuzz target
+ * calls this too). */
+void fs_conn_open(struct worker *w, int fd, const struct sockaddr_storage *ss);
+bool fs_conn_legal(enum conn_state from, enum conn_state to);
+void fs_conn_set_state(struct conn *c, enum conn_state to);
+void fs_conn_drive(struct conn *c);
+void fs_conn_expired(struct conn *c);
+void fs_conn_abort(struct conn *c);
+/* Shuts our side down and reads the peer's last bytes until it closes. */
+void fs_conn_linger(struct conn *c);
+void fs_conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+/* Starts an exchange on c for a request (or raw name); NULL when memory is short. */
+struct xchg *fs_conn_begin(struct conn *c);
+
+/* fs_reply.c */
+void fs_respond(struct conn *c, const struct reply *r);
+void fs_respond_error(struct conn *c, int status, const char *allow);
+void fs_log_exchange(struct conn *c);
+
+/* fs_body.c: sends what c->x holds. */
+enum body_result { BODY_DONE, BODY_AGAIN, BODY_BUDGET, BODY_FAILED };
+enum body_result fs_body_send(struct conn *c);
+void fs_body_free(struct body_src *s);
+
+/* fs_route.c: handles the parsed request at the start of c->in. */
+void fs_route(struct conn *c, const struct http_request *req, const struct http_info *info);
+
+/* fs_put.c */
+/* The status for an error (-errno) from opening a parent or changing an
+ * entry beneath the root: PUT, MKCOL and DELETE. 409 a parent missing,
+ * 403 refused or out of the root, 507 no space, 414, 413, 400, else 500. */
+int fs_change_status(int err);
+void fs_put_begin(struct conn *c, const struct http_request *req, const struct http_info *info,
+                  const char *rel);
+/* PATCH with application/partial-upload to token's upload of rel. */
+void fs_put_patch(struct conn *c, const struct http_request *req, const char *rel,
+                  const char *token);
+void fs_put_feed(struct conn *c);
+/* Body bytes still to come that fs_put_bulk may take: a body of known
+ * length with c->in empty; 0 otherwise. */
+uint64_t fs_put_left(const struct conn *c);
+/* n bytes of such a body (n <= fs_put_left), read straight into data
+ * rather than through c->in: fewer, larger reads and writes. */
+void fs_put_bulk(struct conn *c, char *data, size_t n);
+void fs_put_free(struct put **pp);
+
+/* fs_dav.c */
+/* True when the exchange's user may change what rel names (a normalised
+ * path). Today that is --upload; the account rights take its place. */
+bool fs_may_write(const struct conn *c, const char *rel);
+/* The Allow header for rel. */
+const char *fs_allow(const struct conn *c, const char *rel);
+void fs_dav_mkcol(struct conn *c, const char *rel);
+/* trailing_slash: the target ended in "/", so it must name a directory. */
+void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash);
+
+/* fs_tar.c: starts sending the directory open at dirfd (which this takes
+ * over), named rel beneath the root, as a tar archive. */
+void fs_tar_serve(struct conn *c, int dirfd, const char *rel);
+/* Refills s->page with the next part of the archive (chunk-framed when the
+ * response is chunked). Returns 0 (an empty page then means the archive is
+ * all out), -EAGAIN when this turn's work is used up with nothing made yet,
+ * or -errno. */
+int fs_tar_fill(struct body_src *s);
+void fs_tar_free(struct fs_tar **tp);
+
+/* fs_raw.c: answers the raw name in c->in. */
+void fs_raw_serve(struct conn *c);
+
+#endif

@@ -1,0 +1,157 @@
+/* Sending a response: the head and small bodies from the exchange's own
+ * buffer, a generated page, then a file range the way --send-mode says
+ * (sendfile, read/write through a per-thread buffer, or splice through a
+ * pipe). Every byte that leaves is counted in x->sent for the access log.
+ * Under TLS (net/sio) the bytes are encrypted from a buffer: splice has no
+ * buffer to give, so it becomes the sendfile mode, which sio turns into a
+ * pread and a write. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "serve/fs.h"
+#include "net/sio.h"
+
+#define SEND_BUDGET (8u << 20) /* bytes for one connection per wakeup */
+#define SENDFILE_CHUNK (4u << 20)
+
+void fs_body_free(struct body_src *s)
+{
+    if (s->page != NULL) {
+        buf_free(s->page);
+        free(s->page);
+        s->page = NULL;
+    }
+    if (s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    if (s->pipe_fd[0] >= 0) {
+        close(s->pipe_fd[0]);
+        close(s->pipe_fd[1]);
+        s->pipe_fd[0] = s->pipe_fd[1] = -1;
+    }
+    s->piped = 0;
+    fs_tar_free(&s->tar);
+}
+
+/* Sends the next part of the file range. Returns bytes sent, 0 when the
+ * file ended early, or -errno (-EAGAIN when the socket is full). */
+static ssize_t send_file_part(struct conn *c)
+{
+    struct worker *w = c->w;
+    struct body_src *s = &c->x->src;
+    size_t want = (size_t)(s->end - s->off);
+    ssize_t n;
+
+    if (want > SENDFILE_CHUNK)
+        want = SENDFILE_CHUNK;
+    enum fs_send_mode mode = w->srv->opt.send_mode;
+    if (mode == FS_SEND_AUTO)
+        /* Measured (docs/BENCHMARKS.md): over loopback, copying through a
+         * cache-warm buffer beat our (uncorked) sendfile 1.3-1.6x for large
+         * files; over a NIC, sendfile saves the copy. */
+        mode = (c->flags & FL_LOOPBACK) ? FS_SEND_READWRITE : FS_SEND_SENDFILE;
+    if (mode == FS_SEND_SPLICE && c->tls != NULL)
+        mode = FS_SEND_SENDFILE;
+    if (mode != FS_SEND_SPLICE && w->rwbuf == NULL && (mode == FS_SEND_READWRITE || c->tls != NULL))
+        w->rwbuf = malloc(FS_RW_BUF);
+    switch (mode) {
+    case FS_SEND_READWRITE:
+        if (w->rwbuf == NULL)
+            return -ENOMEM;
+        if (want > FS_RW_BUF)
+            want = FS_RW_BUF;
+        n = pread(s->fd, w->rwbuf, want, s->off);
+        if (n <= 0)
+            return n < 0 ? -errno : 0;
+        /* Bytes the socket does not take are read again next time: the
+         * buffer belongs to the thread, not the connection. */
+        struct iovec iov = {w->rwbuf, (size_t)n};
+        n = sio_sendv(c->io.fd, c->tls, &iov, 1, false);
+        if (n > 0)
+            s->off += n;
+        return n;
+    case FS_SEND_SPLICE:
+        if (s->pipe_fd[0] < 0 && pipe2(s->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
+            s->pipe_fd[0] = s->pipe_fd[1] = -1;
+            return -errno;
+        }
+        if (s->piped == 0) {
+            n = splice(s->fd, &s->off, s->pipe_fd[1], NULL, want, SPLICE_F_MOVE);
+            if (n <= 0)
+                return n < 0 ? -errno : 0;
+            s->piped = (uint32_t)n;
+        }
+        n = splice(s->pipe_fd[0], NULL, c->io.fd, NULL, s->piped,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (s->off < s->end ? SPLICE_F_MORE : 0));
+        if (n < 0)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        s->piped -= (uint32_t)n;
+        return n > 0 ? n : -EAGAIN;
+    case FS_SEND_AUTO:
+    case FS_SEND_SENDFILE:
+        break;
+    }
+    if (c->tls != NULL && w->rwbuf == NULL)
+        return -ENOMEM;
+    return sio_send_file(c->io.fd, c->tls, s->fd, &s->off, want, w->rwbuf, FS_RW_BUF);
+}
+
+/* Sends from x->out, the page and the file, in that order, until all is
+ * out (BODY_DONE), the socket is full (BODY_AGAIN), this wakeup's budget
+ * is spent (BODY_BUDGET) or the connection failed or the file shrank
+ * under a promised length (BODY_FAILED). */
+enum body_result fs_body_send(struct conn *c)
+{
+    struct xchg *x = c->x;
+    struct body_src *s = &x->src;
+    size_t budget = SEND_BUDGET;
+
+    for (;;) {
+        size_t outlen = buf_len(&x->out);
+        if (s->tar != NULL && outlen == 0 && buf_len(s->page) == 0) {
+            int rc = fs_tar_fill(s); /* the next part of a tar stream (fs_tar.c) */
+            if (rc == -EAGAIN)
+                return BODY_BUDGET;
+            if (rc < 0)
+                return BODY_FAILED;
+        }
+        size_t pagelen = s->page ? buf_len(s->page) : 0;
+        bool file_left = s->fd >= 0 && (s->off < s->end || s->piped > 0);
+        ssize_t n;
+
+        if (outlen > 0 || pagelen > 0) {
+            struct iovec iov[2];
+            int cnt = 0;
+            if (outlen > 0)
+                iov[cnt++] = (struct iovec){(void *)buf_rptr(&x->out), outlen};
+            if (pagelen > 0)
+                iov[cnt++] = (struct iovec){(void *)buf_rptr(s->page), pagelen};
+            n = sio_sendv(c->io.fd, c->tls, iov, cnt, file_left);
+            if (n > 0) {
+                size_t from_out = (size_t)n < outlen ? (size_t)n : outlen;
+                buf_consume(&x->out, from_out);
+                if ((size_t)n > from_out)
+                    buf_consume(s->page, (size_t)n - from_out);
+            }
+        } else if (file_left) {
+            n = send_file_part(c);
+            if (n == 0)
+                return BODY_FAILED; /* the file shrank: we cannot keep our promise */
+        } else {
+            return BODY_DONE;
+        }
+        if (n == -EAGAIN)
+            return BODY_AGAIN;
+        if (n < 0)
+            return BODY_FAILED;
+        x->sent += (uint64_t)n;
+        if ((size_t)n >= budget)
+            return BODY_BUDGET; /* let other connections have a turn */
+        budget -= (size_t)n;
+    }
+}

@@ -1,0 +1,94 @@
+/* The methods that change the tree besides PUT: MKCOL makes a directory,
+ * DELETE removes a file, a symbolic link (never what it points at) or an
+ * empty directory; OPTIONS says which methods a path allows. Paths resolve
+ * as PUT's do: normalised by proto/path, the parent opened beneath the root
+ * with openat2(RESOLVE_BENEATH), so neither ".." nor a link can lead out,
+ * and the last segment handled in that parent without following it.
+ * fs_may_write is the one place that says who may change what. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "serve/fs.h"
+#include "serve/fs_auth.h"
+#include "core/fsx.h"
+
+bool fs_may_write(const struct conn *c, const char *rel)
+{
+    return fs_auth_may(c->w->srv, c->x != NULL ? c->x->user : NULL, rel, AUTH_WRITE);
+}
+
+const char *fs_allow(const struct conn *c, const char *rel)
+{
+    return fs_may_write(c, rel) ? "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL" : "GET, HEAD, OPTIONS";
+}
+
+/* True when the request carries a body (MKCOL bodies are not understood). */
+static bool has_body(const struct xchg *x)
+{
+    return x->body.framing != FATE_NO_BODY;
+}
+
+void fs_dav_mkcol(struct conn *c, const char *rel)
+{
+    const char *name;
+
+    /* RFC 4918 §9.3.1: a body we do not understand is 415; a resource
+     * that exists is 405; a missing parent is 409. */
+    if (has_body(c->x)) {
+        fs_respond_error(c, 415, NULL);
+        return;
+    }
+    if (strcmp(rel, ".") == 0) {
+        fs_respond_error(c, 405, fs_allow(c, rel));
+        return;
+    }
+    int dirfd = fsx_open_parent(c->w->srv->rootfd, rel, &name);
+    if (dirfd < 0) {
+        fs_respond_error(c, fs_change_status(dirfd), NULL);
+        return;
+    }
+    int rc = mkdirat(dirfd, name, 0755) < 0 ? -errno : 0;
+    close(dirfd);
+    if (rc == -EEXIST)
+        fs_respond_error(c, 405, fs_allow(c, rel));
+    else if (rc < 0)
+        fs_respond_error(c, fs_change_status(rc), NULL);
+    else
+        fs_respond(c, &(struct reply){.status = 201, .has_length = true});
+}
+
+void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
+{
+    const char *name;
+    struct stat st;
+
+    if (strcmp(rel, ".") == 0) {
+        fs_respond_error(c, 403, NULL); /* the root stays */
+        return;
+    }
+    int dirfd = fsx_open_parent(c->w->srv->rootfd, rel, &name);
+    if (dirfd < 0) {
+        int status = fs_change_status(dirfd);
+        fs_respond_error(c, status == 409 ? 404 : status, NULL);
+        return;
+    }
+    int rc = 0;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        rc = -errno;
+    else if (trailing_slash && !S_ISDIR(st.st_mode))
+        rc = -ENOENT; /* "file/" names nothing, as for GET */
+    else if (unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+        rc = -errno; /* a link is removed itself: unlinkat never follows one */
+    close(dirfd);
+    if (rc == 0)
+        fs_respond(c, &(struct reply){.status = 204});
+    else if (rc == -ENOENT || rc == -ENOTDIR)
+        fs_respond_error(c, 404, NULL);
+    else if (rc == -ENOTEMPTY || rc == -EEXIST || rc == -EISDIR)
+        fs_respond_error(c, 409, NULL); /* a directory with something in it */
+    else
+        fs_respond_error(c, fs_change_status(rc), NULL);
+}

@@ -1,0 +1,673 @@
+/* PUT (--upload): the request's checks, then its body from c->in into
+ * serve/upload, then the answer. Whatever of the body is not read here is
+ * left to proto/fate through fs_respond: dropped when small and of known
+ * length, otherwise the connection closes.
+ *
+ * A body sent with Repr-Digest or Content-Digest (sha-256; the same thing
+ * for a PUT without content coding) is hashed as it comes and put in place
+ * only when it matches: else 400, and the old file stays. Its digest, or
+ * with --digest the digest of any upload, is kept for GETs (fs_digest). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <time.h>
+
+#include "serve/fs.h"
+#include "serve/fs_digest.h"
+#include "serve/fs_rup.h"
+#include "serve/upload.h"
+#include "core/hash.h"
+#include "net/sio.h"
+#include "net/sock.h"
+#include "proto/html.h"
+#include "proto/path.h"
+
+struct put {
+    struct upload *up;
+    struct hash_follow *hf;  /* the file's sha-256, by a thread behind the writes; NULL: not wanted */
+    struct hash *content;    /* this request's content, when it gave Content-Digest (resumable) */
+    unsigned char content_sha[DIGEST_SHA256_LEN];
+    int64_t start;           /* the data's size before this request's content */
+    struct http_chunked ch;
+    char location[PATH_MAX_LEN * 3 + 8]; /* for a 201 */
+    /* The file's announced digest (st.has_sha, st.sha); for a resumable
+     * upload (slot != NULL, fs_rup.h) its whole state too. */
+    struct rup_state st;
+    struct fs_rup *rup;       /* the store, for a resumable upload; NULL for a plain PUT */
+    struct fs_rup_slot *slot; /* held while this request may write */
+    uint64_t gen;             /* this request's turn to write */
+    char token[RUP_TOKEN_LEN + 1];
+    char upload_url[PATH_MAX_LEN * 3 + 64]; /* the Location of the upload resource */
+    bool creation;            /* the request created the upload (else a PATCH) */
+    bool completes;           /* it said Upload-Complete: ?1 */
+    bool discard;             /* the upload failed as a whole: its data and state go */
+};
+
+void fs_put_free(struct put **pp)
+{
+    struct put *p = *pp;
+
+    if (p == NULL)
+        return;
+    *pp = NULL;
+    hash_follow_cancel(p->hf); /* before its file is closed */
+    hash_free(p->content);
+    if (p->rup == NULL) {
+        if (p->up != NULL)
+            upload_abort(p->up);
+    } else {
+        /* A resumable upload keeps what came, for the next append, unless
+         * it failed as a whole. */
+        if (p->up != NULL && p->discard)
+            upload_abort(p->up);
+        else if (p->up != NULL)
+            upload_release(p->up);
+        if (p->discard)
+            fs_rup_forget(p->rup, p->token, p->st.rel);
+        fs_rup_drop(p->rup, p->slot);
+    }
+    free(p);
+}
+
+int fs_change_status(int err)
+{
+    switch (err) {
+    case -ENOENT:
+    case -ENOTDIR:
+    case -EISDIR:
+        return 409;
+    case -EXDEV:
+    case -ELOOP:
+    case -EACCES:
+    case -EPERM:
+    case -EROFS:
+    case -EBUSY:
+        return 403;
+    case -ENOSPC:
+    case -EDQUOT:
+        return 507;
+    case -ENAMETOOLONG:
+        return 414;
+    case -EFBIG:
+        return 413;
+    case -EBADMSG:
+        return 400;
+    default:
+        return 500;
+    }
+}
+
+/* The sha-256 the field name of req gives: 1 with out set, 0 when there
+ * is none, -EINVAL when one is malformed or two disagree. */
+static int field_digest(const struct http_request *req, const char *name, unsigned char *out)
+{
+    unsigned char d[DIGEST_SHA256_LEN];
+    int found = 0;
+
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const struct http_header *h = &req->headers[i];
+        if (!http_str_ieq(h->name.p, h->name.len, name))
+            continue;
+        int rc = digest_field_sha256(h->value.p, h->value.len, d);
+        if (rc < 0 || (rc == 1 && found && memcmp(d, out, sizeof d) != 0))
+            return -EINVAL;
+        if (rc == 1) {
+            memcpy(out, d, sizeof d);
+            found = 1;
+        }
+    }
+    return found;
+}
+
+/* The digest of the whole representation the request states: Repr-Digest,
+ * and Content-Digest when its content is the whole (content_whole). 1, 0
+ * or -EINVAL as field_digest, and -EINVAL when the two disagree. */
+static int body_digest(const struct http_request *req, bool content_whole, unsigned char *out)
+{
+    unsigned char cd[DIGEST_SHA256_LEN];
+    int r = field_digest(req, "repr-digest", out);
+    int c = field_digest(req, "content-digest", cd);
+
+    if (r < 0 || c < 0 || (r == 1 && c == 1 && content_whole && memcmp(out, cd, sizeof cd) != 0))
+        return -EINVAL;
+    if (r == 0 && c == 1 && content_whole) {
+        memcpy(out, cd, sizeof cd);
+        return 1;
+    }
+    return r;
+}
+
+/* True when the request has a header called name. */
+static bool has_header(const struct http_request *req, const char *name)
+{
+    return http_header_get(req->headers, req->nheaders, name).p != NULL;
+}
+
+/* The request body's length: -1 chunked, 0 none. */
+static int64_t body_length(const struct xchg *x)
+{
+    if (x->body.framing == FATE_CHUNKED)
+        return -1;
+    return x->body.framing == FATE_LENGTH ? (int64_t)x->body.length : 0;
+}
+
+/* Sends an interim response (100, 104) before the body; false when the
+ * connection must close (half a TLS record cannot wait for the rest). */
+static bool send_interim(struct conn *c, const char *head, size_t len)
+{
+    /* Tiny and first on the connection: if the socket cannot take it now
+     * the client sends the body after its own short wait anyway. */
+    struct iovec iov = {(void *)head, len};
+    ssize_t n = sio_sendv(c->io.fd, c->tls, &iov, 1, false);
+
+    if (n != (ssize_t)len && fs_conn_secure(c)) {
+        fs_conn_set_state(c, CS_CLOSE);
+        return false;
+    }
+    return true;
+}
+
+/* The body comes next: CS_BODY, its deadline, 100 Continue if asked. */
+static void start_body(struct conn *c)
+{
+    struct xchg *x = c->x;
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    fs_conn_set_state(c, CS_BODY);
+    c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    if (x->body.framing == FATE_NO_BODY) {
+        fs_put_feed(c); /* Content-Length: 0, an empty file */
+        return;
+    }
+    if (x->body.expect_continue) {
+        if (!send_interim(c, cont, sizeof cont - 1))
+            return;
+        x->body.continue_sent = true;
+    }
+}
+
+/* A new put for c's exchange, with the Location of rel for a 201. */
+static struct put *new_put(struct conn *c, const char *rel)
+{
+    struct put *p = calloc(1, sizeof *p);
+    struct buf loc;
+
+    if (p == NULL)
+        return NULL;
+    c->x->put = p;
+    buf_init(&loc, sizeof p->location);
+    if (buf_puts(&loc, "/") == 0 && url_encode(&loc, rel, strlen(rel), 1) == 0 &&
+        buf_append(&loc, "", 1) == 0)
+        memcpy(p->location, loc.data, buf_len(&loc));
+    buf_free(&loc);
+    return p;
+}
+
+/* Answers a refused resumable request: the status for v, with the offset
+ * for a 409 and the limits for a 413. */
+static void refuse(struct conn *c, enum rup_verdict v, int64_t offset, bool empty)
+{
+    char extra[160];
+    int status = v == RUP_MISMATCH ? 409 : v == RUP_TOO_LARGE ? 413 : v == RUP_COMPLETED && empty ? 410 : 400;
+
+    extra[0] = '\0';
+    if (v == RUP_MISMATCH)
+        snprintf(extra, sizeof extra, "Upload-Offset: %lld\r\n", (long long)offset);
+    else if (v == RUP_TOO_LARGE)
+        fs_rup_limit(c->w->srv->rup, NULL, extra, sizeof extra);
+    struct reply r = {.status = status, .has_length = true, .extra = extra[0] ? extra : NULL};
+    fs_respond(c, &r);
+}
+
+/* An upload whose whole digest will be needed (to check it, or to keep it
+ * with --digest) is hashed by a thread that reads behind the body as it is
+ * written (for a resumable one, the part from earlier requests first); so
+ * the loop neither hashes nor reads the file again at the end. Without the
+ * thread, the file is read back then. */
+static void follow(struct conn *c, struct put *p, int64_t offset)
+{
+    if (!p->st.has_sha && !c->w->srv->opt.digest)
+        return;
+    if (hash_follow_start(upload_fd(p->up), &p->hf) == 0 && offset > 0)
+        hash_follow_advance(p->hf, (uint64_t)offset);
+}
+
+/* A part of a resumable upload sent with Content-Digest is checked by
+ * itself (the draft's content digests): hashed as it comes, and taken
+ * back out if it does not match. 0, or -EINVAL for a field that does not
+ * parse (400), -ENOMEM. */
+static int check_content(struct put *p, const struct http_request *req)
+{
+    int rc = field_digest(req, "content-digest", p->content_sha);
+
+    if (rc <= 0)
+        return rc;
+    p->start = (int64_t)upload_size(p->up);
+    p->content = hash_new();
+    return p->content == NULL ? -ENOMEM : 0;
+}
+
+/* A creation request (Upload-Complete on a PUT or POST): the state and
+ * the data file, then 104 with the upload's URL when the client speaks the
+ * draft's interop version, then the body as for any PUT. */
+static void begin_resumable(struct conn *c, const struct http_request *req,
+                            const struct rup_req *rr, const char *rel)
+{
+    struct fs_server *s = c->w->srv;
+    struct rup_decision d;
+    char partial[64], limit[96], interim[PATH_MAX_LEN * 3 + 256];
+
+    rup_decide_create(rr, s->opt.max_upload, &d);
+    if (d.verdict != RUP_GO) {
+        refuse(c, d.verdict, 0, false);
+        return;
+    }
+    struct rup_state st = {.length = d.length, .created = (int64_t)time(NULL)};
+    snprintf(st.rel, sizeof st.rel, "%s", rel);
+    int dr = body_digest(req, rr->complete == 1, st.sha);
+    if (dr < 0) {
+        fs_respond_error(c, 400, NULL);
+        return;
+    }
+    st.has_sha = dr == 1;
+    struct put *p = new_put(c, rel);
+    if (p == NULL || p->location[0] == '\0') {
+        fs_respond_error(c, p == NULL ? 500 : 414, NULL); /* no URL to give */
+        return;
+    }
+    p->creation = true;
+    p->completes = rr->complete == 1;
+    int rc = fs_rup_create(s->rup, &st, p->token);
+    if (rc < 0) {
+        fs_respond_error(c, fs_change_status(rc), NULL);
+        return;
+    }
+    p->rup = s->rup;
+    p->st = st;
+    fs_rup_partial(p->token, partial);
+    rc = upload_open_partial(s->rootfd, rel, partial, true, &p->up);
+    if (rc == 0 && (p->slot = fs_rup_hold(s->rup, p->token, &p->gen)) == NULL)
+        rc = -EBUSY;
+    if (rc < 0) {
+        p->discard = true;
+        fs_respond_error(c, rc == -EBUSY ? 503 : fs_change_status(rc), NULL);
+        return;
+    }
+    snprintf(p->upload_url, sizeof p->upload_url, "%s?upload=%s", p->location, p->token);
+    /* (With Upload-Complete: ?1 the content is the whole: st.sha covers it.) */
+    if (rr->complete == 0 && (rc = check_content(p, req)) < 0) {
+        p->discard = true;
+        fs_respond_error(c, rc == -EINVAL ? 400 : 500, NULL);
+        return;
+    }
+    follow(c, p, 0);
+    /* 104 before 100: the client learns where to resume before it sends. */
+    if (rr->interop == RUP_INTEROP && req->minor >= 1) {
+        fs_rup_limit(s->rup, &st, limit, sizeof limit);
+        int n = snprintf(interim, sizeof interim,
+                         "HTTP/1.1 104 Upload Resumption Supported\r\n"
+                         "Upload-Draft-Interop-Version: %d\r\nLocation: %s\r\n%s\r\n",
+                         RUP_INTEROP, p->upload_url, limit);
+        if (n > 0 && (size_t)n < sizeof interim && !send_interim(c, interim, (size_t)n))
+            return;
+    }
+    start_body(c);
+}
+
+/* Whether the request's media type is application/partial-upload. */
+static bool partial_upload_type(const struct http_request *req)
+{
+    struct http_str v = http_header_get(req->headers, req->nheaders, "content-type");
+
+    if (v.p == NULL)
+        return false;
+    const char *semi = memchr(v.p, ';', v.len); /* parameters are not looked at */
+    size_t n = semi != NULL ? (size_t)(semi - v.p) : v.len;
+    while (n > 0 && (v.p[n - 1] == ' ' || v.p[n - 1] == '\t'))
+        n--;
+    return http_str_ieq(v.p, n, "application/partial-upload");
+}
+
+void fs_put_patch(struct conn *c, const struct http_request *req, const char *rel,
+                  const char *token)
+{
+    struct fs_server *s = c->w->srv;
+    struct xchg *x = c->x;
+    struct rup_req rr;
+    struct rup_decision d;
+    char partial[64];
+
+    if (!partial_upload_type(req)) {
+        fs_respond_error(c, 415, NULL);
+        return;
+    }
+    if (rup_req_parse(req, body_length(x), &rr) < 0) {
+        fs_respond_error(c, 400, NULL);
+        return;
+    }
+    struct put *p = new_put(c, rel);
+    if (p == NULL) {
+        fs_respond_error(c, 500, NULL);
+        return;
+    }
+    snprintf(p->token, sizeof p->token, "%s", token);
+    p->rup = s->rup;
+    if (fs_rup_load(s->rup, token, rel, &p->st) < 0) {
+        fs_respond_error(c, 404, NULL);
+        return;
+    }
+    /* Whatever was still writing to this upload stops here. */
+    if ((p->slot = fs_rup_hold(s->rup, token, &p->gen)) == NULL) {
+        fs_respond_error(c, 503, NULL);
+        return;
+    }
+    int64_t offset = p->st.length;
+    if (!p->st.complete) {
+        fs_rup_partial(token, partial);
+        int rc = upload_open_partial(s->rootfd, rel, partial, false, &p->up);
+        if (rc < 0) {
+            /* The data is gone or not ours: the upload cannot go on. */
+            fs_rup_forget(s->rup, token, rel);
+            fs_respond_error(c, 404, NULL);
+            return;
+        }
+        offset = (int64_t)upload_size(p->up);
+    }
+    rup_decide_append(&p->st, offset, &rr, s->opt.max_upload, &d);
+    if (d.verdict != RUP_GO) {
+        refuse(c, d.verdict, offset, body_length(x) == 0);
+        return;
+    }
+    int cr = check_content(p, req); /* before anything is recorded */
+    if (cr < 0) {
+        fs_respond_error(c, cr == -EINVAL ? 400 : 500, NULL);
+        return;
+    }
+    if (d.length != p->st.length) {
+        p->st.length = d.length;
+        if (fs_rup_save(s->rup, token, &p->st) < 0) {
+            fs_respond_error(c, 500, NULL);
+            return;
+        }
+    }
+    p->completes = rr.complete == 1;
+    follow(c, p, offset);
+    start_body(c);
+}
+
+void fs_put_begin(struct conn *c, const struct http_request *req, const struct http_info *info,
+                  const char *rel)
+{
+    struct fs_server *s = c->w->srv;
+    struct xchg *x = c->x;
+    struct rup_req rr;
+
+    if (x->body.framing == FATE_NO_BODY && info->content_length < 0) {
+        x->body.keep_alive = false;
+        fs_respond_error(c, 411, NULL);
+        return;
+    }
+    /* RFC 9110 §14.5: a server that does not apply partial PUTs must
+     * refuse them rather than store the part as the whole. */
+    if (has_header(req, "content-range") || rup_req_parse(req, body_length(x), &rr) < 0) {
+        fs_respond_error(c, 400, NULL);
+        return;
+    }
+    if (s->rup != NULL && rr.complete >= 0) {
+        begin_resumable(c, req, &rr, rel);
+        return;
+    }
+    if (req->method != HTTP_PUT) {
+        fs_respond_error(c, 405, fs_allow(c, rel));
+        return;
+    }
+    if (x->body.framing == FATE_LENGTH && x->body.length > s->opt.max_upload) {
+        fs_respond_error(c, 413, NULL);
+        return;
+    }
+    unsigned char want[DIGEST_SHA256_LEN] = {0};
+    int dr = body_digest(req, true, want);
+    if (dr < 0) {
+        fs_respond_error(c, 400, NULL);
+        return;
+    }
+    struct put *p = new_put(c, rel);
+    if (p == NULL) {
+        fs_respond_error(c, 500, NULL);
+        return;
+    }
+    p->st.has_sha = dr == 1;
+    memcpy(p->st.sha, want, sizeof want);
+    int rc = upload_begin(s->rootfd, rel, &p->up);
+    if (rc < 0) {
+        fs_respond_error(c, fs_change_status(rc), NULL);
+        return;
+    }
+    follow(c, p, 0);
+    start_body(c);
+}
+
+/* The digest of the whole upload at its end: from the thread that
+ * followed it (by now it has little or nothing left to read), else read
+ * back from the file. */
+static int whole_digest(struct put *p, unsigned char *out)
+{
+    if (p->hf != NULL) {
+        int rc = hash_follow_finish(p->hf, upload_size(p->up), out);
+        p->hf = NULL;
+        if (rc == 0)
+            return 0;
+    }
+    return hash_sha256_fd(upload_fd(p->up), out, NULL, NULL);
+}
+
+/* Ends a resumable upload's request whose body is all here. */
+static void finish_resumable(struct conn *c)
+{
+    struct fs_server *s = c->w->srv;
+    struct put *p = c->x->put;
+    char extra[PATH_MAX_LEN * 3 + 256], limit[96];
+    int64_t size = (int64_t)upload_size(p->up);
+    bool created = false;
+
+    if (p->content != NULL) {
+        unsigned char got[DIGEST_SHA256_LEN];
+        hash_final(p->content, got);
+        p->content = NULL;
+        if (memcmp(got, p->content_sha, sizeof got) != 0) {
+            /* Not what was sent: not appended. The upload goes on from
+             * where it was before this request. */
+            hash_follow_cancel(p->hf);
+            p->hf = NULL;
+            int rc = upload_truncate(p->up, (uint64_t)p->start);
+            if (rc < 0)
+                p->discard = true;
+            snprintf(extra, sizeof extra, "Upload-Complete: ?0\r\nUpload-Offset: %lld\r\n",
+                     (long long)p->start);
+            fs_respond(c, &(struct reply){.status = 400, .has_length = true, .extra = extra});
+            return;
+        }
+    }
+    if (!p->completes) {
+        /* Upload-Offset promises the client it need not send these bytes
+         * again: they reach the disk first. (At the end, the commit's sync
+         * then has only the last part to write.) */
+        if (fsync(upload_fd(p->up)) < 0) {
+            fs_respond_error(c, fs_change_status(-errno), NULL);
+            return;
+        }
+        fs_rup_limit(s->rup, &p->st, limit, sizeof limit);
+        snprintf(extra, sizeof extra, "Upload-Complete: ?0\r\nUpload-Offset: %lld\r\n%s",
+                 (long long)size, limit);
+        struct reply r = {.status = p->creation ? 201 : 204,
+                          .has_length = p->creation,
+                          .location = p->creation ? p->upload_url : NULL,
+                          .extra = extra};
+        fs_respond(c, &r);
+        return;
+    }
+    unsigned char got[DIGEST_SHA256_LEN];
+    int rc = rup_complete_ok(p->st.length, size) ? 0 : -EBADMSG;
+    bool hashed = rc == 0 && (p->st.has_sha || s->opt.digest) && whole_digest(p, got) == 0;
+    if (rc == 0 && p->st.has_sha && (!hashed || memcmp(got, p->st.sha, sizeof got) != 0))
+        rc = -EBADMSG; /* not the representation announced: it goes, the old file stays */
+    if (rc < 0) {
+        p->discard = true;
+        fs_respond(c, &(struct reply){.status = 400, .has_length = true,
+                                      .extra = "Upload-Complete: ?1\r\n"});
+        return;
+    }
+    if (hashed)
+        fs_digest_remember(s->digest, upload_fd(p->up), got);
+    rc = upload_commit(p->up, &created);
+    p->up = NULL;
+    if (rc < 0) {
+        p->discard = true;
+        fs_respond_error(c, fs_change_status(rc), NULL);
+        return;
+    }
+    /* Kept so that a client that missed this answer learns from HEAD. */
+    p->st.complete = true;
+    p->st.length = size;
+    fs_rup_save(s->rup, p->token, &p->st);
+    snprintf(extra, sizeof extra, "Upload-Complete: ?1\r\nUpload-Offset: %lld\r\n", (long long)size);
+    struct reply r = {.status = created ? 201 : 204,
+                      .has_length = created,
+                      .location = created && p->location[0] ? p->location : NULL,
+                      .extra = extra};
+    fs_respond(c, &r);
+}
+
+/* Ends the PUT: puts the file in place and answers, or answers err. */
+static void put_finish(struct conn *c, int err)
+{
+    struct xchg *x = c->x;
+    struct put *p = x->put;
+    bool created = false;
+
+    if (err == -ECANCELED) {
+        /* A later request for the same upload took over: this one is cut
+         * off, as the draft advises, its data kept. */
+        fs_conn_set_state(c, CS_CLOSE);
+        fs_put_free(&x->put);
+        return;
+    }
+    if (err == 0 && p->rup != NULL) {
+        finish_resumable(c);
+        fs_put_free(&x->put);
+        return;
+    }
+    unsigned char got[DIGEST_SHA256_LEN];
+    if (err == 0 && (p->st.has_sha || c->w->srv->opt.digest)) {
+        if (whole_digest(p, got) < 0 || (p->st.has_sha && memcmp(got, p->st.sha, sizeof got) != 0))
+            err = -EBADMSG; /* 400; fs_put_free drops the upload, the old file stays */
+        else
+            fs_digest_remember(c->w->srv->digest, upload_fd(p->up), got);
+    }
+    if (err == 0) {
+        err = upload_commit(p->up, &created);
+        p->up = NULL;
+    }
+    if (err != 0) {
+        fs_respond_error(c, fs_change_status(err), NULL);
+    } else if (created) {
+        fs_respond(c, &(struct reply){.status = 201,
+                                      .has_length = true,
+                                      .location = p->location[0] ? p->location : NULL});
+    } else {
+        fs_respond(c, &(struct reply){.status = 204});
+    }
+    fs_put_free(&x->put);
+}
+
+/* Moves body bytes from c->in to the upload, in CS_BODY. Leaves the state
+ * as it is while more is to come; answers when the body ended or failed.
+ * Bytes after the body (a pipelined request) stay in c->in. */
+/* take decoded body bytes at data, used bytes of the input counted: the
+ * checks, the write, the hashing, and the end when the body is complete
+ * or the write failed. */
+static void put_take(struct conn *c, char *data, size_t take)
+{
+    struct xchg *x = c->x;
+    struct put *p = x->put;
+    uint64_t max = c->w->srv->opt.max_upload;
+    enum rup_verdict v = p->rup != NULL ? rup_check_more(p->st.length, max, (int64_t)upload_size(p->up), take)
+                         : upload_size(p->up) + take > max ? RUP_TOO_LARGE
+                                                           : RUP_GO;
+
+    if (v != RUP_GO) {
+        /* Past its own length a resumable upload is invalid as a whole. */
+        p->discard = v == RUP_INCONSISTENT;
+        put_finish(c, v == RUP_TOO_LARGE ? -EFBIG : -EBADMSG);
+        return;
+    }
+    int rc = take == 0        ? 0
+             : p->rup != NULL ? fs_rup_write(p->slot, p->gen, p->up, data, take)
+                              : upload_write(p->up, data, take);
+    if (rc == 0 && take > 0 && p->hf != NULL)
+        hash_follow_advance(p->hf, upload_size(p->up));
+    if (rc == 0 && take > 0 && p->content != NULL)
+        hash_update(p->content, data, take);
+    if (rc < 0 || x->body.complete)
+        put_finish(c, rc);
+}
+
+/* Moves body bytes from c->in to the upload, in CS_BODY. Leaves the state
+ * as it is while more is to come; answers when the body ended or failed.
+ * Bytes after the body (a pipelined request) stay in c->in. */
+void fs_put_feed(struct conn *c)
+{
+    struct xchg *x = c->x;
+    struct put *p = x->put;
+    size_t len = c->in ? buf_len(c->in) : 0;
+    size_t take = len, used = len;
+
+    c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    char *data = len > 0 ? c->in->data + c->in->rpos : NULL;
+    if (x->body.framing == FATE_CHUNKED) {
+        ssize_t end = len > 0 ? http_chunked_decode(&p->ch, data, &take) : HTTP_PARSE_INCOMPLETE;
+        if (end == HTTP_PARSE_INVALID) {
+            buf_consume(c->in, len);
+            put_finish(c, -EBADMSG);
+            return;
+        }
+        if (end >= 0) {
+            /* What followed the body stayed where it was, at the end. */
+            used = len - (size_t)end;
+            x->body.complete = true;
+        }
+    } else {
+        uint64_t left = x->body.length - x->body.consumed;
+        if (take > left)
+            take = (size_t)left;
+        used = take;
+        x->body.complete = x->body.consumed + take == x->body.length;
+    }
+    x->body.consumed += used;
+    /* The bytes stay where they are until they are written. */
+    put_take(c, data, take);
+    if (len > 0 && c->in != NULL)
+        buf_consume(c->in, used);
+}
+
+uint64_t fs_put_left(const struct conn *c)
+{
+    const struct xchg *x = c->x;
+
+    if (c->state != CS_BODY || x->body.framing != FATE_LENGTH || (c->in && buf_len(c->in) > 0))
+        return 0;
+    return x->body.length - x->body.consumed;
+}
+
+void fs_put_bulk(struct conn *c, char *data, size_t n)
+{
+    struct xchg *x = c->x;
+
+    c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    x->body.consumed += n;
+    x->body.complete = x->body.consumed == x->body.length;
+    put_take(c, data, n);
+}

@@ -1,0 +1,283 @@
+/* Responses: the one place that decides what becomes of an unread request
+ * body (proto/fate), and so whether the connection stays, then writes the
+ * head; error pages; the access log line, written when the exchange ends
+ * with the bytes really sent. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve/fs.h"
+#include "net/sock.h"
+
+#define LOG_FLUSH_AT 65536
+
+/* Writes the status line and headers of r into x->out. */
+static int put_head(struct conn *c, const struct reply *r)
+{
+    struct xchg *x = c->x;
+    struct buf *b = &x->out;
+    char lm[HTTPDATE_LEN + 1];
+    int rc;
+
+    rc = buf_printf(b, "HTTP/1.1 %d %s\r\nServer: ferry\r\nDate: %s\r\n", r->status,
+                    http_reason(r->status), c->w->date);
+    if (rc == 0 && r->type)
+        rc = buf_printf(b, "Content-Type: %s\r\n", r->type);
+    if (rc == 0 && r->has_length)
+        rc = buf_printf(b, "Content-Length: %" PRIu64 "\r\n", r->length);
+    if (rc == 0 && r->st) {
+        httpdate_format(r->st->st_mtime, lm);
+        rc = buf_printf(b, "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n", lm, r->etag);
+    }
+    if (rc == 0 && r->content_range)
+        rc = buf_printf(b, "Content-Range: %s\r\n", r->content_range);
+    if (rc == 0 && r->location)
+        rc = buf_printf(b, "Location: %s\r\n", r->location);
+    if (rc == 0 && r->allow)
+        rc = buf_printf(b, "Allow: %s\r\n", r->allow);
+    if (rc == 0 && r->extra)
+        rc = buf_puts(b, r->extra);
+    if (rc == 0 && r->chunked)
+        rc = buf_puts(b, "Transfer-Encoding: chunked\r\n");
+    if (rc == 0 && r->disposition)
+        rc = buf_printf(b, "Content-Disposition: %s\r\n", r->disposition);
+    if (rc == 0 && r->csp)
+        rc = buf_printf(b, "Content-Security-Policy: %s\r\nX-Content-Type-Options: nosniff\r\n"
+                           "Referrer-Policy: same-origin\r\n",
+                        r->csp);
+    if (rc == 0 && !x->keep)
+        rc = buf_puts(b, "Connection: close\r\n");
+    else if (rc == 0 && x->minor == 0)
+        rc = buf_puts(b, "Connection: keep-alive\r\n");
+    if (rc == 0)
+        rc = buf_puts(b, "\r\n");
+    return rc;
+}
+
+/* Starts the response r on c's exchange: decides the request body's fate
+ * (the next request follows, the rest of the body is dropped first, or
+ * the connection closes), writes the head and moves to CS_SEND. The
+ * caller then adds the body: bytes to x->out, or x->src. A head that
+ * does not fit ends the connection. */
+void fs_respond(struct conn *c, const struct reply *r)
+{
+    struct xchg *x = c->x;
+    struct fate f = fate_decide(&x->body);
+
+    x->keep = f.action != FATE_CLOSE && !c->w->sw->stopping;
+    c->discard = f.action == FATE_DISCARD ? f.discard : 0;
+    x->status = r->status;
+    buf_consume(&x->out, buf_len(&x->out));
+    if (put_head(c, r) < 0) {
+        fs_conn_set_state(c, CS_CLOSE);
+        return;
+    }
+    x->head_len = buf_len(&x->out);
+    fs_conn_set_state(c, CS_SEND);
+}
+
+/* A short HTML error page; only the head for HEAD requests. */
+void fs_respond_error(struct conn *c, int status, const char *allow)
+{
+    char body[160];
+    int n = snprintf(body, sizeof body, "<!DOCTYPE html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n",
+                     status, http_reason(status), status, http_reason(status));
+    struct reply r = {.status = status,
+                      .type = "text/html; charset=utf-8",
+                      .has_length = true,
+                      .length = (uint64_t)n,
+                      .allow = allow};
+
+    fs_respond(c, &r);
+    if (c->state == CS_SEND && !c->x->head_only && buf_append(&c->x->out, body, (size_t)n) < 0)
+        fs_conn_set_state(c, CS_CLOSE);
+}
+
+/* Appends bytes for a log line, with quotes, backslashes and control bytes
+ * written as \xHH so a hostile name cannot forge lines. */
+static void log_escaped(struct buf *b, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
+            buf_printf(b, "\\x%02x", ch);
+        else
+            buf_append(b, &s[i], 1);
+    }
+}
+
+/* The length of the well-formed UTF-8 sequence at s[0..len) (RFC 3629: no
+ * overlongs, no surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (len < n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* Appends s[0..len) as a JSON string with its quotes (RFC 8259 §7): quote
+ * and backslash escaped, control bytes and DEL as \u00XX, and each byte
+ * that is not part of well-formed UTF-8 as U+FFFD, so the line is always
+ * valid JSON in valid UTF-8. */
+static void log_json_string(struct buf *b, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    buf_append(b, "\"", 1);
+    for (size_t i = 0; i < len;) {
+        unsigned char ch = u[i];
+        size_t n = utf8_seq(u + i, len - i);
+        if (n == 0) {
+            buf_puts(b, "\\ufffd");
+            i++;
+        } else if (ch == '"' || ch == '\\') {
+            buf_printf(b, "\\%c", ch);
+            i++;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            buf_printf(b, "\\u%04x", ch);
+            i++;
+        } else {
+            buf_append(b, s + i, n);
+            i += n;
+        }
+    }
+    buf_append(b, "\"", 1);
+}
+
+/* The authenticated user's name for the log (fs_auth sets it), or NULL. */
+static const char *log_user(const struct xchg *x)
+{
+    return x->user[0] != '\0' ? x->user : NULL;
+}
+
+/* A common or combined line for x. */
+static void log_clf(struct worker *w, const struct xchg *x, const char *addr, uint64_t body,
+                    int64_t us, bool combined)
+{
+    const char *user = log_user(x);
+
+    buf_printf(&w->log, "%s - ", addr);
+    if (user != NULL)
+        log_escaped(&w->log, user, strlen(user));
+    else
+        buf_puts(&w->log, "-");
+    buf_printf(&w->log, " [%s] \"", w->log_date);
+    log_escaped(&w->log, x->method, x->method_len);
+    buf_puts(&w->log, " ");
+    log_escaped(&w->log, x->target, x->target_len);
+    if (x->minor >= 0 && !x->raw)
+        buf_printf(&w->log, " HTTP/1.%d", x->minor);
+    buf_printf(&w->log, "\" %d %" PRIu64, x->status, body);
+    if (combined) {
+        buf_puts(&w->log, " \"");
+        if (x->referer_len > 0)
+            log_escaped(&w->log, x->referer, x->referer_len);
+        else
+            buf_puts(&w->log, "-");
+        buf_puts(&w->log, "\" \"");
+        if (x->agent_len > 0)
+            log_escaped(&w->log, x->agent, x->agent_len);
+        else
+            buf_puts(&w->log, "-");
+        buf_printf(&w->log, "\" %" PRId64 ".%03" PRId64, us / 1000, us % 1000);
+    }
+    buf_puts(&w->log, "\n");
+}
+
+/* A JSON line for x. */
+static void log_json(struct worker *w, const struct xchg *x, const char *addr, uint64_t body,
+                     int64_t us)
+{
+    const char *user = log_user(x);
+    char when[32], proto[24] = "";
+    time_t now = w->date_t;
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (x->raw)
+        snprintf(proto, sizeof proto, "raw");
+    else if (x->minor >= 0)
+        snprintf(proto, sizeof proto, "HTTP/1.%d", x->minor);
+    buf_printf(&w->log, "{\"time\":\"%s\",\"remote\":\"%s\",\"user\":", when, addr);
+    if (user != NULL)
+        log_json_string(&w->log, user, strlen(user));
+    else
+        buf_puts(&w->log, "null");
+    buf_puts(&w->log, ",\"method\":");
+    log_json_string(&w->log, x->method, x->method_len);
+    buf_puts(&w->log, ",\"target\":");
+    log_json_string(&w->log, x->target, x->target_len);
+    buf_printf(&w->log, ",\"protocol\":\"%s\",\"status\":%d,\"bytes\":%" PRIu64 ",\"referer\":",
+               proto, x->status, body);
+    if (x->referer_len > 0)
+        log_json_string(&w->log, x->referer, x->referer_len);
+    else
+        buf_puts(&w->log, "null");
+    buf_puts(&w->log, ",\"user_agent\":");
+    if (x->agent_len > 0)
+        log_json_string(&w->log, x->agent, x->agent_len);
+    else
+        buf_puts(&w->log, "null");
+    buf_printf(&w->log, ",\"ms\":%" PRId64 ".%03" PRId64 "}\n", us / 1000, us % 1000);
+}
+
+/* One access log line for c's exchange, if it was answered, in the format
+ * --log-format says: the body bytes are those that really left (chunk
+ * framing included), not those promised; the time runs from the complete
+ * request head to the end of the response. */
+void fs_log_exchange(struct conn *c)
+{
+    struct worker *w = c->w;
+    struct xchg *x = c->x;
+    char addr[SOCK_ADDRSTRLEN];
+
+    if (w->srv->opt.quiet || x == NULL || x->status == 0)
+        return;
+    uint64_t body = x->head_only || x->sent < x->head_len ? 0 : x->sent - x->head_len;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - x->start_us;
+    if (us < 0)
+        us = 0;
+    sock_addr_format(&c->peer.sa, false, addr, sizeof addr);
+    switch (w->srv->opt.log_format) {
+    case FS_LOG_COMMON:
+        log_clf(w, x, addr, body, us, false);
+        break;
+    case FS_LOG_COMBINED:
+        log_clf(w, x, addr, body, us, true);
+        break;
+    case FS_LOG_JSON:
+        log_json(w, x, addr, body, us);
+        break;
+    }
+    if (buf_len(&w->log) >= LOG_FLUSH_AT)
+        fs_log_flush(w);
+}

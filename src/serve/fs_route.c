@@ -1,0 +1,445 @@
+/* Request routing: a parsed request to its answer. GET and HEAD of files
+ * (with the conditional and range decision), index pages, listings, folder
+ * tars (?tar, fs_tar.c) and the trailing-slash redirect; PUT to fs_put.c;
+ * MKCOL, DELETE and OPTIONS to fs_dav.c; every other method 405. Each
+ * handler ends in fs_respond (or fs_respond_error), which decides the fate
+ * of a body the handler did not read. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "serve/fs.h"
+#include "serve/fs_auth.h"
+#include "serve/fs_digest.h"
+#include "serve/fs_rup.h"
+#include "serve/listing.h"
+#include "core/fsx.h"
+#include "proto/cond.h"
+#include "proto/html.h"
+#include "proto/path.h"
+
+#define LISTING_MAX (64u << 20)
+
+/* The value of the first header called name, or p == NULL. */
+static struct http_str header(const struct http_request *req, const char *name)
+{
+    return http_header_get(req->headers, req->nheaders, name);
+}
+
+/* Whether the answer about a file carries Repr-Digest: with --digest, or
+ * when Want-Repr-Digest asks for sha-256. */
+static bool wants_digest(const struct conn *c, const struct http_request *req)
+{
+    if (c->w->srv->opt.digest)
+        return true;
+    struct http_str v = header(req, "want-repr-digest");
+    return v.p != NULL && digest_want_sha256(v.p, v.len) == 1;
+}
+
+/* Serves the regular file open at fd (which this takes over): proto/cond
+ * decides between 200, 206, 304, 412 and 416. */
+static void serve_file(struct conn *c, const struct http_request *req, const struct http_info *info,
+                       int fd, const struct stat *st, const char *name)
+{
+    struct fs_server *s = c->w->srv;
+    struct xchg *x = c->x;
+    char etag[COND_ETAG_SIZE], crange[COND_CONTENT_RANGE_SIZE];
+    uint64_t size = (uint64_t)st->st_size;
+    struct cond_decision d;
+
+    cond_etag((uint64_t)st->st_ino, size,
+              (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec, etag,
+              sizeof etag);
+    struct cond_file f = {.size = size, .mtime = st->st_mtime, .etag = etag};
+    struct cond_request r = {.head = x->head_only,
+                             .if_match = header(req, "if-match"),
+                             .if_none_match = info->if_none_match,
+                             .if_modified_since = info->if_modified_since,
+                             .if_unmodified_since = header(req, "if-unmodified-since"),
+                             .range = info->range,
+                             .if_range = info->if_range};
+    cond_decide(&f, &r, &d);
+    cond_content_range(&d, size, crange, sizeof crange);
+    struct reply rp = {.status = (int)d.status, .content_range = crange[0] ? crange : NULL};
+    /* Repr-Digest describes the whole file, so 206 and 304 carry it too. */
+    char dline[sizeof "Repr-Digest: \r\n" + DIGEST_FIELD_LEN], field[DIGEST_FIELD_LEN + 1];
+    if (d.status != COND_PRECONDITION_FAILED && d.status != COND_UNSATISFIABLE && wants_digest(c, req)) {
+        unsigned char sha[DIGEST_SHA256_LEN];
+        enum fs_digest_get g = fs_digest_get(c, fd, st, sha);
+        if (g == FS_DIGEST_WAIT) {
+            close(fd); /* opened again when the digest is back */
+            return;
+        }
+        if (g == FS_DIGEST_HAVE) {
+            digest_field_format(sha, field);
+            snprintf(dline, sizeof dline, "Repr-Digest: %s\r\n", field);
+            rp.extra = dline;
+        }
+    }
+    switch (d.status) {
+    case COND_NOT_MODIFIED:
+        rp.st = st;
+        rp.etag = etag;
+        break;
+    case COND_PRECONDITION_FAILED:
+        close(fd);
+        fs_respond_error(c, 412, NULL);
+        return;
+    case COND_UNSATISFIABLE:
+        rp.has_length = true;
+        break;
+    case COND_FULL:
+    case COND_PARTIAL:
+        rp.has_length = true;
+        rp.length = d.length;
+        rp.st = st;
+        rp.etag = etag;
+        rp.type = mime_lookup(&s->mime, name, strlen(name));
+        break;
+    }
+    fs_respond(c, &rp);
+    if (c->state != CS_SEND || x->head_only || d.length == 0) {
+        close(fd);
+        return;
+    }
+    if (s->opt.send_mode == FS_SEND_AUTO && d.length <= buf_room(&x->out)) {
+        /* A small body rides in the same write as the head. */
+        ssize_t n = pread(fd, x->out.data + x->out.wpos, (size_t)d.length, (off_t)d.first);
+        close(fd);
+        if (n != (ssize_t)d.length) { /* the file shrank under us */
+            fs_conn_set_state(c, CS_CLOSE);
+            return;
+        }
+        buf_commit(&x->out, (size_t)n);
+        return;
+    }
+    x->src.fd = fd;
+    x->src.off = (off_t)d.first;
+    x->src.end = (off_t)(d.last + 1);
+}
+
+/* The query of the request target, after "?" and before any "#". */
+static struct http_str target_query(const struct http_request *req)
+{
+    const char *t = req->target.p, *end = t + req->target.len;
+    const char *q = memchr(t, '?', req->target.len);
+
+    if (q == NULL)
+        return (struct http_str){NULL, 0};
+    const char *hash = memchr(q, '#', (size_t)(end - q));
+    return (struct http_str){q + 1, (size_t)((hash ? hash : end) - q - 1)};
+}
+
+/* listing_page.keep under --auth: whether c's user may read rel. */
+static bool may_read(void *arg, const char *rel)
+{
+    const struct conn *c = arg;
+
+    return fs_auth_may(c->w->srv, c->x->user, rel, AUTH_READ);
+}
+
+static void serve_listing(struct conn *c, const struct http_request *req, int dirfd,
+                          const char *rel)
+{
+    struct fs_server *s = c->w->srv;
+    struct xchg *x = c->x;
+    struct buf *page = malloc(sizeof *page);
+
+    if (page == NULL) {
+        close(dirfd);
+        fs_respond_error(c, 500, NULL);
+        return;
+    }
+    buf_init(page, LISTING_MAX);
+    struct http_str q = target_query(req);
+    struct listing_page lp = {.rel = rel, .writable = fs_may_write(c, rel)};
+    if (s->opt.auth != NULL) { /* names the user may not read are not shown */
+        lp.keep = may_read;
+        lp.keep_arg = c;
+    }
+    listing_order_parse(q.p, q.len, &lp.order);
+    int rc = listing_build(s->rootfd, dirfd, &lp, s->opt.hidden, page);
+    close(dirfd);
+    if (rc < 0) {
+        buf_free(page);
+        free(page);
+        fs_respond_error(c, rc == -EACCES ? 403 : 500, NULL);
+        return;
+    }
+    struct reply r = {.status = 200,
+                      .type = "text/html; charset=utf-8",
+                      .has_length = true,
+                      .length = buf_len(page),
+                      .csp = s->csp[0] != '\0' ? s->csp : NULL};
+    x->src.page = page; /* the exchange owns it from here, whatever happens */
+    fs_respond(c, &r);
+    if (x->head_only)
+        buf_consume(page, buf_len(page));
+}
+
+static void send_redirect(struct conn *c, const char *rel)
+{
+    struct buf loc;
+
+    /* Built from the normalised path, so it always starts with exactly
+     * one slash and can never name another host. */
+    buf_init(&loc, PATH_MAX_LEN * 3 + 8);
+    int rc = buf_puts(&loc, "/");
+    if (rc == 0)
+        rc = url_encode(&loc, rel, strlen(rel), 1);
+    if (rc == 0)
+        rc = buf_append(&loc, "/", 2);
+    if (rc < 0)
+        fs_respond_error(c, 414, NULL);
+    else
+        fs_respond(c, &(struct reply){.status = 301, .has_length = true, .location = loc.data});
+    buf_free(&loc);
+}
+
+static int status_for_open_error(int err)
+{
+    switch (err) {
+    case -EACCES:
+    case -EPERM:
+        return 403;
+    case -EMFILE:
+    case -ENFILE:
+    case -ENOMEM:
+        return 503;
+    default: /* ENOENT, ENOTDIR, and EXDEV/ELOOP for links leading outside */
+        return 404;
+    }
+}
+
+/* The request target as a normalised path beneath the root (rel, at least
+ * PATH_MAX_LEN + 16 bytes). Returns 0, or the status to answer with. */
+static int target_path(struct conn *c, const struct http_request *req, char *rel, unsigned *flags)
+{
+    struct http_str path;
+
+    if (!http_target_path(req->target, &path))
+        return 400;
+    long len = path_from_target(path.p, path.len, rel, PATH_MAX_LEN, flags);
+    if (len == -ENAMETOOLONG)
+        return 414;
+    if (len == -EACCES)
+        return 403;
+    if (len < 0)
+        return 400;
+    if (((*flags & PATH_HIDDEN) && !c->w->srv->opt.hidden) || (*flags & PATH_RESERVED))
+        return 404;
+    return 0;
+}
+
+/* Answers one GET or HEAD. */
+static void serve_path(struct conn *c, const struct http_request *req, const struct http_info *info)
+{
+    struct fs_server *s = c->w->srv;
+    char rel[PATH_MAX_LEN + 16];
+    unsigned flags = 0;
+    struct stat st;
+
+    int status = target_path(c, req, rel, &flags);
+    if (status != 0) {
+        fs_respond_error(c, status, NULL);
+        return;
+    }
+    int fd = fsx_open_beneath(s->rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        fs_respond_error(c, status_for_open_error(fd), NULL);
+        return;
+    }
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        fs_respond_error(c, 500, NULL);
+        return;
+    }
+    if (!fs_auth_may_fd(s, c->x->user, fd, rel)) {
+        close(fd);
+        fs_respond_error(c, 403, NULL); /* a link to what the rights do not cover */
+        return;
+    }
+    if (S_ISREG(st.st_mode) && !(flags & PATH_TRAILING_SLASH)) {
+        serve_file(c, req, info, fd, &st, rel);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        close(fd);
+        fs_respond_error(c, 404, NULL); /* "file/" names nothing, nor does a device */
+        return;
+    }
+    if (!(flags & PATH_TRAILING_SLASH) && strcmp(rel, ".") != 0) {
+        close(fd);
+        send_redirect(c, rel);
+        return;
+    }
+    struct http_str q = target_query(req);
+    if (q.len == 3 && memcmp(q.p, "tar", 3) == 0) {
+        fs_tar_serve(c, fd, rel);
+        return;
+    }
+    char index[PATH_MAX_LEN + 16];
+    snprintf(index, sizeof index, "%s/index.html", rel);
+    int ifd = fsx_open_beneath(s->rootfd, index, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (ifd >= 0) {
+        if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode) &&
+            fs_auth_may_fd(s, c->x->user, ifd, index)) {
+            close(fd);
+            serve_file(c, req, info, ifd, &st, index);
+            return;
+        }
+        close(ifd);
+    }
+    serve_listing(c, req, fd, rel);
+}
+
+/* Keeps what the combined and JSON logs show of the request. */
+static void note_log_fields(struct xchg *x, const struct http_request *req)
+{
+    struct http_str ref = header(req, "referer"), ua = header(req, "user-agent");
+    size_t rl = ref.len < sizeof x->referer ? ref.len : sizeof x->referer;
+    size_t ul = ua.len < sizeof x->agent ? ua.len : sizeof x->agent;
+
+    if (ref.p != NULL)
+        memcpy(x->referer, ref.p, rl);
+    if (ua.p != NULL)
+        memcpy(x->agent, ua.p, ul);
+    x->referer_len = ref.p ? (uint16_t)rl : 0;
+    x->agent_len = ua.p ? (uint16_t)ul : 0;
+}
+
+/* OPTIONS, and the methods that change the tree: PUT, MKCOL, DELETE. The
+ * path resolves once, the same way for all of them; a user who may not
+ * write gets 405 with what is allowed. */
+static void change_path(struct conn *c, const struct http_request *req,
+                        const struct http_info *info)
+{
+    char rel[PATH_MAX_LEN + 16];
+    unsigned flags = 0;
+
+    if (req->method == HTTP_OPTIONS && req->target.len == 1 && req->target.p[0] == '*') {
+        fs_respond(c, &(struct reply){.status = 204, .allow = fs_allow(c, ".")});
+        return;
+    }
+    int status = target_path(c, req, rel, &flags);
+    if (req->method == HTTP_OPTIONS) {
+        if (status != 0)
+            fs_respond_error(c, status, NULL);
+        else if (c->w->srv->rup != NULL && fs_may_write(c, rel))
+            fs_rup_options(c, rel); /* says resumable uploads are taken here */
+        else
+            fs_respond(c, &(struct reply){.status = 204, .allow = fs_allow(c, rel)});
+        return;
+    }
+    if (status == 0 && !fs_may_write(c, rel)) {
+        fs_respond_error(c, 405, fs_allow(c, rel));
+        return;
+    }
+    bool put = req->method == HTTP_PUT || req->method == HTTP_POST;
+    if (status == 0 && put && (flags & PATH_TRAILING_SLASH))
+        status = 403;
+    if (status == 404)
+        status = 403; /* a hidden name: not ours to change */
+    if (status != 0) {
+        fs_respond_error(c, status, NULL);
+        return;
+    }
+    if (put)
+        fs_put_begin(c, req, info, rel); /* POST only as a resumable upload's creation */
+    else if (req->method == HTTP_MKCOL)
+        fs_dav_mkcol(c, rel);
+    else
+        fs_dav_delete(c, rel, (flags & PATH_TRAILING_SLASH) != 0);
+}
+
+/* A request to an upload resource, /REL?upload=TOKEN (fs_rup.h): every
+ * method needs the right to write REL. */
+static void upload_resource(struct conn *c, const struct http_request *req, const char *token)
+{
+    char rel[PATH_MAX_LEN + 16];
+    unsigned flags = 0;
+    int status = target_path(c, req, rel, &flags);
+
+    if (status == 0 && (flags & PATH_TRAILING_SLASH))
+        status = 404;
+    if (status != 0) {
+        fs_respond_error(c, status, NULL);
+        return;
+    }
+    if (c->w->srv->opt.auth != NULL && fs_auth_gate(c, req, rel, AUTH_WRITE) != FS_GATE_PASS)
+        return;
+    if (!fs_may_write(c, rel)) {
+        fs_respond_error(c, 405, fs_allow(c, rel));
+        return;
+    }
+    switch (req->method) {
+    case HTTP_HEAD:
+        fs_rup_head(c, rel, token);
+        return;
+    case HTTP_PATCH:
+        fs_put_patch(c, req, rel, token);
+        return;
+    case HTTP_DELETE:
+        fs_rup_delete(c, rel, token);
+        return;
+    case HTTP_OPTIONS:
+        fs_respond(c, &(struct reply){.status = 204, .allow = "HEAD, PATCH, DELETE, OPTIONS"});
+        return;
+    default:
+        fs_respond_error(c, 405, "HEAD, PATCH, DELETE, OPTIONS");
+        return;
+    }
+}
+
+void fs_route(struct conn *c, const struct http_request *req, const struct http_info *info)
+{
+    struct fs_server *s = c->w->srv;
+    struct http_str expect = header(req, "expect");
+
+    note_log_fields(c->x, req);
+    /* RFC 9110 §10.1.1: the only expectation is 100-continue, and only
+     * from HTTP/1.1; anything else is 417 (and the held-back body means
+     * the connection closes: proto/fate). */
+    if (expect.p != NULL && req->minor >= 1 && !http_str_ieq(expect.p, expect.len, "100-continue")) {
+        c->x->body.keep_alive = false; /* nobody knows whether its body follows */
+        fs_respond_error(c, 417, NULL);
+        return;
+    }
+    if (s->rup != NULL) {
+        char token[RUP_TOKEN_LEN + 1];
+        struct http_str q = target_query(req);
+        int t = rup_query_token(q.p, q.len, token);
+        if (t < 0) {
+            fs_respond_error(c, 400, NULL); /* names an upload, badly */
+            return;
+        }
+        if (t == 1) {
+            upload_resource(c, req, token);
+            return;
+        }
+    }
+    /* --auth: every method but the read-only ones needs write, and is
+     * asked only when writing is on at all (else it is 405 for everyone). */
+    bool reads = req->method == HTTP_GET || req->method == HTTP_HEAD || req->method == HTTP_OPTIONS;
+    if (s->opt.auth != NULL && (reads || s->opt.upload)) {
+        char rel[PATH_MAX_LEN + 16];
+        unsigned flags = 0;
+        if (target_path(c, req, rel, &flags) == 0 &&
+            fs_auth_gate(c, req, rel, reads ? AUTH_READ : AUTH_WRITE) != FS_GATE_PASS)
+            return; /* answered, or waiting in CS_AUTH to come back here */
+    }
+    if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
+        serve_path(c, req, info);
+        return;
+    }
+    if (req->method == HTTP_PUT || req->method == HTTP_DELETE || req->method == HTTP_MKCOL ||
+        req->method == HTTP_OPTIONS || (req->method == HTTP_POST && s->rup != NULL)) {
+        change_path(c, req, info);
+        return;
+    }
+    fs_respond_error(c, 405, fs_allow(c, "."));
+}

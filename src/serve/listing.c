@@ -1,0 +1,635 @@
+#include "serve/listing.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fmt.h"
+#include "core/fsx.h"
+#include "proto/html.h"
+#include "proto/path.h"
+
+#define LISTING_MAX_ENTRIES 200000
+
+/* The page's only style and script. listing_csp allows exactly these by
+ * their hashes, so a change here changes the policy with it. */
+static const char page_style[] =
+    "body{font-family:system-ui,sans-serif;margin:1em auto;padding:0 .8em;max-width:64em;"
+    "line-height:1.4}"
+    "h1{font-size:1.3em;word-break:break-all}"
+    "nav{margin:.5em 0;word-break:break-all}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{padding:.35em .6em .35em 0;text-align:left;vertical-align:top}"
+    "td:first-child{word-break:break-all}"
+    "tbody tr{border-top:1px solid #ddd}"
+    ".s{text-align:right;white-space:nowrap}"
+    ".d{white-space:nowrap}"
+    "th a{text-decoration:none}"
+    ".drop{border:2px dashed #999;border-radius:.5em;padding:.5em 1em;margin:1em 0}"
+    "body.over .drop{border-color:#06c;background:#eef5ff}"
+    "#queue{list-style:none;padding:0}"
+    "#queue li{margin:.3em 0;word-break:break-all}"
+    "#queue .failed .qs{color:#b00}"
+    "progress{width:8em;vertical-align:middle}"
+    "@media (max-width:36em){.d{display:none}body{margin:.5em auto}}";
+
+static const char page_script[] =
+    "(function () {\n"
+    "  'use strict';\n"
+    "  var body = document.body, writable = body.dataset.writable === '1';\n"
+    "  var queue = null, waiting = [], active = 0, MAX_ACTIVE = 2;\n"
+    "  function here() {\n"
+    "    var p = location.pathname;\n"
+    "    return p.charAt(p.length - 1) === '/' ? p : p + '/';\n"
+    "  }\n"
+    "  function enc(path) {\n"
+    "    return path.split('/').map(encodeURIComponent).join('/');\n"
+    "  }\n"
+    "  function shown(path) {\n"
+    "    try { return decodeURIComponent(path); } catch (e) { return path; }\n"
+    "  }\n"
+    "  function say(msg) {\n"
+    "    var m = document.getElementById('msg');\n"
+    "    if (m) m.textContent = msg;\n"
+    "  }\n"
+    "  function refresh() {\n"
+    "    fetch(location.href, {cache: 'no-store'}).then(function (r) {\n"
+    "      return r.ok ? r.text() : null;\n"
+    "    }).then(function (t) {\n"
+    "      if (!t) return;\n"
+    "      var fresh = new DOMParser().parseFromString(t, 'text/html').querySelector('tbody');\n"
+    "      var old = document.querySelector('tbody');\n"
+    "      if (fresh && old) old.replaceWith(document.importNode(fresh, true));\n"
+    "    });\n"
+    "  }\n"
+    "  function row(label) {\n"
+    "    if (!queue) {\n"
+    "      queue = document.createElement('ul');\n"
+    "      queue.id = 'queue';\n"
+    "      body.insertBefore(queue, document.querySelector('table'));\n"
+    "    }\n"
+    "    var li = document.createElement('li'), name = document.createElement('span');\n"
+    "    var bar = document.createElement('progress'), state = document.createElement('span');\n"
+    "    var cancel = document.createElement('button');\n"
+    "    name.className = 'qn';\n"
+    "    name.textContent = label;\n"
+    "    bar.max = 100;\n"
+    "    bar.value = 0;\n"
+    "    state.className = 'qs';\n"
+    "    state.textContent = 'waiting';\n"
+    "    cancel.type = 'button';\n"
+    "    cancel.className = 'cancel';\n"
+    "    cancel.textContent = 'cancel';\n"
+    "    li.className = 'waiting';\n"
+    "    li.dataset.events = '0';\n"
+    "    li.append(name, ' ', bar, ' ', state, ' ', cancel);\n"
+    "    queue.appendChild(li);\n"
+    "    return {li: li, bar: bar, state: state, cancel: cancel, xhr: null};\n"
+    "  }\n"
+    "  function end(job, cls, text) {\n"
+    "    job.row.li.className = cls;\n"
+    "    job.row.state.textContent = text;\n"
+    "    job.row.cancel.disabled = true;\n"
+    "    if (job.row.xhr) {\n"
+    "      job.row.xhr = null;\n"
+    "      active--;\n"
+    "    }\n"
+    "    pump();\n"
+    "  }\n"
+    "  function start(job) {\n"
+    "    var r = job.row, xhr = new XMLHttpRequest();\n"
+    "    r.xhr = xhr;\n"
+    "    active++;\n"
+    "    r.li.className = 'sending';\n"
+    "    r.state.textContent = '0 %';\n"
+    "    xhr.open('PUT', here() + enc(job.path));\n"
+    "    xhr.upload.onprogress = function (e) {\n"
+    "      r.li.dataset.events = String(+r.li.dataset.events + 1);\n"
+    "      if (e.lengthComputable && e.total > 0) {\n"
+    "        r.bar.value = Math.floor(100 * e.loaded / e.total);\n"
+    "        r.state.textContent = r.bar.value + ' %';\n"
+    "      }\n"
+    "    };\n"
+    "    xhr.onload = function () {\n"
+    "      if (xhr.status >= 200 && xhr.status < 300) {\n"
+    "        r.bar.value = 100;\n"
+    "        end(job, 'done', 'done');\n"
+    "      } else {\n"
+    "        end(job, 'failed', 'failed: ' + xhr.status + ' ' + xhr.statusText);\n"
+    "      }\n"
+    "    };\n"
+    "    xhr.onerror = function () { end(job, 'failed', 'failed: connection'); };\n"
+    "    xhr.onabort = function () { end(job, 'failed', 'cancelled'); };\n"
+    "    xhr.send(job.file);\n"
+    "  }\n"
+    "  function pump() {\n"
+    "    while (active < MAX_ACTIVE && waiting.length > 0) {\n"
+    "      var job = waiting.shift();\n"
+    "      if (!job.cancelled) start(job);\n"
+    "    }\n"
+    "    if (active === 0 && waiting.length === 0) refresh();\n"
+    "  }\n"
+    "  function mkcol(path) {\n"
+    "    return fetch(here() + enc(path) + '/', {method: 'MKCOL'}).then(function (r) {\n"
+    "      if (r.status !== 201 && r.status !== 405) throw new Error(path + ': ' + r.status);\n"
+    "    });\n"
+    "  }\n"
+    "  /* items: [{path: 'a/b.txt', file: File}]. Folders are made first, parents\n"
+    "     before children; then the files go, a few at a time, each by PUT. */\n"
+    "  function upload(items) {\n"
+    "    var dirs = {}, chain = Promise.resolve();\n"
+    "    items = Array.prototype.map.call(items, function (it) {\n"
+    "      return it instanceof File ? {path: it.webkitRelativePath || it.name, file: it} : it;\n"
+    "    });\n"
+    "    items.forEach(function (it) {\n"
+    "      var parts = it.path.split('/');\n"
+    "      for (var i = 1; i < parts.length; i++) dirs[parts.slice(0, i).join('/')] = true;\n"
+    "    });\n"
+    "    Object.keys(dirs).sort(function (a, b) {\n"
+    "      return a.split('/').length - b.split('/').length;\n"
+    "    }).forEach(function (d) {\n"
+    "      chain = chain.then(function () { return mkcol(d); });\n"
+    "    });\n"
+    "    var jobs = items.map(function (it) {\n"
+    "      var job = {path: it.path, file: it.file, cancelled: false};\n"
+    "      job.row = row(it.path);\n"
+    "      job.row.cancel.addEventListener('click', function () {\n"
+    "        job.cancelled = true;\n"
+    "        if (job.row.xhr) job.row.xhr.abort();\n"
+    "        else end(job, 'failed', 'cancelled');\n"
+    "      });\n"
+    "      return job;\n"
+    "    });\n"
+    "    return chain.then(function () {\n"
+    "      jobs.forEach(function (j) { if (!j.cancelled) waiting.push(j); });\n"
+    "      pump();\n"
+    "    }, function (e) {\n"
+    "      jobs.forEach(function (j) { end(j, 'failed', 'failed: folder ' + e.message); });\n"
+    "    });\n"
+    "  }\n"
+    "  function readAll(reader) {\n"
+    "    return new Promise(function (resolve, reject) {\n"
+    "      var all = [];\n"
+    "      (function more() {\n"
+    "        reader.readEntries(function (batch) {\n"
+    "          if (batch.length === 0) return resolve(all);\n"
+    "          all = all.concat(batch);\n"
+    "          more();\n"
+    "        }, reject);\n"
+    "      })();\n"
+    "    });\n"
+    "  }\n"
+    "  function walk(entry, out) {\n"
+    "    if (entry.isFile) {\n"
+    "      return new Promise(function (resolve, reject) {\n"
+    "        entry.file(function (f) {\n"
+    "          out.push({path: entry.fullPath.replace(/^\\/+/, ''), file: f});\n"
+    "          resolve();\n"
+    "        }, reject);\n"
+    "      });\n"
+    "    }\n"
+    "    return readAll(entry.createReader()).then(function (list) {\n"
+    "      return Promise.all(list.map(function (e) { return walk(e, out); }));\n"
+    "    });\n"
+    "  }\n"
+    "  window.ferry = {upload: upload, refresh: refresh};\n"
+    "  if (!writable) return;\n"
+    "  ['files', 'folder'].forEach(function (id) {\n"
+    "    var input = document.getElementById(id);\n"
+    "    if (input) input.addEventListener('change', function () {\n"
+    "      upload(Array.prototype.slice.call(input.files));\n"
+    "      input.value = '';\n"
+    "    });\n"
+    "  });\n"
+    "  body.addEventListener('dragover', function (e) {\n"
+    "    e.preventDefault();\n"
+    "    body.classList.add('over');\n"
+    "  });\n"
+    "  body.addEventListener('dragleave', function () { body.classList.remove('over'); });\n"
+    "  body.addEventListener('drop', function (e) {\n"
+    "    e.preventDefault();\n"
+    "    body.classList.remove('over');\n"
+    "    var out = [], walks = [];\n"
+    "    Array.prototype.forEach.call(e.dataTransfer.items, function (item) {\n"
+    "      var entry = item.webkitGetAsEntry && item.webkitGetAsEntry();\n"
+    "      if (entry) walks.push(walk(entry, out));\n"
+    "    });\n"
+    "    Promise.all(walks).then(function () { upload(out); });\n"
+    "  });\n"
+    "  document.getElementById('mkdir').addEventListener('click', function () {\n"
+    "    var input = document.getElementById('dirname'), name = input.value.trim();\n"
+    "    if (name === '' || name.indexOf('/') >= 0 || name === '.' || name === '..') {\n"
+    "      say('a folder name without \"/\"');\n"
+    "      return;\n"
+    "    }\n"
+    "    fetch(here() + encodeURIComponent(name) + '/', {method: 'MKCOL'}).then(function (r) {\n"
+    "      say(r.status === 201 ? 'created ' + name : 'could not create ' + name + ': ' + "
+    "r.status);\n"
+    "      if (r.status === 201) {\n"
+    "        input.value = '';\n"
+    "        refresh();\n"
+    "      }\n"
+    "    });\n"
+    "  });\n"
+    "  document.addEventListener('click', function (e) {\n"
+    "    var b = e.target.closest('button.del');\n"
+    "    if (!b) return;\n"
+    "    if (b.dataset.armed !== '1') {\n"
+    "      b.dataset.armed = '1';\n"
+    "      b.textContent = 'really delete?';\n"
+    "      return;\n"
+    "    }\n"
+    "    var u = new URL(b.closest('tr').querySelector('a').getAttribute('href'), location.href);\n"
+    "    u.search = '';\n"
+    "    fetch(u.href, {method: 'DELETE'}).then(function (r) {\n"
+    "      if (r.ok) {\n"
+    "        say('deleted ' + shown(u.pathname));\n"
+    "        refresh();\n"
+    "      } else {\n"
+    "        b.textContent = 'failed: ' + r.status;\n"
+    "      }\n"
+    "    });\n"
+    "  });\n"
+    "})();\n";
+
+static int cmp_name(const struct listing_entry *x, const struct listing_entry *y)
+{
+    return strcmp(x->name, y->name);
+}
+
+/* qsort has no context argument: one comparison function per order. */
+#define ORDER_CMP(fn, key_cmp, sign)                                                               \
+    static int fn(const void *a, const void *b)                                                    \
+    {                                                                                              \
+        const struct listing_entry *x = a, *y = b;                                                 \
+        if (x->dir != y->dir)                                                                      \
+            return x->dir ? -1 : 1;                                                                \
+        int k = key_cmp(x, y);                                                                     \
+        return k != 0 ? (sign)*k : cmp_name(x, y);                                                 \
+    }
+
+static int key_size(const struct listing_entry *x, const struct listing_entry *y)
+{
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static int key_date(const struct listing_entry *x, const struct listing_entry *y)
+{
+    return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+}
+
+ORDER_CMP(by_name_asc, cmp_name, 1)
+ORDER_CMP(by_name_desc, cmp_name, -1)
+ORDER_CMP(by_size_asc, key_size, 1)
+ORDER_CMP(by_size_desc, key_size, -1)
+ORDER_CMP(by_date_asc, key_date, 1)
+ORDER_CMP(by_date_desc, key_date, -1)
+
+void listing_sort(struct listing_entry *v, size_t n, struct listing_order o)
+{
+    static int (*const cmp[3][2])(const void *, const void *) = {
+        [LISTING_BY_NAME] = {by_name_asc, by_name_desc},
+        [LISTING_BY_SIZE] = {by_size_asc, by_size_desc},
+        [LISTING_BY_DATE] = {by_date_asc, by_date_desc},
+    };
+    unsigned k = (unsigned)o.key <= LISTING_BY_DATE ? (unsigned)o.key : LISTING_BY_NAME;
+
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp[k][o.desc ? 1 : 0]);
+}
+
+/* True when f[0..len) is exactly the NUL-terminated s. */
+static bool field_is(const char *f, size_t len, const char *s)
+{
+    return strlen(s) == len && memcmp(f, s, len) == 0;
+}
+
+void listing_order_parse(const char *q, size_t len, struct listing_order *o)
+{
+    static const char *const keys[] = {
+        [LISTING_BY_NAME] = "name", [LISTING_BY_SIZE] = "size", [LISTING_BY_DATE] = "date"};
+    size_t i = 0;
+
+    o->key = LISTING_BY_NAME;
+    o->desc = false;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && q[i] != '&')
+            i++;
+        const char *f = q + start;
+        size_t flen = i - start;
+        i++; /* past the "&" */
+        if (flen >= 5 && memcmp(f, "sort=", 5) == 0) {
+            o->key = LISTING_BY_NAME;
+            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+                if (field_is(f + 5, flen - 5, keys[k]))
+                    o->key = (enum listing_key)k;
+        } else if (flen >= 6 && memcmp(f, "order=", 6) == 0) {
+            o->desc = field_is(f + 6, flen - 6, "desc");
+        }
+    }
+}
+
+/* Stats one entry. Symbolic links are followed only beneath the root, so a
+ * link that leads outside is left out, as it would not be served. */
+static int stat_entry(int rootfd, int dirfd, const char *rel, const char *name, struct stat *st)
+{
+    if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    if (!S_ISLNK(st->st_mode))
+        return 0;
+    char path[PATH_MAX_LEN + 256];
+    int n = strcmp(rel, ".") == 0 ? snprintf(path, sizeof path, "%s", name)
+                                  : snprintf(path, sizeof path, "%s/%s", rel, name);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return -ENAMETOOLONG;
+    int fd = fsx_open_beneath(rootfd, path, O_PATH);
+    if (fd < 0)
+        return fd;
+    int rc = fstat(fd, st) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+void listing_free(struct listing_entry *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
+int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct listing_entry **out,
+                 size_t *count)
+{
+    int fd = dup(dirfd);
+    if (fd < 0)
+        return -errno;
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    rewinddir(d);
+    struct listing_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+
+    while ((de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        struct stat st;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || (!hidden && name[0] == '.') ||
+            path_reserved(name, strlen(name)))
+            continue;
+        if (stat_entry(rootfd, dirfd, rel, name, &st) < 0)
+            continue;
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+            continue;
+        if (n == LISTING_MAX_ENTRIES) {
+            rc = -ENOBUFS;
+            break;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct listing_entry *nv = realloc(v, ncap * sizeof *nv);
+            if (nv == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        v[n].name = strdup(name);
+        if (v[n].name == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        v[n].dir = S_ISDIR(st.st_mode);
+        v[n].size = (uint64_t)st.st_size;
+        v[n].mtime = (int64_t)st.st_mtime;
+        n++;
+    }
+    closedir(d);
+    if (rc < 0) {
+        listing_free(v, n);
+        return rc;
+    }
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+/* The query that keeps order o on links to other directories: empty for
+ * the default (name, ascending). */
+static const char *order_query(struct listing_order o)
+{
+    static const char *const q[3][2] = {
+        [LISTING_BY_NAME] = {"", "?sort=name&amp;order=desc"},
+        [LISTING_BY_SIZE] = {"?sort=size&amp;order=asc", "?sort=size&amp;order=desc"},
+        [LISTING_BY_DATE] = {"?sort=date&amp;order=asc", "?sort=date&amp;order=desc"},
+    };
+    return q[o.key][o.desc ? 1 : 0];
+}
+
+static int put_row(struct buf *b, const struct listing_entry *e, const struct listing_page *p)
+{
+    char size[32], when[32], iso[32];
+    struct tm tm;
+    time_t t = (time_t)e->mtime;
+    size_t len = strlen(e->name);
+    int rc;
+
+    if (e->dir)
+        snprintf(size, sizeof size, "-");
+    else
+        fmt_size(e->size, size, sizeof size);
+    if (gmtime_r(&t, &tm) == NULL)
+        memset(&tm, 0, sizeof tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    rc = buf_puts(b, "<tr><td><a href=\"./");
+    if (rc == 0)
+        rc = url_encode(b, e->name, len, 0);
+    if (rc == 0)
+        rc = buf_puts(b, e->dir ? "/" : "");
+    if (rc == 0 && e->dir)
+        rc = buf_puts(b, order_query(p->order));
+    if (rc == 0)
+        rc = buf_puts(b, "\">");
+    if (rc == 0)
+        rc = html_escape(b, e->name, len);
+    if (rc == 0)
+        rc = buf_printf(b,
+                        "%s</a></td><td class=\"s\" data-bytes=\"%llu\">%s</td>"
+                        "<td class=\"d\"><time datetime=\"%s\">%s</time></td>",
+                        e->dir ? "/" : "", (unsigned long long)e->size, size, iso, when);
+    if (rc == 0 && p->writable)
+        rc = buf_puts(b, "<td><button class=\"del\" type=\"button\">delete</button></td>");
+    if (rc == 0)
+        rc = buf_puts(b, "</tr>\n");
+    return rc;
+}
+
+/* One column head: a link that sorts by key, ascending unless the page is
+ * already sorted so, and an arrow on the current key. */
+static int put_sort_head(struct buf *b, const struct listing_page *p, enum listing_key key,
+                         const char *label, const char *cls)
+{
+    static const char *const names[] = {"name", "size", "date"};
+    bool current = p->order.key == key;
+    bool desc = current && !p->order.desc;
+
+    return buf_printf(b, "<th%s><a class=\"sort\" href=\"?sort=%s&amp;order=%s\">%s%s</a></th>",
+                      cls, names[key], desc ? "desc" : "asc", label,
+                      !current        ? ""
+                      : p->order.desc ? " &#9660;"
+                                      : " &#9650;");
+}
+
+/* Breadcrumbs: the root, then a link for every directory down to this one. */
+static int put_crumbs(struct buf *b, const char *rel, bool root)
+{
+    int rc = buf_puts(b, "<nav><a class=\"crumb\" href=\"/\">root</a>");
+    size_t len = root ? 0 : strlen(rel);
+
+    for (size_t i = 0; i < len && rc == 0;) {
+        size_t start = i;
+        while (i < len && rel[i] != '/')
+            i++;
+        rc = buf_puts(b, " / <a class=\"crumb\" href=\"/");
+        if (rc == 0)
+            rc = url_encode(b, rel, i, 1);
+        if (rc == 0)
+            rc = buf_puts(b, "/\">");
+        if (rc == 0)
+            rc = html_escape(b, rel + start, i - start);
+        if (rc == 0)
+            rc = buf_puts(b, "</a>");
+        i++;
+    }
+    if (rc == 0)
+        rc = buf_puts(b, " /</nav>\n");
+    return rc;
+}
+
+int listing_format(const struct listing_page *p, const struct listing_entry *v, size_t n,
+                   struct buf *out)
+{
+    bool root = strcmp(p->rel, ".") == 0;
+    const char *shown = root ? "" : p->rel;
+    int rc;
+
+    rc = buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                       "<title>Index of /");
+    if (rc == 0)
+        rc = html_escape(out, shown, strlen(shown));
+    if (rc == 0)
+        rc = buf_printf(out, "%s</title>\n<style>%s</style></head>\n<body%s>\n", root ? "" : "/",
+                        page_style, p->writable ? " data-writable=\"1\"" : "");
+    if (rc == 0)
+        rc = put_crumbs(out, p->rel, root);
+    if (rc == 0)
+        rc = buf_puts(out, "<h1>Index of /");
+    if (rc == 0)
+        rc = html_escape(out, shown, strlen(shown));
+    if (rc == 0)
+        rc = buf_printf(out,
+                        "%s</h1>\n<p><a class=\"tar\" href=\"?tar\" download>"
+                        "Download this folder (tar)</a> <span id=\"msg\"></span></p>\n",
+                        root ? "" : "/");
+    if (rc == 0 && p->writable)
+        rc = buf_puts(out,
+                      "<div class=\"drop\" id=\"drop\"><p>Drop files or folders here, or "
+                      "<label>choose files <input id=\"files\" type=\"file\" multiple></label> "
+                      "<label>or a folder <input id=\"folder\" type=\"file\" webkitdirectory "
+                      "multiple></label></p>\n<p><input id=\"dirname\" type=\"text\" "
+                      "placeholder=\"new folder\" aria-label=\"new folder name\"> "
+                      "<button id=\"mkdir\" type=\"button\">Create folder</button></p></div>\n");
+    if (rc == 0)
+        rc = buf_puts(out, "<table>\n<thead><tr>");
+    if (rc == 0)
+        rc = put_sort_head(out, p, LISTING_BY_NAME, "Name", "");
+    if (rc == 0)
+        rc = put_sort_head(out, p, LISTING_BY_SIZE, "Size", " class=\"s\"");
+    if (rc == 0)
+        rc = put_sort_head(out, p, LISTING_BY_DATE, "Modified (UTC)", " class=\"d\"");
+    if (rc == 0)
+        rc = buf_puts(out, p->writable ? "<th></th></tr></thead>\n<tbody>\n"
+                                       : "</tr></thead>\n<tbody>\n");
+    if (rc == 0 && !root)
+        rc = buf_printf(out,
+                        "<tr><td><a href=\"../%s\">../</a></td><td class=\"s\">-</td>"
+                        "<td class=\"d\"></td>%s</tr>\n",
+                        order_query(p->order), p->writable ? "<td></td>" : "");
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = put_row(out, &v[i], p);
+    if (rc == 0)
+        rc = buf_printf(out, "</tbody>\n</table>\n<script>%s</script>\n</body></html>\n",
+                        page_script);
+    return rc;
+}
+
+int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidden, struct buf *out)
+{
+    struct listing_entry *v = NULL;
+    size_t n = 0;
+    int rc = listing_read(rootfd, dirfd, p->rel, hidden, &v, &n);
+
+    if (rc < 0)
+        return rc;
+    if (p->keep != NULL) {
+        char path[2 * PATH_MAX_LEN + 2];
+        size_t kept = 0;
+        bool root = strcmp(p->rel, ".") == 0;
+        for (size_t i = 0; i < n; i++) {
+            int len = snprintf(path, sizeof path, "%s%s%s", root ? "" : p->rel, root ? "" : "/",
+                               v[i].name);
+            if (len > 0 && (size_t)len < sizeof path && p->keep(p->keep_arg, path))
+                v[kept++] = v[i];
+            else
+                free(v[i].name);
+        }
+        n = kept;
+    }
+    listing_sort(v, n, p->order);
+    rc = listing_format(p, v, n, out);
+    listing_free(v, n);
+    return rc;
+}
+
+/* Writes 'sha256-BASE64' for s into out (at least 64 bytes). */
+static int csp_hash(const char *s, char *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return -EIO;
+    memcpy(out, "'sha256-", 8);
+    int n = EVP_EncodeBlock((unsigned char *)out + 8, md, (int)mdlen);
+    memcpy(out + 8 + n, "'", 2);
+    return 0;
+}
+
+int listing_csp(char *out, size_t outsz)
+{
+    char script[64], style[64];
+
+    if (csp_hash(page_script, script) < 0 || csp_hash(page_style, style) < 0)
+        return -EIO;
+    int n = snprintf(out, outsz,
+                     "default-src 'none'; script-src %s; style-src %s; connect-src 'self'; "
+                     "img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                     "frame-ancestors 'none'",
+                     script, style);
+    return n < 0 || (size_t)n >= outsz ? -ENOBUFS : 0;
+}

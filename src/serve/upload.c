@@ -1,0 +1,232 @@
+#include "serve/upload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fsx.h"
+
+struct upload {
+    int dirfd;
+    int fd;
+    bool named;        /* a named temporary file (no O_TMPFILE) */
+    uint64_t size;
+    char tmpname[64];
+    char name[];       /* the target's name in dirfd */
+};
+
+/* A name unlikely to exist; O_EXCL or linkat refuse it if it does. */
+static void temp_name(char *out, size_t outsz, int fd)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, outsz, ".ferry-upload-%d-%d-%lx", (int)getpid(), fd,
+             (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
+}
+
+/* The upload's directory and target name, checked: no file yet. */
+static int prepare(int rootfd, const char *rel, struct upload **out)
+{
+    const char *name;
+    struct stat st;
+    int rc;
+
+    int dirfd = fsx_open_parent(rootfd, rel, &name);
+    if (dirfd < 0)
+        return dirfd;
+    struct upload *u = calloc(1, sizeof *u + strlen(name) + 1);
+    if (u == NULL) {
+        close(dirfd);
+        return -ENOMEM;
+    }
+    strcpy(u->name, name);
+    u->fd = -1;
+    u->dirfd = dirfd;
+    /* A name the directory cannot hold (ENAMETOOLONG, say) is refused now,
+     * not after the whole body has gone to disk and rename has failed. */
+    if (fstatat(u->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno != ENOENT) {
+            rc = -errno;
+            goto fail;
+        }
+    } else if (S_ISDIR(st.st_mode)) {
+        rc = -EISDIR;
+        goto fail;
+    }
+    *out = u;
+    return 0;
+
+fail:
+    close(u->dirfd);
+    free(u);
+    return rc;
+}
+
+int upload_open_partial(int rootfd, const char *rel, const char *partial, bool create,
+                        struct upload **out)
+{
+    struct upload *u;
+    struct stat st;
+    int rc = prepare(rootfd, rel, &u);
+
+    if (rc < 0)
+        return rc;
+    if (strlen(partial) >= sizeof u->tmpname) {
+        rc = -ENAMETOOLONG;
+        goto fail;
+    }
+    strcpy(u->tmpname, partial);
+    int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0);
+    u->fd = openat(u->dirfd, partial, flags, 0644);
+    if (u->fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    /* Only a file of its own: a planted hard link, a device or a FIFO is
+     * not written to. */
+    if (fstat(u->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        lseek(u->fd, 0, SEEK_END) < 0) {
+        rc = -ELOOP;
+        goto fail;
+    }
+    u->size = (uint64_t)st.st_size;
+    u->named = true;
+    *out = u;
+    return 0;
+
+fail:
+    if (u->fd >= 0)
+        close(u->fd);
+    close(u->dirfd);
+    free(u);
+    return rc;
+}
+
+int upload_truncate(struct upload *u, uint64_t size)
+{
+    if (ftruncate(u->fd, (off_t)size) < 0 || lseek(u->fd, 0, SEEK_END) < 0)
+        return -errno;
+    u->size = size;
+    return 0;
+}
+
+void upload_release(struct upload *u)
+{
+    close(u->fd);
+    close(u->dirfd);
+    free(u);
+}
+
+int upload_begin(int rootfd, const char *rel, struct upload **out)
+{
+    struct upload *u;
+    int rc = prepare(rootfd, rel, &u);
+
+    if (rc < 0)
+        return rc;
+    /* Readable too: its digest is read back behind the writes. */
+    u->fd = openat(u->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+    if (u->fd < 0) {
+        for (int i = 0; i < 16 && u->fd < 0; i++) {
+            temp_name(u->tmpname, sizeof u->tmpname, i);
+            u->fd = openat(u->dirfd, u->tmpname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (u->fd < 0 && errno != EEXIST)
+                break;
+        }
+        if (u->fd < 0) {
+            rc = -errno;
+            goto fail;
+        }
+        u->named = true;
+    }
+    *out = u;
+    return 0;
+
+fail:
+    close(u->dirfd);
+    free(u);
+    return rc;
+}
+
+int upload_write(struct upload *u, const void *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(u->fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p = (const char *)p + w;
+        n -= (size_t)w;
+        u->size += (uint64_t)w;
+    }
+    return 0;
+}
+
+int upload_fd(const struct upload *u)
+{
+    return u->fd;
+}
+
+uint64_t upload_size(const struct upload *u)
+{
+    return u->size;
+}
+
+void upload_abort(struct upload *u)
+{
+    if (u->fd >= 0)
+        close(u->fd);
+    if (u->named)
+        unlinkat(u->dirfd, u->tmpname, 0);
+    close(u->dirfd);
+    free(u);
+}
+
+int upload_commit(struct upload *u, bool *created)
+{
+    struct stat st;
+    int rc = 0;
+
+    if (fsync(u->fd) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if (!u->named) {
+        /* Give the unnamed file a temporary name through /proc, which needs
+         * no privilege (AT_EMPTY_PATH would). */
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", u->fd);
+        for (int i = 0;; i++) {
+            temp_name(u->tmpname, sizeof u->tmpname, i);
+            if (linkat(AT_FDCWD, proc, u->dirfd, u->tmpname, AT_SYMLINK_FOLLOW) == 0)
+                break;
+            if (errno != EEXIST || i == 15) {
+                rc = -errno;
+                goto fail;
+            }
+        }
+        u->named = true;
+    }
+    *created = fstatat(u->dirfd, u->name, &st, AT_SYMLINK_NOFOLLOW) != 0;
+    if (renameat(u->dirfd, u->tmpname, u->dirfd, u->name) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    u->named = false;
+    fsync(u->dirfd); /* the new name survives a crash too */
+    close(u->fd);
+    close(u->dirfd);
+    free(u);
+    return 0;
+
+fail:
+    upload_abort(u);
+    return rc;
+}
