@@ -76,6 +76,7 @@ struct fetch {
     struct pq q;          /* requests sent ahead on c */
     struct body_mover m;
     struct put_job put;   /* ferry put: the upload, kept across retries */
+    int64_t known_size;   /* the size an earlier answer for this URL gave; -1 none */
 };
 
 /* One URL's download, worked out once by job_plan and job_name. */
@@ -798,7 +799,7 @@ static int take_digest(struct fetch *f, struct job *j, const struct http_respons
 /* What an exchange left to do with the body. */
 enum exch {
     EX_BODY,     /* 2xx: the body is the file, from byte zero */
-    EX_RESUME,   /* 206 for the range asked: append it to the part */
+    EX_RESUME,   /* 206 for the rest of the file: append it to the part */
     EX_COMPLETE, /* 416 and the part already holds the whole file */
     EX_FAILED,   /* *r says why */
 };
@@ -809,9 +810,11 @@ enum exch {
  * head, follows redirects (at most --max-redirs, no loops), then applies
  * the status policy: 416 completes a part that holds it all, any other
  * non-2xx fails, a 206 is taken only for the range asked to the end of
- * the file. The head is consumed; the body waits in the transport. */
+ * a file whose size it states (http_resume_size; *size is set). The head
+ * is consumed; the body waits in the transport. */
 static enum exch exchange(struct fetch *f, struct job *j, struct http_response *res,
-                          struct http_resp_info *ri, enum fetch_result *r, bool *transient)
+                          struct http_resp_info *ri, int64_t *size, enum fetch_result *r,
+                          bool *transient)
 {
     struct fconn *c = &f->c;
     struct url u = j->url, seen[32];
@@ -905,12 +908,12 @@ static enum exch exchange(struct fetch *f, struct job *j, struct http_response *
         *r = FETCH_PROTOCOL;
         return EX_FAILED;
     }
-    int64_t a, b, size;
+    int64_t a, b;
     if (res->status == 416 && j->have > 0) {
         drain_body(f, ri, false);
         if (ri->content_range.p != NULL &&
-            http_content_range(ri->content_range, &a, &b, &size) == 0 && a < 0 &&
-            size == j->have)
+            http_content_range(ri->content_range, &a, &b, size) == 0 && a < 0 && *size == j->have &&
+            (f->known_size < 0 || *size == f->known_size))
             return EX_COMPLETE;
     }
     if (res->status < 200 || res->status >= 300) {
@@ -923,12 +926,10 @@ static enum exch exchange(struct fetch *f, struct job *j, struct http_response *
         return EX_FAILED;
     }
     if (res->status == 206) {
-        /* Only the range we asked for, to the end of the file. */
-        if (j->have == 0 || ri->content_range.p == NULL ||
-            http_content_range(ri->content_range, &a, &b, &size) < 0 || a != j->have ||
-            (size >= 0 && b != size - 1) ||
-            (ri->content_length >= 0 && ri->content_length != b - a + 1)) {
-            say(f, "%s: the server sent a range we did not ask for", j->url_str);
+        *size = http_resume_size(ri->content_range, ri->content_length, j->have, f->known_size);
+        if (*size < 0) {
+            say(f, "%s: the server sent a range we did not ask for, or not to a stated end",
+                j->url_str);
             conn_close(f, true);
             *r = FETCH_PROTOCOL;
             return EX_FAILED;
@@ -949,6 +950,7 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
     struct http_response res;
     struct http_resp_info ri;
     enum fetch_result r;
+    int64_t size = -1;
 
     int rc = job_plan(f, &j, index, false);
     if (rc < 0) {
@@ -958,9 +960,15 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
             conn_close(f, true); /* nobody will read its answer */
         return rc == -EINVAL ? FETCH_USAGE : FETCH_LOCAL;
     }
-    enum exch ex = exchange(f, &j, &res, &ri, &r, transient);
+    enum exch ex = exchange(f, &j, &res, &ri, &size, &r, transient);
     if (ex == EX_FAILED)
         return r;
+    /* What a retry after a cut must find again: a body from zero states
+     * its size only by its Content-Length. */
+    if (ex == EX_RESUME)
+        f->known_size = size;
+    else if (ex == EX_BODY)
+        f->known_size = res.status == 200 && !ri.chunked ? ri.content_length : -1;
     if (ex == EX_COMPLETE) {
         if (job_open(f, &j, true, (struct http_str){NULL, 0}, false) < 0)
             return FETCH_LOCAL;
@@ -992,8 +1000,10 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
     }
     struct progress pg = {.f = f, .hf = j.hf, .name = j.path, .total = -1, .t0 = clock_ms()};
     pg.done = pg.start_at = append ? j.have : 0;
-    if (ri.content_length >= 0)
-        pg.total = pg.done + ri.content_length;
+    if (append)
+        pg.total = size;
+    else if (ri.content_length >= 0)
+        pg.total = ri.content_length;
     enum body_framing framing = ri.chunked                ? BODY_CHUNKED
                                 : ri.content_length >= 0 ? BODY_LENGTH
                                                          : BODY_UNTIL_CLOSE;
@@ -1002,6 +1012,20 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
         job_abandon(&j);
         conn_close(f, true);
         return r;
+    }
+    if (append && pg.done != size) {
+        /* A chunked or until-close range that ended early or ran on. */
+        say(f,
+            "%s: the server's range ended at byte %lld, not at the end of the %lld-byte file; "
+            "kept %s, not renamed",
+            j.url_str, (long long)pg.done, (long long)size, j.part);
+        if (pg.done > size && j.meta_exists) {
+            unlink(j.meta); /* never a prefix to resume */
+            j.meta_exists = false;
+        }
+        job_abandon(&j);
+        conn_close(f, true);
+        return FETCH_PROTOCOL;
     }
     r = job_done(f, &j);
     if (r != FETCH_OK)
@@ -1436,6 +1460,7 @@ enum fetch_result fetch_run(const struct fetch_options *o)
         return FETCH_LOCAL;
     for (int i = 0; i < o->nurls; i++) {
         enum fetch_result r = FETCH_OK;
+        f.known_size = -1;
         for (int attempt = 0;; attempt++) {
             bool transient = false;
             f.resume = o->resume || attempt > 0;

@@ -330,6 +330,22 @@ int http_content_range(struct http_str v, int64_t *first, int64_t *last, int64_t
     return 0;
 }
 
+int64_t http_resume_size(struct http_str content_range, int64_t content_length, int64_t have,
+                         int64_t known)
+{
+    int64_t first, last, size;
+
+    if (have <= 0 || content_range.p == NULL ||
+        http_content_range(content_range, &first, &last, &size) < 0)
+        return -EINVAL;
+    /* Without a stated size nothing shows the range reaches the end. */
+    if (first != have || size < 0 || last != size - 1 || (known >= 0 && size != known))
+        return -EINVAL;
+    if (content_length >= 0 && content_length != last - first + 1)
+        return -EINVAL;
+    return size;
+}
+
 /* Finds parameter name (e.g. "filename") in a Content-Disposition value and
  * returns its raw value, unquoted when quoted (quoted-pair escapes kept). */
 static bool disposition_param(struct http_str v, const char *name, struct http_str *out, bool *quoted)

@@ -137,6 +137,15 @@ int http_analyse_response(const struct http_response *res, struct http_resp_info
  * "bytes *\/SIZE" (first = last = -1). Returns 0 or -EINVAL. */
 int http_content_range(struct http_str v, int64_t *first, int64_t *last, int64_t *size);
 
+/* Whether a 206 answering "Range: bytes=HAVE-" (have > 0) carries all the
+ * rest of the representation: its Content-Range (p NULL when absent) must
+ * start at have and end at the last byte of a size it states (not "*"),
+ * a Content-Length (-1 when absent) must be the range's length, and known,
+ * the size an earlier response gave (-1 when none), must be that size.
+ * Returns the representation's size, or -EINVAL. */
+int64_t http_resume_size(struct http_str content_range, int64_t content_length, int64_t have,
+                         int64_t known);
+
 /* The file name a Content-Disposition value suggests (filename*=UTF-8''...
  * preferred, else filename=), reduced to a safe base name: no "/" or "\",
  * not "." or "..", no control bytes, no leading dot. Returns its length, or

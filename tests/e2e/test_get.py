@@ -1143,6 +1143,126 @@ def test_206_ending_before_the_file_does_is_not_complete(out):
     assert r.rc != 0, r
 
 
+def resume_206(content_range, body, headers=()):
+    """A handler answering the first request with a 206 of body under
+    content_range (framing: headers, else Content-Length), then closing."""
+    def handler(peer):
+        peer.read_request()
+        peer.respond(206, [("Content-Range", content_range), ("ETag", ETAG), *headers], body)
+    return handler
+
+
+def assert_part_kept(r, out, part):
+    """The resume was refused: exit 8, no f.bin, the part as it was."""
+    assert r.rc == 8, r
+    assert "f.bin" not in listing(out), f"a {(out / 'f.bin').stat().st_size}-byte f.bin"
+    assert (out / "f.bin.part").read_bytes() == part
+
+
+def test_206_whose_size_is_a_star_is_not_complete(out):
+    """Resuming at 500 of a 100,000-byte file, the server sends bytes
+    500-999 of a size it does not state (/*): nothing shows the range
+    reaches the end, so it is not appended nor renamed."""
+    data = BODY[:100_000]
+    (out / "f.bin.part").write_bytes(data[:500])
+    (out / "f.bin.part.validator").write_text(ETAG)
+    with ScriptedServer(resume_206("bytes 500-999/*", data[500:1000])) as srv:
+        r = run_ferry("get", "-c", srv.url("/f.bin"), cwd=out)
+    assert srv.requests[0].header("range") == "bytes=500-"
+    assert_part_kept(r, out, data[:500])
+
+
+def test_206_chunked_ending_before_its_range_is_not_complete(out):
+    """A chunked 206 that claims the rest of the file (1000-199999/200000)
+    but whose body ends after 1000 bytes: the part keeps what came, for
+    -c, and is not renamed."""
+    (out / "f.bin.part").write_bytes(BODY[:1000])
+    (out / "f.bin.part.validator").write_text(ETAG)
+    handler = resume_206(f"bytes 1000-{len(BODY) - 1}/{len(BODY)}",
+                         chunked([BODY[1000:2000]]), [("Transfer-Encoding", "chunked")])
+    with ScriptedServer(handler) as srv:
+        r = run_ferry("get", "-c", srv.url("/f.bin"), cwd=out)
+    assert_part_kept(r, out, BODY[:2000])
+    assert (out / "f.bin.part.validator").read_text() == ETAG
+
+
+def test_206_chunked_running_past_its_range_is_not_complete(out):
+    """A chunked 206 for 1000-1999/2000 whose body runs on for 5000 bytes:
+    not renamed, and the part is no prefix to resume (its validator goes)."""
+    data = BODY[:2000]
+    (out / "f.bin.part").write_bytes(data[:1000])
+    (out / "f.bin.part.validator").write_text(ETAG)
+    handler = resume_206("bytes 1000-1999/2000", chunked([BODY[1000:6000]]),
+                         [("Transfer-Encoding", "chunked")])
+    with ScriptedServer(handler) as srv:
+        r = run_ferry("get", "-c", srv.url("/f.bin"), cwd=out)
+    assert r.rc == 8, r
+    assert "f.bin" not in listing(out), f"a {(out / 'f.bin').stat().st_size}-byte f.bin"
+    assert not (out / "f.bin.part.validator").exists()
+
+
+def test_206_until_close_ending_before_its_range_is_not_complete(out):
+    """A 206 without Content-Length or chunking (its body ends with the
+    connection) that claims the rest of the file but closes after 1000
+    bytes: the part keeps them and is not renamed."""
+    (out / "f.bin.part").write_bytes(BODY[:1000])
+    (out / "f.bin.part.validator").write_text(ETAG)
+
+    def handler(peer):
+        peer.read_request()
+        peer.send((f"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 1000-{len(BODY) - 1}/"
+                   f"{len(BODY)}\r\nETag: {ETAG}\r\nConnection: close\r\n\r\n").encode()
+                  + BODY[1000:2000])
+
+    with ScriptedServer(handler) as srv:
+        r = run_ferry("get", "-c", srv.url("/f.bin"), cwd=out)
+    assert_part_kept(r, out, BODY[:2000])
+
+
+def cut_then(second):
+    """A handler: the first request gets a 200 for all of BODY cut after
+    1000 bytes; the next, second(peer)."""
+    def handler(peer):
+        if peer.index == 0:
+            peer.read_request()
+            peer.respond(200, [("Content-Length", str(len(BODY))), ("ETag", ETAG)], BODY[:1000])
+            time.sleep(0.05)  # let the client read the bytes before the FIN
+            return
+        peer.read_request()
+        second(peer)
+    return handler
+
+
+def test_206_of_another_size_than_the_200_before_it(out):
+    """The 200 said 200,000 bytes and was cut at 1000; the retry's 206
+    claims the rest of a 50,000-byte file under the same ETag. The file
+    cannot be both: it is not renamed."""
+    def second(peer):
+        peer.respond(206, [("Content-Range", "bytes 1000-49999/50000"), ("ETag", ETAG)],
+                     BODY[1000:50_000])
+
+    with ScriptedServer(cut_then(second)) as srv:
+        r = run_ferry("get", "--retry", "1", srv.url("/f.bin"), cwd=out)
+    assert len(srv.requests) == 2, r
+    assert srv.requests[1].header("range") == "bytes=1000-"
+    assert_part_kept(r, out, BODY[:1000])
+
+
+def test_416_of_another_size_than_the_200_before_it(out):
+    """The 200 said 200,000 bytes and was cut at 1000; the retry's 416 says
+    the file is 1000 bytes (all the part holds). It is not renamed as
+    complete."""
+    def second(peer):
+        peer.respond(416, [("Content-Range", "bytes */1000"), ("ETag", ETAG)], b"")
+
+    with ScriptedServer(cut_then(second)) as srv:
+        r = run_ferry("get", "--retry", "1", srv.url("/f.bin"), cwd=out)
+    assert len(srv.requests) == 2, r
+    assert r.rc != 0, r
+    assert "f.bin" not in listing(out), f"a {(out / 'f.bin').stat().st_size}-byte f.bin"
+    assert (out / "f.bin.part").read_bytes() == BODY[:1000]
+
+
 def test_kept_connection_closed_by_the_server_reconnects(out):
     def handler(peer):
         req = peer.read_request()

@@ -1,8 +1,9 @@
 /* Unit tests for the client side of proto/http: http_parse_response at every
  * truncation point and against a guard page, malformed heads,
- * http_analyse_response, http_content_range, http_disposition_filename and
- * the chunked decoder, fed whole, in every split into two pieces and byte by
- * byte, with malformed sizes and overflow. */
+ * http_analyse_response, http_content_range, http_resume_size,
+ * http_disposition_filename and the chunked decoder, fed whole, in every
+ * split into two pieces and byte by byte, with malformed sizes and
+ * overflow. */
 #include "unit.h"
 
 #include <errno.h>
@@ -401,6 +402,50 @@ static void test_range(void **state)
                  (long long)c->size);
 }
 
+/* ---- http_resume_size ------------------------------------------------------ */
+
+struct resume_case {
+    const char *name;
+    const char *range; /* NULL: no Content-Range */
+    int64_t content_length, have, known;
+    int64_t want; /* the size, or -EINVAL */
+};
+
+/* clang-format off */
+static const struct resume_case resume_cases[] = {
+    {"the rest", "bytes 500-99999/100000", 99500, 500, -1, 100000},
+    {"the rest, no length", "bytes 500-99999/100000", -1, 500, -1, 100000},
+    {"the rest, the size known", "bytes 500-99999/100000", 99500, 500, 100000, 100000},
+    {"the last byte", "bytes 99999-99999/100000", 1, 99999, -1, 100000},
+    {"size unknown", "bytes 500-999/*", 500, 500, -1, -EINVAL},
+    {"size unknown, the rest of a known size", "bytes 500-99999/*", 99500, 500, 100000, -EINVAL},
+    {"ends before the file", "bytes 500-999/100000", 500, 500, -1, -EINVAL},
+    {"starts before the part ends", "bytes 0-99999/100000", 100000, 500, -1, -EINVAL},
+    {"starts after the part ends", "bytes 501-99999/100000", 99499, 500, -1, -EINVAL},
+    {"another size than before", "bytes 500-49999/50000", 49500, 500, 100000, -EINVAL},
+    {"length not the range's", "bytes 500-99999/100000", 99000, 500, -1, -EINVAL},
+    {"unsatisfied form", "bytes */100000", 0, 500, -1, -EINVAL},
+    {"no Content-Range", NULL, 99500, 500, -1, -EINVAL},
+    {"malformed", "bytes 500-99999/100000x", 99500, 500, -1, -EINVAL},
+    {"nothing asked", "bytes 0-99999/100000", 100000, 0, -1, -EINVAL},
+};
+/* clang-format on */
+
+static void test_resume(void **state)
+{
+    const struct resume_case *c = *state;
+    const char *in = c->range != NULL ? c->range : "";
+    struct guard g;
+
+    struct http_str v = guarded_str(&g, in, strlen(in));
+    if (c->range == NULL)
+        v.p = NULL; /* absent */
+    int64_t got = http_resume_size(v, c->content_length, c->have, c->known);
+    guard_close(&g);
+    if (got != c->want)
+        fail_msg("%s: %lld, want %lld", c->name, (long long)got, (long long)c->want);
+}
+
 /* ---- http_disposition_filename -------------------------------------------- */
 
 struct disposition_case {
@@ -716,6 +761,7 @@ int main(void)
     UNIT_ADD_ROWS(&l, bad_cases, test_bad);
     UNIT_ADD_ROWS(&l, analyse_cases, test_analyse);
     UNIT_ADD_ROWS(&l, range_cases, test_range);
+    UNIT_ADD_ROWS(&l, resume_cases, test_resume);
     UNIT_ADD_ROWS(&l, disposition_cases, test_disposition);
     unit_add(&l, "disposition: the name must fit", test_disposition_outsz, NULL);
     UNIT_ADD_ROWS(&l, chunk_cases, test_chunked);
