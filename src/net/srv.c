@@ -17,6 +17,14 @@
 #define ACCEPT_BACKOFF_MS 250
 #define SWEEP_MS_DEFAULT 250
 
+/* Whether w may take another connection: the server is under its cap and
+ * w's PROXY waiting list has room for one more. */
+static bool may_accept(const struct srv_worker *w)
+{
+    return atomic_load(&w->srv->nconns) < w->srv->opt.max_conns &&
+           w->npending < (size_t)w->srv->opt.proxy_wait;
+}
+
 static void accept_pause(struct srv_worker *w, int64_t until)
 {
     if (w->accepting) {
@@ -154,7 +162,9 @@ static void pending_start(struct srv_worker *w, int fd, const struct sockaddr_st
         w->srv->ops->accepted(w, fd, &client);
         return;
     }
-    if (r == PEND_WAIT && w->npending < SRV_PROXY_PENDING_MAX)
+    /* on_listen accepts only while the list has room */
+    assert(w->npending < (size_t)w->srv->opt.proxy_wait);
+    if (r == PEND_WAIT)
         p = calloc(1, sizeof *p);
     if (p == NULL) {
         close(fd);
@@ -197,10 +207,13 @@ static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
     (void)events;
 
     for (int i = 0; i < ACCEPTS_PER_WAKEUP && w->accepting; i++) {
-        if (atomic_load(&s->nconns) >= s->opt.max_conns) {
-            /* Full: leave new connections in the backlog until one closes,
-             * rather than accepting and dropping them. */
-            accept_pause(w, loop->now + ACCEPT_BACKOFF_MS);
+        if (!may_accept(w)) {
+            /* Full: leave new connections in the backlog until one closes
+             * (or, for a full PROXY waiting list, until a header is done
+             * with: the tick looks at once), rather than accepting and
+             * dropping them. */
+            bool waiting_full = w->npending >= (size_t)s->opt.proxy_wait;
+            accept_pause(w, waiting_full ? loop->now : loop->now + ACCEPT_BACKOFF_MS);
             return;
         }
         struct sockaddr_storage peer;
@@ -263,8 +276,7 @@ static void on_tick(struct ev_loop *loop)
         sweep(w);
         w->next_sweep = loop->now + s->opt.sweep_ms;
     }
-    if (!w->accepting && !w->stopping && loop->now >= w->accept_resume &&
-        atomic_load(&s->nconns) < s->opt.max_conns &&
+    if (!w->accepting && !w->stopping && loop->now >= w->accept_resume && may_accept(w) &&
         ev_io_start(loop, &w->listen_io, s->lfd, EPOLLIN | EPOLLEXCLUSIVE, on_listen) == 0)
         w->accepting = true;
     if (w->stopping && (w->nconns == 0 || loop->now >= w->stop_deadline)) {
@@ -345,8 +357,10 @@ int srv_init(struct srv *s, const struct srv_options *o, const struct srv_ops *o
         s->opt.sweep_ms = SWEEP_MS_DEFAULT;
     if (s->opt.proxy_timeout_ms <= 0)
         s->opt.proxy_timeout_ms = SRV_PROXY_TIMEOUT_MS;
+    if (s->opt.proxy_wait <= 0)
+        s->opt.proxy_wait = SRV_PROXY_PENDING_MAX;
     s->ops = ops;
-    s->lfd = sock_listen_tcp(o->bind, o->port, 4096, &s->bound);
+    s->lfd = sock_listen_tcp(o->bind, o->port, SRV_BACKLOG, &s->bound);
     if (s->lfd < 0) {
         *what = "cannot listen";
         return s->lfd;

@@ -14,7 +14,10 @@
  * until the header is complete (a deadline, a cap on how many wait), takes
  * exactly the header's bytes off the socket and hands the connection to
  * ops->accepted with the client the header names. A peer there that sends
- * anything else, or nothing in time, is closed. Connections from other
+ * anything else, or nothing in time, is closed. While a worker's waiting
+ * list is full it accepts nothing (as at the connection cap): new
+ * connections wait in the kernel's backlog until a header completes, fails
+ * or times out, so a burst from a proxy is slowed, never refused. Connections from other
  * addresses go to ops->accepted at once; turning away a header from them is
  * the application's, on its first bytes (proxy_sniff), so that a server
  * that speaks first is not held up. */
@@ -96,11 +99,16 @@ struct srv_options {
      * the server); NULL: no PROXY protocol. */
     const struct cidr_list *proxy_from;
     int proxy_timeout_ms; /* for that header to arrive; 0: SRV_PROXY_TIMEOUT_MS */
+    int proxy_wait;       /* how many may wait for one, per worker; 0: SRV_PROXY_PENDING_MAX */
 };
 
 #define SRV_PROXY_TIMEOUT_MS 5000  /* the spec asks for at least 3 s (a TCP retransmit) */
 #define SRV_PROXY_MAX 2048         /* the longest PROXY header srv waits for */
 #define SRV_PROXY_PENDING_MAX 1024 /* connections waiting for one, per worker */
+/* The listen backlog asked for; the kernel caps it at net.core.somaxconn
+ * (4096 by default since Linux 5.4). It holds what a worker at its
+ * connection cap or with a full PROXY waiting list has not accepted. */
+#define SRV_BACKLOG 65535
 
 struct srv {
     struct srv_options opt;

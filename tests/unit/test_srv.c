@@ -60,6 +60,7 @@ struct fx {
     struct cidr_list proxy_from; /* used when proxy is set */
     bool proxy;
     int proxy_timeout_ms;
+    int proxy_wait;
 };
 
 static struct shared *sh_of(struct srv_worker *w)
@@ -241,7 +242,8 @@ static void fx_start(struct fx *f, int threads, long max_conns, int grace_ms)
                             .grace_ms = grace_ms,
                             .sweep_ms = SWEEP_MS,
                             .proxy_from = f->proxy ? &f->proxy_from : NULL,
-                            .proxy_timeout_ms = f->proxy_timeout_ms};
+                            .proxy_timeout_ms = f->proxy_timeout_ms,
+                            .proxy_wait = f->proxy_wait};
     void *apps[2] = {&f->tw[0], &f->tw[1]};
     const char *what = "";
 
@@ -728,6 +730,32 @@ static void test_proxy_untrusted_direct(void **state)
     expect_peer_is(f, f->clients[0]);
 }
 
+/* A full waiting list (proxy_wait 2) stops accepting instead of closing:
+ * the third connection waits in the backlog, and is taken, and served,
+ * once one of the two waiting completes its header. */
+static void test_proxy_full_list_waits_in_backlog(void **state)
+{
+    struct fx *f = *state;
+    static const char hdr[] = "PROXY TCP4 192.0.2.8 127.0.0.1 4243 80\r\n";
+
+    f->proxy_wait = 2;
+    fx_start_proxy(f, "127.0.0.1", 60000);
+    for (int i = 0; i < 3; i++)
+        send_all(client(f, i), "PROXY ", 6);
+    assert_true(wait_conns(f, 2));
+    expect_open(f, 2, 200); /* not accepted and closed */
+    assert_int_equal(atomic_load(&f->srv.nconns), 2);
+    send_all(f->clients[0], hdr + 6, sizeof hdr - 1 - 6);
+    if (read_byte(f->clients[0], WAIT_MS) != 'h')
+        fail_msg("client 0: no greeting after its header");
+    assert_true(wait_conns(f, 3)); /* client 0 served; 1 and 2 waiting */
+    send_all(f->clients[2], hdr + 6, sizeof hdr - 1 - 6);
+    if (read_byte(f->clients[2], WAIT_MS) != 'h')
+        fail_msg("client 2: no greeting after its header");
+    expect_peer(f, "192.0.2.8:4243");
+    assert_int_equal(atomic_load(&f->sh.accepted), 2);
+}
+
 /* Stopping closes connections still waiting for their header. */
 static void test_proxy_stop_closes_pending(void **state)
 {
@@ -769,6 +797,8 @@ int main(void)
     ADD("proxy: a peer outside proxy_from is the application's at once",
         test_proxy_untrusted_direct);
     ADD("proxy: stopping closes connections waiting for a header", test_proxy_stop_closes_pending);
+    ADD("proxy: a full waiting list leaves new connections in the backlog",
+        test_proxy_full_list_waits_in_backlog);
 #undef ADD
     return unit_run("srv", &l);
 }
