@@ -800,7 +800,8 @@ int chat_broker_start(const struct chat_options *o, struct chat_broker **out, ch
                              .max_conns = o->max_clients,
                              .tick_ms = 100,
                              .grace_ms = 0,
-                             .proxy_from = o->proxy_from};
+                             .proxy_from = o->proxy_from,
+                             .proxy_wait = o->proxy_wait};
     rc = srv_start(&b->srv, &so, &broker_ops, apps, addr, addrsz, what);
     if (rc < 0) {
         broker_free(b);

@@ -71,6 +71,7 @@ int cmd_chat(int argc, char **argv)
         {"charset", required_argument, NULL, OPT_CHARSET},
         {"redis", required_argument, NULL, OPT_REDIS},
         {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
+        {"proxy-wait", required_argument, NULL, CMD_OPT_PROXY_WAIT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -157,8 +158,9 @@ int cmd_chat(int argc, char **argv)
     if (l.max > 0)
         o.max_clients = l.max;
     o.proxy_from = cmd_proxy_from(&l);
-    if (!listen_mode && l.proxy) {
-        fprintf(stderr, "ferry chat: --proxy-from is for the broker (-l)\n");
+    o.proxy_wait = (int)l.proxy_wait;
+    if (!listen_mode && (l.proxy || l.proxy_wait > 0)) {
+        fprintf(stderr, "ferry chat: --proxy-from and --proxy-wait are for the broker (-l)\n");
         return EXIT_USAGE;
     }
     if (listen_mode ? optind != argc : optind != argc - 1) {

@@ -43,7 +43,7 @@ void cmd_signals_flag(volatile int *flag);
 
 /* The listener options serve, hello, chat -l and udp -l share: -p, -b,
  * --threads and a connection cap (--max-conns or --max-clients); and, for
- * the TCP ones, --proxy-from. */
+ * the TCP ones, --proxy-from and --proxy-wait. */
 struct cmd_listener {
     uint16_t port;
     const char *bind; /* NULL: every interface */
@@ -51,18 +51,22 @@ struct cmd_listener {
     long max;         /* the cap; 0 when not given */
     bool proxy;       /* --proxy-from was given: proxy_from holds it */
     struct cidr_list proxy_from;
+    long proxy_wait; /* --proxy-wait: per thread; 0 when not given (srv's default) */
 };
 
-/* getopt_long values for --threads, the cap and --proxy-from in each
- * command's table. */
-enum { CMD_OPT_THREADS = 200, CMD_OPT_MAX, CMD_OPT_PROXY_FROM };
+/* getopt_long values for --threads, the cap, --proxy-from and --proxy-wait
+ * in each command's table. */
+enum { CMD_OPT_THREADS = 200, CMD_OPT_MAX, CMD_OPT_PROXY_FROM, CMD_OPT_PROXY_WAIT };
 
-/* The --proxy-from line of the TCP listeners' --help. */
+/* The --proxy-from and --proxy-wait lines of the TCP listeners' --help. */
 #define CMD_PROXY_FROM_HELP                                                                        \
     "      --proxy-from CIDR[,CIDR]  peers (a load balancer such as HAProxy) that\n"               \
     "                         must send a PROXY protocol v1 or v2 header; the\n"                   \
     "                         client it names is the one logged. A header from\n"                  \
-    "                         any other peer closes the connection\n"
+    "                         any other peer closes the connection\n"                              \
+    "      --proxy-wait N     connections per thread that may wait for their\n"                    \
+    "                         PROXY header (default 1024); past it new ones\n"                     \
+    "                         wait to be accepted\n"
 
 /* The --proxy-from list l holds, or NULL when it was not given: what the
  * servers' options take. */

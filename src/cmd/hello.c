@@ -47,6 +47,7 @@ int cmd_hello(int argc, char **argv)
         {"max-msg", required_argument, NULL, OPT_MAX_MSG},
         {"charset", required_argument, NULL, OPT_CHARSET},
         {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
+        {"proxy-wait", required_argument, NULL, CMD_OPT_PROXY_WAIT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -108,6 +109,7 @@ int cmd_hello(int argc, char **argv)
     o.threads = l.threads;
     o.max_clients = l.max > 0 ? l.max : (fds > 64 ? fds - 32 : 16);
     o.proxy_from = cmd_proxy_from(&l);
+    o.proxy_wait = (int)l.proxy_wait;
 
     cmd_signals_block();
     char addr[80];

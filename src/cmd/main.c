@@ -132,6 +132,12 @@ int cmd_listener_opt(struct cmd_listener *l, int opt, const char *arg, const cha
         return 1;
     case CMD_OPT_PROXY_FROM:
         return proxy_from_opt(l, arg, who);
+    case CMD_OPT_PROXY_WAIT:
+        if (cmd_parse_long(arg, 1, 1000000, &l->proxy_wait) < 0) {
+            fprintf(stderr, "ferry %s: --proxy-wait takes 1 to 1000000\n", who);
+            return -1;
+        }
+        return 1;
     default:
         return 0;
     }

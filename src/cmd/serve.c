@@ -183,6 +183,7 @@ int cmd_serve(int argc, char **argv)
         {"upload-max-age", required_argument, NULL, OPT_UPLOAD_MAX_AGE},
         {"raw-gap", required_argument, NULL, OPT_RAW_GAP},
         {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
+        {"proxy-wait", required_argument, NULL, CMD_OPT_PROXY_WAIT},
         {"auth", required_argument, NULL, OPT_AUTH},
         {"allow-plain-auth", no_argument, NULL, OPT_ALLOW_PLAIN_AUTH},
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
@@ -339,6 +340,7 @@ int cmd_serve(int argc, char **argv)
     o.threads = l.threads;
     o.max_conns = l.max > 0 ? l.max : fd_conns;
     o.proxy_from = cmd_proxy_from(&l);
+    o.proxy_wait = (int)l.proxy_wait;
 
     if (auth_file != NULL) {
         char msg[512];

@@ -234,7 +234,8 @@ int hello_start(const struct hello_options *o, struct hello_server **out, char *
                              .max_conns = o->max_clients,
                              .tick_ms = 100,
                              .grace_ms = 0,
-                             .proxy_from = o->proxy_from};
+                             .proxy_from = o->proxy_from,
+                             .proxy_wait = o->proxy_wait};
     rc = srv_start(&h->srv, &so, &hello_ops, apps, addr, addrsz, what);
     if (rc < 0) {
         server_free(h);

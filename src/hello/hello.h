@@ -24,6 +24,7 @@ struct hello_options {
     /* PROXY headers from these peers (the caller's; see net/srv.h); a
      * client's first bytes that begin one close it. NULL: off. */
     const struct cidr_list *proxy_from;
+    int proxy_wait; /* how many may wait for their header, per thread; 0: srv's default */
 };
 
 void hello_options_default(struct hello_options *o);

@@ -360,7 +360,8 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
                              .tick_ms = TICK_MS,
                              .grace_ms = o->grace_ms,
                              .sweep_ms = SWEEP_MS,
-                             .proxy_from = o->proxy_from};
+                             .proxy_from = o->proxy_from,
+                             .proxy_wait = o->proxy_wait};
     rc = srv_start(&s->srv, &so, &fs_ops, apps, name, sizeof name, what);
     if (rc < 0)
         goto fail;

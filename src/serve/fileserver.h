@@ -56,6 +56,7 @@ struct fs_options {
     /* PROXY headers from these peers (the caller's; see net/srv.h); a
      * connection whose first bytes begin one is closed. NULL: off. */
     const struct cidr_list *proxy_from;
+    int proxy_wait;         /* how many may wait for their header, per thread; 0: srv's default */
     struct fs_auth *auth;   /* --auth: accounts (serve/fs_auth.h); NULL: everyone reads */
     bool allow_plain_auth;  /* accept passwords over plain HTTP from other hosts */
     bool digest;            /* Repr-Digest on every GET and HEAD of a file, asked or not */

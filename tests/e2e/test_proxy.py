@@ -9,10 +9,13 @@ sockets from 127.0.0.1 (trusted) and 127.0.0.2 (not) play a hostile or
 broken proxy and a hostile client. Every receive has a deadline."""
 import os
 import re
+import resource
+import selectors
 import shutil
 import socket
 import subprocess
 import time
+from collections import deque
 
 import pytest
 
@@ -519,6 +522,126 @@ def test_chat_bytes_after_header(tools):
     assert watcher.line() == b"* [2001:db8::5]:777 is now bob\n"
 
 
+# ---- a full waiting list --------------------------------------------------------------------
+
+
+PENDING_MAX = 1024  # net/srv's SRV_PROXY_PENDING_MAX: per worker, the default of --proxy-wait
+BURST = 3000
+BURST_DELAY = 0.3  # seconds from a connection's connect to its header, as a slow proxy might
+
+
+@pytest.fixture
+def fd_limit():
+    """The soft descriptor limit raised to the hard one for the test (the
+    servers it starts inherit it); yields the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    top = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+    yield top
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def burst(addr, n, delay, timeout):
+    """Opens n connections from 127.0.0.1 at once; each sends a v1 header
+    naming 192.0.2.1:(10000 + its index) delay seconds after its connect
+    completes. Returns, per connection, what it received until "Welcome!",
+    its close, or the end of timeout."""
+    sel = selectors.DefaultSelector()
+    socks, got = [], [bytearray() for _ in range(n)]
+    connected, done = [False] * n, [False] * n
+    due = deque()  # (when, index) in connect order, so in time order
+    left = n
+
+    def finish(i):
+        nonlocal left
+        done[i] = True
+        left -= 1
+        sel.unregister(socks[i])
+
+    try:
+        for i in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.setblocking(False)
+            s.bind(("127.0.0.1", 0))
+            s.connect_ex(addr)
+            sel.register(s, selectors.EVENT_WRITE, i)
+        end = time.monotonic() + timeout
+        while left > 0 and time.monotonic() < end:
+            while due and due[0][0] <= time.monotonic():
+                i = due.popleft()[1]
+                if done[i]:
+                    continue
+                try:
+                    socks[i].send(v1(src="192.0.2.1", sport=10000 + i))
+                except OSError:
+                    finish(i)
+            for key, _ in sel.select(timeout=0.02):
+                i = key.data
+                if not connected[i]:
+                    if socks[i].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+                        finish(i)
+                        continue
+                    connected[i] = True
+                    due.append((time.monotonic() + delay, i))
+                    sel.modify(socks[i], selectors.EVENT_READ, i)
+                    continue
+                try:
+                    data = socks[i].recv(4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                got[i] += data
+                if not data or b"Welcome!" in got[i]:
+                    finish(i)
+    finally:
+        sel.close()
+        for s in socks:
+            s.close()
+    return [bytes(g) for g in got]
+
+
+def test_hello_proxy_burst_with_late_headers_all_greeted(tools, fd_limit):
+    """A burst of trusted connections whose headers come 0.3 s after their
+    connect, more than one worker's waiting list holds: past the cap they
+    wait in the backlog, and every one is greeted and known by the client
+    its header names. With a low descriptor limit the burst is smaller and
+    the list is made smaller to match (--proxy-wait)."""
+    n = min(BURST, fd_limit - 200)
+    assert n >= 64, f"a descriptor limit of {fd_limit} leaves no room for a burst"
+    args = ["--threads", "1", "--proxy-from", "127.0.0.1"]
+    if n < 2 * PENDING_MAX:
+        args += ["--proxy-wait", str(n // 4)]
+    srv = tools.server("hello", *args)
+    got = burst(srv.addr, n, BURST_DELAY, timeout=60)
+    refused = [i for i, g in enumerate(got) if b"Welcome!" not in g]
+    assert not refused, f"{len(refused)} of {n} not greeted (e.g. {refused[:5]}: {got[refused[0]]!r})"
+    want = set(range(10000, 10000 + n))
+    joined = lambda out: {int(p) for p in re.findall(rb"\n192\.0\.2\.1:(\d+) joined", out)}
+    srv.stdout.wait_for(lambda out: joined(out) >= want, timeout=30)
+    missing = want - joined(srv.stdout.data)
+    assert not missing, f"{len(missing)} clients not logged by the header's address"
+
+
+def test_hello_proxy_list_full_of_silent_peers_delays_not_refuses(tools):
+    """Four trusted peers that never send a header fill a waiting list of
+    four: a later connection whose header comes after its connect is not
+    closed but waits, and is served once the deadline closes the silent
+    ones."""
+    srv = tools.server("hello", "--threads", "1", "--proxy-from", "127.0.0.1",
+                       "--proxy-wait", "4")
+    silent = [SrcConn(srv.addr, src="127.0.0.1") for _ in range(4)]
+    assert silent[0].quiet_for(0.5) == b""  # time for all four to be taken
+    late = SrcConn(srv.addr, src="127.0.0.1")
+    assert late.quiet_for(BURST_DELAY) == b"" and not late.closed, "closed while the list was full"
+    late.send(v1(src="203.0.113.9", sport=4444))
+    late.expect(b"Welcome!", timeout=DEADLINE + 10)
+    for c in silent:
+        assert c.wait_closed(timeout=DEADLINE + 10) == b""
+    srv.stdout.expect(b"203.0.113.9:4444 joined", what="hello's log")
+
+
 # ---- the option ----------------------------------------------------------------------------
 
 
@@ -558,3 +681,20 @@ def test_proxy_from_refused_where_it_has_no_meaning(tmp_path, cmd):
 def test_proxy_from_in_help(cmd):
     r = subprocess.run([FERRY, *cmd, "--help"], capture_output=True, timeout=10)
     assert r.returncode == 0 and b"--proxy-from CIDR" in r.stdout
+
+
+@pytest.mark.parametrize("cmd", [["serve"], ["hello"], ["chat", "-l"]], ids=["serve", "hello", "chat"])
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1000001"])
+def test_proxy_wait_parse_errors_exit_2(tmp_path, cmd, value):
+    r = subprocess.run([FERRY, *cmd, "-p", "0", "-b", "127.0.0.1", "--proxy-from", "127.0.0.1",
+                        "--proxy-wait", value], stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=10, cwd=tmp_path)
+    assert r.returncode == 2, r
+    assert f"ferry {cmd[0]}: --proxy-wait takes 1 to 1000000" in r.stderr.decode(), r.stderr
+    assert r.stdout == b""
+
+
+@pytest.mark.parametrize("cmd", [["serve"], ["hello"], ["chat"]], ids=["serve", "hello", "chat"])
+def test_proxy_wait_in_help(cmd):
+    r = subprocess.run([FERRY, *cmd, "--help"], capture_output=True, timeout=10)
+    assert r.returncode == 0 and b"--proxy-wait N" in r.stdout
