@@ -340,8 +340,11 @@ static void change_path(struct conn *c, const struct http_request *req,
         return;
     }
     bool put = req->method == HTTP_PUT || req->method == HTTP_POST;
+    /* A name ending in '/' is a directory, which a body cannot replace:
+     * a conflict with the tree, as for PUT onto an existing directory
+     * (RFC 4918 §9.7.2). */
     if (status == 0 && put && (flags & PATH_TRAILING_SLASH))
-        status = 403;
+        status = 409;
     if (status == 404)
         status = 403; /* a hidden name: not ours to change */
     if (status != 0) {
