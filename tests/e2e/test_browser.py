@@ -309,3 +309,16 @@ def test_uploaded_html_runs_sandboxed(start_server, root, browser):
                        " return r.text(); }, function (e) { return 'refused: ' + e.name; })",
                        await_promise=True)
     assert got == "refused: TypeError", got
+
+
+def test_uploaded_svg_shows_but_runs_no_script(start_server, root, browser):
+    """An SVG opened on its own is drawn, but its script does not run."""
+    (root / "pic.svg").write_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80" id="pic">'
+        b'<rect width="120" height="80" fill="teal"/>'
+        b"<script>document.documentElement.setAttribute('data-ran', 'yes')</script></svg>")
+    srv = start_server(root, "-q")
+    browser.navigate(srv.url + "pic.svg")
+    assert browser.eval("document.documentElement.id") == "pic"
+    assert browser.eval("document.documentElement.getBBox().width") == 120
+    assert browser.eval("document.documentElement.getAttribute('data-ran')") is None
