@@ -346,9 +346,9 @@ static void change_path(struct conn *c, const struct http_request *req,
         return;
     }
     bool put = req->method == HTTP_PUT || req->method == HTTP_POST;
-    /* A name ending in '/' is a directory, which a body cannot replace:
-     * a conflict with the tree, as for PUT onto an existing directory
-     * (RFC 4918 §9.7.2). */
+    /* A name ending in '/' is a directory, which a body cannot replace: a
+     * conflict with the state of the tree (RFC 9110 §15.5.10), as nginx
+     * answers and as fs_put answers a PUT onto an existing directory. */
     if (status == 0 && put && (flags & PATH_TRAILING_SLASH))
         status = 409;
     if (status == 404)
