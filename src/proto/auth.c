@@ -104,6 +104,56 @@ enum auth_hash_kind auth_hash_kind(const char *s, size_t len)
     return AUTH_HASH_NONE;
 }
 
+size_t auth_hash_params(const char *s, size_t len)
+{
+    size_t i;
+
+    if (len >= 3 && s[0] == '$' && s[1] == 'y' && s[2] == '$') {
+        for (i = 3; i < len && is_crypt64((unsigned char)s[i]); i++)
+            ;
+        return i > 3 && i < len && s[i] == '$' ? i + 1 : 0;
+    }
+    if (len >= 7 && memcmp(s, "$2b$", 4) == 0) {
+        bool digits = s[4] >= '0' && s[4] <= '9' && s[5] >= '0' && s[5] <= '9';
+        return digits && s[6] == '$' ? 7 : 0;
+    }
+    if (len < 3 || memcmp(s, "$6$", 3) != 0)
+        return 0;
+    if (len < 10 || memcmp(s + 3, "rounds=", 7) != 0)
+        return 3;
+    for (i = 10; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+        ;
+    return i > 10 && i < len && s[i] == '$' ? i + 1 : 0;
+}
+
+int auth_dummy_setting(const char *hash, size_t hlen, const char *fresh, size_t flen, char *out,
+                       size_t outsz)
+{
+    enum auth_hash_kind kind = auth_hash_kind(hash, hlen);
+    size_t hp = auth_hash_params(hash, hlen), fp = auth_hash_params(fresh, flen);
+
+    if (kind == AUTH_HASH_NONE || hp == 0 || fp == 0)
+        return -EINVAL;
+    /* The scheme id is the field after the first '$': "y", "2b" or "6". */
+    const char *id_end = memchr(hash + 1, '$', hp - 1);
+    size_t id = (size_t)(id_end - hash) + 1;
+    if (fp < id || memcmp(fresh, hash, id) != 0)
+        return -EINVAL;
+    const char *salt = fresh + fp;
+    size_t sl = flen - fp;
+    bool shape = kind == AUTH_HASH_BCRYPT   ? sl == 22
+                 : kind == AUTH_HASH_SHA512 ? sl >= 1 && sl <= 16
+                                            : sl >= 1 && sl <= 64;
+    if (!shape || !all_crypt64(salt, sl))
+        return -EINVAL;
+    if (hp + sl >= outsz)
+        return -ENOSPC;
+    memcpy(out, hash, hp);
+    memcpy(out + hp, salt, sl);
+    out[hp + sl] = '\0';
+    return (int)(hp + sl);
+}
+
 /* Checks one prefix p[0..len): "/", or "/" and segments with no empty, "."
  * or ".." one and no trailing slash; no control bytes. */
 static const char *prefix_problem(const char *p, size_t len)

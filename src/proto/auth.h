@@ -57,6 +57,23 @@ bool auth_user_valid(const char *s, size_t len);
  * prefix, the fields and their alphabet and lengths, not the hash itself. */
 enum auth_hash_kind auth_hash_kind(const char *s, size_t len);
 
+/* The length of the scheme id and cost fields that start the crypt hash or
+ * setting s[0..len), with the '$' that ends them: "$y$PARAMS$", "$2b$CC$",
+ * "$6$rounds=N$" or "$6$"; 0 when s starts with none of these. What
+ * follows is the salt (and, in a hash, the hash proper). */
+size_t auth_hash_params(const char *s, size_t len);
+
+/* The setting of the dummy check an unknown user gets in place of the
+ * account whose hash is hash[0..hlen), so that it costs the same: that
+ * hash's scheme and cost fields (yescrypt's whole parameter field, bcrypt's
+ * cost, sha512crypt's rounds= or its absence) followed by the salt of
+ * fresh[0..flen), a setting crypt_gensalt made for the same scheme. Writes
+ * it NUL-terminated to out (outsz bytes). Returns its length, or -EINVAL
+ * (hash is not of a kind auth_hash_kind knows, fresh is of another scheme
+ * or its salt has not the scheme's shape), or -ENOSPC. */
+int auth_dummy_setting(const char *hash, size_t hlen, const char *fresh, size_t flen, char *out,
+                       size_t outsz);
+
 /* Parses RIGHTS s[0..len) into rules (max of them) and *n. Returns 0, or
  * -EINVAL with *why saying what is wrong. */
 int auth_rights_parse(const char *s, size_t len, struct auth_rule *rules, size_t max, size_t *n,

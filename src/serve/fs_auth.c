@@ -37,6 +37,7 @@ struct fs_auth_job {
     size_t nc;                 /* slots of c used */
     struct fs_auth_port *port; /* where the verdict goes */
     int user;                  /* index in users, or -1: checked against a dummy */
+    size_t dummy;              /* with user -1: the index in dummies */
     bool ok;
     unsigned char key[KEY_LEN];
     unsigned char addr[16];
@@ -69,7 +70,11 @@ struct fs_auth {
     struct auth_entry *users;
     size_t nusers;
     int anon; /* index of "*", or -1 */
-    char dummy[CRYPT_OUTPUT_SIZE];
+    /* Settings that unknown users are checked against: one per account
+     * with a password, of its scheme and cost (a yescrypt one when there
+     * is none), so that an unknown name costs what a known one does. */
+    char (*dummies)[AUTH_HASH_MAX + 1];
+    size_t ndummies;
     unsigned char key[KEY_LEN];
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -92,11 +97,66 @@ static int find_user(const struct fs_auth *a, const char *name, size_t len)
     return -1;
 }
 
+/* Fills a->dummies: for each account with a password, its scheme and cost
+ * with a fresh salt (proto/auth's auth_dummy_setting); a yescrypt setting
+ * of ferry passwd's cost when no account has one. Returns 0 or -errno. */
+static int make_dummies(struct fs_auth *a)
+{
+    char fresh[CRYPT_GENSALT_OUTPUT_SIZE], id[8];
+
+    a->dummies = calloc(a->nusers > 0 ? a->nusers : 1, sizeof *a->dummies);
+    if (a->dummies == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < a->nusers; i++) {
+        const char *h = a->users[i].hash;
+        size_t hl = strlen(h);
+        if (hl == 0)
+            continue;
+        /* crypt_gensalt wants the scheme id alone: "$6$", "$2b$", "$y$" */
+        const char *end = memchr(h + 1, '$', hl - 1);
+        size_t il = end != NULL ? (size_t)(end - h) + 1 : 0;
+        if (il == 0 || il >= sizeof id)
+            return -EINVAL;
+        memcpy(id, h, il);
+        id[il] = '\0';
+        if (crypt_gensalt_rn(id, 0, NULL, 0, fresh, sizeof fresh) == NULL)
+            return -EIO;
+        char *d = a->dummies[a->ndummies];
+        int n = auth_dummy_setting(h, hl, fresh, strlen(fresh), d, sizeof a->dummies[0]);
+        if (n < 0)
+            return n;
+        if (crypt_checksalt(d) != CRYPT_SALT_OK)
+            return -EINVAL;
+        a->ndummies++;
+    }
+    if (a->ndummies == 0) {
+        if (crypt_gensalt_rn("$y$", 0, NULL, 0, a->dummies[0], sizeof a->dummies[0]) == NULL)
+            return -EIO;
+        a->ndummies = 1;
+    }
+    return 0;
+}
+
+/* Which dummy an unknown user name[0..len) is checked against: a keyed
+ * hash of the name picks one, so the same name always costs the same and
+ * the costs of unknown names are spread as the accounts' are. */
+static size_t dummy_for(const struct fs_auth *a, const char *name, size_t len)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int ml = sizeof mac;
+    uint64_t h = 0;
+
+    if (a->ndummies == 1)
+        return 0;
+    if (HMAC(EVP_sha256(), a->key, KEY_LEN, (const unsigned char *)name, len, mac, &ml) != NULL)
+        memcpy(&h, mac, sizeof h);
+    return (size_t)(h % a->ndummies);
+}
+
 int fs_auth_load(const char *path, struct fs_auth **out, char *msg, size_t msgsz)
 {
     char *text = NULL;
     size_t len = 0, lines = 1, lineno = 0;
-    struct crypt_data *cd = NULL;
     int rc = fsx_read_file(path, AUTH_FILE_MAX, &text, &len);
 
     if (rc < 0) {
@@ -108,8 +168,7 @@ int fs_auth_load(const char *path, struct fs_auth **out, char *msg, size_t msgsz
     struct fs_auth *a = calloc(1, sizeof *a);
     if (a != NULL)
         a->users = calloc(lines, sizeof *a->users);
-    cd = calloc(1, sizeof *cd);
-    if (a == NULL || a->users == NULL || cd == NULL) {
+    if (a == NULL || a->users == NULL) {
         rc = -ENOMEM;
         snprintf(msg, msgsz, "%s: out of memory", path);
         goto fail;
@@ -143,32 +202,24 @@ int fs_auth_load(const char *path, struct fs_auth **out, char *msg, size_t msgsz
             a->anon = (int)a->nusers;
         a->nusers++;
     }
-    /* Unknown users are checked against a hash of the same kind as
-     * ferry passwd makes, so they take as long as known ones. */
-    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-    const char *h = NULL;
-    if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt) != NULL)
-        h = crypt_rn("not a password", salt, cd, sizeof *cd);
-    if (h == NULL || h[0] == '*' || strlen(h) >= sizeof a->dummy ||
-        getrandom(a->key, sizeof a->key, 0) != (ssize_t)sizeof a->key) {
-        rc = -EIO;
-        snprintf(msg, msgsz, "%s: cannot make a salt or key", path);
+    rc = make_dummies(a);
+    if (rc < 0 || getrandom(a->key, sizeof a->key, 0) != (ssize_t)sizeof a->key) {
+        rc = rc < 0 ? rc : -EIO;
+        snprintf(msg, msgsz, "%s: cannot make the salts or the key: %s", path, fe_strerror(rc));
         goto fail;
     }
-    strcpy(a->dummy, h);
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
-    explicit_bzero(cd, sizeof *cd);
-    free(cd);
     free(text);
     *out = a;
     return 0;
 
 fail:
-    free(cd);
     free(text);
-    if (a != NULL)
+    if (a != NULL) {
         free(a->users);
+        free(a->dummies);
+    }
     free(a);
     return rc;
 }
@@ -180,6 +231,7 @@ void fs_auth_free(struct fs_auth *a)
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     free(a->users);
+    free(a->dummies);
     explicit_bzero(a, sizeof *a);
     free(a);
 }
@@ -392,7 +444,7 @@ static void *crypt_thread(void *arg)
         }
         pthread_mutex_unlock(&a->mu);
 
-        const char *hash = j->user >= 0 ? a->users[j->user].hash : a->dummy;
+        const char *hash = j->user >= 0 ? a->users[j->user].hash : a->dummies[j->dummy];
         const char *got = cd != NULL ? crypt_rn(j->pass, hash, cd, sizeof *cd) : NULL;
         size_t hl = strlen(hash);
         j->ok = got != NULL && j->user >= 0 && strlen(got) == hl && auth_ct_equal(got, hash, hl);
@@ -696,6 +748,7 @@ enum fs_auth_gate fs_auth_gate(struct conn *c, const struct http_request *req, c
     j->nc = 1;
     j->port = c->w->auth_port;
     j->user = user;
+    j->dummy = user >= 0 ? 0 : dummy_for(a, cr.user, cr.user_len);
     j->ok = false;
     memcpy(j->key, key, KEY_LEN);
     memcpy(j->addr, addr, 16);

@@ -23,6 +23,11 @@
 #include "proto/path.h"
 
 #define LISTING_MAX (64u << 20)
+/* Every file from the tree is served as a sandbox (with nosniff, which
+ * fs_respond adds to any CSP): a page or SVG that a writer put there
+ * renders, but runs no script and has an opaque origin, so it cannot act
+ * with the credentials or storage of the user who opens it. */
+#define FILE_CSP "sandbox"
 
 /* The value of the first header called name, or p == NULL. */
 static struct http_str header(const struct http_request *req, const char *name)
@@ -65,6 +70,7 @@ static void serve_file(struct conn *c, const struct http_request *req, const str
     cond_decide(&f, &r, &d);
     cond_content_range(&d, size, crange, sizeof crange);
     struct reply rp = {.status = (int)d.status, .content_range = crange[0] ? crange : NULL};
+    rp.csp = FILE_CSP;
     /* Repr-Digest describes the whole file, so 206 and 304 carry it too. */
     char dline[sizeof "Repr-Digest: \r\n" + DIGEST_FIELD_LEN], field[DIGEST_FIELD_LEN + 1];
     if (d.status != COND_PRECONDITION_FAILED && d.status != COND_UNSATISFIABLE && wants_digest(c, req)) {
@@ -340,8 +346,11 @@ static void change_path(struct conn *c, const struct http_request *req,
         return;
     }
     bool put = req->method == HTTP_PUT || req->method == HTTP_POST;
+    /* A name ending in '/' is a directory, which a body cannot replace: a
+     * conflict with the state of the tree (RFC 9110 §15.5.10), as nginx
+     * answers and as fs_put answers a PUT onto an existing directory. */
     if (status == 0 && put && (flags & PATH_TRAILING_SLASH))
-        status = 403;
+        status = 409;
     if (status == 404)
         status = 403; /* a hidden name: not ours to change */
     if (status != 0) {

@@ -154,6 +154,96 @@ def test_other_scheme_is_401(srv):
     assert r.status == 401 and r.header("www-authenticate") == CHALLENGE
 
 
+# ---- unknown users cost what accounts cost --------------------------------------
+# Which crypt setting the server runs is read through tests/e2e/crypt_spy.c,
+# an LD_PRELOAD wrapper of crypt_rn that logs each setting: no timing.
+
+
+def sha512_line(user, password, rights, rounds):
+    h = crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512, rounds=rounds))
+    assert h.startswith(f"$6$rounds={rounds}$")
+    return f"{user}:{h}:{rights}"
+
+
+@pytest.fixture(scope="module")
+def crypt_spy(tmp_path_factory):
+    out = tmp_path_factory.mktemp("spy") / "crypt_spy.so"
+    src = os.path.join(os.path.dirname(__file__), "crypt_spy.c")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(out), src, "-ldl"], check=True, timeout=60)
+    return out
+
+
+@pytest.fixture
+def spied(start_server, root, tmp_path, crypt_spy, monkeypatch):
+    """start(*auth_lines): a server whose crypt_rn settings are logged; the
+    log's lines come from spied.settings()."""
+    log = tmp_path / "crypt.log"
+
+    class Spied:
+        def start(self, *lines):
+            monkeypatch.setenv("LD_PRELOAD", str(crypt_spy))
+            monkeypatch.setenv("FERRY_CRYPT_SPY", str(log))
+            try:
+                return start_server(root, "--auth", str(write_auth(tmp_path, *lines)))
+            finally:
+                monkeypatch.delenv("LD_PRELOAD")
+
+        def settings(self):
+            return log.read_text().splitlines() if log.exists() else []
+
+    return Spied()
+
+
+def from_address(s, i, user, password):
+    """One GET of /secret.txt from 127.0.0.(10 + i // 4): each address
+    stays under the failure limit. The status."""
+    c = socket.socket()
+    c.settimeout(30)
+    c.bind((f"127.0.0.{10 + i // 4}", 0))
+    c.connect((s.host, s.port))
+    with HttpConn(s.port, sock=c, timeout=30) as h:
+        h.send(build_request("GET", "/secret.txt", [basic(user, password)]))
+        return h.read_response().status
+
+
+@pytest.mark.parametrize("make,params", [
+    (lambda: sha512_line("sam", "sam-pw", "ro:/", 20000), "$6$rounds=20000$"),
+    (lambda: bcrypt_line("bea", "bea-pw", "ro:/", 6), "$2b$06$"),
+])
+def test_unknown_user_is_checked_with_the_files_scheme_and_cost(spied, make, params):
+    """In a file of sha512crypt or bcrypt accounts, an unknown user is 401
+    after a check of the same scheme and cost (with its own salt), not a
+    yescrypt one whose cost differs by an order of magnitude."""
+    line = make()
+    user, account_hash = line.split(":")[:2]
+    s = spied.start(line)
+    assert get(s, "/secret.txt", basic("mallory", "sam-pw")).status == 401
+    assert get(s, "/secret.txt", basic(user, "wrong")).status == 401
+    assert get(s, "/secret.txt", basic(user, f"{user}-pw")).status == 200
+    unknown, wrong, right = spied.settings()
+    assert unknown.startswith(params), unknown
+    assert unknown != account_hash and not unknown.startswith(account_hash[:len(params) + 22])
+    assert wrong == right == account_hash
+
+
+def test_unknown_users_are_spread_over_the_accounts_schemes(spied):
+    """A file of a sha512crypt and a bcrypt account: each unknown name is
+    checked against one of the two, always the same one for the same name,
+    and across 24 names both occur (a miss has odds 2**-23)."""
+    s = spied.start(sha512_line("sam", "sam-pw", "ro:/", 5000), bcrypt_line("bea", "bea-pw", "ro:/", 4))
+    names = [f"nobody{i}" for i in range(24)]
+    for i, name in enumerate(names):
+        assert from_address(s, i, name, "pw") == 401
+    first = spied.settings()
+    for i, name in enumerate(names[:4]):  # again, from fresh addresses
+        assert from_address(s, 24 + i, name, "other-pw") == 401
+    again = spied.settings()[len(first):]
+    assert len(first) == 24 and len(again) == 4, (first, again)
+    kinds = [x[:len("$6$rounds=5000$")] if x.startswith("$6$") else x[:len("$2b$04$")] for x in first]
+    assert set(kinds) == {"$6$rounds=5000$", "$2b$04$"}, first
+    assert again == first[:4]
+
+
 # ---- rights ----------------------------------------------------------------------
 
 def test_user_without_write_gets_403_on_put_and_file_unchanged(srv, root):

@@ -277,3 +277,48 @@ def test_upload_refused_by_the_rights(start_server, root, tmp_path, browser):
                           ".then(function (r) { return r.status; })", await_promise=True)
     assert status == 401
     assert not (root / "forced.txt").exists()
+
+
+UPLOADED = b"""<!DOCTYPE html><title>as uploaded</title><p id=text>a page from a writer</p>
+<script>
+document.title = 'script ran';
+try { document.title += ' read:' + localStorage.getItem('victim'); } catch (e) {}
+fetch('/secret.txt', {credentials: 'include'}).then(function (r) { return r.text(); })
+  .then(function (t) { document.title += ' fetched:' + t; });
+</script>
+"""
+
+
+def test_uploaded_html_runs_sandboxed(start_server, root, browser):
+    """An HTML file from the tree (one a writer of /incoming could have put
+    there) still renders, but its script does not run and the page has no
+    origin: the site's storage and a same-origin fetch with the viewer's
+    credentials are out of its reach."""
+    (root / "secret.txt").write_bytes(b"the viewer's secret")
+    (root / "evil.html").write_bytes(UPLOADED)
+    srv = start_server(root, "-q")
+    browser.navigate(srv.url)
+    browser.eval("localStorage.setItem('victim', 'stored by the site'), 1")
+    browser.navigate(srv.url + "evil.html")
+    assert browser.eval("document.getElementById('text').textContent") == "a page from a writer"
+    assert browser.eval("document.title") == "as uploaded"
+    assert browser.eval("self.origin") == "null"
+    assert browser.eval("(function () { try { return localStorage.getItem('victim'); }"
+                        " catch (e) { return e.name; } })()") == "SecurityError"
+    got = browser.eval("fetch('/secret.txt', {credentials: 'include'}).then(function (r) {"
+                       " return r.text(); }, function (e) { return 'refused: ' + e.name; })",
+                       await_promise=True)
+    assert got == "refused: TypeError", got
+
+
+def test_uploaded_svg_shows_but_runs_no_script(start_server, root, browser):
+    """An SVG opened on its own is drawn, but its script does not run."""
+    (root / "pic.svg").write_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80" id="pic">'
+        b'<rect width="120" height="80" fill="teal"/>'
+        b"<script>document.documentElement.setAttribute('data-ran', 'yes')</script></svg>")
+    srv = start_server(root, "-q")
+    browser.navigate(srv.url + "pic.svg")
+    assert browser.eval("document.documentElement.id") == "pic"
+    assert browser.eval("document.documentElement.getBBox().width") == 120
+    assert browser.eval("document.documentElement.getAttribute('data-ran')") is None

@@ -64,7 +64,7 @@ def assert_closed_without_answer(c):
     ("nofile", 400),                 # no leading slash
     ("/.hidden", 403),               # hidden names are not ours to write
     ("/missing/dir/f", 409),         # the parent does not exist
-    ("/sub/", 403),                  # a directory
+    ("/sub/", 409),                  # a directory
 ])
 def test_put_error_body_is_dropped_not_parsed(upsrv, target, status):
     with upsrv.http() as c:

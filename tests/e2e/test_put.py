@@ -106,6 +106,23 @@ def test_put_onto_a_directory_409(upsrv, root, src):
     assert listing(root / "sub") == []
 
 
+@pytest.mark.parametrize("target", ["/sub/", "/sub", "/newdir/", "/"])
+def test_put_to_a_directory_409_then_next_request(upsrv, root, target):
+    """A directory, named with or without the slash (or a new name ending in
+    one), is a conflict (RFC 4918, nginx), not a refusal; the small body is
+    dropped and the connection answers its next request."""
+    with HttpConn(upsrv.port) as c:
+        c.request("PUT", target, [("Content-Length", "9")], body=b"not a dir")
+        resp = c.read_response()
+        assert resp.status == 409, resp
+        assert resp.header("connection") is None, resp
+        c.request("GET", "/old.txt")
+        resp = c.read_response()
+        assert resp.status == 200 and resp.body == OLD, resp
+    assert listing(root) == ["old.txt", "sub"]
+    assert listing(root / "sub") == []
+
+
 def test_put_over_the_limit_413(upsrv, root, tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(LIMIT + 1))

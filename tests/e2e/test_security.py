@@ -409,3 +409,59 @@ def test_max_conns_holds_the_next_connection(start_server, served_dir):
     finally:
         for c in held:
             c.close()
+
+
+# ---- uploaded pages run sandboxed -------------------------------------------
+
+PAGE = b"<!DOCTYPE html><title>page</title><script>localStorage.x = 1</script>\n"
+
+
+@pytest.fixture
+def pages(tmp_path):
+    root = tmp_path / "pages"
+    root.mkdir()
+    (root / "evil.html").write_bytes(PAGE)
+    (root / "pic.svg").write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>')
+    (root / "site").mkdir()
+    (root / "site" / "index.html").write_bytes(PAGE)
+    (root / "plain").mkdir()
+    (root / "plain" / "f.txt").write_bytes(FILE)
+    return root
+
+
+def assert_sandboxed(r):
+    assert r.header("content-security-policy") == "sandbox", r
+    assert r.header("x-content-type-options") == "nosniff", r
+
+
+@pytest.mark.parametrize("method,target,headers,status", [
+    ("GET", "/evil.html", [], 200),
+    ("HEAD", "/evil.html", [], 200),
+    ("GET", "/evil.html", [("Range", "bytes=0-9")], 206),
+    ("GET", "/pic.svg", [], 200),
+    ("GET", "/site/", [], 200),  # an index page is a file from the tree too
+    ("GET", "/evil.html", [("Range", "bytes=9999-")], 416),
+])
+def test_file_responses_are_sandboxed(start_server, pages, method, target, headers, status):
+    srv = start_server(pages, "-q")
+    r = http_request(srv, method, target, headers)
+    assert r.status == status, r
+    assert_sandboxed(r)
+
+
+def test_file_304_is_sandboxed(start_server, pages):
+    srv = start_server(pages, "-q")
+    etag = http_request(srv, "HEAD", "/evil.html").header("etag")
+    r = http_request(srv, "GET", "/evil.html", [("If-None-Match", etag)])
+    assert r.status == 304, r
+    assert_sandboxed(r)
+
+
+def test_listing_keeps_its_own_csp(start_server, pages):
+    srv = start_server(pages, "-q")
+    r = http_request(srv, "GET", "/plain/")
+    assert r.status == 200 and b"f.txt" in r.body, r
+    csp = r.header("content-security-policy")
+    assert csp.startswith("default-src 'none'; script-src 'sha256-"), r
+    assert "sandbox" not in csp
+    assert r.header("x-content-type-options") == "nosniff", r

@@ -140,6 +140,128 @@ static void test_hash_kinds(void **state)
         }
 }
 
+/* ---- the dummy check's setting --------------------------------------------- */
+
+#define BCR12 "$2b$12$23fwzH/Vc8TF/KTloxcXd.gxznNvTDlo4MgZdG2UVd.2tFwONq/8m"
+#define SHAR656                                                                                    \
+    "$6$rounds=656000$saltsaltsalt$"                                                               \
+    "HmJvwT.MT0xDFDIkFQ6hBc/WBVwbJlkEfG3ecKUnAZAG7VzMApd.XlkUDVoHhl1H21XgNNdFW63uo08k6xNQi1"
+#define YESF "$y$jFT$NqedTXohiOkz1JGSe3/8D/$xoGDgnNA/rGlepk47sfb2mnFSk6lLh3NsW3zCOhf6C5"
+/* Settings as crypt_gensalt makes them, with fresh salts. */
+#define FRESH_SHA "$6$v3DdNWfJa06xZbKK"
+#define FRESH_BCR "$2b$12$w2lpGfwn0GE8iV84ny710O"
+#define FRESH_BCR05 "$2b$05$w2lpGfwn0GE8iV84ny710O"
+#define FRESH_YES "$y$j9T$NU85BI.A1WoBJ.8NVd82F."
+
+struct params_case {
+    const char *name;
+    const char *s;
+    size_t want;
+};
+
+/* clang-format off */
+static const struct params_case params_cases[] = {
+    {"params: yescrypt hash", YES, 7},
+    {"params: yescrypt setting", FRESH_YES, 7},
+    {"params: yescrypt, longer field", "$y$jFT.abc$salt", 11},
+    {"params: bcrypt hash", BCR, 7},
+    {"params: bcrypt setting", FRESH_BCR, 7},
+    {"params: sha512crypt hash", SHA, 3},
+    {"params: sha512crypt setting", FRESH_SHA, 3},
+    {"params: sha512crypt with rounds", SHAR, 15},
+    {"params: sha512crypt, 656000 rounds", SHAR656, 17},
+    {"params: rounds= without a number", "$6$rounds=$salt", 0},
+    {"params: rounds= without its end", "$6$rounds=5000", 0},
+    {"params: yescrypt without a field", "$y$$salt", 0},
+    {"params: yescrypt field without its end", "$y$j9T", 0},
+    {"params: bcrypt cost not digits", "$2b$1x$salt", 0},
+    {"params: bcrypt 2a is not taken", "$2a$12$w2lpGfwn0GE8iV84ny710O", 0},
+    {"params: md5crypt", "$1$salt$hash", 0},
+    {"params: empty", "", 0},
+    {"params: a password", "secret", 0},
+};
+/* clang-format on */
+
+static void test_params(void **state)
+{
+    const struct params_case *t = *state;
+    const char *in = guard_put(&g, t->s, strlen(t->s));
+
+    assert_int_equal(auth_hash_params(in, strlen(t->s)), t->want);
+}
+
+struct dummy_case {
+    const char *name;
+    const char *hash;  /* an account's */
+    const char *fresh; /* from crypt_gensalt */
+    int want;          /* length, or -errno */
+    const char *out;
+};
+
+/* clang-format off */
+static const struct dummy_case dummy_cases[] = {
+    {"dummy: sha512crypt keeps its rounds", SHAR, FRESH_SHA, 31, "$6$rounds=5000$v3DdNWfJa06xZbKK"},
+    {"dummy: sha512crypt keeps 656000 rounds", SHAR656, FRESH_SHA, 33,
+     "$6$rounds=656000$v3DdNWfJa06xZbKK"},
+    {"dummy: sha512crypt without rounds stays so", SHA, FRESH_SHA, 19, FRESH_SHA},
+    {"dummy: bcrypt cost 12 stays 12", BCR12, FRESH_BCR05, 29, FRESH_BCR},
+    {"dummy: bcrypt cost 04 stays 04", BCR, FRESH_BCR, 29, "$2b$04$w2lpGfwn0GE8iV84ny710O"},
+    {"dummy: yescrypt keeps its params", YESF, FRESH_YES, 29, "$y$jFT$NU85BI.A1WoBJ.8NVd82F."},
+    {"dummy: yescrypt default params", YES, FRESH_YES, 29, FRESH_YES},
+    {"dummy: a salt of another scheme", SHA, FRESH_YES, -EINVAL, NULL},
+    {"dummy: a bcrypt salt for sha512crypt", SHAR, FRESH_BCR, -EINVAL, NULL},
+    {"dummy: a short bcrypt salt", BCR, "$2b$12$w2lpGfwn0GE8iV84ny710", -EINVAL, NULL},
+    {"dummy: a long sha512crypt salt", SHA, "$6$v3DdNWfJa06xZbKKx", -EINVAL, NULL},
+    {"dummy: no salt", YES, "$y$j9T$", -EINVAL, NULL},
+    {"dummy: a '$' in the salt", SHA, "$6$v3DdN$WfJa06", -EINVAL, NULL},
+    {"dummy: a plain password is no account", "secret", FRESH_SHA, -EINVAL, NULL},
+    {"dummy: a truncated hash is no account", "$6$rounds=5000$abcdefgh$", FRESH_SHA, -EINVAL, NULL},
+};
+/* clang-format on */
+
+static void test_dummy(void **state)
+{
+    const struct dummy_case *t = *state;
+    char out[AUTH_HASH_MAX + 1];
+    const char *fresh = guard_put(&g, t->fresh, strlen(t->fresh));
+
+    memset(out, 'x', sizeof out);
+    int n = auth_dummy_setting(t->hash, strlen(t->hash), fresh, strlen(t->fresh), out, sizeof out);
+    assert_int_equal(n, t->want);
+    if (n >= 0) {
+        assert_string_equal(out, t->out);
+        assert_int_equal(strlen(out), (size_t)n);
+    }
+}
+
+static void test_dummy_room_and_truncations(void **state)
+{
+    char out[AUTH_HASH_MAX + 1];
+    const char *want = "$6$rounds=5000$v3DdNWfJa06xZbKK";
+    size_t wl = strlen(want);
+
+    /* Exactly the room for the setting and its NUL, and one byte less. */
+    assert_int_equal(
+        auth_dummy_setting(SHAR, strlen(SHAR), FRESH_SHA, strlen(FRESH_SHA), out, wl + 1), (int)wl);
+    assert_string_equal(out, want);
+    assert_int_equal(auth_dummy_setting(SHAR, strlen(SHAR), FRESH_SHA, strlen(FRESH_SHA), out, wl),
+                     -ENOSPC);
+    /* Every cut of a fresh setting is refused or gives a shorter salt,
+     * never reads past its end (the guard page). */
+    const char *fresh[] = {FRESH_SHA, FRESH_BCR, FRESH_YES};
+    const char *hash[] = {SHAR, BCR, YES};
+    for (size_t i = 0; i < ARRAY_LEN(fresh); i++)
+        for (size_t n = 0; n < strlen(fresh[i]); n++) {
+            const char *in = guard_put(&g, fresh[i], n);
+            int r = auth_dummy_setting(hash[i], strlen(hash[i]), in, n, out, sizeof out);
+            if (r < 0)
+                continue;
+            size_t hp = auth_hash_params(hash[i], strlen(hash[i])), fp = auth_hash_params(in, n);
+            if (i == 1 || fp == 0 || (size_t)r != hp + n - fp || memcmp(out + hp, in + fp, n - fp))
+                fail_msg("%s cut at %zu gave %s", fresh[i], n, out);
+        }
+}
+
 /* ---- rights lookup --------------------------------------------------------- */
 
 struct lookup_case {
@@ -347,6 +469,9 @@ int main(void)
     UNIT_ADD_ROWS(&l, line_cases, test_line);
     unit_add(&l, "line: fields and rights", test_line_fields, NULL);
     unit_add(&l, "hash: kinds and truncations", test_hash_kinds, NULL);
+    UNIT_ADD_ROWS(&l, params_cases, test_params);
+    UNIT_ADD_ROWS(&l, dummy_cases, test_dummy);
+    unit_add(&l, "dummy: room and truncations", test_dummy_room_and_truncations, NULL);
     UNIT_ADD_ROWS(&l, lookup_cases, test_lookup);
     UNIT_ADD_ROWS(&l, b64_cases, test_b64);
     UNIT_ADD_ROWS(&l, basic_cases, test_basic);
