@@ -173,6 +173,15 @@ def crypt_spy(tmp_path_factory):
     return out
 
 
+def preload_list(spy):
+    """LD_PRELOAD for the spy: a sanitizer build's runtime must come first in
+    the list, so it is named before the spy when the binary links it."""
+    out = subprocess.run(["ldd", FERRY], capture_output=True, text=True, timeout=30).stdout
+    first = [ln.split("=>")[1].split()[0] for ln in out.splitlines()
+             if "=>" in ln and ("libasan" in ln or "libubsan" in ln)]
+    return ":".join(first + [str(spy)])
+
+
 @pytest.fixture
 def spied(start_server, root, tmp_path, crypt_spy, monkeypatch):
     """start(*auth_lines): a server whose crypt_rn settings are logged; the
@@ -181,7 +190,7 @@ def spied(start_server, root, tmp_path, crypt_spy, monkeypatch):
 
     class Spied:
         def start(self, *lines):
-            monkeypatch.setenv("LD_PRELOAD", str(crypt_spy))
+            monkeypatch.setenv("LD_PRELOAD", preload_list(crypt_spy))
             monkeypatch.setenv("FERRY_CRYPT_SPY", str(log))
             try:
                 return start_server(root, "--auth", str(write_auth(tmp_path, *lines)))
