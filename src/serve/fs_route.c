@@ -135,7 +135,7 @@ static struct http_str target_query(const struct http_request *req)
 }
 
 /* listing_page.keep under --auth: whether c's user may read rel. */
-static bool may_read(void *arg, const char *rel)
+static bool may_read(void *arg, const char *rel, bool link)
 {
     const struct conn *c = arg;
 
