@@ -864,20 +864,24 @@ static int put_current(const struct listing_cursor *cur, struct buf *out)
     return put_row(out, &e, &cur->page);
 }
 
-/* Gives out what fits of the part being given out; frees it once empty. */
-static void give_part(struct listing_cursor *cur, struct buf *out)
+/* Gives out what fits of the part being given out; frees it once empty.
+ * Returns 0 or -errno. */
+static int give_part(struct listing_cursor *cur, struct buf *out)
 {
     size_t room = out->max - buf_len(out), k = buf_len(cur->part);
 
     if (k > room)
         k = room;
-    if (buf_append(out, buf_rptr(cur->part), k) == 0)
-        buf_consume(cur->part, k);
+    int rc = buf_append(out, buf_rptr(cur->part), k);
+    if (rc < 0)
+        return rc;
+    buf_consume(cur->part, k);
     if (buf_len(cur->part) == 0) {
         buf_free(cur->part);
         free(cur->part);
         cur->part = NULL;
     }
+    return 0;
 }
 
 int listing_fill(struct listing_cursor *cur, struct buf *out)
@@ -886,7 +890,9 @@ int listing_fill(struct listing_cursor *cur, struct buf *out)
 
     while (buf_len(out) < out->max && (cur->part != NULL || cur->phase != PART_END)) {
         if (cur->part != NULL) {
-            give_part(cur, out);
+            int rc = give_part(cur, out);
+            if (rc < 0)
+                return rc;
             continue;
         }
         if (cur->phase == PART_ROW && rows++ == LISTING_ROWS_PER_FILL)
