@@ -763,6 +763,57 @@ static void test_fill_keep(void **state)
     free(page);
 }
 
+static bool keep_none(void *arg, const char *rel, bool link)
+{
+    (*(size_t *)arg)++;
+    return false;
+}
+
+/* A user who may see none of many entries: each call looks at a bounded
+ * number of rows (and may give nothing), and the page still ends whole. */
+static void test_fill_bounded_work(void **state)
+{
+    enum { N = 20000 };
+    struct listing_entry *v = calloc(N, sizeof *v);
+    char(*names)[16] = calloc(N, sizeof *names);
+    struct listing_snap *snap = NULL;
+    struct listing_cursor cur;
+    size_t asked = 0, calls = 0;
+    char mem[4096];
+
+    assert_non_null(v);
+    assert_non_null(names);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "f%06zu", i);
+        v[i] = (struct listing_entry){.name = names[i], .size = i};
+    }
+    assert_int_equal(listing_snap_make(v, N, (struct listing_order){LISTING_BY_NAME, false}, &snap),
+                     0);
+    struct listing_page p = {.rel = ".", .keep = keep_none, .keep_arg = &asked};
+    listing_cursor_init(&cur, &p, snap, -1, -1);
+    listing_snap_put(&snap);
+    struct buf page;
+    buf_init(&page, 1 << 20);
+    while (!listing_done(&cur)) {
+        struct buf w;
+        size_t before = asked;
+        buf_init_fixed(&w, mem, sizeof mem);
+        assert_int_equal(listing_fill(&cur, &w), 0);
+        assert_true(asked - before <= 4097);
+        assert_int_equal(buf_append(&page, buf_rptr(&w), buf_len(&w)), 0);
+        assert_true(++calls < 100);
+    }
+    listing_cursor_free(&cur);
+    assert_int_equal(asked, N);
+    assert_true(calls > N / 4097);
+    assert_int_equal(buf_append(&page, "", 1), 0);
+    assert_null(strstr(buf_rptr(&page), "f000"));
+    assert_non_null(strstr(buf_rptr(&page), "<tbody>\n</tbody>\n</table>"));
+    buf_free(&page);
+    free(names);
+    free(v);
+}
+
 /* Whether the fixture's root has been still for longer than the racy
  * window: sleeps that long first. */
 static void let_settle(void)
@@ -961,6 +1012,7 @@ int main(void)
     unit_add(&l, "format: every cap, same bytes", test_format_truncation, NULL);
     unit_add(&l, "fill: every window gives the whole page's bytes", test_fill_every_window, NULL);
     unit_add(&l, "fill: keep asked per row, as it is made", test_fill_keep, NULL);
+    unit_add(&l, "fill: bounded work per call when keep refuses all", test_fill_bounded_work, NULL);
     unit_add_fixture(&l, "fill: one snapshot shared by two cursors", test_snap_shared, make_tree,
                      remove_tree, NULL);
     unit_add_fixture(&l, "fill: the directory changes while the page is made",
