@@ -8,6 +8,7 @@
  *   fs_put.c      PUT bodies into serve/upload
  *   fs_dav.c      MKCOL, DELETE, OPTIONS and who may write where
  *   fs_tar.c      a directory as one streaming tar (GET /dir/?tar)
+ *   fs_list.c     a directory's page, made while it is sent (GET /dir/)
  *   fs_raw.c      the raw file protocol
  *   fs_digest.c   file digests for Repr-Digest: cache, attribute, a thread
  *   fs_rup.c      resumable uploads: the store, HEAD/DELETE/OPTIONS of an upload
@@ -37,6 +38,7 @@
 #include "proto/http.h"
 #include "proto/httpdate.h"
 #include "proto/mime.h"
+#include "serve/listing.h"
 
 #define FS_IO_BUF 16384           /* pooled input buffers and each exchange's output */
 #define FS_LOG_TARGET 1024        /* request target bytes kept for the access log */
@@ -80,15 +82,17 @@ struct fs_digest;
 struct fs_rup;
 struct fs_digest_port;
 struct fs_tar;
+struct fs_list;
 
 /* Where a response body comes from, after the head in out. */
 struct body_src {
-    struct buf *page; /* a generated page (listing), owned; NULL if none */
+    struct buf *page; /* a page that tar or list refills, owned; NULL if none */
     int fd;           /* a file, owned; -1 if none */
     off_t off, end;   /* the file range still to send */
     int pipe_fd[2];   /* FS_SEND_SPLICE's pipe; -1 otherwise */
     uint32_t piped;   /* file bytes in the pipe, not yet in the socket */
     struct fs_tar *tar; /* a tar stream that refills page; owned; NULL if none */
+    struct fs_list *list; /* a listing that refills page; owned; NULL if none */
 };
 
 /* One request and its response. */
@@ -165,6 +169,7 @@ struct worker {
                     to a file (fs_put_bulk); never held across a call */
     struct fs_auth_port *auth_port; /* --auth: where password checks come back */
     struct fs_digest_port *digest_port; /* where digests computed off the loop come back */
+    struct listing_cache listings; /* the directory snapshots this worker's pages share */
 };
 
 struct tls_server;
@@ -273,6 +278,16 @@ void fs_tar_serve(struct conn *c, int dirfd, const char *rel);
  * or -errno. */
 int fs_tar_fill(struct body_src *s);
 void fs_tar_free(struct fs_tar **tp);
+
+/* fs_list.c: starts sending the page p for the directory open at dirfd
+ * (which this takes over), p->rel beneath the root. */
+void fs_list_serve(struct conn *c, int dirfd, const struct listing_page *p);
+/* Refills s->page with the next part of the page (chunk-framed when the
+ * response is chunked). Returns 0 (an empty page then means the page is
+ * all out), -EAGAIN when this turn's work is used up with nothing made
+ * yet, or -errno. */
+int fs_list_fill(struct body_src *s);
+void fs_list_free(struct fs_list **lp);
 
 /* fs_raw.c: answers the raw name in c->in. */
 void fs_raw_serve(struct conn *c);

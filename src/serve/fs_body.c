@@ -36,6 +36,7 @@ void fs_body_free(struct body_src *s)
     }
     s->piped = 0;
     fs_tar_free(&s->tar);
+    fs_list_free(&s->list);
 }
 
 /* Sends the next part of the file range. Returns bytes sent, 0 when the
@@ -113,8 +114,9 @@ enum body_result fs_body_send(struct conn *c)
 
     for (;;) {
         size_t outlen = buf_len(&x->out);
-        if (s->tar != NULL && outlen == 0 && buf_len(s->page) == 0) {
-            int rc = fs_tar_fill(s); /* the next part of a tar stream (fs_tar.c) */
+        if ((s->tar != NULL || s->list != NULL) && outlen == 0 && buf_len(s->page) == 0) {
+            /* the next part of a tar stream (fs_tar.c) or a page (fs_list.c) */
+            int rc = s->tar != NULL ? fs_tar_fill(s) : fs_list_fill(s);
             if (rc == -EAGAIN)
                 return BODY_BUDGET;
             if (rc < 0)

@@ -22,7 +22,6 @@
 #include "proto/html.h"
 #include "proto/path.h"
 
-#define LISTING_MAX (64u << 20)
 /* Every file from the tree is served as a sandbox (with nosniff, which
  * fs_respond adds to any CSP): a page or SVG that a writer put there
  * renders, but runs no script and has an opaque origin, so it cannot act
@@ -141,7 +140,7 @@ static struct http_str target_query(const struct http_request *req)
 }
 
 /* listing_page.keep under --auth: whether c's user may read rel. */
-static bool may_read(void *arg, const char *rel)
+static bool may_read(void *arg, const char *rel, bool link)
 {
     const struct conn *c = arg;
 
@@ -152,15 +151,6 @@ static void serve_listing(struct conn *c, const struct http_request *req, int di
                           const char *rel)
 {
     struct fs_server *s = c->w->srv;
-    struct xchg *x = c->x;
-    struct buf *page = malloc(sizeof *page);
-
-    if (page == NULL) {
-        close(dirfd);
-        fs_respond_error(c, 500, NULL);
-        return;
-    }
-    buf_init(page, LISTING_MAX);
     struct http_str q = target_query(req);
     struct listing_page lp = {.rel = rel, .writable = fs_may_write(c, rel)};
     if (s->opt.auth != NULL) { /* names the user may not read are not shown */
@@ -168,23 +158,7 @@ static void serve_listing(struct conn *c, const struct http_request *req, int di
         lp.keep_arg = c;
     }
     listing_order_parse(q.p, q.len, &lp.order);
-    int rc = listing_build(s->rootfd, dirfd, &lp, s->opt.hidden, page);
-    close(dirfd);
-    if (rc < 0) {
-        buf_free(page);
-        free(page);
-        fs_respond_error(c, rc == -EACCES ? 403 : 500, NULL);
-        return;
-    }
-    struct reply r = {.status = 200,
-                      .type = "text/html; charset=utf-8",
-                      .has_length = true,
-                      .length = buf_len(page),
-                      .csp = s->csp[0] != '\0' ? s->csp : NULL};
-    x->src.page = page; /* the exchange owns it from here, whatever happens */
-    fs_respond(c, &r);
-    if (x->head_only)
-        buf_consume(page, buf_len(page));
+    fs_list_serve(c, dirfd, &lp);
 }
 
 static void send_redirect(struct conn *c, const char *rel)

@@ -338,13 +338,17 @@ void listing_order_parse(const char *q, size_t len, struct listing_order *o)
 }
 
 /* Stats one entry. Symbolic links are followed only beneath the root, so a
- * link that leads outside is left out, as it would not be served. */
-static int stat_entry(int rootfd, int dirfd, const char *rel, const char *name, struct stat *st)
+ * link that leads outside is left out, as it would not be served. *link
+ * says whether the entry was one. */
+static int stat_entry(int rootfd, int dirfd, const char *rel, const char *name, struct stat *st,
+                      bool *link)
 {
+    *link = false;
     if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
         return -errno;
     if (!S_ISLNK(st->st_mode))
         return 0;
+    *link = true;
     char path[PATH_MAX_LEN + 256];
     int n = strcmp(rel, ".") == 0 ? snprintf(path, sizeof path, "%s", name)
                                   : snprintf(path, sizeof path, "%s/%s", rel, name);
@@ -386,10 +390,11 @@ int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct lis
     while ((de = readdir(d)) != NULL) {
         const char *name = de->d_name;
         struct stat st;
+        bool link;
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || (!hidden && name[0] == '.') ||
             path_reserved(name, strlen(name)))
             continue;
-        if (stat_entry(rootfd, dirfd, rel, name, &st) < 0)
+        if (stat_entry(rootfd, dirfd, rel, name, &st, &link) < 0)
             continue;
         if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
             continue;
@@ -415,6 +420,7 @@ int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct lis
         v[n].dir = S_ISDIR(st.st_mode);
         v[n].size = (uint64_t)st.st_size;
         v[n].mtime = (int64_t)st.st_mtime;
+        v[n].link = link;
         n++;
     }
     closedir(d);
@@ -494,51 +500,90 @@ static int put_sort_head(struct buf *b, const struct listing_page *p, enum listi
                                       : " &#9650;");
 }
 
-/* Breadcrumbs: the root, then a link for every directory down to this one. */
-static int put_crumbs(struct buf *b, const char *rel, bool root)
-{
-    int rc = buf_puts(b, "<nav><a class=\"crumb\" href=\"/\">root</a>");
-    size_t len = root ? 0 : strlen(rel);
+/* The parts of a page, in order: listing_format writes them all at once,
+ * listing_fill a window at a time. A part is small (at most a few times
+ * PATH_MAX_LEN), so each is made whole; a breadcrumb is one part, so a
+ * deep path does not make one big one. */
+enum part {
+    PART_TOP,   /* the head, the style, the opening of the breadcrumbs */
+    PART_CRUMB, /* one breadcrumb: pos is its segment's offset in rel */
+    PART_MID,   /* the title, the controls, the table head, the ".." row */
+    PART_ROW,   /* one entry: pos is its index */
+    PART_TAIL,  /* the end of the table, the script */
+    PART_END,
+};
 
-    for (size_t i = 0; i < len && rc == 0;) {
-        size_t start = i;
-        while (i < len && rel[i] != '/')
+/* The part after (*part, *pos) for a page of nrows rows. */
+static void next_part(const struct listing_page *p, int *part, size_t *pos, size_t nrows)
+{
+    size_t i = *pos;
+
+    switch (*part) {
+    case PART_TOP:
+        *part = strcmp(p->rel, ".") == 0 || p->rel[0] == '\0' ? PART_MID : PART_CRUMB;
+        *pos = 0;
+        return;
+    case PART_CRUMB:
+        while (p->rel[i] != '\0' && p->rel[i] != '/')
             i++;
-        rc = buf_puts(b, " / <a class=\"crumb\" href=\"/");
-        if (rc == 0)
-            rc = url_encode(b, rel, i, 1);
-        if (rc == 0)
-            rc = buf_puts(b, "/\">");
-        if (rc == 0)
-            rc = html_escape(b, rel + start, i - start);
-        if (rc == 0)
-            rc = buf_puts(b, "</a>");
-        i++;
+        if (p->rel[i] == '/' && p->rel[i + 1] != '\0') {
+            *pos = i + 1;
+            return;
+        }
+        *part = PART_MID;
+        return;
+    case PART_MID:
+        *part = nrows > 0 ? PART_ROW : PART_TAIL;
+        *pos = 0;
+        return;
+    case PART_ROW:
+        if (++*pos == nrows)
+            *part = PART_TAIL;
+        return;
+    default: /* PART_TAIL, PART_END */
+        *part = PART_END;
+        return;
     }
+}
+
+/* One breadcrumb: a link to rel[0..end of the segment at start). */
+static int put_crumb(struct buf *b, const char *rel, size_t start)
+{
+    size_t len = strlen(rel), i = start;
+
+    while (i < len && rel[i] != '/')
+        i++;
+    int rc = buf_puts(b, " / <a class=\"crumb\" href=\"/");
     if (rc == 0)
-        rc = buf_puts(b, " /</nav>\n");
+        rc = url_encode(b, rel, i, 1);
+    if (rc == 0)
+        rc = buf_puts(b, "/\">");
+    if (rc == 0)
+        rc = html_escape(b, rel + start, i - start);
+    if (rc == 0)
+        rc = buf_puts(b, "</a>");
     return rc;
 }
 
-int listing_format(const struct listing_page *p, const struct listing_entry *v, size_t n,
-                   struct buf *out)
+static int put_top(struct buf *out, const struct listing_page *p, bool root, const char *shown)
 {
-    bool root = strcmp(p->rel, ".") == 0;
-    const char *shown = root ? "" : p->rel;
-    int rc;
-
-    rc = buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                       "<title>Index of /");
+    int rc =
+        buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                      "<title>Index of /");
     if (rc == 0)
         rc = html_escape(out, shown, strlen(shown));
     if (rc == 0)
         rc = buf_printf(out, "%s</title>\n<style>%s</style></head>\n<body%s>\n", root ? "" : "/",
                         page_style, p->writable ? " data-writable=\"1\"" : "");
     if (rc == 0)
-        rc = put_crumbs(out, p->rel, root);
-    if (rc == 0)
-        rc = buf_puts(out, "<h1>Index of /");
+        rc = buf_puts(out, "<nav><a class=\"crumb\" href=\"/\">root</a>");
+    return rc;
+}
+
+static int put_mid(struct buf *out, const struct listing_page *p, bool root, const char *shown)
+{
+    int rc = buf_puts(out, " /</nav>\n<h1>Index of /");
     if (rc == 0)
         rc = html_escape(out, shown, strlen(shown));
     if (rc == 0)
@@ -570,39 +615,327 @@ int listing_format(const struct listing_page *p, const struct listing_entry *v, 
                         "<tr><td><a href=\"../%s\">../</a></td><td class=\"s\">-</td>"
                         "<td class=\"d\"></td>%s</tr>\n",
                         order_query(p->order), p->writable ? "<td></td>" : "");
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = put_row(out, &v[i], p);
-    if (rc == 0)
-        rc = buf_printf(out, "</tbody>\n</table>\n<script>%s</script>\n</body></html>\n",
-                        page_script);
     return rc;
+}
+
+/* Every part but a row. */
+static int put_part(struct buf *out, const struct listing_page *p, int part, size_t pos)
+{
+    bool root = strcmp(p->rel, ".") == 0;
+    const char *shown = root ? "" : p->rel;
+
+    switch ((enum part)part) {
+    case PART_TOP:
+        return put_top(out, p, root, shown);
+    case PART_CRUMB:
+        return put_crumb(out, p->rel, pos);
+    case PART_MID:
+        return put_mid(out, p, root, shown);
+    case PART_TAIL:
+        return buf_printf(out, "</tbody>\n</table>\n<script>%s</script>\n</body></html>\n",
+                          page_script);
+    case PART_ROW:
+    case PART_END:
+        break;
+    }
+    return 0;
+}
+
+int listing_format(const struct listing_page *p, const struct listing_entry *v, size_t n,
+                   struct buf *out)
+{
+    int part = PART_TOP, rc = 0;
+    size_t pos = 0;
+
+    while (rc == 0 && part != PART_END) {
+        rc = part == PART_ROW ? put_row(out, &v[pos], p) : put_part(out, p, part, pos);
+        next_part(p, &part, &pos, n);
+    }
+    return rc;
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+struct snap_entry {
+    uint32_t name; /* offset of the NUL-terminated name in the snapshot's names */
+    bool dir, link;
+    uint64_t size;
+    int64_t mtime;
+};
+
+struct listing_snap {
+    struct listing_snap *next, **pprev; /* on cache->live; pprev NULL when on none */
+    size_t refs;
+    /* The directory version and order this is: the cache's key. */
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime, ctime;
+    struct listing_order order;
+    bool hidden;
+    size_t n;
+    char *names; /* all names, one after another, in the same allocation */
+    struct snap_entry v[];
+};
+
+int listing_snap_make(struct listing_entry *v, size_t n, struct listing_order o,
+                      struct listing_snap **out)
+{
+    size_t bytes = 0;
+
+    if (n > LISTING_MAX_ENTRIES)
+        return -ENOBUFS;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(v[i].name) + 1; /* names are at most NAME_MAX: no overflow */
+    if (bytes > UINT32_MAX)
+        return -ENOBUFS;
+    listing_sort(v, n, o);
+    struct listing_snap *s = malloc(sizeof *s + n * sizeof s->v[0] + bytes);
+    if (s == NULL)
+        return -ENOMEM;
+    memset(s, 0, sizeof *s);
+    s->refs = 1;
+    s->order = o;
+    s->n = n;
+    s->names = (char *)&s->v[n];
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(v[i].name) + 1;
+        memcpy(s->names + off, v[i].name, len);
+        s->v[i] = (struct snap_entry){.name = (uint32_t)off,
+                                      .dir = v[i].dir,
+                                      .link = v[i].link,
+                                      .size = v[i].size,
+                                      .mtime = v[i].mtime};
+        off += len;
+    }
+    *out = s;
+    return 0;
+}
+
+void listing_snap_put(struct listing_snap **sp)
+{
+    struct listing_snap *s = *sp;
+
+    if (s == NULL)
+        return;
+    *sp = NULL;
+    if (--s->refs > 0)
+        return;
+    if (s->pprev != NULL) {
+        *s->pprev = s->next;
+        if (s->next != NULL)
+            s->next->pprev = s->pprev;
+    }
+    free(s);
+}
+
+static bool same_time(struct timespec a, struct timespec b)
+{
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* Whether s was read from the directory st describes, in order o. */
+static bool snap_is(const struct listing_snap *s, const struct stat *st, struct listing_order o,
+                    bool hidden)
+{
+    return s->dev == st->st_dev && s->ino == st->st_ino && same_time(s->mtime, st->st_mtim) &&
+           same_time(s->ctime, st->st_ctim) && s->order.key == o.key && s->order.desc == o.desc &&
+           s->hidden == hidden;
+}
+
+/* A directory changed this recently may change again without its times
+ * moving (they tick coarser than changes come), so a snapshot read then
+ * is not shared. */
+#define LISTING_RACY_NS 100000000LL
+
+int listing_snap_get(struct listing_cache *cache, int rootfd, int dirfd, const char *rel,
+                     bool hidden, struct listing_order o, struct listing_snap **out)
+{
+    struct stat before, after;
+    struct timespec now;
+
+    if (fstat(dirfd, &before) < 0)
+        return -errno;
+    for (struct listing_snap *s = cache ? cache->live : NULL; s != NULL; s = s->next) {
+        if (snap_is(s, &before, o, hidden)) {
+            s->refs++;
+            *out = s;
+            return 0;
+        }
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct listing_entry *v = NULL;
+    size_t n = 0;
+    int rc = listing_read(rootfd, dirfd, rel, hidden, &v, &n);
+    if (rc < 0)
+        return rc;
+    struct listing_snap *s = NULL;
+    rc = listing_snap_make(v, n, o, &s);
+    listing_free(v, n);
+    if (rc < 0)
+        return rc;
+    s->dev = before.st_dev;
+    s->ino = before.st_ino;
+    s->mtime = before.st_mtim;
+    s->ctime = before.st_ctim;
+    s->hidden = hidden;
+    int64_t age = ((int64_t)now.tv_sec - (int64_t)before.st_ctim.tv_sec) * 1000000000LL +
+                  (now.tv_nsec - before.st_ctim.tv_nsec);
+    bool steady = fstat(dirfd, &after) == 0 && snap_is(s, &after, o, hidden);
+    if (cache != NULL && steady && age > LISTING_RACY_NS) {
+        s->next = cache->live;
+        if (s->next != NULL)
+            s->next->pprev = &s->next;
+        s->pprev = &cache->live;
+        cache->live = s;
+    }
+    *out = s;
+    return 0;
+}
+
+/* ---- cursors ------------------------------------------------------------ */
+
+#define LISTING_ROWS_PER_FILL 4096
+#define LISTING_PART_MAX (256u << 10) /* more than any part can be */
+
+void listing_cursor_init(struct listing_cursor *cur, const struct listing_page *p,
+                         struct listing_snap *snap, int rootfd, int dirfd)
+{
+    snap->refs++;
+    *cur = (struct listing_cursor){
+        .page = *p, .snap = snap, .rootfd = rootfd, .dirfd = dirfd, .phase = PART_TOP};
+}
+
+void listing_cursor_free(struct listing_cursor *cur)
+{
+    listing_snap_put(&cur->snap);
+    if (cur->part != NULL) {
+        buf_free(cur->part);
+        free(cur->part);
+        cur->part = NULL;
+    }
+}
+
+bool listing_done(const struct listing_cursor *cur)
+{
+    return cur->phase == PART_END && cur->part == NULL;
+}
+
+/* Row i of the cursor's snapshot as it is to be shown, into e. Returns 0,
+ * or 1 when the row is left out: keep refuses it, or (when the cursor has
+ * the directory) it is gone or is no longer a file or directory. */
+static int row_entry(const struct listing_cursor *cur, size_t i, struct listing_entry *e)
+{
+    const struct listing_page *p = &cur->page;
+    const struct snap_entry *se = &cur->snap->v[i];
+    char *name = cur->snap->names + se->name;
+    bool root = strcmp(p->rel, ".") == 0;
+
+    *e = (struct listing_entry){
+        .name = name, .dir = se->dir, .size = se->size, .mtime = se->mtime, .link = se->link};
+    if (cur->dirfd >= 0) {
+        struct stat st;
+        if (stat_entry(cur->rootfd, cur->dirfd, p->rel, name, &st, &e->link) < 0 ||
+            (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)))
+            return 1;
+        e->dir = S_ISDIR(st.st_mode);
+        e->size = (uint64_t)st.st_size;
+        e->mtime = (int64_t)st.st_mtime;
+    }
+    if (p->keep != NULL) {
+        char path[PATH_MAX_LEN + 256 + 2];
+        int len = snprintf(path, sizeof path, "%s%s%s", root ? "" : p->rel, root ? "" : "/", name);
+        if (len < 0 || (size_t)len >= sizeof path || !p->keep(p->keep_arg, path, e->link))
+            return 1;
+    }
+    return 0;
+}
+
+/* Appends the cursor's current part to out. Returns 0, 1 for a row left
+ * out, or -errno (-ENOBUFS: it does not fit; out may hold part of it). */
+static int put_current(const struct listing_cursor *cur, struct buf *out)
+{
+    struct listing_entry e;
+
+    if (cur->phase != PART_ROW)
+        return put_part(out, &cur->page, cur->phase, cur->pos);
+    if (row_entry(cur, cur->pos, &e) != 0)
+        return 1;
+    return put_row(out, &e, &cur->page);
+}
+
+/* Gives out what fits of the part being given out; frees it once empty.
+ * Returns 0 or -errno. */
+static int give_part(struct listing_cursor *cur, struct buf *out)
+{
+    size_t room = out->max - buf_len(out), k = buf_len(cur->part);
+
+    if (k > room)
+        k = room;
+    int rc = buf_append(out, buf_rptr(cur->part), k);
+    if (rc < 0)
+        return rc;
+    buf_consume(cur->part, k);
+    if (buf_len(cur->part) == 0) {
+        buf_free(cur->part);
+        free(cur->part);
+        cur->part = NULL;
+    }
+    return 0;
+}
+
+int listing_fill(struct listing_cursor *cur, struct buf *out)
+{
+    size_t start = buf_len(out), rows = 0;
+
+    while (buf_len(out) < out->max && (cur->part != NULL || cur->phase != PART_END)) {
+        if (cur->part != NULL) {
+            int rc = give_part(cur, out);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (cur->phase == PART_ROW && rows++ == LISTING_ROWS_PER_FILL)
+            break;
+        size_t mark = buf_len(out);
+        int rc = put_current(cur, out);
+        if (rc == -ENOBUFS) {
+            out->wpos = out->rpos + mark; /* the part goes whole into a window, or aside */
+            if (buf_len(out) > start)
+                return 0;
+            /* Bigger than the whole window: made aside and given out
+             * from there, so its bytes stay the same however many
+             * windows it takes (a row is not looked at again). */
+            cur->part = malloc(sizeof *cur->part);
+            if (cur->part == NULL)
+                return -ENOMEM;
+            buf_init(cur->part, LISTING_PART_MAX);
+            rc = put_current(cur, cur->part);
+            if (rc < 0)
+                return rc;
+        } else if (rc < 0) {
+            return rc;
+        }
+        next_part(&cur->page, &cur->phase, &cur->pos, cur->snap->n);
+    }
+    return 0;
 }
 
 int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidden, struct buf *out)
 {
-    struct listing_entry *v = NULL;
-    size_t n = 0;
-    int rc = listing_read(rootfd, dirfd, p->rel, hidden, &v, &n);
+    struct listing_snap *s = NULL;
+    struct listing_cursor cur;
+    int rc = listing_snap_get(NULL, rootfd, dirfd, p->rel, hidden, p->order, &s);
 
     if (rc < 0)
         return rc;
-    if (p->keep != NULL) {
-        char path[2 * PATH_MAX_LEN + 2];
-        size_t kept = 0;
-        bool root = strcmp(p->rel, ".") == 0;
-        for (size_t i = 0; i < n; i++) {
-            int len = snprintf(path, sizeof path, "%s%s%s", root ? "" : p->rel, root ? "" : "/",
-                               v[i].name);
-            if (len > 0 && (size_t)len < sizeof path && p->keep(p->keep_arg, path))
-                v[kept++] = v[i];
-            else
-                free(v[i].name);
-        }
-        n = kept;
-    }
-    listing_sort(v, n, p->order);
-    rc = listing_format(p, v, n, out);
-    listing_free(v, n);
+    listing_cursor_init(&cur, p, s, rootfd, dirfd);
+    listing_snap_put(&s);
+    while (rc == 0 && !listing_done(&cur) && buf_len(out) < out->max)
+        rc = listing_fill(&cur, out);
+    if (rc == 0 && !listing_done(&cur))
+        rc = -ENOBUFS;
+    listing_cursor_free(&cur);
     return rc;
 }
 

@@ -3,7 +3,13 @@
  * The page is made in three steps: listing_read gathers the entries (the
  * only step that touches the file system), listing_sort orders them, and
  * listing_format writes the page (pure: the same input always gives the
- * same bytes). The page sorts by name, size or date through plain links
+ * same bytes). To serve it, listing_snap_get keeps the sorted entries as a
+ * shared, immutable snapshot (one per directory version and order, on the
+ * worker's listing_cache while anyone holds it), and a listing_cursor per
+ * response writes the page from it a window at a time (listing_fill): a
+ * slow reader holds a reference and a position, never the page.
+ *
+ * The page sorts by name, size or date through plain links
  * (?sort=name|size|date&order=asc|desc), shows breadcrumbs, a ".." row
  * below the root, a tar download link, and, where the user may write, the
  * upload, new-folder and delete controls. Its one inline style and one
@@ -30,6 +36,7 @@ struct listing_entry {
     bool dir;
     uint64_t size;
     int64_t mtime;
+    bool link; /* a symbolic link (listed as what it leads to) */
 };
 
 /* What the page is about, besides its entries. */
@@ -37,10 +44,31 @@ struct listing_page {
     const char *rel;            /* the directory beneath the root; "." for the root */
     struct listing_order order; /* how the entries were sorted */
     bool writable;              /* show the upload, new folder and delete controls */
-    /* listing_build lists an entry only when keep says so (NULL: every
-     * one); it gets the entry's path beneath the root ("a/b", no "./"). */
-    bool (*keep)(void *arg, const char *rel);
+    /* listing_fill lists an entry only when keep says so (NULL: every
+     * one), asked as its row is made. rel is the entry's path beneath the
+     * root as listed ("a/b", no "./"); link says the entry is a symbolic
+     * link, so what it names really lies elsewhere beneath the root. */
+    bool (*keep)(void *arg, const char *rel, bool link);
     void *keep_arg;
+};
+
+struct listing_snap;
+
+/* The snapshots of one worker that someone holds (no lock: one thread).
+ * Zero-initialised it is empty; it owns nothing, so it needs no freeing. */
+struct listing_cache {
+    struct listing_snap *live;
+};
+
+/* Where a page is in being written. Fill in page and snap with
+ * listing_cursor_init; the cursor holds a reference to snap. */
+struct listing_cursor {
+    struct listing_page page; /* page.rel must outlive the cursor */
+    struct listing_snap *snap;
+    int rootfd, dirfd; /* dirfd >= 0: each row shows the entry as it is now */
+    int phase;         /* which part of the page comes next */
+    size_t pos;        /* a row's index, or a breadcrumb's offset in rel */
+    struct buf *part;  /* a part bigger than the window, being given out; or NULL */
 };
 
 /* Reads the order from a query string q[0..len) (after "?"): fields split
@@ -70,7 +98,47 @@ void listing_sort(struct listing_entry *v, size_t n, struct listing_order o);
 int listing_format(const struct listing_page *p, const struct listing_entry *v, size_t n,
                    struct buf *out);
 
-/* listing_read, listing_sort by p->order and listing_format in one call. */
+/* Makes a snapshot of v[0..n) sorted by o (v is sorted in place; the
+ * names are copied): one allocation, one reference, on no cache. Returns 0
+ * or -errno. */
+int listing_snap_make(struct listing_entry *v, size_t n, struct listing_order o,
+                      struct listing_snap **out);
+
+/* A reference to the snapshot of the directory open at dirfd (named rel
+ * beneath rootfd) in order o: the one on cache when the directory has not
+ * changed since it was read (same device, inode, mtime and ctime), else a
+ * new one from listing_read, put on cache (when not NULL) unless the
+ * directory changed too recently to tell a later change by its times.
+ * Returns 0 or listing_read's -errno. Drop with listing_snap_put. */
+int listing_snap_get(struct listing_cache *cache, int rootfd, int dirfd, const char *rel,
+                     bool hidden, struct listing_order o, struct listing_snap **out);
+
+/* Drops a reference (and *sp becomes NULL); the last one takes the
+ * snapshot off its cache and frees it. NULL does nothing. */
+void listing_snap_put(struct listing_snap **sp);
+
+/* Starts the page p for snap (taking a new reference to it) at its first
+ * byte. rootfd and dirfd (-1: none) are where rows are looked at again;
+ * both stay the caller's and must outlive the cursor. */
+void listing_cursor_init(struct listing_cursor *cur, const struct listing_page *p,
+                         struct listing_snap *snap, int rootfd, int dirfd);
+
+/* Appends the next bytes of the page to out until out is full, the page
+ * ends, or LISTING_ROWS_PER_FILL rows were looked at (so a user who may see
+ * few of many entries costs bounded work per call; then nothing may have
+ * been appended). Every window size gives the same bytes as listing_format
+ * of the snapshot's entries, less those keep refuses or that are gone.
+ * Returns 0 or -errno. */
+int listing_fill(struct listing_cursor *cur, struct buf *out);
+
+/* The page is all out. */
+bool listing_done(const struct listing_cursor *cur);
+
+/* Drops the cursor's reference and its part. */
+void listing_cursor_free(struct listing_cursor *cur);
+
+/* listing_snap_get (no cache) and listing_fill into out, for the whole
+ * page: -ENOBUFS when it passes out's cap. */
 int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidden,
                   struct buf *out);
 

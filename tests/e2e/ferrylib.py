@@ -295,8 +295,9 @@ class HttpConn:
                 raise ConnectionError(f"closed after {len(self.buf)} bytes")
 
     def read_response(self, method="GET", timeout=None):
-        """Reads one response. The body is framed by Content-Length, or runs
-        to the close when there is none; HEAD, 1xx, 204 and 304 have none."""
+        """Reads one response. The body is chunked (and given decoded), framed
+        by Content-Length, or runs to the close when there is neither; HEAD,
+        1xx, 204 and 304 have none."""
         deadline = time.monotonic() + (timeout or self.timeout)
         while b"\r\n\r\n" not in self.buf:
             if len(self.buf) > MAX_HEAD:
@@ -320,7 +321,9 @@ class HttpConn:
         if method == "HEAD" or status < 200 or status in (204, 304):
             return resp
         length = resp.header("content-length")
-        if length is not None:
+        if (resp.header("transfer-encoding") or "").lower() == "chunked":
+            resp.body = self._read_chunked(deadline)
+        elif length is not None:
             n = int(length)
             while len(self.buf) < n:
                 if not self._fill(deadline):
@@ -336,6 +339,36 @@ class HttpConn:
             resp.body = bytes(self.buf)
             self.buf.clear()
         return resp
+
+    def _read_line(self, deadline):
+        while b"\r\n" not in self.buf:
+            if len(self.buf) > MAX_HEAD:
+                raise AssertionError("chunk line too long")
+            if not self._fill(deadline):
+                raise ConnectionError("closed inside a chunked body")
+        end = self.buf.index(b"\r\n")
+        line = bytes(self.buf[:end])
+        del self.buf[:end + 2]
+        return line
+
+    def _read_chunked(self, deadline):
+        """The payload of a chunked body (no extensions, no trailers)."""
+        body = bytearray()
+        while True:
+            line = self._read_line(deadline)
+            assert re.fullmatch(rb"[0-9a-fA-F]+", line), f"bad chunk size line {line!r}"
+            n = int(line, 16)
+            if n == 0:
+                assert self._read_line(deadline) == b"", "trailers after the last chunk"
+                return bytes(body)
+            while len(self.buf) < n + 2:
+                if not self._fill(deadline):
+                    raise ConnectionError("closed inside a chunk")
+            assert self.buf[n:n + 2] == b"\r\n", "chunk not followed by CR LF"
+            body += self.buf[:n]
+            del self.buf[:n + 2]
+            if len(body) > MAX_BODY:
+                raise AssertionError("body too large")
 
     def closed_by_peer(self, timeout=5.0):
         """True when the server closes the connection with nothing more to say."""

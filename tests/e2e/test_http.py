@@ -5,6 +5,8 @@ import email.utils
 import html
 import os
 import re
+import select
+import socket
 import subprocess
 import threading
 import time
@@ -13,6 +15,8 @@ import urllib.parse
 import pytest
 
 from ferrylib import (
+    HttpConn,
+    build_request,
     clean_env,
     file_sha256,
     http_request,
@@ -748,3 +752,118 @@ def test_hidden_files_served_with_option(start_server, served_dir):
     assert get(srv, "/.hiddendir/file.txt").body == b"in a hidden dir"
     names = [link_name(h)[0] for h, _ in listing_links(get(srv, "/").body)]
     assert b".hidden" in names and b".hiddendir" in names
+
+
+# ---- big listings: made while they are sent ------------------------------------
+
+BIG_LIST_FILES = 40_000
+BIG_LIST_READERS = 16
+BIG_LIST_PAD = "n" * 80  # long names make a big page: about 13 MB here
+
+
+def vm_rss(pid):
+    """The resident memory of process pid, in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) << 10
+    raise AssertionError("no VmRSS line")
+
+
+def make_many(folder, n):
+    folder.mkdir()
+    for i in range(n):
+        os.close(os.open(folder / f"{BIG_LIST_PAD}-{i:06d}.txt", os.O_CREAT | os.O_WRONLY, 0o644))
+    # A folder changed within the last tick may change again without its
+    # times moving, so the server does not share what it read of it then.
+    time.sleep(0.3)
+
+
+def slow_reader(srv, target):
+    """A connection that asks for target and then does not read: a small
+    receive buffer, so the kernel holds little of the answer for it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect((srv.host, srv.port))
+    s.sendall(build_request("GET", target))
+    return s
+
+
+def test_big_listing_costs_one_buffer_per_slow_reader(start_server, tmp_path):
+    """Issue 16, defect 18: every slow reader of a big folder's page held the
+    whole page (30 readers of an 8.7 MB page: +272 MiB). The page is now made
+    as it is sent from one snapshot of the folder the readers share, so the
+    server grows by about one output buffer per reader, far below a page."""
+    make_many(tmp_path / "many", BIG_LIST_FILES)
+    srv = start_server(tmp_path)
+    whole = get(srv, "/many/")
+    assert whole.status == 200 and whole.body.endswith(b"</body></html>\n")
+    page = len(whole.body)
+    assert page > 8 << 20
+    base = vm_rss(srv.pid)
+    readers = [slow_reader(srv, "/many/") for _ in range(BIG_LIST_READERS)]
+    try:
+        for s in readers:  # each has its answer begun: the server did its part
+            ready, _, _ = select.select([s], [], [], 30)
+            assert ready, "no answer began within 30 s"
+        grown = 0
+        for _ in range(5):  # a short, bounded wait for the memory to settle
+            time.sleep(0.2)
+            grown = max(grown, vm_rss(srv.pid) - base)
+        # Before: about one page per reader (16 x 13 MB). Now: the folder's
+        # snapshot once per worker and a 32 KiB window per reader.
+        limit = 24 * (1 << 20) + BIG_LIST_READERS * (1 << 20)
+        assert grown < limit, (f"server grew {grown >> 20} MiB for {BIG_LIST_READERS} readers "
+                               f"of a {page >> 20} MiB page")
+        assert grown < BIG_LIST_READERS * page // 4
+        c = HttpConn(srv.port, srv.host, 60, sock=readers.pop())
+        r = c.read_response()
+        c.close()
+        assert r.status == 200
+        assert r.body == whole.body == get(srv, "/many/").body
+    finally:
+        for s in readers:
+            s.close()
+
+
+def test_big_listing_changed_while_sent_is_whole(start_server, tmp_path):
+    """A folder that changes while its page is being sent: the page stays
+    well-formed; a file gone by the time its row is made is left out. The
+    page (about 6.7 MB) is bigger than the socket buffers can hold, so the
+    last rows are made after the change."""
+    n = 20_000
+    make_many(tmp_path / "many", n)
+    srv = start_server(tmp_path)
+    s = slow_reader(srv, "/many/")
+    c = HttpConn(srv.port, srv.host, 60, sock=s)
+    try:
+        c.buffer_at_least(4096)  # the head and the first rows are out
+        names = sorted(os.listdir(tmp_path / "many"))
+        for name in names[n // 2:]:
+            os.unlink(tmp_path / "many" / name)
+        (tmp_path / "many" / "late.txt").write_bytes(b"late")
+        r = c.read_response()
+    finally:
+        c.close()
+    assert r.status == 200 and r.body.count(b"</tbody>\n</table>\n<script>") == 1
+    assert r.body.endswith(b"</script>\n</body></html>\n")
+    assert r.body.count(b"<tr>") == r.body.count(b"</tr>")
+    rows = [h for h, _ in listing_links(r.body) if h != "../"]
+    assert n // 2 <= len(rows) < n  # the last rows, made after the change, are gone
+    assert names[-1].encode() not in r.body
+
+
+def test_listing_http10_and_head(server):
+    """HTTP/1.0 has no chunks: the page ends with the close. HEAD says how
+    the page would come and sends none of it."""
+    whole = get(server, "/list/")
+    old = get(server, "/list/", version="HTTP/1.0")
+    assert old.status == 200 and old.header("transfer-encoding") is None
+    assert old.header("connection") == "close" and old.body == whole.body
+    with HttpConn(server.port, server.host) as c:
+        c.send(build_request("HEAD", "/list/") + build_request("GET", "/small.txt"))
+        h = c.read_response("HEAD")
+        assert h.status == 200 and h.header("transfer-encoding") == "chunked"
+        assert h.header("content-security-policy")
+        assert c.read_response().body == SMALL  # nothing of the page came between

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "serve/listing.h"
 #include "core/fmt.h"
@@ -466,8 +468,9 @@ static void test_order(void **state)
 /* ---- listing_sort ------------------------------------------------------- */
 
 static const struct listing_entry sample[] = {
-    {"b.txt", false, 300, 2000}, {"a.txt", false, 300, 1000}, {"zdir", true, 4096, 500},
-    {"c.bin", false, 10, 3000},  {"adir", true, 4096, 900},   {"big", false, 1u << 30, 1500},
+    {"b.txt", false, 300, 2000, false}, {"a.txt", false, 300, 1000, false},
+    {"zdir", true, 4096, 500, false},   {"c.bin", false, 10, 3000, false},
+    {"adir", true, 4096, 900, false},   {"big", false, 1u << 30, 1500, false},
 };
 
 struct sort_case {
@@ -635,6 +638,332 @@ static void test_format_truncation(void **state)
     free(want);
 }
 
+/* ---- listing_fill ------------------------------------------------------- */
+
+/* The page listing_fill gives for cur, window bytes at a time, as a
+ * string (*len bytes before its NUL). */
+static char *fill_all(struct listing_cursor *cur, size_t window, size_t *len)
+{
+    struct buf all, win;
+    char *mem = malloc(window);
+
+    assert_non_null(mem);
+    buf_init(&all, 8 << 20);
+    for (size_t calls = 0; !listing_done(cur); calls++) {
+        assert_true(calls < (8u << 20)); /* every call makes progress */
+        buf_init_fixed(&win, mem, window);
+        assert_int_equal(listing_fill(cur, &win), 0);
+        assert_true(buf_len(&win) <= window);
+        assert_int_equal(buf_append(&all, buf_rptr(&win), buf_len(&win)), 0);
+    }
+    free(mem);
+    *len = buf_len(&all);
+    assert_int_equal(buf_append(&all, "", 1), 0);
+    char *s = malloc(*len + 1);
+    assert_non_null(s);
+    memcpy(s, buf_rptr(&all), *len + 1);
+    buf_free(&all);
+    return s;
+}
+
+/* listing_format of sample sorted by p->order, as a string. */
+static char *format_sorted(const struct listing_page *p, size_t *len)
+{
+    struct listing_entry v[ARRAY_LEN(sample)];
+    struct buf b;
+
+    memcpy(v, sample, sizeof v);
+    listing_sort(v, ARRAY_LEN(v), p->order);
+    buf_init(&b, 1 << 20);
+    assert_int_equal(listing_format(p, v, ARRAY_LEN(v), &b), 0);
+    *len = buf_len(&b);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    char *s = strdup(buf_rptr(&b));
+    assert_non_null(s);
+    buf_free(&b);
+    return s;
+}
+
+/* Every window size, from one byte to more than the page, gives exactly
+ * the bytes of the whole-page formatter: read-only and writable, at the
+ * root and deep below it, in every order. */
+static void test_fill_every_window(void **state)
+{
+    static const char *const rels[] = {".", "d", "a b/<x>&/\xc3\xa9"};
+
+    for (size_t r = 0; r < ARRAY_LEN(rels); r++) {
+        for (int k = 0; k < 6; k++) {
+            struct listing_page p = {.rel = rels[r],
+                                     .writable = (k & 1) != 0,
+                                     .order = {(enum listing_key)(k % 3), k >= 3}};
+            struct listing_entry v[ARRAY_LEN(sample)];
+            struct listing_snap *snap = NULL;
+            size_t want_len, got_len;
+            char *want = format_sorted(&p, &want_len);
+
+            memcpy(v, sample, sizeof v);
+            assert_int_equal(listing_snap_make(v, ARRAY_LEN(v), p.order, &snap), 0);
+            /* Every size up to a few rows, then a spread up past the page. */
+            for (size_t w = 1; w <= want_len + 1; w += w < 700 ? 1 : 331) {
+                struct listing_cursor cur;
+                listing_cursor_init(&cur, &p, snap, -1, -1);
+                char *got = fill_all(&cur, w, &got_len);
+                listing_cursor_free(&cur);
+                if (got_len != want_len || memcmp(got, want, want_len) != 0)
+                    fail_msg("rel %s, order %d, window %zu: the pages differ", rels[r], k, w);
+                free(got);
+            }
+            listing_snap_put(&snap);
+            assert_null(snap);
+            free(want);
+        }
+    }
+}
+
+/* keep is asked once per row, as the row is made, with the path beneath
+ * the root; what it refuses is left out. */
+struct keep_log {
+    size_t calls;
+    char seen[16][64];
+};
+
+static bool keep_no_b(void *arg, const char *rel, bool link)
+{
+    struct keep_log *l = arg;
+
+    assert_false(link);
+    if (l->calls < ARRAY_LEN(l->seen))
+        snprintf(l->seen[l->calls], sizeof l->seen[0], "%s", rel);
+    l->calls++;
+    return strcmp(rel, "d/b.txt") != 0;
+}
+
+static void test_fill_keep(void **state)
+{
+    struct listing_page p = {.rel = "d"};
+    struct listing_entry v[ARRAY_LEN(sample)];
+    struct listing_snap *snap = NULL;
+    struct listing_cursor cur;
+    struct keep_log log = {0};
+    size_t len;
+
+    memcpy(v, sample, sizeof v);
+    assert_int_equal(listing_snap_make(v, ARRAY_LEN(v), p.order, &snap), 0);
+    p.keep = keep_no_b;
+    p.keep_arg = &log;
+    listing_cursor_init(&cur, &p, snap, -1, -1);
+    listing_snap_put(&snap);
+    char *page = fill_all(&cur, 100000, &len);
+    listing_cursor_free(&cur);
+    assert_int_equal(log.calls, ARRAY_LEN(sample));
+    assert_string_equal(log.seen[0], "d/adir");
+    assert_null(strstr(page, ">b.txt</a>"));
+    assert_non_null(strstr(page, ">a.txt</a>"));
+    assert_non_null(strstr(page, "</html>\n"));
+    free(page);
+}
+
+static bool keep_none(void *arg, const char *rel, bool link)
+{
+    (*(size_t *)arg)++;
+    return false;
+}
+
+/* A user who may see none of many entries: each call looks at a bounded
+ * number of rows (and may give nothing), and the page still ends whole. */
+static void test_fill_bounded_work(void **state)
+{
+    enum { N = 20000 };
+    struct listing_entry *v = calloc(N, sizeof *v);
+    char(*names)[16] = calloc(N, sizeof *names);
+    struct listing_snap *snap = NULL;
+    struct listing_cursor cur;
+    size_t asked = 0, calls = 0;
+    char mem[4096];
+
+    assert_non_null(v);
+    assert_non_null(names);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "f%06zu", i);
+        v[i] = (struct listing_entry){.name = names[i], .size = i};
+    }
+    assert_int_equal(listing_snap_make(v, N, (struct listing_order){LISTING_BY_NAME, false}, &snap),
+                     0);
+    struct listing_page p = {.rel = ".", .keep = keep_none, .keep_arg = &asked};
+    listing_cursor_init(&cur, &p, snap, -1, -1);
+    listing_snap_put(&snap);
+    struct buf page;
+    buf_init(&page, 1 << 20);
+    while (!listing_done(&cur)) {
+        struct buf w;
+        size_t before = asked;
+        buf_init_fixed(&w, mem, sizeof mem);
+        assert_int_equal(listing_fill(&cur, &w), 0);
+        assert_true(asked - before <= 4097);
+        assert_int_equal(buf_append(&page, buf_rptr(&w), buf_len(&w)), 0);
+        assert_true(++calls < 100);
+    }
+    listing_cursor_free(&cur);
+    assert_int_equal(asked, N);
+    assert_true(calls > N / 4097);
+    assert_int_equal(buf_append(&page, "", 1), 0);
+    assert_null(strstr(buf_rptr(&page), "f000"));
+    assert_non_null(strstr(buf_rptr(&page), "<tbody>\n</tbody>\n</table>"));
+    buf_free(&page);
+    free(names);
+    free(v);
+}
+
+/* Whether the fixture's root has been still for longer than the racy
+ * window: sleeps that long first. */
+static void let_settle(void)
+{
+    struct timespec t = {0, 250 * 1000 * 1000};
+    nanosleep(&t, NULL);
+}
+
+/* Two responses for the same directory and order share one snapshot; each
+ * cursor gives the whole page at its own pace; the cache forgets the
+ * snapshot with its last holder, and a changed directory is read anew. */
+static void test_snap_shared(void **state)
+{
+    struct fixture *f = *state;
+    struct listing_cache cache = {0};
+    struct listing_snap *a = NULL, *b = NULL, *c = NULL;
+    struct listing_page p = {.rel = "."};
+    struct listing_cursor ca, cb;
+    char *want = build(f, ".", ".", false);
+    size_t want_len = strlen(want);
+
+    let_settle();
+    assert_int_equal(listing_snap_get(&cache, f->rootfd, f->rootfd, ".", false, p.order, &a), 0);
+    assert_int_equal(listing_snap_get(&cache, f->rootfd, f->rootfd, ".", false, p.order, &b), 0);
+    assert_ptr_equal(a, b);
+    /* Another order is another snapshot. */
+    struct listing_order desc = {LISTING_BY_NAME, true};
+    assert_int_equal(listing_snap_get(&cache, f->rootfd, f->rootfd, ".", false, desc, &c), 0);
+    assert_ptr_not_equal(a, c);
+    listing_snap_put(&c);
+    listing_cursor_init(&ca, &p, a, f->rootfd, f->rootfd);
+    listing_cursor_init(&cb, &p, b, f->rootfd, f->rootfd);
+    listing_snap_put(&a);
+    listing_snap_put(&b);
+    /* Interleaved, at different window sizes. */
+    struct buf pa, pb;
+    char wa[7], wb[1000];
+    buf_init(&pa, 1 << 20);
+    buf_init(&pb, 1 << 20);
+    while (!listing_done(&ca) || !listing_done(&cb)) {
+        struct buf w;
+        buf_init_fixed(&w, wa, sizeof wa);
+        assert_int_equal(listing_fill(&ca, &w), 0);
+        assert_int_equal(buf_append(&pa, buf_rptr(&w), buf_len(&w)), 0);
+        buf_init_fixed(&w, wb, sizeof wb);
+        assert_int_equal(listing_fill(&cb, &w), 0);
+        assert_int_equal(buf_append(&pb, buf_rptr(&w), buf_len(&w)), 0);
+    }
+    assert_int_equal(buf_len(&pa), want_len);
+    assert_int_equal(buf_len(&pb), want_len);
+    assert_memory_equal(buf_rptr(&pa), want, want_len);
+    assert_memory_equal(buf_rptr(&pb), want, want_len);
+    buf_free(&pa);
+    buf_free(&pb);
+    assert_non_null(cache.live);
+    listing_cursor_free(&ca);
+    assert_non_null(cache.live);
+    listing_cursor_free(&cb);
+    assert_null(cache.live);
+    /* A snapshot held across a change is not given for the new version. */
+    assert_int_equal(listing_snap_get(&cache, f->rootfd, f->rootfd, ".", false, p.order, &a), 0);
+    int fd = openat(f->rootfd, "new-file", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(listing_snap_get(&cache, f->rootfd, f->rootfd, ".", false, p.order, &b), 0);
+    assert_ptr_not_equal(a, b);
+    listing_snap_put(&a);
+    listing_snap_put(&b);
+    assert_null(cache.live);
+    free(want);
+}
+
+/* A directory that changes while its page is being made: rows of entries
+ * gone by then are left out, the rest show what they are now, and the
+ * page stays whole and well-formed. */
+static void test_fill_dir_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct listing_snap *snap = NULL;
+    struct listing_page p = {.rel = "."};
+    struct listing_cursor cur;
+    struct row rows[64];
+    bool parent;
+    size_t len;
+
+    assert_int_equal(listing_snap_get(NULL, f->rootfd, f->rootfd, ".", false, p.order, &snap), 0);
+    listing_cursor_init(&cur, &p, snap, f->rootfd, f->rootfd);
+    listing_snap_put(&snap);
+    /* The head first, then the directory changes under the rows. */
+    char mem[64];
+    struct buf w;
+    buf_init_fixed(&w, mem, sizeof mem);
+    assert_int_equal(listing_fill(&cur, &w), 0);
+    assert_int_equal(unlinkat(f->rootfd, "x&y", 0), 0);
+    assert_int_equal(unlinkat(f->rootfd, "zdir", AT_REMOVEDIR), 0);
+    int fd = openat(f->rootfd, "size1536", O_WRONLY | O_APPEND | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "abc", 3), 3);
+    close(fd);
+    fd = openat(f->rootfd, "late", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    char *rest = fill_all(&cur, 333, &len);
+    listing_cursor_free(&cur);
+    char *page = malloc(buf_len(&w) + len + 1);
+    assert_non_null(page);
+    memcpy(page, buf_rptr(&w), buf_len(&w));
+    memcpy(page + buf_len(&w), rest, len + 1);
+    check_tags(page);
+    size_t n = read_hrefs(page, rows, ARRAY_LEN(rows), &parent);
+    size_t listed = ARRAY_LEN(tree) - 2 /* hidden */ + (f->links_beneath ? 1 : 0);
+    assert_int_equal(n, listed - 2);
+    assert_null(strstr(page, "x&amp;y"));
+    assert_null(strstr(page, "zdir"));
+    assert_null(strstr(page, "late")); /* not in the snapshot */
+    assert_non_null(strstr(page, "data-bytes=\"1539\""));
+    assert_int_equal(count(page, "<tr>"), n + 1);
+    assert_int_equal(count(page, "</tr>"), n + 1);
+    const char *end = "</tbody>\n</table>\n<script>";
+    assert_int_equal(count(page, end), 1);
+    assert_int_equal(strcmp(page + strlen(page) - 15, "</body></html>\n"), 0);
+    free(rest);
+    free(page);
+}
+
+/* keep hears that a row is a symbolic link, and its path as listed. */
+static bool keep_links(void *arg, const char *rel, bool link)
+{
+    size_t *links = arg;
+
+    if (link) {
+        assert_string_equal(rel, "inside-link");
+        (*links)++;
+    }
+    return true;
+}
+
+static void test_fill_keep_link(void **state)
+{
+    struct fixture *f = *state;
+    size_t links = 0;
+    struct buf b;
+
+    buf_init(&b, 1 << 20);
+    struct listing_page lp = {.rel = ".", .keep = keep_links, .keep_arg = &links};
+    assert_int_equal(listing_build(f->rootfd, f->rootfd, &lp, false, &b), 0);
+    assert_int_equal(links, f->links_beneath ? 1 : 0);
+    buf_free(&b);
+}
+
 /* The policy allows the page's own script and style by their hashes, and
  * nothing from elsewhere. */
 static void test_csp(void **state)
@@ -681,6 +1010,15 @@ int main(void)
     unit_add(&l, "format: breadcrumbs", test_format_crumbs, NULL);
     unit_add(&l, "format: sizes and dates", test_format_sizes_dates, NULL);
     unit_add(&l, "format: every cap, same bytes", test_format_truncation, NULL);
+    unit_add(&l, "fill: every window gives the whole page's bytes", test_fill_every_window, NULL);
+    unit_add(&l, "fill: keep asked per row, as it is made", test_fill_keep, NULL);
+    unit_add(&l, "fill: bounded work per call when keep refuses all", test_fill_bounded_work, NULL);
+    unit_add_fixture(&l, "fill: one snapshot shared by two cursors", test_snap_shared, make_tree,
+                     remove_tree, NULL);
+    unit_add_fixture(&l, "fill: the directory changes while the page is made",
+                     test_fill_dir_changes, make_tree, remove_tree, NULL);
+    unit_add_fixture(&l, "fill: keep hears which rows are links", test_fill_keep_link, make_tree,
+                     remove_tree, NULL);
     unit_add(&l, "csp: hashes of the page's script and style", test_csp, NULL);
     unit_add_fixture(&l, "listing of the root with hostile names", test_root_listing, make_tree,
                      remove_tree, NULL);
