@@ -158,12 +158,26 @@ int rup_query_token(const char *q, size_t len, char out[RUP_TOKEN_LEN + 1])
     return 1;
 }
 
+/* a + b for non-negative a and b, or -1 when the sum passes INT64_MAX:
+ * every sum of numbers a peer gave goes through here. */
+static int64_t add(int64_t a, int64_t b)
+{
+    return b > INT64_MAX - a ? -1 : a + b;
+}
+
 /* The length the request states: Upload-Length, and Content-Length when
- * the request completes the upload from offset. -2 when they disagree. */
+ * the request completes the upload from offset. -2 when they disagree,
+ * -3 when offset and Content-Length together pass what an int64_t holds
+ * (longer than any server takes). */
 static int64_t stated_length(const struct rup_req *r, int64_t offset)
 {
-    int64_t by_body = r->complete == 1 && r->content_length >= 0 ? offset + r->content_length : -1;
+    int64_t by_body = -1;
 
+    if (r->complete == 1 && r->content_length >= 0) {
+        by_body = add(offset, r->content_length);
+        if (by_body < 0)
+            return -3;
+    }
     if (r->length >= 0 && by_body >= 0 && r->length != by_body)
         return -2;
     return r->length >= 0 ? r->length : by_body;
@@ -182,7 +196,7 @@ void rup_decide_create(const struct rup_req *r, uint64_t max_size, struct rup_de
         d->verdict = RUP_INCONSISTENT;
         return;
     }
-    if (len >= 0 && (uint64_t)len > max_size) {
+    if (len == -3 || (len >= 0 && (uint64_t)len > max_size)) {
         d->verdict = RUP_TOO_LARGE;
         return;
     }
@@ -215,6 +229,10 @@ void rup_decide_append(const struct rup_state *st, int64_t offset, const struct 
         return;
     }
     int64_t len = stated_length(r, offset);
+    if (len == -3) {
+        d->verdict = RUP_TOO_LARGE;
+        return;
+    }
     if (len == -2 || (len >= 0 && st->length >= 0 && len != st->length)) {
         d->verdict = RUP_INCONSISTENT;
         return;
@@ -225,11 +243,17 @@ void rup_decide_append(const struct rup_state *st, int64_t offset, const struct 
         d->verdict = RUP_TOO_LARGE;
         return;
     }
-    if (r->content_length >= 0 &&
-        ((len >= 0 && offset + r->content_length > len) ||
-         (uint64_t)offset + (uint64_t)r->content_length > max_size)) {
-        d->verdict = len >= 0 && offset + r->content_length > len ? RUP_INCONSISTENT : RUP_TOO_LARGE;
-        return;
+    if (r->content_length >= 0) {
+        /* The data already past the length (a damaged state) leaves no room. */
+        if (len >= 0 && (offset > len || r->content_length > len - offset)) {
+            d->verdict = RUP_INCONSISTENT;
+            return;
+        }
+        int64_t end = add(offset, r->content_length);
+        if (end < 0 || (uint64_t)end > max_size) {
+            d->verdict = RUP_TOO_LARGE;
+            return;
+        }
     }
     d->verdict = RUP_GO;
     d->length = len;
@@ -237,6 +261,8 @@ void rup_decide_append(const struct rup_state *st, int64_t offset, const struct 
 
 enum rup_verdict rup_check_more(int64_t length, uint64_t max_size, int64_t offset, uint64_t n)
 {
+    if (offset < 0 || n > UINT64_MAX - (uint64_t)offset)
+        return RUP_TOO_LARGE;
     uint64_t end = (uint64_t)offset + n;
 
     if (length >= 0 && end > (uint64_t)length)

@@ -196,6 +196,25 @@ def test_data_past_the_length_invalidates_the_upload(srv, root):
     assert not (root / "z.bin").exists()
 
 
+@pytest.mark.parametrize("complete", [True, False])
+def test_a_content_length_of_int64_max_after_an_offset_is_413(srv, root, complete):
+    """Issue 16, defect 7: 4 + 9223372036854775807 overflowed in the
+    decision (the sanitizer build died). Now 413 with the limits, and the
+    upload is untouched."""
+    _, final = create(srv, "/big.bin", b"abcd", False)
+    loc = final.header("location")
+    hs = [("Content-Length", str(2**63 - 1)), ("Upload-Offset", "4"),
+          ("Upload-Complete", "?1" if complete else "?0"), ("Content-Type", PARTIAL)]
+    with HttpConn(srv.port) as c:
+        c.send(build_request("PATCH", loc, hs) + b"efgh")
+        r = c.read_response("PATCH")
+    assert r.status == 413, r
+    assert "max-size=" in r.header("upload-limit")
+    assert srv.alive()
+    h = head(srv, loc)
+    assert (h.status, h.header("upload-offset"), h.header("upload-complete")) == (204, "4", "?0")
+
+
 def test_appending_to_a_completed_upload_is_refused(srv, root):
     interim, final = create(srv, "/done.bin", b"abc", True)
     loc = interim[0].header("location")

@@ -203,6 +203,66 @@ static void test_append(void **state)
         assert_int_equal(d.length, c->length);
 }
 
+/* Numbers at the edge of int64_t, against a server that takes any size
+ * (so no limit stops them first): every sum is checked before it is made
+ * (issue 16, defect 7: 4 + 9223372036854775807 was undefined behaviour). */
+struct edge_case {
+    const char *name;
+    int64_t st_length; /* the state's length, -1 unknown */
+    int64_t offset;
+    struct rup_req r;
+    enum rup_verdict want;
+    int64_t length;
+};
+
+#define I64 INT64_MAX
+static const struct edge_case edges[] = {
+    {"edge: completing, length INT64_MAX after 4", -1, 4, {1, 4, -1, 8, I64}, RUP_TOO_LARGE, 0},
+    {"edge: a part, Content-Length INT64_MAX after 4", -1, 4, {0, 4, -1, 8, I64}, RUP_TOO_LARGE, 0},
+    {"edge: completing, Upload-Length too, after 4", -1, 4, {1, 4, I64, 8, I64}, RUP_TOO_LARGE, 0},
+    {"edge: length INT64_MAX past a known length", 100, 4, {0, 4, -1, 8, I64}, RUP_INCONSISTENT, 0},
+    {"edge: completing exactly at INT64_MAX", -1, I64 - 1, {1, I64 - 1, -1, 8, 1}, RUP_GO, I64},
+    {"edge: completing one past INT64_MAX", -1, I64, {1, I64, -1, 8, 1}, RUP_TOO_LARGE, 0},
+    {"edge: a part one past INT64_MAX", -1, I64, {0, I64, -1, 8, 1}, RUP_TOO_LARGE, 0},
+    {"edge: a part up to INT64_MAX", -1, I64 - 10, {0, I64 - 10, -1, 8, 10}, RUP_GO, -1},
+    {"edge: data already past the length", 100, 200, {0, 200, -1, 8, 0}, RUP_INCONSISTENT, 0},
+    {"edge: creation, Content-Length INT64_MAX", -1, 0, {1, -1, -1, 8, I64}, RUP_GO, I64},
+};
+
+static void test_edge(void **state)
+{
+    const struct edge_case *c = *state;
+    struct rup_state st = {.length = c->st_length};
+    struct rup_decision d;
+
+    if (c->offset == 0 && c->r.offset < 0)
+        rup_decide_create(&c->r, UINT64_MAX, &d);
+    else
+        rup_decide_append(&st, c->offset, &c->r, UINT64_MAX, &d);
+    assert_int_equal(d.verdict, c->want);
+    if (c->want == RUP_GO)
+        assert_int_equal(d.length, c->length);
+    /* And against the usual limit, the long ones are simply too large. */
+    if (c->r.content_length == I64) {
+        if (c->offset == 0 && c->r.offset < 0)
+            rup_decide_create(&c->r, MAX, &d);
+        else
+            rup_decide_append(&st, c->offset, &c->r, MAX, &d);
+        assert_int_equal(d.verdict, c->st_length >= 0 ? RUP_INCONSISTENT : RUP_TOO_LARGE);
+    }
+}
+
+static void test_more_at_the_edge(void **state)
+{
+    (void)state;
+    assert_int_equal(rup_check_more(-1, UINT64_MAX, I64, (uint64_t)I64 + 1), RUP_GO);
+    assert_int_equal(rup_check_more(-1, UINT64_MAX, I64, (uint64_t)I64 + 2), RUP_TOO_LARGE);
+    assert_int_equal(rup_check_more(-1, UINT64_MAX, I64, UINT64_MAX), RUP_TOO_LARGE);
+    assert_int_equal(rup_check_more(I64, UINT64_MAX, I64 - 1, 1), RUP_GO);
+    assert_int_equal(rup_check_more(I64, UINT64_MAX, I64, 1), RUP_INCONSISTENT);
+    assert_int_equal(rup_check_more(-1, MAX, -5, 1), RUP_TOO_LARGE);
+}
+
 static void test_more_and_complete(void **state)
 {
     (void)state;
@@ -225,5 +285,7 @@ int main(void)
     UNIT_ADD_ROWS(&l, creates, test_create);
     UNIT_ADD_ROWS(&l, appends, test_append);
     unit_add(&l, "more bytes, completion", test_more_and_complete, NULL);
+    UNIT_ADD_ROWS(&l, edges, test_edge);
+    unit_add(&l, "more bytes at the edge of int64_t", test_more_at_the_edge, NULL);
     return unit_run("rup", &l);
 }
