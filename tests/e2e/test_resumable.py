@@ -842,3 +842,29 @@ def test_unfinished_counts_survive_a_restart(start_server, root):
     srv = start_server(root, "-q", "--upload", "--upload-max-unfinished", "2")
     assert create_from(srv, "127.0.0.1", "/r2.bin", b"part").status == 429
     assert create_from(srv, "127.0.0.2", "/r2.bin", b"part").status == 201
+
+
+def test_under_auth_the_bound_is_per_user(start_server, root, tmp_path):
+    """Issue 16, defect 10: under --auth a user is the party, whatever its
+    address: two users on one address each have their own count."""
+    import base64
+    import subprocess
+    from ferrylib import FERRY
+
+    def account(user):
+        r = subprocess.run([FERRY, "passwd", user, "rw:/"], input=f"{user}-pw\n",
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    auth = tmp_path / "accounts"
+    auth.write_text(account("ann") + account("ben"))
+    srv = start_server(root, "-q", "--upload", "--auth", str(auth), "--upload-max-unfinished", "1")
+
+    def as_user(user, target):
+        cred = base64.b64encode(f"{user}:{user}-pw".encode()).decode()
+        return create_from(srv, "127.0.0.1", target, b"part", [("Authorization", f"Basic {cred}")])
+
+    assert as_user("ann", "/a1.bin").status == 201
+    assert as_user("ann", "/a2.bin").status == 429
+    assert as_user("ben", "/b1.bin").status == 201
