@@ -39,6 +39,11 @@ static void serve_usage(FILE *f)
             "      --max-upload SIZE  largest PUT body, e.g. 100M (default 1G)\n"
             "      --upload-max-age SECONDS  an unfinished resumable upload is removed\n"
             "                         after this (default 86400)\n"
+            "      --upload-max-unfinished N  unfinished resumable uploads one user (or,\n"
+            "                         without a login, one address) may have; past it 429\n"
+            "                         (default 32)\n"
+            "      --upload-max-unfinished-bytes SIZE  the bytes they may hold; past it\n"
+            "                         507 (default twice --max-upload)\n"
             "      --digest           Repr-Digest (sha-256) on every file, not only when\n"
             "                         Want-Repr-Digest asks; cached in user.ferry.sha256\n"
             "      --auth FILE        accounts and rights: lines user:HASH:RIGHTS made by\n"
@@ -90,6 +95,8 @@ enum {
     OPT_LOG_FORMAT,
     OPT_DIGEST,
     OPT_UPLOAD_MAX_AGE,
+    OPT_UPLOAD_MAX_UNFINISHED,
+    OPT_UPLOAD_MAX_UNFINISHED_BYTES,
 };
 
 /* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
@@ -181,6 +188,8 @@ int cmd_serve(int argc, char **argv)
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
         {"digest", no_argument, NULL, OPT_DIGEST},
         {"upload-max-age", required_argument, NULL, OPT_UPLOAD_MAX_AGE},
+        {"upload-max-unfinished", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED},
+        {"upload-max-unfinished-bytes", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED_BYTES},
         {"raw-gap", required_argument, NULL, OPT_RAW_GAP},
         {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
         {"proxy-wait", required_argument, NULL, CMD_OPT_PROXY_WAIT},
@@ -246,6 +255,23 @@ int cmd_serve(int argc, char **argv)
             o.upload_max_age_s = v;
             break;
         }
+        case OPT_UPLOAD_MAX_UNFINISHED: {
+            long v;
+            if (cmd_parse_long(optarg, 1, 1000000, &v) < 0) {
+                fprintf(stderr, "ferry serve: --upload-max-unfinished takes 1 to 1000000\n");
+                return EXIT_USAGE;
+            }
+            o.upload_max_unfinished = (uint64_t)v;
+            break;
+        }
+        case OPT_UPLOAD_MAX_UNFINISHED_BYTES:
+            if (parse_size(optarg, &o.upload_max_unfinished_bytes) < 0 ||
+                o.upload_max_unfinished_bytes == 0) {
+                fprintf(stderr, "ferry serve: --upload-max-unfinished-bytes takes a size such as "
+                                "10G\n");
+                return EXIT_USAGE;
+            }
+            break;
         case OPT_AUTH:
             auth_file = optarg;
             break;

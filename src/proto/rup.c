@@ -1,7 +1,9 @@
 #include "proto/rup.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,16 +54,30 @@ int rup_req_parse(const struct http_request *req, int64_t content_length, struct
     return 0;
 }
 
+/* An owner as a state keeps it: 1 to RUP_OWNER_MAX - 1 visible ASCII
+ * characters (no space: the field ends at one). */
+static bool owner_ok(const char *s, size_t len)
+{
+    if (len == 0 || len >= RUP_OWNER_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] <= ' ' || s[i] > '~')
+            return false;
+    return true;
+}
+
 size_t rup_state_format(const struct rup_state *st, char *out)
 {
     char sha[DIGEST_HEX_LEN + 1] = "-";
+    const char *owner = st->owner[0] != '\0' ? st->owner : "-";
 
-    if (strchr(st->rel, '\n') != NULL || st->rel[0] == '\0')
+    if (strchr(st->rel, '\n') != NULL || st->rel[0] == '\0' ||
+        !owner_ok(owner, strnlen(owner, RUP_OWNER_MAX)))
         return 0;
     if (st->has_sha)
         digest_hex_format(st->sha, sha);
-    int n = snprintf(out, RUP_STATE_MAX, "v1 %" PRId64 " %" PRId64 " %d %s %s\n", st->length,
-                     st->created, st->complete ? 1 : 0, sha, st->rel);
+    int n = snprintf(out, RUP_STATE_MAX, "v2 %" PRId64 " %" PRId64 " %d %s %s %s\n", st->length,
+                     st->created, st->complete ? 1 : 0, sha, owner, st->rel);
     return n < 0 || n >= RUP_STATE_MAX ? 0 : (size_t)n;
 }
 
@@ -92,8 +108,10 @@ int rup_state_parse(const char *text, size_t len, struct rup_state *out)
     int64_t complete;
 
     memset(&st, 0, sizeof st);
-    if (len < 3 || memcmp(text, "v1 ", 3) != 0 || text[len - 1] != '\n')
+    if (len < 3 || (memcmp(text, "v1 ", 3) != 0 && memcmp(text, "v2 ", 3) != 0) ||
+        text[len - 1] != '\n')
         return -EINVAL;
+    bool v2 = text[1] == '2';
     len--; /* the newline */
     if (number(text, len, &pos, true, &st.length) < 0 ||
         number(text, len, &pos, false, &st.created) < 0 ||
@@ -108,6 +126,16 @@ int rup_state_parse(const char *text, size_t len, struct rup_state *out)
             return -EINVAL;
         st.has_sha = true;
         pos += DIGEST_HEX_LEN + 1;
+    }
+    strcpy(st.owner, "-");
+    if (v2) {
+        const char *sp = memchr(text + pos, ' ', len - pos);
+        size_t ol = sp != NULL ? (size_t)(sp - (text + pos)) : 0;
+        if (!owner_ok(text + pos, ol))
+            return -EINVAL;
+        memcpy(st.owner, text + pos, ol);
+        st.owner[ol] = '\0';
+        pos += ol + 1;
     }
     size_t rl = len - pos;
     if (rl == 0 || rl >= sizeof st.rel || memchr(text + pos, '\0', rl) != NULL ||
@@ -158,12 +186,26 @@ int rup_query_token(const char *q, size_t len, char out[RUP_TOKEN_LEN + 1])
     return 1;
 }
 
+/* a + b for non-negative a and b, or -1 when the sum passes INT64_MAX:
+ * every sum of numbers a peer gave goes through here. */
+static int64_t add(int64_t a, int64_t b)
+{
+    return b > INT64_MAX - a ? -1 : a + b;
+}
+
 /* The length the request states: Upload-Length, and Content-Length when
- * the request completes the upload from offset. -2 when they disagree. */
+ * the request completes the upload from offset. -2 when they disagree,
+ * -3 when offset and Content-Length together pass what an int64_t holds
+ * (longer than any server takes). */
 static int64_t stated_length(const struct rup_req *r, int64_t offset)
 {
-    int64_t by_body = r->complete == 1 && r->content_length >= 0 ? offset + r->content_length : -1;
+    int64_t by_body = -1;
 
+    if (r->complete == 1 && r->content_length >= 0) {
+        by_body = add(offset, r->content_length);
+        if (by_body < 0)
+            return -3;
+    }
     if (r->length >= 0 && by_body >= 0 && r->length != by_body)
         return -2;
     return r->length >= 0 ? r->length : by_body;
@@ -182,7 +224,7 @@ void rup_decide_create(const struct rup_req *r, uint64_t max_size, struct rup_de
         d->verdict = RUP_INCONSISTENT;
         return;
     }
-    if (len >= 0 && (uint64_t)len > max_size) {
+    if (len == -3 || (len >= 0 && (uint64_t)len > max_size)) {
         d->verdict = RUP_TOO_LARGE;
         return;
     }
@@ -215,6 +257,10 @@ void rup_decide_append(const struct rup_state *st, int64_t offset, const struct 
         return;
     }
     int64_t len = stated_length(r, offset);
+    if (len == -3) {
+        d->verdict = RUP_TOO_LARGE;
+        return;
+    }
     if (len == -2 || (len >= 0 && st->length >= 0 && len != st->length)) {
         d->verdict = RUP_INCONSISTENT;
         return;
@@ -225,11 +271,17 @@ void rup_decide_append(const struct rup_state *st, int64_t offset, const struct 
         d->verdict = RUP_TOO_LARGE;
         return;
     }
-    if (r->content_length >= 0 &&
-        ((len >= 0 && offset + r->content_length > len) ||
-         (uint64_t)offset + (uint64_t)r->content_length > max_size)) {
-        d->verdict = len >= 0 && offset + r->content_length > len ? RUP_INCONSISTENT : RUP_TOO_LARGE;
-        return;
+    if (r->content_length >= 0) {
+        /* The data already past the length (a damaged state) leaves no room. */
+        if (len >= 0 && (offset > len || r->content_length > len - offset)) {
+            d->verdict = RUP_INCONSISTENT;
+            return;
+        }
+        int64_t end = add(offset, r->content_length);
+        if (end < 0 || (uint64_t)end > max_size) {
+            d->verdict = RUP_TOO_LARGE;
+            return;
+        }
     }
     d->verdict = RUP_GO;
     d->length = len;
@@ -237,12 +289,72 @@ void rup_decide_append(const struct rup_state *st, int64_t offset, const struct 
 
 enum rup_verdict rup_check_more(int64_t length, uint64_t max_size, int64_t offset, uint64_t n)
 {
+    if (offset < 0 || n > UINT64_MAX - (uint64_t)offset)
+        return RUP_TOO_LARGE;
     uint64_t end = (uint64_t)offset + n;
 
     if (length >= 0 && end > (uint64_t)length)
         return RUP_INCONSISTENT;
     if (end > max_size)
         return RUP_TOO_LARGE;
+    return RUP_GO;
+}
+
+const char *rup_owner_format(const char *user, const void *sockaddr, char out[RUP_OWNER_MAX])
+{
+    const struct sockaddr *sa = sockaddr;
+    char addr[INET6_ADDRSTRLEN];
+
+    if (user != NULL && user[0] != '\0' && strlen(user) + 2 < RUP_OWNER_MAX &&
+        owner_ok(user, strlen(user))) {
+        snprintf(out, RUP_OWNER_MAX, "u:%s", user);
+        return out;
+    }
+    strcpy(out, "-");
+    if (sa == NULL)
+        return out;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof in);
+        if (inet_ntop(AF_INET, &in.sin_addr, addr, sizeof addr) != NULL)
+            snprintf(out, RUP_OWNER_MAX, "a:%s", addr);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof in6);
+        struct in6_addr a = in6.sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            if (inet_ntop(AF_INET, &a.s6_addr[12], addr, sizeof addr) != NULL)
+                snprintf(out, RUP_OWNER_MAX, "a:%s", addr);
+            return out;
+        }
+        memset(&a.s6_addr[8], 0, 8);
+        if (inet_ntop(AF_INET6, &a, addr, sizeof addr) != NULL)
+            snprintf(out, RUP_OWNER_MAX, "a:%s/64", addr);
+    }
+    return out;
+}
+
+enum rup_found rup_found(const struct rup_state *st, bool data_there)
+{
+    if (st->complete)
+        return data_there ? RUP_ROLL_FORWARD : RUP_DONE;
+    return data_there ? RUP_IN_PROGRESS : RUP_LOST;
+}
+
+int64_t rup_sweep_every(int64_t max_age)
+{
+    int64_t every = max_age / 2;
+
+    return every < 1 ? 1 : every > 60 ? 60 : every;
+}
+
+enum rup_verdict rup_admit(uint64_t count, uint64_t bytes, bool new_upload, uint64_t need,
+                           uint64_t max_count, uint64_t max_bytes)
+{
+    if (new_upload && count >= max_count)
+        return RUP_TOO_MANY;
+    if (need > max_bytes || bytes > max_bytes - need)
+        return RUP_NO_ROOM;
     return RUP_GO;
 }
 

@@ -190,6 +190,7 @@ static void fs_tick(struct srv_worker *sw)
         probe_sweep(w);
     if (buf_len(&w->log) > 0)
         fs_log_flush(w);
+    fs_rup_tick(w->srv->rup); /* expired uploads go without anyone asking */
 }
 
 /* On the worker's own thread, before its loop runs. */
@@ -234,6 +235,7 @@ void fs_options_default(struct fs_options *o)
     o->raw_gap_ms = FS_RAW_GAP_MS;
     o->mime_types = "/etc/mime.types";
     o->upload_max_age_s = 86400;
+    o->upload_max_unfinished = 32;
 }
 
 static void server_free(struct fs_server *s)
@@ -336,7 +338,7 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
         apps[i] = w;
     }
     if (o->upload) {
-        rc = fs_rup_open(s->rootfd, o->upload_max_age_s, o->max_upload, &s->rup);
+        rc = fs_rup_open(s->rootfd, o, &s->rup);
         if (rc < 0) /* a read-only root, say: plain PUT only */
             fprintf(stderr, "ferry serve: no resumable uploads: cannot use %s: %s\n", FS_RUP_DIR,
                     strerror(-rc));

@@ -61,6 +61,8 @@ struct fs_options {
     bool allow_plain_auth;  /* accept passwords over plain HTTP from other hosts */
     bool digest;            /* Repr-Digest on every GET and HEAD of a file, asked or not */
     int64_t upload_max_age_s; /* --upload: an unfinished resumable upload is removed after this */
+    uint64_t upload_max_unfinished;       /* unfinished resumable uploads per party */
+    uint64_t upload_max_unfinished_bytes; /* and their bytes; 0: twice max_upload */
 };
 
 /* Fills o with the defaults (port 8000, raw on, one thread). */

@@ -60,13 +60,12 @@ void fs_put_free(struct put **pp)
             upload_abort(p->up);
     } else {
         /* A resumable upload keeps what came, for the next append, unless
-         * it failed as a whole. */
-        if (p->up != NULL && p->discard)
-            upload_abort(p->up);
-        else if (p->up != NULL)
+         * it failed as a whole: then its data and state go, under its lock
+         * and only if no later request has taken it over. */
+        if (p->up != NULL)
             upload_release(p->up);
         if (p->discard)
-            fs_rup_forget(p->rup, p->token, p->st.rel);
+            fs_rup_discard(p->rup, p->slot, p->gen, p->token, &p->st);
         fs_rup_drop(p->rup, p->slot);
     }
     free(p);
@@ -207,11 +206,18 @@ static struct put *new_put(struct conn *c, const char *rel)
 }
 
 /* Answers a refused resumable request: the status for v, with the offset
- * for a 409 and the limits for a 413. */
+ * for a 409 and the limits for a 413. A party past its unfinished uploads
+ * gets 429 (RFC 6585: too many requests from one party; another may go
+ * on), past their bytes 507 (no room for it). */
 static void refuse(struct conn *c, enum rup_verdict v, int64_t offset, bool empty)
 {
     char extra[160];
-    int status = v == RUP_MISMATCH ? 409 : v == RUP_TOO_LARGE ? 413 : v == RUP_COMPLETED && empty ? 410 : 400;
+    int status = v == RUP_MISMATCH             ? 409
+                 : v == RUP_TOO_LARGE          ? 413
+                 : v == RUP_TOO_MANY           ? 429
+                 : v == RUP_NO_ROOM            ? 507
+                 : v == RUP_COMPLETED && empty ? 410
+                                               : 400;
 
     extra[0] = '\0';
     if (v == RUP_MISMATCH)
@@ -267,6 +273,7 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
     }
     struct rup_state st = {.length = d.length, .created = (int64_t)time(NULL)};
     snprintf(st.rel, sizeof st.rel, "%s", rel);
+    rup_owner_format(c->x->user, &c->peer.sa, st.owner);
     int dr = body_digest(req, rr->complete == 1, st.sha);
     if (dr < 0) {
         fs_respond_error(c, 400, NULL);
@@ -280,7 +287,11 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
     }
     p->creation = true;
     p->completes = rr->complete == 1;
-    int rc = fs_rup_create(s->rup, &st, p->token);
+    int rc = fs_rup_create(s->rup, &st, rr->content_length, p->token);
+    if (rc == -EUSERS || rc == -EDQUOT) {
+        refuse(c, rc == -EUSERS ? RUP_TOO_MANY : RUP_NO_ROOM, 0, false);
+        return;
+    }
     if (rc < 0) {
         fs_respond_error(c, fs_change_status(rc), NULL);
         return;
@@ -289,7 +300,7 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
     p->st = st;
     fs_rup_partial(p->token, partial);
     rc = upload_open_partial(s->rootfd, rel, partial, true, &p->up);
-    if (rc == 0 && (p->slot = fs_rup_hold(s->rup, p->token, &p->gen)) == NULL)
+    if (rc == 0 && (p->slot = fs_rup_hold(s->rup, p->token, st.owner, &p->gen)) == NULL)
         rc = -EBUSY;
     if (rc < 0) {
         p->discard = true;
@@ -360,38 +371,49 @@ void fs_put_patch(struct conn *c, const struct http_request *req, const char *re
         return;
     }
     /* Whatever was still writing to this upload stops here. */
-    if ((p->slot = fs_rup_hold(s->rup, token, &p->gen)) == NULL) {
+    if ((p->slot = fs_rup_hold(s->rup, token, p->st.owner, &p->gen)) == NULL) {
         fs_respond_error(c, 503, NULL);
         return;
     }
-    int64_t offset = p->st.length;
-    if (!p->st.complete) {
+    /* Under the lock: the upload as it is (a completion is whole or not
+     * yet begun), the decision, and the length it learns. */
+    int64_t offset = 0;
+    int status = 0;
+    bool ours = fs_rup_lock(p->slot, p->gen);
+    enum rup_found f = ours ? fs_rup_find(s->rup, token, rel, &p->st, &offset) : RUP_LOST;
+    if (!ours) {
+        status = 503; /* another request took it over already */
+    } else if (f == RUP_LOST) {
+        status = 404; /* the data is gone or not ours: left for the expiry */
+    } else if (f == RUP_IN_PROGRESS) {
         fs_rup_partial(token, partial);
         int rc = upload_open_partial(s->rootfd, rel, partial, false, &p->up);
-        if (rc < 0) {
-            /* The data is gone or not ours: the upload cannot go on. */
-            fs_rup_forget(s->rup, token, rel);
-            fs_respond_error(c, 404, NULL);
-            return;
-        }
-        offset = (int64_t)upload_size(p->up);
+        if (rc < 0)
+            status = 404;
+        else
+            offset = (int64_t)upload_size(p->up);
     }
-    rup_decide_append(&p->st, offset, &rr, s->opt.max_upload, &d);
+    if (status == 0) {
+        rup_decide_append(&p->st, offset, &rr, s->opt.max_upload, &d);
+        if (d.verdict == RUP_GO && fs_rup_room(s->rup, p->st.owner, rr.content_length) < 0)
+            d.verdict = RUP_NO_ROOM;
+        int cr = d.verdict == RUP_GO ? check_content(p, req) : 0; /* before anything is recorded */
+        if (cr < 0)
+            status = cr == -EINVAL ? 400 : 500;
+        else if (d.verdict == RUP_GO && d.length != p->st.length) {
+            p->st.length = d.length;
+            if (fs_rup_save(s->rup, token, &p->st) < 0)
+                status = 500;
+        }
+    }
+    fs_rup_unlock(p->slot);
+    if (status != 0) {
+        fs_respond_error(c, status, NULL);
+        return;
+    }
     if (d.verdict != RUP_GO) {
         refuse(c, d.verdict, offset, body_length(x) == 0);
         return;
-    }
-    int cr = check_content(p, req); /* before anything is recorded */
-    if (cr < 0) {
-        fs_respond_error(c, cr == -EINVAL ? 400 : 500, NULL);
-        return;
-    }
-    if (d.length != p->st.length) {
-        p->st.length = d.length;
-        if (fs_rup_save(s->rup, token, &p->st) < 0) {
-            fs_respond_error(c, 500, NULL);
-            return;
-        }
     }
     p->completes = rr.complete == 1;
     follow(c, p, offset);
@@ -464,8 +486,10 @@ static int whole_digest(struct put *p, unsigned char *out)
     return hash_sha256_fd(upload_fd(p->up), out, NULL, NULL);
 }
 
-/* Ends a resumable upload's request whose body is all here. */
-static void finish_resumable(struct conn *c)
+/* Ends a resumable upload's request whose body is all here: 0 when it
+ * answered, -ECANCELED when a later request took the upload over first
+ * (nothing answered: the connection is cut off). */
+static int finish_resumable(struct conn *c)
 {
     struct fs_server *s = c->w->srv;
     struct put *p = c->x->put;
@@ -482,13 +506,15 @@ static void finish_resumable(struct conn *c)
              * where it was before this request. */
             hash_follow_cancel(p->hf);
             p->hf = NULL;
-            int rc = upload_truncate(p->up, (uint64_t)p->start);
+            int rc = fs_rup_truncate(p->rup, p->slot, p->gen, p->up, (uint64_t)p->start);
+            if (rc == -ECANCELED)
+                return rc;
             if (rc < 0)
                 p->discard = true;
             snprintf(extra, sizeof extra, "Upload-Complete: ?0\r\nUpload-Offset: %lld\r\n",
                      (long long)p->start);
             fs_respond(c, &(struct reply){.status = 400, .has_length = true, .extra = extra});
-            return;
+            return 0;
         }
     }
     if (!p->completes) {
@@ -497,7 +523,7 @@ static void finish_resumable(struct conn *c)
          * then has only the last part to write.) */
         if (fsync(upload_fd(p->up)) < 0) {
             fs_respond_error(c, fs_change_status(-errno), NULL);
-            return;
+            return 0;
         }
         fs_rup_limit(s->rup, &p->st, limit, sizeof limit);
         snprintf(extra, sizeof extra, "Upload-Complete: ?0\r\nUpload-Offset: %lld\r\n%s",
@@ -507,7 +533,14 @@ static void finish_resumable(struct conn *c)
                           .location = p->creation ? p->upload_url : NULL,
                           .extra = extra};
         fs_respond(c, &r);
-        return;
+        return 0;
+    }
+    /* The checks and the completion under the upload's lock, and only while
+     * this request is still the one that may change it: a HEAD sees the
+     * upload unfinished or complete, never between. */
+    if (!fs_rup_lock(p->slot, p->gen)) {
+        fs_rup_unlock(p->slot);
+        return -ECANCELED;
     }
     unsigned char got[DIGEST_SHA256_LEN];
     int rc = rup_complete_ok(p->st.length, size) ? 0 : -EBADMSG;
@@ -515,30 +548,30 @@ static void finish_resumable(struct conn *c)
     if (rc == 0 && p->st.has_sha && (!hashed || memcmp(got, p->st.sha, sizeof got) != 0))
         rc = -EBADMSG; /* not the representation announced: it goes, the old file stays */
     if (rc < 0) {
-        p->discard = true;
+        fs_rup_unlock(p->slot);
+        p->discard = true; /* by fs_put_free, under the lock again */
         fs_respond(c, &(struct reply){.status = 400, .has_length = true,
                                       .extra = "Upload-Complete: ?1\r\n"});
-        return;
+        return 0;
     }
     if (hashed)
         fs_digest_remember(s->digest, upload_fd(p->up), got);
-    rc = upload_commit(p->up, &created);
+    /* The state, kept complete so that a client that missed this answer
+     * learns from HEAD, is written before the rename (fs_rup_commit). */
+    rc = fs_rup_commit(s->rup, p->token, &p->st, p->up, &created);
     p->up = NULL;
+    fs_rup_unlock(p->slot);
     if (rc < 0) {
-        p->discard = true;
         fs_respond_error(c, fs_change_status(rc), NULL);
-        return;
+        return 0;
     }
-    /* Kept so that a client that missed this answer learns from HEAD. */
-    p->st.complete = true;
-    p->st.length = size;
-    fs_rup_save(s->rup, p->token, &p->st);
     snprintf(extra, sizeof extra, "Upload-Complete: ?1\r\nUpload-Offset: %lld\r\n", (long long)size);
     struct reply r = {.status = created ? 201 : 204,
                       .has_length = created,
                       .location = created && p->location[0] ? p->location : NULL,
                       .extra = extra};
     fs_respond(c, &r);
+    return 0;
 }
 
 /* Ends the PUT: puts the file in place and answers, or answers err. */
@@ -548,6 +581,8 @@ static void put_finish(struct conn *c, int err)
     struct put *p = x->put;
     bool created = false;
 
+    if (err == 0 && p->rup != NULL)
+        err = finish_resumable(c);
     if (err == -ECANCELED) {
         /* A later request for the same upload took over: this one is cut
          * off, as the draft advises, its data kept. */
@@ -555,8 +590,7 @@ static void put_finish(struct conn *c, int err)
         fs_put_free(&x->put);
         return;
     }
-    if (err == 0 && p->rup != NULL) {
-        finish_resumable(c);
+    if (p->rup != NULL && err == 0) {
         fs_put_free(&x->put);
         return;
     }
@@ -605,7 +639,7 @@ static void put_take(struct conn *c, char *data, size_t take)
         return;
     }
     int rc = take == 0        ? 0
-             : p->rup != NULL ? fs_rup_write(p->slot, p->gen, p->up, data, take)
+             : p->rup != NULL ? fs_rup_write(p->rup, p->slot, p->gen, p->up, data, take)
                               : upload_write(p->up, data, take);
     if (rc == 0 && take > 0 && p->hf != NULL)
         hash_follow_advance(p->hf, upload_size(p->up));

@@ -196,6 +196,25 @@ def test_data_past_the_length_invalidates_the_upload(srv, root):
     assert not (root / "z.bin").exists()
 
 
+@pytest.mark.parametrize("complete", [True, False])
+def test_a_content_length_of_int64_max_after_an_offset_is_413(srv, root, complete):
+    """Issue 16, defect 7: 4 + 9223372036854775807 overflowed in the
+    decision (the sanitizer build died). Now 413 with the limits, and the
+    upload is untouched."""
+    _, final = create(srv, "/big.bin", b"abcd", False)
+    loc = final.header("location")
+    hs = [("Content-Length", str(2**63 - 1)), ("Upload-Offset", "4"),
+          ("Upload-Complete", "?1" if complete else "?0"), ("Content-Type", PARTIAL)]
+    with HttpConn(srv.port) as c:
+        c.send(build_request("PATCH", loc, hs) + b"efgh")
+        r = c.read_response("PATCH")
+    assert r.status == 413, r
+    assert "max-size=" in r.header("upload-limit")
+    assert srv.alive()
+    h = head(srv, loc)
+    assert (h.status, h.header("upload-offset"), h.header("upload-complete")) == (204, "4", "?0")
+
+
 def test_appending_to_a_completed_upload_is_refused(srv, root):
     interim, final = create(srv, "/done.bin", b"abc", True)
     loc = interim[0].header("location")
@@ -598,3 +617,254 @@ def test_concurrent_uploads_of_one_target(srv, root, tmp_path):
     assert sha256(got) in {sha256(f.read_bytes()) for f in files}
     assert upload_files(root)[0] == []
     assert listing(root) == ["old.bin", "same.bin"]
+
+
+# ---- issue 16: completion races, expiry, bounds per party ------------------------
+
+
+def token_of(loc):
+    return TOKEN_RE.match(loc).group("token")
+
+
+def complete_rest(srv, loc, data, offset, attempts=100):
+    """PATCHes data from offset on, completing it. A PATCH that a HEAD cut
+    off (the server's right: the HEAD supersedes it) goes again from the
+    offset HEAD gives, as a client would. The last answer."""
+    for _ in range(attempts):
+        try:
+            r = patch(srv, loc, data[offset:], offset, True)
+        except (ConnectionError, OSError):
+            r = None
+        if r is not None and r.status in (201, 204) and r.header("upload-complete") == "?1":
+            return r
+        h = head(srv, loc)
+        assert h.status == 204, (r, h)
+        if h.header("upload-complete") == "?1":
+            return h
+        offset = int(h.header("upload-offset"))
+    raise AssertionError(f"not complete after {attempts} attempts")
+
+
+def test_a_head_racing_completion_sees_it_in_progress_or_complete(srv, root):
+    """Issue 16, defect 8: the data was renamed over the target before the
+    state said complete, and a HEAD that found no data forgot the upload:
+    HEADs racing the completion got 404 and could delete the finished
+    state. 100 rounds, each completing an upload while another thread
+    sends HEADs (the server has two worker threads): every answer is the
+    upload in progress or complete, and each ends complete and whole."""
+    total = DATA[:6000]
+    answers = []
+    for i in range(100):
+        name = f"race{i}.bin"
+        _, final = create(srv, "/" + name, total[:3000], False, [("Upload-Length", "6000")])
+        loc = final.header("location")
+        stop = threading.Event()
+
+        def hammer(loc=loc, i=i, stop=stop):
+            for _ in range(2000):
+                if stop.is_set():
+                    return
+                h = head(srv, loc)
+                answers.append((i, h.status, h.header("upload-complete"), h.header("upload-offset")))
+
+        t = threading.Thread(target=hammer, daemon=True)
+        t.start()
+        try:
+            complete_rest(srv, loc, total, 3000)
+        finally:
+            stop.set()
+            t.join(30)
+        h = head(srv, loc)
+        assert (h.status, h.header("upload-complete"), h.header("upload-offset")) == (204, "?1", "6000"), (i, h)
+        assert (root / name).read_bytes() == total, i
+    assert answers
+    for i, status, complete, offset in answers:
+        assert status == 204, (i, status)
+        assert (complete, offset) == ("?1", "6000") or (
+            complete == "?0" and 3000 <= int(offset) <= 6000), (i, complete, offset)
+    assert upload_files(root)[0] == []
+
+
+def test_an_expired_upload_is_removed_without_anyone_asking(start_server, root):
+    """Issue 16, defect 9: an expired upload stayed on disk until someone
+    named its token or a later creation swept. Now the workers' tick
+    sweeps: both files go within a bounded time, nobody asking."""
+    srv = start_server(root, "-q", "--upload", "--upload-max-age", "1")
+    _, final = create(srv, "/idle.bin", b"part", False)
+    token = token_of(final.header("location"))
+    data, state = root / f".ferry-up-{token}", root / STATE_DIR / token
+    assert data.exists() and state.exists()
+    deadline = time.monotonic() + 15  # expiry after 1-2 s, the sweep every second
+    while (data.exists() or state.exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not data.exists() and not state.exists()
+    assert upload_files(root) == ([], [])
+
+
+def conn_from(srv, source):
+    """A connection to srv from the loopback address source (127.0.0.2 is
+    another party to the server)."""
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10, source_address=(source, 0))
+    return HttpConn(srv.port, sock=s)
+
+
+def create_from(srv, source, target, body, headers=()):
+    hs = [("Content-Length", str(len(body))), ("Upload-Complete", "?0"), *headers]
+    with conn_from(srv, source) as c:
+        c.send(build_request("POST", target, hs, body=body))
+        return c.read_response("POST")
+
+
+def test_unfinished_uploads_per_address_are_bounded_429(start_server, root):
+    """Issue 16, defect 10: 3,000 unfinished uploads were made in 1.5 s by
+    one client. Now one party (an address without --auth) has at most
+    --upload-max-unfinished; the next creation is 429, another address is
+    not affected, and a finished or deleted upload frees its place."""
+    srv = start_server(root, "-q", "--upload", "--upload-max-unfinished", "3")
+    locs = []
+    for i in range(3):
+        r = create_from(srv, "127.0.0.1", f"/n{i}.bin", b"part")
+        assert r.status == 201, r
+        locs.append(r.header("location"))
+    r = create_from(srv, "127.0.0.1", "/n3.bin", b"part")
+    assert r.status == 429, r
+    assert len(upload_files(root)[1]) == 3  # nothing made for the refused one
+    assert create_from(srv, "127.0.0.2", "/other.bin", b"part").status == 201
+    assert http_request(srv, "DELETE", locs[0]).status == 204
+    assert create_from(srv, "127.0.0.1", "/n3.bin", b"part").status == 201
+    assert create_from(srv, "127.0.0.1", "/n4.bin", b"part").status == 429
+    assert patch(srv, locs[1], b"!", 4, True).status == 201  # finished: its place is free
+    assert create_from(srv, "127.0.0.1", "/n4.bin", b"part").status == 201
+    # A complete upload in one request never stays unfinished.
+    interim, final = create(srv, "/whole.bin", b"whole", True)
+    assert final.status == 429  # it is unfinished while its body comes
+    assert len(upload_files(root)[1]) == 5  # n1 (complete), n2, n3, n4, other
+
+
+def test_unfinished_bytes_per_address_are_bounded_507(start_server, root):
+    """Issue 16, defect 10: each unfinished upload could hold --max-upload
+    of hidden disk. Now one party's unfinished uploads hold at most
+    --upload-max-unfinished-bytes: 507 up front when Content-Length says
+    so, and when the bytes of a chunked body reach it."""
+    srv = start_server(root, "-q", "--upload", "--upload-max-unfinished-bytes", "100K")
+    a = create_from(srv, "127.0.0.1", "/a.bin", DATA[:60_000])
+    assert a.status == 201, a
+    r = create_from(srv, "127.0.0.1", "/b.bin", DATA[:60_000])
+    assert r.status == 507, r
+    b = create_from(srv, "127.0.0.1", "/b.bin", DATA[:30_000])
+    assert b.status == 201, b
+    loc = b.header("location")
+    assert patch(srv, loc, DATA[30_000:50_000], 30_000, False).status == 507  # said up front
+    assert head(srv, loc).header("upload-offset") == "30000"
+    body = b"".join(b"%x\r\n" % 4096 + DATA[o:o + 4096] + b"\r\n"
+                    for o in range(30_000, 50_000, 4096) if o + 4096 <= 50_000) + b"0\r\n\r\n"
+    hs = [("Transfer-Encoding", "chunked"), ("Upload-Offset", "30000"), ("Upload-Complete", "?0"),
+          ("Content-Type", PARTIAL)]
+    assert http_request(srv, "PATCH", loc, hs, body=body).status == 507
+    offset = int(head(srv, loc).header("upload-offset"))
+    assert 30_000 <= offset <= 100 * 1024 - 60_000
+    # Another party has its own bound.
+    assert create_from(srv, "127.0.0.2", "/c.bin", DATA[:60_000]).status == 201
+    # Deleting one gives its bytes back.
+    assert http_request(srv, "DELETE", a.header("location")).status == 204
+    r = patch(srv, loc, DATA[offset:100_000], offset, True)
+    assert r.status == 201, r
+    assert (root / "b.bin").read_bytes() == DATA[:100_000]
+
+
+def test_one_client_holding_many_uploads_does_not_block_another(start_server, root):
+    """Issue 16, defect 10: 64 slots let one request write to an upload at
+    a time; one client holding all 64 (PATCHes that send a little and then
+    wait) made every other client's upload 503 for --send-timeout. Slots
+    are made per upload now: another client's upload goes through."""
+    n = 70
+    srv = start_server(root, "-q", "--upload", "--upload-max-unfinished", str(n))
+    locs = []
+    for i in range(n):
+        r = create_from(srv, "127.0.0.1", f"/s{i}.bin", b"part")
+        assert r.status == 201, r
+        locs.append(r.header("location"))
+    stalled = []
+    try:
+        for loc in locs:
+            c = conn_from(srv, "127.0.0.1")
+            hs = [("Content-Length", "1000"), ("Upload-Offset", "4"), ("Upload-Complete", "?1"),
+                  ("Content-Type", PARTIAL)]
+            c.send(build_request("PATCH", loc, hs) + b"0123456789")
+            stalled.append(c)
+        deadline = time.monotonic() + 10  # until the server has written what came
+        while time.monotonic() < deadline:
+            sizes = [(root / f".ferry-up-{token_of(loc)}").stat().st_size for loc in locs]
+            if all(s == 14 for s in sizes):
+                break
+            time.sleep(0.05)
+        with conn_from(srv, "127.0.0.2") as c:
+            c.send(build_request("POST", "/other.bin", [("Content-Length", "5"),
+                                                         ("Upload-Complete", "?0")], body=b"other"))
+            r = c.read_response("POST", timeout=5)
+            assert r.status == 201, r
+            r = patch(c, r.header("location"), b" part", 5, True)
+            assert r.status == 201, r
+        assert (root / "other.bin").read_bytes() == b"other part"
+    finally:
+        for c in stalled:
+            c.close()
+
+
+def test_a_completion_cut_short_by_a_crash_is_finished_at_start(start_server, root):
+    """Issue 16, defect 8: completion writes the state complete (synced)
+    before it renames the data. A server that died between the two finds
+    the state complete and the data still there: it finishes the rename
+    when it starts, and HEAD says complete. A state without its data is
+    not removed before it expires."""
+    token, lost = "ab" * 16, "cd" * 16
+    (root / STATE_DIR).mkdir(mode=0o700)
+    now = int(time.time())
+    (root / f".ferry-up-{token}").write_bytes(DATA[:5000])
+    (root / STATE_DIR / token).write_text(f"v2 5000 {now} 1 - a:127.0.0.1 crash.bin\n")
+    (root / STATE_DIR / lost).write_text(f"v2 -1 {now} 0 - a:127.0.0.1 lost.bin\n")
+    srv = start_server(root, "-q", "--upload")
+    assert (root / "crash.bin").read_bytes() == DATA[:5000]
+    assert not (root / f".ferry-up-{token}").exists()
+    h = head(srv, f"/crash.bin?upload={token}")
+    assert (h.status, h.header("upload-complete"), h.header("upload-offset")) == (204, "?1", "5000")
+    assert head(srv, f"/lost.bin?upload={lost}").status == 404
+    assert (root / STATE_DIR / lost).exists()
+
+
+def test_unfinished_counts_survive_a_restart(start_server, root):
+    """Issue 16, defect 10: the owner is in the state, so a restart does not
+    reset a party's count."""
+    srv = start_server(root, "-q", "--upload", "--upload-max-unfinished", "2")
+    for i in range(2):
+        assert create_from(srv, "127.0.0.1", f"/r{i}.bin", b"part").status == 201
+    assert srv.stop() == 0
+    srv = start_server(root, "-q", "--upload", "--upload-max-unfinished", "2")
+    assert create_from(srv, "127.0.0.1", "/r2.bin", b"part").status == 429
+    assert create_from(srv, "127.0.0.2", "/r2.bin", b"part").status == 201
+
+
+def test_under_auth_the_bound_is_per_user(start_server, root, tmp_path):
+    """Issue 16, defect 10: under --auth a user is the party, whatever its
+    address: two users on one address each have their own count."""
+    import base64
+    import subprocess
+    from ferrylib import FERRY
+
+    def account(user):
+        r = subprocess.run([FERRY, "passwd", user, "rw:/"], input=f"{user}-pw\n",
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    auth = tmp_path / "accounts"
+    auth.write_text(account("ann") + account("ben"))
+    srv = start_server(root, "-q", "--upload", "--auth", str(auth), "--upload-max-unfinished", "1")
+
+    def as_user(user, target):
+        cred = base64.b64encode(f"{user}:{user}-pw".encode()).decode()
+        return create_from(srv, "127.0.0.1", target, b"part", [("Authorization", f"Basic {cred}")])
+
+    assert as_user("ann", "/a1.bin").status == 201
+    assert as_user("ann", "/a2.bin").status == 429
+    assert as_user("ben", "/b1.bin").status == 201

@@ -81,6 +81,7 @@ static void tick(struct ev_loop *loop)
         shutdown(r->peer, SHUT_WR);
         r->fin = true;
     }
+    fs_rup_tick(server.rup);
     /* Deadlines would need real time to pass: age the connection instead. */
     if (++r->turns > TURNS_MAX || srv_conns(&sw) == NULL)
         loop->stop = true;
@@ -104,10 +105,13 @@ static void setup(void)
     put_file(server.rootfd, "sub/b.bin", "0123456789abcdef0123456789abcdef");
     if (mime_table_init(&server.mime, NULL, 0) < 0)
         abort();
-    /* Resumable uploads (their states expire at once, so the scratch root
-     * does not fill up) and digests (small files only: no digest port, so
-     * nothing waits for the thread). */
-    if (fs_rup_open(server.rootfd, 1, server.opt.max_upload, &server.rup) < 0 ||
+    /* Resumable uploads (their states expire at once and the tick sweeps
+     * them, so the scratch root does not fill up; no bound on one party's
+     * count, which is every input's) and digests (small files only: no
+     * digest port, so nothing waits for the thread). */
+    server.opt.upload_max_age_s = 1;
+    server.opt.upload_max_unfinished = UINT64_MAX;
+    if (fs_rup_open(server.rootfd, &server.opt, &server.rup) < 0 ||
         fs_digest_start(&server.digest) < 0)
         abort();
     sw.srv = &srvx;
