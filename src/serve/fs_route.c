@@ -3,7 +3,13 @@
  * tars (?tar, fs_tar.c) and the trailing-slash redirect; PUT to fs_put.c;
  * MKCOL, DELETE and OPTIONS to fs_dav.c; every other method 405. Each
  * handler ends in fs_respond (or fs_respond_error), which decides the fate
- * of a body the handler did not read. */
+ * of a body the handler did not read.
+ *
+ * Rights: fs_auth_gate asks about the request's spelling first (and asks
+ * for a password); then every object is decided by the rights gate once it
+ * is opened (fs_auth_may_fd on the file or folder and on an index page,
+ * listing_page.keep on each entry's real path), so a symbolic link beneath
+ * the root never leads a user to what its rights do not cover. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -134,12 +140,25 @@ static struct http_str target_query(const struct http_request *req)
     return (struct http_str){q + 1, (size_t)((hash ? hash : end) - q - 1)};
 }
 
-/* listing_page.keep under --auth: whether c's user may read rel. */
-static bool may_read(void *arg, const char *rel)
-{
-    const struct conn *c = arg;
+/* What listing_page.keep needs under --auth: the exchange and the folder
+ * as the request spelled it. */
+struct list_rights {
+    const struct conn *c;
+    const char *rel;
+};
 
-    return fs_auth_may(c->w->srv, c->x->user, rel, AUTH_READ);
+/* listing_page.keep under --auth: whether c's user may read the entry
+ * name, which really is real (the rights gate's decision, on the path the
+ * listing resolved). */
+static bool may_list(void *arg, const char *name, const char *real)
+{
+    const struct list_rights *lr = arg;
+    char spelled[2 * PATH_MAX_LEN + 2];
+    bool root = strcmp(lr->rel, ".") == 0;
+    int n = snprintf(spelled, sizeof spelled, "%s%s%s", root ? "" : lr->rel, root ? "" : "/", name);
+
+    return n > 0 && (size_t)n < sizeof spelled &&
+           fs_auth_may(lr->c->w->srv, lr->c->x->user, spelled, real, AUTH_READ);
 }
 
 static void serve_listing(struct conn *c, const struct http_request *req, int dirfd,
@@ -156,10 +175,12 @@ static void serve_listing(struct conn *c, const struct http_request *req, int di
     }
     buf_init(page, LISTING_MAX);
     struct http_str q = target_query(req);
-    struct listing_page lp = {.rel = rel, .writable = fs_may_write(c, rel)};
+    struct list_rights lr = {c, rel};
+    struct listing_page lp = {.rel = rel,
+                              .writable = fs_auth_may_fd(s, x->user, rel, dirfd, AUTH_WRITE)};
     if (s->opt.auth != NULL) { /* names the user may not read are not shown */
-        lp.keep = may_read;
-        lp.keep_arg = c;
+        lp.keep = may_list;
+        lp.keep_arg = &lr;
     }
     listing_order_parse(q.p, q.len, &lp.order);
     int rc = listing_build(s->rootfd, dirfd, &lp, s->opt.hidden, page);
@@ -258,7 +279,7 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
         fs_respond_error(c, 500, NULL);
         return;
     }
-    if (!fs_auth_may_fd(s, c->x->user, fd, rel)) {
+    if (!fs_auth_may_fd(s, c->x->user, rel, fd, AUTH_READ)) {
         close(fd);
         fs_respond_error(c, 403, NULL); /* a link to what the rights do not cover */
         return;
@@ -286,8 +307,10 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
     snprintf(index, sizeof index, "%s/index.html", rel);
     int ifd = fsx_open_beneath(s->rootfd, index, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     if (ifd >= 0) {
+        /* A page the user may not read is not the folder's: the listing
+         * (which leaves it out) is. */
         if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode) &&
-            fs_auth_may_fd(s, c->x->user, ifd, index)) {
+            fs_auth_may_fd(s, c->x->user, index, ifd, AUTH_READ)) {
             close(fd);
             serve_file(c, req, info, ifd, &st, index);
             return;
@@ -375,6 +398,18 @@ static void upload_resource(struct conn *c, const struct http_request *req, cons
     if (!fs_may_write(c, rel)) {
         fs_respond_error(c, 405, fs_allow(c, rel));
         return;
+    }
+    if (c->w->srv->opt.auth != NULL) {
+        /* The upload's data lies in rel's real directory: the rights gate
+         * on that one too. */
+        const char *name;
+        int dirfd = fs_auth_open_parent(c->w->srv, c->x->user, rel, AUTH_WRITE, &name);
+        if (dirfd == -EACCES) {
+            fs_respond_error(c, 403, NULL);
+            return;
+        }
+        if (dirfd >= 0)
+            close(dirfd);
     }
     switch (req->method) {
     case HTTP_HEAD:

@@ -338,13 +338,22 @@ void listing_order_parse(const char *q, size_t len, struct listing_order *o)
 }
 
 /* Stats one entry. Symbolic links are followed only beneath the root, so a
- * link that leads outside is left out, as it would not be served. */
-static int stat_entry(int rootfd, int dirfd, const char *rel, const char *name, struct stat *st)
+ * link that leads outside is left out, as it would not be served. With
+ * real (realsz bytes) it also says where the entry really is beneath the
+ * root: dir (dirfd's real path) and name, or for a link the real path of
+ * what it resolves to, taken from the very descriptor that was stat'ed. */
+static int stat_entry(int rootfd, int dirfd, const char *rel, const char *name, struct stat *st,
+                      const char *dir, char *real, size_t realsz)
 {
     if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
         return -errno;
-    if (!S_ISLNK(st->st_mode))
-        return 0;
+    if (!S_ISLNK(st->st_mode)) {
+        if (real == NULL)
+            return 0;
+        bool top = strcmp(dir, ".") == 0;
+        int n = snprintf(real, realsz, "%s%s%s", top ? "" : dir, top ? "" : "/", name);
+        return n < 0 || (size_t)n >= realsz ? -ENAMETOOLONG : 0;
+    }
     char path[PATH_MAX_LEN + 256];
     int n = strcmp(rel, ".") == 0 ? snprintf(path, sizeof path, "%s", name)
                                   : snprintf(path, sizeof path, "%s/%s", rel, name);
@@ -354,6 +363,8 @@ static int stat_entry(int rootfd, int dirfd, const char *rel, const char *name, 
     if (fd < 0)
         return fd;
     int rc = fstat(fd, st) < 0 ? -errno : 0;
+    if (rc == 0 && real != NULL)
+        rc = fsx_real_rel(rootfd, fd, real, realsz);
     close(fd);
     return rc;
 }
@@ -365,9 +376,14 @@ void listing_free(struct listing_entry *v, size_t n)
     free(v);
 }
 
-int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct listing_entry **out,
-                 size_t *count)
+int listing_read(int rootfd, int dirfd, const struct listing_page *p, bool hidden,
+                 struct listing_entry **out, size_t *count)
 {
+    /* keep decides on where each entry really is: the folder's real path
+     * is found once, a link's from its own descriptor (stat_entry). */
+    char dir[PATH_MAX_LEN + 16], real[PATH_MAX_LEN + 16];
+    if (p->keep != NULL && fsx_real_rel(rootfd, dirfd, dir, sizeof dir) < 0)
+        return -EACCES;
     int fd = dup(dirfd);
     if (fd < 0)
         return -errno;
@@ -389,9 +405,13 @@ int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct lis
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || (!hidden && name[0] == '.') ||
             path_reserved(name, strlen(name)))
             continue;
-        if (stat_entry(rootfd, dirfd, rel, name, &st) < 0)
+        bool keep = p->keep != NULL;
+        if (stat_entry(rootfd, dirfd, p->rel, name, &st, keep ? dir : NULL, keep ? real : NULL,
+                       sizeof real) < 0)
             continue;
         if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+            continue;
+        if (keep && !p->keep(p->keep_arg, name, real))
             continue;
         if (n == LISTING_MAX_ENTRIES) {
             rc = -ENOBUFS;
@@ -582,24 +602,10 @@ int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidd
 {
     struct listing_entry *v = NULL;
     size_t n = 0;
-    int rc = listing_read(rootfd, dirfd, p->rel, hidden, &v, &n);
+    int rc = listing_read(rootfd, dirfd, p, hidden, &v, &n);
 
     if (rc < 0)
         return rc;
-    if (p->keep != NULL) {
-        char path[2 * PATH_MAX_LEN + 2];
-        size_t kept = 0;
-        bool root = strcmp(p->rel, ".") == 0;
-        for (size_t i = 0; i < n; i++) {
-            int len = snprintf(path, sizeof path, "%s%s%s", root ? "" : p->rel, root ? "" : "/",
-                               v[i].name);
-            if (len > 0 && (size_t)len < sizeof path && p->keep(p->keep_arg, path))
-                v[kept++] = v[i];
-            else
-                free(v[i].name);
-        }
-        n = kept;
-    }
     listing_sort(v, n, p->order);
     rc = listing_format(p, v, n, out);
     listing_free(v, n);

@@ -37,9 +37,12 @@ struct listing_page {
     const char *rel;            /* the directory beneath the root; "." for the root */
     struct listing_order order; /* how the entries were sorted */
     bool writable;              /* show the upload, new folder and delete controls */
-    /* listing_build lists an entry only when keep says so (NULL: every
-     * one); it gets the entry's path beneath the root ("a/b", no "./"). */
-    bool (*keep)(void *arg, const char *rel);
+    /* listing_read lists an entry only when keep says so (NULL: every
+     * one, and no path is looked up). It gets the entry's name in the
+     * folder and its real path beneath the root ("a/b", no "./"): where
+     * the entry really is, for a symbolic link where it resolves (from the
+     * descriptor whose size and date the row would show). */
+    bool (*keep)(void *arg, const char *name, const char *real);
     void *keep_arg;
 };
 
@@ -50,14 +53,15 @@ struct listing_page {
  * are ignored; a later field wins over an earlier one. Pure. */
 void listing_order_parse(const char *q, size_t len, struct listing_order *o);
 
-/* Reads the entries of the directory open at dirfd, named rel beneath
+/* Reads the entries of the directory open at dirfd, named p->rel beneath
  * rootfd, into a new array (*out, *count). A symbolic link is listed only
  * when it resolves beneath rootfd, as what it points at; only directories
- * and regular files are listed; names starting with "." only when hidden.
- * Returns 0 or -errno (-ENOBUFS past 200000 entries). Free with
- * listing_free. */
-int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct listing_entry **out,
-                 size_t *count);
+ * and regular files are listed; names starting with "." only when hidden;
+ * with p->keep only the entries it keeps. Returns 0 or -errno (-ENOBUFS
+ * past 200000 entries, -EACCES when p->keep is set and dirfd is not
+ * beneath rootfd). Free with listing_free. */
+int listing_read(int rootfd, int dirfd, const struct listing_page *p, bool hidden,
+                 struct listing_entry **out, size_t *count);
 void listing_free(struct listing_entry *v, size_t n);
 
 /* Sorts v: directories first, then by o's key (name in byte order, size,
