@@ -388,6 +388,77 @@ static void test_sub_listing(void **state)
     free(page);
 }
 
+/* What keep was asked: each entry's name and real path. */
+struct kept {
+    size_t n;
+    char name[32][64], real[32][64];
+    const char *refuse; /* a real path keep says no to */
+};
+
+static bool keep_record(void *arg, const char *name, const char *real)
+{
+    struct kept *k = arg;
+
+    if (k->n < ARRAY_LEN(k->name)) {
+        snprintf(k->name[k->n], sizeof k->name[0], "%s", name);
+        snprintf(k->real[k->n], sizeof k->real[0], "%s", real);
+        k->n++;
+    }
+    return k->refuse == NULL || strcmp(real, k->refuse) != 0;
+}
+
+/* The real path keep was given for name, or NULL when it was not asked. */
+static const char *kept_real(const struct kept *k, const char *name)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (strcmp(k->name[i], name) == 0)
+            return k->real[i];
+    return NULL;
+}
+
+/* keep gets where each entry really is: a link's target beneath the root,
+ * a folder reached through a link by its real path; what it refuses is
+ * left out, link or not. */
+static void test_keep_real_paths(void **state)
+{
+    struct fixture *f = *state;
+    struct kept k = {.refuse = "adir"};
+    struct buf b;
+
+    buf_init(&b, 1 << 20);
+    struct listing_page lp = {.rel = ".", .keep = keep_record, .keep_arg = &k};
+    assert_int_equal(listing_build(f->rootfd, f->rootfd, &lp, false, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal(kept_real(&k, "size1536"), "size1536");
+    assert_string_equal(kept_real(&k, "<b>dir"), "<b>dir");
+    assert_string_equal(kept_real(&k, "adir"), "adir");
+    assert_null(kept_real(&k, "escape-link")); /* leads outside: never listed */
+    assert_null(kept_real(&k, "fifo"));        /* not a file or a folder */
+    assert_null(strstr(buf_rptr(&b), "href=\"./adir/"));
+    if (f->links_beneath) {
+        assert_string_equal(kept_real(&k, "inside-link"), "adir");
+        assert_null(strstr(buf_rptr(&b), "href=\"./inside-link/"));
+    }
+    assert_non_null(strstr(buf_rptr(&b), "href=\"./size1536\""));
+    buf_free(&b);
+
+    /* <b>dir spelled through a link to it: its entry's real path is the
+     * folder's real one, not the spelling. */
+    if (f->links_beneath) {
+        assert_int_equal(symlinkat("<b>dir", f->rootfd, "via"), 0);
+        int dirfd = fsx_open_beneath(f->rootfd, "via", O_RDONLY | O_DIRECTORY);
+        assert_true(dirfd >= 0);
+        struct kept k2 = {.refuse = NULL};
+        struct listing_page lp2 = {.rel = "via", .keep = keep_record, .keep_arg = &k2};
+        buf_init(&b, 1 << 20);
+        assert_int_equal(listing_build(f->rootfd, dirfd, &lp2, false, &b), 0);
+        close(dirfd);
+        buf_free(&b);
+        assert_int_equal(k2.n, 1);
+        assert_string_equal(kept_real(&k2, "in&sub"), "<b>dir/in&sub");
+    }
+}
+
 /* A page that does not fit the output buffer's cap is -ENOBUFS. */
 static void test_nobufs(void **state)
 {
@@ -689,6 +760,8 @@ int main(void)
     unit_add_fixture(&l, "listing of a subdirectory", test_sub_listing, make_tree, remove_tree,
                      NULL);
     unit_add_fixture(&l, "listing past the buffer cap", test_nobufs, make_tree, remove_tree, NULL);
+    unit_add_fixture(&l, "listing: keep gets real paths", test_keep_real_paths, make_tree,
+                     remove_tree, NULL);
     unit_add_fixture(&l, "listing of an empty directory", test_empty, make_empty, remove_tree,
                      NULL);
     return unit_run("listing", &l);
