@@ -64,7 +64,9 @@ enum fs_auth_gate {
 };
 
 /* Decides whether the request req on c may have need on rel (a path from
- * proto/path: "." or "a/b"). Without --auth everything passes. */
+ * proto/path: "." or "a/b"), as spelled: the first check, the one that
+ * asks for a password; the handlers then ask the rights gate below about
+ * what they really act on. Without --auth everything passes. */
 enum fs_auth_gate fs_auth_gate(struct conn *c, const struct http_request *req, const char *rel,
                                enum auth_right need);
 
@@ -84,8 +86,8 @@ void fs_auth_cancel(struct conn *c);
  * own rights and those of "*". Paths are "." or "a/b". */
 
 /* The decision without I/O: need on spelled, and on real unless NULL (the
- * spelling alone, asked before anything is opened: fs_auth_gate, Allow,
- * a listing's controls). */
+ * spelling alone, asked before anything is opened: fs_auth_gate, Allow
+ * and the early 405, tar's skip of what the spelling already refuses). */
 bool fs_auth_may(const struct fs_server *s, const char *user, const char *spelled, const char *real,
                  enum auth_right need);
 
