@@ -305,6 +305,48 @@ enum auth_right auth_rights_lookup(const struct auth_rule *rules, size_t n, cons
     return best;
 }
 
+enum auth_right auth_entry_right(const struct auth_entry *e, const char *rel)
+{
+    size_t rl = strcmp(rel, ".") == 0 ? 0 : strlen(rel);
+    size_t best_len = 0;
+    enum auth_right best = AUTH_NONE;
+    bool found = false;
+
+    if (e == NULL)
+        return AUTH_NONE;
+    /* As auth_rights_lookup on "/" + rel, without building that string:
+     * a prefix "/p" matches when p is rel or rel's start up to a '/'. */
+    for (size_t i = 0; i < e->nrules; i++) {
+        const struct auth_rule *r = &e->rules[i];
+        size_t pl = r->len;
+        bool match = pl == 1 || (pl - 1 <= rl && memcmp(r->prefix + 1, rel, pl - 1) == 0 &&
+                                 (pl - 1 == rl || rel[pl - 1] == '/'));
+        if (match && (!found || pl > best_len)) {
+            found = true;
+            best_len = pl;
+            best = (enum auth_right)r->right;
+        }
+    }
+    return best;
+}
+
+/* The better of own's and anon's rights on rel. */
+static enum auth_right either_right(const struct auth_entry *own, const struct auth_entry *anon,
+                                    const char *rel)
+{
+    enum auth_right a = auth_entry_right(anon, rel), o = auth_entry_right(own, rel);
+
+    return o > a ? o : a;
+}
+
+bool auth_allows(const struct auth_entry *own, const struct auth_entry *anon, const char *spelled,
+                 const char *real, enum auth_right need)
+{
+    if (either_right(own, anon, spelled) < need)
+        return false;
+    return real == NULL || either_right(own, anon, real) >= need;
+}
+
 enum auth_basic_result auth_basic_parse(const char *v, size_t len, char *buf, size_t bufsz,
                                         struct auth_cred *cred)
 {

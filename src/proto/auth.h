@@ -91,6 +91,24 @@ int auth_parse_line(const char *line, size_t len, struct auth_entry *e, const ch
 enum auth_right auth_rights_lookup(const struct auth_rule *rules, size_t n, const char *path,
                                    size_t len);
 
+/* The right the rules of e grant on rel, a path beneath the root as
+ * proto/path gives it ("." for the root, "a/b" beneath it): as
+ * auth_rights_lookup on "/" or "/a/b". AUTH_NONE when e is NULL. */
+enum auth_right auth_entry_right(const struct auth_entry *e, const char *rel);
+
+/* The one decision on rights, which every read, write, listing entry, tar
+ * member, index page and upload asks (through serve/fs_auth): whether an
+ * account may have need on an object that the request spelled spelled and
+ * that really is real (where the kernel finds it after every symbolic
+ * link; both "." or "a/b"). own is the user's line, anon the line of "*"
+ * (either NULL when absent); a user gets the better of the two on each
+ * path. need must be granted on the spelling, so that nothing is reached
+ * through a folder the user may not use, and on the real path, which is
+ * what is acted on. real NULL asks about the spelling alone, before the
+ * object is opened; it is never the last word. */
+bool auth_allows(const struct auth_entry *own, const struct auth_entry *anon, const char *spelled,
+                 const char *real, enum auth_right need);
+
 /* Basic credentials, pointing into the caller's buffer. */
 struct auth_cred {
     const char *user, *pass;

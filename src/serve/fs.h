@@ -261,7 +261,9 @@ void fs_put_free(struct put **pp);
 
 /* fs_dav.c */
 /* True when the exchange's user may change what rel names (a normalised
- * path). Today that is --upload; the account rights take its place. */
+ * path), going by the spelling alone (--upload and the account's rights):
+ * for Allow and the early 405. The change itself is decided by the rights
+ * gate on the real parent (fs_auth_open_parent). */
 bool fs_may_write(const struct conn *c, const char *rel);
 /* The Allow header for rel. */
 const char *fs_allow(const struct conn *c, const char *rel);

@@ -1,5 +1,6 @@
 /* Accounts and rights for the file server: the loaded --auth file, the
- * gate every request passes, the crypt threads and their queue, the cache
+ * gate every request passes, the rights gate every handler asks with the
+ * object it acts on (fs_auth_may_fd, fs_auth_may_at), the crypt threads and their queue, the cache
  * of verified credentials and the per-address failure counts. The map is
  * in serve/fs_auth.h.
  *
@@ -236,53 +237,67 @@ void fs_auth_free(struct fs_auth *a)
     free(a);
 }
 
-/* ---- rights --------------------------------------------------------------- */
+/* ---- rights: the one gate ------------------------------------------------- */
 
-static enum auth_right entry_right(const struct auth_entry *e, const char *rel)
-{
-    char path[PATH_MAX_LEN + 2];
-    size_t len;
-
-    if (strcmp(rel, ".") == 0) {
-        path[0] = '/';
-        len = 1;
-    } else {
-        len = (size_t)snprintf(path, sizeof path, "/%s", rel);
-        if (len >= sizeof path)
-            return AUTH_NONE;
-    }
-    return auth_rights_lookup(e->rules, e->nrules, path, len);
-}
-
-bool fs_auth_may(const struct fs_server *s, const char *user, const char *rel, enum auth_right need)
+bool fs_auth_may(const struct fs_server *s, const char *user, const char *spelled, const char *real,
+                 enum auth_right need)
 {
     const struct fs_auth *a = s->opt.auth;
+    const struct auth_entry *own = NULL;
 
     if (need == AUTH_WRITE && !s->opt.upload)
         return false;
     if (a == NULL)
         return true;
-    enum auth_right r = a->anon >= 0 ? entry_right(&a->users[a->anon], rel) : AUTH_NONE;
     if (user != NULL && user[0] != '\0' && strcmp(user, AUTH_ANON) != 0) {
         int i = find_user(a, user, strlen(user));
-        if (i >= 0) {
-            enum auth_right ur = entry_right(&a->users[i], rel);
-            if (ur > r)
-                r = ur;
-        }
+        if (i >= 0)
+            own = &a->users[i];
     }
-    return r >= need;
+    return auth_allows(own, a->anon >= 0 ? &a->users[a->anon] : NULL, spelled, real, need);
 }
 
-bool fs_auth_may_fd(const struct fs_server *s, const char *user, int fd, const char *rel)
+bool fs_auth_may_fd(const struct fs_server *s, const char *user, const char *spelled, int fd,
+                    enum auth_right need)
+{
+    char real[PATH_MAX_LEN + 16];
+
+    if (s->opt.auth == NULL) /* no readlink on the way without accounts */
+        return fs_auth_may(s, user, spelled, NULL, need);
+    if (fsx_real_rel(s->rootfd, fd, real, sizeof real) < 0)
+        return false;
+    return fs_auth_may(s, user, spelled, real, need);
+}
+
+bool fs_auth_may_at(const struct fs_server *s, const char *user, const char *spelled, int dirfd,
+                    const char *name, enum auth_right need)
 {
     char real[PATH_MAX_LEN + 16];
 
     if (s->opt.auth == NULL)
-        return true;
-    if (fsx_real_rel(s->rootfd, fd, real, sizeof real) < 0)
+        return fs_auth_may(s, user, spelled, NULL, need);
+    if (fsx_real_rel(s->rootfd, dirfd, real, sizeof real) < 0)
         return false;
-    return strcmp(real, rel) == 0 || fs_auth_may(s, user, real, AUTH_READ);
+    size_t dl = strcmp(real, ".") == 0 ? 0 : strlen(real);
+    size_t nl = strlen(name);
+    if (dl + 1 + nl >= sizeof real)
+        return false;
+    if (dl > 0)
+        real[dl++] = '/';
+    memcpy(real + dl, name, nl + 1);
+    return fs_auth_may(s, user, spelled, real, need);
+}
+
+int fs_auth_open_parent(const struct fs_server *s, const char *user, const char *rel,
+                        enum auth_right need, const char **name)
+{
+    int dirfd = fsx_open_parent(s->rootfd, rel, name);
+
+    if (dirfd >= 0 && !fs_auth_may_at(s, user, rel, dirfd, *name, need)) {
+        close(dirfd);
+        return -EACCES;
+    }
+    return dirfd;
 }
 
 /* ---- the cache and the failure table (under a->mu) ------------------------ */
@@ -617,7 +632,7 @@ static enum fs_auth_gate plain_refused(struct conn *c)
 
 static enum fs_auth_gate rights(struct conn *c, const char *rel, enum auth_right need)
 {
-    if (fs_auth_may(c->w->srv, c->x->user, rel, need))
+    if (fs_auth_may(c->w->srv, c->x->user, rel, NULL, need))
         return FS_GATE_PASS;
     return answer(c, 403, NULL,
                   need == AUTH_WRITE ? "This account may not write here."
@@ -693,7 +708,7 @@ enum fs_auth_gate fs_auth_gate(struct conn *c, const struct http_request *req, c
     if (twice)
         return answer(c, 400, NULL, "Authorization came more than once.");
     if (v.p == NULL) {
-        if (fs_auth_may(s, NULL, rel, need))
+        if (fs_auth_may(s, NULL, rel, NULL, need))
             return FS_GATE_PASS;
         return may_ask ? challenge(c) : plain_refused(c);
     }

@@ -64,24 +64,49 @@ enum fs_auth_gate {
 };
 
 /* Decides whether the request req on c may have need on rel (a path from
- * proto/path: "." or "a/b"). Without --auth everything passes. */
+ * proto/path: "." or "a/b"), as spelled: the first check, the one that
+ * asks for a password; the handlers then ask the rights gate below about
+ * what they really act on. Without --auth everything passes. */
 enum fs_auth_gate fs_auth_gate(struct conn *c, const struct http_request *req, const char *rel,
                                enum auth_right need);
 
 /* Forgets c's check under way (c is closing); the check still counts. */
 void fs_auth_cancel(struct conn *c);
 
-/* Whether user (NULL or "" for anonymous) may have need on rel ("." or
- * "a/b"). A user gets the better of its own rights and those of "*".
+/* The rights gate. Rights are decided once, on the object the kernel acts
+ * on: every read, write, listing entry, tar member, index page and upload
+ * asks fs_auth_may_fd (an opened descriptor) or fs_auth_may_at (a real
+ * parent directory and the final name, for a create, delete or rename)
+ * with the path the request spelled; those find where the object really
+ * is beneath the root (fsx_real_rel) and ask fs_auth_may, whose policy is
+ * proto/auth's auth_allows: need on the spelling and on the real path.
  * Writing also needs --upload. Without --auth: read yes, write when
- * --upload. For listings and the raw protocol (which has no credentials). */
-bool fs_auth_may(const struct fs_server *s, const char *user, const char *rel,
+ * --upload, and no readlink. user NULL or "" is anonymous (the rights of
+ * "*"; the raw protocol has no credentials); a user gets the better of its
+ * own rights and those of "*". Paths are "." or "a/b". */
+
+/* The decision without I/O: need on spelled, and on real unless NULL (the
+ * spelling alone, asked before anything is opened: fs_auth_gate, Allow
+ * and the early 405, tar's skip of what the spelling already refuses). */
+bool fs_auth_may(const struct fs_server *s, const char *user, const char *spelled, const char *real,
                  enum auth_right need);
 
-/* fs_auth_may for reading the file or directory open at fd, which the
- * request named rel: with --auth, a symbolic link beneath the root may not
- * lead a user to what its rights do not cover, so where fd really is
- * (fsx_real_rel) must be readable too. Without --auth: true. */
-bool fs_auth_may_fd(const struct fs_server *s, const char *user, int fd, const char *rel);
+/* Whether user may have need on the file or directory open at fd, which
+ * the request spelled spelled. False when fd is not beneath the root. */
+bool fs_auth_may_fd(const struct fs_server *s, const char *user, const char *spelled, int fd,
+                    enum auth_right need);
+
+/* Whether user may have need on name in the directory open at dirfd (to
+ * create, replace or remove it), which the request spelled spelled. The
+ * real path is dirfd's plus name: name itself is never followed. */
+bool fs_auth_may_at(const struct fs_server *s, const char *user, const char *spelled, int dirfd,
+                    const char *name, enum auth_right need);
+
+/* Opens the directory that holds rel beneath the root (fsx_open_parent)
+ * and asks fs_auth_may_at for need on it. Returns its descriptor (the
+ * caller owns it) with *name at rel's last segment, -EACCES when the
+ * rights refuse, or -errno as fsx_open_parent. */
+int fs_auth_open_parent(const struct fs_server *s, const char *user, const char *rel,
+                        enum auth_right need, const char **name);
 
 #endif

@@ -4,7 +4,11 @@
  * as PUT's do: normalised by proto/path, the parent opened beneath the root
  * with openat2(RESOLVE_BENEATH), so neither ".." nor a link can lead out,
  * and the last segment handled in that parent without following it.
- * fs_may_write is the one place that says who may change what. */
+ * The parent comes from fs_auth_open_parent, the rights gate on the real
+ * directory and the final name, so a link on the way (incoming/link ->
+ * ../secret) cannot carry a change where the account may not write.
+ * fs_may_write answers for the spelling alone: what Allow advertises and
+ * the early 405, never the last word. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -17,7 +21,7 @@
 
 bool fs_may_write(const struct conn *c, const char *rel)
 {
-    return fs_auth_may(c->w->srv, c->x != NULL ? c->x->user : NULL, rel, AUTH_WRITE);
+    return fs_auth_may(c->w->srv, c->x != NULL ? c->x->user : NULL, rel, NULL, AUTH_WRITE);
 }
 
 const char *fs_allow(const struct conn *c, const char *rel)
@@ -29,6 +33,13 @@ const char *fs_allow(const struct conn *c, const char *rel)
 static bool has_body(const struct xchg *x)
 {
     return x->body.framing != FATE_NO_BODY;
+}
+
+/* rel's parent beneath the root, when c's user may write name in it
+ * (fs_auth_open_parent); -errno otherwise (-EACCES for the rights). */
+static int open_parent(struct conn *c, const char *rel, const char **name)
+{
+    return fs_auth_open_parent(c->w->srv, c->x->user, rel, AUTH_WRITE, name);
 }
 
 void fs_dav_mkcol(struct conn *c, const char *rel)
@@ -45,7 +56,7 @@ void fs_dav_mkcol(struct conn *c, const char *rel)
         fs_respond_error(c, 405, fs_allow(c, rel));
         return;
     }
-    int dirfd = fsx_open_parent(c->w->srv->rootfd, rel, &name);
+    int dirfd = open_parent(c, rel, &name);
     if (dirfd < 0) {
         fs_respond_error(c, fs_change_status(dirfd), NULL);
         return;
@@ -69,7 +80,7 @@ void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
         fs_respond_error(c, 403, NULL); /* the root stays */
         return;
     }
-    int dirfd = fsx_open_parent(c->w->srv->rootfd, rel, &name);
+    int dirfd = open_parent(c, rel, &name);
     if (dirfd < 0) {
         int status = fs_change_status(dirfd);
         fs_respond_error(c, status == 409 ? 404 : status, NULL);

@@ -104,8 +104,15 @@ void fs_list_serve(struct conn *c, int dirfd, const struct listing_page *p)
     snprintf(l->rel, sizeof l->rel, "%s", p->rel);
     struct listing_page lp = *p;
     lp.rel = l->rel;
-    listing_cursor_init(&l->cur, &lp, snap, s->rootfd, dirfd);
+    rc = listing_cursor_init(&l->cur, &lp, snap, s->rootfd, dirfd);
     listing_snap_put(&snap);
+    if (rc < 0) {
+        free(l);
+        free(page);
+        close(dirfd);
+        fs_respond_error(c, rc == -EACCES ? 403 : 500, NULL);
+        return;
+    }
     if (!l->chunked)
         x->body.keep_alive = false; /* HTTP/1.0: the close ends the body */
     struct reply r = {.status = 200,

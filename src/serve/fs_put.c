@@ -6,7 +6,11 @@
  * A body sent with Repr-Digest or Content-Digest (sha-256; the same thing
  * for a PUT without content coding) is hashed as it comes and put in place
  * only when it matches: else 400, and the old file stays. Its digest, or
- * with --digest the digest of any upload, is kept for GETs (fs_digest). */
+ * with --digest the digest of any upload, is kept for GETs (fs_digest).
+ *
+ * The directory an upload goes to is opened once, through the rights gate
+ * (fs_auth_open_parent: the real directory and the final name), and handed
+ * to serve/upload, so a link on the way cannot carry the file elsewhere. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include <time.h>
 
 #include "serve/fs.h"
+#include "serve/fs_auth.h"
 #include "serve/fs_digest.h"
 #include "serve/fs_rup.h"
 #include "serve/upload.h"
@@ -287,19 +292,29 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
     }
     p->creation = true;
     p->completes = rr->complete == 1;
+    /* The rights gate on the directory the data will really go to, before
+     * anything is made. */
+    const char *name;
+    int dirfd = fs_auth_open_parent(s, c->x->user, rel, AUTH_WRITE, &name);
+    if (dirfd < 0) {
+        fs_respond_error(c, fs_change_status(dirfd), NULL);
+        return;
+    }
     int rc = fs_rup_create(s->rup, &st, rr->content_length, p->token);
     if (rc == -EUSERS || rc == -EDQUOT) {
+        close(dirfd);
         refuse(c, rc == -EUSERS ? RUP_TOO_MANY : RUP_NO_ROOM, 0, false);
         return;
     }
     if (rc < 0) {
+        close(dirfd);
         fs_respond_error(c, fs_change_status(rc), NULL);
         return;
     }
     p->rup = s->rup;
     p->st = st;
     fs_rup_partial(p->token, partial);
-    rc = upload_open_partial(s->rootfd, rel, partial, true, &p->up);
+    rc = upload_open_partial_at(dirfd, name, partial, true, &p->up);
     if (rc == 0 && (p->slot = fs_rup_hold(s->rup, p->token, st.owner, &p->gen)) == NULL)
         rc = -EBUSY;
     if (rc < 0) {
@@ -463,7 +478,10 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
     }
     p->st.has_sha = dr == 1;
     memcpy(p->st.sha, want, sizeof want);
-    int rc = upload_begin(s->rootfd, rel, &p->up);
+    /* The rights gate on the directory the file will really go to. */
+    const char *name;
+    int dirfd = fs_auth_open_parent(s, x->user, rel, AUTH_WRITE, &name);
+    int rc = dirfd < 0 ? dirfd : upload_begin_at(dirfd, name, &p->up);
     if (rc < 0) {
         fs_respond_error(c, fs_change_status(rc), NULL);
         return;

@@ -22,11 +22,11 @@ static int open_name(struct conn *c, const char *name, long len, struct stat *st
 
     if (len <= 0 || path_normalise(name, (size_t)len, rel, PATH_MAX_LEN, &flags) <= 0 ||
         ((flags & PATH_HIDDEN) && !s->opt.hidden) || (flags & PATH_RESERVED) ||
-        !fs_auth_may(s, NULL, rel, AUTH_READ))
+        !fs_auth_may(s, NULL, rel, NULL, AUTH_READ))
         return -1; /* no credentials here: what "*" may read, with --auth */
     int fd = fsx_open_beneath(s->rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     if (fd >= 0 && (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
-                    !fs_auth_may_fd(s, NULL, fd, rel))) {
+                    !fs_auth_may_fd(s, NULL, rel, fd, AUTH_READ))) {
         close(fd);
         fd = -1;
     }

@@ -3,7 +3,13 @@
  * tars (?tar, fs_tar.c) and the trailing-slash redirect; PUT to fs_put.c;
  * MKCOL, DELETE and OPTIONS to fs_dav.c; every other method 405. Each
  * handler ends in fs_respond (or fs_respond_error), which decides the fate
- * of a body the handler did not read. */
+ * of a body the handler did not read.
+ *
+ * Rights: fs_auth_gate asks about the request's spelling first (and asks
+ * for a password); then every object is decided by the rights gate once it
+ * is opened (fs_auth_may_fd on the file or folder and on an index page,
+ * listing_page.keep on each entry's real path), so a symbolic link beneath
+ * the root never leads a user to what its rights do not cover. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -139,12 +145,15 @@ static struct http_str target_query(const struct http_request *req)
     return (struct http_str){q + 1, (size_t)((hash ? hash : end) - q - 1)};
 }
 
-/* listing_page.keep under --auth: whether c's user may read rel. */
-static bool may_read(void *arg, const char *rel, bool link)
+/* listing_page.keep under --auth: whether c's user may read the entry
+ * listed, which really is real (the rights gate's decision, on the path the
+ * listing resolved). c outlives the page: the listing is part of its
+ * exchange. */
+static bool may_list(void *arg, const char *listed, const char *real)
 {
     const struct conn *c = arg;
 
-    return fs_auth_may(c->w->srv, c->x->user, rel, AUTH_READ);
+    return fs_auth_may(c->w->srv, c->x->user, listed, real, AUTH_READ);
 }
 
 static void serve_listing(struct conn *c, const struct http_request *req, int dirfd,
@@ -152,9 +161,10 @@ static void serve_listing(struct conn *c, const struct http_request *req, int di
 {
     struct fs_server *s = c->w->srv;
     struct http_str q = target_query(req);
-    struct listing_page lp = {.rel = rel, .writable = fs_may_write(c, rel)};
+    struct listing_page lp = {.rel = rel,
+                              .writable = fs_auth_may_fd(s, c->x->user, rel, dirfd, AUTH_WRITE)};
     if (s->opt.auth != NULL) { /* names the user may not read are not shown */
-        lp.keep = may_read;
+        lp.keep = may_list;
         lp.keep_arg = c;
     }
     listing_order_parse(q.p, q.len, &lp.order);
@@ -238,7 +248,7 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
         fs_respond_error(c, 500, NULL);
         return;
     }
-    if (!fs_auth_may_fd(s, c->x->user, fd, rel)) {
+    if (!fs_auth_may_fd(s, c->x->user, rel, fd, AUTH_READ)) {
         close(fd);
         fs_respond_error(c, 403, NULL); /* a link to what the rights do not cover */
         return;
@@ -266,8 +276,10 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
     snprintf(index, sizeof index, "%s/index.html", rel);
     int ifd = fsx_open_beneath(s->rootfd, index, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     if (ifd >= 0) {
+        /* A page the user may not read is not the folder's: the listing
+         * (which leaves it out) is. */
         if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode) &&
-            fs_auth_may_fd(s, c->x->user, ifd, index)) {
+            fs_auth_may_fd(s, c->x->user, index, ifd, AUTH_READ)) {
             close(fd);
             serve_file(c, req, info, ifd, &st, index);
             return;
@@ -358,6 +370,18 @@ static void upload_resource(struct conn *c, const struct http_request *req, cons
     if (!fs_may_write(c, rel)) {
         fs_respond_error(c, 405, fs_allow(c, rel));
         return;
+    }
+    if (c->w->srv->opt.auth != NULL) {
+        /* The upload's data lies in rel's real directory: the rights gate
+         * on that one too. */
+        const char *name;
+        int dirfd = fs_auth_open_parent(c->w->srv, c->x->user, rel, AUTH_WRITE, &name);
+        if (dirfd == -EACCES) {
+            fs_respond_error(c, 403, NULL);
+            return;
+        }
+        if (dirfd >= 0)
+            close(dirfd);
     }
     switch (req->method) {
     case HTTP_HEAD:

@@ -14,7 +14,9 @@
  * one that shrinks is padded with zero bytes, so the archive's framing
  * always holds. Names longer than ustar holds go in pax headers
  * (proto/tar). The body is chunked for HTTP/1.1 and delimited by the close
- * for HTTP/1.0. */
+ * for HTTP/1.0. Under --auth each member, once opened, passes the rights
+ * gate (fs_auth_may_fd) on where it really is, so a folder reached through
+ * a link (pub/up -> ..) gives only what the real paths allow. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,25 +59,24 @@ struct fs_tar {
     size_t path_len;
     char path[TAR_NAME_MAX];
     struct level lv[TAR_DEPTH + 1];
-    /* --auth: members are only what the user may read */
+    /* --auth: members are only what the user may read (the rights gate) */
     const struct fs_server *srv;
     const char *user; /* the exchange's, which outlives the body */
     size_t top_len;   /* path[0..top_len) is the folder's own "NAME/" */
     char base[PATH_MAX_LEN + 1]; /* the folder beneath the root; "." for the root */
 };
 
-/* Whether the entry name at the top level may go into the archive for the
- * user (always without --auth). */
-static bool may_read(const struct fs_tar *t, const struct level *l, const char *name)
+/* The entry name at the top level as the request spelled it beneath the
+ * root (the folder asked for, then the walk's path) into rel (relsz
+ * bytes). 0, or -ENAMETOOLONG. */
+static int spelled_rel(const struct fs_tar *t, const struct level *l, const char *name, char *rel,
+                       size_t relsz)
 {
-    char rel[PATH_MAX_LEN + TAR_NAME_MAX + 2];
     bool root = strcmp(t->base, ".") == 0;
-
-    if (t->srv->opt.auth == NULL)
-        return true;
-    int len = snprintf(rel, sizeof rel, "%s%s%.*s%s", root ? "" : t->base, root ? "" : "/",
+    int len = snprintf(rel, relsz, "%s%s%.*s%s", root ? "" : t->base, root ? "" : "/",
                        (int)(l->path_len - t->top_len), t->path + t->top_len, name);
-    return len > 0 && (size_t)len < sizeof rel && fs_auth_may(t->srv, t->user, rel, AUTH_READ);
+
+    return len > 0 && (size_t)len < relsz ? 0 : -ENAMETOOLONG;
 }
 
 void fs_tar_free(struct fs_tar **tp)
@@ -159,7 +160,13 @@ static void visit(struct fs_tar *t, const char *name)
         return;
     if (l->path_len + nlen + 1 >= sizeof t->path)
         return; /* deeper than any name we store */
-    if (!may_read(t, l, name))
+    /* --auth: the spelling first (no need to open what it refuses), then
+     * the rights gate on the member opened, where it really is: the folder
+     * asked for may itself be reached through a link. */
+    char rel[PATH_MAX_LEN + TAR_NAME_MAX + 2];
+    bool auth = t->srv->opt.auth != NULL;
+    if (auth && (spelled_rel(t, l, name, rel, sizeof rel) < 0 ||
+                 !fs_auth_may(t->srv, t->user, rel, NULL, AUTH_READ)))
         return;
     if (fstatat(l->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return;
@@ -174,8 +181,9 @@ static void visit(struct fs_tar *t, const char *name)
     if (fd < 0)
         return;
     struct stat now;
-    if (fstat(fd, &now) < 0 || (now.st_mode & S_IFMT) != (st.st_mode & S_IFMT)) {
-        close(fd); /* swapped for something else since fstatat */
+    if (fstat(fd, &now) < 0 || (now.st_mode & S_IFMT) != (st.st_mode & S_IFMT) ||
+        (auth && !fs_auth_may_fd(t->srv, t->user, rel, fd, AUTH_READ))) {
+        close(fd); /* swapped for something else since fstatat, or not the user's */
         return;
     }
     memcpy(t->path + l->path_len, name, nlen);

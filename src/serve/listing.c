@@ -339,15 +339,23 @@ void listing_order_parse(const char *q, size_t len, struct listing_order *o)
 
 /* Stats one entry. Symbolic links are followed only beneath the root, so a
  * link that leads outside is left out, as it would not be served. *link
- * says whether the entry was one. */
+ * says whether the entry was one. With real (realsz bytes) it also says
+ * where the entry really is beneath the root: dir (dirfd's real path) and
+ * name, or for a link the real path of what it resolves to, taken from the
+ * very descriptor that was stat'ed. */
 static int stat_entry(int rootfd, int dirfd, const char *rel, const char *name, struct stat *st,
-                      bool *link)
+                      bool *link, const char *dir, char *real, size_t realsz)
 {
     *link = false;
     if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
         return -errno;
-    if (!S_ISLNK(st->st_mode))
-        return 0;
+    if (!S_ISLNK(st->st_mode)) {
+        if (real == NULL)
+            return 0;
+        bool top = strcmp(dir, ".") == 0;
+        int n = snprintf(real, realsz, "%s%s%s", top ? "" : dir, top ? "" : "/", name);
+        return n < 0 || (size_t)n >= realsz ? -ENAMETOOLONG : 0;
+    }
     *link = true;
     char path[PATH_MAX_LEN + 256];
     int n = strcmp(rel, ".") == 0 ? snprintf(path, sizeof path, "%s", name)
@@ -358,6 +366,8 @@ static int stat_entry(int rootfd, int dirfd, const char *rel, const char *name, 
     if (fd < 0)
         return fd;
     int rc = fstat(fd, st) < 0 ? -errno : 0;
+    if (rc == 0 && real != NULL)
+        rc = fsx_real_rel(rootfd, fd, real, realsz);
     close(fd);
     return rc;
 }
@@ -394,7 +404,7 @@ int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct lis
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || (!hidden && name[0] == '.') ||
             path_reserved(name, strlen(name)))
             continue;
-        if (stat_entry(rootfd, dirfd, rel, name, &st, &link) < 0)
+        if (stat_entry(rootfd, dirfd, rel, name, &st, &link, NULL, NULL, 0) < 0)
             continue;
         if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
             continue;
@@ -798,16 +808,36 @@ int listing_snap_get(struct listing_cache *cache, int rootfd, int dirfd, const c
 #define LISTING_ROWS_PER_FILL 4096
 #define LISTING_PART_MAX (256u << 10) /* more than any part can be */
 
-void listing_cursor_init(struct listing_cursor *cur, const struct listing_page *p,
-                         struct listing_snap *snap, int rootfd, int dirfd)
+int listing_cursor_init(struct listing_cursor *cur, const struct listing_page *p,
+                        struct listing_snap *snap, int rootfd, int dirfd)
 {
+    char *realdir = NULL;
+
+    /* keep decides on where each entry really is: the folder's real path
+     * is found once, a link's from its own descriptor (stat_entry). */
+    if (p->keep != NULL && dirfd >= 0) {
+        char dir[PATH_MAX_LEN + 16];
+        int rc = fsx_real_rel(rootfd, dirfd, dir, sizeof dir);
+        if (rc < 0)
+            return rc;
+        realdir = strdup(dir);
+        if (realdir == NULL)
+            return -ENOMEM;
+    }
     snap->refs++;
-    *cur = (struct listing_cursor){
-        .page = *p, .snap = snap, .rootfd = rootfd, .dirfd = dirfd, .phase = PART_TOP};
+    *cur = (struct listing_cursor){.page = *p,
+                                   .snap = snap,
+                                   .rootfd = rootfd,
+                                   .dirfd = dirfd,
+                                   .realdir = realdir,
+                                   .phase = PART_TOP};
+    return 0;
 }
 
 void listing_cursor_free(struct listing_cursor *cur)
 {
+    free(cur->realdir);
+    cur->realdir = NULL;
     listing_snap_put(&cur->snap);
     if (cur->part != NULL) {
         buf_free(cur->part);
@@ -829,23 +859,29 @@ static int row_entry(const struct listing_cursor *cur, size_t i, struct listing_
     const struct listing_page *p = &cur->page;
     const struct snap_entry *se = &cur->snap->v[i];
     char *name = cur->snap->names + se->name;
-    bool root = strcmp(p->rel, ".") == 0;
+    char real[PATH_MAX_LEN + 16];
+    bool keep = p->keep != NULL;
 
     *e = (struct listing_entry){
         .name = name, .dir = se->dir, .size = se->size, .mtime = se->mtime, .link = se->link};
     if (cur->dirfd >= 0) {
         struct stat st;
-        if (stat_entry(cur->rootfd, cur->dirfd, p->rel, name, &st, &e->link) < 0 ||
+        if (stat_entry(cur->rootfd, cur->dirfd, p->rel, name, &st, &e->link,
+                       keep ? cur->realdir : NULL, keep ? real : NULL, sizeof real) < 0 ||
             (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)))
             return 1;
         e->dir = S_ISDIR(st.st_mode);
         e->size = (uint64_t)st.st_size;
         e->mtime = (int64_t)st.st_mtime;
     }
-    if (p->keep != NULL) {
-        char path[PATH_MAX_LEN + 256 + 2];
-        int len = snprintf(path, sizeof path, "%s%s%s", root ? "" : p->rel, root ? "" : "/", name);
-        if (len < 0 || (size_t)len >= sizeof path || !p->keep(p->keep_arg, path, e->link))
+    if (keep) {
+        char listed[PATH_MAX_LEN + 256 + 2];
+        bool root = strcmp(p->rel, ".") == 0;
+        int n = snprintf(listed, sizeof listed, "%s%s%s", root ? "" : p->rel, root ? "" : "/", name);
+        /* Without a directory to look at (a page made from entries alone)
+         * the listed path stands for the real one. */
+        if (n < 0 || (size_t)n >= sizeof listed ||
+            !p->keep(p->keep_arg, listed, cur->dirfd >= 0 ? real : listed))
             return 1;
     }
     return 0;
@@ -929,8 +965,10 @@ int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidd
 
     if (rc < 0)
         return rc;
-    listing_cursor_init(&cur, p, s, rootfd, dirfd);
+    rc = listing_cursor_init(&cur, p, s, rootfd, dirfd);
     listing_snap_put(&s);
+    if (rc < 0)
+        return rc;
     while (rc == 0 && !listing_done(&cur) && buf_len(out) < out->max)
         rc = listing_fill(&cur, out);
     if (rc == 0 && !listing_done(&cur))

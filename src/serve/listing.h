@@ -45,10 +45,12 @@ struct listing_page {
     struct listing_order order; /* how the entries were sorted */
     bool writable;              /* show the upload, new folder and delete controls */
     /* listing_fill lists an entry only when keep says so (NULL: every
-     * one), asked as its row is made. rel is the entry's path beneath the
-     * root as listed ("a/b", no "./"); link says the entry is a symbolic
-     * link, so what it names really lies elsewhere beneath the root. */
-    bool (*keep)(void *arg, const char *rel, bool link);
+     * one, and no path is looked up), asked as its row is made. It gets
+     * two paths beneath the root ("a/b", no "./"): the entry as listed
+     * (rel and its name) and where it really is, for a symbolic link
+     * where it resolves (from the descriptor whose size and date the row
+     * shows). keep_arg must live as long as the cursor. */
+    bool (*keep)(void *arg, const char *listed, const char *real);
     void *keep_arg;
 };
 
@@ -66,6 +68,7 @@ struct listing_cursor {
     struct listing_page page; /* page.rel must outlive the cursor */
     struct listing_snap *snap;
     int rootfd, dirfd; /* dirfd >= 0: each row shows the entry as it is now */
+    char *realdir;     /* with page.keep: the folder's real path beneath the root (owned) */
     int phase;         /* which part of the page comes next */
     size_t pos;        /* a row's index, or a breadcrumb's offset in rel */
     struct buf *part;  /* a part bigger than the window, being given out; or NULL */
@@ -119,9 +122,12 @@ void listing_snap_put(struct listing_snap **sp);
 
 /* Starts the page p for snap (taking a new reference to it) at its first
  * byte. rootfd and dirfd (-1: none) are where rows are looked at again;
- * both stay the caller's and must outlive the cursor. */
-void listing_cursor_init(struct listing_cursor *cur, const struct listing_page *p,
-                         struct listing_snap *snap, int rootfd, int dirfd);
+ * both stay the caller's and must outlive the cursor. With p->keep, the
+ * folder's real path is found here (a row is then kept only when dirfd
+ * shows it as it is now; without dirfd, as in tests, keep gets the listed
+ * path for the real one). Returns 0 or -errno (then nothing to free). */
+int listing_cursor_init(struct listing_cursor *cur, const struct listing_page *p,
+                        struct listing_snap *snap, int rootfd, int dirfd);
 
 /* Appends the next bytes of the page to out until out is full, the page
  * ends, or LISTING_ROWS_PER_FILL rows were looked at (so a user who may see

@@ -30,16 +30,13 @@ static void temp_name(char *out, size_t outsz, int fd)
              (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
 }
 
-/* The upload's directory and target name, checked: no file yet. */
-static int prepare(int rootfd, const char *rel, struct upload **out)
+/* The upload's directory (dirfd, taken over) and target name, checked: no
+ * file yet. */
+static int prepare(int dirfd, const char *name, struct upload **out)
 {
-    const char *name;
     struct stat st;
     int rc;
 
-    int dirfd = fsx_open_parent(rootfd, rel, &name);
-    if (dirfd < 0)
-        return dirfd;
     struct upload *u = calloc(1, sizeof *u + strlen(name) + 1);
     if (u == NULL) {
         close(dirfd);
@@ -71,9 +68,20 @@ fail:
 int upload_open_partial(int rootfd, const char *rel, const char *partial, bool create,
                         struct upload **out)
 {
+    const char *name;
+    int dirfd = fsx_open_parent(rootfd, rel, &name);
+
+    if (dirfd < 0)
+        return dirfd;
+    return upload_open_partial_at(dirfd, name, partial, create, out);
+}
+
+int upload_open_partial_at(int dirfd, const char *name, const char *partial, bool create,
+                           struct upload **out)
+{
     struct upload *u;
     struct stat st;
-    int rc = prepare(rootfd, rel, &u);
+    int rc = prepare(dirfd, name, &u);
 
     if (rc < 0)
         return rc;
@@ -125,8 +133,18 @@ void upload_release(struct upload *u)
 
 int upload_begin(int rootfd, const char *rel, struct upload **out)
 {
+    const char *name;
+    int dirfd = fsx_open_parent(rootfd, rel, &name);
+
+    if (dirfd < 0)
+        return dirfd;
+    return upload_begin_at(dirfd, name, out);
+}
+
+int upload_begin_at(int dirfd, const char *name, struct upload **out)
+{
     struct upload *u;
-    int rc = prepare(rootfd, rel, &u);
+    int rc = prepare(dirfd, name, &u);
 
     if (rc < 0)
         return rc;

@@ -23,6 +23,11 @@ struct upload;
  * the upload, never written through. */
 int upload_begin(int rootfd, const char *rel, struct upload **out);
 
+/* upload_begin in the directory open at dirfd (taken over, whatever
+ * happens) for the target name in it: for a caller that has asked the
+ * rights gate about that very directory (fs_auth_open_parent). */
+int upload_begin_at(int dirfd, const char *name, struct upload **out);
+
 /* A resumable upload's data: partial, a name in rel's directory, created
  * (never over an existing name) when create, else the existing file, which
  * must be a regular file of its own (not a link). Writes append at its end;
@@ -32,6 +37,11 @@ int upload_begin(int rootfd, const char *rel, struct upload **out);
  * partial, -ELOOP for one that is not a file of its own. */
 int upload_open_partial(int rootfd, const char *rel, const char *partial, bool create,
                         struct upload **out);
+
+/* upload_open_partial in the directory open at dirfd (taken over,
+ * whatever happens), whose target is name in it. */
+int upload_open_partial_at(int dirfd, const char *name, const char *partial, bool create,
+                           struct upload **out);
 
 /* Cuts the file back to size bytes (a resumable upload's request whose
  * content did not match its Content-Digest). 0 or -errno. */

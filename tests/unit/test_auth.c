@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "proto/auth.h"
 #include "proto/lex.h"
@@ -307,6 +308,101 @@ static void test_lookup(void **state)
         fail_msg("%s: got %d, want %d", c->name, (int)r, (int)c->want);
 }
 
+/* ---- the decision on a spelled and a real path ------------------------------- */
+
+struct allows_case {
+    const char *name;
+    const char *own;            /* RIGHTS of the user's line; NULL: no line */
+    const char *anon;           /* RIGHTS of "*"; NULL: no line */
+    const char *spelled, *real; /* real NULL: the spelling alone */
+    enum auth_right need;
+    bool want;
+};
+
+#define ALICE "ro:/,rw:/incoming,no:/secret,no:/pub/private,no:/pub/sub/index.html"
+#define ANON "ro:/pub,no:/pub/private"
+
+/* clang-format off */
+static const struct allows_case allows_cases[] = {
+    {"allows: plain read", ALICE, NULL, "pub/a.txt", "pub/a.txt", AUTH_READ, true},
+    {"allows: plain write", ALICE, NULL, "incoming/x", "incoming/x", AUTH_WRITE, true},
+    {"allows: write where only read", ALICE, NULL, "pub/x", "pub/x", AUTH_WRITE, false},
+    {"allows: root reads", ALICE, NULL, ".", ".", AUTH_READ, true},
+    {"allows: root not written", ALICE, NULL, ".", ".", AUTH_WRITE, false},
+    {"allows: write through a link to no:", ALICE, NULL, "incoming/link/x", "secret/x", AUTH_WRITE, false},
+    {"allows: write through a link to ro:", ALICE, NULL, "incoming/up/x", "x", AUTH_WRITE, false},
+    {"allows: read through a folder link", ALICE, NULL, "pub/up/secret/s.txt", "secret/s.txt", AUTH_READ, false},
+    {"allows: link in no: to ro: stays shut", ALICE, NULL, "secret/out", "pub/a.txt", AUTH_READ, false},
+    {"allows: link in ro: to ro:", ALICE, NULL, "pub/alias", "pub/a.txt", AUTH_READ, true},
+    {"allows: link into rw: from ro: is no write", ALICE, NULL, "pub/drop/x", "incoming/x", AUTH_WRITE, false},
+    {"allows: forbidden index file", ALICE, NULL, "pub/sub/index.html", "pub/sub/index.html", AUTH_READ, false},
+    {"allows: index's folder still reads", ALICE, NULL, "pub/sub", "pub/sub", AUTH_READ, true},
+    {"allows: link to a forbidden file", ALICE, NULL, "pub/tosecret", "secret/s.txt", AUTH_READ, false},
+    {"allows: segment boundary on real", ALICE, NULL, "pub/x", "secrets/x", AUTH_READ, true},
+    {"allows: spelling alone, allowed", ALICE, NULL, "incoming/link/x", NULL, AUTH_WRITE, true},
+    {"allows: spelling alone, refused", ALICE, NULL, "secret/x", NULL, AUTH_READ, false},
+    {"allows: need none always", NULL, NULL, "secret/x", "secret/x", AUTH_NONE, true},
+    {"allows: no lines at all", NULL, NULL, "pub/a.txt", "pub/a.txt", AUTH_READ, false},
+    {"allows: anonymous reads pub", NULL, ANON, "pub/a.txt", "pub/a.txt", AUTH_READ, true},
+    {"allows: anonymous through a link out of pub", NULL, ANON, "pub/up/x", "x", AUTH_READ, false},
+    {"allows: anonymous link to private", NULL, ANON, "pub/p", "pub/private/f", AUTH_READ, false},
+    {"allows: user gets anon's better right", "rw:/incoming", ANON, "pub/a.txt", "pub/a.txt", AUTH_READ, true},
+    {"allows: the better per path, both needed", "rw:/incoming", ANON, "incoming/l", "pub/a.txt", AUTH_READ, true},
+    {"allows: the better per path, one short", "rw:/incoming", ANON, "incoming/l", "pub/a.txt", AUTH_WRITE, false},
+    {"allows: anon's no: does not cut the user's rw:", "rw:/pub/private", ANON, "pub/private/f", "pub/private/f", AUTH_WRITE, true},
+};
+/* clang-format on */
+
+/* Fills e's rules from rights (NULL: returns NULL, no line). */
+static const struct auth_entry *entry_of(struct auth_entry *e, const char *rights)
+{
+    const char *why = "";
+
+    if (rights == NULL)
+        return NULL;
+    memset(e, 0, sizeof *e);
+    assert_int_equal(
+        auth_rights_parse(rights, strlen(rights), e->rules, AUTH_RULES_MAX, &e->nrules, &why), 0);
+    return e;
+}
+
+static void test_allows(void **state)
+{
+    const struct allows_case *c = *state;
+    static struct auth_entry own, anon;
+    const struct auth_entry *o = entry_of(&own, c->own), *a = entry_of(&anon, c->anon);
+    size_t sl = strlen(c->spelled), rl = c->real ? strlen(c->real) : 0;
+    /* Each path against the guard page: a read past its end crashes. */
+    char *sp = malloc(sl + 1);
+    assert_non_null(sp);
+    memcpy(sp, c->spelled, sl + 1);
+    const char *real = c->real ? guard_put(&g, c->real, rl + 1) : NULL;
+
+    bool got = auth_allows(o, a, sp, real, c->need);
+    free(sp);
+    if (got != c->want)
+        fail_msg("%s: got %d, want %d", c->name, (int)got, (int)c->want);
+}
+
+static void test_entry_right(void **state)
+{
+    static struct auth_entry e;
+
+    (void)state;
+    entry_of(&e, ALICE);
+    assert_int_equal(auth_entry_right(&e, "."), AUTH_READ);
+    assert_int_equal(auth_entry_right(&e, "incoming"), AUTH_WRITE);
+    assert_int_equal(auth_entry_right(&e, "incomingX"), AUTH_READ);
+    assert_int_equal(auth_entry_right(&e, "secret"), AUTH_NONE);
+    assert_int_equal(auth_entry_right(&e, "secret/a/b"), AUTH_NONE);
+    assert_int_equal(auth_entry_right(&e, "pub/sub/index.html"), AUTH_NONE);
+    assert_int_equal(auth_entry_right(&e, "pub/sub/index.htm"), AUTH_READ);
+    assert_int_equal(auth_entry_right(NULL, "pub"), AUTH_NONE);
+    entry_of(&e, "ro:/a");
+    assert_int_equal(auth_entry_right(&e, "."), AUTH_NONE);
+    assert_int_equal(auth_entry_right(&e, "a"), AUTH_READ);
+}
+
 /* ---- base64 ---------------------------------------------------------------- */
 
 struct b64_case {
@@ -473,6 +569,8 @@ int main(void)
     UNIT_ADD_ROWS(&l, dummy_cases, test_dummy);
     unit_add(&l, "dummy: room and truncations", test_dummy_room_and_truncations, NULL);
     UNIT_ADD_ROWS(&l, lookup_cases, test_lookup);
+    UNIT_ADD_ROWS(&l, allows_cases, test_allows);
+    unit_add(&l, "entry_right: rel spellings", test_entry_right, NULL);
     UNIT_ADD_ROWS(&l, b64_cases, test_b64);
     UNIT_ADD_ROWS(&l, basic_cases, test_basic);
     unit_add(&l, "basic: too long is refused", test_basic_too_long, NULL);

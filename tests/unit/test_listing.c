@@ -390,6 +390,77 @@ static void test_sub_listing(void **state)
     free(page);
 }
 
+/* What keep was asked: each entry's listed and real path. */
+struct kept {
+    size_t n;
+    char name[32][64], real[32][64];
+    const char *refuse; /* a real path keep says no to */
+};
+
+static bool keep_record(void *arg, const char *name, const char *real)
+{
+    struct kept *k = arg;
+
+    if (k->n < ARRAY_LEN(k->name)) {
+        snprintf(k->name[k->n], sizeof k->name[0], "%s", name);
+        snprintf(k->real[k->n], sizeof k->real[0], "%s", real);
+        k->n++;
+    }
+    return k->refuse == NULL || strcmp(real, k->refuse) != 0;
+}
+
+/* The real path keep was given for name, or NULL when it was not asked. */
+static const char *kept_real(const struct kept *k, const char *name)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (strcmp(k->name[i], name) == 0)
+            return k->real[i];
+    return NULL;
+}
+
+/* keep gets where each entry really is: a link's target beneath the root,
+ * a folder reached through a link by its real path; what it refuses is
+ * left out, link or not. */
+static void test_keep_real_paths(void **state)
+{
+    struct fixture *f = *state;
+    struct kept k = {.refuse = "adir"};
+    struct buf b;
+
+    buf_init(&b, 1 << 20);
+    struct listing_page lp = {.rel = ".", .keep = keep_record, .keep_arg = &k};
+    assert_int_equal(listing_build(f->rootfd, f->rootfd, &lp, false, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal(kept_real(&k, "size1536"), "size1536");
+    assert_string_equal(kept_real(&k, "<b>dir"), "<b>dir");
+    assert_string_equal(kept_real(&k, "adir"), "adir");
+    assert_null(kept_real(&k, "escape-link")); /* leads outside: never listed */
+    assert_null(kept_real(&k, "fifo"));        /* not a file or a folder */
+    assert_null(strstr(buf_rptr(&b), "href=\"./adir/"));
+    if (f->links_beneath) {
+        assert_string_equal(kept_real(&k, "inside-link"), "adir");
+        assert_null(strstr(buf_rptr(&b), "href=\"./inside-link/"));
+    }
+    assert_non_null(strstr(buf_rptr(&b), "href=\"./size1536\""));
+    buf_free(&b);
+
+    /* <b>dir spelled through a link to it: its entry's real path is the
+     * folder's real one, not the spelling. */
+    if (f->links_beneath) {
+        assert_int_equal(symlinkat("<b>dir", f->rootfd, "via"), 0);
+        int dirfd = fsx_open_beneath(f->rootfd, "via", O_RDONLY | O_DIRECTORY);
+        assert_true(dirfd >= 0);
+        struct kept k2 = {.refuse = NULL};
+        struct listing_page lp2 = {.rel = "via", .keep = keep_record, .keep_arg = &k2};
+        buf_init(&b, 1 << 20);
+        assert_int_equal(listing_build(f->rootfd, dirfd, &lp2, false, &b), 0);
+        close(dirfd);
+        buf_free(&b);
+        assert_int_equal(k2.n, 1);
+        assert_string_equal(kept_real(&k2, "via/in&sub"), "<b>dir/in&sub");
+    }
+}
+
 /* A page that does not fit the output buffer's cap is -ENOBUFS. */
 static void test_nobufs(void **state)
 {
@@ -706,7 +777,7 @@ static void test_fill_every_window(void **state)
             /* Every size up to a few rows, then a spread up past the page. */
             for (size_t w = 1; w <= want_len + 1; w += w < 700 ? 1 : 331) {
                 struct listing_cursor cur;
-                listing_cursor_init(&cur, &p, snap, -1, -1);
+                assert_int_equal(listing_cursor_init(&cur, &p, snap, -1, -1), 0);
                 char *got = fill_all(&cur, w, &got_len);
                 listing_cursor_free(&cur);
                 if (got_len != want_len || memcmp(got, want, want_len) != 0)
@@ -727,15 +798,15 @@ struct keep_log {
     char seen[16][64];
 };
 
-static bool keep_no_b(void *arg, const char *rel, bool link)
+static bool keep_no_b(void *arg, const char *listed, const char *real)
 {
     struct keep_log *l = arg;
 
-    assert_false(link);
+    assert_string_equal(listed, real); /* no directory: the listed path stands for it */
     if (l->calls < ARRAY_LEN(l->seen))
-        snprintf(l->seen[l->calls], sizeof l->seen[0], "%s", rel);
+        snprintf(l->seen[l->calls], sizeof l->seen[0], "%s", real);
     l->calls++;
-    return strcmp(rel, "d/b.txt") != 0;
+    return strcmp(real, "d/b.txt") != 0;
 }
 
 static void test_fill_keep(void **state)
@@ -751,7 +822,7 @@ static void test_fill_keep(void **state)
     assert_int_equal(listing_snap_make(v, ARRAY_LEN(v), p.order, &snap), 0);
     p.keep = keep_no_b;
     p.keep_arg = &log;
-    listing_cursor_init(&cur, &p, snap, -1, -1);
+    assert_int_equal(listing_cursor_init(&cur, &p, snap, -1, -1), 0);
     listing_snap_put(&snap);
     char *page = fill_all(&cur, 100000, &len);
     listing_cursor_free(&cur);
@@ -763,7 +834,7 @@ static void test_fill_keep(void **state)
     free(page);
 }
 
-static bool keep_none(void *arg, const char *rel, bool link)
+static bool keep_none(void *arg, const char *name, const char *real)
 {
     (*(size_t *)arg)++;
     return false;
@@ -790,7 +861,7 @@ static void test_fill_bounded_work(void **state)
     assert_int_equal(listing_snap_make(v, N, (struct listing_order){LISTING_BY_NAME, false}, &snap),
                      0);
     struct listing_page p = {.rel = ".", .keep = keep_none, .keep_arg = &asked};
-    listing_cursor_init(&cur, &p, snap, -1, -1);
+    assert_int_equal(listing_cursor_init(&cur, &p, snap, -1, -1), 0);
     listing_snap_put(&snap);
     struct buf page;
     buf_init(&page, 1 << 20);
@@ -844,8 +915,8 @@ static void test_snap_shared(void **state)
     assert_int_equal(listing_snap_get(&cache, f->rootfd, f->rootfd, ".", false, desc, &c), 0);
     assert_ptr_not_equal(a, c);
     listing_snap_put(&c);
-    listing_cursor_init(&ca, &p, a, f->rootfd, f->rootfd);
-    listing_cursor_init(&cb, &p, b, f->rootfd, f->rootfd);
+    assert_int_equal(listing_cursor_init(&ca, &p, a, f->rootfd, f->rootfd), 0);
+    assert_int_equal(listing_cursor_init(&cb, &p, b, f->rootfd, f->rootfd), 0);
     listing_snap_put(&a);
     listing_snap_put(&b);
     /* Interleaved, at different window sizes. */
@@ -900,7 +971,7 @@ static void test_fill_dir_changes(void **state)
     size_t len;
 
     assert_int_equal(listing_snap_get(NULL, f->rootfd, f->rootfd, ".", false, p.order, &snap), 0);
-    listing_cursor_init(&cur, &p, snap, f->rootfd, f->rootfd);
+    assert_int_equal(listing_cursor_init(&cur, &p, snap, f->rootfd, f->rootfd), 0);
     listing_snap_put(&snap);
     /* The head first, then the directory changes under the rows. */
     char mem[64];
@@ -937,31 +1008,6 @@ static void test_fill_dir_changes(void **state)
     assert_int_equal(strcmp(page + strlen(page) - 15, "</body></html>\n"), 0);
     free(rest);
     free(page);
-}
-
-/* keep hears that a row is a symbolic link, and its path as listed. */
-static bool keep_links(void *arg, const char *rel, bool link)
-{
-    size_t *links = arg;
-
-    if (link) {
-        assert_string_equal(rel, "inside-link");
-        (*links)++;
-    }
-    return true;
-}
-
-static void test_fill_keep_link(void **state)
-{
-    struct fixture *f = *state;
-    size_t links = 0;
-    struct buf b;
-
-    buf_init(&b, 1 << 20);
-    struct listing_page lp = {.rel = ".", .keep = keep_links, .keep_arg = &links};
-    assert_int_equal(listing_build(f->rootfd, f->rootfd, &lp, false, &b), 0);
-    assert_int_equal(links, f->links_beneath ? 1 : 0);
-    buf_free(&b);
 }
 
 /* The policy allows the page's own script and style by their hashes, and
@@ -1017,8 +1063,6 @@ int main(void)
                      remove_tree, NULL);
     unit_add_fixture(&l, "fill: the directory changes while the page is made",
                      test_fill_dir_changes, make_tree, remove_tree, NULL);
-    unit_add_fixture(&l, "fill: keep hears which rows are links", test_fill_keep_link, make_tree,
-                     remove_tree, NULL);
     unit_add(&l, "csp: hashes of the page's script and style", test_csp, NULL);
     unit_add_fixture(&l, "listing of the root with hostile names", test_root_listing, make_tree,
                      remove_tree, NULL);
@@ -1027,6 +1071,8 @@ int main(void)
     unit_add_fixture(&l, "listing of a subdirectory", test_sub_listing, make_tree, remove_tree,
                      NULL);
     unit_add_fixture(&l, "listing past the buffer cap", test_nobufs, make_tree, remove_tree, NULL);
+    unit_add_fixture(&l, "listing: keep gets real paths", test_keep_real_paths, make_tree,
+                     remove_tree, NULL);
     unit_add_fixture(&l, "listing of an empty directory", test_empty, make_empty, remove_tree,
                      NULL);
     return unit_run("listing", &l);
