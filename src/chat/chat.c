@@ -41,10 +41,21 @@
 #include "net/stream.h"
 #include "proto/line.h"
 #include "proto/proxy.h"
+#include "proto/tty.h"
 
 #define NAME_MAX_LEN 32
 #define HISTORY_MAX 1000
 #define SHARED_CHUNK (16u << 10) /* the broker's chunks for broadcast lines */
+
+/* Where lines from the network are shown. On a terminal every control in
+ * them is shown visibly (proto/tty.h), so a peer cannot drive the terminal;
+ * a pipe or file gets the bytes as they are. */
+struct term {
+    int fd;
+    bool tty;
+    struct tty_esc esc;
+    char *vis; /* TTY_OUT_MAX(TERM_PIECE) bytes, on a terminal */
+};
 
 struct chat_broker;
 
@@ -81,6 +92,7 @@ struct chat_broker {
     bool in_watch;
     struct buf in;      /* operator's partial line */
     char *conv;         /* charset scratch */
+    struct term out;    /* the operator's terminal, or the log */
     struct cq_chunk *cur;    /* where broadcast lines are formatted, shared */
     struct client *pending;  /* readers to flush at the tick */
     struct client *slowed;   /* paused senders */
@@ -111,9 +123,53 @@ bool chat_is_quit(const char *t, size_t n)
            (n == 3 && memcmp(t, "bye", 3) == 0) || (n == 4 && memcmp(t, "exit", 4) == 0);
 }
 
+#define TERM_PIECE 4096 /* bytes escaped at a time */
+
+static int term_open(struct term *t, int fd)
+{
+    t->fd = fd;
+    t->tty = isatty(fd);
+    t->vis = NULL;
+    tty_esc_init(&t->esc);
+    if (t->tty) {
+        t->vis = malloc(TTY_OUT_MAX(TERM_PIECE));
+        if (t->vis == NULL)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static void term_write(struct term *t, const char *s, size_t n)
+{
+    if (!t->tty) {
+        fsx_write_all(t->fd, s, n);
+        return;
+    }
+    while (n > 0) {
+        size_t k = n < TERM_PIECE ? n : TERM_PIECE;
+        long r = tty_escape(&t->esc, s, k, t->vis, TTY_OUT_MAX(TERM_PIECE));
+        if (r > 0)
+            fsx_write_all(t->fd, t->vis, (size_t)r);
+        s += k;
+        n -= k;
+    }
+}
+
+/* Shows what the terminal still owes (a cut sequence) and frees t. */
+static void term_close(struct term *t)
+{
+    if (t->tty && t->vis != NULL) {
+        long r = tty_escape_end(&t->esc, t->vis, TTY_OUT_MAX(TERM_PIECE));
+        if (r > 0)
+            fsx_write_all(t->fd, t->vis, (size_t)r);
+    }
+    free(t->vis);
+    t->vis = NULL;
+}
+
 /* Shows a line from the wire on the terminal, converted from the wire's
  * charset where one is set (bytes that do not convert are shown as sent). */
-static void show(int fd, const char *charset, char *scratch, const char *s, size_t n)
+static void show(struct term *t, const char *charset, char *scratch, const char *s, size_t n)
 {
     if (charset != NULL) {
         long r = charset_convert("UTF-8", charset, s, n, scratch, CONV_MAX);
@@ -122,7 +178,7 @@ static void show(int fd, const char *charset, char *scratch, const char *s, size
             n = (size_t)r;
         }
     }
-    fsx_write_all(fd, s, n);
+    term_write(t, s, n);
 }
 
 /* ---- broker ------------------------------------------------------------ */
@@ -255,7 +311,7 @@ static void broadcast(struct chat_broker *b, struct client *from, const char *li
             pending_add(b, c);
     }
     if (b->opt.operator_)
-        show(b->opt.out_fd, b->opt.wire_charset, b->conv, line, n);
+        show(&b->out, b->opt.wire_charset, b->conv, line, n);
     if (keep)
         remember(b, line, n);
 }
@@ -279,7 +335,7 @@ static void notice_all(struct chat_broker *b, struct client *from, const char *f
     if (b->fed != NULL) /* federation hook: other brokers' clients hear it too */
         chatfed_line(b->fed, line, (size_t)n, false);
     if (!b->opt.operator_ && !b->opt.quiet)
-        fsx_write_all(b->opt.out_fd, line, (size_t)n);
+        term_write(&b->out, line, (size_t)n);
 }
 
 static void tell(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -758,6 +814,7 @@ static void broker_free(struct chat_broker *b)
     cq_chunk_unref(b->cur);
     buf_free(&b->in);
     free(b->conv);
+    term_close(&b->out);
     chatfed_free(b->fed);
     free(b);
 }
@@ -777,7 +834,7 @@ int chat_broker_start(const struct chat_options *o, struct chat_broker **out, ch
     buf_init(&b->in, o->msg_cap + 4096 + 2);
     b->history = calloc((size_t)(b->opt.history > 0 ? b->opt.history : 1), sizeof *b->history);
     b->conv = malloc(CONV_MAX);
-    if (b->history == NULL || b->conv == NULL) {
+    if (b->history == NULL || b->conv == NULL || term_open(&b->out, o->out_fd) < 0) {
         *what = "cannot start";
         broker_free(b);
         return -ENOMEM;
@@ -865,14 +922,20 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
     struct buf in, net;
     char *conv = malloc(CONV_MAX);
     bool in_open = true;
+    struct term term;
     int rc = 0;
 
     if (conv == NULL)
         return -ENOMEM;
+    if (term_open(&term, o->out_fd) < 0) {
+        free(conv);
+        return -ENOMEM;
+    }
     int fd = sock_connect(o->host, o->peer_port, SOCK_STREAM, 10000, &peer);
     if (fd < 0) {
         *what = "cannot connect";
         free(conv);
+        term_close(&term);
         return fd;
     }
     buf_init(&in, o->msg_cap + 4096 + 2);
@@ -898,7 +961,7 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
             if (r == 0 || (r < 0 && r != -EAGAIN)) {
                 struct line ln;
                 while (line_next(buf_rptr(&net), buf_len(&net), buf_len(&net) + 1, true, &ln)) {
-                    show(o->out_fd, o->wire_charset, conv, ln.text, ln.consumed);
+                    show(&term, o->wire_charset, conv, ln.text, ln.consumed);
                     buf_consume(&net, ln.consumed);
                 }
                 dprintf(o->err_fd, r == 0 ? "ferry chat: the server closed the connection\n"
@@ -914,7 +977,7 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
                 int pending = 0;
                 bool drained = r < 4096 || (ioctl(fd, FIONREAD, &pending) == 0 && pending == 0);
                 while (line_next(buf_rptr(&net), buf_len(&net), 4096, drained, &ln)) {
-                    show(o->out_fd, o->wire_charset, conv, ln.text, ln.consumed);
+                    show(&term, o->wire_charset, conv, ln.text, ln.consumed);
                     buf_consume(&net, ln.consumed);
                 }
             }
@@ -947,7 +1010,7 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
                     ssize_t k = sock_recv(fd, tmp, sizeof tmp);
                     if (k <= 0)
                         break;
-                    show(o->out_fd, o->wire_charset, conv, tmp, (size_t)k);
+                    show(&term, o->wire_charset, conv, tmp, (size_t)k);
                 }
                 break;
             }
@@ -957,5 +1020,6 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
     buf_free(&in);
     buf_free(&net);
     free(conv);
+    term_close(&term);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "net/sock.h"
 #include "proto/bucket.h"
 #include "proto/line.h"
+#include "proto/tty.h"
 
 /* --echo answers one sender at most this often; past it a datagram is
  * not answered, so two echoers answering each other stop at once. */
@@ -41,6 +42,8 @@ struct udp_peer {
     bool undelivered;
     char *rbuf;
     char *conv;     /* charset conversion scratch */
+    char *vis;      /* stdout is a terminal: what it is shown of a datagram */
+    size_t vis_cap;
 };
 
 void udp_options_default(struct udp_options *o)
@@ -269,6 +272,18 @@ static void receive(struct udp_peer *p)
         text = p->rbuf;
         tl = (long)got;
     }
+    if (p->vis != NULL) {
+        /* A terminal is shown every control visibly (proto/tty.h); each
+         * datagram stands alone, so a cut sequence ends with it. */
+        struct tty_esc e;
+        tty_esc_init(&e);
+        long r = tty_escape(&e, text, (size_t)tl, p->vis, p->vis_cap);
+        long end = r >= 0 ? tty_escape_end(&e, p->vis + r, p->vis_cap - (size_t)r) : -1;
+        if (r >= 0 && end >= 0) {
+            text = p->vis;
+            tl = r + end;
+        }
+    }
     struct buf line;
     buf_init(&line, (size_t)tl + SOCK_ADDRSTRLEN + 8);
     if (p->o->listen)
@@ -327,7 +342,12 @@ int udp_run(const struct udp_options *o, volatile int *stop, void (*ready)(const
     buf_init(&p.in, UDP_MAX_PAYLOAD + 2 + 65536);
     p.rbuf = malloc(o->recv_max ? o->recv_max : 1);
     p.conv = malloc(UDP_MAX_PAYLOAD * 2 + 8);
-    if (p.rbuf == NULL || p.conv == NULL) {
+    if (isatty(o->out_fd)) {
+        size_t most = o->recv_max > UDP_MAX_PAYLOAD * 2 + 8 ? o->recv_max : UDP_MAX_PAYLOAD * 2 + 8;
+        p.vis_cap = TTY_OUT_MAX(most);
+        p.vis = malloc(p.vis_cap);
+    }
+    if (p.rbuf == NULL || p.conv == NULL || (p.vis_cap > 0 && p.vis == NULL)) {
         rc = -ENOMEM;
         *what = "cannot start";
         goto out;
@@ -379,5 +399,6 @@ out:
     buf_free(&p.in);
     free(p.rbuf);
     free(p.conv);
+    free(p.vis);
     return rc;
 }

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from msgtools import T, Conn, Lines, free_port, tools_fixture, wait_listening
+from msgtools import (HOSTILE, HOSTILE_SHOWN, T, Conn, Lines, PtyTool, free_port, tools_fixture,
+                      wait_listening)
 
 WELCOME_RE = re.compile(rb"^\* welcome to ferry chat, (?P<name>\S+): /nick NAME, /who, /quit\n$")
 
@@ -601,3 +602,66 @@ def test_gbk_operator_unwritable_line(tools):
     srv.stderr.expect(b"ferry chat: that line cannot be written in GBK", what="broker stderr")
     srv.write("好\n".encode("utf-8"))
     a.expect(b"server: " + "好\n".encode("gbk"))
+
+
+def plain_server():
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    ls.settimeout(T)
+    return ls
+
+
+def test_client_on_a_terminal_shows_controls_visibly():
+    """A server sends terminal controls: on a terminal the client shows
+    them as ^[ and \\xHH instead of obeying them, keeps tab, CRLF and UTF-8
+    text (a character cut between two packets included)."""
+    with plain_server() as ls:
+        cl = PtyTool(["chat", "127.0.0.1:%d" % ls.getsockname()[1]])
+        try:
+            conn, _ = ls.accept()
+            with conn:
+                conn.sendall(HOSTILE + b"\r\n")
+                cl.until(b"tab\r\n")
+                conn.sendall(b"cut \xe4")
+                cl.until(b"cut ")
+                time.sleep(0.2)
+                conn.sendall(b"\xbd\xa0 whole\n")
+                got = cl.until(b"whole\n")
+                assert got == HOSTILE_SHOWN + b"\r\ncut \xe4\xbd\xa0 whole\n"
+                assert b"\x1b" not in got and b"\x9b" not in got
+        finally:
+            cl.stop()
+
+
+def test_client_on_a_pipe_passes_bytes_raw(tools):
+    with plain_server() as ls:
+        cl = tools.run("chat", "127.0.0.1:%d" % ls.getsockname()[1])
+        conn, _ = ls.accept()
+        with conn:
+            conn.sendall(HOSTILE + b"\r\n")
+            cl.stdout.expect(HOSTILE + b"\r\n", what="client stdout")
+            assert cl.stdout.data == HOSTILE + b"\r\n"
+
+
+def test_operator_terminal_shows_controls_visibly():
+    """The broker's operator on a terminal sees a client's controls as
+    ^[ and \\xHH; the other clients get the bytes as sent."""
+    srv = PtyTool(["chat", "-l", "-p", "0", "-b", "127.0.0.1"], stdin_tty=True)
+    try:
+        first = srv.until(b"\n", timeout=10)
+        m = re.search(rb"listening on 127\.0\.0\.1:(\d+)\n", first)
+        assert m, first
+        addr = ("127.0.0.1", int(m.group(1)))
+        a = Conn(addr)
+        a.name = WELCOME_RE.match(a.line()).group("name")
+        b = Conn(addr)
+        b.name = WELCOME_RE.match(b.line()).group("name")
+        a.expect(b"* %s joined\n" % b.name)
+        a.send(HOSTILE + b"\n")
+        b.expect(a.name + b": " + HOSTILE + b"\n")
+        got = srv.until(b"tab\n")
+        assert got.endswith(a.name + b": " + HOSTILE_SHOWN + b"\n")
+        assert b"\x1b" not in got and b"\x9b" not in got
+    finally:
+        assert srv.stop() == 0

@@ -1,13 +1,14 @@
 """End-to-end tests of `ferry udp`: the echo listener, replies to the most
 recent sender, the sending side with --wait, truncated datagrams, oversized
 lines, ICMP errors and GBK on the wire."""
+import re
 import socket
 import struct
 import time
 
 import pytest
 
-from msgtools import T, Dgram, Tool, free_port, tools_fixture
+from msgtools import HOSTILE, HOSTILE_SHOWN, T, Dgram, PtyTool, Tool, free_port, tools_fixture
 
 MAX = 65507
 
@@ -303,3 +304,31 @@ def test_two_echo_listeners_stop_answering_each_other(tools):
     for t in (a, b):
         d.sendto(b"ping", t.addr)
         assert d.recv()[0] == b"ping"
+
+
+def test_listener_on_a_terminal_shows_controls_visibly():
+    """On a terminal, a datagram's controls are shown as ^[ and \\xHH, its
+    text as sent; a UTF-8 character cut at the end of one datagram is shown
+    as bytes, not joined to the next."""
+    srv = PtyTool(["udp", "-l", "-p", "0", "-b", "127.0.0.1"])
+    try:
+        first = srv.until(b"\n", timeout=10)
+        m = re.search(rb"listening on 127\.0\.0\.1:(\d+)\n", first)
+        assert m, first
+        d = Dgram()
+        d.sendto(HOSTILE, ("127.0.0.1", int(m.group(1))))
+        d.sendto(b"cut \xe4\xbd", ("127.0.0.1", int(m.group(1))))
+        d.sendto(b"\xa0 next", ("127.0.0.1", int(m.group(1))))
+        got = srv.until(b"next\n")
+        me = d.local.encode()
+        assert got[len(first):] == (me + b": " + HOSTILE_SHOWN + b"\n" + me + b": cut \\xe4\\xbd\n" +
+                                    me + b": \\xa0 next\n")
+    finally:
+        assert srv.stop() == 0
+
+
+def test_listener_on_a_pipe_passes_bytes_raw(tools):
+    srv = tools.server("udp")
+    d = Dgram()
+    d.sendto(HOSTILE, srv.addr)
+    srv.stdout.expect(d.local.encode() + b": " + HOSTILE + b"\n", what="listener stdout")
