@@ -10,8 +10,16 @@
  * chunk (net/cq.h) and queues a range of it for every reader, which marks
  * the reader pending; the tick, after every batch of events, flushes each
  * pending reader once, so all the lines of one wakeup reach a reader in one
- * writev. A reader is dropped when what waits for it, here and in its
- * kernel send queue (whose size the broker fixes), passes --queue.
+ * writev.
+ *
+ * Backpressure: when what waits for a reader, here and in its kernel send
+ * queue (whose size the broker fixes), passes half of --queue, the reader
+ * is congested and the broker stops reading every client (the gate) until
+ * no reader is congested; senders wait in TCP, and nothing is lost. A
+ * reader that keeps reading is never dropped. One that takes nothing for
+ * STALL_MS while congested is dropped as one that does not read, and so
+ * is one whose queue here would pass --queue (lines that are not read from
+ * a client: notices, other brokers', the operator's).
  *
  * Flood control: a client whose token bucket is empty is paused (its
  * socket is not read, so TCP slows it) until a token is back; the line
@@ -46,6 +54,7 @@
 #define NAME_MAX_LEN 32
 #define HISTORY_MAX 1000
 #define SHARED_CHUNK (16u << 10) /* the broker's chunks for broadcast lines */
+#define STALL_MS 1000            /* a congested reader that takes nothing this long is dropped */
 
 /* Where lines from the network are shown. On a terminal every control in
  * them is shown visibly (proto/tty.h), so a peer cannot drive the terminal;
@@ -77,6 +86,12 @@ struct client {
     struct client *slow_prev, *slow_next;
     bool slowed;
     int64_t resume_at; /* loop time in ms when it has a token again */
+    bool gated;        /* paused by the gate, not by its bucket */
+    /* over half of --queue waits for it: it holds the gate */
+    bool congested;
+    int64_t progress_at;       /* when it last took bytes, while congested */
+    uint64_t taken_seen;       /* st.taken... */
+    size_t unsent_seen;        /* ...and stream_unsent when last looked at */
     struct chatfed_member *fm; /* --redis: its federation handle (NULL without) */
     bool claiming;             /* --redis: a /nick waits for Redis; its input is held... */
     bool peer_done;            /* ...unless the peer has finished sending (seen while held) */
@@ -97,6 +112,7 @@ struct chat_broker {
     struct client *pending;  /* readers to flush at the tick */
     struct client *slowed;   /* paused senders */
     bool resuming;           /* in resume_due: closes do not reap others */
+    bool gated;              /* a reader is congested: no client is read */
     struct chatfed *fed; /* --redis: brokers federated over Redis (NULL without) */
 };
 
@@ -292,6 +308,19 @@ static void remember(struct chat_broker *b, const char *line, size_t n)
 
 static void reap(struct chat_broker *b);
 
+/* c has more than half of --queue waiting for it (unsent, when known):
+ * close the gate. Its progress is measured from now. */
+static void congest(struct chat_broker *b, struct client *c, size_t unsent)
+{
+    b->gated = true;
+    if (c->congested)
+        return;
+    c->congested = true;
+    c->progress_at = b->sw->loop.now;
+    c->taken_seen = c->st.taken;
+    c->unsent_seen = unsent;
+}
+
 /* Delivers a formatted line to every local client but from (NULL:
  * everyone), shows it to the operator, and keeps it for newcomers when it
  * is chat (not a notice). The line is copied once, into a shared chunk;
@@ -305,10 +334,13 @@ static void broadcast(struct chat_broker *b, struct client *from, const char *li
         if (c == from || c->drop || c->quitting)
             continue;
         int rc = ch != NULL ? stream_write_ref(&c->st, ch, off, n) : stream_write(&c->st, line, n);
-        if (rc == -ENOBUFS)
+        if (rc == -ENOBUFS) {
             c->drop = true;
-        else if (rc == 0)
+        } else if (rc == 0) {
             pending_add(b, c);
+            if (stream_queued(&c->st) > b->opt.queue_cap / 2)
+                congest(b, c, stream_queued(&c->st));
+        }
     }
     if (b->opt.operator_)
         show(&b->out, b->opt.wire_charset, b->conv, line, n);
@@ -492,6 +524,16 @@ static void slow_down(struct client *c, int64_t now)
     }
 }
 
+/* A reader is congested: c is not read until the gate opens (resume_due).
+ * What it sent waits in its input and in TCP. */
+static void gate_pause(struct client *c, int64_t now)
+{
+    c->resume_at = now;
+    c->gated = true;
+    slowed_add(c->b, c);
+    stream_pause(&c->st, true);
+}
+
 /* Where a line a local client sent becomes a message: "NAME: text" to
  * everyone else, kept in the history. */
 static void client_said(struct client *c, const char *t, size_t n)
@@ -546,6 +588,10 @@ static void on_data(struct stream *st, bool drained)
 
     while (!c->quitting && !c->slowed && !input_held(c, drained) &&
            line_next(buf_rptr(&st->in), buf_len(&st->in), b->opt.msg_cap, drained, &ln)) {
+        if (b->gated) {
+            gate_pause(c, now);
+            break; /* the line waits in st->in until the gate opens */
+        }
         if (chat_is_quit(ln.text, ln.len)) {
             c->quitting = true;
             stream_close_after_flush(st);
@@ -724,32 +770,64 @@ static void resume_due(struct chat_broker *b)
     int64_t now = b->sw->loop.now;
     struct client *next;
 
+    if (b->gated)
+        return; /* nobody is read while a reader is congested */
     b->resuming = true;
     for (struct client *c = b->slowed; c != NULL; c = next) {
         next = c->slow_next;
         if (now < c->resume_at)
             continue;
         slowed_remove(b, c);
+        c->gated = false;
         stream_pause(&c->st, false); /* may run on_data, and close c */
     }
     b->resuming = false;
 }
 
 /* Sends each pending reader what was queued for it since the last tick,
- * in one writev, and marks for dropping a reader for which more than
- * --queue bytes wait here and in its kernel send queue. */
+ * in one writev; a reader for which more than half of --queue still waits
+ * here and in its kernel send queue is congested. */
 static void flush_pending(struct chat_broker *b)
 {
     struct client *c;
 
     while ((c = b->pending) != NULL) {
         pending_remove(b, c);
-        if (c->drop)
+        if (c->drop || stream_flush(&c->st) < 0 || stream_queued(&c->st) == 0)
             continue;
-        if (stream_flush(&c->st) == 0 && stream_queued(&c->st) > 0 &&
-            stream_unsent(&c->st) > b->opt.queue_cap)
-            c->drop = true;
+        size_t unsent = stream_unsent(&c->st);
+        if (unsent > b->opt.queue_cap / 2)
+            congest(b, c, unsent);
     }
+}
+
+/* Looks at every congested reader: one that has taken bytes since the
+ * last look made progress; one under a quarter of --queue is no longer
+ * congested; one that made none for STALL_MS is dropped. The gate opens
+ * when no reader is congested. */
+static void check_congested(struct chat_broker *b)
+{
+    int64_t now = b->sw->loop.now;
+    bool gated = false;
+
+    if (!b->gated)
+        return;
+    for (struct client *c = first_client(b); c != NULL; c = next_client(c)) {
+        if (!c->congested || c->drop)
+            continue;
+        size_t unsent = stream_unsent(&c->st);
+        if (c->st.taken != c->taken_seen || unsent < c->unsent_seen)
+            c->progress_at = now;
+        c->taken_seen = c->st.taken;
+        c->unsent_seen = unsent;
+        if (unsent <= b->opt.queue_cap / 4)
+            c->congested = false;
+        else if (now - c->progress_at >= STALL_MS)
+            c->drop = true; /* it does not read: reaped, and the gate opens */
+        else
+            gated = true;
+    }
+    b->gated = gated;
 }
 
 static void broker_tick(struct srv_worker *sw)
@@ -758,6 +836,9 @@ static void broker_tick(struct srv_worker *sw)
 
     if (b->fed != NULL) /* federation hook: Redis deadlines, reconnects, refreshes */
         chatfed_tick(b->fed);
+    flush_pending(b);
+    check_congested(b);
+    reap(b);
     resume_due(b);
     flush_pending(b);
     reap(b);
