@@ -85,8 +85,7 @@ struct client {
     /* on the broker's list of paused senders */
     struct client *slow_prev, *slow_next;
     bool slowed;
-    int64_t resume_at; /* loop time in ms when it has a token again */
-    bool gated;        /* paused by the gate, not by its bucket */
+    int64_t resume_at; /* loop time in ms when it may be read again (a token, or the gate) */
     /* over half of --queue waits for it: it holds the gate */
     bool congested;
     int64_t progress_at;       /* when it last took bytes, while congested */
@@ -529,7 +528,6 @@ static void slow_down(struct client *c, int64_t now)
 static void gate_pause(struct client *c, int64_t now)
 {
     c->resume_at = now;
-    c->gated = true;
     slowed_add(c->b, c);
     stream_pause(&c->st, true);
 }
@@ -778,7 +776,6 @@ static void resume_due(struct chat_broker *b)
         if (now < c->resume_at)
             continue;
         slowed_remove(b, c);
-        c->gated = false;
         stream_pause(&c->st, false); /* may run on_data, and close c */
     }
     b->resuming = false;
