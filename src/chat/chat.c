@@ -10,8 +10,16 @@
  * chunk (net/cq.h) and queues a range of it for every reader, which marks
  * the reader pending; the tick, after every batch of events, flushes each
  * pending reader once, so all the lines of one wakeup reach a reader in one
- * writev. A reader is dropped when what waits for it, here and in its
- * kernel send queue (whose size the broker fixes), passes --queue.
+ * writev.
+ *
+ * Backpressure: when what waits for a reader, here and in its kernel send
+ * queue (whose size the broker fixes), passes half of --queue, the reader
+ * is congested and the broker stops reading every client (the gate) until
+ * no reader is congested; senders wait in TCP, and nothing is lost. A
+ * reader that keeps reading is never dropped. One that takes nothing for
+ * STALL_MS while congested is dropped as one that does not read, and so
+ * is one whose queue here would pass --queue (lines that are not read from
+ * a client: notices, other brokers', the operator's).
  *
  * Flood control: a client whose token bucket is empty is paused (its
  * socket is not read, so TCP slows it) until a token is back; the line
@@ -41,10 +49,22 @@
 #include "net/stream.h"
 #include "proto/line.h"
 #include "proto/proxy.h"
+#include "proto/tty.h"
 
 #define NAME_MAX_LEN 32
 #define HISTORY_MAX 1000
 #define SHARED_CHUNK (16u << 10) /* the broker's chunks for broadcast lines */
+#define STALL_MS 1000            /* a congested reader that takes nothing this long is dropped */
+
+/* Where lines from the network are shown. On a terminal every control in
+ * them is shown visibly (proto/tty.h), so a peer cannot drive the terminal;
+ * a pipe or file gets the bytes as they are. */
+struct term {
+    int fd;
+    bool tty;
+    struct tty_esc esc;
+    char *vis; /* TTY_OUT_MAX(TERM_PIECE) bytes, on a terminal */
+};
 
 struct chat_broker;
 
@@ -65,7 +85,12 @@ struct client {
     /* on the broker's list of paused senders */
     struct client *slow_prev, *slow_next;
     bool slowed;
-    int64_t resume_at; /* loop time in ms when it has a token again */
+    int64_t resume_at; /* loop time in ms when it may be read again (a token, or the gate) */
+    /* over half of --queue waits for it: it holds the gate */
+    bool congested;
+    int64_t progress_at;       /* when it last took bytes, while congested */
+    uint64_t taken_seen;       /* st.taken... */
+    size_t unsent_seen;        /* ...and stream_unsent when last looked at */
     struct chatfed_member *fm; /* --redis: its federation handle (NULL without) */
     bool claiming;             /* --redis: a /nick waits for Redis; its input is held... */
     bool peer_done;            /* ...unless the peer has finished sending (seen while held) */
@@ -81,10 +106,12 @@ struct chat_broker {
     bool in_watch;
     struct buf in;      /* operator's partial line */
     char *conv;         /* charset scratch */
+    struct term out;    /* the operator's terminal, or the log */
     struct cq_chunk *cur;    /* where broadcast lines are formatted, shared */
     struct client *pending;  /* readers to flush at the tick */
     struct client *slowed;   /* paused senders */
     bool resuming;           /* in resume_due: closes do not reap others */
+    bool gated;              /* a reader is congested: no client is read */
     struct chatfed *fed; /* --redis: brokers federated over Redis (NULL without) */
 };
 
@@ -111,9 +138,53 @@ bool chat_is_quit(const char *t, size_t n)
            (n == 3 && memcmp(t, "bye", 3) == 0) || (n == 4 && memcmp(t, "exit", 4) == 0);
 }
 
+#define TERM_PIECE 4096 /* bytes escaped at a time */
+
+static int term_open(struct term *t, int fd)
+{
+    t->fd = fd;
+    t->tty = isatty(fd);
+    t->vis = NULL;
+    tty_esc_init(&t->esc);
+    if (t->tty) {
+        t->vis = malloc(TTY_OUT_MAX(TERM_PIECE));
+        if (t->vis == NULL)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static void term_write(struct term *t, const char *s, size_t n)
+{
+    if (!t->tty) {
+        fsx_write_all(t->fd, s, n);
+        return;
+    }
+    while (n > 0) {
+        size_t k = n < TERM_PIECE ? n : TERM_PIECE;
+        long r = tty_escape(&t->esc, s, k, t->vis, TTY_OUT_MAX(TERM_PIECE));
+        if (r > 0)
+            fsx_write_all(t->fd, t->vis, (size_t)r);
+        s += k;
+        n -= k;
+    }
+}
+
+/* Shows what the terminal still owes (a cut sequence) and frees t. */
+static void term_close(struct term *t)
+{
+    if (t->tty && t->vis != NULL) {
+        long r = tty_escape_end(&t->esc, t->vis, TTY_OUT_MAX(TERM_PIECE));
+        if (r > 0)
+            fsx_write_all(t->fd, t->vis, (size_t)r);
+    }
+    free(t->vis);
+    t->vis = NULL;
+}
+
 /* Shows a line from the wire on the terminal, converted from the wire's
  * charset where one is set (bytes that do not convert are shown as sent). */
-static void show(int fd, const char *charset, char *scratch, const char *s, size_t n)
+static void show(struct term *t, const char *charset, char *scratch, const char *s, size_t n)
 {
     if (charset != NULL) {
         long r = charset_convert("UTF-8", charset, s, n, scratch, CONV_MAX);
@@ -122,7 +193,7 @@ static void show(int fd, const char *charset, char *scratch, const char *s, size
             n = (size_t)r;
         }
     }
-    fsx_write_all(fd, s, n);
+    term_write(t, s, n);
 }
 
 /* ---- broker ------------------------------------------------------------ */
@@ -236,6 +307,19 @@ static void remember(struct chat_broker *b, const char *line, size_t n)
 
 static void reap(struct chat_broker *b);
 
+/* c has more than half of --queue waiting for it (unsent, when known):
+ * close the gate. Its progress is measured from now. */
+static void congest(struct chat_broker *b, struct client *c, size_t unsent)
+{
+    b->gated = true;
+    if (c->congested)
+        return;
+    c->congested = true;
+    c->progress_at = b->sw->loop.now;
+    c->taken_seen = c->st.taken;
+    c->unsent_seen = unsent;
+}
+
 /* Delivers a formatted line to every local client but from (NULL:
  * everyone), shows it to the operator, and keeps it for newcomers when it
  * is chat (not a notice). The line is copied once, into a shared chunk;
@@ -249,13 +333,16 @@ static void broadcast(struct chat_broker *b, struct client *from, const char *li
         if (c == from || c->drop || c->quitting)
             continue;
         int rc = ch != NULL ? stream_write_ref(&c->st, ch, off, n) : stream_write(&c->st, line, n);
-        if (rc == -ENOBUFS)
+        if (rc == -ENOBUFS) {
             c->drop = true;
-        else if (rc == 0)
+        } else if (rc == 0) {
             pending_add(b, c);
+            if (stream_queued(&c->st) > b->opt.queue_cap / 2)
+                congest(b, c, stream_queued(&c->st));
+        }
     }
     if (b->opt.operator_)
-        show(b->opt.out_fd, b->opt.wire_charset, b->conv, line, n);
+        show(&b->out, b->opt.wire_charset, b->conv, line, n);
     if (keep)
         remember(b, line, n);
 }
@@ -279,7 +366,7 @@ static void notice_all(struct chat_broker *b, struct client *from, const char *f
     if (b->fed != NULL) /* federation hook: other brokers' clients hear it too */
         chatfed_line(b->fed, line, (size_t)n, false);
     if (!b->opt.operator_ && !b->opt.quiet)
-        fsx_write_all(b->opt.out_fd, line, (size_t)n);
+        term_write(&b->out, line, (size_t)n);
 }
 
 static void tell(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -436,6 +523,15 @@ static void slow_down(struct client *c, int64_t now)
     }
 }
 
+/* A reader is congested: c is not read until the gate opens (resume_due).
+ * What it sent waits in its input and in TCP. */
+static void gate_pause(struct client *c, int64_t now)
+{
+    c->resume_at = now;
+    slowed_add(c->b, c);
+    stream_pause(&c->st, true);
+}
+
 /* Where a line a local client sent becomes a message: "NAME: text" to
  * everyone else, kept in the history. */
 static void client_said(struct client *c, const char *t, size_t n)
@@ -490,6 +586,10 @@ static void on_data(struct stream *st, bool drained)
 
     while (!c->quitting && !c->slowed && !input_held(c, drained) &&
            line_next(buf_rptr(&st->in), buf_len(&st->in), b->opt.msg_cap, drained, &ln)) {
+        if (b->gated) {
+            gate_pause(c, now);
+            break; /* the line waits in st->in until the gate opens */
+        }
         if (chat_is_quit(ln.text, ln.len)) {
             c->quitting = true;
             stream_close_after_flush(st);
@@ -668,6 +768,8 @@ static void resume_due(struct chat_broker *b)
     int64_t now = b->sw->loop.now;
     struct client *next;
 
+    if (b->gated)
+        return; /* nobody is read while a reader is congested */
     b->resuming = true;
     for (struct client *c = b->slowed; c != NULL; c = next) {
         next = c->slow_next;
@@ -680,20 +782,49 @@ static void resume_due(struct chat_broker *b)
 }
 
 /* Sends each pending reader what was queued for it since the last tick,
- * in one writev, and marks for dropping a reader for which more than
- * --queue bytes wait here and in its kernel send queue. */
+ * in one writev; a reader for which more than half of --queue still waits
+ * here and in its kernel send queue is congested. */
 static void flush_pending(struct chat_broker *b)
 {
     struct client *c;
 
     while ((c = b->pending) != NULL) {
         pending_remove(b, c);
-        if (c->drop)
+        if (c->drop || stream_flush(&c->st) < 0 || stream_queued(&c->st) == 0)
             continue;
-        if (stream_flush(&c->st) == 0 && stream_queued(&c->st) > 0 &&
-            stream_unsent(&c->st) > b->opt.queue_cap)
-            c->drop = true;
+        size_t unsent = stream_unsent(&c->st);
+        if (unsent > b->opt.queue_cap / 2)
+            congest(b, c, unsent);
     }
+}
+
+/* Looks at every congested reader: one that has taken bytes since the
+ * last look made progress; one under a quarter of --queue is no longer
+ * congested; one that made none for STALL_MS is dropped. The gate opens
+ * when no reader is congested. */
+static void check_congested(struct chat_broker *b)
+{
+    int64_t now = b->sw->loop.now;
+    bool gated = false;
+
+    if (!b->gated)
+        return;
+    for (struct client *c = first_client(b); c != NULL; c = next_client(c)) {
+        if (!c->congested || c->drop)
+            continue;
+        size_t unsent = stream_unsent(&c->st);
+        if (c->st.taken != c->taken_seen || unsent < c->unsent_seen)
+            c->progress_at = now;
+        c->taken_seen = c->st.taken;
+        c->unsent_seen = unsent;
+        if (unsent <= b->opt.queue_cap / 4)
+            c->congested = false;
+        else if (now - c->progress_at >= STALL_MS)
+            c->drop = true; /* it does not read: reaped, and the gate opens */
+        else
+            gated = true;
+    }
+    b->gated = gated;
 }
 
 static void broker_tick(struct srv_worker *sw)
@@ -702,6 +833,9 @@ static void broker_tick(struct srv_worker *sw)
 
     if (b->fed != NULL) /* federation hook: Redis deadlines, reconnects, refreshes */
         chatfed_tick(b->fed);
+    flush_pending(b);
+    check_congested(b);
+    reap(b);
     resume_due(b);
     flush_pending(b);
     reap(b);
@@ -758,6 +892,7 @@ static void broker_free(struct chat_broker *b)
     cq_chunk_unref(b->cur);
     buf_free(&b->in);
     free(b->conv);
+    term_close(&b->out);
     chatfed_free(b->fed);
     free(b);
 }
@@ -777,7 +912,7 @@ int chat_broker_start(const struct chat_options *o, struct chat_broker **out, ch
     buf_init(&b->in, o->msg_cap + 4096 + 2);
     b->history = calloc((size_t)(b->opt.history > 0 ? b->opt.history : 1), sizeof *b->history);
     b->conv = malloc(CONV_MAX);
-    if (b->history == NULL || b->conv == NULL) {
+    if (b->history == NULL || b->conv == NULL || term_open(&b->out, o->out_fd) < 0) {
         *what = "cannot start";
         broker_free(b);
         return -ENOMEM;
@@ -866,14 +1001,20 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
     struct buf in, net;
     char *conv = malloc(CONV_MAX);
     bool in_open = true;
+    struct term term;
     int rc = 0;
 
     if (conv == NULL)
         return -ENOMEM;
+    if (term_open(&term, o->out_fd) < 0) {
+        free(conv);
+        return -ENOMEM;
+    }
     int fd = sock_connect(o->host, o->peer_port, SOCK_STREAM, 10000, &peer);
     if (fd < 0) {
         *what = "cannot connect";
         free(conv);
+        term_close(&term);
         return fd;
     }
     buf_init(&in, o->msg_cap + 4096 + 2);
@@ -899,7 +1040,7 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
             if (r == 0 || (r < 0 && r != -EAGAIN)) {
                 struct line ln;
                 while (line_next(buf_rptr(&net), buf_len(&net), buf_len(&net) + 1, true, &ln)) {
-                    show(o->out_fd, o->wire_charset, conv, ln.text, ln.consumed);
+                    show(&term, o->wire_charset, conv, ln.text, ln.consumed);
                     buf_consume(&net, ln.consumed);
                 }
                 dprintf(o->err_fd, r == 0 ? "ferry chat: the server closed the connection\n"
@@ -915,7 +1056,7 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
                 int pending = 0;
                 bool drained = r < 4096 || (ioctl(fd, FIONREAD, &pending) == 0 && pending == 0);
                 while (line_next(buf_rptr(&net), buf_len(&net), 4096, drained, &ln)) {
-                    show(o->out_fd, o->wire_charset, conv, ln.text, ln.consumed);
+                    show(&term, o->wire_charset, conv, ln.text, ln.consumed);
                     buf_consume(&net, ln.consumed);
                 }
             }
@@ -948,7 +1089,7 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
                     ssize_t k = sock_recv(fd, tmp, sizeof tmp);
                     if (k <= 0)
                         break;
-                    show(o->out_fd, o->wire_charset, conv, tmp, (size_t)k);
+                    show(&term, o->wire_charset, conv, tmp, (size_t)k);
                 }
                 break;
             }
@@ -958,5 +1099,6 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
     buf_free(&in);
     buf_free(&net);
     free(conv);
+    term_close(&term);
     return rc;
 }

@@ -128,6 +128,15 @@ static void dispatch(struct rds *r)
     }
 }
 
+/* True while Redis owes r something: the connect, answers, or the
+ * reading of commands still queued here. */
+static bool rds_owed(const struct rds *r)
+{
+    const redisAsyncContext *ac = r->link->ac;
+
+    return r->state == RDS_CONNECTING || ac->replies.head != NULL || sdslen(ac->c.obuf) > 0;
+}
+
 static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
     struct rds_link *l = container_of(io, struct rds_link, io);
@@ -138,7 +147,10 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
     redisAsyncContext *ac = l->ac;
     bool rd = (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && l->reading;
     bool wr = (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && l->writing;
-    r->progress_at = loop->now;
+    /* Only what Redis sends is progress: a socket that takes our commands
+     * says nothing about whether their answers will ever come. */
+    if (rd)
+        r->progress_at = loop->now;
     if (rd)
         redisAsyncHandleRead(ac);
     /* The read may have ended the connection (and freed l). */
@@ -204,6 +216,9 @@ int rds_command(struct rds *r, redisCallbackFn *fn, void *priv, int argc, const 
 {
     if (r->state != RDS_UP || r->link == NULL)
         return -ENOTCONN;
+    /* The first command owed an answer starts the wait for it. */
+    if (!rds_owed(r))
+        r->progress_at = r->loop->now;
     if (redisAsyncCommandArgv(r->link->ac, fn, priv, argc, argv, lens) != REDIS_OK)
         return -ENOMEM;
     return 0;
@@ -224,10 +239,8 @@ void rds_tick(struct rds *r)
 {
     if (r->link == NULL)
         return;
-    redisAsyncContext *ac = r->link->ac;
     int64_t now = r->loop->now;
-    bool owed = r->state == RDS_CONNECTING || ac->replies.head != NULL || sdslen(ac->c.obuf) > 0;
-    if (!owed) {
+    if (!rds_owed(r)) {
         r->progress_at = now; /* idle time is not a stall */
         return;
     }

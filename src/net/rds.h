@@ -9,8 +9,10 @@
  *
  * hiredis has no timeouts, so the owner calls rds_tick from its loop's
  * tick: a connect that has not finished within timeout_ms, or a connection
- * that owes replies (or has output queued) and has shown no progress for
- * timeout_ms, is closed with -ETIMEDOUT.
+ * that owes replies (or has output queued) and has read nothing from Redis
+ * for timeout_ms since the first of them was sent (or since the last
+ * read), is closed with -ETIMEDOUT. Only reading is progress: a socket
+ * that takes more commands does not postpone the deadline.
  *
  * Each connection's hiredis hooks point at a small record of its own, not
  * at struct rds, so a context hiredis frees late (rds_close from inside one
@@ -43,7 +45,7 @@ struct rds {
     struct rds_link *link; /* the current connection, NULL when off */
     enum rds_state state;
     int timeout_ms;
-    int64_t progress_at; /* last connect start, read or write */
+    int64_t progress_at; /* connect start, first command owed, or last read */
     rds_up_cb on_up;
     rds_down_cb on_down;
     void *data;    /* the owner's */

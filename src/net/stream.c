@@ -126,6 +126,7 @@ static int flush(struct stream *s)
         if (n < 0)
             return (int)n;
         cq_consume(&s->out, (size_t)n);
+        s->taken += (uint64_t)n;
     }
     return 0;
 }
@@ -158,6 +159,7 @@ int stream_start(struct stream *s, struct ev_loop *loop, int fd, size_t in_max, 
     s->closing = s->in_cb = s->dead = s->paused = s->eof = false;
     s->dead_err = 0;
     s->failed = 0;
+    s->taken = 0;
     s->on_data = on_data;
     s->on_close = on_close;
     return ev_io_start(loop, &s->io, fd, EPOLLIN, on_io);
@@ -177,6 +179,7 @@ int stream_write(struct stream *s, const void *p, size_t n)
         if (w < 0 && w != -EAGAIN)
             return fail(s, (int)w);
         if (w > 0) {
+            s->taken += (uint64_t)w;
             p = (const char *)p + w;
             n -= (size_t)w;
         }

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "net/cq.h"
@@ -45,6 +46,7 @@ struct stream {
     bool dead;    /* closed while inside on_data */
     int dead_err;
     int failed;   /* a send failed: the stream closes at its next wakeup */
+    uint64_t taken; /* bytes the socket has taken so far (a reader's progress) */
     stream_data_cb on_data;
     stream_close_cb on_close;
 };

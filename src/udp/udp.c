@@ -17,11 +17,23 @@
 #include "core/clock.h"
 #include "core/fsx.h"
 #include "net/sock.h"
+#include "proto/bucket.h"
 #include "proto/line.h"
+#include "proto/tty.h"
+
+/* --echo answers one sender at most this often; past it a datagram is
+ * not answered, so two echoers answering each other stop at once. */
+#define ECHO_RATE 1000.0
+#define ECHO_BURST 1000.0
+#define ECHO_PEERS 256 /* senders with a bucket of their own */
 
 struct udp_peer {
     const struct udp_options *o;
     int fd;
+    struct sockaddr_storage bound; /* the socket's own address and port */
+    struct bucket_table budget;    /* --echo: answers per sender */
+    struct bucket_slot slots[ECHO_PEERS];
+    bool told_self;
     bool have_last; /* listening: someone has sent us something */
     struct sockaddr_storage last;
     socklen_t last_len;
@@ -30,6 +42,8 @@ struct udp_peer {
     bool undelivered;
     char *rbuf;
     char *conv;     /* charset conversion scratch */
+    char *vis;      /* stdout is a terminal: what it is shown of a datagram */
+    size_t vis_cap;
 };
 
 void udp_options_default(struct udp_options *o)
@@ -142,6 +156,88 @@ static void report_icmp(struct udp_peer *p)
     }
 }
 
+/* The bytes that tell sa's address apart (the IPv4 or IPv6 address),
+ * their length in *len; NULL for another family. */
+static const void *addr_bytes(const struct sockaddr *sa, size_t *len)
+{
+    if (sa->sa_family == AF_INET) {
+        *len = sizeof(struct in_addr);
+        return &((const struct sockaddr_in *)sa)->sin_addr;
+    }
+    if (sa->sa_family == AF_INET6) {
+        *len = sizeof(struct in6_addr);
+        return &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    }
+    return NULL;
+}
+
+/* True when a socket may bind to from's address: it is one of this
+ * host's. A failure other than "not here" counts as local, so that in
+ * doubt nothing is answered. */
+static bool addr_is_local(const struct sockaddr *from, socklen_t len)
+{
+    struct sockaddr_storage ss;
+
+    if (len > sizeof ss)
+        return true;
+    memcpy(&ss, from, len);
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = 0;
+    else if (ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return true;
+    int rc = bind(fd, (struct sockaddr *)&ss, len);
+    int err = rc < 0 ? errno : 0;
+    close(fd);
+    return err != EADDRNOTAVAIL;
+}
+
+/* True when from is this socket itself: its port on its own address, or,
+ * bound to every address, on any address of this host. An answer there
+ * would come back to us, and be answered again, forever. */
+static bool from_self(const struct udp_peer *p, const struct sockaddr *from, socklen_t len)
+{
+    const struct sockaddr *me = (const struct sockaddr *)&p->bound;
+    size_t n1, n2;
+
+    if (sock_addr_port(from) != sock_addr_port(me))
+        return false;
+    if (sock_addr_is_any(me))
+        return addr_is_local(from, len);
+    const void *a = addr_bytes(from, &n1), *b = addr_bytes(me, &n2);
+    return a == NULL || b == NULL || (n1 == n2 && memcmp(a, b, n1) == 0);
+}
+
+/* --echo: sends the datagram back to from, unless from is this socket or
+ * has had its share of answers (told once per episode on stderr). */
+static void echo(struct udp_peer *p, const struct sockaddr_storage *from, socklen_t len, size_t n,
+                 const char *shown)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)from;
+    unsigned char key[2 + sizeof(struct in6_addr)];
+    size_t alen = 0;
+
+    if (from_self(p, sa, len)) {
+        if (!p->told_self)
+            say(p, "%s is this socket's own address: not answered", shown);
+        p->told_self = true;
+        return;
+    }
+    const void *a = addr_bytes(sa, &alen);
+    uint16_t port = sock_addr_port(sa);
+    key[0] = (unsigned char)(port >> 8);
+    key[1] = (unsigned char)port;
+    if (a != NULL)
+        memcpy(key + 2, a, alen);
+    enum bucket_verdict v = bucket_take(&p->budget, key, 2 + alen, clock_ms());
+    if (v == BUCKET_OK)
+        sendto(p->fd, p->rbuf, n, 0, sa, len);
+    else if (v == BUCKET_OVER_FIRST)
+        say(p, "%s: over %.0f answers a second; the rest are not answered", shown, ECHO_RATE);
+}
+
 static void receive(struct udp_peer *p)
 {
     struct sockaddr_storage from;
@@ -168,13 +264,25 @@ static void receive(struct udp_peer *p)
         p->last_len = m.msg_namelen;
         p->have_last = true;
         if (p->o->echo)
-            sendto(p->fd, p->rbuf, got, 0, (struct sockaddr *)&from, m.msg_namelen);
+            echo(p, &from, m.msg_namelen, got, addr);
     }
     const char *text;
     long tl = convert(p, false, p->rbuf, got, &text);
     if (tl < 0) { /* not valid in the wire charset: show the bytes as they are */
         text = p->rbuf;
         tl = (long)got;
+    }
+    if (p->vis != NULL) {
+        /* A terminal is shown every control visibly (proto/tty.h); each
+         * datagram stands alone, so a cut sequence ends with it. */
+        struct tty_esc e;
+        tty_esc_init(&e);
+        long r = tty_escape(&e, text, (size_t)tl, p->vis, p->vis_cap);
+        long end = r >= 0 ? tty_escape_end(&e, p->vis + r, p->vis_cap - (size_t)r) : -1;
+        if (r >= 0 && end >= 0) {
+            text = p->vis;
+            tl = r + end;
+        }
     }
     struct buf line;
     buf_init(&line, (size_t)tl + SOCK_ADDRSTRLEN + 8);
@@ -203,6 +311,7 @@ static int open_socket(struct udp_peer *p, void (*ready)(const char *), const ch
     }
     if (p->fd < 0)
         return p->fd;
+    p->bound = ss;
     /* Ask for ICMP errors on the error queue, so a listener learns that a
      * reply found nobody. */
     if (ss.ss_family == AF_INET6)
@@ -229,10 +338,16 @@ int udp_run(const struct udp_options *o, volatile int *stop, void (*ready)(const
 
     memset(&p, 0, sizeof p);
     p.o = o;
+    bucket_init(&p.budget, p.slots, ECHO_PEERS, ECHO_RATE, ECHO_BURST);
     buf_init(&p.in, UDP_MAX_PAYLOAD + 2 + 65536);
     p.rbuf = malloc(o->recv_max ? o->recv_max : 1);
     p.conv = malloc(UDP_MAX_PAYLOAD * 2 + 8);
-    if (p.rbuf == NULL || p.conv == NULL) {
+    if (isatty(o->out_fd)) {
+        size_t most = o->recv_max > UDP_MAX_PAYLOAD * 2 + 8 ? o->recv_max : UDP_MAX_PAYLOAD * 2 + 8;
+        p.vis_cap = TTY_OUT_MAX(most);
+        p.vis = malloc(p.vis_cap);
+    }
+    if (p.rbuf == NULL || p.conv == NULL || (p.vis_cap > 0 && p.vis == NULL)) {
         rc = -ENOMEM;
         *what = "cannot start";
         goto out;
@@ -284,5 +399,6 @@ out:
     buf_free(&p.in);
     free(p.rbuf);
     free(p.conv);
+    free(p.vis);
     return rc;
 }

@@ -423,3 +423,62 @@ def wait_listening(port, timeout=START_TIMEOUT):
                     return
         time.sleep(0.05)
     raise AssertionError(f"nothing listening on port {port} within {timeout}s")
+
+
+# What a hostile peer sends to a terminal: clear screen, window title, an
+# OSC 52 clipboard write, a cursor position request (whose answer the
+# terminal would type into the user's input), 8-bit CSI raw and as UTF-8,
+# a bare CR that overwrites the line; then text that must pass unchanged.
+HOSTILE = (b"\x1b[2J\x1b[H\x1b]0;pwned\x07\x1b]52;c;aGk=\x07\x1b[6n\x9b6n\xc2\x9b1m"
+           b" fake\roverwrite caf\xc3\xa9 \xe4\xbd\xa0\ttab")
+# What the terminal must get instead (proto/tty.h).
+HOSTILE_SHOWN = (b"^[[2J^[[H^[]0;pwned^G^[]52;c;aGk=^G^[[6n\\x9b6n\\x9b1m"
+                 b" fake^Moverwrite caf\xc3\xa9 \xe4\xbd\xa0\ttab")
+
+
+class PtyTool:
+    """A ferry process whose stdout (and, with stdin_tty, stdin) is a
+    pseudo-terminal in raw mode, so that what is read from the master is
+    exactly what the process wrote; stderr is drained like a Tool's."""
+
+    def __init__(self, args, stdin_tty=False):
+        import tty
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.proc = subprocess.Popen([FERRY, *args], stdout=slave, stderr=subprocess.PIPE,
+                                     stdin=slave if stdin_tty else subprocess.PIPE)
+        os.close(slave)
+        self.stderr = Output(self.proc.stderr)
+        self.data = bytearray()
+
+    def until(self, needle, timeout=T):
+        """Everything the terminal got so far once needle is in it, or fails."""
+        import select
+        deadline = time.monotonic() + timeout
+        while needle not in self.data:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.master], [], [], left)[0]:
+                break
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # EIO: the process is gone
+                break
+            if not chunk:
+                break
+            self.data += chunk
+        assert needle in self.data, f"{needle!r} not on the terminal; got {bytes(self.data)!r}"
+        return bytes(self.data)
+
+    def stop(self):
+        """SIGTERM, then the exit status (killed after STOP_TIMEOUT)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait(STOP_TIMEOUT)
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        os.close(self.master)
+        return rc

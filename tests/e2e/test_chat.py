@@ -8,11 +8,13 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
 
-from msgtools import T, Conn, Lines, free_port, tools_fixture, wait_listening
+from msgtools import (HOSTILE, HOSTILE_SHOWN, T, Conn, Lines, PtyTool, free_port, tools_fixture,
+                      wait_listening)
 
 WELCOME_RE = re.compile(rb"^\* welcome to ferry chat, (?P<name>\S+): /nick NAME, /who, /quit\n$")
 
@@ -601,3 +603,130 @@ def test_gbk_operator_unwritable_line(tools):
     srv.stderr.expect(b"ferry chat: that line cannot be written in GBK", what="broker stderr")
     srv.write("好\n".encode("utf-8"))
     a.expect(b"server: " + "好\n".encode("gbk"))
+
+
+def plain_server():
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    ls.settimeout(T)
+    return ls
+
+
+def test_client_on_a_terminal_shows_controls_visibly():
+    """A server sends terminal controls: on a terminal the client shows
+    them as ^[ and \\xHH instead of obeying them, keeps tab, CRLF and UTF-8
+    text (a character cut between two packets included)."""
+    with plain_server() as ls:
+        cl = PtyTool(["chat", "127.0.0.1:%d" % ls.getsockname()[1]])
+        try:
+            conn, _ = ls.accept()
+            with conn:
+                conn.sendall(HOSTILE + b"\r\n")
+                cl.until(b"tab\r\n")
+                conn.sendall(b"cut \xe4")
+                cl.until(b"cut ")
+                time.sleep(0.2)
+                conn.sendall(b"\xbd\xa0 whole\n")
+                got = cl.until(b"whole\n")
+                assert got == HOSTILE_SHOWN + b"\r\ncut \xe4\xbd\xa0 whole\n"
+                assert b"\x1b" not in got and b"\x9b" not in got
+        finally:
+            cl.stop()
+
+
+def test_client_on_a_pipe_passes_bytes_raw(tools):
+    with plain_server() as ls:
+        cl = tools.run("chat", "127.0.0.1:%d" % ls.getsockname()[1])
+        conn, _ = ls.accept()
+        with conn:
+            conn.sendall(HOSTILE + b"\r\n")
+            cl.stdout.expect(HOSTILE + b"\r\n", what="client stdout")
+            assert cl.stdout.data == HOSTILE + b"\r\n"
+
+
+def test_operator_terminal_shows_controls_visibly():
+    """The broker's operator on a terminal sees a client's controls as
+    ^[ and \\xHH; the other clients get the bytes as sent."""
+    srv = PtyTool(["chat", "-l", "-p", "0", "-b", "127.0.0.1"], stdin_tty=True)
+    try:
+        first = srv.until(b"\n", timeout=10)
+        m = re.search(rb"listening on 127\.0\.0\.1:(\d+)\n", first)
+        assert m, first
+        addr = ("127.0.0.1", int(m.group(1)))
+        a = Conn(addr)
+        a.name = WELCOME_RE.match(a.line()).group("name")
+        b = Conn(addr)
+        b.name = WELCOME_RE.match(b.line()).group("name")
+        a.expect(b"* %s joined\n" % b.name)
+        a.send(HOSTILE + b"\n")
+        b.expect(a.name + b": " + HOSTILE + b"\n")
+        got = srv.until(b"tab\n")
+        assert got.endswith(a.name + b": " + HOSTILE_SHOWN + b"\n")
+        assert b"\x1b" not in got and b"\x9b" not in got
+    finally:
+        assert srv.stop() == 0
+
+
+def paste_round(tools, run):
+    """Eight clients that read what they get each paste 512 KB at once
+    (rate limit out of the way, the default --queue); a ninth only reads.
+    Returns (the notices of drops seen, {reader: {sender: the bytes its
+    messages carried}}, the pastes)."""
+    srv = tools.server("chat", "--rate", "1000000")
+    clients = [Lines(srv.addr) for _ in range(9)]
+    try:
+        for i, c in enumerate(clients):
+            c.send(b"/nick p%d\n" % i)
+        for c in clients:
+            c.wait_line(lambda ln: ln.endswith(b" is now p8\n"), timeout=20)
+        n = 512
+        pastes = [b"".join(b"p%d %04d %s\n" % (i, k, b"z" * 1000) for k in range(n))
+                  for i in range(8)]
+        senders = [threading.Thread(target=clients[i].send, args=(pastes[i],)) for i in range(8)]
+        for t in senders:
+            t.start()
+
+        def carried(c):
+            """What each sender's messages to c carried, LFs left out (a
+            read that empties a sender's socket mid-line makes a message of
+            what came so far: proto/line)."""
+            out = {j: bytearray() for j in range(8)}
+            for ln in c.snapshot():
+                m = re.match(rb"p(\d): ", ln)
+                if m and ln.endswith(b"\n"):
+                    out[int(m.group(1))] += ln[4:-1]
+            return out
+
+        size = len(pastes[0].replace(b"\n", b""))
+        want = [7 * size if i < 8 else 8 * size for i in range(9)]
+        deadline = time.monotonic() + 90
+        drops = []
+        while time.monotonic() < deadline:
+            drops = [ln for c in clients for ln in c.snapshot() if b"was dropped" in ln]
+            got = [sum(map(len, carried(c).values())) for c in clients]
+            if drops or all(got[i] >= want[i] for i in range(9)):
+                break
+            time.sleep(0.2)
+        for t in senders:
+            t.join(10)
+        return drops, {i: carried(c) for i, c in enumerate(clients)}, pastes
+    finally:
+        for c in clients:
+            c.close()
+
+
+@pytest.mark.parametrize("run", range(4))
+def test_paste_burst_never_drops_a_reader(tools, run):
+    """A reader that keeps reading is never dropped under a burst: the
+    broker stops reading the senders while a reader's queue is high
+    (backpressure), and every reader gets every byte of every other
+    sender's paste, in order. Before the fix the broker dropped readers
+    as "did not read" in about half the runs."""
+    drops, per, pastes = paste_round(tools, run)
+    assert drops == [], f"run {run}: {drops[:3]}"
+    for i in range(9):
+        for j in range(8):
+            if j != i:
+                assert bytes(per[i][j]) == pastes[j].replace(b"\n", b""), \
+                    f"run {run}: reader p{i} missed bytes of p{j}"

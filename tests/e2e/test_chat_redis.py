@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -493,3 +494,129 @@ def test_silent_redis_is_given_up_and_retried(tools):
         for c in held:
             c.close()
         lsock.close()
+
+
+class FakeRedis:
+    """A scripted Redis on 127.0.0.1 for what the broker asks of it: it
+    confirms SUBSCRIBE, forwards every PUBLISH to the subscribers (so the
+    broker's own pings come back), answers other commands with :1 (LRANGE
+    with an empty list) until a command names `silence`; from then on it
+    still reads and forwards but answers nothing on that connection."""
+
+    def __init__(self, silence):
+        self.silence = silence
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.subs, self.conns = [], []
+        self.silenced = threading.Event()
+        self.lock = threading.Lock()
+        self.done = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.done:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _commands(buf):
+        """Complete RESP arrays of bulk strings at the front of buf:
+        ([argv, ...], bytes used)."""
+        out, pos = [], 0
+        while True:
+            try:
+                if buf[pos:pos + 1] != b"*":
+                    return out, pos
+                eol = buf.index(b"\r\n", pos)
+                argv, p = [], eol + 2
+                for _ in range(int(buf[pos + 1:eol])):
+                    e = buf.index(b"\r\n", p)
+                    n = int(buf[p + 1:e])
+                    if len(buf) < e + 2 + n + 2:
+                        return out, pos
+                    argv.append(bytes(buf[e + 2:e + 2 + n]))
+                    p = e + 2 + n + 2
+            except ValueError:
+                return out, pos
+            out.append(argv)
+            pos = p
+
+    def _serve(self, c):
+        buf, silent = bytearray(), False
+        while True:
+            try:
+                chunk = c.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            cmds, used = self._commands(buf)
+            del buf[:used]
+            for argv in cmds:
+                name = argv[0].upper()
+                if name == b"SUBSCRIBE":
+                    with self.lock:
+                        self.subs.append(c)
+                    c.sendall(b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(argv[1]),
+                                                                             argv[1]))
+                    continue
+                if name == b"PUBLISH":
+                    msg = b"*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+                        len(argv[1]), argv[1], len(argv[2]), argv[2])
+                    with self.lock:
+                        for s in self.subs:
+                            try:
+                                s.sendall(msg)
+                            except OSError:
+                                pass
+                if any(self.silence in a for a in argv[1:]):
+                    silent = True
+                    self.silenced.set()
+                if not silent:
+                    c.sendall(b"*0\r\n" if name == b"LRANGE" else b":1\r\n")
+
+    def close(self):
+        self.done = True
+        self.lsock.close()
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def test_nick_released_when_redis_stops_answering_while_lines_flow(tools):
+    """Redis reads the /nick's claim and never answers it, while another
+    client's lines keep going out to Redis (the socket takes them: write
+    readiness, no answer). The claimer's input is held only until the
+    answer deadline (5 s): then the link is given up, the name is decided
+    locally and its held line goes out. Before the fix every write
+    postponed the deadline, so the claimer waited as long as lines flowed;
+    here they flow for up to 25 s, five times the deadline."""
+    fake = FakeRedis(b"nick:zed")
+    try:
+        a = broker(tools, fake.url + "/quiet")
+        x = join(a)
+        y = join(a, [x])
+        x.send(b"/nick zed\nheld line\n")
+        assert fake.silenced.wait(T), "the claim did not reach Redis"
+        seen = bytearray()
+        deadline = time.monotonic() + 25
+        i = 0
+        while b"zed: held line\n" not in seen and time.monotonic() < deadline:
+            y.send(b"flowing %d\n" % i)
+            i += 1
+            x.quiet_for(0.2)  # x reads (and drops) the flow meanwhile
+            seen += y.quiet_for(0.05)
+        assert b"zed: held line\n" in seen, "the /nick's input was still held after 25 s of lines"
+        a.stderr.expect(b"no answer for 5000 ms", what="broker stderr")
+    finally:
+        fake.close()

@@ -1,12 +1,14 @@
 """End-to-end tests of `ferry udp`: the echo listener, replies to the most
 recent sender, the sending side with --wait, truncated datagrams, oversized
 lines, ICMP errors and GBK on the wire."""
+import re
 import socket
+import struct
 import time
 
 import pytest
 
-from msgtools import T, Dgram, free_port, tools_fixture
+from msgtools import HOSTILE, HOSTILE_SHOWN, T, Dgram, PtyTool, Tool, free_port, tools_fixture
 
 MAX = 65507
 
@@ -233,3 +235,100 @@ def test_bytes_unchanged_without_charset(tools):
     srv.stdout.expect(f"{d.local}: ".encode() + "你好".encode("gbk") + b"\n", what="listener stdout")
     srv.write("世界\n".encode("utf-8"))
     assert d.recv()[0] == "世界".encode("utf-8")
+
+
+def spoof(src, dst, payload):
+    """Sends one UDP datagram from src to dst (IPv4 loopback addresses)
+    whatever socket holds src: a raw socket writes the IP header itself."""
+    udp = struct.pack("!HHHH", src[1], dst[1], 8 + len(payload), 0) + payload  # no checksum
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, socket.IPPROTO_UDP, 0,
+                     socket.inet_aton(src[0]), socket.inet_aton(dst[0]))
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as s:
+        s.sendto(ip + udp, (dst[0], 0))
+
+
+def echo_listener(tools, bind):
+    t = Tool(["udp", "-l", "-p", "0", "-b", bind, "--echo"], listen=True, server=True)
+    tools.tools.append(t)
+    return t
+
+
+def settled(outputs, needle, within=15.0):
+    """Counts of needle in each output once they stop growing (the same
+    over one second), or None when they still grow after `within` s."""
+    deadline = time.monotonic() + within
+    last = None
+    while time.monotonic() < deadline:
+        now = [o.data.count(needle) for o in outputs]
+        if now == last:
+            return now
+        last = now
+        time.sleep(1.0)
+    return None
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1", "0.0.0.0"])
+def test_echo_never_answers_its_own_address(tools, bind):
+    """A datagram forged to come from the listener's own address and port:
+    answering it would send it to itself, again and again (130,000 times
+    a second before the fix). It is shown once and not answered."""
+    srv = echo_listener(tools, bind)
+    me = ("127.0.0.1", srv.port)
+    spoof(me, me, b"from myself")
+    line = f"127.0.0.1:{srv.port}: from myself\n".encode()
+    srv.stdout.expect(line, what="listener stdout")
+    assert settled([srv.stdout], line) == [1]
+    srv.stderr.expect(b"this socket's own address: not answered", what="listener stderr")
+    # Still an echo for everyone else.
+    d = Dgram()
+    d.sendto(b"ping", srv.addr)
+    assert d.recv()[0] == b"ping"
+
+
+def test_two_echo_listeners_stop_answering_each_other(tools):
+    """One datagram to an echo listener, forged to come from another echo
+    listener: they answer each other, each within its budget for one
+    sender, and then the datagram is dropped and the loop ends (before the
+    fix it went on forever)."""
+    a, b = echo_listener(tools, "127.0.0.1"), echo_listener(tools, "127.0.0.1")
+    spoof(b.addr, a.addr, b"ball")
+    counts = settled([a.stdout, b.stdout], b": ball\n")
+    assert counts is not None, "the two listeners still answer each other after 15 s"
+    # Each answers at most its burst (1000) plus what refills meanwhile.
+    assert 1 <= counts[0] <= 5000 and 1 <= counts[1] <= 5000, counts
+    # The one whose budget ran out first dropped it, and said so.
+    over = b"answers a second; the rest are not answered"
+    assert over in a.stderr.data + b.stderr.data, (a.stderr.data, b.stderr.data)
+    # Both still answer others.
+    d = Dgram()
+    for t in (a, b):
+        d.sendto(b"ping", t.addr)
+        assert d.recv()[0] == b"ping"
+
+
+def test_listener_on_a_terminal_shows_controls_visibly():
+    """On a terminal, a datagram's controls are shown as ^[ and \\xHH, its
+    text as sent; a UTF-8 character cut at the end of one datagram is shown
+    as bytes, not joined to the next."""
+    srv = PtyTool(["udp", "-l", "-p", "0", "-b", "127.0.0.1"])
+    try:
+        first = srv.until(b"\n", timeout=10)
+        m = re.search(rb"listening on 127\.0\.0\.1:(\d+)\n", first)
+        assert m, first
+        d = Dgram()
+        d.sendto(HOSTILE, ("127.0.0.1", int(m.group(1))))
+        d.sendto(b"cut \xe4\xbd", ("127.0.0.1", int(m.group(1))))
+        d.sendto(b"\xa0 next", ("127.0.0.1", int(m.group(1))))
+        got = srv.until(b"next\n")
+        me = d.local.encode()
+        assert got[len(first):] == (me + b": " + HOSTILE_SHOWN + b"\n" + me + b": cut \\xe4\\xbd\n" +
+                                    me + b": \\xa0 next\n")
+    finally:
+        assert srv.stop() == 0
+
+
+def test_listener_on_a_pipe_passes_bytes_raw(tools):
+    srv = tools.server("udp")
+    d = Dgram()
+    d.sendto(HOSTILE, srv.addr)
+    srv.stdout.expect(d.local.encode() + b": " + HOSTILE + b"\n", what="listener stdout")

@@ -38,6 +38,8 @@ struct fixture {
     int replies, null_replies;
     char reply[64];
     bool stop_on_reply, stop_on_down;
+    bool ping_each_tick; /* a new command (a write) every tick while up */
+    int64_t down_at;
 };
 
 static void on_tick(struct ev_loop *loop)
@@ -45,6 +47,11 @@ static void on_tick(struct ev_loop *loop)
     struct fixture *f = loop->data;
 
     rds_tick(&f->r);
+    if (f->ping_each_tick && rds_up(&f->r)) {
+        const char *argv[] = {"PING"};
+        size_t lens[] = {4};
+        rds_command(&f->r, NULL, NULL, 1, argv, lens);
+    }
     if (loop->now >= f->until)
         loop->stop = true;
 }
@@ -98,6 +105,7 @@ static void on_down(struct rds *r, int err)
     struct fixture *f = r->data;
     f->downs++;
     f->down_err = err;
+    f->down_at = clock_ms();
     if (f->stop_on_down)
         f->loop.stop = true;
 }
@@ -268,6 +276,26 @@ static void test_silent_server_times_out(void **state)
     assert_true(clock_ms() - t0 >= 300);
 }
 
+/* The server reads every command and answers none while a new command
+ * goes out every tick: those writes are not answers, so the first command
+ * still times out after the timeout (300 ms), not never (the loop runs
+ * for up to MAX_MS, ten times that). */
+static void test_writes_do_not_postpone_the_answer_deadline(void **state)
+{
+    struct fixture *f = *state;
+
+    f->script = SILENT;
+    connect_up(f);
+    ping(f);
+    f->ping_each_tick = true;
+    f->stop_on_down = true;
+    run(f);
+    assert_int_equal(f->downs, 1);
+    assert_int_equal(f->down_err, -ETIMEDOUT);
+    assert_int_equal(f->null_replies, 1);
+    assert_true(f->down_at < f->until);
+}
+
 /* An idle connection is not a stall: no command, no timeout. */
 static void test_idle_is_not_a_stall(void **state)
 {
@@ -307,6 +335,8 @@ int main(void)
     unit_add_fixture(&l, "server hangs up", test_server_hangs_up, setup, teardown, NULL);
     unit_add_fixture(&l, "silent server times out", test_silent_server_times_out, setup, teardown,
                      NULL);
+    unit_add_fixture(&l, "writes do not postpone the answer deadline",
+                     test_writes_do_not_postpone_the_answer_deadline, setup, teardown, NULL);
     unit_add_fixture(&l, "idle is not a stall", test_idle_is_not_a_stall, setup, teardown, NULL);
     unit_add_fixture(&l, "close runs callbacks", test_close_runs_callbacks, setup, teardown, NULL);
     return unit_run("rds", &l);

@@ -397,6 +397,27 @@ static void test_queued_writes_go_out(void **state)
     assert_int_equal(f->nclose, 0);
 }
 
+/* taken counts the bytes the socket took, sent at once or from the queue:
+ * while some wait, it is what was written minus what is queued; once the
+ * peer has read everything, all of it. */
+static void test_taken_counts_what_the_socket_took(void **state)
+{
+    struct fx *f = *state;
+    size_t off = 0;
+
+    small_sndbuf(f->fd);
+    start(f, 64, 256u << 10);
+    assert_int_equal(f->st.taken, 0);
+    assert_int_equal(write_until_queued(f, &off, 20000), 0);
+    assert_int_equal(f->st.taken, off - stream_queued(&f->st));
+    uint64_t before = f->st.taken;
+    f->want = off;
+    f->on_tick = drain_to_want;
+    assert_int_equal(ev_run(&f->loop), 0);
+    assert_true(f->st.taken > before);
+    assert_int_equal(f->st.taken, off);
+}
+
 /* Past out_max, stream_write is -ENOBUFS and queues nothing; the stream
  * stays open (the owner decides), and closing it says -ENOBUFS. */
 static void test_output_cap(void **state)
@@ -757,6 +778,8 @@ int main(void)
         test_full_input_peer_close_no_spin);
     ADD("out: queued writes go out in order, EPOLLOUT off, queue freed",
         test_queued_writes_go_out);
+    ADD("out: taken counts what the socket took, at once and from the queue",
+        test_taken_counts_what_the_socket_took);
     ADD("out cap: -ENOBUFS queues nothing, stream stays open until the owner closes",
         test_output_cap);
     ADD("out: close after flush sends the queue, then on_close(0)", test_close_after_flush);
