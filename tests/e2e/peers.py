@@ -8,7 +8,6 @@ Every receive has a deadline, every loop is bounded, everything listens on
 import http.server
 import os
 import re
-import shutil
 import socket
 import ssl
 import struct
@@ -18,7 +17,7 @@ import threading
 import time
 import traceback
 
-from ferrylib import FERRY, TIMEOUT, clean_env
+from ferrylib import FERRY, TIMEOUT, clean_env, need_tool
 
 RUN_TIMEOUT = 30.0  # seconds for one client run
 MAX_CONNS = 500  # connections one scripted server accepts at most
@@ -445,7 +444,7 @@ http {{
     }}
 }}
 """)
-            nginx = shutil.which("nginx") or "/usr/sbin/nginx"  # /usr/sbin is not on every PATH
+            nginx = need_tool("nginx")
             self.proc = subprocess.Popen([nginx, "-p", d, "-e", f"{d}/error.log", "-c", conf],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)

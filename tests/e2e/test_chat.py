@@ -5,13 +5,13 @@ chat` client against the ferry broker, ncat --chat and a plain line server."""
 import os
 import pty
 import re
-import shutil
 import socket
 import subprocess
 import time
 
 import pytest
 
+from ferrylib import need_tool
 from msgtools import T, Conn, Lines, free_port, tools_fixture, wait_listening
 
 WELCOME_RE = re.compile(rb"^\* welcome to ferry chat, (?P<name>\S+): /nick NAME, /who, /quit\n$")
@@ -532,10 +532,9 @@ def test_client_with_a_plain_line_server(tools):
         assert b"ferry chat: the server closed the connection" in cl.stderr.data
 
 
-@pytest.mark.skipif(shutil.which("ncat") is None, reason="ncat is not installed")
 def test_client_with_ncat_chat(tools):
     port = free_port()
-    ncat = subprocess.Popen(["ncat", "--chat", "-l", "127.0.0.1", str(port)], stdin=subprocess.DEVNULL,
+    ncat = subprocess.Popen([need_tool("ncat"), "--chat", "-l", "127.0.0.1", str(port)], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_listening(port)

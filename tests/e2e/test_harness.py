@@ -7,8 +7,6 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PRELUDE = '''
