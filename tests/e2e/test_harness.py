@@ -1,7 +1,8 @@
 """The test harness itself: a scripted server's handler error fails the
-test that owns the server, and under CI=true a skip fails unless it is one
-of conftest.MACHINE_SKIPS. Each case runs a tiny pytest in a subprocess
-with this directory's conftest loaded as a plugin."""
+test that owns the server; under CI=true a skip fails unless it is one of
+conftest.MACHINE_SKIPS; a missing tool fails its module under make test
+(FERRY_NEED_TOOLS=1). Each case runs a tiny pytest in a subprocess with
+this directory's conftest loaded as a plugin."""
 import os
 import re
 import subprocess
@@ -31,14 +32,16 @@ def good(peer):
 '''
 
 
-def run_pytest(tmp_path, body, ci=False):
-    """Runs the test file PRELUDE + body; returns (outcome counts, output)."""
+def run_pytest(tmp_path, body, ci=False, need_tools=False):
+    """Runs the test file PRELUDE + body; returns (exit status, outcome counts, output)."""
     f = tmp_path / "test_case.py"
     f.write_text(PRELUDE + body)
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "FERRY_NEED_TOOLS", "PYTEST_ADDOPTS")}
     env["PYTHONPATH"] = HERE
     if ci:
         env["CI"] = "true"
+    if need_tools:
+        env["FERRY_NEED_TOOLS"] = "1"
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "conftest", "-p", "no:cacheprovider",
                         str(f)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     out = p.stdout + p.stderr
@@ -104,3 +107,25 @@ def test_under_ci_only_machine_skips_pass(tmp_path):
     assert (rc, counts) == (1, {"failed": 1, "error": 1, "skipped": 1}), out
     assert "skipped under CI=true: 'some tool is missing'" in out
     assert "skipped under CI=true: \"a marker's reason\"" in out
+
+
+MISSING_TOOL = '''
+from ferrylib import need_tool
+
+TOOL = need_tool("ferry-no-such-tool")
+
+def test_uses_it():
+    pass
+'''
+
+
+def test_missing_tool_skips_its_module_when_run_by_hand(tmp_path):
+    rc, counts, out = run_pytest(tmp_path, MISSING_TOOL)
+    assert (rc, counts) == (5, {"skipped": 1}), out  # 5: the one module skipped, no test left
+    assert "ferry-no-such-tool is missing" in out
+
+
+def test_missing_tool_fails_its_module_under_make_test(tmp_path):
+    rc, counts, out = run_pytest(tmp_path, MISSING_TOOL, need_tools=True)
+    assert (rc, counts) == (2, {"error": 1}), out
+    assert "RuntimeError: ferry-no-such-tool is missing" in out
