@@ -149,6 +149,7 @@ fuzz-smoke:
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
 # The unit tests under ASan/UBSan, built apart (build/asan) so that the
 # objects of build/ferry are not rebuilt.
 unit-asan:
