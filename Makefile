@@ -1,7 +1,8 @@
 # ferry: plain GNU make.
 #   make              build build/ferry
 #   make run          build and serve the current directory on port 8000
-#   make test         install what tests need (as root), build, run unit and end-to-end tests
+#   make test         install what tests need (as root), build, run the unit tests (also under
+#                     ASan/UBSan, in build/asan), each fuzz target briefly, the end-to-end tests
 #   make SANITIZE=1   build with AddressSanitizer and UBSan (any target)
 #   make bench        run the benchmarks in bench/ (installs nginx-light, wrk)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -40,14 +41,14 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # while installing; it is removed again.
 PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light redis-server haproxy \
-             chromium nodejs
+             chromium nodejs iproute2
 # tus-js-client (npm, pinned in tests/interop/package-lock.json): an outside
 # client of the resumable-upload draft for tests/e2e/test_interop_tus.py.
 INTEROP_STAMP := tests/interop/node_modules/.package-lock.json
 PKG_BENCH := nginx-light wrk python3 bc curl wget time
 PKG_FUZZ  := clang libclang-rt-14-dev
 
-.PHONY: all run test unit e2e fuzz deps-build deps-test deps-npm deps-bench deps-fuzz bench install clean
+.PHONY: all run test unit unit-asan e2e fuzz fuzz-smoke deps-build deps-test deps-npm deps-bench deps-fuzz bench install clean
 
 all: $(BUILD)/ferry
 
@@ -69,9 +70,9 @@ $(BUILD)/ferry: $(OBJ_CMD) $(BUILD)/libferry.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a $(BUILD)/flags | deps-test
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a -lcmocka $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -MMD -MP -o $@ $< $(BUILD)/libferry.a -lcmocka $(LDLIBS)
 
--include $(OBJ_LIB:.o=.d) $(OBJ_CMD:.o=.d)
+-include $(OBJ_LIB:.o=.d) $(OBJ_CMD:.o=.d) $(UNIT_BIN:=.d)
 
 run: deps-build
 	$(MAKE) all
@@ -110,17 +111,32 @@ deps-fuzz:
 # libFuzzer targets for the parsers a peer feeds and for a whole server
 # connection (tests/fuzz/fuzz_*.c), built with clang and ASan/UBSan; each runs FUZZ_SECONDS from its seeds, its
 # corpus growing in $(BUILD)/fuzz/. A crash stops make and leaves the input.
+# The library is compiled once for all of them, in $(BUILD)/fuzz/obj.
+# make fuzz-smoke (part of make test): each target FUZZ_SMOKE_SECONDS, so that a
+# harness that no longer builds or crashes on its seeds fails the tests.
 FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_CC      ?= clang
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_LIB     := $(SRC_LIB)
-FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 $(WARN) -Wno-missing-prototypes \
-                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ     := $(SRC_LIB:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -pthread -g -O1 $(WARN) -Wno-missing-prototypes \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | deps-fuzz
+$(BUILD)/fuzz/flags: FORCE
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -pthread -o $@ $< $(FUZZ_LIB) -lssl -lcrypto -lhiredis -lcrypt
+	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ || echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' > $@
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags | deps-fuzz
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(BUILD)/fuzz/flags | deps-fuzz
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lssl -lcrypto -lhiredis -lcrypt
+
+.SECONDARY: $(FUZZ_OBJ)
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for b in $(FUZZ_BIN); do n=$${b##*/fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$n; \
@@ -128,16 +144,29 @@ fuzz: $(FUZZ_BIN)
 	  $$b -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -artifact_prefix=$(BUILD)/fuzz/crash-$$n- \
 	    $(BUILD)/fuzz/corpus-$$n tests/fuzz/seeds/$$n > $(BUILD)/fuzz/$$n.log 2>&1 || \
 	    { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; tail -2 $(BUILD)/fuzz/$$n.log; done
+fuzz-smoke:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# The unit tests under ASan/UBSan, built apart (build/asan) so that the
+# objects of build/ferry are not rebuilt.
+unit-asan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 unit
+
+# -rs lists every skip and its reason; FERRY_NEED_TOOLS=1: a program the
+# tests need that is missing (deps-test installs them all) fails its module
+# (ferrylib.need_tool); under CI=true any skip not in conftest's
+# MACHINE_SKIPS fails.
 e2e: $(BUILD)/ferry deps-test
-	FERRY=$(abspath $(BUILD)/ferry) $(PYTHON) -m pytest -q tests/e2e
+	FERRY=$(abspath $(BUILD)/ferry) FERRY_NEED_TOOLS=1 $(PYTHON) -m pytest -q -rs tests/e2e
 
 test: deps-build deps-test
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) unit-asan
+	$(MAKE) fuzz-smoke
 	$(MAKE) e2e
 
 bench: deps-bench $(BUILD)/ferry

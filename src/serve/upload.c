@@ -207,9 +207,30 @@ void upload_abort(struct upload *u)
     free(u);
 }
 
+/* Renames tmp over name in dirfd; *created says no file had the name. The
+ * rename itself answers that (RENAME_NOREPLACE first): a look before it
+ * could be overtaken by another upload's commit, and both would say 201. */
+static int rename_into_place(int dirfd, const char *tmp, const char *name, bool *created)
+{
+    if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) == 0) {
+        *created = true;
+        return 0;
+    }
+    if (errno == EEXIST) {
+        *created = false;
+    } else if (errno == EINVAL || errno == ENOSYS) { /* no RENAME_NOREPLACE here */
+        struct stat st;
+        *created = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0;
+    } else {
+        return -errno;
+    }
+    if (renameat(dirfd, tmp, dirfd, name) < 0)
+        return -errno;
+    return 0;
+}
+
 int upload_commit(struct upload *u, bool *created)
 {
-    struct stat st;
     int rc = 0;
 
     if (fsync(u->fd) < 0) {
@@ -232,11 +253,9 @@ int upload_commit(struct upload *u, bool *created)
         }
         u->named = true;
     }
-    *created = fstatat(u->dirfd, u->name, &st, AT_SYMLINK_NOFOLLOW) != 0;
-    if (renameat(u->dirfd, u->tmpname, u->dirfd, u->name) < 0) {
-        rc = -errno;
+    rc = rename_into_place(u->dirfd, u->tmpname, u->name, created);
+    if (rc < 0)
         goto fail;
-    }
     u->named = false;
     fsync(u->dirfd); /* the new name survives a crash too */
     close(u->fd);

@@ -5,13 +5,19 @@ hanging the suite."""
 import hashlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
 
-FERRY = os.environ.get("FERRY") or "/work/main/build/ferry"
+import pytest
+
+# The binary under test: $FERRY, else this checkout's build/ferry (never one
+# outside the checkout, which could be another version).
+FERRY = os.environ.get("FERRY") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "build", "ferry")
 
 # "ferry: serving DIR on http://127.0.0.1:PORT/" (or http://[::1]:PORT/, or https://)
 SERVING_RE = re.compile(r"^ferry: serving (?P<dir>.*) on (?P<scheme>https?)://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d+)/$")
@@ -21,6 +27,29 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 MAX_HEAD = 64 * 1024  # the most response head bytes we accept
 MAX_BODY = 256 << 20  # the most bytes we read until close
+
+
+TOOL_DIRS = ("/usr/sbin", "/sbin")  # Debian's haproxy, nginx, ip: not on every user's PATH
+
+
+def find_tool(name):
+    """The path of program name, on PATH or in TOOL_DIRS; None where it is missing."""
+    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(TOOL_DIRS))
+
+
+def need_tool(name):
+    """The path of program name, for a module or a test that cannot run
+    without it (call it at module level or in the test). Where it is
+    missing: under `make test` (which installs every tool in PKG_TEST and
+    sets FERRY_NEED_TOOLS=1) it raises, so the module or the test fails;
+    run by hand, the module or the test is skipped saying what is missing."""
+    path = find_tool(name)
+    if path is not None:
+        return path
+    msg = f"{name} is missing (make test installs it: PKG_TEST in the Makefile)"
+    if os.environ.get("FERRY_NEED_TOOLS") == "1":
+        raise RuntimeError(msg)
+    pytest.skip(msg, allow_module_level=True)
 
 
 def sha256(data):

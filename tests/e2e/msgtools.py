@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 
-FERRY = os.environ.get("FERRY") or "/work/main/build/ferry"
+from ferrylib import FERRY  # the one place that says which binary
 
 T = 5.0  # seconds for one expected event
 START_TIMEOUT = 10.0

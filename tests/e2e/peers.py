@@ -8,7 +8,6 @@ Every receive has a deadline, every loop is bounded, everything listens on
 import http.server
 import os
 import re
-import shutil
 import socket
 import ssl
 import struct
@@ -16,8 +15,9 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
-from ferrylib import FERRY, TIMEOUT, clean_env
+from ferrylib import FERRY, TIMEOUT, clean_env, need_tool
 
 RUN_TIMEOUT = 30.0  # seconds for one client run
 MAX_CONNS = 500  # connections one scripted server accepts at most
@@ -184,16 +184,41 @@ class Peer:
         self.sock.close()
 
 
+_servers = []  # every ScriptedServer made, until check_servers has looked at it
+_servers_lock = threading.Lock()
+
+
+def check_servers():
+    """Fails (AssertionError) when a handler of any ScriptedServer raised
+    since the last look: the conftest calls this at the end of every test,
+    so an assert in a handler fails the test that owns the server. Servers
+    already closed are forgotten; open ones (a module's) stay watched."""
+    with _servers_lock:
+        servers = list(_servers)
+    found = []
+    for srv in servers:
+        found += srv.take_errors()
+        if srv.closed:
+            with _servers_lock:
+                _servers.remove(srv)
+    if found:
+        raise AssertionError("a scripted server's handler failed:\n" + "\n".join(found))
+
+
 class ScriptedServer:
     """A loopback server that runs handler(peer) in a thread per connection.
 
-    Requests read through Peer.read_request are kept in .requests; errors
-    raised by handlers in .errors. Use it as a context manager."""
+    Requests read through Peer.read_request are kept in .requests. An
+    exception a handler raises fails the test: leaving the `with` block
+    raises it (unless the test is already failing), and so does the check
+    at the end of every test (check_servers). A handler that expects the
+    client to go away catches that itself."""
 
     def __init__(self, handler):
         self.handler = handler
         self.requests = []
-        self.errors = []
+        self.errors = []  # tracebacks (text) of handler exceptions not yet reported
+        self.closed = False
         self.connections = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -207,6 +232,8 @@ class ScriptedServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
         self._acceptor.start()
+        with _servers_lock:
+            _servers.append(self)
 
     def url(self, path):
         return self.base + path
@@ -234,27 +261,40 @@ class ScriptedServer:
         peer = Peer(sock, self, index)
         try:
             self.handler(peer)
-        except Exception as e:  # kept for the test to look at
+        except Exception:  # reported by __exit__ or check_servers
+            text = f"connection {index} to {self.base}: " + traceback.format_exc()
             with self._lock:
-                self.errors.append(e)
+                self.errors.append(text)
         finally:
             try:
                 sock.close()
             except OSError:
                 pass
 
+    def take_errors(self):
+        """The handler errors not yet reported (tracebacks), now reported."""
+        with self._lock:
+            errors, self.errors = self.errors, []
+        return errors
+
     def close(self):
+        """Stops accepting and waits (bounded) for the handlers to end."""
         self._stop.set()
         self._acceptor.join(5)
         self.lsock.close()
         for t in self._threads:
             t.join(5)
+        self.closed = True
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.close()
+        if exc_type is None:
+            errors = self.take_errors()
+            if errors:
+                raise AssertionError("a scripted server's handler failed:\n" + "\n".join(errors))
 
 
 def keep_alive(respond):
@@ -404,7 +444,7 @@ http {{
     }}
 }}
 """)
-            nginx = shutil.which("nginx") or "/usr/sbin/nginx"  # /usr/sbin is not on every PATH
+            nginx = need_tool("nginx")
             self.proc = subprocess.Popen([nginx, "-p", d, "-e", f"{d}/error.log", "-c", conf],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)

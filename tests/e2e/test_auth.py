@@ -4,11 +4,10 @@ limit, checks off the event loop, ferry passwd and bad auth files.
 
 The test for "from another host" puts the client in a network namespace
 joined to this one by a veth pair, so the server sees a non-loopback peer
-while no packet leaves the machine; it is skipped where namespaces cannot
-be made (not root, no ip)."""
+while no packet leaves the machine; it needs root and ip(8) (iproute2, which
+make test installs)."""
 import base64
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -17,7 +16,7 @@ import warnings
 
 import pytest
 
-from ferrylib import FERRY, HttpConn, build_request, cpu_seconds, http_request, raw_fetch
+from ferrylib import FERRY, HttpConn, build_request, cpu_seconds, http_request, need_tool, raw_fetch
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -356,21 +355,48 @@ def test_check_past_the_head_deadline_is_503_and_close(start_server, root, tmp_p
 
 # ---- not over plain HTTP from other hosts ------------------------------------------
 
+NETNS_PREFIX = "ferryauth"  # + the pid of the pytest that made it
+
+
+def remove_stale_netns(ip):
+    """Removes the namespaces (and their veth) of runs no longer alive: a
+    killed run leaves its own behind."""
+    r = subprocess.run([ip, "netns", "list"], capture_output=True, text=True, timeout=10)
+    for line in r.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        pid = name[len(NETNS_PREFIX):]
+        if name.startswith(NETNS_PREFIX) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            subprocess.run([ip, "link", "del", f"fah{pid}"], capture_output=True, timeout=10)
+            subprocess.run([ip, "netns", "del", name], capture_output=True, timeout=10)
+
+
 class Netns:
     """A network namespace joined to ours by a veth pair: the client inside it
-    is another host to the server, and no packet leaves this machine."""
+    is another host to the server, and no packet leaves this machine. Names
+    carry this run's pid, so that runs side by side do not meet; the /30
+    is one no interface here has yet."""
 
     def __init__(self):
-        n = os.getpid() % 10000
-        self.name = f"ferryauth{n}"
-        self.host_if, self.ns_if = f"fah{n}", f"fan{n}"
-        sub = n % 250 + 1
-        self.host_ip, self.ns_ip = f"10.231.{sub}.1", f"10.231.{sub}.2"
+        pid = os.getpid()
+        self.name = f"{NETNS_PREFIX}{pid}"
+        self.host_if, self.ns_if = f"fah{pid}", f"fan{pid}"
+
+    def free_subnet(self, ip):
+        used = subprocess.run([ip, "-o", "-4", "addr", "show"], capture_output=True, text=True,
+                              timeout=10).stdout
+        for i in range(16384):
+            n = (os.getpid() + i) % 16384  # the n-th /30 of 10.231.0.0/16
+            host, peer = (f"10.231.{n // 64}.{n % 64 * 4 + k}" for k in (1, 2))
+            if f" {host}/" not in used and f" {peer}/" not in used:
+                return host, peer
+        raise AssertionError("no free /30 in 10.231.0.0/16")
 
     def up(self):
-        ip = shutil.which("ip")
-        if os.geteuid() != 0 or ip is None:
-            pytest.skip("needs root and ip(8) for a network namespace")
+        ip = need_tool("ip")
+        if os.geteuid() != 0:
+            pytest.skip("needs root for a network namespace")
+        remove_stale_netns(ip)
+        self.host_ip, self.ns_ip = self.free_subnet(ip)
         cmds = [["netns", "add", self.name],
                 ["link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if],
                 ["link", "set", self.ns_if, "netns", self.name],
@@ -383,7 +409,7 @@ class Netns:
             r = subprocess.run([ip] + c, capture_output=True, text=True, timeout=10)
             if r.returncode != 0:
                 self.down()
-                pytest.skip(f"cannot make a network namespace: ip {' '.join(c)}: {r.stderr.strip()}")
+                raise AssertionError(f"cannot make a network namespace: ip {' '.join(c)}: {r.stderr.strip()}")
 
     def down(self):
         subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=10)

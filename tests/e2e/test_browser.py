@@ -14,9 +14,9 @@ import zlib
 import pytest
 
 import cdp
+from ferrylib import need_tool
 
-pytestmark = pytest.mark.skipif(not os.access(cdp.CHROMIUM, os.X_OK),
-                                reason=f"{cdp.CHROMIUM} is missing (make test installs chromium)")
+need_tool(cdp.CHROMIUM)
 
 SIZES = {"small.txt": 10, "medium.bin": 20_000, "large.bin": 3_000_000}
 

@@ -5,7 +5,6 @@ chat` client against the ferry broker, ncat --chat and a plain line server."""
 import os
 import pty
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -13,6 +12,7 @@ import time
 
 import pytest
 
+from ferrylib import need_tool
 from msgtools import (HOSTILE, HOSTILE_SHOWN, T, Conn, Lines, PtyTool, free_port, tools_fixture,
                       wait_listening)
 
@@ -534,10 +534,9 @@ def test_client_with_a_plain_line_server(tools):
         assert b"ferry chat: the server closed the connection" in cl.stderr.data
 
 
-@pytest.mark.skipif(shutil.which("ncat") is None, reason="ncat is not installed")
 def test_client_with_ncat_chat(tools):
     port = free_port()
-    ncat = subprocess.Popen(["ncat", "--chat", "-l", "127.0.0.1", str(port)], stdin=subprocess.DEVNULL,
+    ncat = subprocess.Popen([need_tool("ncat"), "--chat", "-l", "127.0.0.1", str(port)], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_listening(port)

@@ -6,9 +6,7 @@ gets the history from Redis, /who spans brokers, a /nick is refused across
 brokers, a broker killed with SIGKILL drops out of /who, and when Redis dies
 local chat goes on, clients are told once, and federation resumes when a
 new redis-server starts on the same port. Every wait is bounded."""
-import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,10 +15,10 @@ import time
 
 import pytest
 
+from ferrylib import need_tool
 from msgtools import FERRY, T, Conn, free_port, tools_fixture, wait_listening
 
-REDIS = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed")
+REDIS = need_tool("redis-server")
 
 WELCOME_RE = re.compile(rb"^\* welcome to ferry chat, (?P<name>\S+): /nick NAME, /who, /quit\n$")
 DOWN = b"* redis is unreachable: your messages reach this broker's clients only, until it is back\n"
@@ -400,13 +398,10 @@ def test_redis_option_needs_the_broker():
     assert p.returncode == 2 and b"--redis is for the broker" in p.stderr
 
 
-HAPROXY = shutil.which("haproxy")
-
-
-@pytest.mark.skipif(HAPROXY is None, reason="haproxy is not installed")
 def test_brokers_behind_haproxy_share_one_room(tools, redis, tmp_path):
     """README's setup without the PROXY protocol: HAProxy spreads clients
     over two brokers on one Redis, and they are in one room."""
+    haproxy = need_tool("haproxy")  # Debian's is in /usr/sbin, not on every PATH
     r = redis()
     a, b = broker(tools, r.url + "/hap"), broker(tools, r.url + "/hap")
     port = free_port()
@@ -427,7 +422,7 @@ backend brokers
     server b1 127.0.0.1:{a.port}
     server b2 127.0.0.1:{b.port}
 """)
-    hap = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdin=subprocess.DEVNULL,
+    hap = subprocess.Popen([haproxy, "-db", "-f", str(cfg)], stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_listening(port)

@@ -4,8 +4,11 @@ digest cached in the user.ferry.sha256 attribute, stamped so that a changed
 file is never described by an old digest; large files hashed off the loop
 while other clients are served, waiters bounded by the head deadline."""
 import base64
+import ctypes
 import hashlib
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -184,41 +187,44 @@ def test_a_late_digest_is_left_out_and_stop_is_prompt(start_server, root):
     assert time.monotonic() - t1 < 5
 
 
+def without_write_override():
+    """preexec_fn: the process keeps no capability to write where a file's
+    mode says no (CAP_DAC_OVERRIDE, CAP_FOWNER), root or not."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 3):  # CAP_DAC_OVERRIDE, CAP_FOWNER
+        libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP; refused (and not needed) when not root
+    libc.prctl(47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL
+
+
 def test_where_the_attribute_is_refused_memory_serves(start_server, root):
-    """An immutable file (chattr +i: no attribute can be set, even by root)
-    whose digest takes longer than the wait (--head-timeout 1): answers go
-    without the field until the thread is done, then come with it from the
-    memory cache. Without that cache every request would start again and
-    give up again."""
-    import shutil
-    import subprocess
-    if os.geteuid() != 0 or shutil.which("chattr") is None:
-        pytest.skip("needs root and chattr")
+    """A read-only file (mode 0444, the server without the capability to
+    override it: no attribute can be set, on any file system) whose digest
+    takes longer than the wait (--head-timeout 1): answers go without the
+    field until the thread is done, then come with it from the memory cache.
+    Without that cache every request would start again and give up again."""
     size = 2 << 30
     path = root / "frozen.bin"
     with open(path, "wb") as f:
         f.truncate(size)
-    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
-        pytest.skip("this file system has no immutable flag")
-    try:
-        with pytest.raises(OSError):
-            os.setxattr(path, "user.ferry.probe", b"1")
-        srv = start_server(root, "--head-timeout", "1")
-        first = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30)
-        assert first.status == 200 and first.header("repr-digest") is None
-        want = zeros_field(size)
-        got = None
-        deadline = time.monotonic() + 60
-        while got is None and time.monotonic() < deadline:
-            time.sleep(1)
-            got = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30).header("repr-digest")
-        assert got == want
-        # Now it is known: the next request needs no hashing (else it would
-        # wait 1 s for a new 5 s job and go without the field again).
-        again = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30)
-        assert again.header("repr-digest") == want
-    finally:
-        subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+    os.chmod(path, 0o444)
+    setx = "import os, sys; os.setxattr(sys.argv[1], 'user.ferry.probe', b'1')"
+    probe = subprocess.run([sys.executable, "-c", setx, str(path)], preexec_fn=without_write_override,
+                           capture_output=True, text=True, timeout=30)
+    assert probe.returncode != 0 and "Error" in probe.stderr, "the attribute could be set"
+    srv = start_server(root, "--head-timeout", "1", preexec_fn=without_write_override)
+    first = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30)
+    assert first.status == 200 and first.header("repr-digest") is None
+    want = zeros_field(size)
+    got = None
+    deadline = time.monotonic() + 60
+    while got is None and time.monotonic() < deadline:
+        time.sleep(1)
+        got = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30).header("repr-digest")
+    assert got == want
+    # Now it is known: the next request needs no hashing (else it would
+    # wait 1 s for a new 5 s job and go without the field again).
+    again = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30)
+    assert again.header("repr-digest") == want
 
 
 # ---- PUT with a digest ------------------------------------------------------

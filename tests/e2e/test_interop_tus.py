@@ -7,12 +7,12 @@ handed over between tus and `ferry put -c` both ways."""
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from ferrylib import need_tool
 from peers import listing, run_ferry
 from test_resumable import CutProxy, RESUME_RE
 
@@ -23,8 +23,7 @@ CHUNK = 1_000_000
 
 
 def tus(*args, timeout=90):
-    node = shutil.which("node")
-    assert node, "node is missing: run `make deps-test`"
+    node = need_tool("node")
     assert (HERE / "node_modules" / "tus-js-client").is_dir(), \
         "tus-js-client is missing: run `make deps-test` (npm ci in tests/interop)"
     p = subprocess.run([node, str(SCRIPT), *map(str, args)], capture_output=True, timeout=timeout,

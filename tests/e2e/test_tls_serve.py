@@ -385,7 +385,7 @@ def test_keepalive_and_pipelining_over_tls(tls_server, certs):
         assert [r.status for r in rs] == [200, 200, 404, 200]
         assert rs[1].body == bytes(range(48, 58)) * 100
         assert rs[3].body == b"hello over tls\n"
-        assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+        assert c.sock.version() == "TLSv1.3"
 
 
 def test_many_pipelined_requests_over_tls(tls_server, certs):
@@ -434,7 +434,7 @@ def test_put_with_100_continue_over_tls(start_server, served_dir, certs, tmp_pat
     p = curl("--cacert", str(certs["a"][0]), "-H", "Expect: 100-continue", "-T", str(src),
              "-o", "/dev/null", "-w", "%{http_code}", srv.url + "up.bin")
     assert p.returncode == 0, p.stderr
-    assert p.stdout in (b"201", b"204")
+    assert p.stdout == b"201"
     assert (served_dir / "up.bin").read_bytes() == src.read_bytes()
 
 

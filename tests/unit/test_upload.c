@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "serve/upload.h"
 
@@ -29,6 +30,35 @@ struct fixture {
 };
 
 static struct fixture fixture;
+
+/* ---- rename(2), interposed ------------------------------------------------ */
+
+/* When set, the next renameat or renameat2 first writes a file of that name
+ * in the root, as another upload's commit landing just before ours would,
+ * then renames as asked. */
+static const char *plant_at_rename;
+
+static void plant(void)
+{
+    const char *name = plant_at_rename;
+
+    plant_at_rename = NULL;
+    if (name != NULL)
+        unit_put_file(fixture.root, name, "the other upload\n");
+}
+
+int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+              unsigned int flags)
+{
+    plant();
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
+{
+    plant();
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, 0);
+}
 
 /* ---- snapshots ---------------------------------------------------------- */
 
@@ -260,6 +290,22 @@ static void test_replace(void **state)
     assert_int_equal(fstatat(f->rootfd, "existing.txt", &after, 0), 0);
     assert_true(before.st_ino != after.st_ino); /* renamed over, not rewritten in place */
     unit_put_file(f->root, "existing.txt", "old contents\n");
+    assert_tree_as_made(f);
+}
+
+/* Another upload's commit lands between this one's start and its rename:
+ * this one replaced a file, so it did not create it (both were told 201). */
+static void test_commit_overtaken_did_not_create(void **state)
+{
+    struct fixture *f = &fixture;
+    bool created = true;
+
+    plant_at_rename = "new.txt";
+    assert_int_equal(upload1(f, "new.txt", "this upload", &created), 0);
+    assert_null(plant_at_rename);
+    assert_false(created);
+    assert_string_equal(content(f, "new.txt"), "this upload");
+    assert_int_equal(unlinkat(f->rootfd, "new.txt", 0), 0);
     assert_tree_as_made(f);
 }
 
@@ -513,6 +559,8 @@ int main(void)
     ADD("commit creates a file in a subdirectory", test_create_in_subdirectory);
     ADD("commit of an empty body creates an empty file", test_create_empty);
     ADD("commit replaces an existing file", test_replace);
+    ADD("commit overtaken by another did not create the file",
+        test_commit_overtaken_did_not_create);
     ADD("commit leaves open readers the old file", test_replace_keeps_open_readers);
     ADD("nothing under the name before commit", test_invisible_until_commit);
     ADD("upload_size counts bytes", test_size_counts);
