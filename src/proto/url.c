@@ -6,6 +6,27 @@
 #include <string.h>
 #include <strings.h>
 
+/* Takes "user[:pass]" (len bytes at p), percent-decoded, into u. */
+static int userinfo(const char *p, size_t len, struct url *u)
+{
+    const char *colon = memchr(p, ':', len);
+    size_t ul = colon != NULL ? (size_t)(colon - p) : len;
+
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] <= ' ' || p[i] == 0x7f)
+            return -EINVAL;
+    /* Decoding never lengthens: a field that fits encoded fits decoded. */
+    if (ul >= sizeof u->user || (colon != NULL && len - ul - 1 >= sizeof u->pass))
+        return -ENAMETOOLONG;
+    url_decode(p, ul, u->user, sizeof u->user);
+    u->has_user = true;
+    if (colon != NULL) {
+        url_decode(colon + 1, len - ul - 1, u->pass, sizeof u->pass);
+        u->has_pass = true;
+    }
+    return 0;
+}
+
 int url_parse(const char *s, struct url *u)
 {
     const char *p;
@@ -27,8 +48,14 @@ int url_parse(const char *s, struct url *u)
     }
     size_t alen = strcspn(p, "/?#");
     const char *auth_end = p + alen;
-    if (memchr(p, '@', alen) != NULL)
-        return -EINVAL;
+    const char *at = memrchr(p, '@', alen);
+    if (at != NULL) {
+        int rc = userinfo(p, (size_t)(at - p), u);
+        if (rc < 0)
+            return rc;
+        alen -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
     const char *h = p, *hend, *colon = NULL;
     if (*p == '[') {
         const char *close = memchr(p, ']', alen);
@@ -146,6 +173,8 @@ int url_resolve(const struct url *base, const char *loc, size_t len, struct url 
     if (n < 0 || (size_t)n >= sizeof buf)
         return -ENAMETOOLONG;
     int rc = url_parse(buf, out);
+    if (rc == 0 && out->has_user)
+        return -EINVAL;
     if (rc == 0)
         remove_dots(out->path);
     return rc;
@@ -188,4 +217,18 @@ void url_authority(const struct url *u, char *out, size_t outsz)
         snprintf(out, outsz, "%s%s%s", lb, u->host, rb);
     else
         snprintf(out, outsz, "%s%s%s:%u", lb, u->host, rb, u->port);
+}
+
+void url_hide_password(const char *s, char *out, size_t outsz)
+{
+    const char *sep = strstr(s, "://");
+    const char *p = sep != NULL ? sep + 3 : s;
+    size_t alen = strcspn(p, "/?#");
+    const char *at = memrchr(p, '@', alen);
+    const char *colon = at != NULL ? memchr(p, ':', (size_t)(at - p)) : NULL;
+
+    if (colon == NULL)
+        snprintf(out, outsz, "%s", s);
+    else
+        snprintf(out, outsz, "%.*s***%s", (int)(colon + 1 - s), s, at);
 }

@@ -1,0 +1,412 @@
+"""The first ten minutes (issue 17): what a new user types first, run as
+they would type it, checking the output, the exit status and the files left.
+
+Logging in: `ferry get`/`ferry put` with -u USER[:PASS] (the password asked
+on the terminal without echo, under a pty), http://USER:PASS@host/ and
+--netrc against `ferry serve --auth`; Basic only after a 401 that asks for
+it, only to the origin the credentials were given for, and over plain http
+only to loopback unless --allow-plain-auth (another host is a network
+namespace, as in test_auth)."""
+import fcntl
+import os
+import select
+import signal
+import subprocess
+import termios
+import time
+
+import pytest
+
+from ferrylib import FERRY, clean_env
+from peers import ScriptedServer, keep_alive, listing
+from test_auth import Netns, passwd
+
+RUN_TIMEOUT = 30
+
+
+class Run:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+    def __repr__(self):
+        return f"<Run rc={self.rc} stderr={self.err!r}>"
+
+
+def run(*args, cwd=None, home=None, stdin_data=None, prefix=()):
+    """Runs `ferry ARGS` as a user would from a shell (HOME set to home when
+    given, stdin from stdin_data or closed). Returns a Run."""
+    env = clean_env()
+    if home is not None:
+        env["HOME"] = os.fspath(home)
+    cmd = [*prefix, FERRY, *(os.fspath(a) for a in args)]
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, timeout=RUN_TIMEOUT,
+                       input=stdin_data, stdin=None if stdin_data is not None else subprocess.DEVNULL)
+    return Run(p.returncode, p.stdout, p.stderr.decode("utf-8", "replace"))
+
+
+# ---- 1. logging in --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def accounts():
+    return [passwd("alice", "alice-pw", "rw:/"), "*::ro:/pub"]
+
+
+@pytest.fixture
+def root(tmp_path):
+    r = tmp_path / "root"
+    (r / "pub").mkdir(parents=True)
+    (r / "secret.txt").write_bytes(b"members only\n")
+    (r / "pub" / "open.txt").write_bytes(b"open to all\n")
+    return r
+
+
+@pytest.fixture
+def work(tmp_path):
+    w = tmp_path / "work"
+    w.mkdir()
+    return w
+
+
+@pytest.fixture
+def srv(start_server, root, tmp_path, accounts):
+    auth = tmp_path / "auth"
+    auth.write_text("\n".join(accounts) + "\n")
+    return start_server(root, "--upload", "--auth", str(auth))
+
+
+def secret_url(srv, userinfo=""):
+    return f"http://{userinfo}127.0.0.1:{srv.port}/secret.txt"
+
+
+def test_get_user_option_logs_in(srv, work):
+    r = run("get", "-u", "alice:alice-pw", secret_url(srv), cwd=work)
+    assert r.rc == 0, r
+    assert (work / "secret.txt").read_bytes() == b"members only\n"
+    assert listing(work) == ["secret.txt"]
+
+
+def test_get_password_in_url_logs_in(srv, work):
+    r = run("get", secret_url(srv, "alice:alice-pw@"), cwd=work)
+    assert r.rc == 0, r
+    assert (work / "secret.txt").read_bytes() == b"members only\n"
+    assert "alice-pw" not in r.err
+
+
+def test_get_percent_encoded_password_in_url(start_server, root, tmp_path, work):
+    auth = tmp_path / "auth"
+    auth.write_text(passwd("bob", "p@ss:w rd", "ro:/") + "\n")
+    s = start_server(root, "--auth", str(auth))
+    r = run("get", secret_url(s, "bob:p%40ss%3Aw%20rd@"), cwd=work)
+    assert r.rc == 0, r
+    assert (work / "secret.txt").read_bytes() == b"members only\n"
+
+
+def test_put_user_option_logs_in(srv, root, work):
+    (work / "up.txt").write_bytes(b"uploaded\n")
+    r = run("put", "-u", "alice:alice-pw", work / "up.txt", f"http://127.0.0.1:{srv.port}/up.txt")
+    assert r.rc == 0, r
+    assert (root / "up.txt").read_bytes() == b"uploaded\n"
+    assert "201" in r.err
+
+
+def test_put_without_login_is_401_with_a_hint(srv, root, work):
+    (work / "up.txt").write_bytes(b"uploaded\n")
+    r = run("put", work / "up.txt", f"http://127.0.0.1:{srv.port}/up.txt")
+    assert r.rc == 5, r
+    assert "401" in r.err and "-u USER" in r.err
+    assert not (root / "up.txt").exists()
+
+
+def test_get_wrong_password_says_refused_and_leaves_nothing(srv, work):
+    r = run("get", "-u", "alice:wrong", secret_url(srv), cwd=work)
+    assert r.rc == 5, r
+    assert "401" in r.err and "refused the user name and password" in r.err
+    assert listing(work) == []
+
+
+def test_get_without_login_is_401_with_a_hint(srv, work):
+    r = run("get", secret_url(srv), cwd=work)
+    assert r.rc == 5, r
+    assert "-u USER" in r.err and "--netrc" in r.err
+    assert listing(work) == []
+
+
+def test_password_hidden_in_messages(srv, work):
+    r = run("get", secret_url(srv, "alice:hunter2@"), cwd=work)
+    assert r.rc == 5, r
+    assert "hunter2" not in r.err and "alice:***@" in r.err
+    assert listing(work) == []
+
+
+def test_netrc_logs_in(srv, work, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text("machine elsewhere login x password y\n"
+                                 "machine 127.0.0.1\n  login alice\n  password \"alice-pw\"\n")
+    os.chmod(home / ".netrc", 0o600)
+    r = run("get", "--netrc", secret_url(srv), cwd=work, home=home)
+    assert r.rc == 0, r
+    assert (work / "secret.txt").read_bytes() == b"members only\n"
+
+
+def test_netrc_password_for_the_user_in_the_url(srv, work, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text("machine 127.0.0.1 login mallory password nope\n"
+                                 "machine 127.0.0.1 login alice password alice-pw\n")
+    os.chmod(home / ".netrc", 0o600)
+    r = run("get", "--netrc", secret_url(srv, "alice@"), cwd=work, home=home)
+    assert r.rc == 0, r
+    assert (work / "secret.txt").read_bytes() == b"members only\n"
+
+
+def test_netrc_not_read_without_the_option(srv, work, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text("default login alice password alice-pw\n")
+    os.chmod(home / ".netrc", 0o600)
+    r = run("get", secret_url(srv), cwd=work, home=home)
+    assert r.rc == 5, r
+    assert listing(work) == []
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o602], ids=["world_readable", "group_readable",
+                                                             "world_writable"])
+def test_netrc_readable_by_others_is_refused(work, tmp_path, mode):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text("default login alice password alice-pw\n")
+    os.chmod(home / ".netrc", mode)
+
+    def respond(peer, req):
+        peer.respond(200, body=b"x")
+
+    with ScriptedServer(keep_alive(respond)) as s:
+        r = run("get", "--netrc", s.url("/secret.txt"), cwd=work, home=home)
+        assert r.rc == 2, r
+        assert ".netrc" in r.err and "chmod 600" in r.err
+        assert s.requests == []  # refused before anything went out
+    assert listing(work) == []
+
+
+def challenge_then(body_for_auth, scheme="Basic realm=\"t\""):
+    """A scripted origin: 401 with the challenge scheme to requests without
+    Authorization, body_for_auth(peer, req) to those with it."""
+
+    def respond(peer, req):
+        if req.header("authorization") is None:
+            peer.respond(401, [("WWW-Authenticate", scheme)], b"log in\n")
+        else:
+            body_for_auth(peer, req)
+
+    return keep_alive(respond)
+
+
+def test_basic_sent_only_after_a_challenge(work):
+    with ScriptedServer(challenge_then(lambda p, q: p.respond(200, body=b"in\n"))) as s:
+        r = run("get", "-u", "alice:pw", s.url("/f"), cwd=work)
+        reqs = list(s.requests)
+    assert r.rc == 0, r
+    assert (work / "f").read_bytes() == b"in\n"
+    assert [q.header("authorization") for q in reqs] == [None, "Basic YWxpY2U6cHc="]
+
+
+def test_no_basic_for_another_scheme(work):
+    with ScriptedServer(challenge_then(lambda p, q: p.respond(200, body=b"in\n"),
+                                       scheme='Bearer realm="t"')) as s:
+        r = run("get", "-u", "alice:pw", s.url("/f"), cwd=work)
+        reqs = list(s.requests)
+    assert r.rc == 5, r
+    assert [q.header("authorization") for q in reqs] == [None]
+    assert listing(work) == []
+
+
+def test_no_basic_without_a_401(work):
+    with ScriptedServer(keep_alive(lambda p, q: p.respond(200, body=b"open\n"))) as s:
+        r = run("get", "-u", "alice:pw", s.url("/f"), cwd=work)
+        reqs = list(s.requests)
+    assert r.rc == 0, r
+    assert [q.header("authorization") for q in reqs] == [None]
+
+
+def test_redirect_to_another_origin_drops_credentials(work):
+    with ScriptedServer(keep_alive(lambda p, q: p.respond(200, body=b"from b\n"))) as b:
+        def redirect(peer, req):
+            peer.respond(302, [("Location", b.url("/f"))])
+
+        with ScriptedServer(challenge_then(redirect)) as a:
+            r = run("get", "-u", "alice:pw", a.url("/f"), cwd=work)
+            a_reqs = list(a.requests)
+        b_reqs = list(b.requests)
+    assert r.rc == 0, r
+    assert (work / "f").read_bytes() == b"from b\n"
+    assert [q.header("authorization") for q in a_reqs] == [None, "Basic YWxpY2U6cHc="]
+    assert len(b_reqs) == 1 and b_reqs[0].header("authorization") is None
+
+
+def test_redirect_to_another_origin_that_asks_gets_nothing(work):
+    with ScriptedServer(challenge_then(lambda p, q: p.respond(200, body=b"b\n"))) as b:
+        def redirect(peer, req):
+            peer.respond(302, [("Location", b.url("/f"))])
+
+        with ScriptedServer(challenge_then(redirect)) as a:
+            r = run("get", a.url("/f").replace("http://", "http://alice:pw@"), cwd=work)
+        b_reqs = list(b.requests)
+    assert r.rc == 5, r
+    assert [q.header("authorization") for q in b_reqs] == [None]
+    assert listing(work) == []
+
+
+def test_redirect_within_the_origin_keeps_credentials(work):
+    def respond(peer, req):
+        if req.target == "/old":
+            peer.respond(301, [("Location", "/new")])
+        else:
+            peer.respond(200, body=b"new\n")
+
+    with ScriptedServer(challenge_then(respond)) as s:
+        r = run("get", "-u", "alice:pw", "-o", "out", s.url("/old"), cwd=work)
+        reqs = list(s.requests)
+    assert r.rc == 0, r
+    assert (work / "out").read_bytes() == b"new\n"
+    assert [(q.target, q.header("authorization")) for q in reqs] == [
+        ("/old", None), ("/old", "Basic YWxpY2U6cHc="), ("/new", "Basic YWxpY2U6cHc=")]
+
+
+@pytest.fixture
+def netns():
+    ns = Netns()
+    ns.up()
+    yield ns
+    ns.down()
+
+
+def test_plain_http_to_another_host_refuses_to_send_the_password(start_server, root, tmp_path,
+                                                                 accounts, netns, work):
+    auth = tmp_path / "auth"
+    auth.write_text("\n".join(accounts) + "\n")
+    s = start_server(root, "--auth", str(auth), "--allow-plain-auth", bind=netns.host_ip)
+    url = f"http://{netns.host_ip}:{s.port}/secret.txt"
+    r = run("get", "-u", "alice:alice-pw", url, cwd=work, prefix=("ip", "netns", "exec", netns.name))
+    assert r.rc == 2, r
+    assert "unencrypted" in r.err and "--allow-plain-auth" in r.err
+    assert listing(work) == []
+    r = run("get", "--allow-plain-auth", "-u", "alice:alice-pw", url, cwd=work,
+            prefix=("ip", "netns", "exec", netns.name))
+    assert r.rc == 0, r
+    assert (work / "secret.txt").read_bytes() == b"members only\n"
+
+
+# ---- the password prompt, under a pty ------------------------------------------
+
+
+class Tty:
+    """ferry run on a new pseudo-terminal that is its controlling terminal."""
+
+    def __init__(self, args, cwd):
+        self.master, self.slave = os.openpty()
+        env = clean_env()
+
+        def take_tty():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen([FERRY, *args], cwd=cwd, env=env, stdin=self.slave,
+                                     stdout=self.slave, stderr=self.slave, start_new_session=True,
+                                     preexec_fn=take_tty)
+        self.seen = b""
+
+    def read_until(self, what, timeout=10):
+        deadline = time.monotonic() + timeout
+        while what not in self.seen:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {what!r} on the terminal; saw {self.seen!r}"
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    break
+                self.seen += chunk
+        return what in self.seen
+
+    def echo_on(self):
+        return bool(termios.tcgetattr(self.slave)[3] & termios.ECHO)
+
+    def finish(self, timeout=15):
+        rc = self.proc.wait(timeout)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:  # what is left on the terminal
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if not ready:
+                break
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.seen += chunk
+        return rc
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        os.close(self.master)
+        os.close(self.slave)
+
+
+@pytest.fixture
+def tty_run(work):
+    ttys = []
+
+    def start(*args):
+        t = Tty(args, work)
+        ttys.append(t)
+        return t
+
+    yield start
+    for t in ttys:
+        t.close()
+
+
+def test_password_prompt_without_echo(srv, work, tty_run):
+    t = tty_run("get", "-q", "-u", "alice", secret_url(srv))
+    assert t.read_until(b"Password for alice: ")
+    assert not t.echo_on()
+    os.write(t.master, b"alice-pw\n")
+    assert t.finish() == 0, t.seen
+    assert b"alice-pw" not in t.seen
+    assert t.echo_on()
+    assert (work / "secret.txt").read_bytes() == b"members only\n"
+
+
+def test_password_prompt_wrong_password(srv, work, tty_run):
+    t = tty_run("get", "-u", "alice", secret_url(srv))
+    assert t.read_until(b"Password for alice: ")
+    os.write(t.master, b"nope\n")
+    assert t.finish() == 5, t.seen
+    assert b"refused" in t.seen and b"nope" not in t.seen
+    assert t.echo_on()
+    assert listing(work) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_password_prompt_restores_echo_on_signal(srv, work, tty_run, sig):
+    t = tty_run("get", "-u", "alice", secret_url(srv))
+    assert t.read_until(b"Password for alice: ")
+    assert not t.echo_on()
+    t.proc.send_signal(sig)
+    assert t.finish() == -sig
+    assert t.echo_on()
+    assert listing(work) == []
+
+
+def test_password_prompt_needs_a_terminal(srv, work):
+    r = run("get", "-u", "alice", secret_url(srv), cwd=work, prefix=("setsid", "-w"))
+    assert r.rc == 2, r
+    assert "no terminal" in r.err and "-u USER:PASS" in r.err
+    assert listing(work) == []
