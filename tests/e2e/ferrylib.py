@@ -3,6 +3,7 @@ the raw protocol over loopback sockets. Every receive has a deadline and
 every loop is bounded, so a misbehaving server fails a test instead of
 hanging the suite."""
 import hashlib
+import json
 import os
 import re
 import signal
@@ -21,6 +22,19 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 MAX_HEAD = 64 * 1024  # the most response head bytes we accept
 MAX_BODY = 256 << 20  # the most bytes we read until close
+
+
+def serving_match(line):
+    """SERVING_RE's match for ferry serve's first stdout line: the text line,
+    or with --log-format json the JSON object whose "urls" name the same
+    (its first URL); None for anything else."""
+    if line.startswith("{"):
+        try:
+            rec = json.loads(line)
+            line = f"ferry: serving {rec['dir']} on {rec['urls'][0]}"
+        except (ValueError, KeyError, IndexError, TypeError):
+            return None
+    return SERVING_RE.match(line)
 
 
 def sha256(data):
@@ -88,7 +102,7 @@ class FerryServer:
                                  f"stderr={self.stderr_text()!r}")
         with self._lock:
             first = self.stdout_lines[0] if self.stdout_lines else ""
-        m = SERVING_RE.match(first)
+        m = serving_match(first)
         if m is None:
             self.kill()
             raise AssertionError(f"unexpected first line {first!r}; stderr={self.stderr_text()!r}")

@@ -8,9 +8,12 @@ it, only to the origin the credentials were given for, and over plain http
 only to loopback unless --allow-plain-auth (another host is a network
 namespace, as in test_auth)."""
 import fcntl
+import json
 import os
+import re
 import select
 import signal
+import socket
 import subprocess
 import termios
 import time
@@ -410,3 +413,146 @@ def test_password_prompt_needs_a_terminal(srv, work):
     assert r.rc == 2, r
     assert "no terminal" in r.err and "-u USER:PASS" in r.err
     assert listing(work) == []
+
+
+# ---- 2. say where it listens ----------------------------------------------------
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Serve:
+    """A server started as a user starts it (its own session, so that it and
+    what it starts are stopped together); stdout read line by line."""
+
+    def __init__(self, cmd, cwd):
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=clean_env(), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        self.buf = b""
+
+    def lines(self, pred, timeout=60):
+        """Stdout lines read until pred(lines) is true."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            lines = self.buf.decode("utf-8", "replace").splitlines()
+            if pred(lines):
+                return lines
+            left = deadline - time.monotonic()
+            assert left > 0, f"stdout so far: {self.buf!r}"
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                assert chunk, f"stdout closed: {self.buf!r}; stderr: {self.proc.stderr.read()!r}"
+                self.buf += chunk
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        rc = self.proc.wait(15)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return rc
+
+
+@pytest.fixture
+def serve(root):
+    started = []
+
+    def start(*args, cmd=None, cwd=None):
+        s = Serve(cmd or [FERRY, "serve", *args], cwd or root)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        if s.proc.poll() is None:
+            os.killpg(s.proc.pid, signal.SIGKILL)
+            s.proc.wait(5)
+
+
+def listening_addresses(port):
+    """The local addresses of the TCP sockets listening on port (from
+    /proc/net/tcp and tcp6), as the kernel has them."""
+    found = []
+    for name, family in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 6)):
+        with open(name) as f:
+            next(f)
+            for line in f:
+                local, state = line.split()[1], line.split()[3]
+                addr, p = local.split(":")
+                if int(p, 16) == port and state == "0A":
+                    found.append((family, addr))
+    return found
+
+
+def test_make_run_listens_on_loopback_only(serve, root):
+    s = serve(cmd=["make", "-s", "-C", REPO, "run", "RUN_PORT=0"], cwd=root)
+    lines = s.lines(lambda ls: any(line.startswith("ferry: serving") for line in ls))
+    line = next(line for line in lines if line.startswith("ferry: serving"))
+    m = re.fullmatch(r"ferry: serving (.*) on http://127\.0\.0\.1:(\d+)/", line)
+    assert m, lines
+    assert m.group(1) == REPO
+    assert listening_addresses(int(m.group(2))) == [(4, "0100007F")]
+    assert s.stop() in (0, 2, -signal.SIGTERM)  # make reports its child's signal
+
+
+def local_address(host):
+    """True when host is an address of this machine (it can be bound)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as t:
+        try:
+            t.bind((host, 0))
+        except OSError:
+            return False
+    return True
+
+
+def test_serve_without_bind_says_every_interface_and_lists_urls(serve, root):
+    s = serve("-p", "0", "--threads", "1")
+    # The banner is one write: all of it comes once its loopback URL does.
+    lines = s.lines(lambda ls: any("127.0.0.1" in line for line in ls))
+    assert lines[0] == f"ferry: serving {root} on every interface (-b ADDRESS for one), reachable at:"
+    urls = [line.strip() for line in lines[1:] if line.startswith("  ")]
+    assert urls and all(line.startswith("  http://") for line in lines[1:len(urls) + 1])
+    hosts, ports = set(), set()
+    for u in urls:
+        m = re.fullmatch(r"http://(\[[0-9a-f:.]+\]|[0-9.]+):(\d+)/", u)
+        assert m, u
+        hosts.add(m.group(1).strip("[]"))
+        ports.add(int(m.group(2)))
+    assert len(ports) == 1 and "127.0.0.1" in hosts
+    assert all(local_address(h) for h in hosts), hosts
+    port = ports.pop()
+    assert [a for _, a in listening_addresses(port)] == ["00000000000000000000000000000000"]
+    assert s.stop() == 0
+
+
+def test_serve_with_bind_names_that_address_only(serve, root):
+    s = serve("-p", "0", "-b", "127.0.0.1", "--threads", "1")
+    lines = s.lines(lambda ls: len(ls) >= 1)
+    m = re.fullmatch(rf"ferry: serving {re.escape(str(root))} on http://127\.0\.0\.1:(\d+)/", lines[0])
+    assert m, lines
+    assert listening_addresses(int(m.group(1))) == [(4, "0100007F")]
+    assert s.stop() == 0
+
+
+@pytest.mark.parametrize("bind", [None, "127.0.0.1"], ids=["every_interface", "bound"])
+def test_json_log_keeps_stdout_json_only(serve, root, bind):
+    args = ["-p", "0", "--threads", "1", "--log-format", "json"] + (["-b", bind] if bind else [])
+    s = serve(*args)
+    first = json.loads(s.lines(lambda ls: len(ls) >= 1)[0])
+    assert first["event"] == "serving" and first["dir"] == str(root)
+    assert first["every_interface"] is (bind is None)
+    url = next(u for u in first["urls"] if "127.0.0.1" in u)
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        c.sendall(b"GET /pub/open.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        c.settimeout(10)
+        while c.recv(65536):
+            pass
+    lines = s.lines(lambda ls: len(ls) >= 2)
+    for line in lines:
+        json.loads(line)  # every stdout line is JSON
+    assert json.loads(lines[1])["target"] == "/pub/open.txt"
+    assert s.stop() == 0
