@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +50,11 @@ static void get_usage(FILE *f)
             "\n"
             "Downloads each URL (http://, https://, raw://HOST:PORT/NAME) to a file.\n"
             "Data goes to NAME.part, renamed to NAME only when complete and verified.\n"
+            "A URL without a scheme is http://; spaces and UTF-8 in it are percent-encoded.\n"
             "\n"
             "  -o, --output FILE      save as FILE ('-' for stdout)\n"
-            "  -O, --dir DIR          save into DIR\n"
+            "  -O, --dir DIR          save into DIR (made if missing; the name comes from\n"
+            "                         the URL without any option, unlike curl's -O)\n"
             "  -J, --remote-name      take the name from Content-Disposition\n"
             "  -f, --force            overwrite an existing file\n"
             "  -c, --continue         resume from NAME.part (Range and If-Range)\n"
@@ -247,6 +250,46 @@ fail_close:
     return -1;
 }
 
+/* Creates dir and its missing parents, as mkdir -p. 0 or -errno (ENOTDIR
+ * when a part of it is not a folder). */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof path)
+        return -ENAMETOOLONG;
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char c = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0777) < 0 && errno != EEXIST)
+            return -errno;
+        path[i] = c;
+    }
+    if (stat(dir, &st) < 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* One line for a usage error, and where the options are. */
+static int usage_error(bool put, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(bool put, const char *fmt, ...)
+{
+    const char *cmd = put ? "put" : "get";
+    va_list ap;
+
+    va_start(ap, fmt);
+    fprintf(stderr, "ferry %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "; try `ferry %s --help`\n", cmd);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
 static int get_or_put(int argc, char **argv, bool put)
 {
     static const struct option longopts[] = {
@@ -284,7 +327,8 @@ static int get_or_put(int argc, char **argv, bool put)
 
     fetch_options_default(&o);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "o:O:Jfciqvku:hV", longopts, NULL)) != -1) {
+    opterr = 0; /* the messages are ours: one line each */
+    while ((opt = getopt_long(argc, argv, ":o:O:Jfciqvku:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'o': o.output = optarg; break;
         case 'O': o.outdir = optarg; break;
@@ -354,24 +398,32 @@ static int get_or_put(int argc, char **argv, bool put)
         case 'h':
             put ? put_usage(stdout) : get_usage(stdout);
             return EXIT_OK;
+        case ':':
+            return usage_error(put, "%s needs a value", argv[optind - 1]);
         default:
-            put ? put_usage(stderr) : get_usage(stderr);
-            return EXIT_USAGE;
+            if (optopt != 0) {
+                char o2[3] = {'-', (char)optopt, '\0'};
+                return usage_error(put, "unknown option '%s'", o2);
+            }
+            return usage_error(put, "unknown option '%s'", argv[optind - 1]);
         }
     }
+    if (!put && o.outdir != NULL && strstr(o.outdir, "://") != NULL) {
+        fprintf(stderr,
+                "ferry get: -O takes a folder to save into; to save under the URL's "
+                "name (curl's -O) give just the URL: ferry get %s\n",
+                o.outdir);
+        return EXIT_USAGE;
+    }
     if (put) {
-        if (argc - optind != 2) {
-            put_usage(stderr);
-            return EXIT_USAGE;
-        }
+        if (argc - optind != 2)
+            return usage_error(put, "%s", "usage: ferry put [options] FILE URL");
         o.upload = argv[optind];
         o.urls = (const char *const *)&argv[optind + 1];
         o.nurls = 1;
     } else {
-        if (optind == argc) {
-            get_usage(stderr);
-            return EXIT_USAGE;
-        }
+        if (optind == argc)
+            return usage_error(put, "%s", "no URL given: ferry get [options] URL...");
         o.urls = (const char *const *)&argv[optind];
         o.nurls = argc - optind;
         if (o.output != NULL && o.nurls > 1) {
@@ -407,6 +459,14 @@ static int get_or_put(int argc, char **argv, bool put)
     }
     if (use_netrc && read_netrc(&netrc, &o.netrc_len) < 0)
         return EXIT_USAGE;
+    if (o.outdir != NULL && !put) {
+        int drc = make_dirs(o.outdir);
+        if (drc < 0) {
+            fprintf(stderr, "ferry get: cannot make the folder %s: %s\n", o.outdir, strerror(-drc));
+            free(netrc);
+            return FETCH_LOCAL;
+        }
+    }
     o.netrc = netrc;
     o.progress = !o.quiet && isatty(2);
     signal(SIGPIPE, SIG_IGN);

@@ -43,8 +43,15 @@ int url_parse(const char *s, struct url *u)
     } else if (strncasecmp(s, "raw://", 6) == 0) {
         u->scheme = URL_RAW;
         p = s + 6;
+    } else if (strstr(s, "://") != NULL) {
+        return -EPROTONOSUPPORT;
+    } else if (s[0] == '\0' || s[0] == '/') {
+        return -EINVAL;
     } else {
-        return strstr(s, "://") ? -EPROTONOSUPPORT : -EINVAL;
+        /* "host/path" means http://host/path, as curl and wget take it. */
+        u->scheme = URL_HTTP;
+        u->port = 80;
+        p = s;
     }
     size_t alen = strcspn(p, "/?#");
     const char *auth_end = p + alen;
@@ -90,22 +97,25 @@ int url_parse(const char *s, struct url *u)
     if (u->port == 0)
         return -EINVAL; /* raw:// names its port */
     const char *path = auth_end;
-    size_t pl = strcspn(path, "#");
-    if (pl == 0 || path[0] != '/') {
-        if (pl + 2 > sizeof u->path)
+    size_t pl = strcspn(path, "#"), o = 0;
+    if (pl == 0 || path[0] != '/')
+        u->path[o++] = '/';
+    /* A space and bytes above 0x7f (UTF-8) are percent-encoded, as a
+     * browser sends them; other controls are refused. */
+    for (size_t i = 0; i < pl; i++) {
+        unsigned char c = (unsigned char)path[i];
+        bool enc = c == ' ' || c >= 0x80;
+        if ((c < ' ' || c == 0x7f))
+            return -EINVAL;
+        if (o + (enc ? 3 : 1) + 1 > sizeof u->path)
             return -ENAMETOOLONG;
-        u->path[0] = '/';
-        memcpy(u->path + 1, path, pl);
-        u->path[pl + 1] = '\0';
-    } else {
-        if (pl + 1 > sizeof u->path)
-            return -ENAMETOOLONG;
-        memcpy(u->path, path, pl);
-        u->path[pl] = '\0';
+        if (enc) {
+            o += (size_t)snprintf(u->path + o, 4, "%%%02X", c);
+        } else {
+            u->path[o++] = (char)c;
+        }
     }
-    for (const char *q = u->path; *q; q++)
-        if ((unsigned char)*q <= ' ' || *q == 0x7f)
-            return -EINVAL; /* spaces and controls must be percent-encoded */
+    u->path[o] = '\0';
     return 0;
 }
 

@@ -21,9 +21,11 @@ struct url {
 };
 
 /* Parses "http://[user[:pass]@]host[:port]/path", "https://..." (default
- * ports 80 and 443) and "raw://host:port/name" (the port is required).
- * The userinfo (before the authority's last "@") is percent-decoded into
- * user and pass; a fragment ("#...") is cut. Returns 0, -EINVAL,
+ * ports 80 and 443) and "raw://host:port/name" (the port is required); a
+ * URL without a scheme ("host:8000/f") is http://. The userinfo (before
+ * the authority's last "@") is percent-decoded into user and pass; in the
+ * path, spaces and bytes above 0x7f (UTF-8) are percent-encoded, other
+ * control bytes refused; a fragment ("#...") is cut. Returns 0, -EINVAL,
  * -EPROTONOSUPPORT for another scheme, -ENAMETOOLONG. */
 int url_parse(const char *s, struct url *u);
 

@@ -556,3 +556,114 @@ def test_json_log_keeps_stdout_json_only(serve, root, bind):
         json.loads(line)  # every stdout line is JSON
     assert json.loads(lines[1])["target"] == "/pub/open.txt"
     assert s.stop() == 0
+
+
+# ---- 3. curl and wget habits -----------------------------------------------------
+
+
+@pytest.fixture
+def files(start_server, root):
+    """ferry serve on root, with a few names people type."""
+    (root / "a b.txt").write_bytes(b"with a space\n")
+    (root / "\u4e2d\u6587.txt").write_bytes(b"chinese\n")
+    (root / "notes.txt").write_bytes(b"notes\n")
+    return start_server(root, "--upload")
+
+
+def test_url_without_scheme_means_http(files, work):
+    r = run("get", f"127.0.0.1:{files.port}/notes.txt", cwd=work)
+    assert r.rc == 0, r
+    assert listing(work) == ["notes.txt"]
+    assert (work / "notes.txt").read_bytes() == b"notes\n"
+
+
+def test_space_in_url_is_percent_encoded(files, work):
+    r = run("get", f"http://127.0.0.1:{files.port}/a b.txt", cwd=work)
+    assert r.rc == 0, r
+    assert listing(work) == ["a b.txt"]
+    assert (work / "a b.txt").read_bytes() == b"with a space\n"
+
+
+def test_utf8_in_url_is_percent_encoded(files, work):
+    r = run("get", f"http://127.0.0.1:{files.port}/\u4e2d\u6587.txt", cwd=work)
+    assert r.rc == 0, r
+    assert listing(work) == ["\u4e2d\u6587.txt"]
+    assert (work / "\u4e2d\u6587.txt").read_bytes() == b"chinese\n"
+
+
+def test_space_and_utf8_are_sent_encoded(work):
+    with ScriptedServer(keep_alive(lambda p, q: p.respond(200, body=b"x"))) as s:
+        r = run("get", "-o", "out", s.url("/d\u00e9j\u00e0 vu.txt?q=a b"), cwd=work)
+        targets = [q.target for q in s.requests]
+    assert r.rc == 0, r
+    assert targets == ["/d%C3%A9j%C3%A0%20vu.txt?q=a%20b"]
+    assert listing(work) == ["out"]
+
+
+def test_dir_option_creates_the_folder(files, work):
+    r = run("get", "-O", "new/deeper", f"http://127.0.0.1:{files.port}/notes.txt", cwd=work)
+    assert r.rc == 0, r
+    assert (work / "new" / "deeper" / "notes.txt").read_bytes() == b"notes\n"
+    assert listing(work / "new" / "deeper") == ["notes.txt"]
+
+
+def test_dir_option_on_a_file_is_a_local_error(files, work):
+    (work / "plain").write_bytes(b"a file\n")
+    r = run("get", "-O", "plain", f"http://127.0.0.1:{files.port}/notes.txt", cwd=work)
+    assert r.rc == 6, r
+    assert "plain" in r.err and "Not a directory" in r.err
+    assert (work / "plain").read_bytes() == b"a file\n"
+
+
+def test_dir_option_given_a_url_says_what_it_means(files, work):
+    url = f"http://127.0.0.1:{files.port}/notes.txt"
+    r = run("get", "-O", url, cwd=work)
+    assert r.rc == 2, r
+    assert r.err.count("\n") == 1 and "-O takes a folder" in r.err and f"ferry get {url}" in r.err
+    assert listing(work) == []
+
+
+@pytest.mark.parametrize("cmd,args,what", [
+    ("get", ["-x", "http://h/"], "unknown option '-x'"),
+    ("get", ["--bogus", "http://h/"], "unknown option '--bogus'"),
+    ("get", ["-o"], "-o needs a value"),
+    ("get", ["--output"], "--output needs a value"),
+    ("get", ["-Z"], "unknown option '-Z'"),
+    ("put", ["--nope", "f", "http://h/"], "unknown option '--nope'"),
+    ("get", [], "no URL given"),
+    ("put", ["f"], "usage: ferry put"),
+], ids=["short", "long", "short_no_value", "long_no_value", "curl_style", "put_long", "no_url",
+        "put_one_arg"])
+def test_usage_error_is_one_line_and_a_pointer_to_help(work, cmd, args, what):
+    r = run(cmd, *args, cwd=work)
+    assert r.rc == 2, r
+    assert r.out == b""
+    assert r.err.count("\n") == 1, r.err
+    assert what in r.err and f"try `ferry {cmd} --help`" in r.err
+    assert listing(work) == []
+
+
+@pytest.mark.parametrize("cmd", ["serve", "hello", "get", "put", "chat", "udp", "passwd"])
+def test_version_on_every_subcommand(work, cmd):
+    r = run(cmd, "--version", cwd=work)
+    assert r.rc == 0, r
+    assert re.fullmatch(rb"ferry \d+\.\d+\.\d+\n", r.out), r.out
+    assert r.err == "" and listing(work) == []
+
+
+@pytest.mark.parametrize("cmd", ["serve", "hello", "get", "put", "chat", "udp", "passwd"])
+def test_help_command_shows_the_commands_help(work, cmd):
+    r = run("help", cmd, cwd=work)
+    assert r.rc == 0, r
+    assert r.out.startswith(b"usage: ferry " + cmd.encode())
+    assert r.out == subprocess.run([FERRY, cmd, "--help"], capture_output=True, timeout=10).stdout
+    assert listing(work) == []
+
+
+def test_help_command_alone_and_unknown(work):
+    r = run("help", cwd=work)
+    assert r.rc == 0 and r.out.startswith(b"usage: ferry COMMAND"), r
+    r = run("help", "nope", cwd=work)
+    assert r.rc == 2 and r.out == b"" and r.err.count("\n") == 1, r
+    r = run("nope", cwd=work)
+    assert r.rc == 2 and r.err.count("\n") == 1 and "ferry --help" in r.err, r

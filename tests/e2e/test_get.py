@@ -279,7 +279,7 @@ def test_output_with_two_urls_is_usage(fsrv, out):
     assert listing(out) == []
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "127.0.0.1/x", "http://127.0.0.1:0/x",
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "/x", "http://127.0.0.1:0/x",
                                  "http://127.0.0.1:99999/x", "raw://127.0.0.1/x", "http:///x"])
 def test_bad_url_is_usage(out, url):
     r = run_ferry("get", url, cwd=out)

@@ -94,7 +94,13 @@ static const struct parse_case parse_cases[] = {
     {"query then fragment", "http://h:81?q#f", 0, {URL_HTTP, "h", false, 81, "/?q"}},
     {"@ in the path is no userinfo", "http://h/a@b", 0, {URL_HTTP, "h", false, 80, "/a@b"}},
     {"percent escapes stay encoded", "http://h/a%20b", 0, {URL_HTTP, "h", false, 80, "/a%20b"}},
-    {"UTF-8 in the path", "http://h/\xe4\xb8\xad", 0, {URL_HTTP, "h", false, 80, "/\xe4\xb8\xad"}},
+    {"UTF-8 in the path is percent-encoded", "http://h/\xe4\xb8\xad", 0, {URL_HTTP, "h", false, 80, "/%E4%B8%AD"}},
+    {"a space in the path is percent-encoded", "http://h/a b?q=c d", 0, {URL_HTTP, "h", false, 80, "/a%20b?q=c%20d"}},
+    {"no scheme means http", "example.com/x", 0, {URL_HTTP, "example.com", false, 80, "/x"}},
+    {"no scheme, a port", "localhost:8000/f.txt", 0, {URL_HTTP, "localhost", false, 8000, "/f.txt"}},
+    {"no scheme, a host alone", "h", 0, {URL_HTTP, "h", false, 80, "/"}},
+    {"no scheme, userinfo", "u:p@h/x", 0, {URL_HTTP, "h", false, 80, "/x"}},
+    {"no scheme, IPv6", "[::1]:81/x", 0, {URL_HTTP, "::1", true, 81, "/x"}},
 
     {"userinfo before IPv6", "http://u@[::1]:81/", 0, {URL_HTTP, "::1", true, 81, "/"}},
     {"userinfo with a port", "http://u:p@h:8080/x", 0, {URL_HTTP, "h", false, 8080, "/x"}},
@@ -120,10 +126,10 @@ static const struct parse_case parse_cases[] = {
     {"only the scheme", "http://", -EINVAL, {0}},
     {"space in the host", "http://a b/", -EINVAL, {0}},
     {"tab in the host", "http://a\tb/", -EINVAL, {0}},
-    {"space in the path", "http://h/a b", -EINVAL, {0}},
+    {"tab in the path", "http://h/a\tb", -EINVAL, {0}},
     {"DEL in the path", "http://h/a\x7f", -EINVAL, {0}},
     {"control byte in the path", "http://h/a\x01", -EINVAL, {0}},
-    {"no scheme", "example.com/x", -EINVAL, {0}},
+    {"a path alone", "/x", -EINVAL, {0}},
     {"empty string", "", -EINVAL, {0}},
     {"scheme without slashes", "http:h/x", -EINVAL, {0}},
     {"ftp", "ftp://h/x", -EPROTONOSUPPORT, {0}},
@@ -288,7 +294,8 @@ static const struct resolve_case resolve_cases[] = {
     {"another scheme", BASE, "ftp://other/x", -EPROTONOSUPPORT, {0}},
     {"absolute with userinfo", BASE, "http://u@other/", -EINVAL, {0}},
     {"absolute with a bad port", BASE, "http://other:70000/", -EINVAL, {0}},
-    {"space in a relative path", BASE, "a b", -EINVAL, {0}},
+    {"a space in a relative path is encoded", BASE, "a b", 0, {URL_HTTP, "h", false, 8080, "/a/b/a%20b"}},
+    {"a control byte in a relative path", BASE, "a\x01b", -EINVAL, {0}},
 };
 /* clang-format on */
 
