@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -856,6 +857,28 @@ static void drain_body(struct fetch *f, const struct http_resp_info *ri, bool no
         f->c.reusable = false;
 }
 
+/* True when the body about to go to j's output would put binary bytes on
+ * a terminal (a NUL among its first 2 KiB, as curl judges) and -f was not
+ * given: then it is refused, said. The first bytes are read into the
+ * transport when none wait there yet. */
+static bool binary_to_tty(struct fetch *f, const struct job *j, bool empty)
+{
+    struct xport *x = &f->c.x;
+
+    if (!j->direct || f->o->force || empty || j->fd < 0 || !isatty(j->fd))
+        return false;
+    if (x->pos == x->len && xp_fill(x, f->read_ms) <= 0)
+        return false; /* nothing to judge: the body's own reading reports */
+    size_t n = x->len - x->pos < 2048 ? x->len - x->pos : 2048;
+    if (memchr(x->buf + x->pos, '\0', n) == NULL)
+        return false;
+    say(f,
+        "%s: binary data would go to the terminal; save it with -o FILE, or give -f to "
+        "write it there anyway",
+        j->url_str);
+    return true;
+}
+
 /* ---- the exchange ---------------------------------------------------------- */
 
 /* Sends GET for u, with Range and If-Range when j resumes, and j's
@@ -1143,6 +1166,11 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
         conn_close(f, true);
         return FETCH_LOCAL;
     }
+    if (binary_to_tty(f, &j, res.status == 204 || ri.content_length == 0)) {
+        job_abandon(&j);
+        conn_close(f, true);
+        return FETCH_LOCAL;
+    }
     struct progress pg = {.f = f, .hf = j.hf, .name = j.path, .total = -1, .t0 = clock_ms()};
     pg.done = pg.start_at = append ? j.have : 0;
     if (ri.content_length >= 0)
@@ -1226,6 +1254,11 @@ static enum fetch_result fetch_raw(struct fetch *f, int index, bool *transient)
         conn_close(f, true);
         return FETCH_LOCAL;
     }
+    if (binary_to_tty(f, &j, false)) {
+        job_abandon(&j);
+        conn_close(f, true);
+        return FETCH_LOCAL;
+    }
     struct progress pg = {.f = f, .hf = j.hf, .name = j.path, .total = -1, .t0 = clock_ms()};
     r = move_body(f, BODY_UNTIL_CLOSE, -1, &j, &pg, transient);
     conn_close(f, r != FETCH_OK);
@@ -1265,6 +1298,48 @@ static void take_resume_url(struct put_job *j, const struct http_response *res)
 
     if (loc.p != NULL && url_resolve(&j->u, loc.p, loc.len, &next) == 0 && next.scheme == j->u.scheme)
         url_string(&next, j->resume_url, sizeof j->resume_url);
+}
+
+/* Sends what j->fd (standard input) gives until its end as a chunked
+ * body: a chunk for each read, the last chunk at the end. Each wait for
+ * input has the --timeout deadline. FETCH_OK or the failure, said. */
+static enum fetch_result put_stream(struct fetch *f, struct put_job *j)
+{
+    const struct fetch_options *o = f->o;
+    struct progress pg = {.f = f, .name = "standard input", .total = -1, .t0 = clock_ms()};
+    char head[32];
+
+    for (;;) {
+        struct pollfd p = {.fd = j->fd, .events = POLLIN};
+        int pr = poll(&p, 1, o->timeout_ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0) {
+            say(f, "nothing came on standard input for %d s", o->timeout_ms / 1000);
+            return FETCH_LOCAL;
+        }
+        ssize_t k = pr < 0 ? -1 : read(j->fd, f->m.io, BODY_IOBUF);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            say(f, "cannot read standard input: %s", strerror(errno));
+            return FETCH_LOCAL;
+        }
+        int n = snprintf(head, sizeof head, "%zx\r\n", (size_t)k);
+        if (xp_write(&f->c.x, head, (size_t)n, o->timeout_ms) < 0 ||
+            (k > 0 && (xp_write(&f->c.x, f->m.io, (size_t)k, o->timeout_ms) < 0 ||
+                       xp_write(&f->c.x, "\r\n", 2, o->timeout_ms) < 0)) ||
+            (k == 0 && xp_write(&f->c.x, "\r\n", 2, o->timeout_ms) < 0)) {
+            say(f, "%s: the connection failed after %lld bytes", j->url_str, (long long)pg.done);
+            return FETCH_NETWORK;
+        }
+        if (k == 0)
+            break;
+        pg.done += k;
+        progress_draw(&pg, false);
+    }
+    progress_draw(&pg, true);
+    return FETCH_OK;
 }
 
 /* Sends head, waits a moment for 100 Continue (taking a 104's upload URL
@@ -1309,6 +1384,12 @@ static enum fetch_result put_send(struct fetch *f, struct put_job *j, const char
     }
     f->expect_continue = false;
     f->read_ms = o->timeout_ms;
+    if (j->size < 0) {
+        enum fetch_result r = put_stream(f, j);
+        if (r != FETCH_OK)
+            return r;
+        goto answer;
+    }
     struct progress pg = {.f = f, .name = o->upload, .total = j->size, .t0 = clock_ms()};
     pg.done = pg.start_at = j->offset;
     /* Over plain TCP the file goes to the socket with sendfile(2), never
@@ -1347,6 +1428,7 @@ static enum fetch_result put_send(struct fetch *f, struct put_job *j, const char
         return FETCH_LOCAL;
     }
     progress_draw(&pg, true);
+answer:
     j->body_sent = true;
     *hl = read_head(f, res);
     if (*hl <= 0) {
@@ -1494,6 +1576,50 @@ static void put_tell_resume(struct fetch *f, const struct put_job *j)
             j->resume_url);
 }
 
+/* ferry put - URL: standard input, chunked, as it comes (no digest ahead,
+ * not resumable). A 401 before the body went asks again with the
+ * credentials; after it, the bytes are gone and the 401 stands. */
+static enum fetch_result put_stdin(struct fetch *f, struct put_job *j)
+{
+    char auth[300], req[8192], cred[sizeof j->cred.value + 32];
+    struct http_response res;
+    ssize_t hl = 0;
+    enum fetch_result r;
+    bool transient;
+
+    j->fd = 0;
+    j->size = -1;
+    j->offset = 0;
+    j->resume_url[0] = '\0';
+    url_authority(&j->u, auth, sizeof auth);
+    for (;;) {
+        r = conn_open(f, &j->u);
+        if (r != FETCH_OK)
+            return r;
+        j->body_sent = false;
+        cred_line(f, &j->cred, &j->u, cred, sizeof cred);
+        int n = snprintf(req, sizeof req,
+                         "PUT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n%s"
+                         "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+                         j->u.path, auth, cred);
+        r = put_send(f, j, req, (size_t)n, &res, &hl);
+        int again = r == FETCH_OK && res.status == 401 && !j->body_sent
+                        ? cred_answer(f, &j->cred, &j->u, &res)
+                        : 0;
+        if (again == 0)
+            break;
+        take_head(f, hl);
+        conn_close(f, true);
+        if (again < 0)
+            return FETCH_USAGE;
+    }
+    if (r != FETCH_OK) {
+        conn_close(f, true);
+        return r;
+    }
+    return put_answered(f, j, &res, hl, &transient);
+}
+
 static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *transient)
 {
     const struct fetch_options *o = f->o;
@@ -1518,6 +1644,28 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
                       : "%s names an upload under way: -c resumes it",
             j->shown);
         return FETCH_USAGE;
+    }
+    /* "ferry put FILE http://host/dir/" puts dir/FILE, as curl -T does. */
+    const char *base = strrchr(o->upload, '/') != NULL ? strrchr(o->upload, '/') + 1 : o->upload;
+    bool from_stdin = strcmp(o->upload, "-") == 0;
+    int arc = names_upload ? 0 : url_append_name(&j->u, from_stdin ? "" : base);
+    if (arc < 0) {
+        say(f,
+            from_stdin ? "%s: standard input has no name: give the URL of the file to make"
+                       : "%s: no file name to add to the folder's URL",
+            j->shown);
+        return FETCH_USAGE;
+    }
+    if (arc > 0)
+        url_string(&j->u, j->shown, sizeof j->shown);
+    if (from_stdin && o->resume) {
+        say(f, "-c resumes the upload of a file: standard input cannot be read again");
+        return FETCH_USAGE;
+    }
+    if (from_stdin) {
+        j->url_str = j->shown;
+        *transient = false; /* what was read from a pipe cannot be read again */
+        return put_stdin(f, j);
     }
     int fd = open(o->upload, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -242,3 +242,32 @@ void url_hide_password(const char *s, char *out, size_t outsz)
     else
         snprintf(out, outsz, "%.*s***%s", (int)(colon + 1 - s), s, at);
 }
+
+int url_append_name(struct url *u, const char *name)
+{
+    static const char keep[] = "-._~!$&'()*+,;=:@";
+    char out[sizeof u->path];
+    size_t pl = strcspn(u->path, "?"), o = pl;
+
+    if (pl == 0 || u->path[pl - 1] != '/')
+        return 0;
+    if (name[0] == '\0')
+        return -EINVAL;
+    memcpy(out, u->path, pl);
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL;
+        if (o + (plain ? 1 : 3) >= sizeof out)
+            return -ENAMETOOLONG;
+        if (plain)
+            out[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(out + o, 4, "%%%02X", *p);
+    }
+    size_t ql = strlen(u->path + pl);
+    if (o + ql >= sizeof out)
+        return -ENAMETOOLONG;
+    memcpy(out + o, u->path + pl, ql + 1);
+    memcpy(u->path, out, o + ql + 1);
+    return 1;
+}

@@ -48,6 +48,13 @@ void url_basename(const struct url *u, char *out, size_t outsz);
  * port only when it is not the scheme's default. */
 void url_authority(const struct url *u, char *out, size_t outsz);
 
+/* When u's path (before any query) ends in "/", as in `ferry put FILE
+ * http://host/dir/`, appends name (a file name, not a path) to it,
+ * percent-encoded but for RFC 3986's unreserved and sub-delims, ':' and
+ * '@'. Returns 1 when appended, 0 when the path names a file already (u
+ * unchanged), -EINVAL for an empty name, -ENAMETOOLONG. */
+int url_append_name(struct url *u, const char *name);
+
 /* Copies the URL s into out (outsz bytes, NUL-terminated, cut to fit)
  * with the password of its userinfo, if any, written as "***": what
  * messages show. */

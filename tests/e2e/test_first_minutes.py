@@ -667,3 +667,101 @@ def test_help_command_alone_and_unknown(work):
     assert r.rc == 2 and r.out == b"" and r.err.count("\n") == 1, r
     r = run("nope", cwd=work)
     assert r.rc == 2 and r.err.count("\n") == 1 and "ferry --help" in r.err, r
+
+
+def test_put_into_a_folder_url_names_the_file(files, root, work):
+    (work / "my report.txt").write_bytes(b"report\n")
+    (root / "inbox").mkdir()
+    r = run("put", work / "my report.txt", f"http://127.0.0.1:{files.port}/inbox/")
+    assert r.rc == 0, r
+    assert "/inbox/my%20report.txt: 201" in r.err
+    assert listing(root / "inbox") == ["my report.txt"]
+    assert (root / "inbox" / "my report.txt").read_bytes() == b"report\n"
+
+
+def test_put_stdin_is_sent_chunked(work):
+    got = []
+
+    def respond(peer, req):
+        body = b""
+        if req.header("expect") == "100-continue":
+            peer.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        for _ in range(10000):  # chunks, bounded
+            size_line = b""
+            while not size_line.endswith(b"\r\n"):
+                size_line += peer.read_exact(1)
+            size = int(size_line.strip(), 16)
+            data = peer.read_exact(size + 2)
+            if size == 0:
+                break
+            body += data[:-2]
+        got.append((req.method, req.target, req.header("transfer-encoding"),
+                    req.header("content-length"), body))
+        peer.respond(201, body=b"")
+
+    data = b"".join(b"line %d\n" % i for i in range(50000))
+    with ScriptedServer(keep_alive(respond)) as s:
+        r = run("put", "-", s.url("/up/from-pipe.txt"), cwd=work, stdin_data=data)
+    assert r.rc == 0, r
+    assert got == [("PUT", "/up/from-pipe.txt", "chunked", None, data)]
+    assert listing(work) == []
+
+
+def test_put_stdin_to_ferry_serve(files, root, work):
+    r = run("put", "-", f"http://127.0.0.1:{files.port}/piped.txt", cwd=work,
+            stdin_data=b"from a pipe\n")
+    assert r.rc == 0, r
+    assert (root / "piped.txt").read_bytes() == b"from a pipe\n"
+
+
+def test_put_stdin_to_a_folder_url_is_refused(files, root, work):
+    before = listing(root)
+    r = run("put", "-", f"http://127.0.0.1:{files.port}/", cwd=work, stdin_data=b"x")
+    assert r.rc == 2, r
+    assert "standard input has no name" in r.err
+    assert listing(root) == before
+
+
+def test_put_stdin_with_login(srv, root, work):
+    r = run("put", "-u", "alice:alice-pw", "-", f"http://127.0.0.1:{srv.port}/piped.txt", cwd=work,
+            stdin_data=b"members' pipe\n")
+    assert r.rc == 0, r
+    assert (root / "piped.txt").read_bytes() == b"members' pipe\n"
+
+
+BLOB = b"\x00\x01\x02BINARY-MARK\x00\xff" * 10
+
+
+@pytest.fixture
+def blobs(start_server, root):
+    (root / "blob.bin").write_bytes(BLOB)
+    (root / "text.txt").write_bytes(b"TEXT-MARK\n")
+    return start_server(root)
+
+
+def test_binary_to_a_terminal_is_refused(blobs, work, tty_run):
+    t = tty_run("get", "-o", "-", f"http://127.0.0.1:{blobs.port}/blob.bin")
+    assert t.finish() == 6, t.seen
+    assert b"binary data would go to the terminal" in t.seen and b"-f" in t.seen
+    assert b"BINARY-MARK" not in t.seen
+    assert listing(work) == []
+
+
+def test_binary_to_a_terminal_when_forced(blobs, work, tty_run):
+    t = tty_run("get", "-f", "-o", "-", f"http://127.0.0.1:{blobs.port}/blob.bin")
+    assert t.finish() == 0, t.seen
+    assert b"BINARY-MARK" in t.seen
+    assert listing(work) == []
+
+
+def test_text_to_a_terminal_is_shown(blobs, work, tty_run):
+    t = tty_run("get", "-o", "-", f"http://127.0.0.1:{blobs.port}/text.txt")
+    assert t.finish() == 0, t.seen
+    assert b"TEXT-MARK" in t.seen
+    assert listing(work) == []
+
+
+def test_binary_to_a_pipe_is_written(blobs, work):
+    r = run("get", "-o", "-", f"http://127.0.0.1:{blobs.port}/blob.bin", cwd=work)
+    assert r.rc == 0, r
+    assert r.out == BLOB

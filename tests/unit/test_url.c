@@ -524,6 +524,61 @@ static void test_hide(void **state)
         fail_msg("%s: \"%s\", want \"%s\"", c->name, out, c->want);
 }
 
+/* ---- url_append_name ---------------------------------------------------- */
+
+struct append_case {
+    const char *name;
+    const char *url, *file;
+    int rc;
+    const char *want; /* the path after */
+};
+
+/* clang-format off */
+static const struct append_case append_cases[] = {
+    {"a folder", "http://h/dir/", "report.pdf", 1, "/dir/report.pdf"},
+    {"the root", "http://h", "a.txt", 1, "/a.txt"},
+    {"a query stays after", "http://h/d/?x=1", "f", 1, "/d/f?x=1"},
+    {"a file already", "http://h/dir/f.txt", "g", 0, "/dir/f.txt"},
+    {"a file with a query", "http://h/f?x=/", "g", 0, "/f?x=/"},
+    {"space, percent, hash, question mark", "http://h/", "a b%#?.txt", 1, "/a%20b%25%23%3F.txt"},
+    {"UTF-8", "http://h/", "\xe4\xb8\xad", 1, "/%E4%B8%AD"},
+    {"sub-delims kept", "http://h/", "a(1)+b,c=d;e@f:g~h!", 1, "/a(1)+b,c=d;e@f:g~h!"},
+    {"a slash is encoded", "http://h/", "a/b", 1, "/a%2Fb"},
+    {"an empty name", "http://h/", "", -EINVAL, "/"},
+};
+/* clang-format on */
+
+static void test_append(void **state)
+{
+    const struct append_case *c = *state;
+    struct url u;
+
+    if (url_parse(c->url, &u) != 0)
+        fail_msg("%s: %s does not parse", c->name, c->url);
+    int rc = url_append_name(&u, c->file);
+    if (rc != c->rc || strcmp(u.path, c->want) != 0)
+        fail_msg("%s: gave %d \"%s\", want %d \"%s\"", c->name, rc, u.path, c->rc, c->want);
+}
+
+/* A name that would make the path 4096 bytes or more is refused, u unchanged. */
+static void test_append_too_long(void **state)
+{
+    static char name[4100];
+    struct url u;
+
+    (void)state;
+    assert_int_equal(url_parse("http://h/d/", &u), 0);
+    memset(name, 'n', 4092);
+    name[4092] = '\0';
+    assert_int_equal(url_append_name(&u, name), 1); /* "/d/" + 4092 = 4095 */
+    assert_int_equal(strlen(u.path), 4095);
+    assert_int_equal(url_parse("http://h/d/", &u), 0);
+    name[4092] = 'n';
+    name[4093] = '\0';
+    assert_int_equal(url_append_name(&u, name), -ENAMETOOLONG);
+    assert_string_equal(u.path, "/d/");
+}
+
 int main(void)
 {
     static struct unit_list l;
@@ -540,5 +595,7 @@ int main(void)
     UNIT_ADD_ROWS(&l, basename_cases, test_basename);
     UNIT_ADD_ROWS(&l, authority_cases, test_authority);
     UNIT_ADD_ROWS(&l, hide_cases, test_hide);
+    UNIT_ADD_ROWS(&l, append_cases, test_append);
+    unit_add(&l, "append: too long is refused", test_append_too_long, NULL);
     return unit_run("url", &l);
 }
