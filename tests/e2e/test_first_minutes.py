@@ -215,6 +215,17 @@ def test_basic_sent_only_after_a_challenge(work):
     assert [q.header("authorization") for q in reqs] == [None, "Basic YWxpY2U6cHc="]
 
 
+def test_one_401_for_several_urls_of_one_origin(work):
+    with ScriptedServer(challenge_then(lambda p, q: p.respond(200, body=q.target.encode()))) as s:
+        r = run("get", "-u", "alice:pw", *[s.url(f"/f{i}") for i in range(5)], cwd=work)
+        reqs = list(s.requests)
+    assert r.rc == 0, r
+    assert listing(work) == [f"f{i}" for i in range(5)]
+    assert all((work / f"f{i}").read_bytes() == f"/f{i}".encode() for i in range(5))
+    assert [q.target for q in reqs if q.header("authorization") is None] == ["/f0"]
+    assert sorted(q.target for q in reqs if q.header("authorization")) == [f"/f{i}" for i in range(5)]
+
+
 def test_no_basic_for_another_scheme(work):
     with ScriptedServer(challenge_then(lambda p, q: p.respond(200, body=b"in\n"),
                                        scheme='Bearer realm="t"')) as s:
