@@ -426,13 +426,23 @@ static int cred_for(const struct fetch *f, const struct url *u, struct cred *c, 
     return 0;
 }
 
-/* The Authorization line for a request to u: only c's own origin, and only
- * once that origin asked for Basic. Writes "" when none goes. */
+/* True when a password may go to u on the connection open now: over TLS,
+ * to a loopback address, or with --allow-plain-auth. Checked again for
+ * every request, since a new connection to the same name may reach
+ * another address. */
+static bool cred_may_go(const struct fetch *f, const struct url *u)
+{
+    return u->scheme == URL_HTTPS || f->c.peer_loopback || f->o->allow_plain_auth;
+}
+
+/* The Authorization line for a request to u: only c's own origin, only
+ * once that origin asked for Basic, and only as cred_may_go allows.
+ * Writes "" when none goes. */
 static void cred_line(const struct fetch *f, const struct cred *c, const struct url *u, char *out,
                       size_t outsz)
 {
     out[0] = '\0';
-    if (cred_origin(c, u) && cred_origin(&f->asked, u))
+    if (cred_origin(c, u) && cred_origin(&f->asked, u) && cred_may_go(f, u))
         snprintf(out, outsz, "Authorization: %s\r\n", c->value);
 }
 
@@ -452,7 +462,7 @@ static int cred_answer(struct fetch *f, const struct cred *c, const struct url *
             auth_challenge_basic(res->headers[i].value.p, res->headers[i].value.len);
     if (!basic || !cred_origin(c, u) || cred_origin(&f->asked, u))
         return 0;
-    if (u->scheme != URL_HTTPS && !f->c.peer_loopback && !f->o->allow_plain_auth) {
+    if (!cred_may_go(f, u)) {
         say(f,
             "%s asks for a password, which would cross the network unencrypted over http://; "
             "use https://, or --allow-plain-auth to send it anyway",
@@ -1468,16 +1478,16 @@ static enum fetch_result put_offset(struct fetch *f, struct put_job *j, bool *co
 
     url_authority(&j->u, auth, sizeof auth);
     for (;;) {
-        cred_line(f, &j->cred, &j->u, cred, sizeof cred);
-        int n = snprintf(req, sizeof req,
-                         "HEAD %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n%s"
-                         "Upload-Draft-Interop-Version: %d\r\n\r\n",
-                         j->u.path, auth, cred, RUP_INTEROP);
         enum fetch_result r = conn_open(f, &j->u);
         if (r != FETCH_OK) {
             *transient = r == FETCH_NETWORK;
             return r;
         }
+        cred_line(f, &j->cred, &j->u, cred, sizeof cred);
+        int n = snprintf(req, sizeof req,
+                         "HEAD %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n%s"
+                         "Upload-Draft-Interop-Version: %d\r\n\r\n",
+                         j->u.path, auth, cred, RUP_INTEROP);
         hl = xp_write(&f->c.x, req, (size_t)n, f->o->timeout_ms) < 0 ? -EPIPE : read_head(f, &res);
         if (hl <= 0) {
             say(f, "%s: no answer to the offset request", j->url_str);

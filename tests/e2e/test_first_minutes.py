@@ -776,3 +776,14 @@ def test_binary_to_a_pipe_is_written(blobs, work):
     r = run("get", "-o", "-", f"http://127.0.0.1:{blobs.port}/blob.bin", cwd=work)
     assert r.rc == 0, r
     assert r.out == BLOB
+
+
+def test_put_resume_asks_the_offset_with_the_login(srv, work):
+    (work / "f.txt").write_bytes(b"data\n")
+    url = f"http://127.0.0.1:{srv.port}/f.txt?upload=0123456789abcdef0123456789abcdef"
+    r = run("put", "-c", work / "f.txt", url, cwd=work)
+    assert r.rc == 5 and "401" in r.err, r  # without the login: refused
+    r = run("put", "-u", "alice:alice-pw", "-c", work / "f.txt", url, cwd=work)
+    assert r.rc == 5, r
+    assert "no longer has this upload" in r.err and "401" not in r.err
+    assert listing(work) == ["f.txt"]
