@@ -1,6 +1,7 @@
 # ferry: plain GNU make.
 #   make              build build/ferry
-#   make run          build and serve the current directory on port 8000
+#   make run          build and serve the current directory on http://127.0.0.1:8000/ only
+#                     (RUN_PORT=N for another port, 0 for any free one)
 #   make test         install what tests need (as root), build, run the unit tests (also under
 #                     ASan/UBSan, in build/asan), each fuzz target briefly, the end-to-end tests
 #   make SANITIZE=1   build with AddressSanitizer and UBSan (any target)
@@ -12,6 +13,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 PYTHON  ?= /usr/bin/python3
+RUN_PORT ?= 8000
 
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -76,7 +78,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a $(BUILD)/flags | deps-test
 
 run: deps-build
 	$(MAKE) all
-	$(BUILD)/ferry serve -p 8000 .
+	$(BUILD)/ferry serve -b 127.0.0.1 -p $(RUN_PORT) .
 
 define install_missing
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

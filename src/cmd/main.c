@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ static void usage(FILE *f)
             "  passwd USER [RIGHTS]  print a line for serve --auth\n"
 
             "\n"
-            "ferry COMMAND --help shows a command's options.\n");
+            "ferry help COMMAND (or ferry COMMAND --help) shows a command's options;\n"
+            "ferry --version (or ferry COMMAND --version) the version.\n");
 }
 
 int cmd_parse_long(const char *s, long min, long max, long *out)
@@ -182,6 +184,33 @@ long cmd_raise_fd_limit(void)
     return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000 ? 1000000 : (long)rl.rlim_cur;
 }
 
+/* The subcommands, for dispatch and `ferry help CMD`. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"serve", cmd_serve}, {"hello", cmd_hello}, {"udp", cmd_udp},       {"chat", cmd_chat},
+    {"get", cmd_get},     {"put", cmd_put},     {"passwd", cmd_passwd},
+};
+
+static int (*command(const char *name))(int, char **)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].run;
+    return NULL;
+}
+
+/* True when the options of a subcommand (argv[1..], up to a "--") ask for
+ * the version: every subcommand answers --version alike. */
+static bool asks_version(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--version") == 0)
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -189,29 +218,35 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        (strcmp(cmd, "help") == 0 && argc == 2)) {
         usage(stdout);
         return EXIT_OK;
     }
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
         printf("ferry %s\n", FERRY_VERSION);
         return EXIT_OK;
     }
-    if (strcmp(cmd, "serve") == 0)
-        return cmd_serve(argc - 1, argv + 1);
-    if (strcmp(cmd, "hello") == 0)
-        return cmd_hello(argc - 1, argv + 1);
-    if (strcmp(cmd, "udp") == 0)
-        return cmd_udp(argc - 1, argv + 1);
-    if (strcmp(cmd, "chat") == 0)
-        return cmd_chat(argc - 1, argv + 1);
-    if (strcmp(cmd, "get") == 0)
-        return cmd_get(argc - 1, argv + 1);
-    if (strcmp(cmd, "put") == 0)
-        return cmd_put(argc - 1, argv + 1);
-    if (strcmp(cmd, "passwd") == 0)
-        return cmd_passwd(argc - 1, argv + 1);
-    fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    if (strcmp(cmd, "help") == 0) {
+        /* ferry help CMD: CMD --help. */
+        int (*run)(int, char **) = command(argv[2]);
+        char help[] = "--help";
+        char *args[] = {argv[2], help, NULL};
+        if (run == NULL || argc > 3) {
+            fprintf(stderr, "ferry: help takes one command: ferry help {serve|hello|get|put|chat|"
+                            "udp|passwd}\n");
+            return EXIT_USAGE;
+        }
+        return run(2, args);
+    }
+    int (*run)(int, char **) = command(cmd);
+    if (run == NULL) {
+        fprintf(stderr, "ferry: unknown command '%s'; try `ferry --help`\n", cmd);
+        return EXIT_USAGE;
+    }
+    if (asks_version(argc - 1, argv + 1)) {
+        printf("ferry %s\n", FERRY_VERSION);
+        return EXIT_OK;
+    }
+    return run(argc - 1, argv + 1);
 }

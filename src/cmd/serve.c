@@ -1,7 +1,11 @@
 /* ferry serve: options, signals and the process around serve/fileserver. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -13,7 +17,121 @@
 #include "serve/fileserver.h"
 #include "serve/fs_auth.h"
 #include "cmd/cmd.h"
+#include "core/charset.h"
 #include "core/err.h"
+#include "net/sock.h"
+
+/* What the banner says: where the server can be reached. */
+struct banner {
+    const char *dir;
+    char urls[16][600]; /* each at most the server's URL with a longer host */
+    int nurls;
+    bool every;   /* bound to every interface: urls lists this machine's addresses */
+    char fp[128]; /* the certificate's SHA-256, or "" */
+    bool self_signed;
+};
+
+/* True when bind (-b, or NULL for none) is the unspecified address of
+ * family (AF_UNSPEC: either). */
+static bool binds_every(const char *bind, int family)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+
+    if (bind == NULL || bind[0] == '\0')
+        return true;
+    if (inet_pton(AF_INET, bind, &a4) == 1)
+        return family != AF_INET6 && a4.s_addr == htonl(INADDR_ANY);
+    if (inet_pton(AF_INET6, bind, &a6) == 1)
+        return family != AF_INET && IN6_IS_ADDR_UNSPECIFIED(&a6);
+    return false;
+}
+
+/* Fills b's URLs from url (the one the server gave, "SCHEME://HOST:PORT/"):
+ * that one alone for a bound address; else one per address of this
+ * machine's interfaces that are up, for each family the listener takes,
+ * loopback first as getifaddrs lists it (IPv6 link-local addresses, which
+ * need a zone, left out). */
+static void banner_urls(struct banner *b, const char *bind, const char *url)
+{
+    const char *colon = strrchr(url, ':'), *sep = strstr(url, "://");
+    struct ifaddrs *ifs, *i;
+
+    b->nurls = 0;
+    b->every = binds_every(bind, AF_UNSPEC) && colon != NULL && sep != NULL;
+    if (!b->every || getifaddrs(&ifs) < 0) {
+        snprintf(b->urls[b->nurls++], sizeof b->urls[0], "%s", url);
+        return;
+    }
+    for (i = ifs; i != NULL && b->nurls < 16; i = i->ifa_next) {
+        char addr[SOCK_ADDRSTRLEN];
+        const struct sockaddr *sa = i->ifa_addr;
+        if (sa == NULL || !(i->ifa_flags & IFF_UP) || !binds_every(bind, sa->sa_family))
+            continue;
+        if (sa->sa_family == AF_INET6 &&
+            IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+            continue;
+        if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+            continue;
+        sock_addr_format(sa, false, addr, sizeof addr);
+        snprintf(b->urls[b->nurls++], sizeof b->urls[0], "%.*s%s%s%s%s", (int)(sep + 3 - url), url,
+                 sa->sa_family == AF_INET6 ? "[" : "", addr, sa->sa_family == AF_INET6 ? "]" : "",
+                 colon);
+    }
+    freeifaddrs(ifs);
+    if (b->nurls == 0)
+        snprintf(b->urls[b->nurls++], sizeof b->urls[0], "%s", url);
+}
+
+/* s as a JSON string (RFC 8259), quotes included; a name that is not
+ * UTF-8 is written with U+FFFD for each byte above 0x7f. */
+static void json_string(FILE *f, const char *s)
+{
+    bool utf8 = utf8_valid(s, strlen(s));
+
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\u%04x", *p);
+        else if (*p >= 0x80 && !utf8)
+            fputs("\\ufffd", f);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* The banner on stdout: text lines, or with --log-format json one JSON
+ * object, so that stdout carries nothing but JSON lines. */
+static void banner_print(const struct banner *b, bool json)
+{
+    if (json) {
+        printf("{\"event\":\"serving\",\"dir\":");
+        json_string(stdout, b->dir);
+        printf(",\"every_interface\":%s,\"urls\":[", b->every ? "true" : "false");
+        for (int i = 0; i < b->nurls; i++)
+            printf("%s\"%s\"", i > 0 ? "," : "", b->urls[i]);
+        printf("]");
+        if (b->fp[0] != '\0')
+            printf(",\"certificate_sha256\":\"%s\",\"self_signed\":%s", b->fp,
+                   b->self_signed ? "true" : "false");
+        printf("}\n");
+        return;
+    }
+    if (!b->every)
+        printf("ferry: serving %s on %s\n", b->dir, b->urls[0]);
+    else {
+        printf("ferry: serving %s on every interface (-b ADDRESS for one), reachable at:\n",
+               b->dir);
+        for (int i = 0; i < b->nurls; i++)
+            printf("  %s\n", b->urls[i]);
+    }
+    if (b->fp[0] != '\0')
+        printf("ferry: certificate SHA-256 %s%s\n", b->fp,
+               b->self_signed ? " (self-signed: check it, or ferry get --pin it)" : "");
+}
 
 static void serve_usage(FILE *f)
 {
@@ -25,11 +143,13 @@ static void serve_usage(FILE *f)
             "\n"
             "  -p, --port PORT        port to listen on (default 8000; 0 picks a free one)\n"
             "  -b, --bind ADDR        address or host name (default: all interfaces,\n"
-            "                         IPv6 and IPv4)\n"
+            "                         IPv6 and IPv4; the banner lists this machine's\n"
+            "                         addresses, one URL a line)\n"
             "      --threads N        event loop threads (default: one per core)\n"
             "  -q, --quiet            no access log\n"
             "      --log-format FMT   combined (default: common, then referer, user agent\n"
             "                         and the request time in ms), common, or json\n"
+            "                         (json: the banner too is a JSON object)\n"
             "      --hidden           serve and list names starting with '.'\n"
             "      --no-raw           HTTP only: no raw file protocol\n"
             "      --raw-gap MS       a raw name with no CR, LF or NUL ends after this\n"
@@ -384,7 +504,8 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&hup, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &hup, NULL);
 
-    char real[PATH_MAX], url[512], fp[128];
+    char real[PATH_MAX], url[512];
+    struct banner b = {.self_signed = o.tls_self_signed};
     const char *what = "";
     struct fs_server *srv;
     int rc = fs_server_start(&o, &srv, url, sizeof url, &what);
@@ -393,10 +514,11 @@ int cmd_serve(int argc, char **argv)
         fs_auth_free(o.auth);
         return EXIT_FAIL;
     }
-    printf("ferry: serving %s on %s\n", realpath(o.root, real) ? real : o.root, url);
-    if (fs_server_fingerprint(srv, fp, sizeof fp))
-        printf("ferry: certificate SHA-256 %s%s\n", fp,
-               o.tls_self_signed ? " (self-signed: check it, or ferry get --pin it)" : "");
+    b.dir = realpath(o.root, real) ? real : o.root;
+    banner_urls(&b, o.bind, url);
+    if (!fs_server_fingerprint(srv, b.fp, sizeof b.fp))
+        b.fp[0] = '\0';
+    banner_print(&b, o.log_format == FS_LOG_JSON);
     fflush(stdout);
 
     wait_for_stop(srv);

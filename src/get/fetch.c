@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,11 @@
 #include "core/hash.h"
 #include "net/sock.h"
 #include "net/xport.h"
+#include "proto/auth.h"
 #include "proto/digest.h"
 #include "proto/http.h"
+#include "proto/lex.h"
+#include "proto/netrc.h"
 #include "proto/rup.h"
 #include "proto/sf.h"
 #include "proto/url.h"
@@ -51,18 +55,31 @@ struct fconn {
     uint16_t port;
     bool reusable;
     bool proven; /* answered an HTTP/1.1 request and stayed open: may pipeline */
+    bool peer_loopback; /* the address connected to is 127.0.0.0/8 or ::1 */
+};
+
+/* Credentials and the one origin (scheme, host, port) they were given for:
+ * they go nowhere else, whatever a redirect says. */
+struct cred {
+    bool set;
+    enum url_scheme scheme;
+    char host[256];
+    uint16_t port;
+    char value[LEX_B64_LEN(AUTH_CRED_MAX) + 8]; /* "Basic ..." */
 };
 
 /* One request of an upload: a PUT that creates it (and that a server with
  * resumable uploads, draft-ietf-httpbis-resumable-upload interop version
  * 8, may make resumable), or a PATCH that sends the rest of one. */
 struct put_job {
-    const char *url_str; /* as the user gave it */
+    const char *url_str; /* as the user gave it (the password hidden) */
+    char shown[4608];    /* the user's URL with its password hidden */
     struct url u;        /* where the request goes */
     int fd;
     int64_t size;        /* of the file */
     int64_t offset;      /* where this request's body starts in the file */
     unsigned char sha[DIGEST_SHA256_LEN];
+    struct cred cred;    /* for the URL given */
     bool body_sent;      /* all of it went (else a final answer came first) */
     char resume_url[4608]; /* from 104's Location: where the upload resumes */
 };
@@ -77,13 +94,17 @@ struct fetch {
     struct body_mover m;
     struct put_job put;   /* ferry put: the upload, kept across retries */
     int64_t known_size;   /* the size an earlier answer for this URL gave; -1 none */
+    struct cred asked;    /* the origin whose 401 asked for Basic: credentials
+                           * for it go with every request to it from then on */
 };
 
 /* One URL's download, worked out once by job_plan and job_name. */
 struct job {
     int index;            /* into o->urls */
-    const char *url_str;
+    const char *url_str;  /* o->urls[index] with its password hidden: shown */
+    char shown[4608];
     struct url url;       /* as given (redirects do not change it) */
+    struct cred cred;     /* for url's origin */
     bool named;           /* the names are set (with -J only after the answer) */
     char path[4096];      /* the final name */
     char part[4200];      /* path + ".part" */
@@ -218,6 +239,7 @@ static enum fetch_result conn_open(struct fetch *f, const struct url *u)
     verbose(f, "connected to %s (%s) in %.1f ms", u->host, addr, (double)(clock_ms() - t0));
     c->scheme = u->scheme;
     c->port = u->port;
+    c->peer_loopback = sock_addr_is_loopback((struct sockaddr *)&peer);
     snprintf(c->host, sizeof c->host, "%s", u->host);
     if (u->scheme == URL_HTTPS) {
         if (f->o->insecure)
@@ -335,6 +357,132 @@ static void progress_moved(void *arg, int64_t moved)
     if (p->hf != NULL)
         hash_follow_advance(p->hf, (uint64_t)p->done);
     progress_draw(p, false);
+}
+
+/* ---- credentials ------------------------------------------------------------ */
+
+/* True when c's origin is u's. */
+static bool cred_origin(const struct cred *c, const struct url *u)
+{
+    return c->set && c->scheme == u->scheme && c->port == u->port && strcmp(c->host, u->host) == 0;
+}
+
+/* The credentials for u, the URL the user gave: -u first, then the URL's
+ * own user (its password, else the one --netrc has for that login, else
+ * empty), then --netrc's entry for the host. Says why and returns -EINVAL
+ * when they cannot be sent (a ':' in the user, too long, a bad netrc). */
+static int cred_for(const struct fetch *f, const struct url *u, struct cred *c, bool quiet)
+{
+    const struct fetch_options *o = f->o;
+    struct netrc_entry ne;
+    const char *user = NULL, *pass = "";
+    size_t ulen = 0, plen = 0;
+    long n;
+
+    memset(c, 0, sizeof *c);
+    if (u->scheme == URL_RAW)
+        return 0;
+    if (o->user != NULL) {
+        const char *colon = strchr(o->user, ':');
+        user = o->user;
+        ulen = colon != NULL ? (size_t)(colon - user) : strlen(user);
+        pass = colon != NULL ? colon + 1 : "";
+    } else if (u->has_user) {
+        user = u->user;
+        ulen = strlen(user);
+        pass = u->pass;
+        if (!u->has_pass && o->netrc != NULL &&
+            netrc_lookup(o->netrc, o->netrc_len, u->host, u->user, &ne) == 1 && ne.has_password)
+            pass = ne.password;
+    } else if (o->netrc != NULL) {
+        int rc = netrc_lookup(o->netrc, o->netrc_len, u->host, NULL, &ne);
+        if (rc < 0) {
+            if (!quiet)
+                say(f, "~/.netrc: %s",
+                    rc == -EINVAL ? "a keyword without its value, or an "
+                                    "unterminated quote"
+                                  : "a word longer than 255 bytes");
+            return -EINVAL;
+        }
+        if (rc == 0 || !ne.has_login)
+            return 0;
+        user = ne.login;
+        ulen = strlen(user);
+        pass = ne.password;
+    }
+    if (user == NULL)
+        return 0;
+    plen = strlen(pass);
+    n = auth_basic_format(user, ulen, pass, plen, c->value, sizeof c->value);
+    if (n < 0) {
+        if (!quiet)
+            say(f, n == -EINVAL ? "a user name cannot hold ':', nor credentials control bytes"
+                                : "the user name and password are too long");
+        return -EINVAL;
+    }
+    c->set = true;
+    c->scheme = u->scheme;
+    c->port = u->port;
+    snprintf(c->host, sizeof c->host, "%s", u->host);
+    return 0;
+}
+
+/* True when a password may go to u on the connection open now: over TLS,
+ * to a loopback address, or with --allow-plain-auth. Checked again for
+ * every request, since a new connection to the same name may reach
+ * another address. */
+static bool cred_may_go(const struct fetch *f, const struct url *u)
+{
+    return u->scheme == URL_HTTPS || f->c.peer_loopback || f->o->allow_plain_auth;
+}
+
+/* The Authorization line for a request to u: only c's own origin, only
+ * once that origin asked for Basic, and only as cred_may_go allows.
+ * Writes "" when none goes. */
+static void cred_line(const struct fetch *f, const struct cred *c, const struct url *u, char *out,
+                      size_t outsz)
+{
+    out[0] = '\0';
+    if (cred_origin(c, u) && cred_origin(&f->asked, u) && cred_may_go(f, u))
+        snprintf(out, outsz, "Authorization: %s\r\n", c->value);
+}
+
+/* After a 401 from u: whether to ask again with c. 1: yes (the origin is
+ * remembered, the caller sends again); 0: no (no credentials for u, no
+ * Basic offered, or they were sent and refused: the 401 stands); -1:
+ * refused here (plain http to another host without --allow-plain-auth),
+ * said. */
+static int cred_answer(struct fetch *f, const struct cred *c, const struct url *u,
+                       const struct http_response *res)
+{
+    bool basic = false;
+
+    for (size_t i = 0; i < res->nheaders && !basic; i++)
+        basic =
+            http_str_ieq(res->headers[i].name.p, res->headers[i].name.len, "www-authenticate") &&
+            auth_challenge_basic(res->headers[i].value.p, res->headers[i].value.len);
+    if (!basic || !cred_origin(c, u) || cred_origin(&f->asked, u))
+        return 0;
+    if (!cred_may_go(f, u)) {
+        say(f,
+            "%s asks for a password, which would cross the network unencrypted over http://; "
+            "use https://, or --allow-plain-auth to send it anyway",
+            u->host);
+        return -1;
+    }
+    f->asked = *c;
+    verbose(f, "%s asks for a password (Basic): sending the request again with it", u->host);
+    return 1;
+}
+
+/* The advice after a 401 that stands. */
+static const char *cred_hint(const struct fetch *f, const struct cred *c, const struct url *u)
+{
+    if (cred_origin(c, u) && cred_origin(&f->asked, u))
+        return " (the server refused the user name and password)";
+    if (!cred_origin(c, u))
+        return " (log in with -u USER, http://USER@host/ or --netrc)";
+    return "";
 }
 
 /* ---- the job: names, resume point, the part file ------------------------ */
@@ -467,10 +615,13 @@ static int job_plan(struct fetch *f, struct job *j, int index, bool quiet)
 {
     memset(j, 0, sizeof *j);
     j->index = index;
-    j->url_str = f->o->urls[index];
+    url_hide_password(f->o->urls[index], j->shown, sizeof j->shown);
+    j->url_str = j->shown;
     j->fd = -1;
-    if (url_parse(j->url_str, &j->url) < 0)
+    if (url_parse(f->o->urls[index], &j->url) < 0)
         return -EINVAL;
+    if (cred_for(f, &j->url, &j->cred, quiet) < 0)
+        return -EPERM;
     if (f->o->disposition && j->url.scheme != URL_RAW)
         return 0;
     return job_name(f, j, NULL, quiet);
@@ -717,20 +868,43 @@ static void drain_body(struct fetch *f, const struct http_resp_info *ri, bool no
         f->c.reusable = false;
 }
 
+/* True when the body about to go to j's output would put binary bytes on
+ * a terminal (a NUL among its first 2 KiB, as curl judges) and -f was not
+ * given: then it is refused, said. The first bytes are read into the
+ * transport when none wait there yet. */
+static bool binary_to_tty(struct fetch *f, const struct job *j, bool empty)
+{
+    struct xport *x = &f->c.x;
+
+    if (!j->direct || f->o->force || empty || j->fd < 0 || !isatty(j->fd))
+        return false;
+    if (x->pos == x->len && xp_fill(x, f->read_ms) <= 0)
+        return false; /* nothing to judge: the body's own reading reports */
+    size_t n = x->len - x->pos < 2048 ? x->len - x->pos : 2048;
+    if (memchr(x->buf + x->pos, '\0', n) == NULL)
+        return false;
+    say(f,
+        "%s: binary data would go to the terminal; save it with -o FILE, or give -f to "
+        "write it there anyway",
+        j->url_str);
+    return true;
+}
+
 /* ---- the exchange ---------------------------------------------------------- */
 
-/* Sends GET for u, with Range and If-Range when j resumes. */
+/* Sends GET for u, with Range and If-Range when j resumes, and j's
+ * credentials when u is their origin and it asked for them. */
 static enum fetch_result send_request(struct fetch *f, const struct url *u, const struct job *j)
 {
-    char auth[300], req[8192];
+    char auth[300], req[8192], cred[sizeof j->cred.value + 32];
     int n = 0;
 
     url_authority(u, auth, sizeof auth);
+    cred_line(f, &j->cred, u, cred, sizeof cred);
     n = snprintf(req, sizeof req,
                  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\nAccept: */*\r\n"
-                 "Want-Repr-Digest: sha-256=10\r\n",
-                 u->path,
-                 auth);
+                 "Want-Repr-Digest: sha-256=10\r\n%s",
+                 u->path, auth, cred);
     if (j->have > 0)
         n += snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\nIf-Range: %s\r\n",
                       (long long)j->have, j->validator);
@@ -874,6 +1048,16 @@ static enum exch exchange(struct fetch *f, struct job *j, struct http_response *
             c->proven = true;
         no_body = res->status == 204 || res->status == 304 ||
                   (res->status >= 100 && res->status < 200);
+        if (res->status == 401) {
+            int again = cred_answer(f, &j->cred, &u, res);
+            drain_body(f, ri, no_body);
+            if (again < 0) {
+                *r = FETCH_USAGE;
+                return EX_FAILED;
+            }
+            if (again > 0)
+                continue;
+        }
         if (res->status < 300 || res->status >= 400 || res->status == 304 || ri->location.p == NULL)
             break;
         drain_body(f, ri, no_body);
@@ -917,10 +1101,12 @@ static enum exch exchange(struct fetch *f, struct job *j, struct http_response *
             return EX_COMPLETE;
     }
     if (res->status < 200 || res->status >= 300) {
-        say(f, "%s: HTTP/1.%d %d %.*s", j->url_str, res->minor, res->status, (int)res->reason.len,
-            res->reason.p);
-        if (res->status != 416 || j->have == 0)
-            drain_body(f, ri, no_body); /* not twice for a 416 */
+        say(f, "%s: HTTP/1.%d %d %.*s%s", j->url_str, res->minor, res->status, (int)res->reason.len,
+            res->reason.p, res->status == 401 ? cred_hint(f, &j->cred, &u) : "");
+        if (res->status != 416 && res->status != 401)
+            drain_body(f, ri, no_body); /* not twice for a 416 or a 401 */
+        else if (res->status == 416 && j->have == 0)
+            drain_body(f, ri, no_body);
         *transient = res->status >= 500;
         *r = FETCH_HTTP;
         return EX_FAILED;
@@ -955,10 +1141,10 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
     int rc = job_plan(f, &j, index, false);
     if (rc < 0) {
         if (rc == -EINVAL)
-            say(f, "bad URL: %s", f->o->urls[index]);
+            say(f, "bad URL: %s", j.url_str);
         if (pq_drop(&f->q, index))
             conn_close(f, true); /* nobody will read its answer */
-        return rc == -EINVAL ? FETCH_USAGE : FETCH_LOCAL;
+        return rc == -EINVAL || rc == -EPERM ? FETCH_USAGE : FETCH_LOCAL;
     }
     enum exch ex = exchange(f, &j, &res, &ri, &size, &r, transient);
     if (ex == EX_FAILED)
@@ -995,6 +1181,11 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
                  (int64_t)(f->c.x.len - f->c.x.pos) >= ri.content_length;
     bool append = ex == EX_RESUME;
     if (job_open(f, &j, append, validator, whole) < 0) {
+        conn_close(f, true);
+        return FETCH_LOCAL;
+    }
+    if (binary_to_tty(f, &j, res.status == 204 || ri.content_length == 0)) {
+        job_abandon(&j);
         conn_close(f, true);
         return FETCH_LOCAL;
     }
@@ -1097,6 +1288,11 @@ static enum fetch_result fetch_raw(struct fetch *f, int index, bool *transient)
         conn_close(f, true);
         return FETCH_LOCAL;
     }
+    if (binary_to_tty(f, &j, false)) {
+        job_abandon(&j);
+        conn_close(f, true);
+        return FETCH_LOCAL;
+    }
     struct progress pg = {.f = f, .hf = j.hf, .name = j.path, .total = -1, .t0 = clock_ms()};
     r = move_body(f, BODY_UNTIL_CLOSE, -1, &j, &pg, transient);
     conn_close(f, r != FETCH_OK);
@@ -1136,6 +1332,48 @@ static void take_resume_url(struct put_job *j, const struct http_response *res)
 
     if (loc.p != NULL && url_resolve(&j->u, loc.p, loc.len, &next) == 0 && next.scheme == j->u.scheme)
         url_string(&next, j->resume_url, sizeof j->resume_url);
+}
+
+/* Sends what j->fd (standard input) gives until its end as a chunked
+ * body: a chunk for each read, the last chunk at the end. Each wait for
+ * input has the --timeout deadline. FETCH_OK or the failure, said. */
+static enum fetch_result put_stream(struct fetch *f, struct put_job *j)
+{
+    const struct fetch_options *o = f->o;
+    struct progress pg = {.f = f, .name = "standard input", .total = -1, .t0 = clock_ms()};
+    char head[32];
+
+    for (;;) {
+        struct pollfd p = {.fd = j->fd, .events = POLLIN};
+        int pr = poll(&p, 1, o->timeout_ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0) {
+            say(f, "nothing came on standard input for %d s", o->timeout_ms / 1000);
+            return FETCH_LOCAL;
+        }
+        ssize_t k = pr < 0 ? -1 : read(j->fd, f->m.io, BODY_IOBUF);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            say(f, "cannot read standard input: %s", strerror(errno));
+            return FETCH_LOCAL;
+        }
+        int n = snprintf(head, sizeof head, "%zx\r\n", (size_t)k);
+        if (xp_write(&f->c.x, head, (size_t)n, o->timeout_ms) < 0 ||
+            (k > 0 && (xp_write(&f->c.x, f->m.io, (size_t)k, o->timeout_ms) < 0 ||
+                       xp_write(&f->c.x, "\r\n", 2, o->timeout_ms) < 0)) ||
+            (k == 0 && xp_write(&f->c.x, "\r\n", 2, o->timeout_ms) < 0)) {
+            say(f, "%s: the connection failed after %lld bytes", j->url_str, (long long)pg.done);
+            return FETCH_NETWORK;
+        }
+        if (k == 0)
+            break;
+        pg.done += k;
+        progress_draw(&pg, false);
+    }
+    progress_draw(&pg, true);
+    return FETCH_OK;
 }
 
 /* Sends head, waits a moment for 100 Continue (taking a 104's upload URL
@@ -1180,6 +1418,12 @@ static enum fetch_result put_send(struct fetch *f, struct put_job *j, const char
     }
     f->expect_continue = false;
     f->read_ms = o->timeout_ms;
+    if (j->size < 0) {
+        enum fetch_result r = put_stream(f, j);
+        if (r != FETCH_OK)
+            return r;
+        goto answer;
+    }
     struct progress pg = {.f = f, .name = o->upload, .total = j->size, .t0 = clock_ms()};
     pg.done = pg.start_at = j->offset;
     /* Over plain TCP the file goes to the socket with sendfile(2), never
@@ -1218,6 +1462,7 @@ static enum fetch_result put_send(struct fetch *f, struct put_job *j, const char
         return FETCH_LOCAL;
     }
     progress_draw(&pg, true);
+answer:
     j->body_sent = true;
     *hl = read_head(f, res);
     if (*hl <= 0) {
@@ -1236,8 +1481,8 @@ static enum fetch_result put_answered(struct fetch *f, const struct put_job *j,
 
     take_head(f, hl);
     if (!ok)
-        say(f, "%s: HTTP/1.%d %d %.*s", j->url_str, res->minor, res->status, (int)res->reason.len,
-            res->reason.p);
+        say(f, "%s: HTTP/1.%d %d %.*s%s", j->url_str, res->minor, res->status, (int)res->reason.len,
+            res->reason.p, res->status == 401 ? cred_hint(f, &j->cred, &j->u) : "");
     else if (!f->o->quiet)
         say(f, "%s: %d %.*s", j->url_str, res->status, (int)res->reason.len, res->reason.p);
     conn_close(f, true);
@@ -1250,26 +1495,39 @@ static enum fetch_result put_answered(struct fetch *f, const struct put_job *j,
 static enum fetch_result put_offset(struct fetch *f, struct put_job *j, bool *complete,
                                     bool *transient)
 {
-    char auth[300], req[8192];
+    char auth[300], req[8192], cred[sizeof j->cred.value + 32];
     struct http_response res;
     struct sf_item it;
+    ssize_t hl;
 
     url_authority(&j->u, auth, sizeof auth);
-    int n = snprintf(req, sizeof req,
-                     "HEAD %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n"
-                     "Upload-Draft-Interop-Version: %d\r\n\r\n",
-                     j->u.path, auth, RUP_INTEROP);
-    enum fetch_result r = conn_open(f, &j->u);
-    if (r != FETCH_OK) {
-        *transient = r == FETCH_NETWORK;
-        return r;
-    }
-    ssize_t hl = xp_write(&f->c.x, req, (size_t)n, f->o->timeout_ms) < 0 ? -EPIPE : read_head(f, &res);
-    if (hl <= 0) {
-        say(f, "%s: no answer to the offset request", j->url_str);
-        conn_close(f, true);
-        *transient = true;
-        return hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
+    for (;;) {
+        enum fetch_result r = conn_open(f, &j->u);
+        if (r != FETCH_OK) {
+            *transient = r == FETCH_NETWORK;
+            return r;
+        }
+        cred_line(f, &j->cred, &j->u, cred, sizeof cred);
+        int n = snprintf(req, sizeof req,
+                         "HEAD %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n%s"
+                         "Upload-Draft-Interop-Version: %d\r\n\r\n",
+                         j->u.path, auth, cred, RUP_INTEROP);
+        hl = xp_write(&f->c.x, req, (size_t)n, f->o->timeout_ms) < 0 ? -EPIPE : read_head(f, &res);
+        if (hl <= 0) {
+            say(f, "%s: no answer to the offset request", j->url_str);
+            conn_close(f, true);
+            *transient = true;
+            return hl == -EBADMSG ? FETCH_PROTOCOL : FETCH_NETWORK;
+        }
+        int again = res.status == 401 ? cred_answer(f, &j->cred, &j->u, &res) : 0;
+        if (again < 0) {
+            conn_close(f, true);
+            return FETCH_USAGE;
+        }
+        if (again == 0)
+            break;
+        take_head(f, hl);
+        conn_close(f, true); /* a HEAD's answer has no body, but it may say how long one is */
     }
     if (res.status == 404 || res.status == 410) {
         take_head(f, hl);
@@ -1310,7 +1568,7 @@ static enum fetch_result put_offset(struct fetch *f, struct put_job *j, bool *co
 /* The rest of the upload at j->u, from the offset the server has. */
 static enum fetch_result put_resume(struct fetch *f, struct put_job *j, bool *transient)
 {
-    char auth[300], req[8192];
+    char auth[300], req[8192], cred[sizeof j->cred.value + 32];
     struct http_response res;
     ssize_t hl = 0;
     bool complete = false;
@@ -1326,14 +1584,15 @@ static enum fetch_result put_resume(struct fetch *f, struct put_job *j, bool *tr
     }
     verbose(f, "resuming at byte %lld of %lld", (long long)j->offset, (long long)j->size);
     url_authority(&j->u, auth, sizeof auth);
+    cred_line(f, &j->cred, &j->u, cred, sizeof cred);
     int n = snprintf(req, sizeof req,
-                     "PATCH %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n"
+                     "PATCH %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n%s"
                      "Content-Type: application/partial-upload\r\nUpload-Offset: %lld\r\n"
                      "Upload-Complete: ?1\r\nUpload-Draft-Interop-Version: %d\r\n"
                      "Content-Length: %lld\r\nExpect: 100-continue\r\n\r\n",
-                     j->u.path, auth, (long long)j->offset, RUP_INTEROP,
+                     j->u.path, auth, cred, (long long)j->offset, RUP_INTEROP,
                      (long long)(j->size - j->offset));
-    snprintf(j->resume_url, sizeof j->resume_url, "%s", j->url_str);
+    url_string(&j->u, j->resume_url, sizeof j->resume_url);
     r = put_send(f, j, req, (size_t)n, &res, &hl);
     if (r != FETCH_OK) {
         conn_close(f, true);
@@ -1351,26 +1610,96 @@ static void put_tell_resume(struct fetch *f, const struct put_job *j)
             j->resume_url);
 }
 
+/* ferry put - URL: standard input, chunked, as it comes (no digest ahead,
+ * not resumable). A 401 before the body went asks again with the
+ * credentials; after it, the bytes are gone and the 401 stands. */
+static enum fetch_result put_stdin(struct fetch *f, struct put_job *j)
+{
+    char auth[300], req[8192], cred[sizeof j->cred.value + 32];
+    struct http_response res;
+    ssize_t hl = 0;
+    enum fetch_result r;
+    bool transient;
+
+    j->fd = 0;
+    j->size = -1;
+    j->offset = 0;
+    j->resume_url[0] = '\0';
+    url_authority(&j->u, auth, sizeof auth);
+    for (;;) {
+        r = conn_open(f, &j->u);
+        if (r != FETCH_OK)
+            return r;
+        j->body_sent = false;
+        cred_line(f, &j->cred, &j->u, cred, sizeof cred);
+        int n = snprintf(req, sizeof req,
+                         "PUT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n%s"
+                         "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+                         j->u.path, auth, cred);
+        r = put_send(f, j, req, (size_t)n, &res, &hl);
+        int again = r == FETCH_OK && res.status == 401 && !j->body_sent
+                        ? cred_answer(f, &j->cred, &j->u, &res)
+                        : 0;
+        if (again == 0)
+            break;
+        take_head(f, hl);
+        conn_close(f, true);
+        if (again < 0)
+            return FETCH_USAGE;
+    }
+    if (r != FETCH_OK) {
+        conn_close(f, true);
+        return r;
+    }
+    return put_answered(f, j, &res, hl, &transient);
+}
+
 static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *transient)
 {
     const struct fetch_options *o = f->o;
     struct put_job *j = &f->put;
     struct stat st;
     struct http_response res;
-    char auth[300], req[8192];
+    char auth[300], req[8192], cred[sizeof j->cred.value + 32];
     ssize_t hl = 0;
 
+    url_hide_password(url_str, j->shown, sizeof j->shown);
     if (url_parse(url_str, &j->u) < 0 || j->u.scheme == URL_RAW) {
-        say(f, "bad URL for put: %s", url_str);
+        say(f, "bad URL for put: %s", j->shown);
         return FETCH_USAGE;
     }
+    if (cred_for(f, &j->u, &j->cred, false) < 0)
+        return FETCH_USAGE;
     bool names_upload = strstr(j->u.path, "?upload=") != NULL;
     if (o->resume != names_upload) {
-        say(f, o->resume ? "-c resumes an upload from its URL, the one printed when it was cut "
-                           "off (.../NAME?upload=...)"
-                         : "%s names an upload under way: -c resumes it",
-            url_str);
+        say(f,
+            o->resume ? "-c resumes an upload from its URL, the one printed when it was cut "
+                        "off (.../NAME?upload=...)"
+                      : "%s names an upload under way: -c resumes it",
+            j->shown);
         return FETCH_USAGE;
+    }
+    /* "ferry put FILE http://host/dir/" puts dir/FILE, as curl -T does. */
+    const char *base = strrchr(o->upload, '/') != NULL ? strrchr(o->upload, '/') + 1 : o->upload;
+    bool from_stdin = strcmp(o->upload, "-") == 0;
+    int arc = names_upload ? 0 : url_append_name(&j->u, from_stdin ? "" : base);
+    if (arc < 0) {
+        say(f,
+            from_stdin ? "%s: standard input has no name: give the URL of the file to make"
+                       : "%s: no file name to add to the folder's URL",
+            j->shown);
+        return FETCH_USAGE;
+    }
+    if (arc > 0)
+        url_string(&j->u, j->shown, sizeof j->shown);
+    if (from_stdin && o->resume) {
+        say(f, "-c resumes the upload of a file: standard input cannot be read again");
+        return FETCH_USAGE;
+    }
+    if (from_stdin) {
+        j->url_str = j->shown;
+        *transient = false; /* what was read from a pipe cannot be read again */
+        return put_stdin(f, j);
     }
     int fd = open(o->upload, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -1379,7 +1708,7 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
             close(fd);
         return FETCH_LOCAL;
     }
-    j->url_str = url_str;
+    j->url_str = j->shown;
     j->fd = fd;
     j->size = st.st_size;
     j->offset = 0;
@@ -1409,21 +1738,38 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
     }
     char field[DIGEST_FIELD_LEN + 1];
     digest_field_format(j->sha, field);
-    enum fetch_result r = conn_open(f, &j->u);
-    if (r != FETCH_OK) {
-        close(fd);
-        *transient = r == FETCH_NETWORK;
-        return r;
-    }
+    enum fetch_result r;
     url_authority(&j->u, auth, sizeof auth);
-    j->resume_url[0] = '\0';
-    int n = snprintf(req, sizeof req,
-                     "PUT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n"
-                     "Content-Length: %lld\r\nRepr-Digest: %s\r\n"
-                     "Upload-Draft-Interop-Version: %d\r\nUpload-Complete: ?1\r\n"
-                     "Upload-Length: %lld\r\nExpect: 100-continue\r\n\r\n",
-                     j->u.path, auth, (long long)j->size, field, RUP_INTEROP, (long long)j->size);
-    r = put_send(f, j, req, (size_t)n, &res, &hl);
+    for (;;) {
+        r = conn_open(f, &j->u);
+        if (r != FETCH_OK) {
+            close(fd);
+            *transient = r == FETCH_NETWORK;
+            return r;
+        }
+        j->resume_url[0] = '\0';
+        j->body_sent = false;
+        cred_line(f, &j->cred, &j->u, cred, sizeof cred);
+        int n = snprintf(req, sizeof req,
+                         "PUT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n%s"
+                         "Content-Length: %lld\r\nRepr-Digest: %s\r\n"
+                         "Upload-Draft-Interop-Version: %d\r\nUpload-Complete: ?1\r\n"
+                         "Upload-Length: %lld\r\nExpect: 100-continue\r\n\r\n",
+                         j->u.path, auth, cred, (long long)j->size, field, RUP_INTEROP,
+                         (long long)j->size);
+        r = put_send(f, j, req, (size_t)n, &res, &hl);
+        int again = r == FETCH_OK && res.status == 401 ? cred_answer(f, &j->cred, &j->u, &res) : 0;
+        if (again == 0)
+            break;
+        /* The refusal may have come before the body: this connection's
+         * state is not worth working out, the next request takes a new one. */
+        take_head(f, hl);
+        conn_close(f, true);
+        if (again < 0) {
+            close(fd);
+            return FETCH_USAGE;
+        }
+    }
     struct stat after;
     if (r == FETCH_OK && j->body_sent && res.status >= 200 && res.status < 300 &&
         (fstat(fd, &after) < 0 || after.st_size != st.st_size ||

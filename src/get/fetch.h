@@ -8,12 +8,13 @@
 #define FERRY_GET_FETCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Exit codes, also documented in `ferry get --help` and the README. */
 enum fetch_result {
     FETCH_OK = 0,
-    FETCH_USAGE = 2,     /* bad options or URL */
+    FETCH_USAGE = 2,     /* bad options or URL; a refusal to send credentials */
     FETCH_NETWORK = 3,   /* resolve, connect, reset, timeout */
     FETCH_TLS = 4,       /* handshake or certificate */
     FETCH_HTTP = 5,      /* a non-2xx status, too many redirects, a loop */
@@ -48,6 +49,11 @@ struct fetch_options {
     const char *raw_charset; /* NULL, or "GBK" for raw names */
     bool progress;           /* draw a progress bar (stderr is a terminal) */
     int err_fd;
+    /* logging in (HTTP Basic, sent only after a 401 that asks for it) */
+    const char *user;  /* -u USER:PASS, the password already asked for; NULL if not */
+    const char *netrc; /* --netrc: the file's text (netrc_len bytes); NULL if not */
+    size_t netrc_len;
+    bool allow_plain_auth; /* --allow-plain-auth: Basic over http:// to any host */
     /* put */
     const char *upload;      /* the file to PUT; NULL for get */
 };

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 static bool is_alnum(unsigned char ch)
 {
@@ -395,4 +396,54 @@ bool auth_ct_equal(const void *a, const void *b, size_t n)
     for (size_t i = 0; i < n; i++)
         d |= (unsigned char)(x[i] ^ y[i]);
     return d == 0;
+}
+
+bool auth_challenge_basic(const char *v, size_t len)
+{
+    bool quoted = false, at_start = true;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = v[i];
+        if (quoted) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                quoted = false;
+            continue;
+        }
+        if (c == '"') {
+            quoted = true;
+            at_start = false;
+        } else if (c == ',') {
+            at_start = true;
+        } else if (at_start && c != ' ' && c != '\t') {
+            at_start = false;
+            if (len - i >= 5 && strncasecmp(v + i, "basic", 5) == 0 &&
+                (len - i == 5 || v[i + 5] == ' ' || v[i + 5] == '\t' || v[i + 5] == ','))
+                return true;
+        }
+    }
+    return false;
+}
+
+long auth_basic_format(const char *user, size_t ulen, const char *pass, size_t plen, char *out,
+                       size_t outsz)
+{
+    unsigned char raw[AUTH_CRED_MAX];
+
+    if (memchr(user, ':', ulen) != NULL)
+        return -EINVAL;
+    if (ulen > sizeof raw || plen > sizeof raw - ulen || ulen + plen + 1 > sizeof raw)
+        return -ENOSPC;
+    memcpy(raw, user, ulen);
+    raw[ulen] = ':';
+    memcpy(raw + ulen + 1, pass, plen);
+    for (size_t i = 0; i < ulen + 1 + plen; i++)
+        if (raw[i] < 0x20 || raw[i] == 0x7f)
+            return -EINVAL;
+    size_t n = ulen + 1 + plen;
+    if (outsz < 6 + LEX_B64_LEN(n) + 1)
+        return -ENOSPC;
+    memcpy(out, "Basic ", 6);
+    return (long)(6 + lex_b64_encode(raw, n, out + 6));
 }

@@ -129,6 +129,19 @@ enum auth_basic_result {
 enum auth_basic_result auth_basic_parse(const char *v, size_t len, char *buf, size_t bufsz,
                                         struct auth_cred *cred);
 
+/* The client's side. True when the WWW-Authenticate value v[0..len)
+ * offers the Basic scheme: "Basic" (any case) as an auth-scheme, at the
+ * start or after a comma outside a quoted string, followed by a space, a
+ * comma or the end. */
+bool auth_challenge_basic(const char *v, size_t len);
+
+/* Writes "Basic base64(user:pass)" (RFC 7617) into out (outsz bytes,
+ * NUL-terminated). Returns its length, -EINVAL when user holds a ':' (the
+ * server could not split it) or a control byte is in either, -ENOSPC when
+ * out is too small. */
+long auth_basic_format(const char *user, size_t ulen, const char *pass, size_t plen, char *out,
+                       size_t outsz);
+
 /* Compares a and b (n bytes each) in time that depends on n only. */
 bool auth_ct_equal(const void *a, const void *b, size_t n);
 

@@ -6,6 +6,27 @@
 #include <string.h>
 #include <strings.h>
 
+/* Takes "user[:pass]" (len bytes at p), percent-decoded, into u. */
+static int userinfo(const char *p, size_t len, struct url *u)
+{
+    const char *colon = memchr(p, ':', len);
+    size_t ul = colon != NULL ? (size_t)(colon - p) : len;
+
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] <= ' ' || p[i] == 0x7f)
+            return -EINVAL;
+    /* Decoding never lengthens: a field that fits encoded fits decoded. */
+    if (ul >= sizeof u->user || (colon != NULL && len - ul - 1 >= sizeof u->pass))
+        return -ENAMETOOLONG;
+    url_decode(p, ul, u->user, sizeof u->user);
+    u->has_user = true;
+    if (colon != NULL) {
+        url_decode(colon + 1, len - ul - 1, u->pass, sizeof u->pass);
+        u->has_pass = true;
+    }
+    return 0;
+}
+
 int url_parse(const char *s, struct url *u)
 {
     const char *p;
@@ -22,13 +43,26 @@ int url_parse(const char *s, struct url *u)
     } else if (strncasecmp(s, "raw://", 6) == 0) {
         u->scheme = URL_RAW;
         p = s + 6;
+    } else if (strstr(s, "://") != NULL) {
+        return -EPROTONOSUPPORT;
+    } else if (s[0] == '\0' || s[0] == '/') {
+        return -EINVAL;
     } else {
-        return strstr(s, "://") ? -EPROTONOSUPPORT : -EINVAL;
+        /* "host/path" means http://host/path, as curl and wget take it. */
+        u->scheme = URL_HTTP;
+        u->port = 80;
+        p = s;
     }
     size_t alen = strcspn(p, "/?#");
     const char *auth_end = p + alen;
-    if (memchr(p, '@', alen) != NULL)
-        return -EINVAL;
+    const char *at = memrchr(p, '@', alen);
+    if (at != NULL) {
+        int rc = userinfo(p, (size_t)(at - p), u);
+        if (rc < 0)
+            return rc;
+        alen -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
     const char *h = p, *hend, *colon = NULL;
     if (*p == '[') {
         const char *close = memchr(p, ']', alen);
@@ -63,22 +97,25 @@ int url_parse(const char *s, struct url *u)
     if (u->port == 0)
         return -EINVAL; /* raw:// names its port */
     const char *path = auth_end;
-    size_t pl = strcspn(path, "#");
-    if (pl == 0 || path[0] != '/') {
-        if (pl + 2 > sizeof u->path)
+    size_t pl = strcspn(path, "#"), o = 0;
+    if (pl == 0 || path[0] != '/')
+        u->path[o++] = '/';
+    /* A space and bytes above 0x7f (UTF-8) are percent-encoded, as a
+     * browser sends them; other controls are refused. */
+    for (size_t i = 0; i < pl; i++) {
+        unsigned char c = (unsigned char)path[i];
+        bool enc = c == ' ' || c >= 0x80;
+        if ((c < ' ' || c == 0x7f))
+            return -EINVAL;
+        if (o + (enc ? 3 : 1) + 1 > sizeof u->path)
             return -ENAMETOOLONG;
-        u->path[0] = '/';
-        memcpy(u->path + 1, path, pl);
-        u->path[pl + 1] = '\0';
-    } else {
-        if (pl + 1 > sizeof u->path)
-            return -ENAMETOOLONG;
-        memcpy(u->path, path, pl);
-        u->path[pl] = '\0';
+        if (enc) {
+            o += (size_t)snprintf(u->path + o, 4, "%%%02X", c);
+        } else {
+            u->path[o++] = (char)c;
+        }
     }
-    for (const char *q = u->path; *q; q++)
-        if ((unsigned char)*q <= ' ' || *q == 0x7f)
-            return -EINVAL; /* spaces and controls must be percent-encoded */
+    u->path[o] = '\0';
     return 0;
 }
 
@@ -146,6 +183,8 @@ int url_resolve(const struct url *base, const char *loc, size_t len, struct url 
     if (n < 0 || (size_t)n >= sizeof buf)
         return -ENAMETOOLONG;
     int rc = url_parse(buf, out);
+    if (rc == 0 && out->has_user)
+        return -EINVAL;
     if (rc == 0)
         remove_dots(out->path);
     return rc;
@@ -188,4 +227,47 @@ void url_authority(const struct url *u, char *out, size_t outsz)
         snprintf(out, outsz, "%s%s%s", lb, u->host, rb);
     else
         snprintf(out, outsz, "%s%s%s:%u", lb, u->host, rb, u->port);
+}
+
+void url_hide_password(const char *s, char *out, size_t outsz)
+{
+    const char *sep = strstr(s, "://");
+    const char *p = sep != NULL ? sep + 3 : s;
+    size_t alen = strcspn(p, "/?#");
+    const char *at = memrchr(p, '@', alen);
+    const char *colon = at != NULL ? memchr(p, ':', (size_t)(at - p)) : NULL;
+
+    if (colon == NULL)
+        snprintf(out, outsz, "%s", s);
+    else
+        snprintf(out, outsz, "%.*s***%s", (int)(colon + 1 - s), s, at);
+}
+
+int url_append_name(struct url *u, const char *name)
+{
+    static const char keep[] = "-._~!$&'()*+,;=:@";
+    char out[sizeof u->path];
+    size_t pl = strcspn(u->path, "?"), o = pl;
+
+    if (pl == 0 || u->path[pl - 1] != '/')
+        return 0;
+    if (name[0] == '\0')
+        return -EINVAL;
+    memcpy(out, u->path, pl);
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL;
+        if (o + (plain ? 1 : 3) >= sizeof out)
+            return -ENAMETOOLONG;
+        if (plain)
+            out[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(out + o, 4, "%%%02X", *p);
+    }
+    size_t ql = strlen(u->path + pl);
+    if (o + ql >= sizeof out)
+        return -ENAMETOOLONG;
+    memcpy(out + o, u->path + pl, ql + 1);
+    memcpy(u->path, out, o + ql + 1);
+    return 1;
 }

@@ -3,6 +3,7 @@ the raw protocol over loopback sockets. Every receive has a deadline and
 every loop is bounded, so a misbehaving server fails a test instead of
 hanging the suite."""
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -50,6 +51,19 @@ def need_tool(name):
     if os.environ.get("FERRY_NEED_TOOLS") == "1":
         raise RuntimeError(msg)
     pytest.skip(msg, allow_module_level=True)
+
+
+def serving_match(line):
+    """SERVING_RE's match for ferry serve's first stdout line: the text line,
+    or with --log-format json the JSON object whose "urls" name the same
+    (its first URL); None for anything else."""
+    if line.startswith("{"):
+        try:
+            rec = json.loads(line)
+            line = f"ferry: serving {rec['dir']} on {rec['urls'][0]}"
+        except (ValueError, KeyError, IndexError, TypeError):
+            return None
+    return SERVING_RE.match(line)
 
 
 def sha256(data):
@@ -117,7 +131,7 @@ class FerryServer:
                                  f"stderr={self.stderr_text()!r}")
         with self._lock:
             first = self.stdout_lines[0] if self.stdout_lines else ""
-        m = SERVING_RE.match(first)
+        m = serving_match(first)
         if m is None:
             self.kill()
             raise AssertionError(f"unexpected first line {first!r}; stderr={self.stderr_text()!r}")

@@ -546,6 +546,88 @@ static void test_ct_equal(void **state)
     assert_true(auth_ct_equal("a", "b", 0));
 }
 
+/* ---- the client's side: challenges and the Basic value ------------------ */
+
+struct challenge_case {
+    const char *name;
+    const char *v;
+    bool basic;
+};
+
+/* clang-format off */
+static const struct challenge_case challenge_cases[] = {
+    {"ferry's own", "Basic realm=\"ferry\", charset=\"UTF-8\"", true},
+    {"bare Basic", "Basic", true},
+    {"any case", "bAsIc realm=x", true},
+    {"after another scheme", "Digest realm=\"a\", nonce=\"b\", Basic realm=\"c\"", true},
+    {"leading blanks", "  Basic realm=x", true},
+    {"Digest only", "Digest realm=\"a\", nonce=\"b\"", false},
+    {"Bearer only", "Bearer", false},
+    {"Basic inside a quoted realm", "Digest realm=\"x, Basic y\"", false},
+    {"an escaped quote in the realm", "Digest realm=\"x\\\", Basic y\"", false},
+    {"a longer scheme name", "Basically realm=x", false},
+    {"a parameter named basic", "Digest basic=1", false},
+    {"empty", "", false},
+};
+/* clang-format on */
+
+static void test_challenge(void **state)
+{
+    const struct challenge_case *c = *state;
+    size_t len = strlen(c->v);
+
+    for (size_t cut = 0; cut <= len; cut++) /* no truncation reads past its end */
+        (void)auth_challenge_basic(guard_put(&g, c->v, cut), cut);
+    if (auth_challenge_basic(guard_put(&g, c->v, len), len) != c->basic)
+        fail_msg("%s: \"%s\" should%s offer Basic", c->name, c->v, c->basic ? "" : " not");
+}
+
+struct format_case {
+    const char *name;
+    const char *user, *pass;
+    size_t outsz;
+    long rc;
+    const char *want;
+};
+
+/* clang-format off */
+static const struct format_case format_cases[] = {
+    {"RFC 7617's example", "Aladdin", "open sesame", 64, 34, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="},
+    {"empty password", "alice", "", 64, 14, "Basic YWxpY2U6"},
+    {"a colon in the password", "a", "b:c", 64, 14, "Basic YTpiOmM="},
+    {"UTF-8", "j\xc3\xb6rg", "x", 64, 18, "Basic asO2cmc6eA=="},
+    {"exactly enough room", "alice", "", 15, 14, "Basic YWxpY2U6"},
+    {"one byte short", "alice", "", 14, -ENOSPC, NULL},
+    {"a colon in the user", "a:b", "c", 64, -EINVAL, NULL},
+    {"a newline in the password", "a", "b\nc", 64, -EINVAL, NULL},
+};
+/* clang-format on */
+
+static void test_format(void **state)
+{
+    const struct format_case *c = *state;
+    char out[64];
+
+    long rc = auth_basic_format(c->user, strlen(c->user), c->pass, strlen(c->pass), out, c->outsz);
+    if (rc != c->rc)
+        fail_msg("%s: gave %ld, want %ld", c->name, rc, c->rc);
+    if (rc >= 0 && strcmp(out, c->want) != 0)
+        fail_msg("%s: \"%s\", want \"%s\"", c->name, out, c->want);
+    if (rc >= 0 && (size_t)rc != strlen(out))
+        fail_msg("%s: length %ld for \"%s\"", c->name, rc, out);
+}
+
+/* A user and password longer together than AUTH_CRED_MAX are refused. */
+static void test_format_too_long(void **state)
+{
+    static char big[AUTH_CRED_MAX + 1], out[2 * AUTH_CRED_MAX];
+
+    (void)state;
+    memset(big, 'p', sizeof big - 1);
+    assert_int_equal(auth_basic_format("u", 1, big, AUTH_CRED_MAX - 2, out, sizeof out) > 0, 1);
+    assert_int_equal(auth_basic_format("u", 1, big, AUTH_CRED_MAX - 1, out, sizeof out), -ENOSPC);
+}
+
 static int setup(void **state)
 {
     guard_open(&g, 8192);
@@ -576,5 +658,8 @@ int main(void)
     unit_add(&l, "basic: too long is refused", test_basic_too_long, NULL);
     unit_add(&l, "users: name rules", test_users, NULL);
     unit_add(&l, "ct_equal", test_ct_equal, NULL);
+    UNIT_ADD_ROWS(&l, challenge_cases, test_challenge);
+    UNIT_ADD_ROWS(&l, format_cases, test_format);
+    unit_add(&l, "format: too long is refused", test_format_too_long, NULL);
     return _cmocka_run_group_tests("auth", l.t, l.n, setup, teardown);
 }

@@ -1,5 +1,5 @@
 /* Unit tests for proto/url: url_parse (schemes, default ports, IPv6
- * brackets, bad ports, userinfo, raw without a port, limits), url_resolve
+ * brackets, bad ports, userinfo and its decoding, raw without a port, limits), url_resolve
  * (absolute, scheme-relative, absolute-path and relative references),
  * url_decode, url_basename and url_authority. Inputs sit against a guard
  * page, so reading past their end crashes. */
@@ -94,11 +94,18 @@ static const struct parse_case parse_cases[] = {
     {"query then fragment", "http://h:81?q#f", 0, {URL_HTTP, "h", false, 81, "/?q"}},
     {"@ in the path is no userinfo", "http://h/a@b", 0, {URL_HTTP, "h", false, 80, "/a@b"}},
     {"percent escapes stay encoded", "http://h/a%20b", 0, {URL_HTTP, "h", false, 80, "/a%20b"}},
-    {"UTF-8 in the path", "http://h/\xe4\xb8\xad", 0, {URL_HTTP, "h", false, 80, "/\xe4\xb8\xad"}},
+    {"UTF-8 in the path is percent-encoded", "http://h/\xe4\xb8\xad", 0, {URL_HTTP, "h", false, 80, "/%E4%B8%AD"}},
+    {"a space in the path is percent-encoded", "http://h/a b?q=c d", 0, {URL_HTTP, "h", false, 80, "/a%20b?q=c%20d"}},
+    {"no scheme means http", "example.com/x", 0, {URL_HTTP, "example.com", false, 80, "/x"}},
+    {"no scheme, a port", "localhost:8000/f.txt", 0, {URL_HTTP, "localhost", false, 8000, "/f.txt"}},
+    {"no scheme, a host alone", "h", 0, {URL_HTTP, "h", false, 80, "/"}},
+    {"no scheme, userinfo", "u:p@h/x", 0, {URL_HTTP, "h", false, 80, "/x"}},
+    {"no scheme, IPv6", "[::1]:81/x", 0, {URL_HTTP, "::1", true, 81, "/x"}},
 
-    {"userinfo refused", "http://user@h/", -EINVAL, {0}},
-    {"userinfo with password refused", "http://user:pw@h/", -EINVAL, {0}},
-    {"userinfo before IPv6 refused", "http://u@[::1]/", -EINVAL, {0}},
+    {"userinfo before IPv6", "http://u@[::1]:81/", 0, {URL_HTTP, "::1", true, 81, "/"}},
+    {"userinfo with a port", "http://u:p@h:8080/x", 0, {URL_HTTP, "h", false, 8080, "/x"}},
+    {"userinfo with a space refused", "http://u v@h/", -EINVAL, {0}},
+    {"userinfo but no host", "http://u:p@/x", -EINVAL, {0}},
     {"raw without a port", "raw://h/name", -EINVAL, {0}},
     {"raw with an empty port", "raw://h:/name", -EINVAL, {0}},
     {"raw port 0", "raw://h:0/n", -EINVAL, {0}},
@@ -119,10 +126,10 @@ static const struct parse_case parse_cases[] = {
     {"only the scheme", "http://", -EINVAL, {0}},
     {"space in the host", "http://a b/", -EINVAL, {0}},
     {"tab in the host", "http://a\tb/", -EINVAL, {0}},
-    {"space in the path", "http://h/a b", -EINVAL, {0}},
+    {"tab in the path", "http://h/a\tb", -EINVAL, {0}},
     {"DEL in the path", "http://h/a\x7f", -EINVAL, {0}},
     {"control byte in the path", "http://h/a\x01", -EINVAL, {0}},
-    {"no scheme", "example.com/x", -EINVAL, {0}},
+    {"a path alone", "/x", -EINVAL, {0}},
     {"empty string", "", -EINVAL, {0}},
     {"scheme without slashes", "http:h/x", -EINVAL, {0}},
     {"ftp", "ftp://h/x", -EPROTONOSUPPORT, {0}},
@@ -156,6 +163,70 @@ static char *long_url(const char *scheme, size_t hl, size_t pl)
     memset(s + sl + hl + 1, 'p', pl);
     s[sl + hl + 1 + pl] = '\0';
     return s;
+}
+
+/* ---- userinfo ----------------------------------------------------------- */
+
+struct userinfo_case {
+    const char *name;
+    const char *in;
+    int rc;
+    bool has_user, has_pass;
+    const char *user, *pass;
+};
+
+/* clang-format off */
+static const struct userinfo_case userinfo_cases[] = {
+    {"no userinfo", "http://h/", 0, false, false, "", ""},
+    {"user only", "http://alice@h/", 0, true, false, "alice", ""},
+    {"user and password", "http://alice:s3cret@h/x", 0, true, true, "alice", "s3cret"},
+    {"empty password", "http://alice:@h/", 0, true, true, "alice", ""},
+    {"empty user", "http://:pw@h/", 0, true, true, "", "pw"},
+    {"a colon in the password", "http://a:b:c@h/", 0, true, true, "a", "b:c"},
+    {"the last @ ends the userinfo", "http://a@b:c@d@h/", 0, true, true, "a@b", "c@d"},
+    {"percent-decoded", "http://al%69ce:p%40ss%3A@h/", 0, true, true, "alice", "p@ss:"},
+    {"UTF-8 user", "http://j%C3%B6rg:x@h/", 0, true, true, "j\xc3\xb6rg", "x"},
+    {"@ after the path is not userinfo", "http://h/a@b", 0, false, false, "", ""},
+    {"control byte refused", "http://a\x01:b@h/", -EINVAL, false, false, "", ""},
+};
+/* clang-format on */
+
+static void test_userinfo(void **state)
+{
+    const struct userinfo_case *c = *state;
+    struct url u;
+
+    int rc = parse_guarded(c->in, &u);
+    if (rc != c->rc)
+        fail_msg("%s: url_parse(\"%s\") gave %d, want %d", c->name, c->in, rc, c->rc);
+    if (rc != 0)
+        return;
+    if (u.has_user != c->has_user || u.has_pass != c->has_pass)
+        fail_msg("%s: has_user %d has_pass %d", c->name, u.has_user, u.has_pass);
+    if (strcmp(u.user, c->user) != 0 || strcmp(u.pass, c->pass) != 0)
+        fail_msg("%s: user \"%s\" pass \"%s\"", c->name, u.user, u.pass);
+    if (strcmp(u.host, "h") != 0)
+        fail_msg("%s: host \"%s\"", c->name, u.host);
+}
+
+/* A user of 255 bytes fits, 256 do not; the same for the password. */
+static void test_userinfo_limits(void **state)
+{
+    char s[700], f[300];
+    struct url u;
+
+    (void)state;
+    memset(f, 'u', sizeof f);
+    snprintf(s, sizeof s, "http://%.255s:p@h/", f);
+    assert_int_equal(parse_guarded(s, &u), 0);
+    assert_int_equal(strlen(u.user), 255);
+    snprintf(s, sizeof s, "http://%.256s:p@h/", f);
+    assert_int_equal(parse_guarded(s, &u), -ENAMETOOLONG);
+    snprintf(s, sizeof s, "http://u:%.255s@h/", f);
+    assert_int_equal(parse_guarded(s, &u), 0);
+    assert_int_equal(strlen(u.pass), 255);
+    snprintf(s, sizeof s, "http://u:%.256s@h/", f);
+    assert_int_equal(parse_guarded(s, &u), -ENAMETOOLONG);
 }
 
 /* The host holds 255 bytes, the path 4095 (with its "/"); one more fails. */
@@ -223,7 +294,8 @@ static const struct resolve_case resolve_cases[] = {
     {"another scheme", BASE, "ftp://other/x", -EPROTONOSUPPORT, {0}},
     {"absolute with userinfo", BASE, "http://u@other/", -EINVAL, {0}},
     {"absolute with a bad port", BASE, "http://other:70000/", -EINVAL, {0}},
-    {"space in a relative path", BASE, "a b", -EINVAL, {0}},
+    {"a space in a relative path is encoded", BASE, "a b", 0, {URL_HTTP, "h", false, 8080, "/a/b/a%20b"}},
+    {"a control byte in a relative path", BASE, "a\x01b", -EINVAL, {0}},
 };
 /* clang-format on */
 
@@ -421,12 +493,100 @@ static void test_authority(void **state)
         fail_msg("%s: \"%s\", want \"%s\"", c->name, out, c->want);
 }
 
+/* ---- url_hide_password ------------------------------------------------- */
+
+struct hide_case {
+    const char *name;
+    const char *in;
+    size_t outsz;
+    const char *want;
+};
+
+/* clang-format off */
+static const struct hide_case hide_cases[] = {
+    {"no userinfo", "http://h/a:b@c", 64, "http://h/a:b@c"},
+    {"user only", "http://alice@h/x", 64, "http://alice@h/x"},
+    {"user and password", "http://alice:s3cret@h:81/x", 64, "http://alice:***@h:81/x"},
+    {"empty password", "http://alice:@h/", 64, "http://alice:***@h/"},
+    {"the last @ ends it", "http://a:b@c@h/", 64, "http://a:***@h/"},
+    {"no scheme", "a:pw@h/x", 64, "a:***@h/x"},
+    {"cut to fit", "http://a:pw@host/", 12, "http://a:**"},
+};
+/* clang-format on */
+
+static void test_hide(void **state)
+{
+    const struct hide_case *c = *state;
+    char out[64];
+
+    url_hide_password(c->in, out, c->outsz);
+    if (strcmp(out, c->want) != 0)
+        fail_msg("%s: \"%s\", want \"%s\"", c->name, out, c->want);
+}
+
+/* ---- url_append_name ---------------------------------------------------- */
+
+struct append_case {
+    const char *name;
+    const char *url, *file;
+    int rc;
+    const char *want; /* the path after */
+};
+
+/* clang-format off */
+static const struct append_case append_cases[] = {
+    {"a folder", "http://h/dir/", "report.pdf", 1, "/dir/report.pdf"},
+    {"the root", "http://h", "a.txt", 1, "/a.txt"},
+    {"a query stays after", "http://h/d/?x=1", "f", 1, "/d/f?x=1"},
+    {"a file already", "http://h/dir/f.txt", "g", 0, "/dir/f.txt"},
+    {"a file with a query", "http://h/f?x=/", "g", 0, "/f?x=/"},
+    {"space, percent, hash, question mark", "http://h/", "a b%#?.txt", 1, "/a%20b%25%23%3F.txt"},
+    {"UTF-8", "http://h/", "\xe4\xb8\xad", 1, "/%E4%B8%AD"},
+    {"sub-delims kept", "http://h/", "a(1)+b,c=d;e@f:g~h!", 1, "/a(1)+b,c=d;e@f:g~h!"},
+    {"a slash is encoded", "http://h/", "a/b", 1, "/a%2Fb"},
+    {"an empty name", "http://h/", "", -EINVAL, "/"},
+};
+/* clang-format on */
+
+static void test_append(void **state)
+{
+    const struct append_case *c = *state;
+    struct url u;
+
+    if (url_parse(c->url, &u) != 0)
+        fail_msg("%s: %s does not parse", c->name, c->url);
+    int rc = url_append_name(&u, c->file);
+    if (rc != c->rc || strcmp(u.path, c->want) != 0)
+        fail_msg("%s: gave %d \"%s\", want %d \"%s\"", c->name, rc, u.path, c->rc, c->want);
+}
+
+/* A name that would make the path 4096 bytes or more is refused, u unchanged. */
+static void test_append_too_long(void **state)
+{
+    static char name[4100];
+    struct url u;
+
+    (void)state;
+    assert_int_equal(url_parse("http://h/d/", &u), 0);
+    memset(name, 'n', 4092);
+    name[4092] = '\0';
+    assert_int_equal(url_append_name(&u, name), 1); /* "/d/" + 4092 = 4095 */
+    assert_int_equal(strlen(u.path), 4095);
+    assert_int_equal(url_parse("http://h/d/", &u), 0);
+    name[4092] = 'n';
+    name[4093] = '\0';
+    assert_int_equal(url_append_name(&u, name), -ENAMETOOLONG);
+    assert_string_equal(u.path, "/d/");
+}
+
 int main(void)
 {
     static struct unit_list l;
 
     UNIT_ADD_ROWS(&l, parse_cases, test_parse);
     unit_add(&l, "parse: host and path length limits", test_parse_limits, NULL);
+    UNIT_ADD_ROWS(&l, userinfo_cases, test_userinfo);
+    unit_add(&l, "parse: user and password length limits", test_userinfo_limits, NULL);
     UNIT_ADD_ROWS(&l, resolve_cases, test_resolve);
     unit_add(&l, "resolve: only len bytes of the location", test_resolve_takes_the_length, NULL);
     unit_add(&l, "resolve: a location too long", test_resolve_too_long, NULL);
@@ -434,5 +594,8 @@ int main(void)
     unit_add(&l, "decode: outsz 0 writes nothing", test_decode_outsz_zero, NULL);
     UNIT_ADD_ROWS(&l, basename_cases, test_basename);
     UNIT_ADD_ROWS(&l, authority_cases, test_authority);
+    UNIT_ADD_ROWS(&l, hide_cases, test_hide);
+    UNIT_ADD_ROWS(&l, append_cases, test_append);
+    unit_add(&l, "append: too long is refused", test_append_too_long, NULL);
     return unit_run("url", &l);
 }
