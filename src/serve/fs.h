@@ -106,6 +106,8 @@ struct xchg {
     bool raw;                 /* a raw-protocol exchange */
     int minor;                /* HTTP/1.minor of the request */
     int status;               /* of the response, once fs_respond ran */
+    bool cut;                 /* ended with no answer: status is 499 (the peer left) or
+                               * 408 (a deadline), for the log only */
     uint64_t head_len;        /* bytes of out that are the head */
     uint64_t sent;            /* bytes written to the socket, head included */
     uint16_t method_len, target_len;

@@ -603,6 +603,13 @@ static void conn_free(struct conn *c)
     assert(c->state == CS_CLOSE);
     fs_digest_cancel(c);
     if (c->x != NULL) {
+        if (c->x->status == 0 && c->x->method_len > 0) {
+            /* The peer left before the answer (an upload cut mid-body, a
+             * request whose check or digest was still under way): logged
+             * as nginx does, 499, with the body bytes that came. */
+            c->x->status = 499;
+            c->x->cut = true;
+        }
         fs_log_exchange(c); /* cut short: the log says what was really sent */
         fs_xchg_put(w, &c->x);
     }
@@ -704,8 +711,13 @@ void fs_conn_expired(struct conn *c)
     }
     if (c->state == CS_PROBE && in_len(c) > 0)
         fs_raw_serve(c); /* a quiet peer: what it sent is the whole name */
-    else
+    else {
+        if (c->x != NULL && c->x->status == 0 && c->x->method_len > 0) {
+            c->x->status = 408; /* a body that stopped coming: logged, not sent */
+            c->x->cut = true;
+        }
         fs_conn_set_state(c, CS_CLOSE); /* slow head, idle, stalled, linger over */
+    }
     fs_conn_drive(c);
 }
 

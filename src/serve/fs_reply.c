@@ -207,6 +207,8 @@ static void log_clf(struct worker *w, const struct xchg *x, const char *addr, ui
             buf_puts(&w->log, "-");
         buf_printf(&w->log, "\" %" PRId64 ".%03" PRId64, us / 1000, us % 1000);
     }
+    if (x->cut)
+        buf_printf(&w->log, " received=%" PRIu64, x->body.consumed);
     buf_puts(&w->log, "\n");
 }
 
@@ -245,13 +247,20 @@ static void log_json(struct worker *w, const struct xchg *x, const char *addr, u
         log_json_string(&w->log, x->agent, x->agent_len);
     else
         buf_puts(&w->log, "null");
-    buf_printf(&w->log, ",\"ms\":%" PRId64 ".%03" PRId64 "}\n", us / 1000, us % 1000);
+    buf_printf(&w->log, ",\"ms\":%" PRId64 ".%03" PRId64 ",\"received\":%" PRIu64, us / 1000,
+               us % 1000, x->body.consumed);
+    if (x->cut)
+        buf_puts(&w->log, ",\"cut\":true");
+    buf_puts(&w->log, "}\n");
 }
 
-/* One access log line for c's exchange, if it was answered, in the format
- * --log-format says: the body bytes are those that really left (chunk
- * framing included), not those promised; the time runs from the complete
- * request head to the end of the response. */
+/* One access log line for c's exchange, if it was answered or cut short
+ * (x->cut: 499 or 408, never sent), in the format --log-format says: the
+ * body bytes are those that really left (chunk framing included), not
+ * those promised; the time runs from the complete request head to the end
+ * of the response. The request body bytes received (as they came, chunk
+ * framing included) are JSON's "received", and end a cut line in common
+ * and combined as received=N. */
 void fs_log_exchange(struct conn *c)
 {
     struct worker *w = c->w;

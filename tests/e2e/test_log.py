@@ -137,3 +137,83 @@ def test_bytes_really_sent_on_a_cut(start_server, root):
 def test_bad_log_format_is_usage(root):
     r = run_ferry("serve", "-p", "0", "--log-format", "xml", root)
     assert r.rc == 2 and "--log-format" in r.err
+
+
+# ---- exchanges cut short (issue 17, point 7) --------------------------------------------------
+# An upload cut mid-body is never answered; its line says 499 (the client left, as nginx logs
+# it) or 408 (its body stopped coming until the deadline), with the body bytes that came:
+# "received" in JSON, and received=N at the end of a common or combined line.
+
+CUT = re.compile(r'(?P<line>.*) received=(?P<received>\d+)$')
+
+
+def cut_put(srv, target, sent, total=100_000, headers=None):
+    """Sends a PUT that announces total bytes, sends sent of them and goes away."""
+    s = connect(srv.port, timeout=5)
+    h = [("Content-Length", str(total))] + list(headers or [])
+    s.sendall(build_request("PUT", target, h) + b"x" * sent)
+    time.sleep(0.2)  # the server reads what came before it sees the end
+    s.close()
+
+
+def test_cut_upload_is_logged_combined(start_server, root):
+    srv = start_server(root, "--upload")
+    cut_put(srv, "/up.bin", 5000)
+    m = CUT.match(log_lines(srv, 1)[0])
+    assert m and m["received"] == "5000", srv.stdout_lines
+    c = COMBINED.match(m["line"])
+    assert c and c["req"] == "PUT /up.bin HTTP/1.1" and c["status"] == "499" and c["bytes"] == "0"
+    assert not (root / "up.bin").exists()
+
+
+def test_cut_upload_is_logged_common(start_server, root):
+    srv = start_server(root, "--upload", "--log-format", "common")
+    cut_put(srv, "/up.bin", 3000)
+    m = CUT.match(log_lines(srv, 1)[0])
+    assert m and m["received"] == "3000", srv.stdout_lines
+    c = COMMON.match(m["line"])
+    assert c and c["req"] == "PUT /up.bin HTTP/1.1" and c["status"] == "499"
+
+
+def test_stalled_upload_is_logged_408(start_server, root):
+    srv = start_server(root, "--upload", "--log-format", "json", "--send-timeout", "1")
+    s = connect(srv.port, timeout=5)
+    s.sendall(build_request("PUT", "/slow.bin", [("Content-Length", "1000")]) + b"y" * 10)
+    rec = json.loads(log_lines(srv, 1, timeout=10)[0])
+    s.close()
+    assert rec["status"] == 408 and rec["received"] == 10 and rec["cut"] is True, rec
+    assert rec["method"] == "PUT" and rec["bytes"] == 0
+
+
+def test_cut_resumable_patch_is_logged_json(start_server, root):
+    srv = start_server(root, "--upload", "--log-format", "json")
+    s = connect(srv.port, timeout=5)
+    s.sendall(build_request("PUT", "/r.bin", [("Content-Length", "100000"), ("Upload-Complete", "?1"),
+                                              ("Upload-Draft-Interop-Version", "8")]) + b"a" * 4000)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        assert chunk, head
+        head += chunk
+    loc = re.search(rb"(?i)\r\nlocation: *(\S+)", head).group(1).decode()
+    time.sleep(0.2)
+    s.close()
+    first = json.loads(log_lines(srv, 1)[0])
+    assert first["status"] == 499 and first["received"] == 4000 and first["cut"], first
+    with HttpConn(srv.port) as c:
+        c.request("HEAD", loc, [("Upload-Draft-Interop-Version", "8")])
+        r = c.read_response("HEAD")
+        offset = int(r.header("Upload-Offset"))
+    assert offset == 4000
+    cut_put_target = loc
+    s = connect(srv.port, timeout=5)
+    s.sendall(build_request("PATCH", cut_put_target, [
+        ("Content-Length", str(100000 - offset)), ("Upload-Offset", str(offset)),
+        ("Upload-Complete", "?1"), ("Upload-Draft-Interop-Version", "8"),
+        ("Content-Type", "application/partial-upload")]) + b"b" * 7000)
+    time.sleep(0.2)
+    s.close()
+    recs = [json.loads(x) for x in log_lines(srv, 3)]
+    assert recs[1]["method"] == "HEAD" and recs[1]["received"] == 0 and "cut" not in recs[1]
+    last = recs[2]
+    assert last["method"] == "PATCH" and last["status"] == 499 and last["received"] == 7000, last
