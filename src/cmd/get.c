@@ -30,7 +30,9 @@ static const char exit_codes[] =
     "certificate); 5 HTTP status (non-2xx, too many redirects, a loop); 6 local\n"
     "file (exists, cannot write, disk full); 7 raw: no such file (empty reply);\n"
     "8 malformed or short response; 9 the saved file does not match its digest\n"
-    "(the server's Repr-Digest or --sha256/--digest; NAME.part is kept).\n";
+    "(the server's Repr-Digest or --sha256/--digest; NAME.part is kept);\n"
+    "130 interrupted (Ctrl-C; 143 SIGTERM): what came is kept, and one line\n"
+    "says the command that resumes it.\n";
 
 static const char login_help[] =
     "  -u, --user USER[:PASS] log in as USER (asks on the terminal, without echo,\n"
@@ -59,7 +61,10 @@ static void get_usage(FILE *f)
             "  -J, --remote-name      take the name from Content-Disposition\n"
             "  -f, --force            overwrite an existing file; write binary data to a\n"
             "                         terminal\n"
-            "  -c, --continue         resume from NAME.part (Range and If-Range)\n"
+            "  -c, --continue         resume from NAME.part (Range and If-Range); NAME\n"
+            "                         complete: say so; NAME partial (curl, wget):\n"
+            "                         continue it when the server's digest proves the\n"
+            "                         whole, else download it again\n"
             "  -i, --include          print the response head to stderr\n"
             "  -q, --quiet            only errors\n"
             "  -v, --verbose          connection events, TLS, bytes, TCP round trips\n"
@@ -254,6 +259,66 @@ fail_close:
     if (fd >= 0)
         close(fd);
     return -1;
+}
+
+/* Ctrl-C (SIGINT) and SIGTERM during a transfer: what is on disk stays
+ * (NAME.part and its validator; the server keeps a resumable upload), and
+ * one line says the command that goes on. fetch tells the line as it
+ * changes (note_resumable); the handler only writes it and exits, so it
+ * uses nothing but write(2) and _exit(2). Two slots: the handler reads the
+ * one `resume_slot` names, which is switched only once the other is whole
+ * (and never while the handler runs: the signals are blocked). */
+static char resume_lines[2][9600];
+static volatile sig_atomic_t resume_slot = -1; /* -1: nothing to resume */
+static volatile sig_atomic_t resume_newline;   /* a progress bar may be on the line */
+
+static void note_resumable(void *arg, const char *line)
+{
+    sigset_t block, old;
+
+    (void)arg;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    if (line == NULL) {
+        resume_slot = -1;
+    } else {
+        int next = resume_slot == 0 ? 1 : 0;
+        snprintf(resume_lines[next], sizeof resume_lines[next], "%s", line);
+        resume_slot = next;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static void write_str(const char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 0) {
+        ssize_t k = write(2, s, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return;
+        s += k;
+        n -= (size_t)k;
+    }
+}
+
+static void interrupted(int sig)
+{
+    int slot = resume_slot;
+
+    if (resume_newline)
+        write_str("\n");
+    write_str(sig == SIGINT ? "ferry: interrupted" : "ferry: terminated");
+    if (slot >= 0) {
+        write_str("; ");
+        write_str(resume_lines[slot]);
+    }
+    write_str("\n");
+    _exit(128 + sig);
 }
 
 /* Creates dir and its missing parents, as mkdir -p. 0 or -errno (ENOTDIR
@@ -475,6 +540,14 @@ static int get_or_put(int argc, char **argv, bool put)
     }
     o.netrc = netrc;
     o.progress = !o.quiet && isatty(2);
+    o.resumable = note_resumable;
+    resume_newline = o.progress;
+    struct sigaction sa = {.sa_handler = interrupted};
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     int rc = (int)fetch_run(&o);
     explicit_bzero(login, sizeof login);

@@ -96,6 +96,11 @@ struct fetch {
     int64_t known_size;   /* the size an earlier answer for this URL gave; -1 none */
     struct cred asked;    /* the origin whose 401 asked for Basic: credentials
                            * for it go with every request to it from then on */
+    /* The whole transfer of one URL, across --retry attempts, for its report. */
+    int attempt;          /* 0 for the first */
+    int64_t t_start;      /* clock_ms() when the first attempt began */
+    int64_t moved_before; /* bytes the earlier attempts moved */
+    int64_t moved_now;    /* bytes the attempt under way moved */
 };
 
 /* One URL's download, worked out once by job_plan and job_name. */
@@ -116,13 +121,16 @@ struct job {
     int64_t have;         /* bytes already in the part file: the Range start */
     char validator[512];  /* from the meta file */
     bool meta_exists;     /* the meta file may exist: remove it once done */
+    bool adopt;           /* -c found NAME itself and no NAME.part (a partial left by
+                           * curl, wget or a browser): have is its size; it is
+                           * continued only when a digest proves the whole */
     bool check;           /* the whole file must have digest sha (Repr-Digest) */
     unsigned char sha[32];
     struct hash_follow *hf; /* hashing the part as it is written; NULL if not */
 };
 
 struct progress {
-    const struct fetch *f;
+    struct fetch *f;
     struct hash_follow *hf; /* told how far the file is written; NULL if none */
     const char *name;
     int64_t total; /* -1 unknown */
@@ -315,18 +323,26 @@ static void safe_name(const char *in, char *out, size_t outsz, const char *fallb
         snprintf(out, outsz, "%s", fallback);
 }
 
+/* Draws the bar (stderr a terminal), or with last the summary line. Both
+ * count the whole transfer of the URL: its time since the first attempt
+ * and the bytes every --retry attempt moved. */
 static void progress_draw(struct progress *p, bool last)
 {
-    const struct fetch *f = p->f;
+    struct fetch *f = p->f;
     int64_t now = clock_ms();
-    char done[32], total[32], rate[32];
+    char done[32], total[32], rate[32], tries[32] = "";
 
+    f->moved_now = p->done - p->start_at;
     if (f->o->quiet || (!last && (!f->o->progress || now - p->last_draw < PROGRESS_MS)))
         return;
     p->last_draw = now;
-    double secs = (double)(now - p->t0) / 1000.0;
+    int64_t t0 = f->t_start > 0 && f->t_start < p->t0 ? f->t_start : p->t0;
+    int64_t moved = f->moved_before + f->moved_now;
+    double secs = (double)(now - t0) / 1000.0;
     /* Under a millisecond there is no rate worth showing. */
-    double bps = secs > 0 ? (double)(p->done - p->start_at) / secs : (double)(p->done - p->start_at) * 1000;
+    double bps = secs > 0 ? (double)moved / secs : (double)moved * 1000;
+    if (f->attempt > 0)
+        snprintf(tries, sizeof tries, ", %d attempts", f->attempt + 1);
     fmt_size((unsigned long long)p->done, done, sizeof done);
     fmt_size((unsigned long long)(bps > 0 ? bps : 0), rate, sizeof rate);
     if (f->o->progress) {
@@ -344,7 +360,8 @@ static void progress_draw(struct progress *p, bool last)
         dprintf(f->o->err_fd, "\r%-24.24s %10s / %-10s %s %10s/s %s\033[K%s", p->name, done, total,
                 pct, rate, eta, last ? "\n" : "");
     } else if (last) {
-        dprintf(f->o->err_fd, "ferry: %s: %s in %.2f s (%s/s)\n", p->name, done, secs, rate);
+        dprintf(f->o->err_fd, "ferry: %s: %s in %.2f s (%s/s)%s\n", p->name, done, secs, rate,
+                tries);
     }
 }
 
@@ -354,6 +371,7 @@ static void progress_moved(void *arg, int64_t moved)
     struct progress *p = arg;
 
     p->done = p->start_at + moved;
+    p->f->moved_now = moved;
     if (p->hf != NULL)
         hash_follow_advance(p->hf, (uint64_t)p->done);
     progress_draw(p, false);
@@ -576,20 +594,48 @@ static int job_name(struct fetch *f, struct job *j, const char *name, bool quiet
         j->discard = S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
         return 0;
     }
-    if (exists && !o->force) {
-        if (!quiet)
-            say(f, "%s exists%s; -f overwrites it, -c resumes its .part", j->path,
-                S_ISLNK(st.st_mode) ? " (a symbolic link: -f replaces the link, never its target)"
-                                    : "");
-        return -EEXIST;
-    }
     snprintf(j->part, sizeof j->part, "%s.part", j->path);
     snprintf(j->meta, sizeof j->meta, "%s.validator", j->part);
+    bool may_resume = f->resume && !o->disposition && j->url.scheme != URL_RAW;
+    struct stat pst;
+    bool has_part = lstat(j->part, &pst) == 0;
+    if (exists && !o->force && may_resume && own_file(&st) && !has_part) {
+        /* -c on NAME itself, a partial left by curl, wget or a browser:
+         * ask for the rest; exchange and fetch_http decide whether it can
+         * be trusted. NAME is replaced only by a verified whole. */
+        int meta = refuse_foreign(f, j->meta, quiet);
+        if (meta < 0)
+            return -ELOOP;
+        j->meta_exists = meta > 0;
+        j->adopt = true;
+        j->have = st.st_size;
+        return 0;
+    }
+    if (exists && !o->force) {
+        if (!quiet)
+            say(f, "%s exists%s; -f overwrites it%s", j->path,
+                S_ISLNK(st.st_mode) ? " (a symbolic link: -f replaces the link, never its target)"
+                                    : "",
+                has_part ? (f->resume ? " and so does its .part: -c -f resumes the .part over it"
+                                      : ", -c resumes its .part")
+                : may_resume || (j->url.scheme != URL_RAW && !o->disposition) ? ", -c continues it"
+                                                                              : "");
+        return -EEXIST;
+    }
     int meta = 0;
     if (refuse_foreign(f, j->part, quiet) < 0 || (meta = refuse_foreign(f, j->meta, quiet)) < 0)
         return -ELOOP;
     j->meta_exists = meta > 0;
-    bool may_resume = f->resume && !o->disposition && j->url.scheme != URL_RAW;
+    if (!f->resume && !o->force && !o->disposition && j->url.scheme != URL_RAW && has_part &&
+        pst.st_size > 0) {
+        /* A plain get does not throw away what an earlier one fetched. */
+        if (!quiet)
+            say(f,
+                "%s holds %lld bytes of an earlier download: -c resumes it, -f starts again "
+                "from zero",
+                j->part, (long long)pst.st_size);
+        return -EEXIST;
+    }
     if (may_resume && lstat(j->part, &st) == 0 && S_ISREG(st.st_mode)) {
         int mfd = open_own(j->meta, O_RDONLY);
         ssize_t n = mfd >= 0 ? read(mfd, j->validator, sizeof j->validator - 1) : -1;
@@ -825,6 +871,7 @@ static enum fetch_result move_body(struct fetch *f, enum body_framing framing, i
 
     enum body_result br = body_move(&f->m, &f->c.x, &b);
     pg->done = pg->start_at + b.moved;
+    f->moved_now = b.moved;
     switch (br) {
     case BODY_DONE:
         return FETCH_OK;
@@ -906,8 +953,10 @@ static enum fetch_result send_request(struct fetch *f, const struct url *u, cons
                  "Want-Repr-Digest: sha-256=10\r\n%s",
                  u->path, auth, cred);
     if (j->have > 0)
-        n += snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\nIf-Range: %s\r\n",
-                      (long long)j->have, j->validator);
+        n +=
+            snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\n", (long long)j->have);
+    if (j->have > 0 && j->validator[0] != '\0')
+        n += snprintf(req + n, sizeof req - (size_t)n, "If-Range: %s\r\n", j->validator);
     n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
     if (n >= (int)sizeof req)
         return FETCH_USAGE;
@@ -975,6 +1024,7 @@ enum exch {
     EX_BODY,     /* 2xx: the body is the file, from byte zero */
     EX_RESUME,   /* 206 for the rest of the file: append it to the part */
     EX_COMPLETE, /* 416 and the part already holds the whole file */
+    EX_RESTART,  /* NAME (j->adopt) cannot be continued: ask again from zero */
     EX_FAILED,   /* *r says why */
 };
 
@@ -1099,6 +1149,14 @@ static enum exch exchange(struct fetch *f, struct job *j, struct http_response *
             http_content_range(ri->content_range, &a, &b, size) == 0 && a < 0 && *size == j->have &&
             (f->known_size < 0 || *size == f->known_size))
             return EX_COMPLETE;
+        if (j->adopt && ri->content_range.p != NULL &&
+            http_content_range(ri->content_range, &a, &b, size) == 0 && a < 0 && *size >= 0) {
+            say(f,
+                "%s has %lld bytes, more than the server's %lld-byte file: it is not a part of "
+                "it; downloading it again from zero",
+                j->path, (long long)j->have, (long long)*size);
+            return EX_RESTART;
+        }
     }
     if (res->status < 200 || res->status >= 300) {
         say(f, "%s: HTTP/1.%d %d %.*s%s", j->url_str, res->minor, res->status, (int)res->reason.len,
@@ -1123,9 +1181,162 @@ static enum exch exchange(struct fetch *f, struct job *j, struct http_response *
         verbose(f, "resuming at byte %lld", (long long)j->have);
         return EX_RESUME;
     }
-    if (j->have > 0)
+    if (j->adopt && j->have > 0)
+        say(f, "%s: the server sends the whole file, not the rest: downloading it again from zero",
+            j->path);
+    else if (j->have > 0)
         verbose(f, "the file changed or ranges are not supported: starting from zero");
     return EX_BODY;
+}
+
+/* ---- what resumes a transfer ---------------------------------------------- */
+
+/* Appends arg to out (*len bytes used of outsz) as one shell word: as it
+ * is when it holds only characters a shell takes literally, else in
+ * single quotes (a quote inside as '\''). Stops quietly at outsz. */
+static void shell_word(char *out, size_t outsz, size_t *len, const char *arg)
+{
+    bool plain = arg[0] != '\0';
+
+    for (const char *p = arg; *p && plain; p++)
+        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@%+=,",
+                       *p) != NULL;
+    int n = snprintf(out + *len, outsz - *len, " %s", plain ? arg : "'");
+    *len += n > 0 && (size_t)n < outsz - *len ? (size_t)n : 0;
+    for (const char *p = arg; !plain && *p; p++) {
+        n = snprintf(out + *len, outsz - *len, "%s", *p == '\'' ? "'\\''" : (char[2]){*p, '\0'});
+        *len += n > 0 && (size_t)n < outsz - *len ? (size_t)n : 0;
+    }
+    if (!plain && *len + 1 < outsz) {
+        out[(*len)++] = '\'';
+        out[*len] = '\0';
+    }
+}
+
+/* Tells o->resumable what a Ctrl-C now would leave and how to go on:
+ * line, or NULL for nothing. */
+static void tell_resumable(const struct fetch *f, const char *line)
+{
+    if (f->o->resumable != NULL)
+        f->o->resumable(f->o->resumable_arg, line);
+}
+
+/* The options a command that resumes needs again: the login (its
+ * password is asked again, never printed), -k. */
+static void resume_options(const struct fetch *f, char *out, size_t outsz, size_t *len)
+{
+    char user[AUTH_CRED_MAX + 1];
+
+    if (f->o->insecure)
+        shell_word(out, outsz, len, "-k");
+    if (f->o->user != NULL) {
+        snprintf(user, sizeof user, "%.*s", (int)strcspn(f->o->user, ":"), f->o->user);
+        shell_word(out, outsz, len, "-u");
+        shell_word(out, outsz, len, user);
+    }
+    if (f->o->netrc != NULL)
+        shell_word(out, outsz, len, "--netrc");
+}
+
+/* j's part is on disk: a Ctrl-C from now on says the command that resumes
+ * it, with the URLs after it in the same run. */
+static void tell_get_resumable(const struct fetch *f, const struct job *j)
+{
+    char line[8192], shown[4608];
+    size_t len = 0;
+
+    int n = snprintf(line, sizeof line, "%s is kept; resume with: ferry get -c", j->part);
+    len = n > 0 && (size_t)n < sizeof line ? (size_t)n : 0;
+    resume_options(f, line, sizeof line, &len);
+    if (f->o->output != NULL) {
+        shell_word(line, sizeof line, &len, "-o");
+        shell_word(line, sizeof line, &len, f->o->output);
+    } else if (f->o->outdir != NULL) {
+        shell_word(line, sizeof line, &len, "-O");
+        shell_word(line, sizeof line, &len, f->o->outdir);
+    }
+    for (int i = j->index; i < f->o->nurls; i++) {
+        url_hide_password(f->o->urls[i], shown, sizeof shown);
+        if (len + strlen(shown) + 8 >= sizeof line)
+            break;
+        shell_word(line, sizeof line, &len, shown);
+    }
+    tell_resumable(f, line);
+}
+
+/* Asks u for the digest of j's file with a HEAD (a 416 carries none) and
+ * takes it into j->sha / j->check. Any failure just leaves j->check
+ * false: the caller says there was nothing to check by. */
+static void head_digest(struct fetch *f, struct job *j)
+{
+    char auth[300], req[8192], cred[sizeof j->cred.value + 32];
+    struct http_response res;
+    struct http_resp_info ri;
+
+    if (pq_len(&f->q) > 0)
+        conn_close(f, true); /* the answers to requests sent ahead come first */
+    if (conn_open(f, &j->url) != FETCH_OK)
+        return;
+    url_authority(&j->url, auth, sizeof auth);
+    cred_line(f, &j->cred, &j->url, cred, sizeof cred);
+    int n = snprintf(req, sizeof req,
+                     "HEAD %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\n"
+                     "Want-Repr-Digest: sha-256=10\r\n%s\r\n",
+                     j->url.path, auth, cred);
+    ssize_t hl = n < (int)sizeof req && xp_write(&f->c.x, req, (size_t)n, f->o->timeout_ms) == 0
+                     ? read_head(f, &res)
+                     : -EPIPE;
+    if (hl <= 0) {
+        conn_close(f, true);
+        return;
+    }
+    take_head(f, hl);
+    if (http_analyse_response(&res, &ri) < 0 || ri.close)
+        f->c.reusable = false;
+    if (res.status == 200 && take_digest(f, j, &res) < 0)
+        j->check = false;
+}
+
+/* -c found NAME complete by its size (a 416 for the rest): checks it
+ * against the server's Repr-Digest and --sha256 when there are any, and
+ * says so. Never changes NAME. */
+static enum fetch_result adopt_complete(struct fetch *f, struct job *j)
+{
+    unsigned char got[32];
+    char hg[DIGEST_HEX_LEN + 1], hw[DIGEST_HEX_LEN + 1];
+
+    if (!j->check)
+        head_digest(f, j);
+    if (!j->check && !f->o->has_sha256) {
+        if (!f->o->quiet)
+            say(f, "%s: already complete (its size is the server's; no digest to check it by)",
+                j->path);
+        return FETCH_OK;
+    }
+    int fd = open_own(j->path, O_RDONLY);
+    int rc = fd < 0 ? -errno : hash_sha256_fd(fd, got, NULL, NULL);
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0) {
+        say(f, "cannot read %s to check it: %s", j->path, strerror(-rc));
+        return FETCH_LOCAL;
+    }
+    digest_hex_format(got, hg);
+    const unsigned char *want = j->check && memcmp(got, j->sha, sizeof got) != 0 ? j->sha
+                                : f->o->has_sha256 && memcmp(got, f->o->sha256, sizeof got) != 0
+                                    ? f->o->sha256
+                                    : NULL;
+    if (want != NULL) {
+        digest_hex_format(want, hw);
+        say(f,
+            "%s has the server's size but not the digest it must have: its sha-256 is %s, "
+            "expected %s; left as it is (-f downloads it again)",
+            j->path, hg, hw);
+        return FETCH_DIGEST;
+    }
+    if (!f->o->quiet)
+        say(f, "%s: already complete (sha-256 verified)", j->path);
+    return FETCH_OK;
 }
 
 /* ---- one HTTP download --------------------------------------------------- */
@@ -1147,8 +1358,40 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
         return rc == -EINVAL || rc == -EPERM ? FETCH_USAGE : FETCH_LOCAL;
     }
     enum exch ex = exchange(f, &j, &res, &ri, &size, &r, transient);
+    if (ex == EX_RESUME && j.adopt && !j.check && !f->o->has_sha256) {
+        /* Nothing could tell a wrong prefix (curl, wget and aria2 cannot
+         * either): the whole file comes again, and NAME stays until it has. */
+        say(f,
+            "%s: the server gives no Repr-Digest to prove its %lld bytes the start of this "
+            "file: downloading it again from zero",
+            j.path, (long long)j.have);
+        conn_close(f, true);
+        ex = EX_RESTART;
+    }
+    if (ex == EX_RESTART) {
+        j.have = 0;
+        j.check = false;
+        ex = exchange(f, &j, &res, &ri, &size, &r, transient);
+    }
     if (ex == EX_FAILED)
         return r;
+    if (ex == EX_COMPLETE && j.adopt)
+        return adopt_complete(f, &j);
+    bool adopted = ex == EX_RESUME && j.adopt;
+    if (adopted) {
+        /* The rest goes after NAME's bytes in NAME.part, which replaces
+         * NAME only once the whole file matches its digest. */
+        if (j.meta_exists)
+            unlink(j.meta);
+        j.meta_exists = false;
+        if (rename(j.path, j.part) < 0) {
+            say(f, "cannot rename %s to %s: %s", j.path, j.part, strerror(errno));
+            conn_close(f, true);
+            return FETCH_LOCAL;
+        }
+        verbose(f, "continuing %s (%lld bytes) in %s; the server's digest will check the whole",
+                j.path, (long long)j.have, j.part);
+    }
     /* What a retry after a cut must find again: a body from zero states
      * its size only by its Content-Length. */
     if (ex == EX_RESUME)
@@ -1184,6 +1427,10 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
         conn_close(f, true);
         return FETCH_LOCAL;
     }
+    if (adopted && !whole)
+        job_keep_validator(&j, validator); /* a cut from here on resumes the part */
+    if (!j.direct)
+        tell_get_resumable(f, &j);
     if (binary_to_tty(f, &j, res.status == 204 || ri.content_length == 0)) {
         job_abandon(&j);
         conn_close(f, true);
@@ -1219,8 +1466,12 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
         return FETCH_PROTOCOL;
     }
     r = job_done(f, &j);
+    if (r == FETCH_DIGEST && adopted)
+        say(f, "so the %lld bytes %s held were not the start of this file", (long long)j.have,
+            j.path);
     if (r != FETCH_OK)
         return r;
+    tell_resumable(f, NULL);
     progress_draw(&pg, true);
     if (!f->c.reusable)
         conn_close(f, false);
@@ -1323,15 +1574,43 @@ static struct http_str res_header(const struct http_response *res, const char *n
     return http_header_get(res->headers, res->nheaders, name);
 }
 
+/* The line that says how to go on with j's upload, into line (sz bytes):
+ * "" when the server named no upload. */
+static void put_resume_line(const struct fetch *f, const struct put_job *j, char *line, size_t sz)
+{
+    size_t len = 0;
+
+    line[0] = '\0';
+    if (j->resume_url[0] == '\0')
+        return;
+    int n = snprintf(line, sz, "the upload can go on from where it stopped: ferry put -c");
+    len = n > 0 && (size_t)n < sz ? (size_t)n : 0;
+    resume_options(f, line, sz, &len);
+    shell_word(line, sz, &len, f->o->upload);
+    shell_word(line, sz, &len, j->resume_url);
+}
+
+/* Tells o->resumable how j's upload goes on, now that the server named it. */
+static void tell_put_resumable(const struct fetch *f, const struct put_job *j)
+{
+    char line[9300];
+
+    put_resume_line(f, j, line, sizeof line);
+    tell_resumable(f, line[0] != '\0' ? line : NULL);
+}
+
 /* A 104's Location, resolved against the request's URL, is where a cut
  * upload resumes. */
-static void take_resume_url(struct put_job *j, const struct http_response *res)
+static void take_resume_url(struct fetch *f, struct put_job *j, const struct http_response *res)
 {
     struct http_str loc = res_header(res, "location");
     struct url next;
 
-    if (loc.p != NULL && url_resolve(&j->u, loc.p, loc.len, &next) == 0 && next.scheme == j->u.scheme)
+    if (loc.p != NULL && url_resolve(&j->u, loc.p, loc.len, &next) == 0 &&
+        next.scheme == j->u.scheme) {
         url_string(&next, j->resume_url, sizeof j->resume_url);
+        tell_put_resumable(f, j);
+    }
 }
 
 /* Sends what j->fd (standard input) gives until its end as a chunked
@@ -1411,7 +1690,7 @@ static enum fetch_result put_send(struct fetch *f, struct put_job *j, const char
             return FETCH_OK; /* answered before the body: a refusal, or an empty file */
         }
         if (res->status == 104)
-            take_resume_url(j, res);
+            take_resume_url(f, j, res);
         take_head(f, *hl);
         if (res->status == 100)
             break;
@@ -1485,6 +1764,8 @@ static enum fetch_result put_answered(struct fetch *f, const struct put_job *j,
             res->reason.p, res->status == 401 ? cred_hint(f, &j->cred, &j->u) : "");
     else if (!f->o->quiet)
         say(f, "%s: %d %.*s", j->url_str, res->status, (int)res->reason.len, res->reason.p);
+    if (ok)
+        tell_resumable(f, NULL);
     conn_close(f, true);
     *transient = res->status >= 500;
     return ok ? FETCH_OK : FETCH_HTTP;
@@ -1593,6 +1874,7 @@ static enum fetch_result put_resume(struct fetch *f, struct put_job *j, bool *tr
                      j->u.path, auth, cred, (long long)j->offset, RUP_INTEROP,
                      (long long)(j->size - j->offset));
     url_string(&j->u, j->resume_url, sizeof j->resume_url);
+    tell_put_resumable(f, j);
     r = put_send(f, j, req, (size_t)n, &res, &hl);
     if (r != FETCH_OK) {
         conn_close(f, true);
@@ -1605,9 +1887,11 @@ static enum fetch_result put_resume(struct fetch *f, struct put_job *j, bool *tr
 /* Tells how to go on after a cut, when the server said where. */
 static void put_tell_resume(struct fetch *f, const struct put_job *j)
 {
-    if (j->resume_url[0] != '\0')
-        say(f, "the upload can go on from where it stopped: ferry put -c %s '%s'", f->o->upload,
-            j->resume_url);
+    char line[9300];
+
+    put_resume_line(f, j, line, sizeof line);
+    if (line[0] != '\0')
+        say(f, "%s", line);
 }
 
 /* ferry put - URL: standard input, chunked, as it comes (no digest ahead,
@@ -1748,6 +2032,7 @@ static enum fetch_result fetch_put(struct fetch *f, const char *url_str, bool *t
             return r;
         }
         j->resume_url[0] = '\0';
+        tell_resumable(f, NULL);
         j->body_sent = false;
         cred_line(f, &j->cred, &j->u, cred, sizeof cred);
         int n = snprintf(req, sizeof req,
@@ -1807,9 +2092,14 @@ enum fetch_result fetch_run(const struct fetch_options *o)
     for (int i = 0; i < o->nurls; i++) {
         enum fetch_result r = FETCH_OK;
         f.known_size = -1;
+        f.t_start = clock_ms();
+        f.moved_before = 0;
         for (int attempt = 0;; attempt++) {
             bool transient = false;
             f.resume = o->resume || attempt > 0;
+            f.attempt = attempt;
+            f.moved_before += f.moved_now;
+            f.moved_now = 0;
             if (o->upload != NULL)
                 r = fetch_put(&f, o->urls[i], &transient);
             else if (strncasecmp(o->urls[i], "raw://", 6) == 0)
@@ -1824,7 +2114,9 @@ enum fetch_result fetch_run(const struct fetch_options *o)
         }
         if (r != FETCH_OK && first_failure == FETCH_OK)
             first_failure = r;
+        f.moved_now = 0;
     }
+    tell_resumable(&f, NULL);
     conn_close(&f, true);
     body_mover_free(&f.m);
     return first_failure;

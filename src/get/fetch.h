@@ -56,6 +56,12 @@ struct fetch_options {
     bool allow_plain_auth; /* --allow-plain-auth: Basic over http:// to any host */
     /* put */
     const char *upload;      /* the file to PUT; NULL for get */
+    /* Told, as the transfer goes, the line that says how to resume it
+     * ("NAME.part is kept: ferry get -c ... resumes it"), or NULL when
+     * nothing would be left to resume; for cmd's SIGINT handler, which
+     * prints the last one. NULL: not told. */
+    void (*resumable)(void *arg, const char *line);
+    void *resumable_arg;
 };
 
 void fetch_options_default(struct fetch_options *o);

@@ -372,10 +372,11 @@ def test_resume_without_validator_restarts(fsrv, out):
     assert listing(out) == ["big.bin"]
 
 
-def test_stale_part_without_continue_is_replaced(fsrv, out):
+def test_stale_part_with_force_is_replaced(fsrv, out):
+    # Without -c or -f a plain get keeps the part and says so (test_resume_habits).
     (out / "a.txt.part").write_bytes(b"J" * 5000)
     (out / "a.txt.part.validator").write_text(validator_of(fsrv, "/a.txt"))
-    r = run_ferry("get", "-q", fsrv.url + "a.txt", cwd=out)
+    r = run_ferry("get", "-q", "-f", fsrv.url + "a.txt", cwd=out)
     assert r.rc == 0, r
     assert (out / "a.txt").read_bytes() == SMALL
     assert listing(out) == ["a.txt"]
@@ -1110,7 +1111,7 @@ def test_interim_103_before_the_response(out):
 
 
 def test_unrequested_206_does_not_append_to_a_stale_part(out):
-    """A stale f.bin.part and no -c: no Range is sent. A server answering
+    """A stale f.bin.part and -f, not -c: no Range is sent. A server answering
     206 for bytes 0- anyway must not get its body appended to the old bytes."""
     (out / "f.bin.part").write_bytes(b"STALE" * 1000)
 
@@ -1120,7 +1121,7 @@ def test_unrequested_206_does_not_append_to_a_stale_part(out):
         peer.respond(206, [("Content-Range", f"bytes 0-{len(BODY) - 1}/{len(BODY)}")], BODY)
 
     with ScriptedServer(handler) as srv:
-        r = run_ferry("get", "-q", srv.url("/f.bin"), cwd=out)
+        r = run_ferry("get", "-q", "-f", srv.url("/f.bin"), cwd=out)
     assert r.rc == 8 and "the server sent a range we did not ask for" in r.err, r
     assert listing(out) == ["f.bin.part"]
     assert (out / "f.bin.part").read_bytes() == b"STALE" * 1000
