@@ -606,8 +606,9 @@ static void conn_free(struct conn *c)
         if (c->x->status == 0 && c->x->method_len > 0) {
             /* The peer left before the answer (an upload cut mid-body, a
              * request whose check or digest was still under way): logged
-             * as nginx does, 499, with the body bytes that came. */
-            c->x->status = 499;
+             * as nginx does, 499, with the body bytes that came; 503 when
+             * the server stopping cut it. */
+            c->x->status = w->sw->stopping ? 503 : 499;
             c->x->cut = true;
         }
         fs_log_exchange(c); /* cut short: the log says what was really sent */

@@ -217,3 +217,14 @@ def test_cut_resumable_patch_is_logged_json(start_server, root):
     assert recs[1]["method"] == "HEAD" and recs[1]["received"] == 0 and "cut" not in recs[1]
     last = recs[2]
     assert last["method"] == "PATCH" and last["status"] == 499 and last["received"] == 7000, last
+
+
+def test_upload_cut_by_the_server_stopping_is_logged_503(start_server, root):
+    srv = start_server(root, "--upload", "--log-format", "json")
+    s = connect(srv.port, timeout=5)
+    s.sendall(build_request("PUT", "/late.bin", [("Content-Length", "100000")]) + b"z" * 2000)
+    time.sleep(0.2)
+    assert srv.stop(timeout=15) == 0  # SIGTERM: 3 s of grace, then the upload is cut
+    s.close()
+    rec = json.loads(log_lines(srv, 1)[0])
+    assert rec["status"] == 503 and rec["received"] == 2000 and rec["cut"] is True, rec
