@@ -161,9 +161,9 @@ def resume_command(err, marker):
     return argv[1:]
 
 
-def test_ctrl_c_during_get_prints_the_command_that_resumes_it(out):
-    sent = 50_000
-
+def stall_then_rest(sent):
+    """A handler: the first connection sends sent bytes of BODY and stalls; the next ones must
+    ask for the rest with If-Range and get it."""
     def handler(peer):
         req = peer.read_request()
         if peer.index == 0:
@@ -174,8 +174,12 @@ def test_ctrl_c_during_get_prints_the_command_that_resumes_it(out):
         assert req.header("range") == f"bytes={sent}-" and req.header("if-range") == ETAG
         peer.respond(206, [("Content-Range", f"bytes {sent}-{len(BODY) - 1}/{len(BODY)}"),
                            ("ETag", ETAG)], BODY[sent:])
+    return handler
 
-    with ScriptedServer(handler) as srv:
+
+def test_ctrl_c_during_get_prints_the_command_that_resumes_it(out):
+    sent = 50_000
+    with ScriptedServer(stall_then_rest(sent)) as srv:
         url = srv.url("/f.bin")
         p = start_ferry("get", url, cwd=out)
         try:
@@ -192,6 +196,25 @@ def test_ctrl_c_during_get_prints_the_command_that_resumes_it(out):
     assert r.rc == 0, r
     assert listing(out) == ["f.bin"]
     assert (out / "f.bin").read_bytes() == BODY
+
+
+def test_ctrl_c_resume_command_keeps_the_output_folder(out):
+    sent = 30_000
+    folder = out / "my files 'x'"  # a space and quotes: the command must still be one word
+    with ScriptedServer(stall_then_rest(sent)) as srv:
+        url = srv.url("/f.bin")
+        p = start_ferry("get", "-O", folder.name, url, cwd=out)
+        try:
+            assert wait_for(lambda: (folder / "f.bin.part").exists()
+                            and (folder / "f.bin.part").stat().st_size == sent, timeout=WAIT)
+        finally:
+            rc, err = interrupt(p)
+        assert rc == 130, err
+        argv = resume_command(err, "resume with: ")
+        assert argv == ["get", "-c", "-O", folder.name, url], err
+        r = run_ferry(*argv, cwd=out)
+    assert r.rc == 0, r
+    assert (folder / "f.bin").read_bytes() == BODY
 
 
 def test_ctrl_c_during_put_keeps_the_upload_token(tmp_path):
