@@ -101,7 +101,7 @@ static int normalise(const char *p, size_t len, char *out, size_t outsz, bool *s
 }
 
 enum tree_link tree_link(const char *origin, const char *base, const char *href, size_t len,
-                         char *name, size_t namesz, bool *dir)
+                         struct tree_child *out)
 {
     char abs[TREE_PATH_MAX], nb[TREE_PATH_MAX], nl[TREE_PATH_MAX];
     size_t ol = strlen(origin), bl = strlen(base);
@@ -160,9 +160,12 @@ enum tree_link tree_link(const char *origin, const char *base, const char *href,
     if (nll <= nbl + 1 || memcmp(nl, nb, nbl) != 0 || nl[nbl] != '/' ||
         memchr(nl + nbl + 1, '/', nll - nbl - 1) != NULL)
         return TREE_OUTSIDE;
-    if (tree_safe_name(nl + nbl + 1, nll - nbl - 1, name, namesz) < 0)
+    size_t rl = nll - nbl - 1;
+    if (tree_safe_name(nl + nbl + 1, rl, out->name, sizeof out->name) < 0)
         return TREE_BAD_NAME;
-    *dir = slash;
+    memcpy(out->raw, nl + nbl + 1, rl);
+    out->raw[rl] = '\0';
+    out->dir = slash;
     return TREE_CHILD;
 }
 

@@ -18,6 +18,13 @@ enum tree_link {
 /* The longest name an entry may have, in bytes (as NAME_MAX). */
 #define TREE_NAME_MAX 255
 
+/* An entry right beneath a listing's folder. */
+struct tree_child {
+    char raw[TREE_NAME_MAX + 1];  /* its name as the server has it (decoded; no "/", no NUL) */
+    char name[TREE_NAME_MAX + 1]; /* the local name: tree_safe_name of raw */
+    bool dir;                     /* a folder: its link ends in "/" */
+};
+
 /* Resolves the link href[0..len) (HTML entities already decoded) found in
  * the listing of the folder at base, an absolute URL path ending in "/"
  * (percent-encoded as sent, no query), on the server origin
@@ -26,10 +33,9 @@ enum tree_link {
  * "." and ".." segments (also spelled %2e) are resolved; each segment is
  * percent-decoded and a segment that decodes to a "/" or a NUL byte makes
  * the name bad. A child is the folder's path plus one segment, a folder
- * when a "/" ends it. For TREE_CHILD the local name (tree_safe_name of the
- * decoded segment) is written to name (namesz bytes, NUL-ended). */
+ * when a "/" ends it; for TREE_CHILD, *out describes it. */
 enum tree_link tree_link(const char *origin, const char *base, const char *href, size_t len,
-                         char *name, size_t namesz, bool *dir);
+                         struct tree_child *out);
 
 /* Makes the local name for an entry named in[0..len) (bytes, decoded):
  * control bytes (below 0x20, DEL) and "\" become "_". Refused with

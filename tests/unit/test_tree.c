@@ -19,92 +19,98 @@ struct link_case {
     enum tree_link want;
     const char *child; /* for TREE_CHILD */
     bool dir;
+    const char *raw; /* the server's name when it is not child */
 };
 
 static const struct link_case link_cases[] = {
-    {"link: a file beneath", "/d/", "a.txt", TREE_CHILD, "a.txt", false},
-    {"link: a folder beneath", "/d/", "sub/", TREE_CHILD, "sub", true},
-    {"link: ./ prefix", "/d/", "./a.txt", TREE_CHILD, "a.txt", false},
-    {"link: absolute path beneath", "/d/", "/d/a.txt", TREE_CHILD, "a.txt", false},
-    {"link: absolute URL on the origin", "/d/", ORIGIN "/d/x", TREE_CHILD, "x", false},
-    {"link: origin case-insensitive", "/d/", "HTTP://127.0.0.1:8080/d/x", TREE_CHILD, "x", false},
-    {"link: scheme-relative on the origin", "/d/", "//127.0.0.1:8080/d/x", TREE_CHILD, "x", false},
-    {"link: percent-decoded name", "/d/", "a%20b%C3%A9", TREE_CHILD, "a b\xc3\xa9", false},
-    {"link: fragment cut", "/d/", "a.txt#top", TREE_CHILD, "a.txt", false},
-    {"link: control bytes made _", "/d/", "a%01%0a%7fb", TREE_CHILD, "a___b", false},
-    {"link: backslash made _", "/d/", "a%5cb", TREE_CHILD, "a_b", false},
-    {"link: hidden name kept", "/d/", ".profile", TREE_CHILD, ".profile", false},
-    {"link: root base", "/", "f", TREE_CHILD, "f", false},
-    {"link: encoded base", "/a%20b/", "/a b/f", TREE_CHILD, "f", false},
-    {"link: sub/.. back to a child", "/d/", "x/../y", TREE_CHILD, "y", false},
-    {"link: parent", "/d/", "../", TREE_OUTSIDE, NULL, false},
-    {"link: parent file", "/d/", "../secret", TREE_OUTSIDE, NULL, false},
-    {"link: above the root", "/d/", "../../../etc/passwd", TREE_OUTSIDE, NULL, false},
-    {"link: %2e%2e is a parent", "/d/", "%2e%2e/x", TREE_OUTSIDE, NULL, false},
-    {"link: %2E%2E upper case", "/d/", "%2E%2E/%2E%2E/x", TREE_OUTSIDE, NULL, false},
-    {"link: .%2e mixed", "/d/", ".%2e/x", TREE_OUTSIDE, NULL, false},
-    {"link: %2f in a name", "/d/", "a%2fb", TREE_BAD_NAME, NULL, false},
-    {"link: %2f..%2f in a name", "/d/", "%2f..%2fetc", TREE_BAD_NAME, NULL, false},
-    {"link: %00 in a name", "/d/", "a%00b", TREE_BAD_NAME, NULL, false},
-    {"link: absolute path elsewhere", "/d/", "/etc/passwd", TREE_OUTSIDE, NULL, false},
-    {"link: a sibling folder with the same prefix", "/d/", "/dx/f", TREE_OUTSIDE, NULL, false},
-    {"link: deeper than one level", "/d/", "a/b", TREE_OUTSIDE, NULL, false},
-    {"link: another host", "/d/", "http://evil.example/d/x", TREE_OUTSIDE, NULL, false},
-    {"link: another port", "/d/", "http://127.0.0.1:8081/d/x", TREE_OUTSIDE, NULL, false},
-    {"link: origin as a prefix of a host", "/d/", ORIGIN "0/d/x", TREE_OUTSIDE, NULL, false},
-    {"link: scheme-relative elsewhere", "/d/", "//evil.example/d/x", TREE_OUTSIDE, NULL, false},
-    {"link: https on the same host", "/d/", "https://127.0.0.1:8080/d/x", TREE_OUTSIDE, NULL,
-     false},
-    {"link: mailto", "/d/", "mailto:a@b", TREE_OUTSIDE, NULL, false},
-    {"link: javascript", "/d/", "javascript:alert(1)", TREE_OUTSIDE, NULL, false},
-    {"link: ?sort variant", "/d/", "?sort=size&order=desc", TREE_VARIANT, NULL, false},
-    {"link: ?tar variant", "/d/", "?tar", TREE_VARIANT, NULL, false},
-    {"link: folder with a sort", "/d/", "sub/?sort=date", TREE_VARIANT, NULL, false},
-    {"link: apache ?C=N;O=D", "/d/", "?C=N;O=D", TREE_VARIANT, NULL, false},
-    {"link: the folder itself", "/d/", "./", TREE_SELF, NULL, false},
-    {"link: empty", "/d/", "", TREE_SELF, NULL, false},
-    {"link: only a fragment", "/d/", "#x", TREE_SELF, NULL, false},
-    {"link: the folder, absolute", "/d/", "/d/", TREE_SELF, NULL, false},
-    {"link: the folder without its slash", "/d/", "/d", TREE_SELF, NULL, false},
+    {"link: a file beneath", "/d/", "a.txt", TREE_CHILD, "a.txt", false, NULL},
+    {"link: a folder beneath", "/d/", "sub/", TREE_CHILD, "sub", true, NULL},
+    {"link: ./ prefix", "/d/", "./a.txt", TREE_CHILD, "a.txt", false, NULL},
+    {"link: absolute path beneath", "/d/", "/d/a.txt", TREE_CHILD, "a.txt", false, NULL},
+    {"link: absolute URL on the origin", "/d/", ORIGIN "/d/x", TREE_CHILD, "x", false, NULL},
+    {"link: origin case-insensitive", "/d/", "HTTP://127.0.0.1:8080/d/x", TREE_CHILD, "x", false,
+     NULL},
+    {"link: scheme-relative on the origin", "/d/", "//127.0.0.1:8080/d/x", TREE_CHILD, "x", false,
+     NULL},
+    {"link: percent-decoded name", "/d/", "a%20b%C3%A9", TREE_CHILD, "a b\xc3\xa9", false, NULL},
+    {"link: fragment cut", "/d/", "a.txt#top", TREE_CHILD, "a.txt", false, NULL},
+    {"link: control bytes made _", "/d/", "a%01%0a%7fb", TREE_CHILD, "a___b", false,
+     "a\x01\n\x7f"
+     "b"},
+    {"link: backslash made _", "/d/", "a%5cb", TREE_CHILD, "a_b", false, "a\\b"},
+    {"link: hidden name kept", "/d/", ".profile", TREE_CHILD, ".profile", false, NULL},
+    {"link: root base", "/", "f", TREE_CHILD, "f", false, NULL},
+    {"link: encoded base", "/a%20b/", "/a b/f", TREE_CHILD, "f", false, NULL},
+    {"link: sub/.. back to a child", "/d/", "x/../y", TREE_CHILD, "y", false, NULL},
+    {"link: parent", "/d/", "../", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: parent file", "/d/", "../secret", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: above the root", "/d/", "../../../etc/passwd", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: %2e%2e is a parent", "/d/", "%2e%2e/x", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: %2E%2E upper case", "/d/", "%2E%2E/%2E%2E/x", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: .%2e mixed", "/d/", ".%2e/x", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: %2f in a name", "/d/", "a%2fb", TREE_BAD_NAME, NULL, false, NULL},
+    {"link: %2f..%2f in a name", "/d/", "%2f..%2fetc", TREE_BAD_NAME, NULL, false, NULL},
+    {"link: %00 in a name", "/d/", "a%00b", TREE_BAD_NAME, NULL, false, NULL},
+    {"link: absolute path elsewhere", "/d/", "/etc/passwd", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: a sibling folder with the same prefix", "/d/", "/dx/f", TREE_OUTSIDE, NULL, false,
+     NULL},
+    {"link: deeper than one level", "/d/", "a/b", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: another host", "/d/", "http://evil.example/d/x", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: another port", "/d/", "http://127.0.0.1:8081/d/x", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: origin as a prefix of a host", "/d/", ORIGIN "0/d/x", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: scheme-relative elsewhere", "/d/", "//evil.example/d/x", TREE_OUTSIDE, NULL, false,
+     NULL},
+    {"link: https on the same host", "/d/", "https://127.0.0.1:8080/d/x", TREE_OUTSIDE, NULL, false,
+     NULL},
+    {"link: mailto", "/d/", "mailto:a@b", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: javascript", "/d/", "javascript:alert(1)", TREE_OUTSIDE, NULL, false, NULL},
+    {"link: ?sort variant", "/d/", "?sort=size&order=desc", TREE_VARIANT, NULL, false, NULL},
+    {"link: ?tar variant", "/d/", "?tar", TREE_VARIANT, NULL, false, NULL},
+    {"link: folder with a sort", "/d/", "sub/?sort=date", TREE_VARIANT, NULL, false, NULL},
+    {"link: apache ?C=N;O=D", "/d/", "?C=N;O=D", TREE_VARIANT, NULL, false, NULL},
+    {"link: the folder itself", "/d/", "./", TREE_SELF, NULL, false, NULL},
+    {"link: empty", "/d/", "", TREE_SELF, NULL, false, NULL},
+    {"link: only a fragment", "/d/", "#x", TREE_SELF, NULL, false, NULL},
+    {"link: the folder, absolute", "/d/", "/d/", TREE_SELF, NULL, false, NULL},
+    {"link: the folder without its slash", "/d/", "/d", TREE_SELF, NULL, false, NULL},
 };
 
 static void test_link(void **state)
 {
     const struct link_case *c = *state;
     struct guard g;
-    char name[TREE_NAME_MAX + 1] = "";
-    bool dir = false;
+    struct tree_child ch;
     size_t len = strlen(c->href);
 
     guard_open(&g, len + 1);
     const char *h = guard_put(&g, c->href, len);
-    enum tree_link got = tree_link(ORIGIN, c->base, h, len, name, sizeof name, &dir);
+    enum tree_link got = tree_link(ORIGIN, c->base, h, len, &ch);
     guard_close(&g);
     if (got != c->want)
         fail_msg("%s: got %d, want %d", c->name, got, c->want);
     if (c->want == TREE_CHILD) {
-        assert_string_equal(name, c->child);
-        assert_int_equal(dir, c->dir);
+        assert_string_equal(ch.name, c->child);
+        assert_string_equal(ch.raw, c->raw != NULL ? c->raw : c->child);
+        assert_int_equal(ch.dir, c->dir);
     }
 }
 
 /* A name of 255 bytes is a child; one of 256 is bad. */
 static void test_link_long_names(void **state)
 {
-    static char href[300], name[TREE_NAME_MAX + 1];
-    bool dir;
+    static char href[300];
+    struct tree_child ch;
 
     (void)state;
     memset(href, 'n', 255);
     href[255] = '\0';
-    assert_int_equal(tree_link(ORIGIN, "/d/", href, 255, name, sizeof name, &dir), TREE_CHILD);
-    assert_int_equal(strlen(name), 255);
+    assert_int_equal(tree_link(ORIGIN, "/d/", href, 255, &ch), TREE_CHILD);
+    assert_int_equal(strlen(ch.name), 255);
     href[255] = 'n';
-    assert_int_equal(tree_link(ORIGIN, "/d/", href, 256, name, sizeof name, &dir), TREE_BAD_NAME);
+    assert_int_equal(tree_link(ORIGIN, "/d/", href, 256, &ch), TREE_BAD_NAME);
     static char huge[20000];
     memset(huge, 'a', sizeof huge - 1);
-    assert_int_not_equal(tree_link(ORIGIN, "/d/", huge, sizeof huge - 1, name, sizeof name, &dir),
-                         TREE_CHILD);
+    assert_int_not_equal(tree_link(ORIGIN, "/d/", huge, sizeof huge - 1, &ch), TREE_CHILD);
 }
 
 struct safe_case {
