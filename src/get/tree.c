@@ -34,7 +34,8 @@ struct walk {
     char **urls, **outputs;
     size_t nfiles, capfiles;
     size_t entries;
-    bool over; /* a bound was reached */
+    bool over; /* TREE_MAX_ENTRIES was reached */
+    bool deep; /* a folder past TREE_MAX_DEPTH was left out */
     /* the children of the folder being read */
     struct tree_child *kids;
     size_t nkids, capkids;
@@ -255,6 +256,7 @@ static enum fetch_result read_dir(struct walk *w, size_t i)
     struct buf b;
     char scratch[16384];
     struct tdir d = w->dirs[i]; /* w->dirs may move as folders are added */
+    enum fetch_result result = FETCH_OK;
 
     enum fetch_result r = get_listing(w, &d, &b);
     if (r != FETCH_OK)
@@ -304,7 +306,7 @@ static enum fetch_result read_dir(struct walk *w, size_t i)
             continue;
         }
         if (d.depth + 1 > TREE_MAX_DEPTH) {
-            w->over = true;
+            w->deep = true;
             say(w, "%s: deeper than %d folders: not entered", local ? local : c->name,
                 TREE_MAX_DEPTH);
             free(local);
@@ -319,13 +321,14 @@ static enum fetch_result read_dir(struct walk *w, size_t i)
                                     : strerror(-mrc));
                 free(local);
                 free(path);
-                return FETCH_LOCAL;
+                result = FETCH_LOCAL; /* the other entries still go */
+                continue;
             }
         }
         if (add_dir(w, path, local, d.depth + 1) < 0)
             return FETCH_LOCAL;
     }
-    return FETCH_OK;
+    return result;
 }
 
 /* Sets up w for the tree at url_str and its first folder. */
@@ -413,11 +416,20 @@ static enum fetch_result tree_one(const struct fetch_options *o, const char *url
 
     snprintf(w.tmp, sizeof w.tmp, "%s/listing", tmpdir);
     r = walk_start(&w, url_str);
-    for (size_t i = 0; r == FETCH_OK && i < w.ndirs; i++)
-        r = read_dir(&w, i);
-    if (w.over && !o->quiet)
+    if (r != FETCH_OK) {
+        walk_free(&w);
+        return r;
+    }
+    /* A folder whose listing fails is reported and passed over: the rest
+     * of the tree is still fetched, and the first failure is the result. */
+    for (size_t i = 0; i < w.ndirs; i++) {
+        enum fetch_result dr = read_dir(&w, i);
+        if (dr != FETCH_OK && r == FETCH_OK)
+            r = dr;
+    }
+    if (w.over)
         say(&w, "%s: more than %d entries: the rest is not fetched", url_str, TREE_MAX_ENTRIES);
-    if (r == FETCH_OK && w.nfiles > 0) {
+    if (w.nfiles > 0) {
         struct fetch_options fo = *o;
         if (w.nfiles > (size_t)INT32_MAX) {
             walk_free(&w);
@@ -428,12 +440,14 @@ static enum fetch_result tree_one(const struct fetch_options *o, const char *url
         fo.nurls = (int)w.nfiles;
         fo.output = NULL;
         fo.disposition = false;
-        r = fetch_run(&fo);
+        enum fetch_result fr = fetch_run(&fo);
+        if (r == FETCH_OK)
+            r = fr;
     }
     if (r == FETCH_OK && !o->quiet)
         say(&w, "%s: %zu files in %zu folders", w.ndirs > 0 ? w.dirs[0].local : url_str, w.nfiles,
             w.ndirs);
-    if (r == FETCH_OK && w.over)
+    if (r == FETCH_OK && (w.over || w.deep))
         r = FETCH_PROTOCOL;
     walk_free(&w);
     return r;

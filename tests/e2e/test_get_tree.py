@@ -206,6 +206,7 @@ def test_get_r_never_enters_a_planted_folder_link(start_server, tree, tmp_path):
     assert r.rc == 6, r.err
     assert "symbolic link" in r.err
     assert list(elsewhere.iterdir()) == []
+    assert (tmp_path / "d" / "a.txt").read_bytes() == b"alpha\n"  # the rest of the tree still comes
 
 
 def test_get_r_usage(tmp_path):
@@ -294,6 +295,17 @@ def test_get_r_checks_each_file_digest(tmp_path):
     assert (tmp_path / "d" / "ok.txt").read_bytes() == b"ok\n"
     assert not (tmp_path / "d" / "bad.txt").exists()
     assert (tmp_path / "d" / "bad.txt.part").exists()
+
+
+def test_get_r_a_failing_folder_does_not_stop_the_tree(tmp_path):
+    """A subfolder whose listing is refused (403): reported, exit 5, the rest fetched."""
+    pages = {"/d/": b'<a href="no/">no</a> <a href="ok.txt">ok</a> <a href="yes/">yes</a>',
+             "/d/ok.txt": b"ok\n", "/d/yes/": b'<a href="y">y</a>', "/d/yes/y": b"y\n"}
+    with ScriptedServer(keep_alive(lambda peer, req: peer.respond(
+            200, [], pages[req.target]) if req.target in pages else peer.respond(403, [], b"no"))) as srv:
+        r = run_ferry("get", "-r", srv.url("/d/"), cwd=tmp_path)
+    assert r.rc == 5, r.err
+    assert files_under(tmp_path / "d") == {"ok.txt": b"ok\n", "yes/y": b"y\n"}
 
 
 def test_get_r_depth_is_bounded(tmp_path):
