@@ -348,6 +348,8 @@ static enum fetch_result walk_start(struct walk *w, const char *url_str)
     /* The prefix keeps the userinfo the user typed, so every request can
      * log in as the first does. */
     const char *sch = strstr(url_str, "://");
+    if (sch != NULL && memchr(url_str, '/', (size_t)(sch - url_str)) != NULL)
+        sch = NULL; /* "host/p?u=http://...": no scheme of its own */
     const char *rest = sch != NULL ? sch + 3 : url_str;
     size_t alen = strcspn(rest, "/?#");
     snprintf(w->prefix, sizeof w->prefix, "%s%.*s", sch != NULL ? "" : "http://",

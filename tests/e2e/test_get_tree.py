@@ -358,3 +358,11 @@ def test_get_tar_hostile_disposition_stays_here(tmp_path):
     assert r.rc == 0, r.err
     assert sorted(os.listdir(tmp_path)) == ["here"]
     assert len(os.listdir(here)) == 1 and "/" not in os.listdir(here)[0]
+
+
+def test_get_r_of_the_root_without_a_scheme(start_server, tree, tmp_path):
+    """"host:port/" (http:// implied) saves the root's tree into a folder named for the host."""
+    srv = start_server(tree)
+    r = run_ferry("get", "-r", f"127.0.0.1:{srv.port}/", cwd=tmp_path)
+    assert r.rc == 0, r.err
+    assert files_under(tmp_path / "127.0.0.1") == files_under(tree)
