@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "get/fetch.h"
+#include "get/tree.h"
 #include "cmd/cmd.h"
 #include "net/tls.h"
 #include "proto/auth.h"
@@ -58,7 +59,12 @@ static void get_usage(FILE *f)
             "                         written to a terminal without -f)\n"
             "  -O, --dir DIR          save into DIR (made if missing; the name comes from\n"
             "                         the URL without any option, unlike curl's -O)\n"
-            "  -J, --remote-name      take the name from Content-Disposition\n"
+            "  -J, --remote-name      take the name from Content-Disposition (the default\n"
+            "                         for a folder's tar, URL/?tar)\n"
+            "  -r, --recursive        URL is a folder: fetch its tree into a folder of its\n"
+            "                         name (ferry's JSON listing or any HTML listing;\n"
+            "                         links beneath URL only; at most 32 levels and\n"
+            "                         100000 entries)\n"
             "  -f, --force            overwrite an existing file; write binary data to a\n"
             "                         terminal\n"
             "  -c, --continue         resume from NAME.part (Range and If-Range); NAME\n"
@@ -367,6 +373,7 @@ static int get_or_put(int argc, char **argv, bool put)
         {"output", required_argument, NULL, 'o'},
         {"dir", required_argument, NULL, 'O'},
         {"remote-name", no_argument, NULL, 'J'},
+        {"recursive", no_argument, NULL, 'r'},
         {"force", no_argument, NULL, 'f'},
         {"continue", no_argument, NULL, 'c'},
         {"include", no_argument, NULL, 'i'},
@@ -399,11 +406,12 @@ static int get_or_put(int argc, char **argv, bool put)
     fetch_options_default(&o);
     optind = 1;
     opterr = 0; /* the messages are ours: one line each */
-    while ((opt = getopt_long(argc, argv, ":o:O:Jfciqvku:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":o:O:Jrfciqvku:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'o': o.output = optarg; break;
         case 'O': o.outdir = optarg; break;
         case 'J': o.disposition = true; break;
+        case 'r': o.recursive = true; break;
         case 'f': o.force = true; break;
         case 'c': o.resume = true; break;
         case 'i': o.show_head = true; break;
@@ -486,6 +494,8 @@ static int get_or_put(int argc, char **argv, bool put)
                 o.outdir);
         return EXIT_USAGE;
     }
+    if (put && o.recursive)
+        return usage_error(put, "%s", "-r is for ferry get (a folder's tree)");
     if (put) {
         if (argc - optind != 2)
             return usage_error(put, "%s", "usage: ferry put [options] FILE URL");
@@ -503,6 +513,11 @@ static int get_or_put(int argc, char **argv, bool put)
         }
         if (o.has_sha256 && o.nurls > 1) {
             fprintf(stderr, "ferry get: --sha256 and --digest describe one file: give one URL\n");
+            return EXIT_USAGE;
+        }
+        if (o.recursive && (o.output != NULL || o.has_sha256 || o.disposition)) {
+            fprintf(stderr, "ferry get: -r saves a tree into -O DIR; -o, -J, --sha256 and "
+                            "--digest are for one file\n");
             return EXIT_USAGE;
         }
         if (o.has_sha256 && o.output != NULL && strcmp(o.output, "-") == 0) {
@@ -549,7 +564,7 @@ static int get_or_put(int argc, char **argv, bool put)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    int rc = (int)fetch_run(&o);
+    int rc = (int)(o.recursive ? tree_run(&o) : fetch_run(&o));
     explicit_bzero(login, sizeof login);
     if (netrc != NULL)
         explicit_bzero(netrc, o.netrc_len);

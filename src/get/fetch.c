@@ -309,6 +309,43 @@ static void take_head(struct fetch *f, ssize_t hl)
 
 /* ---- files -------------------------------------------------------------- */
 
+/* Whether u asks for a folder as a tar (ferry serve's "dir/?tar"). */
+static bool tar_url(const struct url *u)
+{
+    const char *q = strchr(u->path, '?');
+
+    return u->scheme != URL_RAW && q != NULL && strcmp(q, "?tar") == 0 && q > u->path &&
+           q[-1] == '/';
+}
+
+/* The name for a tar of the folder u names when the answer gives none:
+ * the folder's last segment and ".tar" ("download.tar" for the root). */
+static void tar_name(const struct url *u, char *out, size_t outsz)
+{
+    struct url dir = *u;
+    char *q = strchr(dir.path, '?');
+    size_t n = (size_t)(q - dir.path);
+
+    while (n > 0 && dir.path[n - 1] == '/')
+        n--;
+    dir.path[n] = '\0';
+    url_basename(&dir, out, outsz);
+    if (out[0] == '\0')
+        snprintf(out, outsz, "download");
+    size_t len = strlen(out);
+    if (len + 5 <= outsz)
+        memcpy(out + len, ".tar", 5);
+}
+
+/* Whether the answer names j's file: with -J, and for a folder's tar
+ * (?tar), whose URL has no name of its own (unless -o names it). */
+static bool name_from_answer(const struct fetch *f, const struct job *j)
+{
+    if (j->url.scheme == URL_RAW || f->o->output != NULL || f->o->outputs != NULL)
+        return false;
+    return f->o->disposition || tar_url(&j->url);
+}
+
 /* A file name from a URL segment: no path, no control bytes, not hidden. */
 static void safe_name(const char *in, char *out, size_t outsz, const char *fallback)
 {
@@ -564,10 +601,14 @@ static int job_name(struct fetch *f, struct job *j, const char *name, bool quiet
 
     if (name != NULL)
         snprintf(base, sizeof base, "%s", name);
+    else if (tar_url(&j->url))
+        tar_name(&j->url, base, sizeof base);
     else
         url_basename(&j->url, base, sizeof base);
     safe_name(base, base, sizeof base, j->url.scheme == URL_RAW ? "download" : "index.html");
-    if (o->output != NULL)
+    if (o->outputs != NULL)
+        snprintf(j->path, sizeof j->path, "%s", o->outputs[j->index]);
+    else if (o->output != NULL)
         snprintf(j->path, sizeof j->path, "%s", o->output);
     else if (o->outdir != NULL)
         snprintf(j->path, sizeof j->path, "%s/%s", o->outdir, base);
@@ -596,7 +637,7 @@ static int job_name(struct fetch *f, struct job *j, const char *name, bool quiet
     }
     snprintf(j->part, sizeof j->part, "%s.part", j->path);
     snprintf(j->meta, sizeof j->meta, "%s.validator", j->part);
-    bool may_resume = f->resume && !o->disposition && j->url.scheme != URL_RAW;
+    bool may_resume = f->resume && !name_from_answer(f, j) && j->url.scheme != URL_RAW;
     struct stat pst;
     bool has_part = lstat(j->part, &pst) == 0;
     if (exists && !o->force && may_resume && own_file(&st) && !has_part) {
@@ -618,7 +659,7 @@ static int job_name(struct fetch *f, struct job *j, const char *name, bool quiet
                                     : "",
                 has_part ? (f->resume ? " and so does its .part: -c -f resumes the .part over it"
                                       : ", -c resumes its .part")
-                : may_resume || (j->url.scheme != URL_RAW && !o->disposition) ? ", -c continues it"
+                : may_resume || (j->url.scheme != URL_RAW && !name_from_answer(f, j)) ? ", -c continues it"
                                                                               : "");
         return -EEXIST;
     }
@@ -626,7 +667,7 @@ static int job_name(struct fetch *f, struct job *j, const char *name, bool quiet
     if (refuse_foreign(f, j->part, quiet) < 0 || (meta = refuse_foreign(f, j->meta, quiet)) < 0)
         return -ELOOP;
     j->meta_exists = meta > 0;
-    if (!f->resume && !o->force && !o->disposition && j->url.scheme != URL_RAW && has_part &&
+    if (!f->resume && !o->force && !name_from_answer(f, j) && j->url.scheme != URL_RAW && has_part &&
         pst.st_size > 0) {
         /* A plain get does not throw away what an earlier one fetched. */
         if (!quiet)
@@ -668,7 +709,7 @@ static int job_plan(struct fetch *f, struct job *j, int index, bool quiet)
         return -EINVAL;
     if (cred_for(f, &j->url, &j->cred, quiet) < 0)
         return -EPERM;
-    if (f->o->disposition && j->url.scheme != URL_RAW)
+    if (name_from_answer(f, j))
         return 0;
     return job_name(f, j, NULL, quiet);
 }
@@ -949,9 +990,9 @@ static enum fetch_result send_request(struct fetch *f, const struct url *u, cons
     url_authority(u, auth, sizeof auth);
     cred_line(f, &j->cred, u, cred, sizeof cred);
     n = snprintf(req, sizeof req,
-                 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\nAccept: */*\r\n"
+                 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\nAccept: %s\r\n"
                  "Want-Repr-Digest: sha-256=10\r\n%s",
-                 u->path, auth, cred);
+                 u->path, auth, f->o->accept != NULL ? f->o->accept : "*/*", cred);
     if (j->have > 0)
         n +=
             snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\n", (long long)j->have);

@@ -54,6 +54,10 @@ struct fetch_options {
     const char *netrc; /* --netrc: the file's text (netrc_len bytes); NULL if not */
     size_t netrc_len;
     bool allow_plain_auth; /* --allow-plain-auth: Basic over http:// to any host */
+    /* folders (get/tree) */
+    bool recursive;             /* -r: cmd/ calls tree_run instead of fetch_run */
+    const char *const *outputs; /* a path per URL (parallel to urls), or NULL */
+    const char *accept;         /* the Accept header's value; NULL: any */
     /* put */
     const char *upload;      /* the file to PUT; NULL for get */
     /* Told, as the transfer goes, the line that says how to resume it

@@ -1,4 +1,4 @@
-/* GET /dir/: a directory's page, made while it is sent.
+/* GET /dir/: a directory's page (or its JSON listing), made while it is sent.
  *
  * The sorted entries are a snapshot shared with every other response of
  * this worker listing the same directory version in the same order
@@ -115,9 +115,11 @@ void fs_list_serve(struct conn *c, int dirfd, const struct listing_page *p)
     }
     if (!l->chunked)
         x->body.keep_alive = false; /* HTTP/1.0: the close ends the body */
+    /* One URL, two forms (the page, the JSON listing): caches keep them apart. */
     struct reply r = {.status = 200,
-                      .type = "text/html; charset=utf-8",
+                      .type = p->json ? "application/json" : "text/html; charset=utf-8",
                       .chunked = l->chunked,
+                      .extra = "Vary: Accept\r\n",
                       .csp = s->csp[0] != '\0' ? s->csp : NULL};
     fs_respond(c, &r);
     if (c->state != CS_SEND || x->head_only) {

@@ -26,6 +26,7 @@
 #include "core/fsx.h"
 #include "proto/cond.h"
 #include "proto/html.h"
+#include "proto/json.h"
 #include "proto/path.h"
 
 /* Every file from the tree is served as a sandbox (with nosniff, which
@@ -156,12 +157,21 @@ static bool may_list(void *arg, const char *listed, const char *real)
     return fs_auth_may(c->w->srv, c->x->user, listed, real, AUTH_READ);
 }
 
+/* Whether the request asks for the JSON listing (json_accept). */
+static bool wants_json(const struct http_request *req)
+{
+    struct http_str a = header(req, "accept");
+
+    return a.p != NULL && json_accept(a.p, a.len);
+}
+
 static void serve_listing(struct conn *c, const struct http_request *req, int dirfd,
                           const char *rel)
 {
     struct fs_server *s = c->w->srv;
     struct http_str q = target_query(req);
     struct listing_page lp = {.rel = rel,
+                              .json = wants_json(req),
                               .writable = fs_auth_may_fd(s, c->x->user, rel, dirfd, AUTH_WRITE)};
     if (s->opt.auth != NULL) { /* names the user may not read are not shown */
         lp.keep = may_list;
@@ -274,7 +284,10 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
     }
     char index[PATH_MAX_LEN + 16];
     snprintf(index, sizeof index, "%s/index.html", rel);
-    int ifd = fsx_open_beneath(s->rootfd, index, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    /* The JSON listing lists the folder, index.html or not. */
+    int ifd = wants_json(req)
+                  ? -ENOENT
+                  : fsx_open_beneath(s->rootfd, index, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     if (ifd >= 0) {
         /* A page the user may not read is not the folder's: the listing
          * (which leaves it out) is. */
@@ -411,7 +424,8 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
     /* RFC 9110 §10.1.1: the only expectation is 100-continue, and only
      * from HTTP/1.1; anything else is 417 (and the held-back body means
      * the connection closes: proto/fate). */
-    if (expect.p != NULL && req->minor >= 1 && !http_str_ieq(expect.p, expect.len, "100-continue")) {
+    if (expect.p != NULL && req->minor >= 1 &&
+        !http_str_ieq(expect.p, expect.len, "100-continue")) {
         c->x->body.keep_alive = false; /* nobody knows whether its body follows */
         fs_respond_error(c, 417, NULL);
         return;

@@ -14,6 +14,7 @@
 #include "core/fmt.h"
 #include "core/fsx.h"
 #include "proto/html.h"
+#include "proto/json.h"
 #include "proto/path.h"
 
 #define LISTING_MAX_ENTRIES 200000
@@ -494,6 +495,52 @@ static int put_row(struct buf *b, const struct listing_entry *e, const struct li
     return rc;
 }
 
+/* One entry of the JSON listing; first: no comma before it. */
+static int put_json_row(struct buf *b, const struct listing_entry *e, bool first)
+{
+    size_t len = strlen(e->name);
+    int rc = buf_puts(b, first ? "{\"name\":" : ",\n{\"name\":");
+
+    if (rc == 0)
+        rc = json_put_string(b, e->name, len);
+    if (rc == 0)
+        rc = buf_puts(b, ",\"href\":\"");
+    if (rc == 0)
+        rc = url_encode(b, e->name, len, 0);
+    if (rc == 0)
+        rc = buf_printf(b, "%s\",\"type\":\"%s\",\"size\":%llu,\"mtime\":%lld}", e->dir ? "/" : "",
+                        e->dir ? "dir" : "file", e->dir ? 0ULL : (unsigned long long)e->size,
+                        (long long)e->mtime);
+    return rc;
+}
+
+/* Any row: the page's or the JSON listing's. */
+static int put_any_row(struct buf *b, const struct listing_entry *e, const struct listing_page *p,
+                       bool first)
+{
+    return p->json ? put_json_row(b, e, first) : put_row(b, e, p);
+}
+
+/* The JSON listing's head: the folder's path. */
+static int put_json_top(struct buf *out, const struct listing_page *p, bool root)
+{
+    struct buf path;
+    int rc;
+
+    buf_init(&path, PATH_MAX_LEN + 16);
+    rc = buf_puts(&path, "/");
+    if (rc == 0 && !root)
+        rc = buf_printf(&path, "%s/", p->rel);
+    if (rc == 0)
+        rc = buf_puts(out, "{\"path\":");
+    if (rc == 0)
+        rc = json_put_string(out, buf_rptr(&path), buf_len(&path));
+    if (rc == 0)
+        rc = buf_puts(out, ",\"entries\":[\n");
+    buf_free(&path);
+    return rc;
+}
+
 /* One column head: a link that sorts by key, ascending unless the page is
  * already sorted so, and an arrow on the current key. */
 static int put_sort_head(struct buf *b, const struct listing_page *p, enum listing_key key,
@@ -530,6 +577,11 @@ static void next_part(const struct listing_page *p, int *part, size_t *pos, size
 
     switch (*part) {
     case PART_TOP:
+        if (p->json) { /* no breadcrumbs, no controls */
+            *part = nrows > 0 ? PART_ROW : PART_TAIL;
+            *pos = 0;
+            return;
+        }
         *part = strcmp(p->rel, ".") == 0 || p->rel[0] == '\0' ? PART_MID : PART_CRUMB;
         *pos = 0;
         return;
@@ -634,6 +686,10 @@ static int put_part(struct buf *out, const struct listing_page *p, int part, siz
     bool root = strcmp(p->rel, ".") == 0;
     const char *shown = root ? "" : p->rel;
 
+    if (p->json)
+        return part == PART_TOP    ? put_json_top(out, p, root)
+               : part == PART_TAIL ? buf_puts(out, "\n]}\n")
+                                   : 0;
     switch ((enum part)part) {
     case PART_TOP:
         return put_top(out, p, root, shown);
@@ -658,7 +714,8 @@ int listing_format(const struct listing_page *p, const struct listing_entry *v, 
     size_t pos = 0;
 
     while (rc == 0 && part != PART_END) {
-        rc = part == PART_ROW ? put_row(out, &v[pos], p) : put_part(out, p, part, pos);
+        rc =
+            part == PART_ROW ? put_any_row(out, &v[pos], p, pos == 0) : put_part(out, p, part, pos);
         next_part(p, &part, &pos, n);
     }
     return rc;
@@ -897,7 +954,7 @@ static int put_current(const struct listing_cursor *cur, struct buf *out)
         return put_part(out, &cur->page, cur->phase, cur->pos);
     if (row_entry(cur, cur->pos, &e) != 0)
         return 1;
-    return put_row(out, &e, &cur->page);
+    return put_any_row(out, &e, &cur->page, cur->shown == 0);
 }
 
 /* Gives out what fits of the part being given out; frees it once empty.
@@ -952,6 +1009,8 @@ int listing_fill(struct listing_cursor *cur, struct buf *out)
         } else if (rc < 0) {
             return rc;
         }
+        if (rc == 0 && cur->phase == PART_ROW)
+            cur->shown++;
         next_part(&cur->page, &cur->phase, &cur->pos, cur->snap->n);
     }
     return 0;

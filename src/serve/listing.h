@@ -14,7 +14,20 @@
  * below the root, a tar download link, and, where the user may write, the
  * upload, new-folder and delete controls. Its one inline style and one
  * inline script are allowed by listing_csp's hashes and nothing else is:
- * no external resource of any kind. */
+ * no external resource of any kind.
+ *
+ * With page.json the same cursor writes the listing as JSON instead
+ * (`Accept: application/json`, for `ferry get -r` and scripts):
+ *   {"path":"/d/","entries":[
+ *   {"name":"a.txt","href":"a.txt","type":"file","size":3,"mtime":1700000000},
+ *   {"name":"sub","href":"sub/","type":"dir","size":0,"mtime":1700000000}
+ *   ]}
+ * name is the entry's name as a JSON string (json_put_string: a byte that
+ * is not well-formed UTF-8 shows as U+FFFD, so it may differ from the
+ * real name), href is its exact bytes percent-encoded, relative to the
+ * folder ("/" ends a folder's), size is in bytes (0 for a folder), mtime
+ * in seconds since the epoch. Rows are in the page's order, and keep
+ * applies to them as to the page's. */
 #ifndef FERRY_SERVE_LISTING_H
 #define FERRY_SERVE_LISTING_H
 
@@ -44,6 +57,7 @@ struct listing_page {
     const char *rel;            /* the directory beneath the root; "." for the root */
     struct listing_order order; /* how the entries were sorted */
     bool writable;              /* show the upload, new folder and delete controls */
+    bool json;                  /* the JSON listing instead of the page */
     /* listing_fill lists an entry only when keep says so (NULL: every
      * one, and no path is looked up), asked as its row is made. It gets
      * two paths beneath the root ("a/b", no "./"): the entry as listed
@@ -72,6 +86,7 @@ struct listing_cursor {
     int phase;         /* which part of the page comes next */
     size_t pos;        /* a row's index, or a breadcrumb's offset in rel */
     struct buf *part;  /* a part bigger than the window, being given out; or NULL */
+    size_t shown;      /* rows written so far (JSON puts a comma before all but the first) */
 };
 
 /* Reads the order from a query string q[0..len) (after "?"): fields split

@@ -16,6 +16,7 @@
 #include "serve/listing.h"
 #include "core/fmt.h"
 #include "core/fsx.h"
+#include "proto/json.h"
 
 #include <openssl/evp.h>
 
@@ -834,6 +835,151 @@ static void test_fill_keep(void **state)
     free(page);
 }
 
+/* ---- the JSON listing --------------------------------------------------- */
+
+struct json_seen {
+    char text[1024];
+    size_t n;
+};
+
+static int json_note(void *arg, const struct json_entry *e)
+{
+    struct json_seen *s = arg;
+    size_t k = strlen(s->text);
+
+    snprintf(s->text + k, sizeof s->text - k, "%s%s:%s:%llu:%lld", s->n > 0 ? " " : "", e->href,
+             e->dir ? "dir" : "file", (unsigned long long)e->size, (long long)e->mtime);
+    s->n++;
+    return 0;
+}
+
+/* The entries a JSON listing gives, parsed strictly (json_listing_parse). */
+static void json_entries(const char *doc, size_t len, struct json_seen *s)
+{
+    char scratch[1024];
+
+    memset(s, 0, sizeof *s);
+    assert_int_equal(json_listing_parse(doc, len, scratch, sizeof scratch, json_note, s), 0);
+}
+
+/* The JSON form, byte for byte, with names that need escaping. */
+static void test_json_format(void **state)
+{
+    static const struct listing_entry v[] = {
+        {"sub", true, 4096, 7, false},
+        {"a\"b\x01\xff\xc3\xa9", false, 12, 1700000000, false},
+    };
+    struct listing_page p = {.rel = "d/e\"", .json = true};
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(listing_format(&p, v, ARRAY_LEN(v), &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal(buf_rptr(&b),
+                        "{\"path\":\"/d/e\\\"/\",\"entries\":[\n"
+                        "{\"name\":\"sub\",\"href\":\"sub/\",\"type\":\"dir\",\"size\":0,"
+                        "\"mtime\":7},\n"
+                        "{\"name\":\"a\\\"b\\u0001\\ufffd\xc3\xa9\",\"href\":\"a%22b%01%FF%C3%A9\","
+                        "\"type\":\"file\",\"size\":12,\"mtime\":1700000000}\n]}\n");
+    buf_free(&b);
+    buf_init(&b, 1 << 16);
+    p.rel = ".";
+    assert_int_equal(listing_format(&p, v, 0, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal(buf_rptr(&b), "{\"path\":\"/\",\"entries\":[\n\n]}\n");
+    buf_free(&b);
+}
+
+/* As test_fill_every_window, for the JSON form; and each is strict JSON
+ * with the sample's entries in the page's order. */
+static void test_json_every_window(void **state)
+{
+    static const char *const rels[] = {".", "a b/<x>&/\xc3\xa9"};
+
+    (void)state;
+    for (size_t r = 0; r < ARRAY_LEN(rels); r++) {
+        for (int k = 0; k < 6; k++) {
+            struct listing_page p = {
+                .rel = rels[r], .json = true, .order = {(enum listing_key)(k % 3), k >= 3}};
+            struct listing_entry v[ARRAY_LEN(sample)];
+            struct listing_snap *snap = NULL;
+            struct json_seen seen;
+            size_t want_len, got_len;
+            char *want = format_sorted(&p, &want_len);
+
+            json_entries(want, want_len, &seen);
+            assert_int_equal(seen.n, ARRAY_LEN(sample));
+            memcpy(v, sample, sizeof v);
+            assert_int_equal(listing_snap_make(v, ARRAY_LEN(v), p.order, &snap), 0);
+            for (size_t w = 1; w <= want_len + 1; w++) {
+                struct listing_cursor cur;
+                assert_int_equal(listing_cursor_init(&cur, &p, snap, -1, -1), 0);
+                char *got = fill_all(&cur, w, &got_len);
+                listing_cursor_free(&cur);
+                if (got_len != want_len || memcmp(got, want, want_len) != 0)
+                    fail_msg("json rel %s, order %d, window %zu: differ", rels[r], k, w);
+                free(got);
+            }
+            listing_snap_put(&snap);
+            free(want);
+        }
+    }
+    /* Name ascending: folders first. */
+    struct listing_page p = {.rel = ".", .json = true};
+    struct json_seen seen;
+    size_t len;
+    char *doc = format_sorted(&p, &len);
+    json_entries(doc, len, &seen);
+    assert_string_equal(seen.text,
+                        "adir/:dir:0:900 zdir/:dir:0:500 a.txt:file:300:1000 "
+                        "b.txt:file:300:2000 big:file:1073741824:1500 c.bin:file:10:3000");
+    free(doc);
+}
+
+static bool keep_not_first_nor_b(void *arg, const char *listed, const char *real)
+{
+    (void)arg;
+    return strcmp(real, "d/adir") != 0 && strcmp(real, "d/b.txt") != 0;
+}
+
+/* keep applies to the JSON form: what it refuses is not there, and the
+ * document stays strict JSON when the first row is the one refused (no
+ * comma before the first row shown), at every window size. */
+static void test_json_keep(void **state)
+{
+    struct listing_page p = {.rel = "d", .json = true, .keep = keep_not_first_nor_b};
+    struct listing_entry v[ARRAY_LEN(sample)];
+    struct listing_snap *snap = NULL;
+    char *first = NULL;
+    size_t first_len = 0;
+
+    (void)state;
+    memcpy(v, sample, sizeof v);
+    assert_int_equal(listing_snap_make(v, ARRAY_LEN(v), p.order, &snap), 0);
+    for (size_t w = 1; w < 1000; w++) {
+        struct listing_cursor cur;
+        struct json_seen seen;
+        size_t len;
+        assert_int_equal(listing_cursor_init(&cur, &p, snap, -1, -1), 0);
+        char *doc = fill_all(&cur, w, &len);
+        listing_cursor_free(&cur);
+        json_entries(doc, len, &seen);
+        assert_string_equal(seen.text, "zdir/:dir:0:500 a.txt:file:300:1000 "
+                                       "big:file:1073741824:1500 c.bin:file:10:3000");
+        if (first == NULL) {
+            first = doc;
+            first_len = len;
+            continue;
+        }
+        assert_int_equal(len, first_len);
+        assert_memory_equal(doc, first, len);
+        free(doc);
+    }
+    free(first);
+    listing_snap_put(&snap);
+}
+
 static bool keep_none(void *arg, const char *name, const char *real)
 {
     (*(size_t *)arg)++;
@@ -1064,6 +1210,9 @@ int main(void)
     unit_add_fixture(&l, "fill: the directory changes while the page is made",
                      test_fill_dir_changes, make_tree, remove_tree, NULL);
     unit_add(&l, "csp: hashes of the page's script and style", test_csp, NULL);
+    unit_add(&l, "json: the form, byte for byte, hostile names escaped", test_json_format, NULL);
+    unit_add(&l, "json: every window gives the same strict JSON", test_json_every_window, NULL);
+    unit_add(&l, "json: keep applies, the first row refused", test_json_keep, NULL);
     unit_add_fixture(&l, "listing of the root with hostile names", test_root_listing, make_tree,
                      remove_tree, NULL);
     unit_add_fixture(&l, "listing with hidden names", test_hidden_listing, make_tree, remove_tree,
