@@ -1012,7 +1012,7 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
     }
     int fd = sock_connect(o->host, o->peer_port, SOCK_STREAM, 10000, &peer);
     if (fd < 0) {
-        *what = "cannot connect";
+        *what = CHAT_WHAT_CONNECT;
         free(conv);
         term_close(&term);
         return fd;

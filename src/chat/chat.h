@@ -48,6 +48,10 @@ void chat_broker_stop(struct chat_broker *b);
 /* Waits for the broker's thread and frees it. */
 void chat_broker_wait(struct chat_broker *b);
 
+/* The client's *what when the connection to the broker failed (cmd/ then
+ * names the address it tried). */
+#define CHAT_WHAT_CONNECT "cannot connect"
+
 /* Runs the client until the user ends it or the server closes. Returns 0,
  * or -errno with *what naming the step. */
 int chat_client_run(const struct chat_options *o, volatile int *stop, const char **what);

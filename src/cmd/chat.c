@@ -183,6 +183,13 @@ int cmd_chat(int argc, char **argv)
         cmd_signals_flag(&chat_stop);
         const char *what = "";
         int rc = chat_client_run(&o, &chat_stop, &what);
+        if (rc < 0 && strcmp(what, CHAT_WHAT_CONNECT) == 0) {
+            char at[sizeof host + 8];
+            hostport_format(o.host, o.peer_port, at, sizeof at);
+            fprintf(stderr, "ferry chat: cannot connect to %s: %s\n", at,
+                    rc == -EADDRNOTAVAIL ? "no such host" : fe_strerror(rc));
+            return EXIT_FAIL;
+        }
         if (rc < 0) {
             fprintf(stderr, "ferry chat: %s: %s\n", what, fe_strerror(rc));
             return EXIT_FAIL;
@@ -197,7 +204,8 @@ int cmd_chat(int argc, char **argv)
     struct chat_broker *b;
     int rc = chat_broker_start(&o, &b, addr, sizeof addr, &what);
     if (rc < 0) {
-        fprintf(stderr, "ferry chat: %s: %s\n", what, fe_strerror(rc));
+        if (!cmd_listen_failed("chat", o.bind, o.port, what, rc))
+            fprintf(stderr, "ferry chat: %s: %s\n", what, fe_strerror(rc));
         return EXIT_FAIL;
     }
     printf("ferry: chat listening on %s\n", addr);

@@ -37,6 +37,7 @@
 #include "net/xport.h"
 #include "proto/auth.h"
 #include "proto/digest.h"
+#include "proto/hostport.h"
 #include "proto/http.h"
 #include "proto/lex.h"
 #include "proto/netrc.h"
@@ -231,7 +232,9 @@ static enum fetch_result conn_open(struct fetch *f, const struct url *u)
     if (rc == -ENOMEM)
         return FETCH_LOCAL;
     if (rc < 0) {
-        say(f, "cannot connect to %s:%u: %s", u->host, u->port,
+        char at[sizeof u->host + 8];
+        hostport_format(u->host, u->port, at, sizeof at);
+        say(f, "cannot connect to %s: %s", at,
             rc == -EADDRNOTAVAIL ? "no such host" : strerror(-rc));
         return FETCH_NETWORK;
     }
@@ -247,6 +250,15 @@ static enum fetch_result conn_open(struct fetch *f, const struct url *u)
         int64_t t1 = clock_ms();
         rc = xp_start_tls(&c->x, u->host, f->o->cacert, f->o->insecure,
                           f->o->has_pin ? f->o->pin : NULL, f->o->timeout_ms, err, sizeof err);
+        if (rc == -EKEYREJECTED) {
+            say(f, "%s: %s", u->host, err);
+            say(f,
+                "the server's certificate has SHA-256 %s; if it is the one you expect, "
+                "add --pin %s (or -k to skip the check: unsafe)",
+                c->x.refused_fp, c->x.refused_fp);
+            conn_close(f, true);
+            return FETCH_TLS;
+        }
         if (rc < 0) {
             say(f, "%s: %s", u->host, rc == -EPROTO ? err : strerror(-rc));
             conn_close(f, true);

@@ -1,0 +1,157 @@
+"""Messages that say what to do (issue 17, point 6): each runs the command
+as a user would and checks the exact line it prints, its exit status and
+what it leaves.
+
+A bind error names the address, the port and the cause; an unresolvable -b
+says so; `cannot connect` writes an IPv6 address in brackets; a refused
+certificate names --pin with the fingerprint seen, and -k; the 403, 405 and
+409 pages say why in one sentence; a name taken in chat is refused before
+a line goes out under it."""
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from ferrylib import FERRY, clean_env
+
+RUN_TIMEOUT = 30
+
+
+def run(*args, stdin=subprocess.DEVNULL):
+    """`ferry ARGS` with its exit status and stderr (text)."""
+    p = subprocess.run([FERRY, *map(os.fspath, args)], env=clean_env(), capture_output=True,
+                       timeout=RUN_TIMEOUT, stdin=stdin)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
+@pytest.fixture
+def busy_port():
+    """A port on 127.0.0.1 that another program listens on."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    yield s.getsockname()[1]
+    s.close()
+
+
+def closed_port(family=socket.AF_INET, host="127.0.0.1"):
+    """A port nothing listens on (bound and closed at once)."""
+    s = socket.socket(family)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def have_ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+# ---- bind errors -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cmd", [["serve"], ["hello"], ["chat", "-l"], ["udp", "-l"]])
+def test_bind_in_use_names_address_and_port(cmd, busy_port, tmp_path):
+    if cmd == ["udp", "-l"]:
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", busy_port))
+    args = [*cmd, "-b", "127.0.0.1", "-p", str(busy_port)] + ([tmp_path] if cmd == ["serve"] else [])
+    rc, out, err = run(*args)
+    if cmd == ["udp", "-l"]:
+        u.close()
+    assert err == (f"ferry {cmd[0]}: 127.0.0.1:{busy_port} is in use: another program listens "
+                   f"there; stop it or choose another port with -p\n")
+    assert rc == (3 if cmd[0] == "udp" else 1) and out == b""
+
+
+def test_bind_unresolvable_name_says_so(tmp_path):
+    rc, out, err = run("serve", "-b", "no-such-host.invalid", "-p", "0", tmp_path)
+    assert err == ("ferry serve: -b no-such-host.invalid: no such host name; give an address of "
+                   "this machine (127.0.0.1, ::1) or leave -b out for every interface\n")
+    assert rc == 1 and out == b""
+
+
+def test_bind_address_not_this_machines(tmp_path):
+    # 192.0.2.1 (TEST-NET-1) is no interface's address here.
+    rc, out, err = run("serve", "-b", "192.0.2.1", "-p", "8080", tmp_path)
+    assert err == ("ferry serve: cannot listen on 192.0.2.1:8080: 192.0.2.1 is not an address of "
+                   "this machine (-b)\n")
+    assert rc == 1
+
+
+# ---- cannot connect ----------------------------------------------------------------
+
+
+def test_cannot_connect_brackets_ipv6(tmp_path):
+    if not have_ipv6_loopback():
+        pytest.skip("no IPv6 loopback")
+    port = closed_port(socket.AF_INET6, "::1")
+    rc, out, err = run("get", "-O", tmp_path, f"http://[::1]:{port}/f")
+    assert err == f"ferry: cannot connect to [::1]:{port}: Connection refused\n"
+    assert rc == 3 and os.listdir(tmp_path) == []
+    rc, out, err = run("chat", f"[::1]:{port}")
+    assert err == f"ferry chat: cannot connect to [::1]:{port}: Connection refused\n"
+    assert rc == 1
+
+
+def test_cannot_connect_ipv4_names_address(tmp_path):
+    port = closed_port()
+    rc, out, err = run("get", "-O", tmp_path, f"http://127.0.0.1:{port}/f")
+    assert err == f"ferry: cannot connect to 127.0.0.1:{port}: Connection refused\n"
+    assert rc == 3
+
+
+# ---- certificates ------------------------------------------------------------------
+
+
+def fp_of(srv):
+    """The server's certificate SHA-256 as "AB:CD:..." (from its banner)."""
+    deadline = time.monotonic() + 10
+    while len(srv.stdout_lines) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    line = srv.stdout_lines[1]
+    assert line.startswith("ferry: certificate SHA-256 "), srv.stdout_lines
+    return line.split("SHA-256 ")[1].split()[0]
+
+
+def test_self_signed_certificate_names_pin_and_k(start_server, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "f.txt").write_bytes(b"over tls\n")
+    srv = start_server(root, "--tls-self-signed")
+    fp = fp_of(srv)
+    out = tmp_path / "out"
+    out.mkdir()
+    rc, _, err = run("get", "-O", out, srv.url + "f.txt")
+    assert err == ("ferry: 127.0.0.1: TLS handshake: certificate: self-signed certificate\n"
+                   f"ferry: the server's certificate has SHA-256 {fp}; if it is the one you "
+                   f"expect, add --pin {fp} (or -k to skip the check: unsafe)\n")
+    assert rc == 4 and os.listdir(out) == []
+    # What the message says to do works: --pin with the fingerprint as shown.
+    rc, _, err = run("get", "-q", "--pin", fp, "-O", out, srv.url + "f.txt")
+    assert rc == 0 and err == "" and (out / "f.txt").read_bytes() == b"over tls\n"
+    # and so does -k, with a warning line.
+    rc, _, err = run("get", "-q", "-k", "-o", out / "k.txt", srv.url + "f.txt")
+    assert err == "ferry: warning: -k: the server's certificate is not verified\n"
+    assert rc == 0 and (out / "k.txt").read_bytes() == b"over tls\n"
+
+
+def test_wrong_pin_shows_the_fingerprint_seen(start_server, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    srv = start_server(root, "--tls-self-signed")
+    fp = fp_of(srv)
+    (tmp_path / "up.txt").write_bytes(b"up\n")
+    rc, _, err = run("put", "--pin", "00" * 32, tmp_path / "up.txt", srv.url + "up.txt")
+    assert err == ("ferry: 127.0.0.1: TLS handshake: the certificate does not match --pin\n"
+                   f"ferry: the server's certificate has SHA-256 {fp}; if it is the one you "
+                   f"expect, add --pin {fp} (or -k to skip the check: unsafe)\n")
+    assert rc == 4 and os.listdir(root) == []
