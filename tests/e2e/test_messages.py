@@ -7,6 +7,7 @@ says so; `cannot connect` writes an IPv6 address in brackets; a refused
 certificate names --pin with the fingerprint seen, and -k; the 403, 405 and
 409 pages say why in one sentence; a name taken in chat is refused before
 a line goes out under it."""
+import base64
 import os
 import socket
 import subprocess
@@ -14,7 +15,8 @@ import time
 
 import pytest
 
-from ferrylib import FERRY, clean_env
+from ferrylib import FERRY, clean_env, http_request
+from test_auth import passwd
 
 RUN_TIMEOUT = 30
 
@@ -155,3 +157,92 @@ def test_wrong_pin_shows_the_fingerprint_seen(start_server, tmp_path):
                    f"ferry: the server's certificate has SHA-256 {fp}; if it is the one you "
                    f"expect, add --pin {fp} (or -k to skip the check: unsafe)\n")
     assert rc == 4 and os.listdir(root) == []
+
+
+# ---- 403, 405 and 409 pages ----------------------------------------------------------
+
+
+def page(status, reason, why):
+    """The page ferry serve answers status with, saying why."""
+    return (f"<!DOCTYPE html>\n<title>{status} {reason}</title>\n<h1>{status} {reason}</h1>\n"
+            f"<p>{why}</p>\n").encode()
+
+
+def put(srv, target, body=b"data", headers=()):
+    return http_request(srv, "PUT", target, body=body,
+                        headers=[*headers, ("Content-Length", str(len(body)))])
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "root"
+    (root / "dir").mkdir(parents=True)
+    (root / "dir" / "a.txt").write_bytes(b"a\n")
+    return root
+
+
+def test_405_says_uploads_are_off(start_server, tree):
+    srv = start_server(tree)
+    r = put(srv, "/new.txt")
+    assert r.status == 405 and r.header("allow") == "GET, HEAD, OPTIONS"
+    assert r.body == page(405, "Method Not Allowed", "This server takes no uploads or changes: it "
+                                                      "was started without --upload.")
+    assert not (tree / "new.txt").exists()
+    r = http_request(srv, "DELETE", "/dir/a.txt")
+    assert r.status == 405 and b"started without --upload" in r.body
+    assert (tree / "dir" / "a.txt").exists()
+
+
+def test_409_says_a_folder_url_takes_no_file(start_server, tree):
+    srv = start_server(tree, "--upload")
+    r = put(srv, "/dir/")
+    assert r.status == 409
+    assert r.body == page(409, "Conflict", "This URL names a folder (it ends in /): add the "
+                                           "file's name to it.")
+    assert sorted(os.listdir(tree / "dir")) == ["a.txt"]
+
+
+def test_409_says_the_parent_is_missing(start_server, tree):
+    srv = start_server(tree, "--upload")
+    r = put(srv, "/missing/f.txt")
+    assert r.status == 409
+    assert r.body == page(409, "Conflict", "The folder this would go in does not exist: create it "
+                                           "first.")
+    r = http_request(srv, "MKCOL", "/missing/sub")
+    assert r.status == 409 and b"does not exist: create it first" in r.body
+    assert sorted(os.listdir(tree)) == ["dir"]
+
+
+def test_409_says_the_folder_is_not_empty(start_server, tree):
+    srv = start_server(tree, "--upload")
+    r = http_request(srv, "DELETE", "/dir/")
+    assert r.status == 409
+    assert r.body == page(409, "Conflict", "This folder is not empty: delete what it holds first.")
+    assert (tree / "dir" / "a.txt").exists()
+
+
+def test_403_says_no_right(start_server, tree, tmp_path):
+    auth = tmp_path / "auth"
+    auth.write_text(passwd("rita", "rita-pw", "ro:/") + "\n")
+    srv = start_server(tree, "--upload", "--auth", auth)
+    cred = base64.b64encode(b"rita:rita-pw").decode()
+    r = put(srv, "/dir/new.txt", headers=[("Authorization", f"Basic {cred}")])
+    assert r.status == 403
+    assert r.body == page(403, "Forbidden", "This account may not write here.")
+    assert sorted(os.listdir(tree / "dir")) == ["a.txt"]
+
+
+def test_403_says_the_root_stays(start_server, tree):
+    srv = start_server(tree, "--upload")
+    r = http_request(srv, "DELETE", "/")
+    assert r.status == 403
+    assert r.body == page(403, "Forbidden", "The served folder itself cannot be deleted.")
+
+
+def test_403_says_hidden_names_are_not_changed(start_server, tree):
+    srv = start_server(tree, "--upload")
+    r = put(srv, "/.secret")
+    assert r.status == 403
+    assert r.body == page(403, "Forbidden", "Hidden and reserved names cannot be changed.")
+    assert not (tree / ".secret").exists()
+
