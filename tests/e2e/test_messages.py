@@ -9,13 +9,19 @@ certificate names --pin with the fingerprint seen, and -k; the 403, 405 and
 a line goes out under it."""
 import base64
 import os
+import pty
+import re
+import select
+import signal
 import socket
 import subprocess
+import termios
 import time
 
 import pytest
 
 from ferrylib import FERRY, clean_env, http_request
+from msgtools import Conn, tools_fixture
 from test_auth import passwd
 
 RUN_TIMEOUT = 30
@@ -246,3 +252,166 @@ def test_403_says_hidden_names_are_not_changed(start_server, tree):
     assert r.body == page(403, "Forbidden", "Hidden and reserved names cannot be changed.")
     assert not (tree / ".secret").exists()
 
+
+
+# ---- a name taken in chat ---------------------------------------------------------
+
+WELCOME = re.compile(rb"^\* welcome to ferry chat, (?P<name>\S+): /nick NAME, /who, /quit\n$")
+
+
+@pytest.fixture
+def tools():
+    yield from tools_fixture()
+
+
+def chat_member(srv, nick=None):
+    """A raw client of the broker, past its welcome (and its /nick)."""
+    c = Conn(srv.addr)
+    c.name = WELCOME.match(c.line()).group("name")
+    if nick is not None:
+        c.send(b"/nick %s\n" % nick)
+        c.expect(b"* %s is now %s\n" % (c.name, nick))
+        c.name = nick
+    return c
+
+
+def test_chat_name_taken_sends_nothing_under_another(tools):
+    srv = tools.server("chat")
+    ann = chat_member(srv, b"ann")
+    cl = tools.run("chat", "--name", "ann", "127.0.0.1:%d" % srv.addr[1])
+    cl.write(b"hello from the second ann\n")
+    assert cl.wait() == 1
+    assert cl.stderr.data == (b"ferry chat: the broker refused the name (its line above says "
+                              b"why); nothing more was sent: choose another with --name\n")
+    assert cl.stdout.data.endswith(b"* cannot take that name: 1 to 32 visible characters, no ':', "
+                                   b"not in use\n")
+    seen = ann.until(b" left\n")
+    assert b"hello" not in seen, seen
+
+
+def test_chat_typed_nick_taken_on_a_pipe_sends_nothing_after(tools):
+    srv = tools.server("chat")
+    ann = chat_member(srv, b"ann")
+    cl = tools.run("chat", "127.0.0.1:%d" % srv.addr[1])
+    cl.write(b"/nick ann\nhello as ann\n")
+    assert cl.wait() == 1
+    assert cl.stderr.data == (b"ferry chat: the broker refused the name (its line above says "
+                              b"why); nothing more was sent\n")
+    seen = ann.until(b" left\n")
+    assert b"hello" not in seen, seen
+
+
+def test_chat_name_taken_lines_wait_for_the_answer(tools):
+    srv = tools.server("chat")
+    ann = chat_member(srv)
+    cl = tools.run("chat", "--name", "bob", "127.0.0.1:%d" % srv.addr[1])
+    cl.write(b"first\n/nick carl\nsecond\n")
+    got = ann.until(b"carl: second\n")
+    # Each line under the name the user meant, in order.
+    assert re.search(rb"\* \S+ is now bob\nbob: first\n\* bob is now carl\ncarl: second\n$", got), got
+    cl.close_stdin()
+    assert cl.wait() == 0
+
+
+# ---- the chat client on a terminal keeps the line being typed ------------------------
+
+
+class ChatTerminal:
+    """`ferry chat ADDR` with its stdin and stdout on a pseudo-terminal in
+    the settings a shell leaves (canonical, echo), as a user runs it."""
+
+    def __init__(self, addr, *args):
+        self.master, self.slave = pty.openpty()
+        self.cooked = termios.tcgetattr(self.slave)
+        self.proc = subprocess.Popen([FERRY, "chat", *args, "%s:%d" % addr], stdin=self.slave,
+                                     stdout=self.slave, stderr=subprocess.PIPE, env=clean_env(),
+                                     start_new_session=True)
+        self.data = bytearray()
+
+    def until(self, needle, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while needle not in self.data:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.master], [], [], left)[0]:
+                break
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.data += chunk
+        assert needle in self.data, f"{needle!r} not on the terminal; got {bytes(self.data)!r}"
+        return bytes(self.data)
+
+    def type(self, keys):
+        os.write(self.master, keys)
+
+    def lflag(self):
+        return termios.tcgetattr(self.slave)[3]
+
+    def wait(self, timeout=5.0):
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc.stderr.close()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def test_chat_terminal_redraws_the_line_being_typed(tools):
+    srv = tools.server("chat")
+    ann = chat_member(srv, b"ann")
+    t = ChatTerminal(srv.addr, "--name", "bob")
+    try:
+        ann.until(b"is now bob\n")
+        t.until(b"is now bob\r\n")
+        assert t.lflag() & (termios.ICANON | termios.ECHO) == 0, "the client edits the line itself"
+        t.type(b"half a lin")
+        t.until(b"\r\x1b[K> half a lin")
+        ann.send(b"news arrives\n")
+        # The partial line is taken away, the line shown, the partial line drawn again.
+        t.until(b"\r\x1b[Kann: news arrives\r\n\r\x1b[K> half a lin")
+        t.type(b"x\x7fe, edited\x17done\r")
+        ann.expect(b"bob: half a line, done\n")
+        t.until(b"> half a line, done\r\n")
+        t.type(b"\x04")  # ^D on an empty line: done
+        assert t.wait() == 0
+        assert t.lflag() == t.cooked[3], "the terminal is given back as it was"
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_chat_terminal_given_back_on_signals(tools, sig):
+    srv = tools.server("chat")
+    ann = chat_member(srv)
+    t = ChatTerminal(srv.addr)
+    try:
+        t.until(b"> ")
+        ann.until(b" joined\n")
+        assert t.lflag() & termios.ECHO == 0
+        t.proc.send_signal(sig)
+        rc = t.wait()
+        assert rc == (-signal.SIGHUP if sig == signal.SIGHUP else 0)
+        assert t.lflag() == t.cooked[3]
+    finally:
+        t.close()
+
+
+def test_chat_pipe_is_not_edited(tools):
+    srv = tools.server("chat")
+    ann = chat_member(srv)
+    cl = tools.run("chat", "127.0.0.1:%d" % srv.addr[1])
+    ann.until(b" joined\n")
+    ann.send(b"hi\n")
+    cl.stdout.expect(b": hi\n", what="client stdout")
+    assert b"\x1b[K" not in cl.stdout.data and b"> " not in cl.stdout.data
