@@ -415,3 +415,42 @@ def test_chat_pipe_is_not_edited(tools):
     ann.send(b"hi\n")
     cl.stdout.expect(b": hi\n", what="client stdout")
     assert b"\x1b[K" not in cl.stdout.data and b"> " not in cl.stdout.data
+
+
+# ---- documentation a user finds ---------------------------------------------------
+
+GET_LONG_OPTIONS = ["--output", "--dir", "--remote-name", "--force", "--continue", "--include",
+                    "--quiet", "--verbose", "--insecure", "--cacert", "--pin", "--max-redirs",
+                    "--timeout", "--retry", "--charset", "--sync", "--no-pipeline", "--sha256",
+                    "--digest", "--user", "--netrc", "--allow-plain-auth"]
+
+
+def test_get_help_fits_a_terminal_and_leads_with_five_options():
+    rc, out, err = run("get", "--help")
+    assert rc == 0 and err == ""
+    lines = out.decode().splitlines()
+    assert len(lines) <= 24 and max(map(len, lines)) <= 80, out.decode()
+    opts = [ln.split()[1].rstrip(",") for ln in lines if ln.startswith("  -")]
+    assert opts == ["--output", "--dir", "--continue", "--user", "--insecure"], opts
+    # Every other option is named, and `--help all` explains each.
+    text = out.decode()
+    for short in ["-J", "-f", "-i", "-q", "-v"]:
+        assert f" {short} " in text or f" {short}\n" in text, short
+    for opt in GET_LONG_OPTIONS[5:]:
+        if opt in ("--remote-name", "--force", "--include", "--quiet", "--verbose", "--user"):
+            continue
+        assert opt in text, opt
+    rc, full, _ = run("get", "--help", "all")
+    assert rc == 0
+    for opt in GET_LONG_OPTIONS:
+        assert opt.encode() in full, opt
+
+
+def test_put_help_lists_only_puts_exit_codes():
+    rc, out, _ = run("put", "--help")
+    assert rc == 0
+    codes = out.decode().split("Exit status:")[1]
+    assert "7 raw" not in codes and "9 the saved file" not in codes and "digest" not in codes
+    for code in ["0 done", "2 bad usage", "3 network", "4 TLS", "5 HTTP status", "6 local file",
+                 "8 malformed"]:
+        assert code in codes, code
