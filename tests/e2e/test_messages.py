@@ -9,6 +9,7 @@ certificate names --pin with the fingerprint seen, and -k; the 403, 405 and
 a line goes out under it."""
 import base64
 import os
+import pathlib
 import pty
 import re
 import select
@@ -20,7 +21,7 @@ import time
 
 import pytest
 
-from ferrylib import FERRY, clean_env, http_request
+from ferrylib import FERRY, clean_env, http_request, need_tool
 from msgtools import Conn, tools_fixture
 from test_auth import passwd
 
@@ -454,3 +455,102 @@ def test_put_help_lists_only_puts_exit_codes():
     for code in ["0 done", "2 bad usage", "3 network", "4 TLS", "5 HTTP status", "6 local file",
                  "8 malformed"]:
         assert code in codes, code
+
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+COMMANDS = ["serve", "get", "put", "hello", "chat", "udp", "passwd"]
+
+
+def help_options(cmd):
+    """The options a command's --help lists (get: --help all), in order."""
+    args = ["--help", "all"] if cmd == "get" else ["--help"]
+    _, out, _ = run(cmd, *args)
+    found = []
+    for ln in out.decode().splitlines():
+        m = re.match(r"^ {2,6}(-\S.*?)(?: {2,}|$)", ln)
+        if m and not ln.startswith(" " * 25):
+            for t in re.findall(r"(?:^|[ ,])(--?[A-Za-z][A-Za-z0-9-]*)", m.group(1)):
+                if t not in found:
+                    found.append(t)
+    return found
+
+
+def man_sections():
+    """{command: the man page's OPTIONS text for it}."""
+    text = (REPO / "docs" / "ferry.1").read_text()
+    opts = text.split(".SH OPTIONS\n", 1)[1].split("\n.SH ", 1)[0]
+    parts = re.split(r"^\.SS ferry (\S+)\n", opts, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def test_man_page_has_options_for_every_command_and_renders_cleanly():
+    groff = need_tool("groff")
+    p = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z", REPO / "docs" / "ferry.1"],
+                       capture_output=True, timeout=30, env={**clean_env(), "LC_ALL": "C.UTF-8"})
+    assert p.returncode == 0 and p.stderr == b"", p.stderr
+    sections = man_sections()
+    assert sorted(sections) == sorted(COMMANDS)
+    for cmd in COMMANDS:
+        for opt in help_options(cmd):
+            assert "\\fB" + opt.replace("-", "\\-") + "\\fR" in sections[cmd], (cmd, opt)
+
+
+def test_man_page_exit_status_is_each_commands_own():
+    text = (REPO / "docs" / "ferry.1").read_text()
+    status = text.split(".SH EXIT STATUS\n", 1)[1].split("\n.SH ", 1)[0]
+    paras = {p.split("\n", 1)[0]: p for p in status.split("\n.PP\n")}
+    passwd = paras[".B passwd:"]
+    assert "SIGINT" not in passwd and "certificate" not in passwd, passwd
+    assert "0 printed; 1 no password read or hashed; 2 bad usage" in passwd
+    assert "7 raw" not in paras[".B put:"] and "9 " not in paras[".B put:"]
+    assert "the broker refused the name" in paras[".B chat"]
+
+
+def test_make_install_puts_the_completions(tmp_path):
+    dest = tmp_path / "dest"
+    p = subprocess.run(["make", "-s", "-C", REPO, "install", f"DESTDIR={dest}", "PREFIX=/usr"],
+                       capture_output=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    share = dest / "usr" / "share"
+    assert (share / "bash-completion" / "completions" / "ferry").read_bytes() == \
+        (REPO / "completions" / "ferry.bash").read_bytes()
+    assert (share / "zsh" / "site-functions" / "_ferry").read_bytes() == \
+        (REPO / "completions" / "_ferry").read_bytes()
+    assert (share / "fish" / "vendor_completions.d" / "ferry.fish").read_bytes() == \
+        (REPO / "completions" / "ferry.fish").read_bytes()
+    assert (share / "man" / "man1" / "ferry.1").exists() and (dest / "usr" / "bin" / "ferry").exists()
+
+
+def bash_complete(*words):
+    """What the bash completion offers for the last of words."""
+    script = REPO / "completions" / "ferry.bash"
+    quoted = " ".join("'%s'" % w for w in words)
+    p = subprocess.run(["bash", "-c", f"source '{script}'; COMP_WORDS=({quoted}); "
+                                      f"COMP_CWORD={len(words) - 1}; _ferry; echo \"${{COMPREPLY[@]}}\""],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    return p.stdout.split()
+
+
+def test_bash_completion_completes_commands_and_options(tmp_path):
+    assert bash_complete("ferry", "s") == ["serve"]
+    assert bash_complete("ferry", "") == ["serve", "get", "put", "hello", "chat", "udp", "passwd",
+                                          "help", "--help", "--version"]
+    assert bash_complete("ferry", "get", "--ins") == ["--insecure"]
+    assert bash_complete("ferry", "serve", "--log-format", "j") == ["json"]
+    assert bash_complete("ferry", "help", "pa") == ["passwd"]
+    for cmd in COMMANDS:
+        assert sorted(bash_complete("ferry", cmd, "-")) == sorted(help_options(cmd)), cmd
+
+
+def test_zsh_and_fish_completions_name_every_option():
+    zsh = (REPO / "completions" / "_ferry").read_text()
+    fish = (REPO / "completions" / "ferry.fish").read_text()
+    assert zsh.startswith("#compdef ferry\n")
+    for cmd in COMMANDS:
+        zline = re.search(rf"^    {cmd}\) opts=\((.*)\) ;;$", zsh, re.M).group(1).split()
+        assert zline == help_options(cmd), cmd
+        flines = [ln for ln in fish.splitlines() if f"__fish_seen_subcommand_from {cmd}'" in ln]
+        for opt in help_options(cmd):
+            flag = f"-l {opt[2:]}" if opt.startswith("--") else f"-s {opt[1:]}"
+            assert any(re.search(rf"{flag}( |$)", ln) for ln in flines), (cmd, opt)
