@@ -26,13 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "get/body.h"
-#include "get/pipeq.h"
 #include "core/charset.h"
 #include "core/clock.h"
 #include "core/fmt.h"
 #include "core/fsx.h"
 #include "core/hash.h"
+#include "get/body.h"
+#include "get/pipeq.h"
 #include "net/sock.h"
 #include "net/xport.h"
 #include "proto/auth.h"
@@ -41,6 +41,7 @@
 #include "proto/http.h"
 #include "proto/lex.h"
 #include "proto/netrc.h"
+#include "proto/page.h"
 #include "proto/rup.h"
 #include "proto/sf.h"
 #include "proto/url.h"
@@ -1492,10 +1493,15 @@ static enum fetch_result put_answered(struct fetch *f, const struct put_job *j,
     bool ok = res->status >= 200 && res->status < 300;
 
     take_head(f, hl);
-    if (!ok)
+    if (!ok) {
+        char why[256];
         say(f, "%s: HTTP/1.%d %d %.*s%s", j->url_str, res->minor, res->status, (int)res->reason.len,
             res->reason.p, res->status == 401 ? cred_hint(f, &j->cred, &j->u) : "");
-    else if (!f->o->quiet)
+        /* The page's sentence, when it came with the head (ferry serve
+         * says why it refused in one). */
+        if (page_reason(f->c.x.buf + f->c.x.pos, f->c.x.len - f->c.x.pos, why, sizeof why) > 0)
+            say(f, "the server says: %s", why);
+    } else if (!f->o->quiet)
         say(f, "%s: %d %.*s", j->url_str, res->status, (int)res->reason.len, res->reason.p);
     conn_close(f, true);
     *transient = res->status >= 500;

@@ -255,6 +255,21 @@ def test_403_says_hidden_names_are_not_changed(start_server, tree):
 
 
 
+def test_put_shows_why_the_server_refused(start_server, tree, tmp_path):
+    (tmp_path / "up.txt").write_bytes(b"up\n")
+    srv = start_server(tree)
+    rc, _, err = run("put", tmp_path / "up.txt", srv.url + "up.txt")
+    assert err == (f"ferry: {srv.url}up.txt: HTTP/1.1 405 Method Not Allowed\n"
+                   "ferry: the server says: This server takes no uploads or changes: it was "
+                   "started without --upload.\n")
+    assert rc == 5 and not (tree / "up.txt").exists()
+    srv2 = start_server(tree, "--upload")
+    rc, _, err = run("put", tmp_path / "up.txt", srv2.url + "missing/up.txt")
+    assert err.endswith("ferry: the server says: The folder this would go in does not exist: "
+                        "create it first.\n"), err
+    assert rc == 5 and sorted(os.listdir(tree)) == ["dir"]
+
+
 # ---- a name taken in chat ---------------------------------------------------------
 
 WELCOME = re.compile(rb"^\* welcome to ferry chat, (?P<name>\S+): /nick NAME, /who, /quit\n$")
