@@ -166,6 +166,25 @@ def test_wrong_pin_shows_the_fingerprint_seen(start_server, tmp_path):
     assert rc == 4 and os.listdir(root) == []
 
 
+def test_certificate_for_another_name_names_pin(start_server, tmp_path):
+    """A CA-trusted certificate that names another host: the same advice."""
+    openssl = need_tool("openssl")
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=other",
+                    "-addext", "subjectAltName=DNS:other.example"], check=True, capture_output=True,
+                   timeout=30)
+    root = tmp_path / "root"
+    root.mkdir()
+    srv = start_server(root, "--tls-cert", cert, "--tls-key", key)
+    fp = fp_of(srv)
+    rc, _, err = run("get", "--cacert", cert, "-o", tmp_path / "x", srv.url + "x")
+    assert err == ("ferry: 127.0.0.1: TLS handshake: certificate: IP address mismatch\n"
+                   f"ferry: the server's certificate has SHA-256 {fp}; if it is the one you "
+                   f"expect, add --pin {fp} (or -k to skip the check: unsafe)\n")
+    assert rc == 4 and not (tmp_path / "x").exists()
+
+
 # ---- 403, 405 and 409 pages ----------------------------------------------------------
 
 
