@@ -1085,6 +1085,8 @@ static int client_heard(const struct chat_options *o, struct term *term, struct 
     default:
         break;
     }
+    if (nw->on && !nw->ferry)
+        nw->on = false; /* its first line is no ferry welcome: nobody will answer the /nick */
     if (ed->on)
         editor_draw(ed);
     return 0;
