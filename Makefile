@@ -6,7 +6,8 @@
 #                     ASan/UBSan, in build/asan), each fuzz target briefly, the end-to-end tests
 #   make SANITIZE=1   build with AddressSanitizer and UBSan (any target)
 #   make bench        run the benchmarks in bench/ (installs nginx-light, wrk)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   the binary, the man page and the bash, zsh and
+#                     fish completions
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -43,7 +44,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # while installing; it is removed again.
 PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light redis-server haproxy \
-             chromium nodejs iproute2
+             chromium nodejs iproute2 groff-base
 # tus-js-client (npm, pinned in tests/interop/package-lock.json): an outside
 # client of the resumable-upload draft for tests/e2e/test_interop_tus.py.
 INTEROP_STAMP := tests/interop/node_modules/.package-lock.json
@@ -179,6 +180,11 @@ install: $(BUILD)/ferry
 	install -m 755 $(BUILD)/ferry $(DESTDIR)$(PREFIX)/bin/ferry
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 docs/ferry.1 $(DESTDIR)$(PREFIX)/share/man/man1/ferry.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 644 completions/ferry.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ferry
+	install -m 644 completions/_ferry $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ferry
+	install -m 644 completions/ferry.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/ferry.fish
 
 clean:
 	rm -rf $(BUILD)

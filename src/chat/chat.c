@@ -47,6 +47,8 @@
 #include "net/sock.h"
 #include "net/srv.h"
 #include "net/stream.h"
+#include "proto/chatmsg.h"
+#include "proto/ledit.h"
 #include "proto/line.h"
 #include "proto/proxy.h"
 #include "proto/tty.h"
@@ -995,13 +997,110 @@ static int client_send(const struct chat_options *o, int fd, char *conv, const c
     return rc;
 }
 
+#define WELCOME_WAIT_MS 2000 /* a ferry broker greets at once; another server never does */
+#define NICK_WAIT_MS 10000   /* for the broker's answer to a /nick (over Redis, a round trip) */
+#define PROMPT "> "
+
+/* The client's side of a /nick: until the broker answers, no line is
+ * sent, so none goes out under a name the user did not mean. */
+struct nick_wait {
+    bool ferry;                     /* the broker greeted as ferry chat: it answers /nick */
+    char me[NAME_MAX_LEN * 4 + 16]; /* our name, as the broker writes it */
+    size_t me_len;
+    bool heard;          /* a first line came from the server */
+    int64_t greet_until; /* till then a typed /nick waits for the greeting */
+    bool on;             /* a /nick waits for its answer */
+    bool from_option;    /* that /nick was --name's */
+    int64_t deadline;    /* past it, lines go on (the broker does not answer) */
+};
+
+/* The terminal's line editor (o->line_edit): the partial line is drawn
+ * after the prompt and redrawn under every line that arrives. */
+struct editor {
+    bool on;
+    int fd;
+    struct ledit ed;
+};
+
+static void editor_draw(const struct editor *e)
+{
+    char out[LEDIT_MAX + 16];
+    size_t n = 0;
+
+    memcpy(out, "\r\033[K" PROMPT, sizeof "\r\033[K" PROMPT - 1);
+    n = sizeof "\r\033[K" PROMPT - 1;
+    memcpy(out + n, e->ed.buf, e->ed.len);
+    fsx_write_all(e->fd, out, n + e->ed.len);
+}
+
+/* Takes the line away before a line from the network is shown. */
+static void editor_hide(const struct editor *e)
+{
+    if (e->on)
+        fsx_write_all(e->fd, "\r\033[K", 4);
+}
+
+/* One line from the broker: shown (between hiding the line being typed
+ * and drawing it again), and looked at for what the client acts on.
+ * Returns -EADDRINUSE when the broker refused a name whose lines must not
+ * go out under another, else 0. */
+static int client_heard(const struct chat_options *o, struct term *term, struct editor *ed,
+                        struct nick_wait *nw, char *conv, const char *s, size_t n)
+{
+    struct chatmsg m;
+    size_t text = n > 0 && s[n - 1] == '\n' ? n - 1 : n;
+
+    if (text > 0 && s[text - 1] == '\r')
+        text--;
+    editor_hide(ed);
+    show(term, o->wire_charset, conv, s, n);
+    nw->heard = true;
+    switch (chatmsg_classify(s, text, &m)) {
+    case CHATMSG_WELCOME:
+        nw->ferry = true;
+        if (m.name_len < sizeof nw->me) {
+            memcpy(nw->me, m.name, m.name_len);
+            nw->me_len = m.name_len;
+        }
+        if (nw->on)
+            nw->deadline = clock_ms() + NICK_WAIT_MS;
+        break;
+    case CHATMSG_RENAMED:
+        if (nw->ferry && m.old_len == nw->me_len && memcmp(m.old, nw->me, m.old_len) == 0 &&
+            m.name_len < sizeof nw->me) {
+            memcpy(nw->me, m.name, m.name_len);
+            nw->me_len = m.name_len;
+            nw->on = false;
+        }
+        break;
+    case CHATMSG_REFUSED:
+        if (nw->on) {
+            nw->on = false;
+            /* On a terminal the lines typed after a /nick are still in
+             * the editor: the user sees the refusal and decides. */
+            if (nw->from_option || !ed->on)
+                return -EADDRINUSE;
+        }
+        break;
+    default:
+        break;
+    }
+    if (nw->on && !nw->ferry)
+        nw->on = false; /* its first line is no ferry welcome: nobody will answer the /nick */
+    if (ed->on)
+        editor_draw(ed);
+    return 0;
+}
+
 int chat_client_run(const struct chat_options *o, volatile int *stop, const char **what)
 {
     struct sockaddr_storage peer;
     struct buf in, net;
     char *conv = malloc(CONV_MAX);
-    bool in_open = true;
+    bool in_open = true, in_eof = false, quit = false;
     struct term term;
+    struct nick_wait nw = {0};
+    struct editor ed = {.on = o->line_edit, .fd = o->out_fd};
     int rc = 0;
 
     if (conv == NULL)
@@ -1012,21 +1111,68 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
     }
     int fd = sock_connect(o->host, o->peer_port, SOCK_STREAM, 10000, &peer);
     if (fd < 0) {
-        *what = "cannot connect";
+        *what = CHAT_WHAT_CONNECT;
         free(conv);
         term_close(&term);
         return fd;
     }
     buf_init(&in, o->msg_cap + 4096 + 2);
     buf_init(&net, 64u << 10);
+    ledit_init(&ed.ed, o->msg_cap);
     if (o->name != NULL) {
         char nick[NAME_MAX_LEN + 8];
         int n = snprintf(nick, sizeof nick, "/nick %s", o->name);
         client_send(o, fd, conv, nick, (size_t)(n < (int)sizeof nick ? n : (int)sizeof nick - 1));
+        nw.on = true; /* until the broker answers, or shows it is no ferry broker */
+        nw.from_option = true;
+        nw.deadline = clock_ms() + WELCOME_WAIT_MS;
     }
-    while (!*stop) {
+    if (ed.on)
+        editor_draw(&ed);
+    nw.greet_until = clock_ms() + WELCOME_WAIT_MS;
+    while (!*stop && rc == 0) {
+        if (nw.on && clock_ms() >= nw.deadline)
+            nw.on = false; /* no answer: not a ferry broker, or a slow one */
+        struct line ln;
+        bool greeting = false; /* a /nick typed before the server said whether it is ferry */
+        while (!quit && !nw.on && line_next(buf_rptr(&in), buf_len(&in), o->msg_cap, in_eof, &ln)) {
+            bool nick = ln.len > 6 && memcmp(ln.text, "/nick ", 6) == 0;
+            greeting = nick && !nw.heard && clock_ms() < nw.greet_until;
+            if (greeting)
+                break;
+            quit = chat_is_quit(ln.text, ln.len);
+            if (client_send(o, fd, conv, ln.text, ln.len) < 0)
+                quit = true;
+            if (nw.ferry && nick) {
+                nw.on = true;
+                nw.from_option = false;
+                nw.deadline = clock_ms() + NICK_WAIT_MS;
+            }
+            buf_consume(&in, ln.consumed);
+        }
+        if (quit || (in_eof && !nw.on && !greeting)) {
+            /* Done typing: say so, then read until the server closes (it
+             * sends what it still had), at most a moment. */
+            shutdown(fd, SHUT_WR);
+            editor_hide(&ed);
+            struct pollfd last = {.fd = fd, .events = POLLIN};
+            int64_t until = clock_ms() + 2000;
+            while (clock_ms() < until && poll(&last, 1, (int)(until - clock_ms())) > 0) {
+                char tmp[4096];
+                ssize_t k = sock_recv(fd, tmp, sizeof tmp);
+                if (k <= 0)
+                    break;
+                show(&term, o->wire_charset, conv, tmp, (size_t)k);
+            }
+            break;
+        }
+        /* A pipe's lines wait in the kernel while a /nick is answered; a
+         * terminal's keys are still read, into the editor. */
+        bool read_in = in_open && !in_eof && ((!nw.on && !greeting) || ed.on);
+        int64_t until = nw.on ? nw.deadline : greeting ? nw.greet_until : -1;
+        int timeout = until < 0 ? -1 : (int)(until > clock_ms() ? until - clock_ms() : 0);
         struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = o->in_fd, .events = POLLIN}};
-        int n = poll(pf, in_open ? 2 : 1, -1);
+        int n = poll(pf, read_in ? 2 : 1, timeout);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -1038,11 +1184,11 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
             char *dst = buf_reserve(&net, 4096);
             ssize_t r = sock_recv(fd, dst, 4096);
             if (r == 0 || (r < 0 && r != -EAGAIN)) {
-                struct line ln;
                 while (line_next(buf_rptr(&net), buf_len(&net), buf_len(&net) + 1, true, &ln)) {
-                    show(&term, o->wire_charset, conv, ln.text, ln.consumed);
+                    client_heard(o, &term, &ed, &nw, conv, ln.text, ln.consumed);
                     buf_consume(&net, ln.consumed);
                 }
+                editor_hide(&ed);
                 dprintf(o->err_fd, r == 0 ? "ferry chat: the server closed the connection\n"
                                           : "ferry chat: connection lost: %s\n",
                         strerror((int)-r));
@@ -1051,50 +1197,65 @@ int chat_client_run(const struct chat_options *o, volatile int *stop, const char
             if (r > 0) {
                 /* Whole lines at once so a multibyte character is never
                  * split between two conversions. */
-                struct line ln;
                 buf_commit(&net, (size_t)r);
                 int pending = 0;
                 bool drained = r < 4096 || (ioctl(fd, FIONREAD, &pending) == 0 && pending == 0);
-                while (line_next(buf_rptr(&net), buf_len(&net), 4096, drained, &ln)) {
-                    show(&term, o->wire_charset, conv, ln.text, ln.consumed);
+                while (rc == 0 && line_next(buf_rptr(&net), buf_len(&net), 4096, drained, &ln)) {
+                    rc = client_heard(o, &term, &ed, &nw, conv, ln.text, ln.consumed);
                     buf_consume(&net, ln.consumed);
+                }
+                if (rc < 0) {
+                    *what = CHAT_WHAT_NAME;
+                    break;
                 }
             }
         }
-        if (in_open && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-            char *dst = buf_reserve(&in, 4096);
-            ssize_t r = dst ? read(o->in_fd, dst, 4096) : 0;
+        if (read_in && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            char tmp[4096];
+            char *dst = ed.on ? tmp : buf_reserve(&in, sizeof tmp);
+            ssize_t r = dst != NULL ? read(o->in_fd, dst, sizeof tmp) : 0;
             if (r < 0 && errno == EINTR)
                 continue;
-            bool eof = r <= 0;
-            bool quit = false;
-            struct line ln;
-            if (r > 0)
-                buf_commit(&in, (size_t)r);
-            while (!quit && line_next(buf_rptr(&in), buf_len(&in), o->msg_cap, eof, &ln)) {
-                quit = chat_is_quit(ln.text, ln.len);
-                if (client_send(o, fd, conv, ln.text, ln.len) < 0)
-                    quit = true;
-                buf_consume(&in, ln.consumed);
+            if (r <= 0) {
+                in_eof = true;
+                continue;
             }
-            if (eof || quit) {
-                /* Done typing: say so, then read until the server closes
-                 * (it sends what it still had), at most a moment. */
-                shutdown(fd, SHUT_WR);
-                in_open = false;
-                struct pollfd last = {.fd = fd, .events = POLLIN};
-                int64_t until = clock_ms() + 2000;
-                while (clock_ms() < until && poll(&last, 1, (int)(until - clock_ms())) > 0) {
-                    char tmp[4096];
-                    ssize_t k = sock_recv(fd, tmp, sizeof tmp);
-                    if (k <= 0)
+            if (!ed.on) {
+                buf_commit(&in, (size_t)r);
+                continue;
+            }
+            for (ssize_t i = 0; i < r && !in_eof && !quit; i++) {
+                switch (ledit_key(&ed.ed, (unsigned char)tmp[i])) {
+                case LEDIT_REDRAW:
+                    editor_draw(&ed);
+                    break;
+                case LEDIT_ENTER: {
+                    char *at = nw.on ? NULL : buf_reserve(&in, ed.ed.len + 1);
+                    if (at == NULL) {
+                        fsx_write_all(ed.fd, "\a", 1); /* held until the broker answers the /nick */
                         break;
-                    show(&term, o->wire_charset, conv, tmp, (size_t)k);
+                    }
+                    memcpy(at, ed.ed.buf, ed.ed.len);
+                    at[ed.ed.len] = '\n';
+                    buf_commit(&in, ed.ed.len + 1);
+                    fsx_write_all(ed.fd, "\n", 1); /* the line stays on the screen as typed */
+                    ledit_clear(&ed.ed);
+                    editor_draw(&ed);
+                    break;
                 }
-                break;
+                case LEDIT_EOF:
+                    in_eof = true;
+                    break;
+                case LEDIT_INTR:
+                    quit = true;
+                    break;
+                default:
+                    break;
+                }
             }
         }
     }
+    editor_hide(&ed);
     close(fd);
     buf_free(&in);
     buf_free(&net);

@@ -24,6 +24,9 @@ struct chat_options {
     const char *host;     /* client: the server */
     uint16_t peer_port;
     const char *name;     /* client: sent as "/nick NAME" first */
+    bool line_edit;       /* client: in_fd and out_fd are a terminal with in_fd non-canonical
+                           * and without echo (the caller sets and restores it): edit the
+                           * line here and redraw it under the lines that arrive */
     int in_fd, out_fd, err_fd;
     /* broker: PROXY headers from these peers (the caller's; see
      * net/srv.h); a client's first bytes that begin one close it. NULL: off. */
@@ -47,6 +50,14 @@ void chat_broker_stop(struct chat_broker *b);
 
 /* Waits for the broker's thread and frees it. */
 void chat_broker_wait(struct chat_broker *b);
+
+/* The client's *what when the connection to the broker failed (cmd/ then
+ * names the address it tried). */
+#define CHAT_WHAT_CONNECT "cannot connect"
+/* The client's *what (with -EADDRINUSE) when the broker refused the name of
+ * --name, or of a /nick from a pipe: it ends there, having said so on
+ * out_fd, rather than send the lines meant for that name under another. */
+#define CHAT_WHAT_NAME "the name was refused"
 
 /* Runs the client until the user ends it or the server closes. Returns 0,
  * or -errno with *what naming the step. */

@@ -1,10 +1,12 @@
 /* ferry chat: the broker (-l) or the client, around chat/chat. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "chat/chat.h"
@@ -15,44 +17,91 @@
 
 static volatile int chat_stop;
 
+/* The terminal's settings before the client's line editor took it, for
+ * every way out: the return, and the signals that end the process. */
+static struct termios tty_saved;
+static volatile sig_atomic_t tty_taken;
+
+static void tty_restore_and_die(int sig)
+{
+    if (tty_taken)
+        tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* When standard input and output are a terminal: turns off its canonical
+ * mode and echo (the client edits the line itself; ^C still interrupts)
+ * and arranges for SIGHUP and SIGQUIT to put it back. True when taken. */
+static bool tty_take(void)
+{
+    struct sigaction sa = {.sa_handler = tty_restore_and_die};
+    struct termios raw;
+
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || tcgetattr(STDIN_FILENO, &tty_saved) < 0)
+        return false;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    raw = tty_saved;
+    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    tty_taken = 1;
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0) {
+        tty_taken = 0;
+        return false;
+    }
+    return true;
+}
+
+static void tty_give_back(void)
+{
+    if (tty_taken)
+        tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+    tty_taken = 0;
+}
+
 static void chat_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ferry chat -l [-p PORT] [-b ADDR] [--operator] [options]\n"
-            "       ferry chat HOST:PORT [--name NAME] [options]\n"
-            "\n"
-            "Broker (-l): every message a client sends goes to all the others as\n"
-            "\"NAME: text\"; /nick NAME, /who; /quit, Q, bye or exit leaves. A newcomer\n"
-            "gets the last messages. With a terminal on stdin, or --operator, you take\n"
-            "part as \"server\". Client: what arrives is printed at once while you type;\n"
-            "each line is sent; Ctrl-D, /quit, Q or bye ends it. On a terminal, controls\n"
-            "from the network are shown as ^[ (ESC), ^M (CR) or \\x9b; piped, as sent.\n"
-            "\n"
-            "  -l, --listen           run the broker\n"
-            "  -p, --port PORT        broker port (default 9000; 0 picks a free one)\n"
-            "  -b, --bind ADDR        broker address (default: all interfaces)\n"
-            "      --operator         take part from stdin even when it is not a terminal\n"
-            "      --max-clients N    clients at once (default 10000)\n"
-            "      --history N        messages a newcomer gets (default 20)\n"
-            "      --rate N           messages a second one client may send (default 100,\n"
-            "                         bursts of twice that); past it the broker reads that\n"
-            "                         client slower (told once), nothing is dropped\n"
-            "      --queue BYTES      output waiting for a client, in the broker and in its\n"
-            "                         kernel send queue (default 262144): past half, no\n"
-            "                         client is read until it drains; one that takes\n"
-            "                         nothing for 1 s then is dropped as not reading\n"
-            "      --redis URL        federate over Redis: redis://HOST[:PORT][/ROOM] (port\n"
-            "                         6379, room \"ferry\"); every broker on that Redis and\n"
-            "                         room shares lines, history, /who and names\n"
-            "  -q, --quiet            broker: no join/leave log\n"
-            CMD_PROXY_FROM_HELP
-            "      --name NAME        client: the name to take (/nick NAME)\n"
-            "      --charset NAME     utf-8 (default: bytes as they are) or gbk: the wire's\n"
-            "                         charset, converted from and to the terminal's UTF-8\n"
-            "  -h, --help             this text\n"
-            "\n"
-            "Exit status: 0 done (or the server closed), 1 could not listen or connect,\n"
-            "2 bad usage.\n");
+    fprintf(f, "usage: ferry chat -l [-p PORT] [-b ADDR] [--operator] [options]\n"
+               "       ferry chat HOST:PORT [--name NAME] [options]\n"
+               "\n"
+               "Broker (-l): every message a client sends goes to all the others as\n"
+               "\"NAME: text\"; /nick NAME, /who; /quit, Q, bye or exit leaves. A newcomer\n"
+               "gets the last messages. With a terminal on stdin, or --operator, you take\n"
+               "part as \"server\". Client: what arrives is printed at once; on a terminal\n"
+               "the line you are typing is drawn again below it (backspace, ^U, ^W edit it);\n"
+               "each line is sent; Ctrl-D, /quit, Q or bye ends it. After a /nick (or\n"
+               "--name) nothing is sent until the broker answers; a name it refuses ends a\n"
+               "piped client (exit 1) rather than send its lines under another name. On a\n"
+               "terminal, controls from the network are shown as ^[ (ESC), ^M (CR) or\n"
+               "\\x9b; piped, as sent.\n"
+               "\n"
+               "  -l, --listen           run the broker\n"
+               "  -p, --port PORT        broker port (default 9000; 0 picks a free one)\n"
+               "  -b, --bind ADDR        broker address (default: all interfaces)\n"
+               "      --operator         take part from stdin even when it is not a terminal\n"
+               "      --max-clients N    clients at once (default 10000)\n"
+               "      --history N        messages a newcomer gets (default 20)\n"
+               "      --rate N           messages a second one client may send (default 100,\n"
+               "                         bursts of twice that); past it the broker reads that\n"
+               "                         client slower (told once), nothing is dropped\n"
+               "      --queue BYTES      output waiting for a client, in the broker and in its\n"
+               "                         kernel send queue (default 262144): past half, no\n"
+               "                         client is read until it drains; one that takes\n"
+               "                         nothing for 1 s then is dropped as not reading\n"
+               "      --redis URL        federate over Redis: redis://HOST[:PORT][/ROOM] (port\n"
+               "                         6379, room \"ferry\"); every broker on that Redis and\n"
+               "                         room shares lines, history, /who and names\n"
+               "  -q, --quiet            broker: no join/leave log\n" CMD_PROXY_FROM_HELP
+               "      --name NAME        client: the name to take (/nick NAME)\n"
+               "      --charset NAME     utf-8 (default: bytes as they are) or gbk: the wire's\n"
+               "                         charset, converted from and to the terminal's UTF-8\n"
+               "  -h, --help             this text\n"
+               "\n"
+               "Exit status: 0 done (or the server closed), 1 could not listen or connect,\n"
+               "2 bad usage.\n");
 }
 
 enum { OPT_OPERATOR = 256, OPT_HISTORY, OPT_RATE, OPT_QUEUE, OPT_NAME, OPT_CHARSET, OPT_REDIS };
@@ -182,7 +231,23 @@ int cmd_chat(int argc, char **argv)
         o.host = host;
         cmd_signals_flag(&chat_stop);
         const char *what = "";
+        o.line_edit = o.in_fd == STDIN_FILENO && o.out_fd == STDOUT_FILENO && tty_take();
         int rc = chat_client_run(&o, &chat_stop, &what);
+        tty_give_back();
+        if (rc < 0 && strcmp(what, CHAT_WHAT_NAME) == 0) {
+            fprintf(stderr,
+                    "ferry chat: the broker refused the name (its line above says why); nothing "
+                    "more was sent%s\n",
+                    o.name != NULL ? ": choose another with --name" : "");
+            return EXIT_FAIL;
+        }
+        if (rc < 0 && strcmp(what, CHAT_WHAT_CONNECT) == 0) {
+            char at[sizeof host + 8];
+            hostport_format(o.host, o.peer_port, at, sizeof at);
+            fprintf(stderr, "ferry chat: cannot connect to %s: %s\n", at,
+                    rc == -EADDRNOTAVAIL ? "no such host" : fe_strerror(rc));
+            return EXIT_FAIL;
+        }
         if (rc < 0) {
             fprintf(stderr, "ferry chat: %s: %s\n", what, fe_strerror(rc));
             return EXIT_FAIL;
@@ -197,7 +262,8 @@ int cmd_chat(int argc, char **argv)
     struct chat_broker *b;
     int rc = chat_broker_start(&o, &b, addr, sizeof addr, &what);
     if (rc < 0) {
-        fprintf(stderr, "ferry chat: %s: %s\n", what, fe_strerror(rc));
+        if (!cmd_listen_failed("chat", o.bind, o.port, what, rc))
+            fprintf(stderr, "ferry chat: %s: %s\n", what, fe_strerror(rc));
         return EXIT_FAIL;
     }
     printf("ferry: chat listening on %s\n", addr);

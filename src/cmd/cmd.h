@@ -75,6 +75,13 @@ static inline const struct cidr_list *cmd_proxy_from(const struct cmd_listener *
     return l->proxy ? &l->proxy_from : NULL;
 }
 
+/* Says on stderr, as "ferry who: ...", why a server could not start when
+ * what is SOCK_WHAT_LISTEN: the address and port it tried (bind NULL:
+ * every interface) and the cause in words (in use, not this machine's, a
+ * name that does not resolve, a port that needs privileges). Returns true
+ * when it said so, false (saying nothing) for any other what. */
+bool cmd_listen_failed(const char *who, const char *bind, uint16_t port, const char *what, int rc);
+
 /* Sets l to port, every interface, one thread per core, no cap given. */
 void cmd_listener_init(struct cmd_listener *l, uint16_t port);
 

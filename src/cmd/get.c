@@ -24,6 +24,14 @@
 #include "proto/auth.h"
 #include "proto/digest.h"
 
+static const char put_exit_codes[] =
+    "Exit status: 0 done; 2 bad usage or URL, or a refusal to send a password\n"
+    "(over http:// to a host that is not this machine, from a ~/.netrc others\n"
+    "can read); 3 network (resolve, connect, reset, timeout); 4 TLS (handshake,\n"
+    "certificate); 5 HTTP status (the server refused the upload, too many\n"
+    "redirects); 6 local file (cannot read FILE, FILE changed while it was sent);\n"
+    "8 malformed or short response.\n";
+
 static const char exit_codes[] =
     "Exit status: 0 done; 2 bad usage or URL, or a refusal to send a password\n"
     "(over http:// to a host that is not this machine, from a ~/.netrc others\n"
@@ -45,6 +53,29 @@ static const char login_help[] =
     "                         The password goes only after a 401 that asks for\n"
     "                         Basic, and only to the URL's own scheme, host and\n"
     "                         port: never to another one a redirect names.\n";
+
+/* ferry get --help: what fits a terminal, the options people use first. */
+static void get_usage_short(FILE *f)
+{
+    fprintf(f, "usage: ferry get [options] URL...\n"
+               "\n"
+               "Downloads each URL (http://, https://, raw://HOST:PORT/NAME) to a file:\n"
+               "NAME.part, renamed to NAME once complete and verified.\n"
+               "\n"
+               "  -o, --output FILE      save as FILE ('-' for stdout)\n"
+               "  -O, --dir DIR          save into DIR (made if missing)\n"
+               "  -c, --continue         resume a download that was cut (NAME.part)\n"
+               "  -u, --user USER[:PASS] log in (PASS asked on the terminal if left out)\n"
+               "  -k, --insecure         do not verify the server's certificate\n"
+               "\n"
+               "More: -r -J -f -i -q -v --pin --cacert --retry --timeout --max-redirs\n"
+               "--sha256 --digest --sync --netrc --allow-plain-auth --charset\n"
+               "--no-pipeline; `ferry get --help all` says what each does.\n"
+               "\n"
+               "Exit status: 0 done, 2 usage, 3 network, 4 TLS, 5 HTTP status, 6 local\n"
+               "file, 7 raw: no such file, 8 bad response, 9 digest mismatch,\n"
+               "130 interrupted (the command that resumes it is printed).\n");
+}
 
 static void get_usage(FILE *f)
 {
@@ -89,7 +120,7 @@ static void get_usage(FILE *f)
             "%s"
             "      --no-pipeline      one request at a time (by default up to 16 URLs\n"
             "                         for one server are requested ahead, HTTP/1.1 pipelining)\n"
-            "  -h, --help             this text\n"
+            "  -h, --help [all]       a short text; all: this one\n"
             "\n%s",
             login_help, exit_codes);
 }
@@ -118,7 +149,7 @@ static void put_usage(FILE *f)
             "%s"
             "  -h, --help             this text\n"
             "\n%s",
-            login_help, exit_codes);
+            login_help, put_exit_codes);
 }
 
 enum { OPT_CACERT = 256, OPT_MAX_REDIRS, OPT_TIMEOUT, OPT_RETRY, OPT_CHARSET, OPT_SYNC, OPT_NO_PIPELINE, OPT_PIN,
@@ -475,7 +506,12 @@ static int get_or_put(int argc, char **argv, bool put)
             }
             break;
         case 'h':
-            put ? put_usage(stdout) : get_usage(stdout);
+            if (put)
+                put_usage(stdout);
+            else if (optind < argc && strcmp(argv[optind], "all") == 0)
+                get_usage(stdout);
+            else
+                get_usage_short(stdout);
             return EXIT_OK;
         case ':':
             return usage_error(put, "%s needs a value", argv[optind - 1]);

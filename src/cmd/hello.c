@@ -117,7 +117,8 @@ int cmd_hello(int argc, char **argv)
     struct hello_server *h;
     int rc = hello_start(&o, &h, addr, sizeof addr, &what);
     if (rc < 0) {
-        fprintf(stderr, "ferry hello: %s: %s\n", what, fe_strerror(rc));
+        if (!cmd_listen_failed("hello", o.bind, o.port, what, rc))
+            fprintf(stderr, "ferry hello: %s: %s\n", what, fe_strerror(rc));
         return EXIT_FAIL;
     }
     printf("ferry: hello listening on %s\n", addr);

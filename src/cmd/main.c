@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "core/err.h"
+#include "net/sock.h"
+#include "proto/hostport.h"
 #include "proto/lex.h"
 
 static void usage(FILE *f)
@@ -93,6 +96,47 @@ static int proxy_from_opt(struct cmd_listener *l, const char *arg, const char *w
     }
     fprintf(stderr, "ferry %s: --proxy-from: '%.*s': %s\n", who, (int)badlen, bad, why);
     return -1;
+}
+
+bool cmd_listen_failed(const char *who, const char *bind, uint16_t port, const char *what, int rc)
+{
+    char at[300];
+
+    if (strcmp(what, SOCK_WHAT_LISTEN) != 0)
+        return false;
+    if (bind == NULL || bind[0] == '\0')
+        snprintf(at, sizeof at, "port %u (every interface)", (unsigned)port);
+    else
+        hostport_format(bind, port, at, sizeof at);
+    switch (rc) {
+    case -EADDRINUSE:
+        fprintf(stderr,
+                "ferry %s: %s is in use: another program listens there; stop it or choose "
+                "another port with -p\n",
+                who, at);
+        break;
+    case -EACCES:
+        fprintf(stderr,
+                "ferry %s: cannot listen on %s: ports below 1024 need root (or "
+                "CAP_NET_BIND_SERVICE); choose another port with -p\n",
+                who, at);
+        break;
+    case -EADDRNOTAVAIL:
+        fprintf(stderr,
+                "ferry %s: cannot listen on %s: %s is not an address of this machine (-b)\n", who,
+                at, bind != NULL ? bind : "it");
+        break;
+    case SOCK_ENONAME:
+        fprintf(stderr,
+                "ferry %s: -b %s: no such host name; give an address of this machine "
+                "(127.0.0.1, ::1) or leave -b out for every interface\n",
+                who, bind != NULL ? bind : "");
+        break;
+    default:
+        fprintf(stderr, "ferry %s: cannot listen on %s: %s\n", who, at, fe_strerror(rc));
+        break;
+    }
+    return true;
 }
 
 void cmd_listener_init(struct cmd_listener *l, uint16_t port)

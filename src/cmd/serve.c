@@ -510,7 +510,8 @@ int cmd_serve(int argc, char **argv)
     struct fs_server *srv;
     int rc = fs_server_start(&o, &srv, url, sizeof url, &what);
     if (rc < 0) {
-        fprintf(stderr, "ferry serve: %s: %s: %s\n", what, o.root, fe_strerror(rc));
+        if (!cmd_listen_failed("serve", o.bind, o.port, what, rc))
+            fprintf(stderr, "ferry serve: %s: %s: %s\n", what, o.root, fe_strerror(rc));
         fs_auth_free(o.auth);
         return EXIT_FAIL;
     }

@@ -135,7 +135,8 @@ int cmd_udp(int argc, char **argv)
     const char *what = "";
     int rc = udp_run(&o, &udp_stop, print_ready, &what);
     if (rc < 0) {
-        fprintf(stderr, "ferry udp: %s: %s\n", what, fe_strerror(rc));
+        if (!cmd_listen_failed("udp", o.bind, o.port, what, rc))
+            fprintf(stderr, "ferry udp: %s: %s\n", what, fe_strerror(rc));
         return 3;
     }
     return rc == 0 ? EXIT_OK : EXIT_FAIL;

@@ -26,20 +26,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "get/body.h"
-#include "get/pipeq.h"
 #include "core/charset.h"
 #include "core/clock.h"
 #include "core/fmt.h"
 #include "core/fsx.h"
 #include "core/hash.h"
+#include "get/body.h"
+#include "get/pipeq.h"
 #include "net/sock.h"
 #include "net/xport.h"
 #include "proto/auth.h"
 #include "proto/digest.h"
+#include "proto/hostport.h"
 #include "proto/http.h"
 #include "proto/lex.h"
 #include "proto/netrc.h"
+#include "proto/page.h"
 #include "proto/rup.h"
 #include "proto/sf.h"
 #include "proto/url.h"
@@ -239,7 +241,9 @@ static enum fetch_result conn_open(struct fetch *f, const struct url *u)
     if (rc == -ENOMEM)
         return FETCH_LOCAL;
     if (rc < 0) {
-        say(f, "cannot connect to %s:%u: %s", u->host, u->port,
+        char at[sizeof u->host + 8];
+        hostport_format(u->host, u->port, at, sizeof at);
+        say(f, "cannot connect to %s: %s", at,
             rc == -EADDRNOTAVAIL ? "no such host" : strerror(-rc));
         return FETCH_NETWORK;
     }
@@ -255,6 +259,15 @@ static enum fetch_result conn_open(struct fetch *f, const struct url *u)
         int64_t t1 = clock_ms();
         rc = xp_start_tls(&c->x, u->host, f->o->cacert, f->o->insecure,
                           f->o->has_pin ? f->o->pin : NULL, f->o->timeout_ms, err, sizeof err);
+        if (rc == -EKEYREJECTED) {
+            say(f, "%s: %s", u->host, err);
+            say(f,
+                "the server's certificate has SHA-256 %s; if it is the one you expect, "
+                "add --pin %s (or -k to skip the check: unsafe)",
+                c->x.refused_fp, c->x.refused_fp);
+            conn_close(f, true);
+            return FETCH_TLS;
+        }
         if (rc < 0) {
             say(f, "%s: %s", u->host, rc == -EPROTO ? err : strerror(-rc));
             conn_close(f, true);
@@ -1800,10 +1813,15 @@ static enum fetch_result put_answered(struct fetch *f, const struct put_job *j,
     bool ok = res->status >= 200 && res->status < 300;
 
     take_head(f, hl);
-    if (!ok)
+    if (!ok) {
+        char why[256];
         say(f, "%s: HTTP/1.%d %d %.*s%s", j->url_str, res->minor, res->status, (int)res->reason.len,
             res->reason.p, res->status == 401 ? cred_hint(f, &j->cred, &j->u) : "");
-    else if (!f->o->quiet)
+        /* The page's sentence, when it came with the head (ferry serve
+         * says why it refused in one). */
+        if (page_reason(f->c.x.buf + f->c.x.pos, f->c.x.len - f->c.x.pos, why, sizeof why) > 0)
+            say(f, "the server says: %s", why);
+    } else if (!f->o->quiet)
         say(f, "%s: %d %.*s", j->url_str, res->status, (int)res->reason.len, res->reason.p);
     if (ok)
         tell_resumable(f, NULL);

@@ -64,7 +64,7 @@ int sock_bind(const char *host, uint16_t port, int type, int backlog, struct soc
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
         snprintf(portstr, sizeof portstr, "%u", port);
         if (getaddrinfo(host, portstr, &hints, &res) != 0)
-            return -EADDRNOTAVAIL;
+            return SOCK_ENONAME;
         fd = -EADDRNOTAVAIL;
         for (ai = res; ai != NULL; ai = ai->ai_next) {
             fd = bind_on(ai->ai_addr, ai->ai_addrlen, type, backlog, false);

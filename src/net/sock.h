@@ -2,12 +2,20 @@
 #ifndef FERRY_NET_SOCK_H
 #define FERRY_NET_SOCK_H
 
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+
+/* sock_bind's answer for a host name that does not resolve. */
+#define SOCK_ENONAME (-ENXIO)
+
+/* The `what` that the servers give with a failure of sock_bind, so that
+ * cmd/ can say which address and why (cmd_start_failed). */
+#define SOCK_WHAT_LISTEN "cannot listen"
 
 /* Enough for "[ffff:...:ffff]:65535" and a NUL. */
 #define SOCK_ADDRSTRLEN 64
@@ -16,8 +24,9 @@
  * interface: IPv6 dual-stack, falling back to IPv4 where the host has no
  * IPv6. Otherwise host is an IPv4 or IPv6 literal or a name to resolve.
  * port 0 lets the kernel pick. The bound address goes to *bound.
- * Returns the descriptor, or -errno (-EADDRNOTAVAIL for a name that does not
- * resolve). */
+ * Returns the descriptor, or -errno: SOCK_ENONAME for a name that does not
+ * resolve, -EADDRNOTAVAIL for an address that is not this machine's,
+ * -EADDRINUSE, -EACCES (a port below 1024 without the right). */
 int sock_listen_tcp(const char *host, uint16_t port, int backlog, struct sockaddr_storage *bound);
 
 /* Like sock_listen_tcp for any socket type: a SOCK_DGRAM socket is bound

@@ -362,7 +362,7 @@ int srv_init(struct srv *s, const struct srv_options *o, const struct srv_ops *o
     s->ops = ops;
     s->lfd = sock_listen_tcp(o->bind, o->port, SRV_BACKLOG, &s->bound);
     if (s->lfd < 0) {
-        *what = "cannot listen";
+        *what = SOCK_WHAT_LISTEN;
         return s->lfd;
     }
     s->workers = calloc((size_t)o->threads, sizeof *s->workers);

@@ -18,6 +18,8 @@
 #include "proto/lex.h"
 
 struct tls {
+    unsigned char refused[TLS_PIN_LEN]; /* the certificate a verification refused */
+    bool has_refused;
     SSL_CTX *ctx; /* the client's own; NULL on the server (the SSL holds a reference) */
     SSL *ssl;
     int fd;
@@ -70,22 +72,47 @@ int tls_pin_parse(const char *s, unsigned char pin[TLS_PIN_LEN])
     return n == TLS_PIN_LEN ? 0 : -EINVAL;
 }
 
+/* md as "AB:CD:..." in hex (TLS_FP_LEN bytes). */
+static void fp_format(const unsigned char md[TLS_PIN_LEN], char hex[TLS_FP_LEN])
+{
+    for (size_t i = 0; i < TLS_PIN_LEN; i++)
+        snprintf(hex + 3 * i, TLS_FP_LEN - 3 * i, i + 1 < TLS_PIN_LEN ? "%02X:" : "%02X", md[i]);
+}
+
 /* The pin decides alone: the peer's certificate must be exactly it. */
 static int check_pin(struct tls *t, const unsigned char *pin, char *err, size_t errsz)
 {
     unsigned char md[TLS_PIN_LEN];
     X509 *peer = SSL_get1_peer_certificate(t->ssl);
-    bool ok = cert_digest(peer, md) && CRYPTO_memcmp(md, pin, TLS_PIN_LEN) == 0;
+    bool have = cert_digest(peer, md);
+    bool ok = have && CRYPTO_memcmp(md, pin, TLS_PIN_LEN) == 0;
 
     X509_free(peer);
     if (ok)
         return 0;
+    if (have) {
+        memcpy(t->refused, md, sizeof md);
+        t->has_refused = true;
+    }
     snprintf(err, errsz, "TLS handshake: the certificate does not match --pin");
     return -EPROTO;
 }
 
+/* OpenSSL's verification, which keeps the digest of the certificate it
+ * refuses (the server's own, not a CA's) for the message that names it. */
+static int on_verify(int preverify_ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct tls *t = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+
+    if (!preverify_ok && t != NULL && !t->has_refused)
+        t->has_refused = cert_digest(X509_STORE_CTX_get0_cert(store), t->refused);
+    return preverify_ok;
+}
+
 int tls_connect(int fd, const char *host, const char *cacert, bool insecure,
-                const unsigned char *pin, int timeout_ms, struct tls **out, char *err, size_t errsz)
+                const unsigned char *pin, int timeout_ms, struct tls **out, char *err, size_t errsz,
+                char refused_fp[TLS_FP_LEN])
 {
     struct tls *t = calloc(1, sizeof *t);
     unsigned char addr[16];
@@ -106,7 +133,7 @@ int tls_connect(int fd, const char *host, const char *cacert, bool insecure,
          * before a byte of ours is sent. */
         SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
     } else {
-        SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, on_verify);
         int ok = cacert ? SSL_CTX_load_verify_locations(t->ctx, cacert, NULL)
                         : SSL_CTX_set_default_verify_paths(t->ctx);
         if (ok != 1) {
@@ -115,7 +142,7 @@ int tls_connect(int fd, const char *host, const char *cacert, bool insecure,
         }
     }
     t->ssl = SSL_new(t->ctx);
-    if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1) {
+    if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1 || SSL_set_app_data(t->ssl, t) != 1) {
         reason(err, errsz, "TLS set-up", NULL);
         goto fail;
     }
@@ -156,6 +183,10 @@ int tls_connect(int fd, const char *host, const char *cacert, bool insecure,
     return 0;
 
 fail:
+    if (t->has_refused && refused_fp != NULL) {
+        fp_format(t->refused, refused_fp);
+        rc = -EKEYREJECTED;
+    }
     if (t->ssl)
         SSL_free(t->ssl);
     if (t->ctx)
@@ -593,8 +624,8 @@ void tls_server_fingerprint(struct tls_server *s, char hex[TLS_FP_LEN])
     pthread_mutex_lock(&s->mu);
     bool ok = cert_digest(SSL_CTX_get0_certificate(s->ctx), md);
     pthread_mutex_unlock(&s->mu);
-    for (size_t i = 0; ok && i < TLS_PIN_LEN; i++)
-        snprintf(hex + 3 * i, TLS_FP_LEN - 3 * i, i + 1 < TLS_PIN_LEN ? "%02X:" : "%02X", md[i]);
+    if (ok)
+        fp_format(md, hex);
 }
 
 void tls_server_free(struct tls_server *s)
@@ -617,7 +648,7 @@ struct tls *tls_server_conn(struct tls_server *s, int fd)
     pthread_mutex_lock(&s->mu);
     t->ssl = SSL_new(s->ctx);
     pthread_mutex_unlock(&s->mu);
-    if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1) {
+    if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1 || SSL_set_app_data(t->ssl, t) != 1) {
         ERR_clear_error();
         tls_free(t);
         return NULL;

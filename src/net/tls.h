@@ -23,16 +23,20 @@
 struct tls;
 
 #define TLS_PIN_LEN 32 /* a SHA-256 digest */
+#define TLS_FP_LEN 96  /* a SHA-256 digest as "AB:CD:...", with its NUL */
 
 /* Starts TLS on the connected socket fd for host. cacert (NULL: the system
  * store) is the CA file to trust; insecure skips verification; pin (NULL:
  * none) is the SHA-256 of the one certificate (DER) to accept, in place of
  * CA and name checks: any other certificate is refused, even one a CA
  * signed. On success *out is the session (which does not own fd). Returns 0
- * or -errno; on -EPROTO err holds the reason. */
+ * or -errno; on -EPROTO err holds the reason. When the server's certificate
+ * itself was refused (by the CA or name check, or as not the pin), the
+ * return is -EKEYREJECTED, err holds the reason and refused_fp (when not
+ * NULL) its SHA-256 as "AB:CD:...", what --pin takes. */
 int tls_connect(int fd, const char *host, const char *cacert, bool insecure,
-                const unsigned char *pin, int timeout_ms, struct tls **out, char *err,
-                size_t errsz);
+                const unsigned char *pin, int timeout_ms, struct tls **out, char *err, size_t errsz,
+                char refused_fp[TLS_FP_LEN]);
 
 /* Reads a pin: 64 hex digits, colons between pairs allowed (as
  * `openssl x509 -fingerprint -sha256` prints it). Returns 0 or -EINVAL. */
@@ -96,7 +100,6 @@ int tls_server_reload(struct tls_server *s, const struct tls_server_src *src, ch
 
 /* The SHA-256 of the current certificate as "AB:CD:...": 95 characters and
  * a NUL, so hex must hold TLS_FP_LEN bytes. */
-#define TLS_FP_LEN 96
 void tls_server_fingerprint(struct tls_server *s, char hex[TLS_FP_LEN]);
 
 /* Frees the server; connections still open keep their context alive. */

@@ -39,7 +39,9 @@ int xp_connect(struct xport *x, const char *host, uint16_t port, int timeout_ms,
 int xp_start_tls(struct xport *x, const char *host, const char *cacert, bool insecure,
                  const unsigned char *pin, int timeout_ms, char *err, size_t errsz)
 {
-    return tls_connect(x->fd, host, cacert, insecure, pin, timeout_ms, &x->tls, err, errsz);
+    x->refused_fp[0] = '\0';
+    return tls_connect(x->fd, host, cacert, insecure, pin, timeout_ms, &x->tls, err, errsz,
+                       x->refused_fp);
 }
 
 bool xp_tls_info(const struct xport *x, const char **version, const char **cipher)

@@ -37,6 +37,7 @@ struct xport {
     uint64_t sent, received;
     bool ended;      /* the peer ended the stream cleanly */
     bool broken;     /* a read or write failed: the stream is not usable */
+    char refused_fp[TLS_FP_LEN]; /* after xp_start_tls's -EKEYREJECTED: the certificate's SHA-256 */
 };
 
 /* A closed transport: fd -1, nothing allocated. */
@@ -49,8 +50,9 @@ int xp_connect(struct xport *x, const char *host, uint16_t port, int timeout_ms,
                struct sockaddr_storage *peer);
 
 /* Starts TLS on the connected x for host (see tls_connect). Returns 0 or
- * -errno; -EPROTO with the reason in err. On failure x stays plain TCP and
- * should be closed. */
+ * -errno; -EPROTO with the reason in err; -EKEYREJECTED when the server's
+ * certificate was refused, with the reason in err and its fingerprint in
+ * x->refused_fp. On failure x stays plain TCP and should be closed. */
 int xp_start_tls(struct xport *x, const char *host, const char *cacert, bool insecure,
                  const unsigned char *pin, int timeout_ms, char *err, size_t errsz);
 

@@ -2,6 +2,8 @@
 #include "proto/lex.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 int hostport_parse(const char *s, char *host, size_t hostsz, uint16_t *port,
@@ -37,4 +39,12 @@ int hostport_parse(const char *s, char *host, size_t hostsz, uint16_t *port,
         return -EINVAL;
     *port = default_port;
     return 0;
+}
+
+size_t hostport_format(const char *host, uint16_t port, char *out, size_t outsz)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    int n = snprintf(out, outsz, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
+
+    return n < 0 ? 0 : (size_t)n;
 }

@@ -231,7 +231,16 @@ struct xchg *fs_conn_begin(struct conn *c);
 
 /* fs_reply.c */
 void fs_respond(struct conn *c, const struct reply *r);
+/* A short HTML error page (only the head for HEAD requests) with the
+ * status, Allow when allow is not NULL, the header lines extra ("Name:
+ * value\r\n"...) when not NULL, and why, one sentence of our own (not
+ * escaped: no text from the request) saying why, when not NULL. */
+void fs_respond_page(struct conn *c, int status, const char *allow, const char *extra,
+                     const char *why);
+/* fs_respond_page without extra lines or a sentence. */
 void fs_respond_error(struct conn *c, int status, const char *allow);
+/* The sentence of a 403 for what the server's own permissions keep from it. */
+#define FS_WHY_UNREADABLE "The server's file permissions do not let it read this."
 void fs_log_exchange(struct conn *c);
 
 /* fs_body.c: sends what c->x holds. */
@@ -247,6 +256,10 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
  * entry beneath the root: PUT, MKCOL and DELETE. 409 a parent missing,
  * 403 refused or out of the root, 507 no space, 414, 413, 400, else 500. */
 int fs_change_status(int err);
+/* The sentence a page gives for such an error (NULL when none fits). */
+const char *fs_change_reason(int err);
+/* Answers such an error: fs_change_status's page with fs_change_reason. */
+void fs_respond_change_error(struct conn *c, int err);
 void fs_put_begin(struct conn *c, const struct http_request *req, const struct http_info *info,
                   const char *rel);
 /* PATCH with application/partial-upload to token's upload of rel. */
@@ -269,6 +282,10 @@ void fs_put_free(struct put **pp);
 bool fs_may_write(const struct conn *c, const char *rel);
 /* The Allow header for rel. */
 const char *fs_allow(const struct conn *c, const char *rel);
+/* Why fs_may_write said no, in a sentence: uploads off, or no right. */
+const char *fs_write_refusal(const struct conn *c);
+/* The 405 for a change fs_may_write refuses, with Allow and the reason. */
+void fs_respond_no_write(struct conn *c, const char *rel);
 void fs_dav_mkcol(struct conn *c, const char *rel);
 /* trailing_slash: the target ended in "/", so it must name a directory. */
 void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash);

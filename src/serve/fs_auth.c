@@ -601,19 +601,7 @@ void fs_auth_cancel(struct conn *c)
 /* Answers status with the extra header lines and a short page saying text. */
 static enum fs_auth_gate answer(struct conn *c, int status, const char *extra, const char *text)
 {
-    char body[400];
-    int n = snprintf(body, sizeof body,
-                     "<!DOCTYPE html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n<p>%s</p>\n", status,
-                     http_reason(status), status, http_reason(status), text);
-    struct reply r = {.status = status,
-                      .type = "text/html; charset=utf-8",
-                      .has_length = true,
-                      .length = (uint64_t)n,
-                      .extra = extra};
-
-    fs_respond(c, &r);
-    if (c->state == CS_SEND && !c->x->head_only && buf_append(&c->x->out, body, (size_t)n) < 0)
-        fs_conn_set_state(c, CS_CLOSE);
+    fs_respond_page(c, status, NULL, extra, text);
     return FS_GATE_ANSWERED;
 }
 

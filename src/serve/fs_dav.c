@@ -29,6 +29,18 @@ const char *fs_allow(const struct conn *c, const char *rel)
     return fs_may_write(c, rel) ? "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL" : "GET, HEAD, OPTIONS";
 }
 
+const char *fs_write_refusal(const struct conn *c)
+{
+    if (!c->w->srv->opt.upload)
+        return "This server takes no uploads or changes: it was started without --upload.";
+    return "This account may not write here.";
+}
+
+void fs_respond_no_write(struct conn *c, const char *rel)
+{
+    fs_respond_page(c, 405, fs_allow(c, rel), NULL, fs_write_refusal(c));
+}
+
 /* True when the request carries a body (MKCOL bodies are not understood). */
 static bool has_body(const struct xchg *x)
 {
@@ -53,20 +65,22 @@ void fs_dav_mkcol(struct conn *c, const char *rel)
         return;
     }
     if (strcmp(rel, ".") == 0) {
-        fs_respond_error(c, 405, fs_allow(c, rel));
+        fs_respond_page(c, 405, fs_allow(c, rel), NULL,
+                        "MKCOL makes a new folder; this one exists.");
         return;
     }
     int dirfd = open_parent(c, rel, &name);
     if (dirfd < 0) {
-        fs_respond_error(c, fs_change_status(dirfd), NULL);
+        fs_respond_change_error(c, dirfd);
         return;
     }
     int rc = mkdirat(dirfd, name, 0755) < 0 ? -errno : 0;
     close(dirfd);
     if (rc == -EEXIST)
-        fs_respond_error(c, 405, fs_allow(c, rel));
+        fs_respond_page(c, 405, fs_allow(c, rel), NULL,
+                        "MKCOL makes a new folder; this name exists.");
     else if (rc < 0)
-        fs_respond_error(c, fs_change_status(rc), NULL);
+        fs_respond_change_error(c, rc);
     else
         fs_respond(c, &(struct reply){.status = 201, .has_length = true});
 }
@@ -77,13 +91,15 @@ void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
     struct stat st;
 
     if (strcmp(rel, ".") == 0) {
-        fs_respond_error(c, 403, NULL); /* the root stays */
+        fs_respond_page(c, 403, NULL, NULL, "The served folder itself cannot be deleted.");
         return;
     }
     int dirfd = open_parent(c, rel, &name);
     if (dirfd < 0) {
-        int status = fs_change_status(dirfd);
-        fs_respond_error(c, status == 409 ? 404 : status, NULL);
+        if (fs_change_status(dirfd) == 409)
+            fs_respond_error(c, 404, NULL);
+        else
+            fs_respond_change_error(c, dirfd);
         return;
     }
     int rc = 0;
@@ -99,7 +115,8 @@ void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
     else if (rc == -ENOENT || rc == -ENOTDIR)
         fs_respond_error(c, 404, NULL);
     else if (rc == -ENOTEMPTY || rc == -EEXIST || rc == -EISDIR)
-        fs_respond_error(c, 409, NULL); /* a directory with something in it */
+        fs_respond_page(c, 409, NULL, NULL,
+                        "This folder is not empty: delete what it holds first.");
     else
-        fs_respond_error(c, fs_change_status(rc), NULL);
+        fs_respond_change_error(c, rc);
 }

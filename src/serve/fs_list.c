@@ -85,7 +85,8 @@ void fs_list_serve(struct conn *c, int dirfd, const struct listing_page *p)
         listing_snap_get(&c->w->listings, s->rootfd, dirfd, p->rel, s->opt.hidden, p->order, &snap);
     if (rc < 0) {
         close(dirfd);
-        fs_respond_error(c, rc == -EACCES ? 403 : 500, NULL);
+        fs_respond_page(c, rc == -EACCES ? 403 : 500, NULL, NULL,
+                        rc == -EACCES ? FS_WHY_UNREADABLE : NULL);
         return;
     }
     struct fs_list *l = calloc(1, sizeof *l);
@@ -110,7 +111,8 @@ void fs_list_serve(struct conn *c, int dirfd, const struct listing_page *p)
         free(l);
         free(page);
         close(dirfd);
-        fs_respond_error(c, rc == -EACCES ? 403 : 500, NULL);
+        fs_respond_page(c, rc == -EACCES ? 403 : 500, NULL, NULL,
+                        rc == -EACCES ? FS_WHY_UNREADABLE : NULL);
         return;
     }
     if (!l->chunked)

@@ -104,6 +104,38 @@ int fs_change_status(int err)
     }
 }
 
+const char *fs_change_reason(int err)
+{
+    switch (err) {
+    case -ENOENT:
+        return "The folder this would go in does not exist: create it first.";
+    case -ENOTDIR:
+        return "A part of this path is a file, not a folder.";
+    case -EISDIR:
+        return "This name is a folder, which a file cannot replace.";
+    case -EXDEV:
+    case -ELOOP:
+        return "This path leads outside the served folder.";
+    case -EACCES:
+    case -EPERM:
+        return "This account, or the served folder's permissions, may not change this.";
+    case -EROFS:
+        return "The served folder is on a read-only file system.";
+    case -EBUSY:
+        return "Another upload is writing this file.";
+    case -ENOSPC:
+    case -EDQUOT:
+        return "The server has no room left for this.";
+    default:
+        return NULL;
+    }
+}
+
+void fs_respond_change_error(struct conn *c, int err)
+{
+    fs_respond_page(c, fs_change_status(err), NULL, NULL, fs_change_reason(err));
+}
+
 /* The sha-256 the field name of req gives: 1 with out set, 0 when there
  * is none, -EINVAL when one is malformed or two disagree. */
 static int field_digest(const struct http_request *req, const char *name, unsigned char *out)
@@ -297,7 +329,7 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
     const char *name;
     int dirfd = fs_auth_open_parent(s, c->x->user, rel, AUTH_WRITE, &name);
     if (dirfd < 0) {
-        fs_respond_error(c, fs_change_status(dirfd), NULL);
+        fs_respond_change_error(c, dirfd);
         return;
     }
     int rc = fs_rup_create(s->rup, &st, rr->content_length, p->token);
@@ -308,7 +340,7 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
     }
     if (rc < 0) {
         close(dirfd);
-        fs_respond_error(c, fs_change_status(rc), NULL);
+        fs_respond_change_error(c, rc);
         return;
     }
     p->rup = s->rup;
@@ -319,7 +351,10 @@ static void begin_resumable(struct conn *c, const struct http_request *req,
         rc = -EBUSY;
     if (rc < 0) {
         p->discard = true;
-        fs_respond_error(c, rc == -EBUSY ? 503 : fs_change_status(rc), NULL);
+        if (rc == -EBUSY)
+            fs_respond_error(c, 503, NULL);
+        else
+            fs_respond_change_error(c, rc);
         return;
     }
     snprintf(p->upload_url, sizeof p->upload_url, "%s?upload=%s", p->location, p->token);
@@ -458,7 +493,8 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
         return;
     }
     if (req->method != HTTP_PUT) {
-        fs_respond_error(c, 405, fs_allow(c, rel));
+        fs_respond_page(c, 405, fs_allow(c, rel), NULL,
+                        "POST here only creates a resumable upload; send the file with PUT.");
         return;
     }
     if (x->body.framing == FATE_LENGTH && x->body.length > s->opt.max_upload) {
@@ -483,7 +519,7 @@ void fs_put_begin(struct conn *c, const struct http_request *req, const struct h
     int dirfd = fs_auth_open_parent(s, x->user, rel, AUTH_WRITE, &name);
     int rc = dirfd < 0 ? dirfd : upload_begin_at(dirfd, name, &p->up);
     if (rc < 0) {
-        fs_respond_error(c, fs_change_status(rc), NULL);
+        fs_respond_change_error(c, rc);
         return;
     }
     follow(c, p, 0);
@@ -540,7 +576,7 @@ static int finish_resumable(struct conn *c)
          * again: they reach the disk first. (At the end, the commit's sync
          * then has only the last part to write.) */
         if (fsync(upload_fd(p->up)) < 0) {
-            fs_respond_error(c, fs_change_status(-errno), NULL);
+            fs_respond_change_error(c, -errno);
             return 0;
         }
         fs_rup_limit(s->rup, &p->st, limit, sizeof limit);
@@ -580,7 +616,7 @@ static int finish_resumable(struct conn *c)
     p->up = NULL;
     fs_rup_unlock(p->slot);
     if (rc < 0) {
-        fs_respond_error(c, fs_change_status(rc), NULL);
+        fs_respond_change_error(c, rc);
         return 0;
     }
     snprintf(extra, sizeof extra, "Upload-Complete: ?1\r\nUpload-Offset: %lld\r\n", (long long)size);
@@ -624,7 +660,7 @@ static void put_finish(struct conn *c, int err)
         p->up = NULL;
     }
     if (err != 0) {
-        fs_respond_error(c, fs_change_status(err), NULL);
+        fs_respond_change_error(c, err);
     } else if (created) {
         fs_respond(c, &(struct reply){.status = 201,
                                       .has_length = true,

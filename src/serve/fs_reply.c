@@ -77,21 +77,31 @@ void fs_respond(struct conn *c, const struct reply *r)
     fs_conn_set_state(c, CS_SEND);
 }
 
-/* A short HTML error page; only the head for HEAD requests. */
-void fs_respond_error(struct conn *c, int status, const char *allow)
+void fs_respond_page(struct conn *c, int status, const char *allow, const char *extra,
+                     const char *why)
 {
-    char body[160];
-    int n = snprintf(body, sizeof body, "<!DOCTYPE html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n",
-                     status, http_reason(status), status, http_reason(status));
+    char body[512];
+    int n =
+        snprintf(body, sizeof body, "<!DOCTYPE html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n%s%s%s",
+                 status, http_reason(status), status, http_reason(status), why != NULL ? "<p>" : "",
+                 why != NULL ? why : "", why != NULL ? "</p>\n" : "");
+    if (n < 0 || (size_t)n >= sizeof body)
+        n = 0; /* the sentences are ours and short: not reached */
     struct reply r = {.status = status,
                       .type = "text/html; charset=utf-8",
                       .has_length = true,
                       .length = (uint64_t)n,
-                      .allow = allow};
+                      .allow = allow,
+                      .extra = extra};
 
     fs_respond(c, &r);
     if (c->state == CS_SEND && !c->x->head_only && buf_append(&c->x->out, body, (size_t)n) < 0)
         fs_conn_set_state(c, CS_CLOSE);
+}
+
+void fs_respond_error(struct conn *c, int status, const char *allow)
+{
+    fs_respond_page(c, status, allow, NULL, NULL);
 }
 
 /* Appends bytes for a log line, with quotes, backslashes and control bytes

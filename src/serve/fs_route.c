@@ -215,6 +215,12 @@ static int status_for_open_error(int err)
     }
 }
 
+/* The sentence for a status target_path gave. */
+static const char *target_why(int status)
+{
+    return status == 403 ? "This path leads above the served folder." : NULL;
+}
+
 /* The request target as a normalised path beneath the root (rel, at least
  * PATH_MAX_LEN + 16 bytes). Returns 0, or the status to answer with. */
 static int target_path(struct conn *c, const struct http_request *req, char *rel, unsigned *flags)
@@ -245,12 +251,13 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
 
     int status = target_path(c, req, rel, &flags);
     if (status != 0) {
-        fs_respond_error(c, status, NULL);
+        fs_respond_page(c, status, NULL, NULL, target_why(status));
         return;
     }
     int fd = fsx_open_beneath(s->rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
-        fs_respond_error(c, status_for_open_error(fd), NULL);
+        int st_open = status_for_open_error(fd);
+        fs_respond_page(c, st_open, NULL, NULL, st_open == 403 ? FS_WHY_UNREADABLE : NULL);
         return;
     }
     if (fstat(fd, &st) < 0) {
@@ -260,7 +267,9 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
     }
     if (!fs_auth_may_fd(s, c->x->user, rel, fd, AUTH_READ)) {
         close(fd);
-        fs_respond_error(c, 403, NULL); /* a link to what the rights do not cover */
+        fs_respond_page(
+            c, 403, NULL, NULL,
+            "This account may not read here."); /* a link to what the rights do not cover */
         return;
     }
     if (S_ISREG(st.st_mode) && !(flags & PATH_TRAILING_SLASH)) {
@@ -333,7 +342,7 @@ static void change_path(struct conn *c, const struct http_request *req,
     int status = target_path(c, req, rel, &flags);
     if (req->method == HTTP_OPTIONS) {
         if (status != 0)
-            fs_respond_error(c, status, NULL);
+            fs_respond_page(c, status, NULL, NULL, target_why(status));
         else if (c->w->srv->rup != NULL && fs_may_write(c, rel))
             fs_rup_options(c, rel); /* says resumable uploads are taken here */
         else
@@ -341,19 +350,24 @@ static void change_path(struct conn *c, const struct http_request *req,
         return;
     }
     if (status == 0 && !fs_may_write(c, rel)) {
-        fs_respond_error(c, 405, fs_allow(c, rel));
+        fs_respond_no_write(c, rel);
         return;
     }
     bool put = req->method == HTTP_PUT || req->method == HTTP_POST;
     /* A name ending in '/' is a directory, which a body cannot replace: a
      * conflict with the state of the tree (RFC 9110 §15.5.10), as nginx
      * answers and as fs_put answers a PUT onto an existing directory. */
-    if (status == 0 && put && (flags & PATH_TRAILING_SLASH))
-        status = 409;
-    if (status == 404)
-        status = 403; /* a hidden name: not ours to change */
+    if (status == 0 && put && (flags & PATH_TRAILING_SLASH)) {
+        fs_respond_page(c, 409, NULL, NULL,
+                        "This URL names a folder (it ends in /): add the file's name to it.");
+        return;
+    }
+    if (status == 404) {
+        fs_respond_page(c, 403, NULL, NULL, "Hidden and reserved names cannot be changed.");
+        return;
+    }
     if (status != 0) {
-        fs_respond_error(c, status, NULL);
+        fs_respond_page(c, status, NULL, NULL, target_why(status));
         return;
     }
     if (put)
@@ -375,13 +389,13 @@ static void upload_resource(struct conn *c, const struct http_request *req, cons
     if (status == 0 && (flags & PATH_TRAILING_SLASH))
         status = 404;
     if (status != 0) {
-        fs_respond_error(c, status, NULL);
+        fs_respond_page(c, status, NULL, NULL, target_why(status));
         return;
     }
     if (c->w->srv->opt.auth != NULL && fs_auth_gate(c, req, rel, AUTH_WRITE) != FS_GATE_PASS)
         return;
     if (!fs_may_write(c, rel)) {
-        fs_respond_error(c, 405, fs_allow(c, rel));
+        fs_respond_no_write(c, rel);
         return;
     }
     if (c->w->srv->opt.auth != NULL) {
@@ -390,7 +404,7 @@ static void upload_resource(struct conn *c, const struct http_request *req, cons
         const char *name;
         int dirfd = fs_auth_open_parent(c->w->srv, c->x->user, rel, AUTH_WRITE, &name);
         if (dirfd == -EACCES) {
-            fs_respond_error(c, 403, NULL);
+            fs_respond_page(c, 403, NULL, NULL, "This account may not write here.");
             return;
         }
         if (dirfd >= 0)
@@ -410,7 +424,8 @@ static void upload_resource(struct conn *c, const struct http_request *req, cons
         fs_respond(c, &(struct reply){.status = 204, .allow = "HEAD, PATCH, DELETE, OPTIONS"});
         return;
     default:
-        fs_respond_error(c, 405, "HEAD, PATCH, DELETE, OPTIONS");
+        fs_respond_page(c, 405, "HEAD, PATCH, DELETE, OPTIONS", NULL,
+                        "An upload takes HEAD, PATCH, DELETE and OPTIONS only.");
         return;
     }
 }
@@ -462,5 +477,5 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
         change_path(c, req, info);
         return;
     }
-    fs_respond_error(c, 405, fs_allow(c, "."));
+    fs_respond_page(c, 405, fs_allow(c, "."), NULL, "This server does not take this method.");
 }

@@ -304,7 +304,7 @@ static int open_socket(struct udp_peer *p, void (*ready)(const char *), const ch
 
     if (o->listen) {
         p->fd = sock_bind(o->bind, o->port, SOCK_DGRAM, 0, &ss);
-        *what = "cannot bind";
+        *what = SOCK_WHAT_LISTEN;
     } else {
         p->fd = sock_connect(o->host, o->peer_port, SOCK_DGRAM, 1000, &ss);
         *what = "cannot reach";

@@ -158,12 +158,50 @@ static void test_every_port(void **state)
     }
 }
 
+/* hostport_format: brackets exactly around a host with a colon, and a
+ * buffer too small is cut, NUL-terminated, with the length it needed. */
+struct fmt_case {
+    const char *name;
+    const char *host;
+    uint16_t port;
+    size_t outsz;
+    const char *want;
+    size_t need;
+};
+
+/* clang-format off */
+static const struct fmt_case fmt_cases[] = {
+    {"IPv4", "127.0.0.1", 8080, 64, "127.0.0.1:8080", 14},
+    {"IPv6 loopback", "::1", 8080, 64, "[::1]:8080", 10},
+    {"IPv6 full", "2001:db8::1", 443, 64, "[2001:db8::1]:443", 17},
+    {"name", "example.org", 80, 64, "example.org:80", 14},
+    {"highest port", "h", 65535, 64, "h:65535", 7},
+    {"cut short", "::1", 8080, 5, "[::1", 10},
+    {"one byte", "h", 1, 1, "", 3},
+};
+/* clang-format on */
+
+static void test_format(void **state)
+{
+    const struct fmt_case *c = *state;
+    char out[64];
+
+    memset(out, 0x5a, sizeof out);
+    size_t need = hostport_format(c->host, c->port, out, c->outsz);
+    if (strcmp(out, c->want) != 0 || need != c->need)
+        fail_msg("%s: \"%s\" (%zu), want \"%s\" (%zu)", c->name, out, need, c->want, c->need);
+    for (size_t i = c->outsz; i < sizeof out; i++)
+        if (out[i] != 0x5a)
+            fail_msg("%s: byte %zu past the buffer was written", c->name, i);
+}
+
 int main(void)
 {
     static struct unit_list l;
 
     UNIT_ADD_ROWS(&l, cases, test_parse);
     UNIT_ADD_ROWS(&l, size_cases, test_size);
+    UNIT_ADD_ROWS(&l, fmt_cases, test_format);
     unit_add(&l, "every port from 1 to 65535", test_every_port, NULL);
     return unit_run("hostport", &l);
 }
