@@ -46,6 +46,7 @@ complete -c ferry -n '__fish_seen_subcommand_from serve' -s V -l version
 complete -c ferry -n '__fish_seen_subcommand_from get' -s o -l output -r -F
 complete -c ferry -n '__fish_seen_subcommand_from get' -s O -l dir -r -F
 complete -c ferry -n '__fish_seen_subcommand_from get' -s J -l remote-name
+complete -c ferry -n '__fish_seen_subcommand_from get' -s r -l recursive
 complete -c ferry -n '__fish_seen_subcommand_from get' -s f -l force
 complete -c ferry -n '__fish_seen_subcommand_from get' -s c -l continue
 complete -c ferry -n '__fish_seen_subcommand_from get' -s i -l include
