@@ -1,26 +1,28 @@
 /* The digests of served files: the cache, the attribute, the thread. See
- * fs_digest.h. One mutex guards the queue, the jobs and the memory cache;
- * it is never held while a file is read. */
+ * fs_digest.h. One mutex guards the queue and the memory cache; it is
+ * never held while a file is read. */
 #include "serve/fs_digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ioprio.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "serve/fs.h"
+#include "core/clock.h"
 #include "core/hash.h"
-#include "net/mbox.h"
 
-#define INLINE_MAX (1u << 20) /* hashed on the loop: about half a millisecond with SHA-NI */
-#define QUEUE 16              /* files being hashed or waiting for the thread */
-#define WAITERS 8             /* requests of one worker waiting for one file */
-#define CACHE 1024            /* remembered digests, direct-mapped by inode */
+#define QUEUE 64        /* files waiting for the thread */
+#define CACHE 1024      /* remembered digests, direct-mapped by inode */
+#define STEP (1u << 20) /* the thread reads this much at a time */
+#define NAP_MS 50       /* the longest sleep between two looks at stopping */
 
 struct entry {
     uint64_t dev;
@@ -29,33 +31,20 @@ struct entry {
     bool used;
 };
 
-struct fs_digest_port;
-
-struct fs_digest_job {
-    struct fs_digest_job *next; /* on the queue, a port's done list, or the free list */
-    struct fs_digest_port *port;
+struct job {
     int fd; /* a duplicate of the file's descriptor, closed by the thread */
     uint64_t dev;
     struct digest_stamp st;
-    unsigned char sha[DIGEST_SHA256_LEN];
-    bool ok;
-    size_t nc;                /* 0: free */
-    struct conn *c[WAITERS];  /* NULL: that request stopped waiting */
-};
-
-struct fs_digest_port {
-    struct mbox mb;
-    struct fs_digest *d;
-    struct fs_digest_job *done;
 };
 
 struct fs_digest {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
-    atomic_bool stopping; /* also ends a file being hashed */
-    struct fs_digest_job jobs[QUEUE];
-    struct fs_digest_job *free_jobs, *queue, *queue_tail;
+    atomic_bool stopping;    /* also ends a file being hashed */
+    unsigned rate_mib;       /* 0: no limit */
+    struct job queue[QUEUE]; /* a ring: head, then n jobs */
+    size_t head, n;
     struct entry cache[CACHE];
 };
 
@@ -120,69 +109,135 @@ static void store(struct fs_digest *d, int fd, uint64_t dev, const struct digest
     pthread_mutex_unlock(&d->mu);
 }
 
+/* Whether the file open at fd is still the version (dev, st). */
+static bool still(int fd, uint64_t dev, const struct digest_stamp *st)
+{
+    struct stat now;
+
+    if (fstat(fd, &now) < 0)
+        return false;
+    struct digest_stamp s = stamp_of(&now);
+    return same_version(dev, st, (uint64_t)now.st_dev, &s);
+}
+
 /* ---- the thread ------------------------------------------------------------ */
 
-/* Hashes j's file, unless the cache already has it (a job of another
- * worker for the same version went first). The version must still be the
- * one stamped when the hashing ends, or the digest describes nothing. */
-static void hash_job(struct fs_digest *d, struct fs_digest_job *j)
+/* Sleeps ms milliseconds, in naps, unless the server stops. */
+static void nap(struct fs_digest *d, int64_t ms)
 {
-    struct stat after;
+    while (ms > 0 && !atomic_load(&d->stopping)) {
+        int64_t step = ms < NAP_MS ? ms : NAP_MS;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+/* Hashes the file at fd from its start, reading at most d->rate_mib MiB a
+ * second. 0 with out set and *size the bytes hashed, or -errno. */
+static int hash_slowly(struct fs_digest *d, int fd, unsigned char *buf,
+                       unsigned char out[DIGEST_SHA256_LEN], uint64_t *size)
+{
+    struct hash *h = hash_new();
+    int64_t t0 = clock_ms();
+    uint64_t off = 0;
+
+    if (h == NULL)
+        return -ENOMEM;
+    for (;;) {
+        if (atomic_load(&d->stopping)) {
+            hash_free(h);
+            return -ECANCELED;
+        }
+        ssize_t n = pread(fd, buf, STEP, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = -errno;
+            hash_free(h);
+            return err;
+        }
+        if (n == 0)
+            break;
+        hash_update(h, buf, (size_t)n);
+        off += (uint64_t)n;
+        if (d->rate_mib > 0) /* where the rate says we may be by now */
+            nap(d, (int64_t)(off * 1000 / ((uint64_t)d->rate_mib << 20)) - (clock_ms() - t0));
+    }
+    hash_final(h, out);
+    *size = off;
+    return 0;
+}
+
+/* Hashes j's file, unless the cache already has it. The version must still
+ * be the one stamped when the hashing ends, or the digest describes
+ * nothing. */
+static void hash_job(struct fs_digest *d, struct job *j, unsigned char *buf)
+{
+    unsigned char sha[DIGEST_SHA256_LEN];
     uint64_t size = 0;
 
     pthread_mutex_lock(&d->mu);
-    j->ok = cache_get(d, j->dev, &j->st, j->sha);
+    bool known = cache_get(d, j->dev, &j->st, sha);
     pthread_mutex_unlock(&d->mu);
-    if (!j->ok && hash_sha256_fd(j->fd, j->sha, &size, &d->stopping) == 0 && size == j->st.size &&
-        fstat(j->fd, &after) == 0) {
-        struct digest_stamp now = stamp_of(&after);
-        j->ok = same_version(j->dev, &j->st, (uint64_t)after.st_dev, &now);
-        if (j->ok)
-            store(d, j->fd, j->dev, &j->st, j->sha);
-    }
+    if (!known && hash_slowly(d, j->fd, buf, sha, &size) == 0 && size == j->st.size &&
+        still(j->fd, j->dev, &j->st))
+        store(d, j->fd, j->dev, &j->st, sha);
     close(j->fd);
-    j->fd = -1;
+}
+
+/* The thread yields to everything else: the lowest CPU priority and the
+ * idle I/O class (best effort: refused, it still keeps its rate). */
+static void lower_priority(void)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+
+    if (setpriority(PRIO_PROCESS, (id_t)tid, 19) < 0) {
+        /* not allowed: the rate still bounds it */
+    }
+    if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0)) <
+        0) {
+        /* likewise */
+    }
 }
 
 static void *digest_thread(void *arg)
 {
     struct fs_digest *d = arg;
+    unsigned char *buf = malloc(STEP);
 
+    lower_priority();
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        while (!d->stopping && d->queue == NULL)
+        while (!d->stopping && d->n == 0)
             pthread_cond_wait(&d->cv, &d->mu);
         if (d->stopping)
             break;
-        struct fs_digest_job *j = d->queue;
-        d->queue = j->next;
-        if (d->queue == NULL)
-            d->queue_tail = NULL;
+        struct job j = d->queue[d->head];
+        /* The job stays queued while it is hashed, so it is not queued twice. */
         pthread_mutex_unlock(&d->mu);
-        hash_job(d, j);
+        if (buf != NULL)
+            hash_job(d, &j, buf);
+        else
+            close(j.fd);
         pthread_mutex_lock(&d->mu);
-        struct fs_digest_port *p = j->port;
-        j->next = p->done;
-        p->done = j;
-        mbox_post(&p->mb);
+        d->head = (d->head + 1) % QUEUE;
+        d->n--;
     }
     pthread_mutex_unlock(&d->mu);
+    free(buf);
     return NULL;
 }
 
-int fs_digest_start(struct fs_digest **out)
+int fs_digest_start(unsigned rate_mib, struct fs_digest **out)
 {
     struct fs_digest *d = calloc(1, sizeof *d);
 
     if (d == NULL)
         return -ENOMEM;
+    d->rate_mib = rate_mib;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
-    for (int i = QUEUE - 1; i >= 0; i--) {
-        d->jobs[i].fd = -1;
-        d->jobs[i].next = d->free_jobs;
-        d->free_jobs = &d->jobs[i];
-    }
     int rc = pthread_create(&d->thread, NULL, digest_thread, d);
     if (rc != 0) {
         pthread_cond_destroy(&d->cv);
@@ -203,194 +258,81 @@ void fs_digest_stop(struct fs_digest *d)
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->thread, NULL);
-    for (int i = 0; i < QUEUE; i++)
-        if (d->jobs[i].fd >= 0)
-            close(d->jobs[i].fd); /* queued, never hashed */
+    for (size_t i = 0; i < d->n; i++)
+        close(d->queue[(d->head + i) % QUEUE].fd); /* queued, never hashed */
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
     free(d);
 }
 
-/* ---- results back on the worker ---------------------------------------------- */
-
-static void port_cb(struct mbox *m)
-{
-    struct fs_digest_port *p = container_of(m, struct fs_digest_port, mb);
-    struct fs_digest *d = p->d;
-
-    pthread_mutex_lock(&d->mu);
-    struct fs_digest_job *j = p->done;
-    p->done = NULL;
-    pthread_mutex_unlock(&d->mu);
-    while (j != NULL) {
-        struct conn *cs[WAITERS];
-        pthread_mutex_lock(&d->mu);
-        struct fs_digest_job *next = j->next;
-        size_t nc = j->nc;
-        bool ok = j->ok;
-        struct digest_stamp st = j->st;
-        uint64_t dev = j->dev;
-        unsigned char sha[DIGEST_SHA256_LEN];
-        memcpy(sha, j->sha, sizeof sha);
-        memcpy(cs, j->c, nc * sizeof cs[0]);
-        j->nc = 0;
-        j->next = d->free_jobs;
-        d->free_jobs = j;
-        pthread_mutex_unlock(&d->mu);
-        /* Every waiter is told before any runs: a drive may close another
-         * waiter, whose cancel must then find nothing. */
-        for (size_t i = 0; i < nc; i++) {
-            if (cs[i] == NULL)
-                continue;
-            struct xchg *x = cs[i]->x;
-            x->dg = ok ? FS_DG_HAVE : FS_DG_GAVE_UP;
-            x->dg_dev = dev;
-            x->dg_st = st;
-            memcpy(x->dg_sha, sha, sizeof sha);
-        }
-        for (size_t i = 0; i < nc; i++)
-            if (cs[i] != NULL)
-                fs_conn_drive(cs[i]);
-        j = next;
-    }
-}
-
-int fs_digest_port_open(struct fs_digest *d, struct worker *w)
-{
-    struct fs_digest_port *p = calloc(1, sizeof *p);
-
-    if (p == NULL)
-        return -ENOMEM;
-    p->d = d;
-    int rc = mbox_open(&p->mb, w->loop, port_cb);
-    if (rc < 0) {
-        free(p);
-        return rc;
-    }
-    w->digest_port = p;
-    return 0;
-}
-
-void fs_digest_port_close(struct worker *w)
-{
-    struct fs_digest_port *p = w->digest_port;
-
-    if (p == NULL)
-        return;
-    w->digest_port = NULL;
-    mbox_close(&p->mb);
-    free(p);
-}
-
 /* ---- on the loop ------------------------------------------------------------- */
 
-void fs_digest_cancel(struct conn *c)
+void fs_digest_queue(struct fs_digest *d, int fd, const struct stat *st)
 {
-    struct fs_digest *d = c->w->srv->digest;
+    struct digest_stamp want = stamp_of(st);
+    uint64_t dev = (uint64_t)st->st_dev;
 
-    if (d == NULL || c->x == NULL || c->x->dg != FS_DG_WAIT)
+    if (d == NULL)
         return;
     pthread_mutex_lock(&d->mu);
-    for (int i = 0; i < QUEUE; i++)
-        for (size_t k = 0; k < d->jobs[i].nc; k++)
-            if (d->jobs[i].c[k] == c)
-                d->jobs[i].c[k] = NULL;
-    pthread_mutex_unlock(&d->mu);
-    c->x->dg = FS_DG_GAVE_UP;
-}
-
-/* c waits for its digest in CS_DIGEST, off the socket (level-triggered
- * input would spin), under the head deadline. */
-static enum fs_digest_get wait_for(struct conn *c)
-{
-    int64_t limit = c->w->loop->now + c->w->srv->opt.head_timeout_ms;
-
-    c->x->dg = FS_DG_WAIT;
-    fs_conn_set_state(c, CS_DIGEST);
-    ev_io_stop(c->w->loop, &c->io);
-    if (c->sc.deadline == 0 || c->sc.deadline > limit)
-        c->sc.deadline = limit;
-    return FS_DIGEST_WAIT;
-}
-
-/* Queues the file for the thread, or joins the job of this worker already
- * hashing the same version. FS_DIGEST_NONE when the queue is full. */
-static enum fs_digest_get queue_job(struct fs_digest *d, struct conn *c, int fd, uint64_t dev,
-                                    const struct digest_stamp *st)
-{
-    struct fs_digest_port *p = c->w->digest_port;
-
-    if (p == NULL)
-        return FS_DIGEST_NONE;
-    pthread_mutex_lock(&d->mu);
-    for (int i = 0; i < QUEUE; i++) {
-        struct fs_digest_job *j = &d->jobs[i];
-        if (j->nc > 0 && j->nc < WAITERS && j->port == p && same_version(j->dev, &j->st, dev, st)) {
-            j->c[j->nc++] = c;
-            pthread_mutex_unlock(&d->mu);
-            return wait_for(c);
-        }
+    for (size_t i = 0; i < d->n; i++) {
+        struct job *j = &d->queue[(d->head + i) % QUEUE];
+        if (same_version(j->dev, &j->st, dev, &want))
+            goto out;
     }
-    struct fs_digest_job *j = d->free_jobs;
-    int dfd = j != NULL ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (dfd < 0) {
-        pthread_mutex_unlock(&d->mu);
-        return FS_DIGEST_NONE;
-    }
-    d->free_jobs = j->next;
-    j->next = NULL;
-    j->port = p;
-    j->fd = dfd;
-    j->dev = dev;
-    j->st = *st;
-    j->ok = false;
-    j->c[0] = c;
-    j->nc = 1;
-    if (d->queue_tail != NULL)
-        d->queue_tail->next = j;
-    else
-        d->queue = j;
-    d->queue_tail = j;
+    if (d->n == QUEUE)
+        goto out; /* a later request queues it again */
+    int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dfd < 0)
+        goto out;
+    d->queue[(d->head + d->n) % QUEUE] = (struct job){.fd = dfd, .dev = dev, .st = want};
+    d->n++;
     pthread_cond_signal(&d->cv);
+out:
     pthread_mutex_unlock(&d->mu);
-    return wait_for(c);
 }
 
-enum fs_digest_get fs_digest_get(struct conn *c, int fd, const struct stat *st,
-                                 unsigned char out[DIGEST_SHA256_LEN])
+bool fs_digest_known(struct fs_digest *d, int fd, const struct stat *st,
+                     unsigned char out[DIGEST_SHA256_LEN])
 {
-    struct fs_digest *d = c->w->srv->digest;
-    struct xchg *x = c->x;
     struct digest_stamp want = stamp_of(st);
     uint64_t dev = (uint64_t)st->st_dev;
     char text[DIGEST_STAMP_MAX];
 
-    if (x->dg == FS_DG_HAVE && same_version(x->dg_dev, &x->dg_st, dev, &want)) {
-        memcpy(out, x->dg_sha, DIGEST_SHA256_LEN);
-        return FS_DIGEST_HAVE;
-    }
-    /* Gave up, or the file changed while it was hashed: no second wait. */
-    if (d == NULL || x->dg != FS_DG_NONE)
-        return FS_DIGEST_NONE;
+    if (d == NULL)
+        return false;
     pthread_mutex_lock(&d->mu);
     bool hit = cache_get(d, dev, &want, out);
     pthread_mutex_unlock(&d->mu);
     if (hit)
-        return FS_DIGEST_HAVE;
+        return true;
     ssize_t n = fgetxattr(fd, FS_DIGEST_XATTR, text, sizeof text);
     if (n > 0 && digest_stamp_parse(text, (size_t)n, &want, out) == 1) {
         pthread_mutex_lock(&d->mu);
         cache_put(d, dev, &want, out);
         pthread_mutex_unlock(&d->mu);
-        return FS_DIGEST_HAVE;
+        return true;
     }
-    if (want.size > INLINE_MAX)
-        return queue_job(d, c, fd, dev, &want);
+    if (want.size > FS_DIGEST_INLINE_MAX)
+        return false;
     uint64_t size = 0;
     if (hash_sha256_fd(fd, out, &size, NULL) < 0 || size != want.size)
-        return FS_DIGEST_NONE;
+        return false;
     store(d, fd, dev, &want, out);
-    return FS_DIGEST_HAVE;
+    return true;
+}
+
+bool fs_digest_store(struct fs_digest *d, int fd, const struct stat *st,
+                     const unsigned char sha[DIGEST_SHA256_LEN])
+{
+    struct digest_stamp s = stamp_of(st);
+    uint64_t dev = (uint64_t)st->st_dev;
+
+    if (!still(fd, dev, &s))
+        return false;
+    if (d != NULL)
+        store(d, fd, dev, &s, sha);
+    return true;
 }
 
 void fs_digest_remember(struct fs_digest *d, int fd, const unsigned char sha[DIGEST_SHA256_LEN])
