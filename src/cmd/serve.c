@@ -168,6 +168,8 @@ static void serve_usage(FILE *f)
             "                         Want-Repr-Digest asks; cached in user.ferry.sha256\n"
             "      --digest-rate MIB  the background hashing of files whose digest is not\n"
             "                         known reads at most MIB MiB/s (default 256; 0: no limit)\n"
+            "      --no-digest-scan   no background pass over the tree (nor watching it for\n"
+            "                         changes): only files asked for are hashed\n"
             "      --auth FILE        accounts and rights: lines user:HASH:RIGHTS made by\n"
             "                         ferry passwd; RIGHTS like rw:/incoming,ro:/ (longest\n"
             "                         prefix wins; no:/PREFIX refuses); user * is anyone\n"
@@ -217,6 +219,7 @@ enum {
     OPT_LOG_FORMAT,
     OPT_DIGEST,
     OPT_DIGEST_RATE,
+    OPT_NO_DIGEST_SCAN,
     OPT_UPLOAD_MAX_AGE,
     OPT_UPLOAD_MAX_UNFINISHED,
     OPT_UPLOAD_MAX_UNFINISHED_BYTES,
@@ -311,6 +314,7 @@ int cmd_serve(int argc, char **argv)
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
         {"digest", no_argument, NULL, OPT_DIGEST},
         {"digest-rate", required_argument, NULL, OPT_DIGEST_RATE},
+        {"no-digest-scan", no_argument, NULL, OPT_NO_DIGEST_SCAN},
         {"upload-max-age", required_argument, NULL, OPT_UPLOAD_MAX_AGE},
         {"upload-max-unfinished", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED},
         {"upload-max-unfinished-bytes", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED_BYTES},
@@ -379,6 +383,9 @@ int cmd_serve(int argc, char **argv)
             o.upload_max_age_s = v;
             break;
         }
+        case OPT_NO_DIGEST_SCAN:
+            o.digest_scan = false;
+            break;
         case OPT_DIGEST_RATE: {
             long v;
             if (cmd_parse_long(optarg, 0, 1000000, &v) < 0) {

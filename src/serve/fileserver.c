@@ -233,6 +233,7 @@ void fs_options_default(struct fs_options *o)
     o->upload_max_age_s = 86400;
     o->upload_max_unfinished = 32;
     o->digest_rate_mib = 256;
+    o->digest_scan = true;
 }
 
 static void server_free(struct fs_server *s)
@@ -339,7 +340,10 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
             fprintf(stderr, "ferry serve: no resumable uploads: cannot use %s: %s\n", FS_RUP_DIR,
                     strerror(-rc));
     }
-    rc = fs_digest_start(o->digest_rate_mib, &s->digest);
+    struct fs_digest_config dc = {.rate_mib = o->digest_rate_mib,
+                                  .rootfd = o->digest_scan ? s->rootfd : -1,
+                                  .hidden = o->hidden};
+    rc = fs_digest_start(&dc, &s->digest);
     if (rc < 0) {
         *what = "cannot start the digest thread";
         goto fail;

@@ -3,13 +3,17 @@
  * never held while a file is read. */
 #include "serve/fs_digest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/ioprio.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -17,12 +21,18 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/fsx.h"
 #include "core/hash.h"
+#include "serve/fs_rup.h"
 
 #define QUEUE 64        /* files waiting for the thread */
 #define CACHE 1024      /* remembered digests, direct-mapped by inode */
 #define STEP (1u << 20) /* the thread reads this much at a time */
 #define NAP_MS 50       /* the longest sleep between two looks at stopping */
+#define DEPTH 64        /* folders deep the pass goes */
+#define IDLE_MS 500     /* how often an idle thread looks for changes */
+#define REPORT_MS 10000 /* how often the first pass says how far it is */
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
 
 struct entry {
     uint64_t dev;
@@ -37,6 +47,23 @@ struct job {
     struct digest_stamp st;
 };
 
+/* The pass over the tree and the watches that follow it (the thread's
+ * alone). rel holds the path of the folder being read, beneath the root. */
+struct scan {
+    int rootfd; /* a duplicate; -1: no pass */
+    bool hidden;
+    int ino;           /* inotify; -1 without */
+    DIR *stack[DEPTH]; /* the folders being read, the root first */
+    size_t rel_len[DEPTH];
+    size_t depth;
+    char rel[PATH_MAX];
+    char **watched; /* by watch descriptor: the folder's path beneath the root */
+    size_t nwatched;
+    bool done; /* the first pass is over */
+    int64_t t0, reported;
+    uint64_t files, hashed, bytes;
+};
+
 struct fs_digest {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -46,6 +73,7 @@ struct fs_digest {
     struct job queue[QUEUE]; /* a ring: head, then n jobs */
     size_t head, n;
     struct entry cache[CACHE];
+    struct scan scan;
 };
 
 static struct digest_stamp stamp_of(const struct stat *st)
@@ -120,6 +148,27 @@ static bool still(int fd, uint64_t dev, const struct digest_stamp *st)
     return same_version(dev, st, (uint64_t)now.st_dev, &s);
 }
 
+/* The digest of the version (dev, st) of the file open at fd from the
+ * cache or the attribute: true with out set. Any thread. */
+static bool lookup(struct fs_digest *d, int fd, uint64_t dev, const struct digest_stamp *st,
+                   unsigned char *out)
+{
+    char text[DIGEST_STAMP_MAX];
+
+    pthread_mutex_lock(&d->mu);
+    bool hit = cache_get(d, dev, st, out);
+    pthread_mutex_unlock(&d->mu);
+    if (hit)
+        return true;
+    ssize_t n = fgetxattr(fd, FS_DIGEST_XATTR, text, sizeof text);
+    if (n <= 0 || digest_stamp_parse(text, (size_t)n, st, out) != 1)
+        return false;
+    pthread_mutex_lock(&d->mu);
+    cache_put(d, dev, st, out);
+    pthread_mutex_unlock(&d->mu);
+    return true;
+}
+
 /* ---- the thread ------------------------------------------------------------ */
 
 /* Sleeps ms milliseconds, in naps, unless the server stops. */
@@ -169,21 +218,249 @@ static int hash_slowly(struct fs_digest *d, int fd, unsigned char *buf,
     return 0;
 }
 
-/* Hashes j's file, unless the cache already has it. The version must still
- * be the one stamped when the hashing ends, or the digest describes
- * nothing. */
-static void hash_job(struct fs_digest *d, struct job *j, unsigned char *buf)
+/* Hashes the version (dev, st) of the file open at fd, unless its digest
+ * is known. The version must still be the one stamped when the hashing
+ * ends, or the digest describes nothing. True when it was hashed. */
+static bool hash_version(struct fs_digest *d, int fd, uint64_t dev, const struct digest_stamp *st,
+                         unsigned char *buf)
 {
     unsigned char sha[DIGEST_SHA256_LEN];
     uint64_t size = 0;
 
-    pthread_mutex_lock(&d->mu);
-    bool known = cache_get(d, j->dev, &j->st, sha);
-    pthread_mutex_unlock(&d->mu);
-    if (!known && hash_slowly(d, j->fd, buf, sha, &size) == 0 && size == j->st.size &&
-        still(j->fd, j->dev, &j->st))
-        store(d, j->fd, j->dev, &j->st, sha);
+    if (lookup(d, fd, dev, st, sha))
+        return false;
+    if (hash_slowly(d, fd, buf, sha, &size) == 0 && size == st->size && still(fd, dev, st)) {
+        store(d, fd, dev, st, sha);
+        return true;
+    }
+    return false;
+}
+
+static void hash_job(struct fs_digest *d, struct job *j, unsigned char *buf)
+{
+    hash_version(d, j->fd, j->dev, &j->st, buf);
     close(j->fd);
+}
+
+/* ---- the pass over the tree and its watches (the thread's) ------------------- */
+
+/* Whether the pass looks at the entry called name. */
+static bool scanned_name(const struct scan *sc, const char *name)
+{
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strcmp(name, FS_RUP_DIR) == 0)
+        return false;
+    return sc->hidden || name[0] != '.';
+}
+
+/* Hashes the entry name of the folder dirfd when it is a regular file
+ * whose digest is not known. */
+static void scan_file(struct fs_digest *d, int dirfd, const char *name, unsigned char *buf)
+{
+    struct scan *sc = &d->scan;
+    struct stat st;
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        struct digest_stamp s = stamp_of(&st);
+        sc->files++;
+        if (hash_version(d, fd, (uint64_t)st.st_dev, &s, buf)) {
+            sc->hashed++;
+            sc->bytes += s.size;
+        }
+    }
+    close(fd);
+}
+
+/* Watches the folder open at fd, whose path beneath the root is in
+ * sc->rel: inotify then names the files written, moved or linked in. */
+static void watch(struct scan *sc, int fd)
+{
+    char proc[64];
+
+    if (sc->ino < 0)
+        return;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    int wd = inotify_add_watch(sc->ino, proc, WATCH_MASK | IN_ONLYDIR);
+    if (wd < 0)
+        return; /* fs.inotify.max_user_watches: this folder is hashed once, not followed */
+    if ((size_t)wd >= sc->nwatched) {
+        size_t n = (size_t)wd * 2 + 16;
+        char **w = realloc(sc->watched, n * sizeof *w);
+        if (w == NULL)
+            return;
+        memset(w + sc->nwatched, 0, (n - sc->nwatched) * sizeof *w);
+        sc->watched = w;
+        sc->nwatched = n;
+    }
+    free(sc->watched[wd]);
+    sc->watched[wd] = strdup(sc->rel);
+}
+
+/* Opens the folder name of the folder dirfd, whose path beneath the root
+ * is the first plen bytes of sc->rel (the root itself when root is set),
+ * and starts reading it. */
+static void enter(struct scan *sc, int dirfd, const char *name, size_t plen, bool root)
+{
+    size_t len = plen;
+    size_t nl = strlen(name);
+
+    if (sc->depth == DEPTH || len + 1 + nl >= sizeof sc->rel)
+        return;
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    DIR *dir = fdopendir(fd);
+    if (dir == NULL) {
+        close(fd);
+        return;
+    }
+    if (!root) {
+        if (len > 0)
+            sc->rel[len++] = '/';
+        memcpy(sc->rel + len, name, nl);
+        len += nl;
+    }
+    sc->rel[len] = '\0';
+    sc->stack[sc->depth] = dir;
+    sc->rel_len[sc->depth] = len;
+    sc->depth++;
+    watch(sc, fd);
+}
+
+/* One step of the first pass: the next entry of the folder being read. */
+static void walk_step(struct fs_digest *d, unsigned char *buf)
+{
+    struct scan *sc = &d->scan;
+    DIR *dir = sc->stack[sc->depth - 1];
+    struct dirent *e = readdir(dir);
+
+    if (e == NULL) {
+        closedir(dir);
+        sc->depth--;
+        if (sc->depth > 0)
+            sc->rel[sc->rel_len[sc->depth - 1]] = '\0';
+        return;
+    }
+    if (!scanned_name(sc, e->d_name))
+        return;
+    if (e->d_type == DT_DIR)
+        enter(sc, dirfd(dir), e->d_name, sc->rel_len[sc->depth - 1], false);
+    else if (e->d_type == DT_REG || e->d_type == DT_UNKNOWN)
+        scan_file(d, dirfd(dir), e->d_name, buf);
+}
+
+/* The files inotify named: each hashed (a folder made or moved in is
+ * read like the first pass, unless that pass is still under way and
+ * finds it itself). False when there was nothing to read. */
+static bool changes(struct fs_digest *d, unsigned char *buf)
+{
+    struct scan *sc = &d->scan;
+    char path[PATH_MAX];
+    _Alignas(struct inotify_event) unsigned char ev[8192];
+
+    if (sc->ino < 0)
+        return false;
+    ssize_t n = read(sc->ino, ev, sizeof ev);
+    if (n <= 0)
+        return false;
+    for (ssize_t i = 0; i + (ssize_t)sizeof(struct inotify_event) <= n;) {
+        struct inotify_event *e = (struct inotify_event *)(void *)(ev + i);
+        i += (ssize_t)(sizeof *e + e->len);
+        if (e->wd < 0 || (size_t)e->wd >= sc->nwatched || sc->watched[e->wd] == NULL)
+            continue;
+        if (e->mask & IN_IGNORED) {
+            free(sc->watched[e->wd]);
+            sc->watched[e->wd] = NULL;
+            continue;
+        }
+        if (e->len == 0 || !scanned_name(sc, e->name))
+            continue;
+        const char *dir = sc->watched[e->wd];
+        int len = snprintf(path, sizeof path, "%s%s%s", dir, dir[0] ? "/" : "", e->name);
+        if (len < 0 || (size_t)len >= sizeof path)
+            continue;
+        if (e->mask & IN_ISDIR) {
+            if (sc->depth == 0 && (e->mask & (IN_CREATE | IN_MOVED_TO))) {
+                size_t dl = strlen(dir);
+                int pfd = fsx_open_beneath(sc->rootfd, dl > 0 ? dir : ".", O_RDONLY | O_DIRECTORY);
+                if (pfd >= 0) {
+                    memmove(sc->rel, dir, dl + 1);
+                    enter(sc, pfd, e->name, dl, false);
+                    close(pfd);
+                }
+            }
+            continue;
+        }
+        int fd = fsx_open_beneath(sc->rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        struct stat st;
+        if (fd < 0)
+            continue;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            struct digest_stamp s = stamp_of(&st);
+            hash_version(d, fd, (uint64_t)st.st_dev, &s, buf);
+        }
+        close(fd);
+    }
+    return true;
+}
+
+static void report(struct scan *sc, const char *what)
+{
+    fprintf(stderr, "ferry serve: digests, %s: %llu files, %llu hashed (%.1f MiB) in %.1f s\n",
+            what, (unsigned long long)sc->files, (unsigned long long)sc->hashed,
+            (double)sc->bytes / (1 << 20), (double)(clock_ms() - sc->t0) / 1000);
+    sc->reported = clock_ms();
+}
+
+/* One step of the tree's upkeep: the changes inotify reported, else the
+ * next entry of the first pass. False when there is nothing to do. */
+static bool scan_step(struct fs_digest *d, unsigned char *buf)
+{
+    struct scan *sc = &d->scan;
+
+    if (sc->rootfd < 0)
+        return false;
+    if (changes(d, buf))
+        return true;
+    if (sc->depth > 0) {
+        walk_step(d, buf);
+        if (!sc->done && sc->hashed > 0 && clock_ms() - sc->reported >= REPORT_MS)
+            report(sc, "first pass");
+        return true;
+    }
+    if (!sc->done) {
+        sc->done = true;
+        if (sc->hashed > 0)
+            report(sc, "first pass done");
+    }
+    return false;
+}
+
+static void scan_open(struct scan *sc, const struct fs_digest_config *cfg)
+{
+    sc->ino = -1;
+    sc->rootfd = cfg->rootfd >= 0 ? fcntl(cfg->rootfd, F_DUPFD_CLOEXEC, 0) : -1;
+    sc->hidden = cfg->hidden;
+    if (sc->rootfd < 0)
+        return;
+    sc->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    sc->t0 = sc->reported = clock_ms();
+    enter(sc, sc->rootfd, ".", 0, true);
+}
+
+static void scan_close(struct scan *sc)
+{
+    while (sc->depth > 0)
+        closedir(sc->stack[--sc->depth]);
+    for (size_t i = 0; i < sc->nwatched; i++)
+        free(sc->watched[i]);
+    free(sc->watched);
+    if (sc->ino >= 0)
+        close(sc->ino);
+    if (sc->rootfd >= 0)
+        close(sc->rootfd);
 }
 
 /* The thread yields to everything else: the lowest CPU priority and the
@@ -209,10 +486,23 @@ static void *digest_thread(void *arg)
     lower_priority();
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        while (!d->stopping && d->n == 0)
-            pthread_cond_wait(&d->cv, &d->mu);
         if (d->stopping)
             break;
+        if (d->n == 0) {
+            /* Files requests asked for go first; then the tree's upkeep. */
+            pthread_mutex_unlock(&d->mu);
+            bool busy = buf != NULL && scan_step(d, buf);
+            pthread_mutex_lock(&d->mu);
+            if (!busy && !d->stopping && d->n == 0) {
+                struct timespec until;
+                clock_gettime(CLOCK_MONOTONIC, &until);
+                until.tv_nsec += IDLE_MS * 1000000L;
+                until.tv_sec += until.tv_nsec / 1000000000L;
+                until.tv_nsec %= 1000000000L;
+                pthread_cond_timedwait(&d->cv, &d->mu, &until);
+            }
+            continue;
+        }
         struct job j = d->queue[d->head];
         /* The job stays queued while it is hashed, so it is not queued twice. */
         pthread_mutex_unlock(&d->mu);
@@ -229,17 +519,23 @@ static void *digest_thread(void *arg)
     return NULL;
 }
 
-int fs_digest_start(unsigned rate_mib, struct fs_digest **out)
+int fs_digest_start(const struct fs_digest_config *cfg, struct fs_digest **out)
 {
     struct fs_digest *d = calloc(1, sizeof *d);
+    pthread_condattr_t ca;
 
     if (d == NULL)
         return -ENOMEM;
-    d->rate_mib = rate_mib;
+    d->rate_mib = cfg->rate_mib;
     pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->cv, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    scan_open(&d->scan, cfg);
     int rc = pthread_create(&d->thread, NULL, digest_thread, d);
     if (rc != 0) {
+        scan_close(&d->scan);
         pthread_cond_destroy(&d->cv);
         pthread_mutex_destroy(&d->mu);
         free(d);
@@ -260,6 +556,7 @@ void fs_digest_stop(struct fs_digest *d)
     pthread_join(d->thread, NULL);
     for (size_t i = 0; i < d->n; i++)
         close(d->queue[(d->head + i) % QUEUE].fd); /* queued, never hashed */
+    scan_close(&d->scan);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
     free(d);
@@ -297,22 +594,11 @@ bool fs_digest_known(struct fs_digest *d, int fd, const struct stat *st,
 {
     struct digest_stamp want = stamp_of(st);
     uint64_t dev = (uint64_t)st->st_dev;
-    char text[DIGEST_STAMP_MAX];
 
     if (d == NULL)
         return false;
-    pthread_mutex_lock(&d->mu);
-    bool hit = cache_get(d, dev, &want, out);
-    pthread_mutex_unlock(&d->mu);
-    if (hit)
+    if (lookup(d, fd, dev, &want, out))
         return true;
-    ssize_t n = fgetxattr(fd, FS_DIGEST_XATTR, text, sizeof text);
-    if (n > 0 && digest_stamp_parse(text, (size_t)n, &want, out) == 1) {
-        pthread_mutex_lock(&d->mu);
-        cache_put(d, dev, &want, out);
-        pthread_mutex_unlock(&d->mu);
-        return true;
-    }
     if (want.size > FS_DIGEST_INLINE_MAX)
         return false;
     uint64_t size = 0;

@@ -8,7 +8,10 @@
  * computed as its bytes are sent (fs_body.c) when the client takes
  * trailers, else without the field; and it is queued for the digest
  * thread, which hashes it in the background at a low priority and a
- * bounded rate, so that the requests to come find it. A result is
+ * bounded rate, so that the requests to come find it. When nothing is
+ * queued the same thread keeps the whole tree's digests up to date: a
+ * first pass over it at start (its progress on stderr), then the files
+ * inotify says were written, moved or linked in. A result is
  * written to the attribute (where the file system and the file's
  * permissions allow) and to the memory cache, and only when the file is
  * still the version hashed, so a changed file is never described by an
@@ -27,9 +30,14 @@ struct fs_digest;
 #define FS_DIGEST_XATTR "user.ferry.sha256"
 #define FS_DIGEST_INLINE_MAX (1u << 20) /* hashed on the loop: about half a millisecond */
 
-/* Starts the digest thread, which reads at most rate_mib MiB per second
- * (0: no limit). 0 or -errno. */
-int fs_digest_start(unsigned rate_mib, struct fs_digest **out);
+struct fs_digest_config {
+    unsigned rate_mib; /* the thread reads at most this many MiB a second; 0: no limit */
+    int rootfd;        /* the tree to keep hashed (not taken over); -1: only what is queued */
+    bool hidden;       /* the tree's names starting with "." too */
+};
+
+/* Starts the digest thread. 0 or -errno. */
+int fs_digest_start(const struct fs_digest_config *cfg, struct fs_digest **out);
 /* Ends the thread (a file being hashed is left) and frees d (NULL is fine). */
 void fs_digest_stop(struct fs_digest *d);
 

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from ferrylib import HttpConn, build_request, http_request
-from peers import ScriptedServer, run_ferry
+from peers import ScriptedServer, run_ferry, wait_for
 
 XATTR = "user.ferry.sha256"
 WANT = [("Want-Repr-Digest", "sha-256=7")]
@@ -149,7 +149,7 @@ def test_an_unknown_large_digest_never_holds_the_answer(start_server, root):
     size = 256 << 20
     with open(root / "big.bin", "wb") as f:
         f.truncate(size)
-    srv = start_server(root, threads=1)
+    srv = start_server(root, "--no-digest-scan", threads=1)
     head = http_request(srv, "HEAD", "/big.bin", WANT)
     assert head.status == 200 and head.header("repr-digest") is None
     assert head.header("content-length") == str(size)
@@ -167,7 +167,7 @@ def test_a_trailer_carries_the_digest_computed_as_sent(start_server, root):
     answer has it in the head (stored by the first)."""
     data = os.urandom(3 << 20)
     (root / "t.bin").write_bytes(data)
-    srv = start_server(root, "--digest-rate", "1")  # the background pass cannot finish first
+    srv = start_server(root, "--no-digest-scan")
     r = http_request(srv, "GET", "/t.bin", WANT + [("TE", "trailers")])
     assert r.status == 200 and r.body == data
     assert r.header("transfer-encoding") == "chunked" and r.header("content-length") is None
@@ -186,7 +186,7 @@ def test_a_trailer_carries_the_digest_computed_as_sent(start_server, root):
 def test_no_trailer_for_a_client_that_cannot_take_one(start_server, root, headers, version):
     data = os.urandom(3 << 20)
     (root / "t.bin").write_bytes(data)
-    srv = start_server(root, "--digest-rate", "1")
+    srv = start_server(root, "--no-digest-scan")
     r = http_request(srv, "GET", "/t.bin", WANT + headers, version=version)
     assert r.status == 200 and r.body == data
     assert r.header("content-length") == str(len(data))
@@ -196,7 +196,7 @@ def test_no_trailer_for_a_client_that_cannot_take_one(start_server, root, header
 def test_a_trailer_under_tls(start_server, root):
     data = os.urandom(3 << 20)
     (root / "t.bin").write_bytes(data)
-    srv = start_server(root, "--tls-self-signed", "--digest-rate", "1")
+    srv = start_server(root, "--tls-self-signed", "--no-digest-scan")
     out = subprocess.run(["curl", "-sk", "--raw", "-H", "TE: trailers", "-H",
                           "Want-Repr-Digest: sha-256=10", f"https://127.0.0.1:{srv.port}/t.bin"],
                          capture_output=True, timeout=60)
@@ -212,7 +212,7 @@ def test_a_file_changed_while_sent_gets_no_trailer_digest(start_server, root):
     old = os.urandom(size)
     path = root / "c.bin"
     path.write_bytes(old)
-    srv = start_server(root, "--digest-rate", "1")
+    srv = start_server(root, "--no-digest-scan")
     with HttpConn(srv.port, timeout=60) as conn:
         conn.send(build_request("GET", "/c.bin", WANT + [("TE", "trailers")]))
         conn.buffer_at_least(1 << 16)  # the head and the first bytes; the socket is full
@@ -228,16 +228,19 @@ def test_a_file_changed_while_sent_gets_no_trailer_digest(start_server, root):
     assert again.header("repr-digest") in (None, field(path.read_bytes()))
 
 
-def test_a_file_changed_while_hashed_in_the_background(start_server, root):
-    """The background pass is hashing a file (slowly: 16 MiB/s) when it
-    changes in place: its old digest is never given; the new one is, once
-    hashed."""
+@pytest.mark.parametrize("how", ["pass", "queued"])
+def test_a_file_changed_while_hashed_in_the_background(start_server, root, how):
+    """The first pass over the tree (or the thread, for a file a request
+    queued) is hashing a file, slowly (16 MiB/s), when it changes in place:
+    its old digest is never given; the new one is, once hashed (the pass
+    learns of the change from inotify; a request queues it again)."""
     size = 64 << 20
     path = root / "b.bin"
     with open(path, "wb") as f:
         f.truncate(size)
-    srv = start_server(root, "--digest-rate", "16")
-    assert http_request(srv, "HEAD", "/b.bin", WANT).header("repr-digest") is None  # queued
+    srv = start_server(root, "--digest-rate", "16", *(["--no-digest-scan"] if how == "queued" else []))
+    if how == "queued":
+        assert http_request(srv, "HEAD", "/b.bin", WANT).header("repr-digest") is None
     time.sleep(0.5)
     with open(path, "r+b") as f:
         f.write(b"new")
@@ -252,6 +255,57 @@ def test_a_file_changed_while_hashed_in_the_background(start_server, root):
         assert got != old, "the old version's digest described the new one"
         time.sleep(0.3)
     assert got == new
+
+
+def test_the_first_pass_hashes_the_tree_and_says_so(start_server, root):
+    """Files over 1 MiB (never hashed on the loop) in the root and beneath
+    it: after the first pass, which the log reports, a HEAD finds each
+    digest at once, without any request having asked before."""
+    files = {"one.bin": os.urandom(2 << 20), "sub/two.bin": os.urandom(3 << 20),
+             "sub/deeper/three.bin": os.urandom(1 << 21)}
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    srv = start_server(root)
+    assert wait_for(lambda: "first pass done" in srv.stderr_text(), timeout=60), srv.stderr_text()
+    assert "4 files, 4 hashed" in srv.stderr_text()  # s.bin too
+    for rel, data in files.items():
+        assert http_request(srv, "HEAD", "/" + rel, WANT).header("repr-digest") == field(data), rel
+
+
+def test_files_written_later_are_hashed_on_change(start_server, root):
+    """inotify: a file written into a folder of the tree, and one in a
+    folder made after the start, are hashed without a request (the
+    attribute shows it)."""
+    if not has_xattrs(root / "s.bin"):
+        pytest.skip("this file system refuses user extended attributes")
+    (root / "sub").mkdir()
+    srv = start_server(root)
+    assert wait_for(lambda: "first pass done" in srv.stderr_text(), timeout=60)
+    later = {"sub/later.bin": os.urandom(2 << 20), "new/deep/later.bin": os.urandom(2 << 20)}
+    (root / "new").mkdir()
+    (root / "new" / "deep").mkdir()
+    for rel, data in later.items():
+        (root / rel).write_bytes(data)
+
+    def stamped(rel):
+        try:
+            text = os.getxattr(root / rel, XATTR).decode()
+        except OSError:
+            return False
+        return text.endswith(hashlib.sha256(later[rel]).hexdigest())
+
+    for rel in later:
+        assert wait_for(lambda: stamped(rel), timeout=30), rel
+
+
+def test_no_digest_scan_leaves_the_tree_alone(start_server, root):
+    data = os.urandom(2 << 20)
+    (root / "big.bin").write_bytes(data)
+    srv = start_server(root, "--no-digest-scan")
+    time.sleep(1)
+    assert "first pass" not in srv.stderr_text()
+    assert http_request(srv, "HEAD", "/big.bin", WANT).header("repr-digest") is None
 
 
 def test_stop_is_prompt_while_a_file_is_hashed(start_server, root):
@@ -297,7 +351,7 @@ def test_where_the_attribute_is_refused_memory_serves(start_server, root):
     probe = subprocess.run([sys.executable, "-c", setx, str(path)], preexec_fn=without_write_override,
                            capture_output=True, text=True, timeout=30)
     assert probe.returncode != 0 and "Error" in probe.stderr, "the attribute could be set"
-    srv = start_server(root, preexec_fn=without_write_override)
+    srv = start_server(root, "--no-digest-scan", preexec_fn=without_write_override)
     first = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30)
     assert first.status == 200 and first.header("repr-digest") is None
     want = zeros_field(size)
