@@ -10,6 +10,9 @@
 #   ferry-noscan ferry serve --no-digest-scan (only the trailer hashes it)
 #   nginx        nginx, sendfile on, no digest
 # curl reads each answer to /dev/null: time to the first byte and in all.
+#   ferry-known  ferry serve --no-digest-scan, the same copy once more: its
+#                digest is now known and goes in the head (sendfile or
+#                read/write as usual)
 # Last row: `ferry get` (which checks the trailer digest against the saved
 # file) from ferry serve --no-digest-scan, to a file, in all.
 #
@@ -29,7 +32,7 @@ declare -A PORT PID
 start_ferry "$BENCH_TMP/www"; PORT[ferry]=$SRV_PORT; PID[ferry]=$SRV_PID
 start_ferry "$BENCH_TMP/www" --no-digest-scan; PORT[ferry-noscan]=$SRV_PORT; PID[ferry-noscan]=$SRV_PID
 start_nginx "$BENCH_TMP/www" 120s; PORT[nginx]=$SRV_PORT; PID[nginx]=$SRV_PID
-names=(ferry ferry-noscan nginx)
+names=(ferry ferry-noscan ferry-known nginx)
 
 # fresh NAME: a new copy of base.bin, in the page cache; prints its name.
 fresh() {
@@ -39,18 +42,26 @@ fresh() {
   echo "$f"
 }
 
-# curl_one NAME: "ttfb total" in seconds, the body to /dev/null.
-curl_one() {
-  local name=$1 f out
-  f=$(fresh "$name")
-  local hdr=()
-  [ "$name" = nginx ] || hdr=(-H "Want-Repr-Digest: sha-256=10" -H "TE: trailers")
-  out=$(timeout 300 curl -s -o /dev/null "${hdr[@]}" -w '%{http_code} %{size_download} %{time_starttransfer} %{time_total}' \
-    "http://127.0.0.1:${PORT[$name]}/$f") || die "$name: download failed"
-  rm -f "$BENCH_TMP/www/$f"
+# curl_get PORT FILE HEADERS...: "ttfb total" in seconds, the body to /dev/null.
+curl_get() {
+  local port=$1 f=$2 out code size ttfb total
+  shift 2
+  out=$(timeout 300 curl -s -o /dev/null "$@" -w '%{http_code} %{size_download} %{time_starttransfer} %{time_total}' \
+    "http://127.0.0.1:$port/$f") || die "$f: download failed"
   read -r code size ttfb total <<<"$out"
-  [ "$code" = 200 ] && [ "$size" = "$BYTES" ] || die "$name: $code, $size bytes"
+  [ "$code" = 200 ] && [ "$size" = "$BYTES" ] || die "$f: $code, $size bytes"
   echo "$ttfb $total"
+}
+
+# curl_one NAME: "ttfb total" of a fresh copy from server NAME.
+curl_one() {
+  local name=$1 f hdr=(-H "Want-Repr-Digest: sha-256=10" -H "TE: trailers") port
+  f=$(fresh "$name")
+  [ "$name" = nginx ] && hdr=()
+  port=${PORT[${name%-known}]:-${PORT[ferry-noscan]}}
+  [ "$name" = ferry-known ] && curl_get "$port" "$f" "${hdr[@]}" >/dev/null # the digest is kept
+  curl_get "$port" "$f" "${hdr[@]}"
+  rm -f "$BENCH_TMP/www/$f"
 }
 
 # get_one: seconds for `ferry get` of a fresh file, checked (exit 0).
@@ -96,6 +107,7 @@ for size in $SIZES; do
   echo "| --- | --- | --- | --- | --- |"
   echo "| ferry serve, curl | trailer | $(ms "${TTFB[ferry]}") | $(calc "${TOTAL[ferry]}" 3) | $(calc "${TOTAL[ferry]} / ${TOTAL[nginx]}" 2) |"
   echo "| ferry serve --no-digest-scan, curl | trailer | $(ms "${TTFB[ferry-noscan]}") | $(calc "${TOTAL[ferry-noscan]}" 3) | $(calc "${TOTAL[ferry-noscan]} / ${TOTAL[nginx]}" 2) |"
+  echo "| ferry serve, curl, the digest known | in the head | $(ms "${TTFB[ferry-known]}") | $(calc "${TOTAL[ferry-known]}" 3) | $(calc "${TOTAL[ferry-known]} / ${TOTAL[nginx]}" 2) |"
   echo "| nginx, curl | none | $(ms "${TTFB[nginx]}") | $(calc "${TOTAL[nginx]}" 3) | 1.00 |"
   echo "| ferry serve --no-digest-scan, ferry get (checked, to a file) | trailer | | $GET | $(calc "$GET / ${TOTAL[nginx]}" 2) |"
 done
