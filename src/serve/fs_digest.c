@@ -33,6 +33,7 @@
 #define IDLE_MS 500     /* how often an idle thread looks for changes */
 #define REPORT_MS 10000 /* how often the first pass says how far it is */
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
+#define PENDING 64 /* folders made or moved in, waiting to be read */
 
 struct entry {
     uint64_t dev;
@@ -59,6 +60,8 @@ struct scan {
     char rel[PATH_MAX];
     char **watched; /* by watch descriptor: the folder's path beneath the root */
     size_t nwatched;
+    char *pending[PENDING]; /* paths beneath the root of folders to read next */
+    size_t npending;
     bool done; /* the first pass is over */
     int64_t t0, reported;
     uint64_t files, hashed, bytes;
@@ -352,8 +355,9 @@ static void walk_step(struct fs_digest *d, unsigned char *buf)
 }
 
 /* The files inotify named: each hashed (a folder made or moved in is
- * read like the first pass, unless that pass is still under way and
- * finds it itself). False when there was nothing to read. */
+ * read like the first pass, after the folders being read; past PENDING of
+ * them waiting, one is left to requests). False when there was nothing to
+ * read. */
 static bool changes(struct fs_digest *d, unsigned char *buf)
 {
     struct scan *sc = &d->scan;
@@ -382,14 +386,11 @@ static bool changes(struct fs_digest *d, unsigned char *buf)
         if (len < 0 || (size_t)len >= sizeof path)
             continue;
         if (e->mask & IN_ISDIR) {
-            if (sc->depth == 0 && (e->mask & (IN_CREATE | IN_MOVED_TO))) {
-                size_t dl = strlen(dir);
-                int pfd = fsx_open_beneath(sc->rootfd, dl > 0 ? dir : ".", O_RDONLY | O_DIRECTORY);
-                if (pfd >= 0) {
-                    memmove(sc->rel, dir, dl + 1);
-                    enter(sc, pfd, e->name, dl, false);
-                    close(pfd);
-                }
+            /* Read once the folder being read is done (rel is its path). */
+            if (sc->npending < PENDING && (e->mask & (IN_CREATE | IN_MOVED_TO))) {
+                char *p = strdup(path);
+                if (p != NULL)
+                    sc->pending[sc->npending++] = p;
             }
             continue;
         }
@@ -404,6 +405,26 @@ static bool changes(struct fs_digest *d, unsigned char *buf)
         close(fd);
     }
     return true;
+}
+
+/* Starts reading the next pending folder (a path beneath the root). */
+static void enter_pending(struct scan *sc)
+{
+    char *path = sc->pending[--sc->npending];
+    char *slash = strrchr(path, '/');
+    const char *name = slash != NULL ? slash + 1 : path;
+    size_t plen = slash != NULL ? (size_t)(slash - path) : 0;
+
+    if (slash != NULL)
+        *slash = '\0';
+    int pfd = fsx_open_beneath(sc->rootfd, plen > 0 ? path : ".", O_RDONLY | O_DIRECTORY);
+    if (pfd >= 0) {
+        memcpy(sc->rel, path, plen);
+        sc->rel[plen] = '\0';
+        enter(sc, pfd, name, plen, false);
+        close(pfd);
+    }
+    free(path);
 }
 
 static void report(struct scan *sc, const char *what)
@@ -424,6 +445,8 @@ static bool scan_step(struct fs_digest *d, unsigned char *buf)
         return false;
     if (changes(d, buf))
         return true;
+    if (sc->depth == 0 && sc->npending > 0)
+        enter_pending(sc);
     if (sc->depth > 0) {
         walk_step(d, buf);
         if (!sc->done && sc->hashed > 0 && clock_ms() - sc->reported >= REPORT_MS)
@@ -454,6 +477,8 @@ static void scan_close(struct scan *sc)
 {
     while (sc->depth > 0)
         closedir(sc->stack[--sc->depth]);
+    while (sc->npending > 0)
+        free(sc->pending[--sc->npending]);
     for (size_t i = 0; i < sc->nwatched; i++)
         free(sc->watched[i]);
     free(sc->watched);

@@ -492,3 +492,28 @@ def test_ferry_put_notices_a_file_changed_while_sent(tmp_path):
         r = run_ferry("put", src, srv.url("/up.bin"))
     assert r.rc == 6, r
     assert "changed while it was sent" in r.err
+
+
+def test_a_folder_made_while_the_first_pass_runs_is_read(start_server, root):
+    """A folder made in one the first pass is reading (slowly, 2 MiB/s,
+    hashing a 6 MiB file there) is read once that folder is done: a file
+    already in it, which no inotify event will name, gets its digest."""
+    if not has_xattrs(root / "s.bin"):
+        pytest.skip("this file system refuses user extended attributes")
+    (root / "a").mkdir()
+    (root / "a" / "slow.bin").write_bytes(os.urandom(6 << 20))
+    srv = start_server(root, "--digest-rate", "2")
+    time.sleep(0.8)
+    assert "first pass done" not in srv.stderr_text()
+    (root / "a" / "new").mkdir()
+    data = os.urandom(1 << 20)
+    (root / "a" / "new" / "x.bin").write_bytes(data)
+
+    def stamped():
+        try:
+            return os.getxattr(root / "a/new/x.bin", XATTR).decode().endswith(hashlib.sha256(data).hexdigest())
+        except OSError:
+            return False
+
+    assert wait_for(stamped, timeout=30)
+    assert wait_for(lambda: "first pass done" in srv.stderr_text(), timeout=30)
