@@ -166,6 +166,10 @@ static void serve_usage(FILE *f)
             "                         507 (default twice --max-upload)\n"
             "      --digest           Repr-Digest (sha-256) on every file, not only when\n"
             "                         Want-Repr-Digest asks; cached in user.ferry.sha256\n"
+            "      --digest-rate MIB  the background hashing of files whose digest is not\n"
+            "                         known reads at most MIB MiB/s (default 256; 0: no limit)\n"
+            "      --no-digest-scan   no background pass over the tree (nor watching it for\n"
+            "                         changes): only files asked for are hashed\n"
             "      --auth FILE        accounts and rights: lines user:HASH:RIGHTS made by\n"
             "                         ferry passwd; RIGHTS like rw:/incoming,ro:/ (longest\n"
             "                         prefix wins; no:/PREFIX refuses); user * is anyone\n"
@@ -214,6 +218,8 @@ enum {
     OPT_TLS_ONLY,
     OPT_LOG_FORMAT,
     OPT_DIGEST,
+    OPT_DIGEST_RATE,
+    OPT_NO_DIGEST_SCAN,
     OPT_UPLOAD_MAX_AGE,
     OPT_UPLOAD_MAX_UNFINISHED,
     OPT_UPLOAD_MAX_UNFINISHED_BYTES,
@@ -307,6 +313,8 @@ int cmd_serve(int argc, char **argv)
         {"upload", no_argument, NULL, OPT_UPLOAD},
         {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
         {"digest", no_argument, NULL, OPT_DIGEST},
+        {"digest-rate", required_argument, NULL, OPT_DIGEST_RATE},
+        {"no-digest-scan", no_argument, NULL, OPT_NO_DIGEST_SCAN},
         {"upload-max-age", required_argument, NULL, OPT_UPLOAD_MAX_AGE},
         {"upload-max-unfinished", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED},
         {"upload-max-unfinished-bytes", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED_BYTES},
@@ -373,6 +381,18 @@ int cmd_serve(int argc, char **argv)
                 return EXIT_USAGE;
             }
             o.upload_max_age_s = v;
+            break;
+        }
+        case OPT_NO_DIGEST_SCAN:
+            o.digest_scan = false;
+            break;
+        case OPT_DIGEST_RATE: {
+            long v;
+            if (cmd_parse_long(optarg, 0, 1000000, &v) < 0) {
+                fprintf(stderr, "ferry serve: --digest-rate takes 0 to 1000000 (MiB/s)\n");
+                return EXIT_USAGE;
+            }
+            o.digest_rate_mib = (unsigned)v;
             break;
         }
         case OPT_UPLOAD_MAX_UNFINISHED: {

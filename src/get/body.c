@@ -150,9 +150,10 @@ static void progress(struct body_job *j)
 /* A chunked body, decoded in m->io. */
 static enum body_result move_chunked(struct body_mover *m, struct xport *x, struct body_job *j)
 {
-    struct http_chunked ch;
+    struct http_chunked own;
+    struct http_chunked *ch = j->chunked != NULL ? j->chunked : &own;
 
-    memset(&ch, 0, sizeof ch);
+    memset(ch, 0, sizeof *ch);
     for (;;) {
         bool from_buf = x->pos < x->len;
         ssize_t n = xp_read(x, m->io, BODY_IOBUF, j->timeout_ms);
@@ -161,7 +162,7 @@ static enum body_result move_chunked(struct body_mover *m, struct xport *x, stru
             return BODY_CUT;
         }
         size_t len = (size_t)n;
-        ssize_t end = http_chunked_decode(&ch, m->io, &len);
+        ssize_t end = http_chunked_decode(ch, m->io, &len);
         if (end == HTTP_PARSE_INVALID)
             return BODY_MALFORMED;
         int rc = j->discard ? 0 : fsx_write_all(j->fd, m->io, len);

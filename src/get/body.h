@@ -37,6 +37,8 @@ enum body_framing {
 
 typedef void (*body_progress_cb)(void *arg, int64_t moved);
 
+struct http_chunked;
+
 /* One body to move. */
 struct body_job {
     enum body_framing framing;
@@ -46,6 +48,8 @@ struct body_job {
     int timeout_ms;       /* the longest wait for the peer */
     body_progress_cb progress; /* NULL, or called after each step with the total */
     void *arg;
+    struct http_chunked *chunked; /* BODY_CHUNKED: the decoder, zeroed; its trailer
+                                   * fields are there afterwards. NULL: one of its own */
     /* out */
     int64_t moved;        /* body bytes moved (decoded for chunked) */
     int err;              /* BODY_CUT: 0 (a clean early end) or the -errno;

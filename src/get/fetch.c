@@ -127,6 +127,7 @@ struct job {
                            * curl, wget or a browser): have is its size; it is
                            * continued only when a digest proves the whole */
     bool check;           /* the whole file must have digest sha (Repr-Digest) */
+    bool trailer;         /* Repr-Digest is announced as a trailer field */
     unsigned char sha[32];
     struct hash_follow *hf; /* hashing the part as it is written; NULL if not */
 };
@@ -795,7 +796,7 @@ static int job_open(struct fetch *f, struct job *j, bool append, struct http_str
      * kept from before at once); a body already all in memory is hashed
      * when it is written, without a thread, as is everything when no
      * thread starts. */
-    if ((j->check || f->o->has_sha256) && !j->direct && !whole &&
+    if ((j->check || j->trailer || f->o->has_sha256) && !j->direct && !whole &&
         hash_follow_start(j->fd, &j->hf) == 0 && j->have > 0)
         hash_follow_advance(j->hf, (uint64_t)j->have);
     return 0;
@@ -877,6 +878,9 @@ static int job_finish(struct fetch *f, struct job *j)
             job_abandon(j);
             return rc;
         }
+    } else {
+        hash_follow_cancel(j->hf); /* an announced trailer that never came */
+        j->hf = NULL;
     }
     /* With --sync the data reaches the disk before the rename, so not even
      * a power cut leaves a short file under the final name. Without it
@@ -907,11 +911,35 @@ static enum fetch_result job_done(struct fetch *f, struct job *j)
 
 /* ---- bodies --------------------------------------------------------------- */
 
+/* Takes the sha-256 of a Repr-Digest trailer field of the chunked body
+ * ch decoded, if it has one, for job_finish to check as one in the head.
+ * 0, or -EINVAL when it is malformed or contradicts the head's. */
+static int take_trailer_digest(struct fetch *f, struct job *j, const struct http_chunked *ch)
+{
+    struct http_str v = http_chunked_trailer(ch, "repr-digest");
+    unsigned char sha[DIGEST_SHA256_LEN];
+
+    if (v.p == NULL)
+        return 0;
+    int rc = digest_field_sha256(v.p, v.len, sha);
+    if (rc < 0 || (rc == 1 && j->check && memcmp(sha, j->sha, sizeof sha) != 0)) {
+        say(f, "%s: malformed Repr-Digest trailer: %.*s", j->url_str, (int)v.len, v.p);
+        return -EINVAL;
+    }
+    if (rc == 1 && !j->direct) {
+        memcpy(j->sha, sha, sizeof sha);
+        j->check = true;
+    }
+    return 0;
+}
+
 /* Moves the body (framing, length) into j's output with progress, and
- * says what went wrong. FETCH_OK or the failure; *transient for a cut. */
+ * says what went wrong; a Repr-Digest trailer is taken for j. FETCH_OK or
+ * the failure; *transient for a cut. */
 static enum fetch_result move_body(struct fetch *f, enum body_framing framing, int64_t length,
                                    struct job *j, struct progress *pg, bool *transient)
 {
+    struct http_chunked ch;
     struct body_job b = {
         .framing = framing,
         .length = length,
@@ -920,6 +948,7 @@ static enum fetch_result move_body(struct fetch *f, enum body_framing framing, i
         .timeout_ms = f->read_ms,
         .progress = progress_moved,
         .arg = pg,
+        .chunked = &ch,
     };
     const char *resumes = j->direct ? "" : "; -c resumes";
 
@@ -928,6 +957,8 @@ static enum fetch_result move_body(struct fetch *f, enum body_framing framing, i
     f->moved_now = b.moved;
     switch (br) {
     case BODY_DONE:
+        if (framing == BODY_CHUNKED && take_trailer_digest(f, j, &ch) < 0)
+            return FETCH_PROTOCOL;
         return FETCH_OK;
     case BODY_CUT:
         *transient = true;
@@ -1004,7 +1035,7 @@ static enum fetch_result send_request(struct fetch *f, const struct url *u, cons
     cred_line(f, &j->cred, u, cred, sizeof cred);
     n = snprintf(req, sizeof req,
                  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry/0.1\r\nAccept: %s\r\n"
-                 "Want-Repr-Digest: sha-256=10\r\n%s",
+                 "Want-Repr-Digest: sha-256=10\r\nTE: trailers\r\nConnection: TE\r\n%s",
                  u->path, auth, f->o->accept != NULL ? f->o->accept : "*/*", cred);
     if (j->have > 0)
         n +=
@@ -1060,6 +1091,9 @@ static int take_digest(struct fetch *f, struct job *j, const struct http_respons
 {
     for (size_t i = 0; i < res->nheaders; i++) {
         const struct http_header *h = &res->headers[i];
+        if (http_str_ieq(h->name.p, h->name.len, "trailer") &&
+            http_list_has(h->value, "repr-digest"))
+            j->trailer = !j->direct;
         if (!http_str_ieq(h->name.p, h->name.len, "repr-digest"))
             continue;
         int rc = digest_field_sha256(h->value.p, h->value.len, j->sha);
@@ -1519,6 +1553,9 @@ static enum fetch_result fetch_http(struct fetch *f, int index, bool *transient)
         conn_close(f, true);
         return FETCH_PROTOCOL;
     }
+    if (append && !j.check && !j.direct && !f->o->has_sha256 && !f->o->quiet)
+        say(f, "%s: the server gave no digest of the whole file: the resumed file is not checked",
+            j.path);
     r = job_done(f, &j);
     if (r == FETCH_DIGEST && adopted)
         say(f, "so the %lld bytes %s held were not the start of this file", (long long)j.have,

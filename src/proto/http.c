@@ -483,6 +483,8 @@ ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
             return HTTP_PARSE_INVALID;
         if (c->state >= CH_TRAILER && ++c->trailer > HTTP_MAX_HEAD)
             return HTTP_PARSE_INVALID;
+        if (c->state >= CH_TRAILER && c->nkept < sizeof c->kept)
+            c->kept[c->nkept++] = (char)ch;
         switch (c->state) {
         case CH_SIZE:
         case CH_SIZE_MORE: {
@@ -574,6 +576,32 @@ ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
     }
     *len = out;
     return c->state == CH_DONE ? 0 : HTTP_PARSE_INCOMPLETE;
+}
+
+struct http_str http_chunked_trailer(const struct http_chunked *c, const char *name)
+{
+    size_t i = 0;
+
+    if (c->state != CH_DONE)
+        return (struct http_str){NULL, 0};
+    /* The decoder checked every line: NAME ":" VALUE CR LF, then CR LF. */
+    while (i < c->nkept) {
+        const char *line = c->kept + i;
+        const char *cr = memchr(line, '\r', c->nkept - i);
+        if (cr == NULL || cr == line)
+            break; /* cut off by the cap, or the empty line that ends it */
+        const char *colon = memchr(line, ':', (size_t)(cr - line));
+        if (colon != NULL && http_str_ieq(line, (size_t)(colon - line), name)) {
+            const char *v = colon + 1, *e = cr;
+            while (v < e && (*v == ' ' || *v == '\t'))
+                v++;
+            while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            return (struct http_str){v, (size_t)(e - v)};
+        }
+        i = (size_t)(cr - c->kept) + 2;
+    }
+    return (struct http_str){NULL, 0};
 }
 
 int http_head_overflow_status(const char *buf, size_t len)

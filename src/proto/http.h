@@ -152,15 +152,18 @@ int64_t http_resume_size(struct http_str content_range, int64_t content_length, 
  * -ENOENT when there is none or it is unsafe. */
 long http_disposition_filename(struct http_str v, char *out, size_t outsz);
 
+#define HTTP_CHUNK_LINE_MAX 4096    /* a size line or a trailer line, CR LF included */
+#define HTTP_CHUNK_TRAILER_KEEP 512 /* trailer bytes kept for http_chunked_trailer */
+
 /* An incremental chunked-body decoder. Zero it before the first call. */
 struct http_chunked {
     int state;
-    uint64_t left;  /* bytes of the current chunk still to come */
-    size_t line;    /* bytes of the current size or trailer line so far */
-    size_t trailer; /* bytes of the trailer section so far */
+    uint64_t left;                      /* bytes of the current chunk still to come */
+    size_t line;                        /* bytes of the current size or trailer line so far */
+    size_t trailer;                     /* bytes of the trailer section so far */
+    size_t nkept;                       /* bytes in kept */
+    char kept[HTTP_CHUNK_TRAILER_KEEP]; /* the trailer section's first bytes */
 };
-
-#define HTTP_CHUNK_LINE_MAX 4096 /* a size line or a trailer line, CR LF included */
 
 /* Decodes buf[0..*len) in place: the body bytes are moved to the front and
  * *len becomes their count. Returns HTTP_PARSE_INCOMPLETE when the body
@@ -172,6 +175,13 @@ struct http_chunked {
  * HTTP_CHUNK_LINE_MAX, or a trailer section longer than HTTP_MAX_HEAD.
  * Body bytes decoded before an INVALID input are in buf and *len. */
 ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len);
+
+/* The value (without surrounding white space) of the first trailer field
+ * called name (ASCII case ignored) of a body c has decoded to its end, or
+ * p == NULL: none, the body is not over, or the field lies beyond the
+ * first HTTP_CHUNK_TRAILER_KEEP bytes of the trailer section. The value
+ * points into c. */
+struct http_str http_chunked_trailer(const struct http_chunked *c, const char *name);
 
 /* The reason phrase for a status code ("Not Found"); "Unknown" otherwise. */
 const char *http_reason(int status);

@@ -203,10 +203,6 @@ static void fs_started(struct srv_worker *sw)
     /* Without its port a worker answers password checks with 503. */
     if (w->srv->opt.auth != NULL && fs_auth_port_open(w->srv->opt.auth, w) < 0)
         fprintf(stderr, "ferry serve: cannot watch password checks: logins get 503\n");
-    /* Without its port a worker hashes only small files (on the loop). */
-    if (w->srv->digest != NULL && fs_digest_port_open(w->srv->digest, w) < 0)
-        fprintf(stderr, "ferry serve: cannot watch the digest thread: large files go without "
-                        "Repr-Digest\n");
 }
 
 static const struct srv_ops fs_ops = {
@@ -236,6 +232,8 @@ void fs_options_default(struct fs_options *o)
     o->mime_types = "/etc/mime.types";
     o->upload_max_age_s = 86400;
     o->upload_max_unfinished = 32;
+    o->digest_rate_mib = 256;
+    o->digest_scan = true;
 }
 
 static void server_free(struct fs_server *s)
@@ -246,7 +244,6 @@ static void server_free(struct fs_server *s)
     for (int i = 0; s->workers != NULL && i < s->opt.threads; i++) {
         struct worker *w = &s->workers[i];
         fs_auth_port_close(w);
-        fs_digest_port_close(w);
         while (w->npool > 0)
             free(w->pool[--w->npool]);
         while (w->nxpool > 0)
@@ -343,7 +340,10 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
             fprintf(stderr, "ferry serve: no resumable uploads: cannot use %s: %s\n", FS_RUP_DIR,
                     strerror(-rc));
     }
-    rc = fs_digest_start(&s->digest);
+    struct fs_digest_config dc = {.rate_mib = o->digest_rate_mib,
+                                  .rootfd = o->digest_scan ? s->rootfd : -1,
+                                  .hidden = o->hidden};
+    rc = fs_digest_start(&dc, &s->digest);
     if (rc < 0) {
         *what = "cannot start the digest thread";
         goto fail;

@@ -60,6 +60,8 @@ struct fs_options {
     struct fs_auth *auth;   /* --auth: accounts (serve/fs_auth.h); NULL: everyone reads */
     bool allow_plain_auth;  /* accept passwords over plain HTTP from other hosts */
     bool digest;            /* Repr-Digest on every GET and HEAD of a file, asked or not */
+    unsigned digest_rate_mib; /* background hashing: MiB/s at most; 0: no limit */
+    bool digest_scan;         /* keep the tree's digests up to date in the background */
     int64_t upload_max_age_s; /* --upload: an unfinished resumable upload is removed after this */
     uint64_t upload_max_unfinished;       /* unfinished resumable uploads per party */
     uint64_t upload_max_unfinished_bytes; /* and their bytes; 0: twice max_upload */

@@ -10,7 +10,7 @@
  *   fs_tar.c      a directory as one streaming tar (GET /dir/?tar)
  *   fs_list.c     a directory's page, made while it is sent (GET /dir/)
  *   fs_raw.c      the raw file protocol
- *   fs_digest.c   file digests for Repr-Digest: cache, attribute, a thread
+ *   fs_digest.c   file digests for Repr-Digest: cache, attribute, a background thread
  *   fs_rup.c      resumable uploads: the store, HEAD/DELETE/OPTIONS of an upload
  *
  * A connection (struct conn) lives as long as the TCP connection and holds
@@ -58,7 +58,6 @@ enum conn_state {
     CS_LINGER,  /* our side shut down; reading what the peer still sends */
     CS_CLOSE,   /* done: the drive loop frees the connection */
     CS_AUTH,    /* a password check runs off the loop (fs_auth.c); the socket is not watched */
-    CS_DIGEST,  /* a file's digest is computed off the loop (fs_digest.c); likewise */
     CS_NSTATES,
 };
 
@@ -80,7 +79,6 @@ struct fs_auth_job;
 struct fs_auth_port;
 struct fs_digest;
 struct fs_rup;
-struct fs_digest_port;
 struct fs_tar;
 struct fs_list;
 
@@ -93,6 +91,10 @@ struct body_src {
     uint32_t piped;   /* file bytes in the pipe, not yet in the socket */
     struct fs_tar *tar; /* a tar stream that refills page; owned; NULL if none */
     struct fs_list *list; /* a listing that refills page; owned; NULL if none */
+    struct hash *hash;    /* the file's bytes as they are sent, for a Repr-Digest trailer:
+                             the file goes chunked, through rwbuf; owned; NULL if none */
+    uint64_t chunk_left;  /* hash: bytes of the current chunk still to send */
+    struct stat hash_st;  /* hash: the version being sent (fs_digest_store) */
 };
 
 /* One request and its response. */
@@ -112,10 +114,6 @@ struct xchg {
     uint64_t sent;            /* bytes written to the socket, head included */
     uint16_t method_len, target_len;
     uint8_t auth;             /* FS_AUTH_*: what the password check said */
-    uint8_t dg;               /* FS_DG_*: what is known of the file's digest */
-    uint64_t dg_dev;          /* FS_DG_HAVE: the version dg_sha describes */
-    struct digest_stamp dg_st;
-    unsigned char dg_sha[DIGEST_SHA256_LEN];
     char user[AUTH_USER_MAX + 1]; /* the authenticated user; empty when anonymous */
     uint16_t referer_len, agent_len; /* 0: the header was absent */
     int64_t start_us;         /* when the exchange began (CLOCK_MONOTONIC) */
@@ -170,7 +168,6 @@ struct worker {
                     the socket (FS_SEND_READWRITE, TLS), request bodies on their way
                     to a file (fs_put_bulk); never held across a call */
     struct fs_auth_port *auth_port; /* --auth: where password checks come back */
-    struct fs_digest_port *digest_port; /* where digests computed off the loop come back */
     struct listing_cache listings; /* the directory snapshots this worker's pages share */
 };
 
@@ -246,6 +243,11 @@ void fs_log_exchange(struct conn *c);
 /* fs_body.c: sends what c->x holds. */
 enum body_result { BODY_DONE, BODY_AGAIN, BODY_BUDGET, BODY_FAILED };
 enum body_result fs_body_send(struct conn *c);
+/* The file range in c->x->src (the whole file open at src.fd, whose fstat
+ * is st) goes chunked after the head, hashed as it is sent, and its
+ * Repr-Digest in the trailer section, unless the file changed meanwhile.
+ * 0 or -ENOMEM. */
+int fs_body_trailer_start(struct conn *c, const struct stat *st);
 void fs_body_free(struct body_src *s);
 
 /* fs_route.c: handles the parsed request at the start of c->in. */

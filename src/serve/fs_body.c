@@ -4,7 +4,12 @@
  * pipe). Every byte that leaves is counted in x->sent for the access log.
  * Under TLS (net/sio) the bytes are encrypted from a buffer: splice has no
  * buffer to give, so it becomes the sendfile mode, which sio turns into a
- * pread and a write. */
+ * pread and a write.
+ *
+ * A file whose Repr-Digest is not known yet goes chunked to a client that
+ * takes trailers (fs_body_trailer_start): always by read and write through
+ * rwbuf, since each byte must be hashed as it leaves (sendfile never shows
+ * it), and its digest follows in the trailer section. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -13,6 +18,8 @@
 #include <unistd.h>
 
 #include "serve/fs.h"
+#include "serve/fs_digest.h"
+#include "core/hash.h"
 #include "net/sio.h"
 
 #define SEND_BUDGET (8u << 20) /* bytes for one connection per wakeup */
@@ -35,6 +42,8 @@ void fs_body_free(struct body_src *s)
         s->pipe_fd[0] = s->pipe_fd[1] = -1;
     }
     s->piped = 0;
+    hash_free(s->hash);
+    s->hash = NULL;
     fs_tar_free(&s->tar);
     fs_list_free(&s->list);
 }
@@ -50,7 +59,9 @@ static ssize_t send_file_part(struct conn *c)
 
     if (want > SENDFILE_CHUNK)
         want = SENDFILE_CHUNK;
-    enum fs_send_mode mode = w->srv->opt.send_mode;
+    if (s->hash != NULL && want > s->chunk_left)
+        want = (size_t)s->chunk_left;
+    enum fs_send_mode mode = s->hash != NULL ? FS_SEND_READWRITE : w->srv->opt.send_mode;
     if (mode == FS_SEND_AUTO)
         /* Measured (docs/BENCHMARKS.md): over loopback, copying through a
          * cache-warm buffer beat our (uncorked) sendfile 1.3-1.6x for large
@@ -73,8 +84,11 @@ static ssize_t send_file_part(struct conn *c)
          * buffer belongs to the thread, not the connection. */
         struct iovec iov = {w->rwbuf, (size_t)n};
         n = sio_sendv(c->io.fd, c->tls, &iov, 1, false);
-        if (n > 0)
+        if (n > 0) {
             s->off += n;
+            if (s->hash != NULL)
+                hash_update(s->hash, w->rwbuf, (size_t)n);
+        }
         return n;
     case FS_SEND_SPLICE:
         if (s->pipe_fd[0] < 0 && pipe2(s->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
@@ -100,6 +114,46 @@ static ssize_t send_file_part(struct conn *c)
     if (c->tls != NULL && w->rwbuf == NULL)
         return -ENOMEM;
     return sio_send_file(c->io.fd, c->tls, s->fd, &s->off, want, w->rwbuf, FS_RW_BUF);
+}
+
+/* Puts the framing that follows the bytes sent so far into x->out (which
+ * is empty): the CR LF that ends a chunk (after), then the next chunk's
+ * size line, or at the file's end the last chunk with the digest of the
+ * bytes sent as a trailer field, unless the file changed while they were
+ * sent. 0 or -errno. */
+static int trailer_frame(struct conn *c, bool after)
+{
+    struct xchg *x = c->x;
+    struct body_src *s = &x->src;
+    uint64_t left = (uint64_t)(s->end - s->off);
+
+    int rc = after ? buf_puts(&x->out, "\r\n") : 0;
+    if (rc == 0 && left > 0) {
+        s->chunk_left = left < FS_RW_BUF ? left : FS_RW_BUF;
+        return buf_printf(&x->out, "%llx\r\n", (unsigned long long)s->chunk_left);
+    }
+    if (rc < 0)
+        return rc;
+    unsigned char sha[DIGEST_SHA256_LEN];
+    char field[DIGEST_FIELD_LEN + 1];
+    hash_final(s->hash, sha);
+    s->hash = NULL;
+    if (!fs_digest_store(c->w->srv->digest, s->fd, &s->hash_st, sha))
+        return buf_puts(&x->out, "0\r\n\r\n");
+    digest_field_format(sha, field);
+    return buf_printf(&x->out, "0\r\nRepr-Digest: %s\r\n\r\n", field);
+}
+
+int fs_body_trailer_start(struct conn *c, const struct stat *st)
+{
+    struct body_src *s = &c->x->src;
+
+    s->hash = hash_new();
+    if (s->hash == NULL)
+        return -ENOMEM;
+    s->hash_st = *st;
+    s->chunk_left = 0;
+    return trailer_frame(c, false);
 }
 
 /* Sends from x->out, the page and the file, in that order, until all is
@@ -144,6 +198,11 @@ enum body_result fs_body_send(struct conn *c)
             n = send_file_part(c);
             if (n == 0)
                 return BODY_FAILED; /* the file shrank: we cannot keep our promise */
+            if (n > 0 && s->hash != NULL) {
+                s->chunk_left -= (uint64_t)n;
+                if (s->chunk_left == 0 && trailer_frame(c, true) < 0)
+                    return BODY_FAILED;
+            }
         } else {
             return BODY_DONE;
         }

@@ -9,7 +9,6 @@
  *   CS_HEAD     reading a request head; several when they are pipelined
  *   CS_AUTH     the head is read and a password check runs off the loop
  *               (fs_auth.c); the head is routed again when it comes back
- *   CS_DIGEST   likewise while a file's sha-256 is computed (fs_digest.c)
  *   CS_BODY     a PUT body into serve/upload (fs_put.c)
  *   CS_DISCARD  dropping the rest of a body after its response (proto/fate)
  *   CS_SEND     the response: head, then its body (fs_body.c)
@@ -33,7 +32,6 @@
 
 #include "serve/fs.h"
 #include "serve/fs_auth.h"
-#include "serve/fs_digest.h"
 #include "net/sio.h"
 #include "net/sock.h"
 #include "net/tls.h"
@@ -52,9 +50,8 @@ enum step { STEP_GO, STEP_WAIT };
 static const uint16_t legal[CS_NSTATES] = {
     [CS_PROBE] = 1u << CS_TLS | 1u << CS_HEAD | 1u << CS_SEND | 1u << CS_LINGER,
     [CS_TLS] = 1u << CS_PROBE,
-    [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_AUTH | 1u << CS_DIGEST,
-    [CS_AUTH] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_DIGEST,
-    [CS_DIGEST] = 1u << CS_SEND,
+    [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_AUTH,
+    [CS_AUTH] = 1u << CS_BODY | 1u << CS_SEND,
     [CS_BODY] = 1u << CS_SEND,
     [CS_DISCARD] = 1u << CS_HEAD,
     [CS_SEND] = 1u << CS_HEAD | 1u << CS_DISCARD | 1u << CS_LINGER,
@@ -359,7 +356,7 @@ static void note_body(struct xchg *x, const struct http_info *info, bool keep)
 /* A check runs off the loop for the request at the start of c->in. */
 static bool waiting_off_loop(const struct conn *c)
 {
-    return c->state == CS_AUTH || c->state == CS_DIGEST;
+    return c->state == CS_AUTH;
 }
 
 static enum step on_head(struct conn *c, struct budget *b)
@@ -424,9 +421,9 @@ static enum step on_head(struct conn *c, struct budget *b)
     return STEP_GO;
 }
 
-/* ---- CS_AUTH and CS_DIGEST ------------------------------------------------ */
+/* ---- CS_AUTH ------------------------------------------------------------- */
 
-/* Watches the socket again after CS_AUTH or CS_DIGEST stopped watching it. */
+/* Watches the socket again after CS_AUTH stopped watching it. */
 static int watch_again(struct conn *c)
 {
     if (c->io.events != 0)
@@ -434,7 +431,7 @@ static int watch_again(struct conn *c)
     return ev_io_start(c->w->loop, &c->io, c->io.fd, EPOLLIN, fs_conn_io);
 }
 
-/* The check came back (fs_auth.c set c->x->auth, or fs_digest.c c->x->dg):
+/* The check came back (fs_auth.c set c->x->auth):
  * the head, still at the start of c->in, is parsed and routed again, and
  * the socket watched. */
 static enum step on_back(struct conn *c)
@@ -444,7 +441,7 @@ static enum step on_back(struct conn *c)
     int status = 0;
 
     assert(waiting_off_loop(c));
-    if (c->job != NULL || c->x->dg == FS_DG_WAIT)
+    if (c->job != NULL)
         return STEP_WAIT;
     if (watch_again(c) < 0) {
         fs_conn_set_state(c, CS_CLOSE);
@@ -462,7 +459,7 @@ static enum step on_back(struct conn *c)
     }
     enum conn_state was = (enum conn_state)c->state;
     fs_route(c, &req, &info);
-    assert(c->state != was); /* answered, or on to the next wait (a digest after a password) */
+    assert(c->state != was); /* answered */
     if (c->in != NULL && !waiting_off_loop(c))
         buf_consume(c->in, (size_t)r);
     return STEP_GO;
@@ -601,7 +598,6 @@ static void conn_free(struct conn *c)
     struct worker *w = c->w;
 
     assert(c->state == CS_CLOSE);
-    fs_digest_cancel(c);
     if (c->x != NULL) {
         if (c->x->status == 0 && c->x->method_len > 0) {
             /* The peer left before the answer (an upload cut mid-body, a
@@ -651,7 +647,6 @@ void fs_conn_drive(struct conn *c)
             s = on_send(c);
             break;
         case CS_AUTH:
-        case CS_DIGEST:
             s = on_back(c);
             break;
         case CS_LINGER:
@@ -689,14 +684,6 @@ void fs_conn_open(struct worker *w, int fd, const struct sockaddr_storage *ss)
 
 void fs_conn_expired(struct conn *c)
 {
-    if (c->state == CS_DIGEST) {
-        /* The digest is late: the answer goes without it (it is optional);
-         * the thread still finishes it for the requests to come. */
-        fs_digest_cancel(c);
-        c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
-        fs_conn_drive(c);
-        return;
-    }
     if (c->state == CS_AUTH) {
         /* The check did not come back within the head deadline: say so,
          * and close (the request was never answered, its body unread). */

@@ -1,26 +1,39 @@
 /* The digests of served files: the cache, the attribute, the thread. See
- * fs_digest.h. One mutex guards the queue, the jobs and the memory cache;
- * it is never held while a file is read. */
+ * fs_digest.h. One mutex guards the queue and the memory cache; it is
+ * never held while a file is read. */
 #include "serve/fs_digest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/ioprio.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "serve/fs.h"
+#include "core/clock.h"
+#include "core/fsx.h"
 #include "core/hash.h"
-#include "net/mbox.h"
+#include "serve/fs_rup.h"
 
-#define INLINE_MAX (1u << 20) /* hashed on the loop: about half a millisecond with SHA-NI */
-#define QUEUE 16              /* files being hashed or waiting for the thread */
-#define WAITERS 8             /* requests of one worker waiting for one file */
-#define CACHE 1024            /* remembered digests, direct-mapped by inode */
+#define QUEUE 64        /* files waiting for the thread */
+#define CACHE 1024      /* remembered digests, direct-mapped by inode */
+#define STEP (1u << 20) /* the thread reads this much at a time */
+#define NAP_MS 50       /* the longest sleep between two looks at stopping */
+#define DEPTH 64        /* folders deep the pass goes */
+#define IDLE_MS 500     /* how often an idle thread looks for changes */
+#define REPORT_MS 10000 /* how often the first pass says how far it is */
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
+#define PENDING 64 /* folders made or moved in, waiting to be read */
 
 struct entry {
     uint64_t dev;
@@ -29,34 +42,41 @@ struct entry {
     bool used;
 };
 
-struct fs_digest_port;
-
-struct fs_digest_job {
-    struct fs_digest_job *next; /* on the queue, a port's done list, or the free list */
-    struct fs_digest_port *port;
+struct job {
     int fd; /* a duplicate of the file's descriptor, closed by the thread */
     uint64_t dev;
     struct digest_stamp st;
-    unsigned char sha[DIGEST_SHA256_LEN];
-    bool ok;
-    size_t nc;                /* 0: free */
-    struct conn *c[WAITERS];  /* NULL: that request stopped waiting */
 };
 
-struct fs_digest_port {
-    struct mbox mb;
-    struct fs_digest *d;
-    struct fs_digest_job *done;
+/* The pass over the tree and the watches that follow it (the thread's
+ * alone). rel holds the path of the folder being read, beneath the root. */
+struct scan {
+    int rootfd; /* a duplicate; -1: no pass */
+    bool hidden;
+    int ino;           /* inotify; -1 without */
+    DIR *stack[DEPTH]; /* the folders being read, the root first */
+    size_t rel_len[DEPTH];
+    size_t depth;
+    char rel[PATH_MAX];
+    char **watched; /* by watch descriptor: the folder's path beneath the root */
+    size_t nwatched;
+    char *pending[PENDING]; /* paths beneath the root of folders to read next */
+    size_t npending;
+    bool done; /* the first pass is over */
+    int64_t t0, reported;
+    uint64_t files, hashed, bytes;
 };
 
 struct fs_digest {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
-    atomic_bool stopping; /* also ends a file being hashed */
-    struct fs_digest_job jobs[QUEUE];
-    struct fs_digest_job *free_jobs, *queue, *queue_tail;
+    atomic_bool stopping;    /* also ends a file being hashed */
+    unsigned rate_mib;       /* 0: no limit */
+    struct job queue[QUEUE]; /* a ring: head, then n jobs */
+    size_t head, n;
     struct entry cache[CACHE];
+    struct scan scan;
 };
 
 static struct digest_stamp stamp_of(const struct stat *st)
@@ -120,71 +140,427 @@ static void store(struct fs_digest *d, int fd, uint64_t dev, const struct digest
     pthread_mutex_unlock(&d->mu);
 }
 
-/* ---- the thread ------------------------------------------------------------ */
-
-/* Hashes j's file, unless the cache already has it (a job of another
- * worker for the same version went first). The version must still be the
- * one stamped when the hashing ends, or the digest describes nothing. */
-static void hash_job(struct fs_digest *d, struct fs_digest_job *j)
+/* Whether the file open at fd is still the version (dev, st). */
+static bool still(int fd, uint64_t dev, const struct digest_stamp *st)
 {
-    struct stat after;
-    uint64_t size = 0;
+    struct stat now;
+
+    if (fstat(fd, &now) < 0)
+        return false;
+    struct digest_stamp s = stamp_of(&now);
+    return same_version(dev, st, (uint64_t)now.st_dev, &s);
+}
+
+/* The digest of the version (dev, st) of the file open at fd from the
+ * cache or the attribute: true with out set. Any thread. */
+static bool lookup(struct fs_digest *d, int fd, uint64_t dev, const struct digest_stamp *st,
+                   unsigned char *out)
+{
+    char text[DIGEST_STAMP_MAX];
 
     pthread_mutex_lock(&d->mu);
-    j->ok = cache_get(d, j->dev, &j->st, j->sha);
+    bool hit = cache_get(d, dev, st, out);
     pthread_mutex_unlock(&d->mu);
-    if (!j->ok && hash_sha256_fd(j->fd, j->sha, &size, &d->stopping) == 0 && size == j->st.size &&
-        fstat(j->fd, &after) == 0) {
-        struct digest_stamp now = stamp_of(&after);
-        j->ok = same_version(j->dev, &j->st, (uint64_t)after.st_dev, &now);
-        if (j->ok)
-            store(d, j->fd, j->dev, &j->st, j->sha);
+    if (hit)
+        return true;
+    ssize_t n = fgetxattr(fd, FS_DIGEST_XATTR, text, sizeof text);
+    if (n <= 0 || digest_stamp_parse(text, (size_t)n, st, out) != 1)
+        return false;
+    pthread_mutex_lock(&d->mu);
+    cache_put(d, dev, st, out);
+    pthread_mutex_unlock(&d->mu);
+    return true;
+}
+
+/* ---- the thread ------------------------------------------------------------ */
+
+/* Sleeps ms milliseconds, in naps, unless the server stops. */
+static void nap(struct fs_digest *d, int64_t ms)
+{
+    while (ms > 0 && !atomic_load(&d->stopping)) {
+        int64_t step = ms < NAP_MS ? ms : NAP_MS;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
     }
+}
+
+/* Hashes the file at fd from its start, reading at most d->rate_mib MiB a
+ * second. 0 with out set and *size the bytes hashed, or -errno. */
+static int hash_slowly(struct fs_digest *d, int fd, unsigned char *buf,
+                       unsigned char out[DIGEST_SHA256_LEN], uint64_t *size)
+{
+    struct hash *h = hash_new();
+    int64_t t0 = clock_ms();
+    uint64_t off = 0;
+
+    if (h == NULL)
+        return -ENOMEM;
+    for (;;) {
+        if (atomic_load(&d->stopping)) {
+            hash_free(h);
+            return -ECANCELED;
+        }
+        ssize_t n = pread(fd, buf, STEP, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = -errno;
+            hash_free(h);
+            return err;
+        }
+        if (n == 0)
+            break;
+        hash_update(h, buf, (size_t)n);
+        off += (uint64_t)n;
+        if (d->rate_mib > 0) /* where the rate says we may be by now */
+            nap(d, (int64_t)(off * 1000 / ((uint64_t)d->rate_mib << 20)) - (clock_ms() - t0));
+    }
+    hash_final(h, out);
+    *size = off;
+    return 0;
+}
+
+/* Hashes the version (dev, st) of the file open at fd, unless its digest
+ * is known. The version must still be the one stamped when the hashing
+ * ends, or the digest describes nothing. True when it was hashed. */
+static bool hash_version(struct fs_digest *d, int fd, uint64_t dev, const struct digest_stamp *st,
+                         unsigned char *buf)
+{
+    unsigned char sha[DIGEST_SHA256_LEN];
+    uint64_t size = 0;
+
+    if (lookup(d, fd, dev, st, sha))
+        return false;
+    if (hash_slowly(d, fd, buf, sha, &size) == 0 && size == st->size && still(fd, dev, st)) {
+        store(d, fd, dev, st, sha);
+        return true;
+    }
+    return false;
+}
+
+static void hash_job(struct fs_digest *d, struct job *j, unsigned char *buf)
+{
+    hash_version(d, j->fd, j->dev, &j->st, buf);
     close(j->fd);
-    j->fd = -1;
+}
+
+/* ---- the pass over the tree and its watches (the thread's) ------------------- */
+
+/* Whether the pass looks at the entry called name. */
+static bool scanned_name(const struct scan *sc, const char *name)
+{
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strcmp(name, FS_RUP_DIR) == 0)
+        return false;
+    return sc->hidden || name[0] != '.';
+}
+
+/* Hashes the entry name of the folder dirfd when it is a regular file
+ * whose digest is not known. */
+static void scan_file(struct fs_digest *d, int dirfd, const char *name, unsigned char *buf)
+{
+    struct scan *sc = &d->scan;
+    struct stat st;
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        struct digest_stamp s = stamp_of(&st);
+        sc->files++;
+        if (hash_version(d, fd, (uint64_t)st.st_dev, &s, buf)) {
+            sc->hashed++;
+            sc->bytes += s.size;
+        }
+    }
+    close(fd);
+}
+
+/* Watches the folder open at fd, whose path beneath the root is in
+ * sc->rel: inotify then names the files written, moved or linked in. */
+static void watch(struct scan *sc, int fd)
+{
+    char proc[64];
+
+    if (sc->ino < 0)
+        return;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    int wd = inotify_add_watch(sc->ino, proc, WATCH_MASK | IN_ONLYDIR);
+    if (wd < 0)
+        return; /* fs.inotify.max_user_watches: this folder is hashed once, not followed */
+    if ((size_t)wd >= sc->nwatched) {
+        size_t n = (size_t)wd * 2 + 16;
+        char **w = realloc(sc->watched, n * sizeof *w);
+        if (w == NULL)
+            return;
+        memset(w + sc->nwatched, 0, (n - sc->nwatched) * sizeof *w);
+        sc->watched = w;
+        sc->nwatched = n;
+    }
+    free(sc->watched[wd]);
+    sc->watched[wd] = strdup(sc->rel);
+}
+
+/* Opens the folder name of the folder dirfd, whose path beneath the root
+ * is the first plen bytes of sc->rel (the root itself when root is set),
+ * and starts reading it. */
+static void enter(struct scan *sc, int dirfd, const char *name, size_t plen, bool root)
+{
+    size_t len = plen;
+    size_t nl = strlen(name);
+
+    if (sc->depth == DEPTH || len + 1 + nl >= sizeof sc->rel)
+        return;
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    DIR *dir = fdopendir(fd);
+    if (dir == NULL) {
+        close(fd);
+        return;
+    }
+    if (!root) {
+        if (len > 0)
+            sc->rel[len++] = '/';
+        memcpy(sc->rel + len, name, nl);
+        len += nl;
+    }
+    sc->rel[len] = '\0';
+    sc->stack[sc->depth] = dir;
+    sc->rel_len[sc->depth] = len;
+    sc->depth++;
+    watch(sc, fd);
+}
+
+/* One step of the first pass: the next entry of the folder being read. */
+static void walk_step(struct fs_digest *d, unsigned char *buf)
+{
+    struct scan *sc = &d->scan;
+    DIR *dir = sc->stack[sc->depth - 1];
+    struct dirent *e = readdir(dir);
+
+    if (e == NULL) {
+        closedir(dir);
+        sc->depth--;
+        if (sc->depth > 0)
+            sc->rel[sc->rel_len[sc->depth - 1]] = '\0';
+        return;
+    }
+    if (!scanned_name(sc, e->d_name))
+        return;
+    if (e->d_type == DT_DIR)
+        enter(sc, dirfd(dir), e->d_name, sc->rel_len[sc->depth - 1], false);
+    else if (e->d_type == DT_REG || e->d_type == DT_UNKNOWN)
+        scan_file(d, dirfd(dir), e->d_name, buf);
+}
+
+/* The files inotify named: each hashed (a folder made or moved in is
+ * read like the first pass, after the folders being read; past PENDING of
+ * them waiting, one is left to requests). False when there was nothing to
+ * read. */
+static bool changes(struct fs_digest *d, unsigned char *buf)
+{
+    struct scan *sc = &d->scan;
+    char path[PATH_MAX];
+    _Alignas(struct inotify_event) unsigned char ev[8192];
+
+    if (sc->ino < 0)
+        return false;
+    ssize_t n = read(sc->ino, ev, sizeof ev);
+    if (n <= 0)
+        return false;
+    for (ssize_t i = 0; i + (ssize_t)sizeof(struct inotify_event) <= n;) {
+        struct inotify_event *e = (struct inotify_event *)(void *)(ev + i);
+        i += (ssize_t)(sizeof *e + e->len);
+        if (e->wd < 0 || (size_t)e->wd >= sc->nwatched || sc->watched[e->wd] == NULL)
+            continue;
+        if (e->mask & IN_IGNORED) {
+            free(sc->watched[e->wd]);
+            sc->watched[e->wd] = NULL;
+            continue;
+        }
+        if (e->len == 0 || !scanned_name(sc, e->name))
+            continue;
+        const char *dir = sc->watched[e->wd];
+        int len = snprintf(path, sizeof path, "%s%s%s", dir, dir[0] ? "/" : "", e->name);
+        if (len < 0 || (size_t)len >= sizeof path)
+            continue;
+        if (e->mask & IN_ISDIR) {
+            /* Read once the folder being read is done (rel is its path). */
+            if (sc->npending < PENDING && (e->mask & (IN_CREATE | IN_MOVED_TO))) {
+                char *p = strdup(path);
+                if (p != NULL)
+                    sc->pending[sc->npending++] = p;
+            }
+            continue;
+        }
+        int fd = fsx_open_beneath(sc->rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        struct stat st;
+        if (fd < 0)
+            continue;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            struct digest_stamp s = stamp_of(&st);
+            hash_version(d, fd, (uint64_t)st.st_dev, &s, buf);
+        }
+        close(fd);
+    }
+    return true;
+}
+
+/* Starts reading the next pending folder (a path beneath the root). */
+static void enter_pending(struct scan *sc)
+{
+    char *path = sc->pending[--sc->npending];
+    char *slash = strrchr(path, '/');
+    const char *name = slash != NULL ? slash + 1 : path;
+    size_t plen = slash != NULL ? (size_t)(slash - path) : 0;
+
+    if (slash != NULL)
+        *slash = '\0';
+    int pfd = fsx_open_beneath(sc->rootfd, plen > 0 ? path : ".", O_RDONLY | O_DIRECTORY);
+    if (pfd >= 0) {
+        memcpy(sc->rel, path, plen);
+        sc->rel[plen] = '\0';
+        enter(sc, pfd, name, plen, false);
+        close(pfd);
+    }
+    free(path);
+}
+
+static void report(struct scan *sc, const char *what)
+{
+    fprintf(stderr, "ferry serve: digests, %s: %llu files, %llu hashed (%.1f MiB) in %.1f s\n",
+            what, (unsigned long long)sc->files, (unsigned long long)sc->hashed,
+            (double)sc->bytes / (1 << 20), (double)(clock_ms() - sc->t0) / 1000);
+    sc->reported = clock_ms();
+}
+
+/* One step of the tree's upkeep: the changes inotify reported, else the
+ * next entry of the first pass. False when there is nothing to do. */
+static bool scan_step(struct fs_digest *d, unsigned char *buf)
+{
+    struct scan *sc = &d->scan;
+
+    if (sc->rootfd < 0)
+        return false;
+    if (changes(d, buf))
+        return true;
+    if (sc->depth == 0 && sc->npending > 0)
+        enter_pending(sc);
+    if (sc->depth > 0) {
+        walk_step(d, buf);
+        if (!sc->done && sc->hashed > 0 && clock_ms() - sc->reported >= REPORT_MS)
+            report(sc, "first pass");
+        return true;
+    }
+    if (!sc->done) {
+        sc->done = true;
+        if (sc->hashed > 0)
+            report(sc, "first pass done");
+    }
+    return false;
+}
+
+static void scan_open(struct scan *sc, const struct fs_digest_config *cfg)
+{
+    sc->ino = -1;
+    sc->rootfd = cfg->rootfd >= 0 ? fcntl(cfg->rootfd, F_DUPFD_CLOEXEC, 0) : -1;
+    sc->hidden = cfg->hidden;
+    if (sc->rootfd < 0)
+        return;
+    sc->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    sc->t0 = sc->reported = clock_ms();
+    enter(sc, sc->rootfd, ".", 0, true);
+}
+
+static void scan_close(struct scan *sc)
+{
+    while (sc->depth > 0)
+        closedir(sc->stack[--sc->depth]);
+    while (sc->npending > 0)
+        free(sc->pending[--sc->npending]);
+    for (size_t i = 0; i < sc->nwatched; i++)
+        free(sc->watched[i]);
+    free(sc->watched);
+    if (sc->ino >= 0)
+        close(sc->ino);
+    if (sc->rootfd >= 0)
+        close(sc->rootfd);
+}
+
+/* The thread yields to everything else: the lowest CPU priority and the
+ * idle I/O class (best effort: refused, it still keeps its rate). */
+static void lower_priority(void)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+
+    if (setpriority(PRIO_PROCESS, (id_t)tid, 19) < 0) {
+        /* not allowed: the rate still bounds it */
+    }
+    if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0)) <
+        0) {
+        /* likewise */
+    }
 }
 
 static void *digest_thread(void *arg)
 {
     struct fs_digest *d = arg;
+    unsigned char *buf = malloc(STEP);
 
+    lower_priority();
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        while (!d->stopping && d->queue == NULL)
-            pthread_cond_wait(&d->cv, &d->mu);
         if (d->stopping)
             break;
-        struct fs_digest_job *j = d->queue;
-        d->queue = j->next;
-        if (d->queue == NULL)
-            d->queue_tail = NULL;
+        if (d->n == 0) {
+            /* Files requests asked for go first; then the tree's upkeep. */
+            pthread_mutex_unlock(&d->mu);
+            bool busy = buf != NULL && scan_step(d, buf);
+            pthread_mutex_lock(&d->mu);
+            if (!busy && !d->stopping && d->n == 0) {
+                struct timespec until;
+                clock_gettime(CLOCK_MONOTONIC, &until);
+                until.tv_nsec += IDLE_MS * 1000000L;
+                until.tv_sec += until.tv_nsec / 1000000000L;
+                until.tv_nsec %= 1000000000L;
+                pthread_cond_timedwait(&d->cv, &d->mu, &until);
+            }
+            continue;
+        }
+        struct job j = d->queue[d->head];
+        /* The job stays queued while it is hashed, so it is not queued twice. */
         pthread_mutex_unlock(&d->mu);
-        hash_job(d, j);
+        if (buf != NULL)
+            hash_job(d, &j, buf);
+        else
+            close(j.fd);
         pthread_mutex_lock(&d->mu);
-        struct fs_digest_port *p = j->port;
-        j->next = p->done;
-        p->done = j;
-        mbox_post(&p->mb);
+        d->head = (d->head + 1) % QUEUE;
+        d->n--;
     }
     pthread_mutex_unlock(&d->mu);
+    free(buf);
     return NULL;
 }
 
-int fs_digest_start(struct fs_digest **out)
+int fs_digest_start(const struct fs_digest_config *cfg, struct fs_digest **out)
 {
     struct fs_digest *d = calloc(1, sizeof *d);
+    pthread_condattr_t ca;
 
     if (d == NULL)
         return -ENOMEM;
+    d->rate_mib = cfg->rate_mib;
     pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->cv, NULL);
-    for (int i = QUEUE - 1; i >= 0; i--) {
-        d->jobs[i].fd = -1;
-        d->jobs[i].next = d->free_jobs;
-        d->free_jobs = &d->jobs[i];
-    }
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    scan_open(&d->scan, cfg);
     int rc = pthread_create(&d->thread, NULL, digest_thread, d);
     if (rc != 0) {
+        scan_close(&d->scan);
         pthread_cond_destroy(&d->cv);
         pthread_mutex_destroy(&d->mu);
         free(d);
@@ -203,194 +579,71 @@ void fs_digest_stop(struct fs_digest *d)
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->thread, NULL);
-    for (int i = 0; i < QUEUE; i++)
-        if (d->jobs[i].fd >= 0)
-            close(d->jobs[i].fd); /* queued, never hashed */
+    for (size_t i = 0; i < d->n; i++)
+        close(d->queue[(d->head + i) % QUEUE].fd); /* queued, never hashed */
+    scan_close(&d->scan);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
     free(d);
 }
 
-/* ---- results back on the worker ---------------------------------------------- */
-
-static void port_cb(struct mbox *m)
-{
-    struct fs_digest_port *p = container_of(m, struct fs_digest_port, mb);
-    struct fs_digest *d = p->d;
-
-    pthread_mutex_lock(&d->mu);
-    struct fs_digest_job *j = p->done;
-    p->done = NULL;
-    pthread_mutex_unlock(&d->mu);
-    while (j != NULL) {
-        struct conn *cs[WAITERS];
-        pthread_mutex_lock(&d->mu);
-        struct fs_digest_job *next = j->next;
-        size_t nc = j->nc;
-        bool ok = j->ok;
-        struct digest_stamp st = j->st;
-        uint64_t dev = j->dev;
-        unsigned char sha[DIGEST_SHA256_LEN];
-        memcpy(sha, j->sha, sizeof sha);
-        memcpy(cs, j->c, nc * sizeof cs[0]);
-        j->nc = 0;
-        j->next = d->free_jobs;
-        d->free_jobs = j;
-        pthread_mutex_unlock(&d->mu);
-        /* Every waiter is told before any runs: a drive may close another
-         * waiter, whose cancel must then find nothing. */
-        for (size_t i = 0; i < nc; i++) {
-            if (cs[i] == NULL)
-                continue;
-            struct xchg *x = cs[i]->x;
-            x->dg = ok ? FS_DG_HAVE : FS_DG_GAVE_UP;
-            x->dg_dev = dev;
-            x->dg_st = st;
-            memcpy(x->dg_sha, sha, sizeof sha);
-        }
-        for (size_t i = 0; i < nc; i++)
-            if (cs[i] != NULL)
-                fs_conn_drive(cs[i]);
-        j = next;
-    }
-}
-
-int fs_digest_port_open(struct fs_digest *d, struct worker *w)
-{
-    struct fs_digest_port *p = calloc(1, sizeof *p);
-
-    if (p == NULL)
-        return -ENOMEM;
-    p->d = d;
-    int rc = mbox_open(&p->mb, w->loop, port_cb);
-    if (rc < 0) {
-        free(p);
-        return rc;
-    }
-    w->digest_port = p;
-    return 0;
-}
-
-void fs_digest_port_close(struct worker *w)
-{
-    struct fs_digest_port *p = w->digest_port;
-
-    if (p == NULL)
-        return;
-    w->digest_port = NULL;
-    mbox_close(&p->mb);
-    free(p);
-}
-
 /* ---- on the loop ------------------------------------------------------------- */
 
-void fs_digest_cancel(struct conn *c)
+void fs_digest_queue(struct fs_digest *d, int fd, const struct stat *st)
 {
-    struct fs_digest *d = c->w->srv->digest;
-
-    if (d == NULL || c->x == NULL || c->x->dg != FS_DG_WAIT)
-        return;
-    pthread_mutex_lock(&d->mu);
-    for (int i = 0; i < QUEUE; i++)
-        for (size_t k = 0; k < d->jobs[i].nc; k++)
-            if (d->jobs[i].c[k] == c)
-                d->jobs[i].c[k] = NULL;
-    pthread_mutex_unlock(&d->mu);
-    c->x->dg = FS_DG_GAVE_UP;
-}
-
-/* c waits for its digest in CS_DIGEST, off the socket (level-triggered
- * input would spin), under the head deadline. */
-static enum fs_digest_get wait_for(struct conn *c)
-{
-    int64_t limit = c->w->loop->now + c->w->srv->opt.head_timeout_ms;
-
-    c->x->dg = FS_DG_WAIT;
-    fs_conn_set_state(c, CS_DIGEST);
-    ev_io_stop(c->w->loop, &c->io);
-    if (c->sc.deadline == 0 || c->sc.deadline > limit)
-        c->sc.deadline = limit;
-    return FS_DIGEST_WAIT;
-}
-
-/* Queues the file for the thread, or joins the job of this worker already
- * hashing the same version. FS_DIGEST_NONE when the queue is full. */
-static enum fs_digest_get queue_job(struct fs_digest *d, struct conn *c, int fd, uint64_t dev,
-                                    const struct digest_stamp *st)
-{
-    struct fs_digest_port *p = c->w->digest_port;
-
-    if (p == NULL)
-        return FS_DIGEST_NONE;
-    pthread_mutex_lock(&d->mu);
-    for (int i = 0; i < QUEUE; i++) {
-        struct fs_digest_job *j = &d->jobs[i];
-        if (j->nc > 0 && j->nc < WAITERS && j->port == p && same_version(j->dev, &j->st, dev, st)) {
-            j->c[j->nc++] = c;
-            pthread_mutex_unlock(&d->mu);
-            return wait_for(c);
-        }
-    }
-    struct fs_digest_job *j = d->free_jobs;
-    int dfd = j != NULL ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (dfd < 0) {
-        pthread_mutex_unlock(&d->mu);
-        return FS_DIGEST_NONE;
-    }
-    d->free_jobs = j->next;
-    j->next = NULL;
-    j->port = p;
-    j->fd = dfd;
-    j->dev = dev;
-    j->st = *st;
-    j->ok = false;
-    j->c[0] = c;
-    j->nc = 1;
-    if (d->queue_tail != NULL)
-        d->queue_tail->next = j;
-    else
-        d->queue = j;
-    d->queue_tail = j;
-    pthread_cond_signal(&d->cv);
-    pthread_mutex_unlock(&d->mu);
-    return wait_for(c);
-}
-
-enum fs_digest_get fs_digest_get(struct conn *c, int fd, const struct stat *st,
-                                 unsigned char out[DIGEST_SHA256_LEN])
-{
-    struct fs_digest *d = c->w->srv->digest;
-    struct xchg *x = c->x;
     struct digest_stamp want = stamp_of(st);
     uint64_t dev = (uint64_t)st->st_dev;
-    char text[DIGEST_STAMP_MAX];
 
-    if (x->dg == FS_DG_HAVE && same_version(x->dg_dev, &x->dg_st, dev, &want)) {
-        memcpy(out, x->dg_sha, DIGEST_SHA256_LEN);
-        return FS_DIGEST_HAVE;
-    }
-    /* Gave up, or the file changed while it was hashed: no second wait. */
-    if (d == NULL || x->dg != FS_DG_NONE)
-        return FS_DIGEST_NONE;
+    if (d == NULL)
+        return;
     pthread_mutex_lock(&d->mu);
-    bool hit = cache_get(d, dev, &want, out);
-    pthread_mutex_unlock(&d->mu);
-    if (hit)
-        return FS_DIGEST_HAVE;
-    ssize_t n = fgetxattr(fd, FS_DIGEST_XATTR, text, sizeof text);
-    if (n > 0 && digest_stamp_parse(text, (size_t)n, &want, out) == 1) {
-        pthread_mutex_lock(&d->mu);
-        cache_put(d, dev, &want, out);
-        pthread_mutex_unlock(&d->mu);
-        return FS_DIGEST_HAVE;
+    for (size_t i = 0; i < d->n; i++) {
+        struct job *j = &d->queue[(d->head + i) % QUEUE];
+        if (same_version(j->dev, &j->st, dev, &want))
+            goto out;
     }
-    if (want.size > INLINE_MAX)
-        return queue_job(d, c, fd, dev, &want);
+    if (d->n == QUEUE)
+        goto out; /* a later request queues it again */
+    int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dfd < 0)
+        goto out;
+    d->queue[(d->head + d->n) % QUEUE] = (struct job){.fd = dfd, .dev = dev, .st = want};
+    d->n++;
+    pthread_cond_signal(&d->cv);
+out:
+    pthread_mutex_unlock(&d->mu);
+}
+
+bool fs_digest_known(struct fs_digest *d, int fd, const struct stat *st,
+                     unsigned char out[DIGEST_SHA256_LEN])
+{
+    struct digest_stamp want = stamp_of(st);
+    uint64_t dev = (uint64_t)st->st_dev;
+
+    if (d == NULL)
+        return false;
+    if (lookup(d, fd, dev, &want, out))
+        return true;
+    if (want.size > FS_DIGEST_INLINE_MAX)
+        return false;
     uint64_t size = 0;
     if (hash_sha256_fd(fd, out, &size, NULL) < 0 || size != want.size)
-        return FS_DIGEST_NONE;
+        return false;
     store(d, fd, dev, &want, out);
-    return FS_DIGEST_HAVE;
+    return true;
+}
+
+bool fs_digest_store(struct fs_digest *d, int fd, const struct stat *st,
+                     const unsigned char sha[DIGEST_SHA256_LEN])
+{
+    struct digest_stamp s = stamp_of(st);
+    uint64_t dev = (uint64_t)st->st_dev;
+
+    if (!still(fd, dev, &s))
+        return false;
+    if (d != NULL)
+        store(d, fd, dev, &s, sha);
+    return true;
 }
 
 void fs_digest_remember(struct fs_digest *d, int fd, const unsigned char sha[DIGEST_SHA256_LEN])

@@ -51,8 +51,20 @@ static bool wants_digest(const struct conn *c, const struct http_request *req)
     return v.p != NULL && digest_want_sha256(v.p, v.len) == 1;
 }
 
+/* Whether the client takes trailer fields (TE: trailers, HTTP/1.1): then
+ * a body may go chunked with its Repr-Digest after it. */
+static bool takes_trailers(const struct conn *c, const struct http_request *req)
+{
+    struct http_str te = header(req, "te");
+
+    return c->x->minor >= 1 && te.p != NULL && http_list_has(te, "trailers");
+}
+
 /* Serves the regular file open at fd (which this takes over): proto/cond
- * decides between 200, 206, 304, 412 and 416. */
+ * decides between 200, 206, 304, 412 and 416. Repr-Digest never holds
+ * the answer back: a digest not known yet goes in a trailer of a full GET
+ * for a client that takes one, and is otherwise left out (the file is
+ * queued for the digest thread, for the requests to come). */
 static void serve_file(struct conn *c, const struct http_request *req, const struct http_info *info,
                        int fd, const struct stat *st, const char *name)
 {
@@ -77,19 +89,22 @@ static void serve_file(struct conn *c, const struct http_request *req, const str
     cond_content_range(&d, size, crange, sizeof crange);
     struct reply rp = {.status = (int)d.status, .content_range = crange[0] ? crange : NULL};
     rp.csp = FILE_CSP;
-    /* Repr-Digest describes the whole file, so 206 and 304 carry it too. */
+    /* Repr-Digest describes the whole file, so 206 and 304 carry it too
+     * when it is known. */
     char dline[sizeof "Repr-Digest: \r\n" + DIGEST_FIELD_LEN], field[DIGEST_FIELD_LEN + 1];
+    bool trailer = false;
     if (d.status != COND_PRECONDITION_FAILED && d.status != COND_UNSATISFIABLE && wants_digest(c, req)) {
         unsigned char sha[DIGEST_SHA256_LEN];
-        enum fs_digest_get g = fs_digest_get(c, fd, st, sha);
-        if (g == FS_DIGEST_WAIT) {
-            close(fd); /* opened again when the digest is back */
-            return;
-        }
-        if (g == FS_DIGEST_HAVE) {
+        if (fs_digest_known(s->digest, fd, st, sha)) {
             digest_field_format(sha, field);
             snprintf(dline, sizeof dline, "Repr-Digest: %s\r\n", field);
             rp.extra = dline;
+        } else if (d.status == COND_FULL && !x->head_only && d.length > 0 &&
+                   takes_trailers(c, req)) {
+            trailer = true;
+            rp.extra = "Trailer: Repr-Digest\r\n";
+        } else {
+            fs_digest_queue(s->digest, fd, st);
         }
     }
     switch (d.status) {
@@ -106,7 +121,8 @@ static void serve_file(struct conn *c, const struct http_request *req, const str
         break;
     case COND_FULL:
     case COND_PARTIAL:
-        rp.has_length = true;
+        rp.has_length = !trailer;
+        rp.chunked = trailer;
         rp.length = d.length;
         rp.st = st;
         rp.etag = etag;
@@ -116,6 +132,14 @@ static void serve_file(struct conn *c, const struct http_request *req, const str
     fs_respond(c, &rp);
     if (c->state != CS_SEND || x->head_only || d.length == 0) {
         close(fd);
+        return;
+    }
+    if (trailer) {
+        x->src.fd = fd;
+        x->src.off = 0;
+        x->src.end = (off_t)size;
+        if (fs_body_trailer_start(c, st) < 0)
+            fs_conn_set_state(c, CS_CLOSE);
         return;
     }
     if (s->opt.send_mode == FS_SEND_AUTO && d.length <= buf_room(&x->out)) {

@@ -259,6 +259,7 @@ class Response:
         self.headers = headers  # [(lowercased name, value)], in order
         self.body = body
         self.head = head  # the raw head bytes
+        self.trailers = []  # [(lowercased name, value)] after a chunked body
 
     def header(self, name):
         name = name.lower()
@@ -365,7 +366,7 @@ class HttpConn:
             return resp
         length = resp.header("content-length")
         if (resp.header("transfer-encoding") or "").lower() == "chunked":
-            resp.body = self._read_chunked(deadline)
+            resp.body, resp.trailers = self._read_chunked(deadline)
         elif length is not None:
             n = int(length)
             while len(self.buf) < n:
@@ -395,15 +396,19 @@ class HttpConn:
         return line
 
     def _read_chunked(self, deadline):
-        """The payload of a chunked body (no extensions, no trailers)."""
+        """The payload of a chunked body (no extensions) and its trailer fields."""
         body = bytearray()
         while True:
             line = self._read_line(deadline)
             assert re.fullmatch(rb"[0-9a-fA-F]+", line), f"bad chunk size line {line!r}"
             n = int(line, 16)
             if n == 0:
-                assert self._read_line(deadline) == b"", "trailers after the last chunk"
-                return bytes(body)
+                trailers = []
+                while (line := self._read_line(deadline)) != b"":
+                    name, sep, value = line.decode("latin-1").partition(":")
+                    assert sep, f"bad trailer line {line!r}"
+                    trailers.append((name.strip().lower(), value.strip()))
+                return bytes(body), trailers
             while len(self.buf) < n + 2:
                 if not self._fill(deadline):
                     raise ConnectionError("closed inside a chunk")

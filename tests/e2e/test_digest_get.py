@@ -5,9 +5,12 @@ resume the digest covers the prefix already on disk too."""
 import base64
 import hashlib
 import os
+import socket
+
+import pytest
 
 from ferrylib import file_sha256, sha256
-from peers import ScriptedServer, keep_alive, listing, run_ferry, send_file
+from peers import ScriptedServer, chunked, keep_alive, listing, run_ferry, send_file
 
 BODY = os.urandom(150_000)
 ETAG = '"d1-150000"'
@@ -165,3 +168,122 @@ def test_bad_digest_options_are_usage_errors(tmp_path):
         r = run_ferry("get", *args, "http://127.0.0.1:9/b", cwd=tmp_path)
         assert r.rc == 2, (args, r)
     assert listing(tmp_path) == []
+
+
+# ---- a Repr-Digest trailer (issue 21) ----------------------------------------
+
+
+def serving_chunked(trailer_value, announce=True):
+    """Serves BODY chunked, with a Repr-Digest trailer field of the given
+    value (None: none), announced in Trailer when announce is set."""
+
+    def respond(peer, req):
+        headers = [("Transfer-Encoding", "chunked"), ("ETag", ETAG)]
+        if announce:
+            headers.append(("Trailer", "Repr-Digest"))
+        trailer = b"" if trailer_value is None else f"Repr-Digest: {trailer_value}\r\n".encode()
+        peer.respond(200, headers, chunked([BODY[:70_000], BODY[70_000:]], trailer))
+        return True
+
+    return keep_alive(respond)
+
+
+def test_a_trailer_digest_is_verified_and_trailers_are_asked_for(tmp_path):
+    with ScriptedServer(serving_chunked(field(GOOD))) as srv:
+        r = run_ferry("get", "-v", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "verified" in r.err
+    assert listing(tmp_path) == ["f.bin"]
+    assert srv.requests[0].header("te") == "trailers"
+    assert "TE" in srv.requests[0].header("connection").split(", ")
+
+
+def test_an_unannounced_trailer_digest_is_checked_too(tmp_path):
+    with ScriptedServer(serving_chunked(field(BAD), announce=False)) as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == DIGEST_EXIT, r
+    assert (tmp_path / "f.bin.part").read_bytes() == BODY
+
+
+def test_a_mismatching_trailer_digest_keeps_the_part(tmp_path):
+    with ScriptedServer(serving_chunked(field(BAD))) as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == DIGEST_EXIT, r
+    assert "f.bin" not in listing(tmp_path)
+    assert BAD.hex() in r.err and GOOD.hex() in r.err
+
+
+def test_a_malformed_trailer_digest_is_a_protocol_error(tmp_path):
+    with ScriptedServer(serving_chunked("sha-256=:not base64!:")) as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == 8, r
+    assert "f.bin" not in listing(tmp_path)
+    assert "Repr-Digest trailer" in r.err
+
+
+def test_an_announced_trailer_that_never_comes_is_no_failure(tmp_path):
+    with ScriptedServer(serving_chunked(None)) as srv:
+        r = run_ferry("get", "-v", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "verified" not in r.err
+    assert file_sha256(tmp_path / "f.bin") == sha256(BODY)
+
+
+def test_a_resume_without_a_whole_file_digest_says_so(tmp_path):
+    with ScriptedServer(serving(None, drop_at=60_000)) as srv:
+        assert run_ferry("get", "-q", srv.url("/f.bin"), cwd=tmp_path).rc == 3
+        r = run_ferry("get", "-c", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == 0, r
+    assert srv.requests[1].header("range") == "bytes=60000-"
+    assert "no digest of the whole file" in r.err and "not checked" in r.err
+    assert file_sha256(tmp_path / "f.bin") == sha256(BODY)
+
+
+def flipping_proxy(upstream_port, at, seen):
+    """A handler that passes one request to upstream (asking it to close
+    after the answer) and relays the answer with the byte at offset `at`
+    after its head flipped; seen gets the answer's head."""
+
+    def handler(peer):
+        req = peer.read_request()
+        if req is None:
+            return
+        with socket.create_connection(("127.0.0.1", upstream_port), timeout=30) as up:
+            up.sendall(req.head[:-2] + b"Connection: close\r\n\r\n")
+            data = bytearray()
+            while chunk := up.recv(1 << 20):
+                data += chunk
+        end = data.index(b"\r\n\r\n") + 4
+        seen.append(bytes(data[:end]))
+        data[end + at] ^= 0x20
+        peer.send(bytes(data))
+        peer.close()
+
+    return handler
+
+
+@pytest.mark.parametrize("where", ["header", "trailer"])
+def test_a_byte_flipped_on_the_way_is_caught(tmp_path, start_server, where):
+    """The real server and client, a proxy between them that flips one
+    bit of the body: exit 9 whether the digest came in the head (known
+    already) or in the trailer (computed as the file was sent)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    data = os.urandom(3 << 20)
+    (root / "f.bin").write_bytes(data)
+    srv = start_server(root, "-q", "--no-digest-scan")
+    if where == "header":  # the first download stores the digest
+        first = run_ferry("get", "-q", "-o", tmp_path / "first.bin", f"http://127.0.0.1:{srv.port}/f.bin")
+        assert first.rc == 0, first
+    seen = []
+    out = tmp_path / "out"
+    out.mkdir()
+    with ScriptedServer(flipping_proxy(srv.port, 100_000, seen)) as proxy:
+        r = run_ferry("get", "--no-pipeline", proxy.url("/f.bin"), cwd=out)
+    assert r.rc == DIGEST_EXIT, r
+    assert listing(out) == ["f.bin.part"]
+    head = seen[0].decode("latin-1").lower()
+    if where == "header":
+        assert "\r\nrepr-digest: sha-256=" in head and "transfer-encoding" not in head
+    else:
+        assert "\r\ntrailer: repr-digest\r\n" in head and "transfer-encoding: chunked" in head

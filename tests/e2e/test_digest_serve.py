@@ -1,8 +1,10 @@
 """`ferry serve` and Repr-Digest (RFC 9530): the field on 200, 206, 304 and
 HEAD when Want-Repr-Digest asks for sha-256 (or always, with --digest); the
 digest cached in the user.ferry.sha256 attribute, stamped so that a changed
-file is never described by an old digest; large files hashed off the loop
-while other clients are served, waiters bounded by the head deadline."""
+file is never described by an old digest. No answer waits for a digest: a
+large file not hashed yet goes at once, with its digest in a trailer for a
+client that takes trailers, else without it; it is hashed in the background
+for the requests to come."""
 import base64
 import ctypes
 import hashlib
@@ -14,7 +16,7 @@ import time
 import pytest
 
 from ferrylib import HttpConn, build_request, http_request
-from peers import ScriptedServer, run_ferry
+from peers import ScriptedServer, run_ferry, wait_for
 
 XATTR = "user.ferry.sha256"
 WANT = [("Want-Repr-Digest", "sha-256=7")]
@@ -128,57 +130,198 @@ def test_a_planted_attribute_for_another_version_is_ignored(start_server, root):
     assert http_request(srv2, "GET", "/s.bin", WANT).header("repr-digest") == field(SMALL)
 
 
-def test_large_file_is_hashed_off_the_loop(start_server, root):
-    """One worker thread: while a 1 GiB file is hashed for one client,
-    another client's request is answered, and the first then gets the right
-    digest; a second client waiting for the same file gets it too."""
-    size = 1 << 30
+def poll_digest(srv, target, timeout=60):
+    """HEAD target until its answer carries Repr-Digest; the field or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = http_request(srv, "HEAD", target, WANT, timeout=30).header("repr-digest")
+        if got is not None:
+            return got
+        time.sleep(0.2)
+    return None
+
+
+def test_an_unknown_large_digest_never_holds_the_answer(start_server, root):
+    """HEAD, GET without TE: trailers, and a range of a large file never
+    hashed: each answered at once without the field (the old server held
+    them in CS_DIGEST until the file was hashed), while the background
+    thread hashes the file; then the field comes at once."""
+    size = 256 << 20
     with open(root / "big.bin", "wb") as f:
         f.truncate(size)
-    want = zeros_field(size)
-    srv = start_server(root, threads=1)
-    a, b, c = HttpConn(srv.port), HttpConn(srv.port), HttpConn(srv.port)
-    try:
-        a.send(build_request("HEAD", "/big.bin", WANT))
-        b.send(build_request("HEAD", "/big.bin", WANT))
-        time.sleep(0.05)
-        c.send(build_request("GET", "/s.bin"))
-        small = c.read_response("GET")
-        assert small.status == 200 and small.body == SMALL
-        a.sock.setblocking(False)
+    srv = start_server(root, "--no-digest-scan", threads=1)
+    head = http_request(srv, "HEAD", "/big.bin", WANT)
+    assert head.status == 200 and head.header("repr-digest") is None
+    assert head.header("content-length") == str(size)
+    part = http_request(srv, "GET", "/big.bin", WANT + [("Range", "bytes=0-9")])
+    if part.header("repr-digest") is None:  # the thread may be done by now
+        assert part.status == 206 and part.body == bytes(10)
+    assert poll_digest(srv, "/big.bin") == zeros_field(size)
+    again = http_request(srv, "GET", "/big.bin", WANT + [("Range", "bytes=0-9")])
+    assert again.status == 206 and again.header("repr-digest") == zeros_field(size)
+
+
+def test_a_trailer_carries_the_digest_computed_as_sent(start_server, root):
+    """TE: trailers: a large file never hashed goes chunked at once, its
+    digest in the trailer section, computed from the bytes sent; the next
+    answer has it in the head (stored by the first)."""
+    data = os.urandom(3 << 20)
+    (root / "t.bin").write_bytes(data)
+    srv = start_server(root, "--no-digest-scan")
+    with HttpConn(srv.port) as conn:  # the same connection goes on after the trailer
+        conn.send(build_request("GET", "/t.bin", WANT + [("TE", "trailers")]))
+        r = conn.read_response("GET")
+        conn.send(build_request("GET", "/t.bin", WANT + [("TE", "trailers")]))
+        nxt = conn.read_response("GET")
+    assert r.status == 200 and r.body == data
+    assert r.header("transfer-encoding") == "chunked" and r.header("content-length") is None
+    assert r.header("trailer") == "Repr-Digest" and r.header("repr-digest") is None
+    assert r.trailers == [("repr-digest", field(data))]
+    assert nxt.header("repr-digest") == field(data) and nxt.trailers == []
+    assert nxt.header("content-length") == str(len(data)) and nxt.body == data
+
+
+@pytest.mark.parametrize("headers,version", [
+    ([], "HTTP/1.1"),                            # no TE
+    ([("TE", "gzip")], "HTTP/1.1"),              # TE without trailers
+    ([("TE", "trailers")], "HTTP/1.0"),          # no chunked in HTTP/1.0
+])
+def test_no_trailer_for_a_client_that_cannot_take_one(start_server, root, headers, version):
+    data = os.urandom(3 << 20)
+    (root / "t.bin").write_bytes(data)
+    srv = start_server(root, "--no-digest-scan")
+    r = http_request(srv, "GET", "/t.bin", WANT + headers, version=version)
+    assert r.status == 200 and r.body == data
+    assert r.header("content-length") == str(len(data))
+    assert r.header("repr-digest") is None and r.header("trailer") is None and r.trailers == []
+
+
+def test_a_trailer_under_tls(start_server, root):
+    data = os.urandom(3 << 20)
+    (root / "t.bin").write_bytes(data)
+    srv = start_server(root, "--tls-self-signed", "--no-digest-scan")
+    out = subprocess.run(["curl", "-sk", "--raw", "-H", "TE: trailers", "-H",
+                          "Want-Repr-Digest: sha-256=10", f"https://127.0.0.1:{srv.port}/t.bin"],
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0
+    assert out.stdout.endswith(b"\r\n0\r\nRepr-Digest: " + field(data).encode() + b"\r\n\r\n")
+
+
+def test_a_file_changed_while_sent_gets_no_trailer_digest(start_server, root):
+    """The file changes in place (same size, a later mtime) while its
+    chunked body is on the way: the trailer must not describe it by the
+    digest of the bytes sent, nor is that digest kept."""
+    size = 32 << 20
+    old = os.urandom(size)
+    path = root / "c.bin"
+    path.write_bytes(old)
+    srv = start_server(root, "--no-digest-scan")
+    with HttpConn(srv.port, timeout=60) as conn:
+        conn.send(build_request("GET", "/c.bin", WANT + [("TE", "trailers")]))
+        conn.buffer_at_least(1 << 16)  # the head and the first bytes; the socket is full
+        with open(path, "r+b") as f:
+            f.seek(size - 4096)
+            f.write(os.urandom(4096))
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        r = conn.read_response("GET")
+    assert r.status == 200 and len(r.body) == size
+    assert r.trailers == []
+    again = http_request(srv, "HEAD", "/c.bin", WANT)
+    assert again.header("repr-digest") in (None, field(path.read_bytes()))
+
+
+@pytest.mark.parametrize("how", ["pass", "queued"])
+def test_a_file_changed_while_hashed_in_the_background(start_server, root, how):
+    """The first pass over the tree (or the thread, for a file a request
+    queued) is hashing a file, slowly (16 MiB/s), when it changes in place:
+    its old digest is never given; the new one is, once hashed (the pass
+    learns of the change from inotify; a request queues it again)."""
+    size = 64 << 20
+    path = root / "b.bin"
+    with open(path, "wb") as f:
+        f.truncate(size)
+    srv = start_server(root, "--digest-rate", "16", *(["--no-digest-scan"] if how == "queued" else []))
+    if how == "queued":
+        assert http_request(srv, "HEAD", "/b.bin", WANT).header("repr-digest") is None
+    time.sleep(0.5)
+    with open(path, "r+b") as f:
+        f.write(b"new")
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    old = zeros_field(size)
+    new = field(path.read_bytes())
+    deadline = time.monotonic() + 60
+    got = None
+    while got != new and time.monotonic() < deadline:
+        got = http_request(srv, "HEAD", "/b.bin", WANT).header("repr-digest")
+        assert got != old, "the old version's digest described the new one"
+        time.sleep(0.3)
+    assert got == new
+
+
+def test_the_first_pass_hashes_the_tree_and_says_so(start_server, root):
+    """Files over 1 MiB (never hashed on the loop) in the root and beneath
+    it: after the first pass, which the log reports, a HEAD finds each
+    digest at once, without any request having asked before."""
+    files = {"one.bin": os.urandom(2 << 20), "sub/two.bin": os.urandom(3 << 20),
+             "sub/deeper/three.bin": os.urandom(1 << 21)}
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    srv = start_server(root)
+    assert wait_for(lambda: "first pass done" in srv.stderr_text(), timeout=60), srv.stderr_text()
+    assert "4 files, 4 hashed" in srv.stderr_text()  # s.bin too
+    for rel, data in files.items():
+        assert http_request(srv, "HEAD", "/" + rel, WANT).header("repr-digest") == field(data), rel
+
+
+def test_files_written_later_are_hashed_on_change(start_server, root):
+    """inotify: a file written into a folder of the tree, and one in a
+    folder made after the start, are hashed without a request (the
+    attribute shows it)."""
+    if not has_xattrs(root / "s.bin"):
+        pytest.skip("this file system refuses user extended attributes")
+    (root / "sub").mkdir()
+    srv = start_server(root)
+    assert wait_for(lambda: "first pass done" in srv.stderr_text(), timeout=60)
+    later = {"sub/later.bin": os.urandom(2 << 20), "new/deep/later.bin": os.urandom(2 << 20)}
+    (root / "new").mkdir()
+    (root / "new" / "deep").mkdir()
+    for rel, data in later.items():
+        (root / rel).write_bytes(data)
+
+    def stamped(rel):
         try:
-            early = a.sock.recv(1)
-        except BlockingIOError:
-            early = None
-        a.sock.setblocking(True)
-        assert early is None, "the big file's answer came before the small one's"
-        ra, rb = a.read_response("HEAD", timeout=60), b.read_response("HEAD", timeout=60)
-        assert ra.header("repr-digest") == want
-        assert rb.header("repr-digest") == want
-        # Computed once: the next request finds it at once.
-        again = http_request(srv, "HEAD", "/big.bin", WANT, timeout=2)
-        assert again.header("repr-digest") == want
-    finally:
-        for conn in (a, b, c):
-            conn.close()
+            text = os.getxattr(root / rel, XATTR).decode()
+        except OSError:
+            return False
+        return text.endswith(hashlib.sha256(later[rel]).hexdigest())
+
+    for rel in later:
+        assert wait_for(lambda: stamped(rel), timeout=30), rel
 
 
-def test_a_late_digest_is_left_out_and_stop_is_prompt(start_server, root):
-    """The wait is bounded by the head deadline (1 s here): the answer
-    comes without the field. Stopping the server does not wait for the
-    file still being hashed."""
+def test_no_digest_scan_leaves_the_tree_alone(start_server, root):
+    data = os.urandom(2 << 20)
+    (root / "big.bin").write_bytes(data)
+    srv = start_server(root, "--no-digest-scan")
+    time.sleep(1)
+    assert "first pass" not in srv.stderr_text()
+    assert http_request(srv, "HEAD", "/big.bin", WANT).header("repr-digest") is None
+
+
+def test_stop_is_prompt_while_a_file_is_hashed(start_server, root):
+    """Stopping the server does not wait for the file still being hashed."""
     size = 3 << 30
     with open(root / "huge.bin", "wb") as f:
         f.truncate(size)
-    srv = start_server(root, "--head-timeout", "1")
-    t0 = time.monotonic()
+    srv = start_server(root, "--digest-rate", "64")
     with HttpConn(srv.port, timeout=30) as conn:
         conn.send(build_request("HEAD", "/huge.bin", WANT))
         r = conn.read_response("HEAD")
-        assert r.status == 200
-        assert r.header("repr-digest") is None
+        assert r.status == 200 and r.header("repr-digest") is None
         assert r.header("content-length") == str(size)
-        assert time.monotonic() - t0 < 20
         # The same connection goes on: its next request is answered.
         conn.send(build_request("GET", "/s.bin"))
         assert conn.read_response("GET").body == SMALL
@@ -199,10 +342,10 @@ def without_write_override():
 def test_where_the_attribute_is_refused_memory_serves(start_server, root):
     """A read-only file (mode 0444, the server without the capability to
     override it: no attribute can be set, on any file system) whose digest
-    takes longer than the wait (--head-timeout 1): answers go without the
-    field until the thread is done, then come with it from the memory cache.
-    Without that cache every request would start again and give up again."""
-    size = 2 << 30
+    is not known: answers go without the field until the background thread
+    is done, then come with it from the memory cache. Without that cache
+    every request would queue it again."""
+    size = 512 << 20
     path = root / "frozen.bin"
     with open(path, "wb") as f:
         f.truncate(size)
@@ -211,7 +354,7 @@ def test_where_the_attribute_is_refused_memory_serves(start_server, root):
     probe = subprocess.run([sys.executable, "-c", setx, str(path)], preexec_fn=without_write_override,
                            capture_output=True, text=True, timeout=30)
     assert probe.returncode != 0 and "Error" in probe.stderr, "the attribute could be set"
-    srv = start_server(root, "--head-timeout", "1", preexec_fn=without_write_override)
+    srv = start_server(root, "--no-digest-scan", preexec_fn=without_write_override)
     first = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30)
     assert first.status == 200 and first.header("repr-digest") is None
     want = zeros_field(size)
@@ -221,8 +364,7 @@ def test_where_the_attribute_is_refused_memory_serves(start_server, root):
         time.sleep(1)
         got = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30).header("repr-digest")
     assert got == want
-    # Now it is known: the next request needs no hashing (else it would
-    # wait 1 s for a new 5 s job and go without the field again).
+    # Now it is known: the next request needs no hashing.
     again = http_request(srv, "HEAD", "/frozen.bin", WANT, timeout=30)
     assert again.header("repr-digest") == want
 
@@ -353,3 +495,28 @@ def test_ferry_put_notices_a_file_changed_while_sent(tmp_path):
         r = run_ferry("put", src, srv.url("/up.bin"))
     assert r.rc == 6, r
     assert "changed while it was sent" in r.err
+
+
+def test_a_folder_made_while_the_first_pass_runs_is_read(start_server, root):
+    """A folder made in one the first pass is reading (slowly, 2 MiB/s,
+    hashing a 6 MiB file there) is read once that folder is done: a file
+    already in it, which no inotify event will name, gets its digest."""
+    if not has_xattrs(root / "s.bin"):
+        pytest.skip("this file system refuses user extended attributes")
+    (root / "a").mkdir()
+    (root / "a" / "slow.bin").write_bytes(os.urandom(6 << 20))
+    srv = start_server(root, "--digest-rate", "2")
+    time.sleep(0.8)
+    assert "first pass done" not in srv.stderr_text()
+    (root / "a" / "new").mkdir()
+    data = os.urandom(1 << 20)
+    (root / "a" / "new" / "x.bin").write_bytes(data)
+
+    def stamped():
+        try:
+            return os.getxattr(root / "a/new/x.bin", XATTR).decode().endswith(hashlib.sha256(data).hexdigest())
+        except OSError:
+            return False
+
+    assert wait_for(stamped, timeout=30)
+    assert wait_for(lambda: "first pass done" in srv.stderr_text(), timeout=30)

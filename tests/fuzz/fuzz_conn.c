@@ -172,12 +172,12 @@ static void setup(void)
         abort();
     /* Resumable uploads (their states expire at once and the tick sweeps
      * them, so the scratch root does not fill up; no bound on one party's
-     * count, which is every input's) and digests (small files only: no
-     * digest port, so nothing waits for the thread). */
+     * count, which is every input's) and digests (no pass over the tree:
+     * the thread hashes only what requests queue, and nothing waits). */
     server.opt.upload_max_age_s = 1;
     server.opt.upload_max_unfinished = UINT64_MAX;
     if (fs_rup_open(server.rootfd, &server.opt, &server.rup) < 0 ||
-        fs_digest_start(&server.digest) < 0)
+        fs_digest_start(&(struct fs_digest_config){.rootfd = -1}, &server.digest) < 0)
         abort();
     sw.srv = &srvx;
     sw.app = &wk;

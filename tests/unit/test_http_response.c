@@ -751,11 +751,74 @@ static void make_long_lines(void)
     snprintf(long_trailer + 4150, sizeof long_trailer - 4150, "\r\n\r\n");
 }
 
+/* ---- http_chunked_trailer ------------------------------------------------- */
+
+struct trailer_case {
+    const char *name;
+    const char *in; /* a whole chunked body */
+    const char *field;
+    const char *want; /* NULL: not found */
+};
+
+static char far_trailer[1200];
+
+/* clang-format off */
+static const struct trailer_case trailer_cases[] = {
+    {"the field", "5\r\nhello\r\n0\r\nRepr-Digest: sha-256=:AA=:\r\n\r\n", "repr-digest",
+     "sha-256=:AA=:"},
+    {"second of two", "0\r\nX-A: 1\r\nRepr-Digest:\tv \r\n\r\n", "Repr-Digest", "v"},
+    {"first of two with the name", "0\r\nA: 1\r\nA: 2\r\n\r\n", "a", "1"},
+    {"empty value", "0\r\nA:\r\n\r\n", "a", ""},
+    {"no trailer", "5\r\nhello\r\n0\r\n\r\n", "repr-digest", NULL},
+    {"another name", "0\r\nRepr-Digest-X: v\r\n\r\n", "repr-digest", NULL},
+    {"a prefix of the name", "0\r\nRepr: v\r\n\r\n", "repr-digest", NULL},
+    {"not over yet", "0\r\nA: 1\r\n", "a", NULL},
+    {"beyond the bytes kept", far_trailer, "a", NULL},
+};
+/* clang-format on */
+
+/* Fed whole and byte by byte: the same answer. */
+static void test_trailer(void **state)
+{
+    const struct trailer_case *c = *state;
+    size_t len = strlen(c->in);
+    char *buf = malloc(len + 1);
+
+    assert_non_null(buf);
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+        struct http_chunked *ch = calloc(1, sizeof *ch);
+        assert_non_null(ch);
+        size_t step = bytewise ? 1 : len;
+        for (size_t pos = 0; pos < len; pos += step) {
+            size_t n = len - pos < step ? len - pos : step;
+            memcpy(buf, c->in + pos, n);
+            if (http_chunked_decode(ch, buf, &n) == HTTP_PARSE_INVALID)
+                fail_msg("%s: invalid at %zu", c->name, pos);
+        }
+        struct http_str v = http_chunked_trailer(ch, c->field);
+        if (c->want == NULL && v.p != NULL)
+            fail_msg("%s: found \"%.*s\"", c->name, (int)v.len, v.p);
+        if (c->want != NULL &&
+            (v.p == NULL || v.len != strlen(c->want) || memcmp(v.p, c->want, v.len) != 0))
+            fail_msg("%s: got \"%.*s\", want \"%s\"", c->name, (int)v.len, v.p ? v.p : "", c->want);
+        free(ch);
+    }
+    free(buf);
+}
+
+static void make_far_trailer(void)
+{
+    size_t n = (size_t)snprintf(far_trailer, sizeof far_trailer, "0\r\nX: ");
+    memset(far_trailer + n, 'x', 600);
+    snprintf(far_trailer + n + 600, sizeof far_trailer - n - 600, "\r\nA: 1\r\n\r\n");
+}
+
 int main(void)
 {
     static struct unit_list l;
 
     make_long_lines();
+    make_far_trailer();
     UNIT_ADD_ROWS(&l, valid_cases, test_valid);
     unit_add(&l, "response: HTTP_MAX_HEADERS and one more", test_max_headers, NULL);
     UNIT_ADD_ROWS(&l, bad_cases, test_bad);
@@ -768,5 +831,6 @@ int main(void)
     unit_add(&l, "chunked: the largest size only counts down", test_chunked_largest_size, NULL);
     UNIT_ADD_ROWS(&l, chunk_bad_cases, test_chunked_bad);
     unit_add(&l, "chunked: 4000-byte size and trailer lines", test_chunked_line_limits, NULL);
+    UNIT_ADD_ROWS(&l, trailer_cases, test_trailer);
     return unit_run("http_response", &l);
 }
