@@ -70,6 +70,13 @@ struct term {
 
 struct chat_broker;
 
+/* A client's place on one of the broker's doubly linked lists. */
+enum { LIST_PENDING, LIST_SLOWED, LISTS };
+struct client_link {
+    struct client *prev, *next;
+    bool on;
+};
+
 struct client {
     struct srv_conn sc; /* on the broker's list; no deadline */
     struct stream st;
@@ -81,12 +88,9 @@ struct client {
     double tokens;   /* rate limit bucket */
     int64_t refill_at;
     bool told_slow;  /* told it is slowed, since its bucket was last full */
-    /* on the broker's list of readers with output to flush */
-    struct client *pend_prev, *pend_next;
-    bool pending;
-    /* on the broker's list of paused senders */
-    struct client *slow_prev, *slow_next;
-    bool slowed;
+    /* its places on the broker's lists: readers with output to flush
+     * (LIST_PENDING), paused senders (LIST_SLOWED) */
+    struct client_link link[LISTS];
     int64_t resume_at; /* loop time in ms when it may be read again (a token, or the gate) */
     /* over half of --queue waits for it: it holds the gate */
     bool congested;
@@ -110,8 +114,7 @@ struct chat_broker {
     char *conv;         /* charset scratch */
     struct term out;    /* the operator's terminal, or the log */
     struct cq_chunk *cur;    /* where broadcast lines are formatted, shared */
-    struct client *pending;  /* readers to flush at the tick */
-    struct client *slowed;   /* paused senders */
+    struct client *list[LISTS]; /* readers to flush at the tick; paused senders */
     bool resuming;           /* in resume_due: closes do not reap others */
     bool gated;              /* a reader is congested: no client is read */
     struct chatfed *fed; /* --redis: brokers federated over Redis (NULL without) */
@@ -216,56 +219,35 @@ static struct client *next_client(struct client *c)
     return client_at(c->sc.next);
 }
 
-static void pending_add(struct chat_broker *b, struct client *c)
+/* Puts c on the broker's list which (LIST_PENDING or LIST_SLOWED), once. */
+static void list_add(struct chat_broker *b, int which, struct client *c)
 {
-    if (c->pending)
+    struct client_link *l = &c->link[which];
+
+    if (l->on)
         return;
-    c->pending = true;
-    c->pend_prev = NULL;
-    c->pend_next = b->pending;
-    if (b->pending != NULL)
-        b->pending->pend_prev = c;
-    b->pending = c;
+    l->on = true;
+    l->prev = NULL;
+    l->next = b->list[which];
+    if (b->list[which] != NULL)
+        b->list[which]->link[which].prev = c;
+    b->list[which] = c;
 }
 
-static void pending_remove(struct chat_broker *b, struct client *c)
+/* Takes c off the broker's list which, if it is on it. */
+static void list_remove(struct chat_broker *b, int which, struct client *c)
 {
-    if (!c->pending)
+    struct client_link *l = &c->link[which];
+
+    if (!l->on)
         return;
-    if (c->pend_prev != NULL)
-        c->pend_prev->pend_next = c->pend_next;
+    if (l->prev != NULL)
+        l->prev->link[which].next = l->next;
     else
-        b->pending = c->pend_next;
-    if (c->pend_next != NULL)
-        c->pend_next->pend_prev = c->pend_prev;
-    c->pend_prev = c->pend_next = NULL;
-    c->pending = false;
-}
-
-static void slowed_add(struct chat_broker *b, struct client *c)
-{
-    if (c->slowed)
-        return;
-    c->slowed = true;
-    c->slow_prev = NULL;
-    c->slow_next = b->slowed;
-    if (b->slowed != NULL)
-        b->slowed->slow_prev = c;
-    b->slowed = c;
-}
-
-static void slowed_remove(struct chat_broker *b, struct client *c)
-{
-    if (!c->slowed)
-        return;
-    if (c->slow_prev != NULL)
-        c->slow_prev->slow_next = c->slow_next;
-    else
-        b->slowed = c->slow_next;
-    if (c->slow_next != NULL)
-        c->slow_next->slow_prev = c->slow_prev;
-    c->slow_prev = c->slow_next = NULL;
-    c->slowed = false;
+        b->list[which] = l->next;
+    if (l->next != NULL)
+        l->next->link[which].prev = l->prev;
+    *l = (struct client_link){0};
 }
 
 /* Copies line into the broker's current chunk (a fresh one when it is
@@ -338,7 +320,7 @@ static void broadcast(struct chat_broker *b, struct client *from, const char *li
         if (rc == -ENOBUFS) {
             c->drop = true;
         } else if (rc == 0) {
-            pending_add(b, c);
+            list_add(b, LIST_PENDING, c);
             if (stream_queued(&c->st) > b->opt.queue_cap / 2)
                 congest(b, c, stream_queued(&c->st));
         }
@@ -395,8 +377,8 @@ static void on_close(struct stream *st, int err)
     struct chat_broker *b = c->b;
 
     srv_conn_remove(b->sw, &c->sc);
-    pending_remove(b, c);
-    slowed_remove(b, c);
+    list_remove(b, LIST_PENDING, c);
+    list_remove(b, LIST_SLOWED, c);
     if (b->fed != NULL) /* federation hook: off /who, its name released */
         chatfed_leave(b->fed, c->fm);
     if (c->drop)
@@ -516,7 +498,7 @@ static void slow_down(struct client *c, int64_t now)
     double wait_ms = (1.0 - c->tokens) * 1000.0 / b->opt.rate;
 
     c->resume_at = now + (int64_t)wait_ms + 1;
-    slowed_add(b, c);
+    list_add(b, LIST_SLOWED, c);
     stream_pause(&c->st, true);
     if (!c->told_slow) {
         c->told_slow = true;
@@ -530,7 +512,7 @@ static void slow_down(struct client *c, int64_t now)
 static void gate_pause(struct client *c, int64_t now)
 {
     c->resume_at = now;
-    slowed_add(c->b, c);
+    list_add(c->b, LIST_SLOWED, c);
     stream_pause(&c->st, true);
 }
 
@@ -586,7 +568,7 @@ static void on_data(struct stream *st, bool drained)
     }
     int64_t now = b->sw->loop.now;
 
-    while (!c->quitting && !c->slowed && !input_held(c, drained) &&
+    while (!c->quitting && !c->link[LIST_SLOWED].on && !input_held(c, drained) &&
            line_next(buf_rptr(&st->in), buf_len(&st->in), b->opt.msg_cap, drained, &ln)) {
         if (b->gated) {
             gate_pause(c, now);
@@ -773,11 +755,11 @@ static void resume_due(struct chat_broker *b)
     if (b->gated)
         return; /* nobody is read while a reader is congested */
     b->resuming = true;
-    for (struct client *c = b->slowed; c != NULL; c = next) {
-        next = c->slow_next;
+    for (struct client *c = b->list[LIST_SLOWED]; c != NULL; c = next) {
+        next = c->link[LIST_SLOWED].next;
         if (now < c->resume_at)
             continue;
-        slowed_remove(b, c);
+        list_remove(b, LIST_SLOWED, c);
         stream_pause(&c->st, false); /* may run on_data, and close c */
     }
     b->resuming = false;
@@ -790,8 +772,8 @@ static void flush_pending(struct chat_broker *b)
 {
     struct client *c;
 
-    while ((c = b->pending) != NULL) {
-        pending_remove(b, c);
+    while ((c = b->list[LIST_PENDING]) != NULL) {
+        list_remove(b, LIST_PENDING, c);
         if (c->drop || stream_flush(&c->st) < 0 || stream_queued(&c->st) == 0)
             continue;
         size_t unsent = stream_unsent(&c->st);
