@@ -5,7 +5,8 @@
 bool line_next(const char *buf, size_t len, size_t cap, bool drained, struct line *out)
 {
     size_t look = len < cap + 2 ? len : cap + 2; /* room for CR LF after a full message */
-    const char *lf = memchr(buf, '\n', look);
+    /* memchr may not be given NULL, even for no bytes (an empty buffer has none) */
+    const char *lf = look > 0 ? memchr(buf, '\n', look) : NULL;
 
     if (lf != NULL) {
         size_t n = (size_t)(lf - buf);

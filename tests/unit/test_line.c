@@ -277,6 +277,10 @@ static void test_empty_not_drained(void **state)
 
     assert_false(line_next("", 0, 16, false, &ln));
     assert_false(line_next("", 0, 16, true, &ln));
+    /* an empty buffer that was never given storage (buf_rptr of a freed
+     * buffer): nothing is read from it (UBSan would stop on memchr(NULL)) */
+    assert_false(line_next(NULL, 0, 16, false, &ln));
+    assert_false(line_next(NULL, 0, 16, true, &ln));
 }
 
 static void test_word_waits_until_drained(void **state)
