@@ -331,6 +331,20 @@ static void broadcast(struct chat_broker *b, struct client *from, const char *li
         remember(b, line, n);
 }
 
+/* Formats a notice into line (size bytes), cut to fit. Returns its length,
+ * or -1 when formatting failed. */
+static int format_line(char *line, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static int format_line(char *line, size_t size, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(line, size, fmt, ap);
+
+    if (n < 0)
+        return -1;
+    return (size_t)n >= size ? (int)size - 1 : n;
+}
+
 static void notice_all(struct chat_broker *b, struct client *from, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -340,12 +354,10 @@ static void notice_all(struct chat_broker *b, struct client *from, const char *f
     va_list ap;
 
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    int n = format_line(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    if ((size_t)n >= sizeof line)
-        n = sizeof line - 1;
     broadcast(b, from, line, (size_t)n, false);
     if (b->fed != NULL) /* federation hook: other brokers' clients hear it too */
         chatfed_line(b->fed, line, (size_t)n, false);
@@ -361,12 +373,10 @@ static void tell(struct client *c, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    int n = format_line(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    if ((size_t)n >= sizeof line)
-        n = sizeof line - 1;
     if (stream_write(&c->st, line, (size_t)n) == -ENOBUFS)
         c->drop = true;
 }
