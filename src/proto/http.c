@@ -35,7 +35,9 @@ static const struct {
     {"GET", HTTP_GET},         {"HEAD", HTTP_HEAD},   {"POST", HTTP_POST},
     {"PUT", HTTP_PUT},         {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
     {"PATCH", HTTP_PATCH},     {"TRACE", HTTP_TRACE}, {"CONNECT", HTTP_CONNECT},
-    {"MKCOL", HTTP_MKCOL},
+    {"MKCOL", HTTP_MKCOL},     {"PROPFIND", HTTP_PROPFIND}, {"PROPPATCH", HTTP_PROPPATCH},
+    {"COPY", HTTP_COPY},       {"MOVE", HTTP_MOVE},   {"LOCK", HTTP_LOCK},
+    {"UNLOCK", HTTP_UNLOCK},
 };
 
 enum http_method http_method_parse(const char *s, size_t len)

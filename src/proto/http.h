@@ -24,7 +24,13 @@ enum http_method {
     HTTP_PATCH,
     HTTP_TRACE,
     HTTP_CONNECT,
-    HTTP_MKCOL, /* RFC 4918 §9.3 */
+    HTTP_MKCOL,     /* RFC 4918 §9.3 */
+    HTTP_PROPFIND,  /* RFC 4918 §9.1 */
+    HTTP_PROPPATCH, /* RFC 4918 §9.2 */
+    HTTP_COPY,      /* RFC 4918 §9.8 */
+    HTTP_MOVE,      /* RFC 4918 §9.9 */
+    HTTP_LOCK,      /* RFC 4918 §9.10 */
+    HTTP_UNLOCK,    /* RFC 4918 §9.11 */
 };
 
 struct http_str {
@@ -122,7 +128,7 @@ ssize_t http_parse_response(const char *buf, size_t len, struct http_response *r
 struct http_resp_info {
     int64_t content_length; /* -1 when absent */
     bool chunked;
-    bool close;             /* the server will close after this response */
+    bool close; /* the server will close after this response */
     struct http_str location, content_range, content_disposition, etag, last_modified;
 };
 

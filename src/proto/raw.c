@@ -3,8 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
-static const char *const starts[] = {"GET ",   "HEAD ",  "POST ",    "PUT ",     "DELETE ",
-                                     "OPTIONS ", "PATCH ", "TRACE ", "CONNECT ", "MKCOL "};
+static const char *const starts[] = {
+    "GET ",     "HEAD ",  "POST ",     "PUT ",       "DELETE ", "OPTIONS ", "PATCH ", "TRACE ",
+    "CONNECT ", "MKCOL ", "PROPFIND ", "PROPPATCH ", "COPY ",   "MOVE ",    "LOCK ",  "UNLOCK "};
 
 enum raw_detect raw_detect(const char *buf, size_t len)
 {

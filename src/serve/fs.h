@@ -292,6 +292,27 @@ void fs_dav_mkcol(struct conn *c, const char *rel);
 /* trailing_slash: the target ended in "/", so it must name a directory. */
 void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash);
 
+/* The WebDAV methods past MKCOL and DELETE, routed by fs_route with the
+ * target resolved (rel normalised beneath the root, flags from
+ * path_from_target) and, for all but PROPFIND, fs_may_write already true. */
+struct fs_dav_target {
+    const char *rel;
+    unsigned flags;
+};
+/* fs_davprop.c: PROPFIND and PROPPATCH. */
+void fs_dav_propfind(struct conn *c, const struct http_request *req,
+                     const struct http_info *info, const struct fs_dav_target *t);
+void fs_dav_proppatch(struct conn *c, const struct http_request *req,
+                      const struct http_info *info, const struct fs_dav_target *t);
+/* fs_davcopy.c: COPY and MOVE (req->method says which). */
+void fs_dav_copymove(struct conn *c, const struct http_request *req,
+                     const struct http_info *info, const struct fs_dav_target *t);
+/* fs_davlock.c: LOCK and UNLOCK. */
+void fs_dav_lock(struct conn *c, const struct http_request *req, const struct http_info *info,
+                 const struct fs_dav_target *t);
+void fs_dav_unlock(struct conn *c, const struct http_request *req,
+                   const struct http_info *info, const struct fs_dav_target *t);
+
 /* fs_tar.c: starts sending the directory open at dirfd (which this takes
  * over), named rel beneath the root, as a tar archive. */
 void fs_tar_serve(struct conn *c, int dirfd, const char *rel);

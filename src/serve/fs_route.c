@@ -454,6 +454,48 @@ static void upload_resource(struct conn *c, const struct http_request *req, cons
     }
 }
 
+/* The WebDAV methods beyond MKCOL and DELETE (RFC 4918): PROPFIND reads,
+ * the others change the tree. The path resolves as for every other
+ * method; each method's own file (fs_davprop.c, fs_davcopy.c,
+ * fs_davlock.c) takes it from there and asks the rights gate on the real
+ * objects it acts on. */
+static void dav_path(struct conn *c, const struct http_request *req, const struct http_info *info)
+{
+    char rel[PATH_MAX_LEN + 16];
+    unsigned flags = 0;
+    int status = target_path(c, req, rel, &flags);
+
+    if (status == 404 && req->method != HTTP_PROPFIND)
+        status = 403; /* hidden and reserved names are not changed */
+    if (status != 0) {
+        fs_respond_page(c, status, NULL, NULL, target_why(status));
+        return;
+    }
+    if (req->method != HTTP_PROPFIND && !fs_may_write(c, rel)) {
+        fs_respond_no_write(c, rel);
+        return;
+    }
+    struct fs_dav_target t = {.rel = rel, .flags = flags};
+    switch (req->method) {
+    case HTTP_PROPFIND:
+        fs_dav_propfind(c, req, info, &t);
+        return;
+    case HTTP_PROPPATCH:
+        fs_dav_proppatch(c, req, info, &t);
+        return;
+    case HTTP_COPY:
+    case HTTP_MOVE:
+        fs_dav_copymove(c, req, info, &t);
+        return;
+    case HTTP_LOCK:
+        fs_dav_lock(c, req, info, &t);
+        return;
+    default:
+        fs_dav_unlock(c, req, info, &t);
+        return;
+    }
+}
+
 void fs_route(struct conn *c, const struct http_request *req, const struct http_info *info)
 {
     struct fs_server *s = c->w->srv;
@@ -484,7 +526,8 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
     }
     /* --auth: every method but the read-only ones needs write, and is
      * asked only when writing is on at all (else it is 405 for everyone). */
-    bool reads = req->method == HTTP_GET || req->method == HTTP_HEAD || req->method == HTTP_OPTIONS;
+    bool reads = req->method == HTTP_GET || req->method == HTTP_HEAD ||
+                 req->method == HTTP_OPTIONS || req->method == HTTP_PROPFIND;
     if (s->opt.auth != NULL && (reads || s->opt.upload)) {
         char rel[PATH_MAX_LEN + 16];
         unsigned flags = 0;
@@ -499,6 +542,10 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
     if (req->method == HTTP_PUT || req->method == HTTP_DELETE || req->method == HTTP_MKCOL ||
         req->method == HTTP_OPTIONS || (req->method == HTTP_POST && s->rup != NULL)) {
         change_path(c, req, info);
+        return;
+    }
+    if (req->method >= HTTP_PROPFIND && req->method <= HTTP_UNLOCK) {
+        dav_path(c, req, info);
         return;
     }
     fs_respond_page(c, 405, fs_allow(c, "."), NULL, "This server does not take this method.");

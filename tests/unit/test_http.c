@@ -676,6 +676,13 @@ static const struct method_case method_cases[] = {
     {"method TRACE", "TRACE", HTTP_TRACE},
     {"method CONNECT", "CONNECT", HTTP_CONNECT},
     {"method MKCOL", "MKCOL", HTTP_MKCOL},
+    {"method PROPFIND", "PROPFIND", HTTP_PROPFIND},
+    {"method PROPPATCH", "PROPPATCH", HTTP_PROPPATCH},
+    {"method COPY", "COPY", HTTP_COPY},
+    {"method MOVE", "MOVE", HTTP_MOVE},
+    {"method LOCK", "LOCK", HTTP_LOCK},
+    {"method UNLOCK", "UNLOCK", HTTP_UNLOCK},
+    {"method LOCKS", "LOCKS", HTTP_OTHER},
     {"method get is not GET", "get", HTTP_OTHER},
     {"method GETS", "GETS", HTTP_OTHER},
     {"method GE", "GE", HTTP_OTHER},
@@ -1006,7 +1013,8 @@ static void test_mutations(void **state)
 static void test_header_get(void **state)
 {
     (void)state;
-    static const char text[] = "GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\nx-a: two\r\nEmpty:\r\n\r\n";
+    static const char text[] =
+        "GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\nx-a: two\r\nEmpty:\r\n\r\n";
     struct http_request req;
     int status = 0;
 

@@ -71,9 +71,10 @@ static void test_detect(void **state)
 /* Every proper prefix of an HTTP start is MAYBE, never RAW. */
 static void test_detect_prefixes(void **state)
 {
-    static const char *const starts[] = {"GET ",     "HEAD ",  "POST ",  "PUT ",    "DELETE ",
-                                         "OPTIONS ", "PATCH ", "TRACE ", "CONNECT ",
-                                         "MKCOL "};
+    static const char *const starts[] = {"GET ",     "HEAD ",    "POST ",     "PUT ",
+                                         "DELETE ",  "OPTIONS ", "PATCH ",    "TRACE ",
+                                         "CONNECT ", "MKCOL ",   "PROPFIND ", "PROPPATCH ",
+                                         "COPY ",    "MOVE ",    "LOCK ",     "UNLOCK "};
     struct guard g;
 
     guard_open(&g, 16);
