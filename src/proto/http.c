@@ -22,10 +22,13 @@ static bool is_vchar(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-/* Target bytes: visible ASCII and obs-text; no space or control. */
+/* Target bytes: visible ASCII and obs-text; no space or control, and no
+ * '#': a fragment is never part of a request target (RFC 9112 §3.2), so a
+ * client that sends one (DELETE /dir/#frag) is refused rather than acted on
+ * the part before it. */
 static bool is_target_char(unsigned char c)
 {
-    return c > 0x20 && c != 0x7f;
+    return c > 0x20 && c != 0x7f && c != '#';
 }
 
 static const struct {

@@ -268,3 +268,13 @@ def test_mkcol_is_http_on_a_raw_enabled_port(upsrv, root):
         assert c.read_response().status == 201
     assert (root / "rawcheck").is_dir()
     assert listing(root) == ["empty", "old.txt", "rawcheck", "sub"]
+
+
+def test_delete_with_a_fragment_is_refused_and_deletes_nothing(upsrv, root):
+    """A '#' is never part of a request target (RFC 9112 §3.2): DELETE
+    /empty/#frag is a bad request, not a DELETE of /empty/ (litmus's
+    delete_fragment warns of exactly that)."""
+    assert req(upsrv, "DELETE", "/empty/#frag").status == 400
+    assert (root / "empty").is_dir()
+    assert req(upsrv, "GET", "/old.txt?a#b").status == 400
+    assert req(upsrv, "DELETE", "/empty/").status == 204

@@ -209,6 +209,8 @@ static const struct bad_case bad_cases[] = {
     {"missing version", "GET /\r\n\r\n", 0, 400},
     {"missing target and version", "GET\r\n\r\n", 0, 400},
     {"missing target", "GET HTTP/1.1\r\n\r\n", 0, 400},
+    {"fragment in the target", "DELETE /dir/#frag HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400},
+    {"fragment in the query", "GET /a?b#c HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400},
     {"HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", 0, 505},
     {"HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 0, 505},
     {"HTTP/0.9", "GET / HTTP/0.9\r\n\r\n", 0, 505},
