@@ -25,6 +25,7 @@ MACHINE_SKIPS = {
     "no IPv6 loopback": "the kernel or container has no ::1 (IPv6 disabled)",
     "RLIMIT_NOFILE hard limit": "the hard descriptor limit is set outside the process (ulimit -Hn, "
                                 "the container); a test needing more cannot raise it",
+    "no /dev/fuse": "the kernel or container offers no FUSE device, which davfs2 mounts need",
     "this file system refuses user extended attributes": "tmp_path's file system (tmpfs before "
                                                          "Linux 6.6, some overlays) has no user.* xattrs",
 }
