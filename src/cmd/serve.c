@@ -20,6 +20,7 @@
 #include "core/charset.h"
 #include "core/err.h"
 #include "net/sock.h"
+#include "proto/json.h"
 
 /* What the banner says: where the server can be reached. */
 struct banner {
@@ -83,24 +84,17 @@ static void banner_urls(struct banner *b, const char *bind, const char *url)
         snprintf(b->urls[b->nurls++], sizeof b->urls[0], "%s", url);
 }
 
-/* s as a JSON string (RFC 8259), quotes included; a name that is not
- * UTF-8 is written with U+FFFD for each byte above 0x7f. */
+/* s as a JSON string (RFC 8259), quotes included (proto/json: bytes that
+ * are not UTF-8 as U+FFFD). */
 static void json_string(FILE *f, const char *s)
 {
-    bool utf8 = utf8_valid(s, strlen(s));
+    struct buf b;
+    size_t len = strlen(s);
 
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
-        else if (*p >= 0x80 && !utf8)
-            fputs("\\ufffd", f);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
+    buf_init(&b, len * 6 + 2);
+    if (json_put_string(&b, s, len) == 0)
+        fwrite(buf_rptr(&b), 1, buf_len(&b), f);
+    buf_free(&b);
 }
 
 /* The banner on stdout: text lines, or with --log-format json one JSON

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "serve/fs.h"
+#include "proto/json.h"
 #include "net/sock.h"
 
 #define LOG_FLUSH_AT 65536
@@ -117,69 +118,6 @@ static void log_escaped(struct buf *b, const char *s, size_t len)
     }
 }
 
-/* The length of the well-formed UTF-8 sequence at s[0..len) (RFC 3629: no
- * overlongs, no surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (len < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/* Appends s[0..len) as a JSON string with its quotes (RFC 8259 §7): quote
- * and backslash escaped, control bytes and DEL as \u00XX, and each byte
- * that is not part of well-formed UTF-8 as U+FFFD, so the line is always
- * valid JSON in valid UTF-8. */
-static void log_json_string(struct buf *b, const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-
-    buf_append(b, "\"", 1);
-    for (size_t i = 0; i < len;) {
-        unsigned char ch = u[i];
-        size_t n = utf8_seq(u + i, len - i);
-        if (n == 0) {
-            buf_puts(b, "\\ufffd");
-            i++;
-        } else if (ch == '"' || ch == '\\') {
-            buf_printf(b, "\\%c", ch);
-            i++;
-        } else if (ch < 0x20 || ch == 0x7f) {
-            buf_printf(b, "\\u%04x", ch);
-            i++;
-        } else {
-            buf_append(b, s + i, n);
-            i += n;
-        }
-    }
-    buf_append(b, "\"", 1);
-}
-
 /* The authenticated user's name for the log (fs_auth sets it), or NULL. */
 static const char *log_user(const struct xchg *x)
 {
@@ -239,22 +177,22 @@ static void log_json(struct worker *w, const struct xchg *x, const char *addr, u
         snprintf(proto, sizeof proto, "HTTP/1.%d", x->minor);
     buf_printf(&w->log, "{\"time\":\"%s\",\"remote\":\"%s\",\"user\":", when, addr);
     if (user != NULL)
-        log_json_string(&w->log, user, strlen(user));
+        json_put_string(&w->log, user, strlen(user));
     else
         buf_puts(&w->log, "null");
     buf_puts(&w->log, ",\"method\":");
-    log_json_string(&w->log, x->method, x->method_len);
+    json_put_string(&w->log, x->method, x->method_len);
     buf_puts(&w->log, ",\"target\":");
-    log_json_string(&w->log, x->target, x->target_len);
+    json_put_string(&w->log, x->target, x->target_len);
     buf_printf(&w->log, ",\"protocol\":\"%s\",\"status\":%d,\"bytes\":%" PRIu64 ",\"referer\":",
                proto, x->status, body);
     if (x->referer_len > 0)
-        log_json_string(&w->log, x->referer, x->referer_len);
+        json_put_string(&w->log, x->referer, x->referer_len);
     else
         buf_puts(&w->log, "null");
     buf_puts(&w->log, ",\"user_agent\":");
     if (x->agent_len > 0)
-        log_json_string(&w->log, x->agent, x->agent_len);
+        json_put_string(&w->log, x->agent, x->agent_len);
     else
         buf_puts(&w->log, "null");
     buf_printf(&w->log, ",\"ms\":%" PRId64 ".%03" PRId64 ",\"received\":%" PRIu64, us / 1000,
