@@ -78,7 +78,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a $(BUILD)/flags | deps-test
 -include $(OBJ_LIB:.o=.d) $(OBJ_CMD:.o=.d) $(UNIT_BIN:=.d)
 
 run: deps-build
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all
 	$(BUILD)/ferry serve -b 127.0.0.1 -p $(RUN_PORT) .
 
 define install_missing
@@ -166,7 +166,7 @@ e2e: $(BUILD)/ferry deps-test
 	FERRY=$(abspath $(BUILD)/ferry) FERRY_NEED_TOOLS=1 $(PYTHON) -m pytest -q -rs tests/e2e
 
 test: deps-build deps-test
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-smoke
