@@ -16,7 +16,7 @@ import zipfile
 
 import pytest
 
-from ferrylib import FERRY, HttpConn, build_request, connect, http_request, need_tool
+from ferrylib import FERRY, HttpConn, build_request, connect, http_request, need_tool, recv_until_close
 
 GIB = 1 << 30
 
@@ -345,3 +345,38 @@ def test_zip64_more_than_65534_entries(start_server, tmp_path):
         names = z.namelist()
         assert len(names) == 1 + 14 + 14 * 5000
         assert "many/d13/4999" in names and z.read("many/d0/0") == b""
+
+
+@pytest.mark.parametrize("change", ["grow", "shrink"])
+def test_zip_file_changing_size_keeps_framing_and_crc(start_server, root, change):
+    # The reader is slow (a small receive buffer), so the file changes while
+    # its bytes are sent: the size at open wins, cut or padded with zero
+    # bytes, and the CRC is that of the bytes sent, so the zip still tests.
+    srv = start_server(root, "-q")
+    path = root / "tree" / "big.bin"
+    orig = path.read_bytes()
+    s = connect(srv.port, rcvbuf=4096, timeout=30)
+    try:
+        s.sendall(build_request("GET", "/tree/?zip", version="HTTP/1.0"))
+        head = s.recv(2048)
+        assert head.startswith(b"HTTP/1.1 200")
+        time.sleep(0.5)
+        if change == "grow":
+            with open(path, "ab") as f:
+                f.write(os.urandom(1_000_000))
+        else:
+            os.truncate(path, 1000)
+        rest = recv_until_close(s, 60)
+    finally:
+        s.close()
+    data = (head + rest).split(b"\r\n\r\n", 1)[1]
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert z.testzip() is None
+        body = z.read("tree/big.bin")
+        assert z.read("tree/a.txt") == b"alpha\n"  # entries after it are intact
+    assert len(body) == len(orig)
+    if change == "grow":
+        assert body == orig
+    else:
+        kept = len(body.rstrip(b"\0"))
+        assert kept >= 1000 and body[:kept] == orig[:kept]
