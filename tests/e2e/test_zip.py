@@ -17,6 +17,7 @@ import zipfile
 import pytest
 
 from ferrylib import FERRY, HttpConn, build_request, connect, http_request, need_tool, recv_until_close
+from test_tar import tree_files  # the tree as the server archives it: links, hidden names left out
 
 GIB = 1 << 30
 
@@ -45,22 +46,6 @@ def root(tmp_path):
     old = 1_000_000_000  # 2001-09-09 01:46:40 UTC
     os.utime(t / "a.txt", (old, old))
     return r
-
-
-def tree_files(d):
-    """{relative path: bytes} of regular files, and the set of directories
-    (links and hidden names left out, as the server does)."""
-    files, dirs = {}, set()
-    for cur, ds, fs in os.walk(d):
-        ds[:] = [x for x in ds if not x.startswith(".") and not os.path.islink(os.path.join(cur, x))]
-        rel = os.path.relpath(cur, d)
-        dirs.add(rel)
-        for f in fs:
-            p = os.path.join(cur, f)
-            if f.startswith(".") or os.path.islink(p) or not os.path.isfile(p):
-                continue
-            files[os.path.normpath(os.path.join(rel, f))] = open(p, "rb").read()
-    return files, dirs
 
 
 def want_names(d, folder):
