@@ -30,7 +30,7 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -pthread $(WARN) $(CFLAGS)
-LDLIBS  += -lssl -lcrypto -lhiredis -lcrypt -pthread
+LDLIBS  += -lssl -lcrypto -lhiredis -lcrypt -lz -pthread
 
 SRC_LIB := $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/serve/*.c src/get/*.c src/chat/*.c src/hello/*.c src/udp/*.c)
 SRC_CMD := $(wildcard src/cmd/*.c)
@@ -42,13 +42,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Debian packages each step needs; installed when missing and we are root.
 # A policy-rc.d that says no keeps apt from starting services (nginx on :80)
 # while installing; it is removed again.
-PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev
+PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev zlib1g-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light redis-server haproxy \
              chromium nodejs iproute2 groff-base litmus rclone cadaver davfs2
 # tus-js-client (npm, pinned in tests/interop/package-lock.json): an outside
 # client of the resumable-upload draft for tests/e2e/test_interop_tus.py.
 INTEROP_STAMP := tests/interop/node_modules/.package-lock.json
-PKG_BENCH := nginx-light wrk python3 bc curl wget time apache2 rclone
+PKG_BENCH := nginx-light wrk python3 bc curl wget time apache2 rclone libarchive-tools
 PKG_FUZZ  := clang libclang-rt-14-dev
 
 .PHONY: all run test unit unit-asan e2e fuzz fuzz-smoke deps-build deps-test deps-npm deps-bench deps-fuzz bench install clean
@@ -136,7 +136,7 @@ $(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags | deps-fuzz
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(BUILD)/fuzz/flags | deps-fuzz
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lssl -lcrypto -lhiredis -lcrypt
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lssl -lcrypto -lhiredis -lcrypt -lz
 
 .SECONDARY: $(FUZZ_OBJ)
 -include $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)

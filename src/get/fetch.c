@@ -323,18 +323,22 @@ static void take_head(struct fetch *f, ssize_t hl)
 
 /* ---- files -------------------------------------------------------------- */
 
-/* Whether u asks for a folder as a tar (ferry serve's "dir/?tar"). */
-static bool tar_url(const struct url *u)
+/* The extension of the archive u asks for: ".tar" or ".zip" for a folder
+ * as an archive (ferry serve's "dir/?tar", "dir/?zip"), else NULL. */
+static const char *archive_ext(const struct url *u)
 {
     const char *q = strchr(u->path, '?');
 
-    return u->scheme != URL_RAW && q != NULL && strcmp(q, "?tar") == 0 && q > u->path &&
-           q[-1] == '/';
+    if (u->scheme == URL_RAW || q == NULL || q == u->path || q[-1] != '/')
+        return NULL;
+    if (strcmp(q, "?tar") == 0)
+        return ".tar";
+    return strcmp(q, "?zip") == 0 ? ".zip" : NULL;
 }
 
-/* The name for a tar of the folder u names when the answer gives none:
- * the folder's last segment and ".tar" ("download.tar" for the root). */
-static void tar_name(const struct url *u, char *out, size_t outsz)
+/* The name for an archive of the folder u names when the answer gives
+ * none: the folder's last segment and ext ("download.tar" for the root). */
+static void archive_name(const struct url *u, const char *ext, char *out, size_t outsz)
 {
     struct url dir = *u;
     char *q = strchr(dir.path, '?');
@@ -346,18 +350,18 @@ static void tar_name(const struct url *u, char *out, size_t outsz)
     url_basename(&dir, out, outsz);
     if (out[0] == '\0')
         snprintf(out, outsz, "download");
-    size_t len = strlen(out);
-    if (len + 5 <= outsz)
-        memcpy(out + len, ".tar", 5);
+    size_t len = strlen(out), elen = strlen(ext);
+    if (len + elen + 1 <= outsz)
+        memcpy(out + len, ext, elen + 1);
 }
 
-/* Whether the answer names j's file: with -J, and for a folder's tar
- * (?tar), whose URL has no name of its own (unless -o names it). */
+/* Whether the answer names j's file: with -J, and for a folder's archive
+ * (?tar, ?zip), whose URL has no name of its own (unless -o names it). */
 static bool name_from_answer(const struct fetch *f, const struct job *j)
 {
     if (j->url.scheme == URL_RAW || f->o->output != NULL || f->o->outputs != NULL)
         return false;
-    return f->o->disposition || tar_url(&j->url);
+    return f->o->disposition || archive_ext(&j->url) != NULL;
 }
 
 /* A file name from a URL segment: no path, no control bytes, not hidden. */
@@ -615,8 +619,8 @@ static int job_name(struct fetch *f, struct job *j, const char *name, bool quiet
 
     if (name != NULL)
         snprintf(base, sizeof base, "%s", name);
-    else if (tar_url(&j->url))
-        tar_name(&j->url, base, sizeof base);
+    else if (archive_ext(&j->url) != NULL)
+        archive_name(&j->url, archive_ext(&j->url), base, sizeof base);
     else
         url_basename(&j->url, base, sizeof base);
     safe_name(base, base, sizeof base, j->url.scheme == URL_RAW ? "download" : "index.html");

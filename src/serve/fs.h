@@ -7,7 +7,9 @@
  *   fs_body.c     sending a response: buffers, sendfile, read/write, splice
  *   fs_put.c      PUT bodies into serve/upload
  *   fs_dav.c      MKCOL, DELETE, OPTIONS and who may write where
- *   fs_tar.c      a directory as one streaming tar (GET /dir/?tar)
+ *   fs_archive.c  a directory as one streaming archive (GET /dir/?tar, ?zip)
+ *   fs_tar.c      its tar records (proto/tar)
+ *   fs_zip.c      its zip records (proto/zip), the central directory, CRC-32
  *   fs_list.c     a directory's page, made while it is sent (GET /dir/)
  *   fs_raw.c      the raw file protocol
  *   fs_digest.c   file digests for Repr-Digest: cache, attribute, a background thread
@@ -79,17 +81,17 @@ struct fs_auth_job;
 struct fs_auth_port;
 struct fs_digest;
 struct fs_rup;
-struct fs_tar;
+struct fs_archive;
 struct fs_list;
 
 /* Where a response body comes from, after the head in out. */
 struct body_src {
-    struct buf *page; /* a page that tar or list refills, owned; NULL if none */
+    struct buf *page; /* a page that an archive or list refills, owned; NULL if none */
     int fd;           /* a file, owned; -1 if none */
     off_t off, end;   /* the file range still to send */
     int pipe_fd[2];   /* FS_SEND_SPLICE's pipe; -1 otherwise */
     uint32_t piped;   /* file bytes in the pipe, not yet in the socket */
-    struct fs_tar *tar; /* a tar stream that refills page; owned; NULL if none */
+    struct fs_archive *archive; /* a tar or zip stream that refills page; owned; NULL if none */
     struct fs_list *list; /* a listing that refills page; owned; NULL if none */
     struct hash *hash;    /* the file's bytes as they are sent, for a Repr-Digest trailer:
                              the file goes chunked, through rwbuf; owned; NULL if none */
@@ -313,15 +315,18 @@ void fs_dav_lock(struct conn *c, const struct http_request *req, const struct ht
 void fs_dav_unlock(struct conn *c, const struct http_request *req,
                    const struct http_info *info, const struct fs_dav_target *t);
 
-/* fs_tar.c: starts sending the directory open at dirfd (which this takes
- * over), named rel beneath the root, as a tar archive. */
-void fs_tar_serve(struct conn *c, int dirfd, const char *rel);
+/* fs_archive.c (formats in fs_tar.c, fs_zip.c): starts sending the
+ * directory open at dirfd (which this takes over), named rel beneath the
+ * root, as a tar or zip archive, named after the folder (the served
+ * folder's own name for the root). */
+enum fs_archive_kind { FS_ARCHIVE_TAR, FS_ARCHIVE_ZIP };
+void fs_archive_serve(struct conn *c, int dirfd, const char *rel, enum fs_archive_kind kind);
 /* Refills s->page with the next part of the archive (chunk-framed when the
  * response is chunked). Returns 0 (an empty page then means the archive is
  * all out), -EAGAIN when this turn's work is used up with nothing made yet,
  * or -errno. */
-int fs_tar_fill(struct body_src *s);
-void fs_tar_free(struct fs_tar **tp);
+int fs_archive_fill(struct body_src *s);
+void fs_archive_free(struct fs_archive **tp);
 
 /* fs_list.c: starts sending the page p for the directory open at dirfd
  * (which this takes over), p->rel beneath the root. */

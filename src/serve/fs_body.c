@@ -44,7 +44,7 @@ void fs_body_free(struct body_src *s)
     s->piped = 0;
     hash_free(s->hash);
     s->hash = NULL;
-    fs_tar_free(&s->tar);
+    fs_archive_free(&s->archive);
     fs_list_free(&s->list);
 }
 
@@ -168,9 +168,9 @@ enum body_result fs_body_send(struct conn *c)
 
     for (;;) {
         size_t outlen = buf_len(&x->out);
-        if ((s->tar != NULL || s->list != NULL) && outlen == 0 && buf_len(s->page) == 0) {
-            /* the next part of a tar stream (fs_tar.c) or a page (fs_list.c) */
-            int rc = s->tar != NULL ? fs_tar_fill(s) : fs_list_fill(s);
+        if ((s->archive != NULL || s->list != NULL) && outlen == 0 && buf_len(s->page) == 0) {
+            /* the next part of an archive (fs_archive.c) or a page (fs_list.c) */
+            int rc = s->archive != NULL ? fs_archive_fill(s) : fs_list_fill(s);
             if (rc == -EAGAIN)
                 return BODY_BUDGET;
             if (rc < 0)

@@ -1,6 +1,6 @@
 /* Request routing: a parsed request to its answer. GET and HEAD of files
  * (with the conditional and range decision), index pages, listings, folder
- * tars (?tar, fs_tar.c) and the trailing-slash redirect; PUT to fs_put.c;
+ * archives (?tar, ?zip: fs_archive.c) and the trailing-slash redirect; PUT to fs_put.c;
  * MKCOL, DELETE and OPTIONS to fs_dav.c; every other method 405. Each
  * handler ends in fs_respond (or fs_respond_error), which decides the fate
  * of a body the handler did not read.
@@ -311,8 +311,8 @@ static void serve_path(struct conn *c, const struct http_request *req, const str
         return;
     }
     struct http_str q = target_query(req);
-    if (q.len == 3 && memcmp(q.p, "tar", 3) == 0) {
-        fs_tar_serve(c, fd, rel);
+    if (q.len == 3 && (memcmp(q.p, "tar", 3) == 0 || memcmp(q.p, "zip", 3) == 0)) {
+        fs_archive_serve(c, fd, rel, q.p[0] == 'z' ? FS_ARCHIVE_ZIP : FS_ARCHIVE_TAR);
         return;
     }
     char index[PATH_MAX_LEN + 16];

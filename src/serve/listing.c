@@ -651,7 +651,7 @@ static int put_mid(struct buf *out, const struct listing_page *p, bool root, con
     if (rc == 0)
         rc = buf_printf(out,
                         "%s</h1>\n<p><a class=\"tar\" href=\"?tar\" download>"
-                        "Download this folder (tar)</a> <span id=\"msg\"></span></p>\n",
+                        "Download this folder (tar)</a> <a class=\"zip\" href=\"?zip\" download>(zip)</a> <span id=\"msg\"></span></p>\n",
                         root ? "" : "/");
     if (rc == 0 && p->writable)
         rc = buf_puts(out,

@@ -349,6 +349,28 @@ def test_get_tar_without_disposition_is_named_for_the_folder(tmp_path):
     assert (tmp_path / "photos.tar").read_bytes() == b"tar bytes"
 
 
+def test_get_zip_takes_the_disposition_name(start_server, tree, tmp_path):
+    import zipfile
+    srv = start_server(tree)
+    here = tmp_path / "here"
+    here.mkdir()
+    r = run_ferry("get", srv.url + "d/?zip", cwd=here)
+    assert r.rc == 0, r.err
+    assert os.listdir(here) == ["d.zip"]
+    with zipfile.ZipFile(here / "d.zip") as z:
+        assert z.testzip() is None
+        assert z.read("d/a.txt") == (tree / "d" / "a.txt").read_bytes()
+        assert "d/sub/deep/c" in z.namelist()
+
+
+def test_get_zip_without_disposition_is_named_for_the_folder(tmp_path):
+    with ScriptedServer(keep_alive(lambda peer, req: peer.respond(200, [], b"zip bytes"))) as srv:
+        r = run_ferry("get", srv.url("/photos/?zip"), cwd=tmp_path)
+    assert r.rc == 0, r.err
+    assert os.listdir(tmp_path) == ["photos.zip"]
+    assert (tmp_path / "photos.zip").read_bytes() == b"zip bytes"
+
+
 def test_get_tar_hostile_disposition_stays_here(tmp_path):
     here = tmp_path / "here"
     here.mkdir()

@@ -195,9 +195,31 @@ def test_tar_does_not_leak_symlinks_out_of_the_root(start_server, root):
 def test_tar_of_the_root(start_server, root):
     srv = start_server(root, "-q")
     r = get_tar(srv, "/?tar")
-    assert 'filename="root.tar"' in r.header("content-disposition")
+    assert 'filename="root.tar"' in r.header("content-disposition")  # the served folder is "root"
     names = set(members(dechunk(r.body)))
     assert "root/tree/a.txt" in names and "root" in names
+
+
+def test_tar_of_the_root_is_named_after_the_served_folder(start_server, root, tmp_path):
+    """Not "root": the whole share's archive takes the served folder's name."""
+    share = tmp_path / "holiday photos"
+    os.rename(root, share)
+    srv = start_server(share, "-q")
+    r = get_tar(srv, "/?tar")
+    assert r.header("content-disposition") == (
+        "attachment; filename=\"holiday photos.tar\"; filename*=UTF-8''holiday%20photos.tar")
+    names = set(members(dechunk(r.body)))
+    assert "holiday photos/tree/a.txt" in names and "holiday photos" in names
+    assert not any(n == "root" or n.startswith("root/") for n in names)
+
+
+def test_tar_of_the_root_served_as_dot(start_server, root):
+    """"ferry serve ." names the archive after the real folder, not "."."""
+    sub = root / "tree" / "sub"
+    srv = start_server(".", "-q", preexec_fn=lambda: os.chdir(sub))
+    r = get_tar(srv, "/?tar")
+    assert 'filename="sub.tar"' in r.header("content-disposition")
+    assert "sub/deeper/d.txt" in set(members(dechunk(r.body)))
 
 
 def test_tar_hidden_only_with_option(start_server, root):

@@ -611,6 +611,7 @@ static void test_format_writable(void **state)
     }
     assert_int_equal(count(b, "class=\"del\""), ARRAY_LEN(sample));
     assert_non_null(strstr(a, "href=\"?tar\""));
+    assert_non_null(strstr(a, "href=\"?zip\""));
     assert_int_equal(count(a, "<script>"), 1);
     free(a);
     free(b);
