@@ -1,7 +1,13 @@
+/* The listing page: uploads (each a resumable upload, upload.js), folders,
+ * delete, and the filter box. Sent inline after upload.js; the server's
+ * Content-Security-Policy allows exactly these bytes by their hash. */
 (function () {
   'use strict';
+  var U = window.ferryUpload;
   var body = document.body, writable = body.dataset.writable === '1';
-  var queue = null, waiting = [], active = 0, MAX_ACTIVE = 2;
+  var MAX_ACTIVE = 3;
+  var partSize = Number(body.dataset.uploadPart) > 0 ? Number(body.dataset.uploadPart) : 16 << 20;
+  var queue = null, unfinished = null, uploads = [];
   function here() {
     var p = location.pathname;
     return p.charAt(p.length - 1) === '/' ? p : p + '/';
@@ -16,82 +22,114 @@
     var m = document.getElementById('msg');
     if (m) m.textContent = msg;
   }
+
+  /* ---- the filter box ---------------------------------------------------- */
+
+  var filter = document.createElement('input');
+  filter.id = 'filter';
+  filter.type = 'search';
+  filter.placeholder = 'filter';
+  filter.setAttribute('aria-label', 'show only names containing');
+  function applyFilter() {
+    var want = filter.value.trim().toLowerCase();
+    Array.prototype.forEach.call(document.querySelectorAll('tbody tr'), function (tr) {
+      var a = tr.querySelector('td:first-child a'), name = a ? a.textContent : '';
+      tr.hidden = want !== '' && name !== '../' && name.toLowerCase().indexOf(want) < 0;
+    });
+  }
+  filter.addEventListener('input', applyFilter);
+  var table = document.querySelector('table');
+  if (table) table.parentNode.insertBefore(filter, table);
+
   function refresh() {
-    fetch(location.href, {cache: 'no-store'}).then(function (r) {
+    return fetch(location.href, {cache: 'no-store'}).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (t) {
       if (!t) return;
       var fresh = new DOMParser().parseFromString(t, 'text/html').querySelector('tbody');
       var old = document.querySelector('tbody');
       if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+      applyFilter();
     });
+  }
+
+  /* ---- uploads --------------------------------------------------------------- */
+
+  function sleep(ms) {
+    return new Promise(function (resolve) {
+      var t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        window.removeEventListener('online', done);
+        resolve();
+      }
+      window.addEventListener('online', done);
+    });
+  }
+  var env = {
+    request: U.xhrRequest(XMLHttpRequest),
+    store: new U.Store((function () {
+      try { return window.localStorage; } catch (e) { return null; }
+    })()),
+    hasher: U.webHasher(window.crypto && window.crypto.subtle),
+    sleep: sleep,
+    online: function () { return navigator.onLine !== false; },
+    now: function () { return Date.now(); },
+    resolve: function (loc) { return new URL(loc, location.href).href; }
+  };
+  var runner = new U.Queue(MAX_ACTIVE, function (u) {
+    if (u.status === 'done') refresh(); /* each file shows as soon as it is there */
+  });
+
+  function button(cls, text) {
+    var b = document.createElement('button');
+    b.type = 'button';
+    b.className = cls;
+    b.textContent = text;
+    return b;
   }
   function row(label) {
     if (!queue) {
       queue = document.createElement('ul');
       queue.id = 'queue';
-      body.insertBefore(queue, document.querySelector('table'));
+      body.insertBefore(queue, filter.parentNode ? filter : document.querySelector('table'));
     }
     var li = document.createElement('li'), name = document.createElement('span');
     var bar = document.createElement('progress'), state = document.createElement('span');
-    var cancel = document.createElement('button');
+    var info = document.createElement('span');
     name.className = 'qn';
     name.textContent = label;
     bar.max = 100;
     bar.value = 0;
     state.className = 'qs';
     state.textContent = 'waiting';
-    cancel.type = 'button';
-    cancel.className = 'cancel';
-    cancel.textContent = 'cancel';
+    info.className = 'qi';
     li.className = 'waiting';
     li.dataset.events = '0';
-    li.append(name, ' ', bar, ' ', state, ' ', cancel);
+    var pause = button('pause', 'pause'), cancel = button('cancel', 'cancel');
+    li.append(name, ' ', bar, ' ', state, ' ', info, ' ', pause, ' ', cancel);
     queue.appendChild(li);
-    return {li: li, bar: bar, state: state, cancel: cancel, xhr: null};
+    return {li: li, bar: bar, state: state, info: info, pause: pause, cancel: cancel};
   }
-  function end(job, cls, text) {
-    job.row.li.className = cls;
-    job.row.state.textContent = text;
-    job.row.cancel.disabled = true;
-    if (job.row.xhr) {
-      job.row.xhr = null;
-      active--;
-    }
-    pump();
+  function show(r, u) {
+    var cls = u.status === 'cancelled' ? 'failed' : u.status === 'retrying' ? 'sending' : u.status;
+    r.li.className = cls;
+    r.li.dataset.status = u.status;
+    r.li.dataset.sent = String(u.sent);
+    r.li.dataset.offset = String(u.offset);
+    if (u.partLoaded > 0) r.li.dataset.events = String(+r.li.dataset.events + 1);
+    r.bar.value = u.status === 'done' ? 100 : u.percent();
+    r.state.textContent = u.status === 'sending' && u.message === 'sending'
+      ? u.percent() + ' %' : u.message;
+    r.info.textContent = u.status === 'sending' && u.speed > 0
+      ? U.fmtRate(u.speed) + ', ' + U.fmtLeft(u.timeLeft()) : '';
+    r.pause.textContent = u.status === 'paused' ? 'resume' : 'pause';
+    r.pause.disabled = r.cancel.disabled = u.finished();
   }
-  function start(job) {
-    var r = job.row, xhr = new XMLHttpRequest();
-    r.xhr = xhr;
-    active++;
-    r.li.className = 'sending';
-    r.state.textContent = '0 %';
-    xhr.open('PUT', here() + enc(job.path));
-    xhr.upload.onprogress = function (e) {
-      r.li.dataset.events = String(+r.li.dataset.events + 1);
-      if (e.lengthComputable && e.total > 0) {
-        r.bar.value = Math.floor(100 * e.loaded / e.total);
-        r.state.textContent = r.bar.value + ' %';
-      }
-    };
-    xhr.onload = function () {
-      if (xhr.status >= 200 && xhr.status < 300) {
-        r.bar.value = 100;
-        end(job, 'done', 'done');
-      } else {
-        end(job, 'failed', 'failed: ' + xhr.status + ' ' + xhr.statusText);
-      }
-    };
-    xhr.onerror = function () { end(job, 'failed', 'failed: connection'); };
-    xhr.onabort = function () { end(job, 'failed', 'cancelled'); };
-    xhr.send(job.file);
-  }
-  function pump() {
-    while (active < MAX_ACTIVE && waiting.length > 0) {
-      var job = waiting.shift();
-      if (!job.cancelled) start(job);
-    }
-    if (active === 0 && waiting.length === 0) refresh();
+  function failRow(r, text) {
+    r.li.className = 'failed';
+    r.state.textContent = text;
+    r.pause.disabled = r.cancel.disabled = true;
   }
   function mkcol(path) {
     return fetch(here() + enc(path) + '/', {method: 'MKCOL'}).then(function (r) {
@@ -99,7 +137,8 @@
     });
   }
   /* items: [{path: 'a/b.txt', file: File}]. Folders are made first, parents
-     before children; then the files go, a few at a time, each by PUT. */
+     before children; then the files go, a few at a time, each as a
+     resumable upload. */
   function upload(items) {
     var dirs = {}, chain = Promise.resolve();
     items = Array.prototype.map.call(items, function (it) {
@@ -115,21 +154,57 @@
       chain = chain.then(function () { return mkcol(d); });
     });
     var jobs = items.map(function (it) {
-      var job = {path: it.path, file: it.file, cancelled: false};
-      job.row = row(it.path);
-      job.row.cancel.addEventListener('click', function () {
-        job.cancelled = true;
-        if (job.row.xhr) job.row.xhr.abort();
-        else end(job, 'failed', 'cancelled');
+      var r = row(it.path);
+      var u = new U.Upload({target: here() + enc(it.path), file: it.file, partSize: partSize}, env,
+                           function (x) { show(r, x); });
+      uploads.push(u);
+      r.pause.addEventListener('click', function () {
+        if (u.status === 'paused') runner.resume(u);
+        else runner.pause(u);
       });
-      return job;
+      r.cancel.addEventListener('click', function () { runner.cancel(u); });
+      return {u: u, r: r};
     });
     return chain.then(function () {
-      jobs.forEach(function (j) { if (!j.cancelled) waiting.push(j); });
-      pump();
+      jobs.forEach(function (j) {
+        if (!j.u.finished()) runner.add(j.u);
+      });
+      listUnfinished();
     }, function (e) {
-      jobs.forEach(function (j) { end(j, 'failed', 'failed: folder ' + e.message); });
+      jobs.forEach(function (j) { failRow(j.r, 'failed: folder ' + e.message); });
     });
+  }
+
+  /* The uploads a page before this one did not finish: each resumes when
+     the same file (same name, size and date) is picked or dropped again. */
+  function listUnfinished() {
+    var going = {};
+    uploads.forEach(function (u) { if (!u.finished()) going[U.keyOf(u.target, u.size, u.lastModified)] = 1; });
+    var recs = env.store.list().filter(function (r) {
+      return !going[U.keyOf(r.target, r.size, r.lastModified)];
+    });
+    if (unfinished) unfinished.remove();
+    unfinished = null;
+    if (recs.length === 0) return;
+    unfinished = document.createElement('div');
+    unfinished.id = 'unfinished';
+    var p = document.createElement('p'), ul = document.createElement('ul');
+    p.textContent = 'Not finished: pick or drop the same file again to resume.';
+    recs.forEach(function (r) {
+      var li = document.createElement('li'), forget = button('forget', 'forget');
+      li.textContent = shown(r.target) + ' (' + U.percent(r.offset || 0, r.size) + '% of ' +
+        U.fmtBytes(r.size) + ') ';
+      li.dataset.target = r.target;
+      li.appendChild(forget);
+      forget.addEventListener('click', function () {
+        env.store.remove(r);
+        env.request('DELETE', r.location, {}, null, null);
+        listUnfinished();
+      });
+      ul.appendChild(li);
+    });
+    unfinished.append(p, ul);
+    body.insertBefore(unfinished, filter.parentNode ? filter : document.querySelector('table'));
   }
   function readAll(reader) {
     return new Promise(function (resolve, reject) {
@@ -156,7 +231,8 @@
       return Promise.all(list.map(function (e) { return walk(e, out); }));
     });
   }
-  window.ferry = {upload: upload, refresh: refresh};
+  window.ferry = {upload: upload, refresh: refresh, uploads: uploads, queue: runner, env: env};
+  if (writable) listUnfinished();
   if (!writable) return;
   ['files', 'folder'].forEach(function (id) {
     var input = document.getElementById(id);
