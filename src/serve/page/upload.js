@@ -165,6 +165,7 @@
     this.refused = 0;     /* parts the server refused (digest) in a row */
     this.status = 'waiting';
     this.message = 'waiting';
+    this.said = [];       /* the messages shown, in order, each once in a row */
     this.resumed = false; /* it went on from an upload found in the store */
     this.gen = 0;
     this.req = null;
@@ -188,6 +189,7 @@
   };
   Upload.prototype.set = function (status, message) {
     this.status = status;
+    if (message !== this.message && this.said.length < 200) this.said.push(message);
     this.message = message;
     this.onchange(this);
   };
@@ -245,15 +247,14 @@
     this.creating = true; /* not aborted: its answer names what to delete */
     return this.call('POST', this.target, {
       'Upload-Complete': complete ? '?1' : '?0',
-      'Upload-Length': String(this.size),
-      'Upload-Draft-Interop-Version': '8'
+      'Upload-Length': String(this.size)
     }, null).then(function (res) {
       self.creating = false;
       var made = res.status === 201 && res.header('Location');
       if (self.gen !== gen && made) {
-        var loc = self.env.resolve(res.header('Location'), self.target);
-        if (self.status === 'cancelled') self.env.request('DELETE', loc, {}, null, null);
-        else self.location = loc; /* paused while it was made */
+        var was = self.env.resolve(res.header('Location'), self.target);
+        if (self.status === 'cancelled') self.env.request('DELETE', was, {}, null, null);
+        else self.location = was; /* paused while it was made */
       }
       if (self.gen !== gen) throw new Failure('stopped', false);
       if (res.status === 0 || res.status >= 500) throw new Failure('no answer', false);
@@ -272,8 +273,7 @@
 
   Upload.prototype.head = function () {
     var self = this;
-    return this.call('HEAD', this.location, {'Upload-Draft-Interop-Version': '8'}, null)
-      .then(function (res) {
+    return this.call('HEAD', this.location, {}, null).then(function (res) {
         if (res.status === 0 || res.status >= 500) throw new Failure('no answer', false);
         if (res.status === 404 || res.status === 410) {
           self.env.store.remove(self.record());
@@ -296,8 +296,7 @@
     var headers = {
       'Content-Type': 'application/partial-upload',
       'Upload-Offset': String(start),
-      'Upload-Complete': last ? '?1' : '?0',
-      'Upload-Draft-Interop-Version': '8'
+      'Upload-Complete': last ? '?1' : '?0'
     };
     var digest = this.env.hasher ? this.env.hasher(part) : Promise.resolve(null);
     return digest.then(function (d) {
