@@ -3,7 +3,8 @@
 #   make run          build and serve the current directory on http://127.0.0.1:8000/ only
 #                     (RUN_PORT=N for another port, 0 for any free one)
 #   make test         install what tests need (as root), build, run the unit tests (also under
-#                     ASan/UBSan, in build/asan), each fuzz target briefly, the end-to-end tests
+#                     ASan/UBSan, in build/asan), the page's upload logic under node --test
+#                     (unit-js), each fuzz target briefly, the end-to-end tests
 #   make SANITIZE=1   build with AddressSanitizer and UBSan (any target)
 #   make bench        run the benchmarks in bench/ (installs nginx-light, wrk)
 #   make install PREFIX=/usr/local DESTDIR=   the binary, the man page and the bash, zsh and

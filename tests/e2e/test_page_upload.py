@@ -19,7 +19,7 @@ import time
 import pytest
 
 import cdp
-from ferrylib import FerryServer, HttpConn, need_tool
+from ferrylib import FERRY, FerryServer, HttpConn, need_tool
 from peers import free_port, wait_for
 
 need_tool(cdp.CHROMIUM)
@@ -430,3 +430,24 @@ def test_filter_box_and_screens_mid_upload(start_server, root, tmp_path, browser
     browser.click("#queue li button.cancel")
     browser.eval("document.querySelectorAll('#queue li button.cancel')[1].click()")
     wait_finished(browser, n=2, timeout=30)
+
+
+@pytest.mark.parametrize("size", ["1K", "63K", "2G", "0", "lots"])
+def test_upload_part_out_of_range_is_a_usage_error(tmp_path, size):
+    r = subprocess.run([FERRY, "serve", "-p", "0", "-b", "127.0.0.1", "--upload-part", size,
+                        os.fspath(tmp_path)], capture_output=True, timeout=10)
+    assert r.returncode == 2, r
+    assert b"--upload-part takes a size from 64K to 1G" in r.stderr
+
+
+def test_upload_part_reaches_only_writable_pages(start_server, root):
+    srv = start_server(root, "-q", "--upload", "--upload-part", "64K")
+    with HttpConn(srv.port) as c:
+        c.request("GET", "/")
+        page = c.read_response("GET").body
+    assert b' data-upload-part="65536"' in page
+    ro = start_server(root, "-q", "--upload-part", "64K")
+    with HttpConn(ro.port) as c:
+        c.request("GET", "/")
+        page = c.read_response("GET").body
+    assert b"data-upload-part" not in page
