@@ -7,6 +7,7 @@ Sizes: 64 MiB files in parts of 4 MiB (--upload-part 4M), the browser's
 upload throttled to 24 MB/s by DevTools so that "at 30 %" is a moment a
 poll can catch; the issue's 300 MiB would take minutes on the shared
 machine for no more coverage. Every wait is bounded."""
+import base64
 import hashlib
 import json
 import os
@@ -376,13 +377,20 @@ class FlipProxy:
 
 
 def test_a_part_flipped_on_the_way_is_refused_and_sent_again(start_server, root, tmp_path, browser):
-    srv = start_server(root, "-q", "--upload", "--upload-part", "4M")
+    srv = start_server(root, "-q", "--upload", "--upload-part", "4M", "--digest")
     proxy = FlipProxy(srv.port, flip=2)
     try:
         src = make_file(tmp_path / "src" / "mid.bin", size=16 * MIB)
         browser.navigate(f"http://127.0.0.1:{proxy.port}/")
         browser.set_files("#files", [src])
         [u] = wait_finished(browser)
+        # The server's digest of the whole file is shown in the row
+        # (--digest: known once the upload completes).
+        want = base64.b64encode(hashlib.sha256(src.read_bytes()).digest()).decode()
+        shown = browser.wait_for("(function(){var q=document.querySelector('#queue li .qi');"
+                                 "return q && q.textContent.indexOf('sha-256') >= 0 && "
+                                 "q.textContent;})()")
+        assert shown == "sha-256 on the server: " + want
     finally:
         proxy.stop()
     assert proxy.flipped

@@ -357,3 +357,22 @@ test('cancelled while its creation is on the way: the upload made is deleted', a
   assert.deepEqual(srv.log.map((r) => r.method), ['POST', 'DELETE']);
   assert.equal(srv.uploads.size, 0);
 });
+
+test('the Repr-Digest member read from the server', async () => {
+  const b64 = createHash('sha256').update('x').digest('base64');
+  assert.equal(up.sha256Member(`sha-256=:${b64}:`), b64);
+  assert.equal(up.sha256Member(`sha-512=:AAAA:, sha-256=:${b64}:`), b64);
+  for (const bad of [null, '', 'sha-256=abc', `sha-256=:${b64}`, 'md5=:AAAA:']) assert.equal(up.sha256Member(bad), null);
+  const srv = new FakeServer();
+  const env = makeEnv(srv);
+  const u = await run(new up.Upload({ target: '/h', file: file(randomBytes(10)), partSize: 100 }, env));
+  const request = env.request;
+  env.request = (m, url, h, body, p) => {
+    assert.equal(m, 'HEAD');
+    assert.equal(h['Want-Repr-Digest'], 'sha-256=10');
+    return { promise: Promise.resolve(answer(200, { 'Repr-Digest': `sha-256=:${b64}:` })), abort() {} };
+  };
+  assert.equal(await u.askDigest(), b64);
+  assert.equal(u.digest, b64);
+  env.request = request;
+});

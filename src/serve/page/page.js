@@ -78,7 +78,10 @@
     resolve: function (loc) { return new URL(loc, location.href).href; }
   };
   var runner = new U.Queue(MAX_ACTIVE, function (u) {
-    if (u.status === 'done') refresh(); /* each file shows as soon as it is there */
+    if (u.status === 'done') { /* each file shows as soon as it is there */
+      refresh();
+      u.askDigest();
+    }
   });
 
   function button(cls, text) {
@@ -122,7 +125,8 @@
     r.state.textContent = u.status === 'sending' && u.message === 'sending'
       ? u.percent() + ' %' : u.message;
     r.info.textContent = u.status === 'sending' && u.speed > 0
-      ? U.fmtRate(u.speed) + ', ' + U.fmtLeft(u.timeLeft()) : '';
+      ? U.fmtRate(u.speed) + ', ' + U.fmtLeft(u.timeLeft())
+      : u.digest ? 'sha-256 on the server: ' + u.digest : '';
     r.pause.textContent = u.status === 'paused' ? 'resume' : 'pause';
     r.pause.disabled = r.cancel.disabled = u.finished();
   }

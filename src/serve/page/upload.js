@@ -118,6 +118,17 @@
   function completeField(v) {
     return typeof v === 'string' && v.trim() === '?1';
   }
+  /* The sha-256 member of a Repr-Digest value ("sha-256=:B64:", a
+     Structured Field Dictionary of byte sequences), or null. */
+  function sha256Member(v) {
+    if (typeof v !== 'string') return null;
+    var parts = v.split(',');
+    for (var i = 0; i < parts.length; i++) {
+      var m = /^\s*sha-256=:([A-Za-z0-9+/]{43}=):\s*$/.exec(parts[i]);
+      if (m) return m[1];
+    }
+    return null;
+  }
   function base64(bytes) {
     var s = '';
     for (var i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
@@ -343,6 +354,20 @@
     this.set('done', 'done');
   };
 
+  /* Once done: asks the server for the file's Repr-Digest (HEAD with
+     Want-Repr-Digest); this.digest is its sha-256 in base64, or null when
+     the server does not know it yet. */
+  Upload.prototype.askDigest = function () {
+    var self = this;
+    if (this.status !== 'done') return Promise.resolve(null);
+    return this.env.request('HEAD', this.target, {'Want-Repr-Digest': 'sha-256=10'}, null, null)
+      .promise.then(function (res) {
+        self.digest = res.status === 200 ? sha256Member(res.header('Repr-Digest')) : null;
+        if (self.digest) self.onchange(self);
+        return self.digest;
+      });
+  };
+
   /* Runs until done, failed, paused or cancelled. */
   Upload.prototype.start = function () {
     var self = this, gen = ++this.gen, delay = BACKOFF_MIN;
@@ -482,7 +507,7 @@
 
   return {
     Store: Store, Upload: Upload, Queue: Queue, webHasher: webHasher, xhrRequest: xhrRequest,
-    keyOf: keyOf, fmtBytes: fmtBytes, fmtRate: fmtRate, fmtLeft: fmtLeft, percent: percent,
+    keyOf: keyOf, sha256Member: sha256Member, fmtBytes: fmtBytes, fmtRate: fmtRate, fmtLeft: fmtLeft, percent: percent,
     offsetField: offsetField, STORE_KEY: STORE_KEY, BACKOFF_MIN: BACKOFF_MIN,
     BACKOFF_MAX: BACKOFF_MAX
   };
