@@ -324,6 +324,11 @@ static void test_root_listing(void **state)
     size_t n = read_hrefs(page, rows, ARRAY_LEN(rows), &parent);
     assert_false(parent); /* no way up from the root */
     check_rows(rows, n, false, f->links_beneath);
+    /* From here on the page up to its scripts: their code may hold any
+     * word (page.js sets tr.hidden). */
+    char *scripts = strstr(page, "</tbody>");
+    assert_non_null(scripts);
+    *scripts = '\0';
     assert_null(strstr(page, "hidden"));
     assert_null(strstr(page, "hdir"));
     assert_null(strstr(page, "escape-link"));
