@@ -21,6 +21,7 @@
 
   var STORE_KEY = 'ferry.uploads';
   var BACKOFF_MIN = 500, BACKOFF_MAX = 15000, REFUSED_MAX = 5;
+  var AHEAD = 1; /* parts hashed ahead of the one being sent */
 
   /* ---- the record of unfinished uploads ---------------------------------- */
 
@@ -301,6 +302,20 @@
       });
   };
 
+  /* The Content-Digest of the part [start, end): a promise of the value,
+     or of null without a hasher. The last AHEAD + 1 asked are kept, so
+     that the next parts' are made while the one before them is sent. */
+  Upload.prototype.digestOf = function (start, end) {
+    if (!this.env.hasher) return Promise.resolve(null);
+    var key = start + '-' + end, kept = this.digests || [];
+    for (var i = 0; i < kept.length; i++)
+      if (kept[i].key === key) return kept[i].value;
+    var value = this.env.hasher(this.file.slice(start, end));
+    value.catch(function () {}); /* seen when asked for; not an unhandled rejection */
+    this.digests = kept.concat([{key: key, value: value}]).slice(-(AHEAD + 1));
+    return value;
+  };
+
   Upload.prototype.patch = function () {
     var self = this, gen = this.gen, start = this.offset, end = Math.min(this.size, start + this.partSize);
     var last = end === this.size, part = this.file.slice(start, end);
@@ -309,7 +324,11 @@
       'Upload-Offset': String(start),
       'Upload-Complete': last ? '?1' : '?0'
     };
-    var digest = this.env.hasher ? this.env.hasher(part) : Promise.resolve(null);
+    var digest = this.digestOf(start, end);
+    /* The next parts are hashed while this one is on the way (WebCrypto
+       hashes off the page's thread, several at once). */
+    for (var i = 1, at = end; i <= AHEAD && at < this.size; i++, at += this.partSize)
+      this.digestOf(at, Math.min(this.size, at + this.partSize));
     return digest.then(function (d) {
       if (d) headers['Content-Digest'] = d;
       if (self.gen !== gen || self.finished() || self.status === 'paused')
