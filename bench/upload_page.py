@@ -3,7 +3,9 @@
 as the page does it (a resumable upload in --upload-part parts, each with
 its Content-Digest), against the same page sending the file in one PUT (the
 page before issue 19) and against `curl -T`. Driven over DevTools by
-tests/e2e/cdp.py. Prints one line per tool: median and best wall seconds
+tests/e2e/cdp.py. "page, parts, no digest" is the
+page with its hasher turned off, to show what the digests cost. Prints one
+line per tool: median and best wall seconds
 over ROUNDS rounds (the tools take turns). Used by bench/upload_page.sh."""
 import os
 import statistics
@@ -32,12 +34,15 @@ def check(name):
     assert got == size, (name, got, size)
 
 
-def page_resumable(b):
+def page_resumable(b, digests=True):
     b.navigate(base)
-    os.link(src, os.path.join(os.path.dirname(src), "page.bin")) if not os.path.exists(
-        os.path.join(os.path.dirname(src), "page.bin")) else None
+    named = os.path.join(os.path.dirname(src), "page.bin")
+    if not os.path.exists(named):
+        os.link(src, named)
+    if not digests:
+        b.eval("window.ferry.env.hasher = null")
     t0 = time.monotonic()
-    b.set_files("#files", [os.path.join(os.path.dirname(src), "page.bin")])
+    b.set_files("#files", [named])
     b.wait_for("window.ferry.uploads.length === 1 && window.ferry.uploads[0].finished()",
                timeout=LIMIT, step=0.05)
     t = time.monotonic() - t0
@@ -70,7 +75,9 @@ def curl(_b):
     return t
 
 
-tools = {"page, resumable parts": page_resumable, "page, one PUT": page_one_put, "curl -T": curl}
+tools = {"page, resumable parts": page_resumable,
+         "page, parts, no digest": lambda b: page_resumable(b, digests=False),
+         "page, one PUT": page_one_put, "curl -T": curl}
 times = {k: [] for k in tools}
 with cdp.Browser(timeout=60) as b:
     for _ in range(rounds):
