@@ -216,6 +216,29 @@ def test_another_file_of_the_same_name_and_size_starts_anew(start_server, root, 
     assert store(browser) == {}
 
 
+def test_pause_holds_and_resume_goes_on_from_the_server_offset(start_server, root, tmp_path,
+                                                                browser):
+    srv = start_server(root, "-q", "--upload", "--upload-part", "4M")
+    src = make_file(tmp_path / "src" / "paused.bin", size=32 * MIB)
+    browser.navigate(srv.url)
+    throttle(browser, rate=8_000_000)
+    browser.set_files("#files", [src])
+    wait_progress(browser, 0.25)
+    browser.click("#queue li button.pause")
+    browser.wait_for("window.ferry.uploads[0].status === 'paused'", timeout=10)
+    assert browser.eval("document.querySelector('#queue li button.pause').textContent") == "resume"
+    location = browser.eval("window.ferry.uploads[0].location")
+    held = server_offset(srv.port, location)
+    time.sleep(1)
+    assert server_offset(srv.port, location) == held, "bytes arrived while paused"
+    throttle(browser, rate=-1)
+    browser.click("#queue li button.pause")
+    [u] = wait_finished(browser)
+    assert u["status"] == "done", u
+    assert u["sent"] <= 32 * MIB + PART, u
+    assert digest(root / "paused.bin") == digest(src)
+
+
 class HttpHAProxy:
     """HAProxy in HTTP mode on a loopback port in front of ferry, refusing
     (413) any request whose Content-Length is over limit."""
