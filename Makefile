@@ -3,7 +3,8 @@
 #   make run          build and serve the current directory on http://127.0.0.1:8000/ only
 #                     (RUN_PORT=N for another port, 0 for any free one)
 #   make test         install what tests need (as root), build, run the unit tests (also under
-#                     ASan/UBSan, in build/asan), each fuzz target briefly, the end-to-end tests
+#                     ASan/UBSan, in build/asan), the page's upload logic under node --test
+#                     (unit-js), each fuzz target briefly, the end-to-end tests
 #   make SANITIZE=1   build with AddressSanitizer and UBSan (any target)
 #   make bench        run the benchmarks in bench/ (installs nginx-light, wrk)
 #   make install PREFIX=/usr/local DESTDIR=   the binary, the man page and the bash, zsh and
@@ -37,6 +38,12 @@ SRC_CMD := $(wildcard src/cmd/*.c)
 OBJ_LIB := $(SRC_LIB:%.c=$(BUILD)/obj/%.o)
 OBJ_CMD := $(SRC_CMD:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+# The page's script and style (src/serve/page), embedded into the binary as
+# C arrays generated at build time (src/serve/page/embed.sh, od and sed).
+PAGE_SRC := src/serve/page/page.css src/serve/page/upload.js src/serve/page/page.js
+PAGE_GEN := $(BUILD)/gen/serve/page/page_files.c
+PAGE_OBJ := $(BUILD)/obj/gen/serve/page/page_files.o
+PAGE_JS_TESTS := $(wildcard tests/js/test_*.mjs)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 # Debian packages each step needs; installed when missing and we are root.
@@ -51,7 +58,7 @@ INTEROP_STAMP := tests/interop/node_modules/.package-lock.json
 PKG_BENCH := nginx-light wrk python3 bc curl wget time apache2 rclone libarchive-tools
 PKG_FUZZ  := clang libclang-rt-14-dev
 
-.PHONY: all run test unit unit-asan e2e fuzz fuzz-smoke deps-build deps-test deps-npm deps-bench deps-fuzz bench install clean
+.PHONY: all run test unit unit-js unit-asan e2e fuzz fuzz-smoke deps-build deps-test deps-npm deps-bench deps-fuzz bench install clean
 
 all: $(BUILD)/ferry
 
@@ -65,7 +72,15 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libferry.a: $(OBJ_LIB)
+$(PAGE_GEN): $(PAGE_SRC) src/serve/page/embed.sh
+	@mkdir -p $(@D)
+	sh src/serve/page/embed.sh $(PAGE_SRC) > $@.tmp && mv $@.tmp $@
+
+$(PAGE_OBJ): $(PAGE_GEN) $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libferry.a: $(OBJ_LIB) $(PAGE_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/ferry: $(OBJ_CMD) $(BUILD)/libferry.a
@@ -122,7 +137,7 @@ FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_CC      ?= clang
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_OBJ     := $(SRC_LIB:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_OBJ     := $(SRC_LIB:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/gen/page_files.o
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -pthread -g -O1 $(WARN) -Wno-missing-prototypes \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
@@ -133,6 +148,10 @@ $(BUILD)/fuzz/flags: FORCE
 $(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/obj/gen/page_files.o: $(PAGE_GEN) $(BUILD)/fuzz/flags | deps-fuzz
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(BUILD)/fuzz/flags | deps-fuzz
 	@mkdir -p $(@D)
@@ -153,6 +172,11 @@ fuzz-smoke:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# The page's upload logic (src/serve/page/upload.js) under node's own test
+# runner: no framework, no package, no network.
+unit-js: deps-test
+	node --test $(PAGE_JS_TESTS)
+
 # The unit tests under ASan/UBSan, built apart (build/asan) so that the
 # objects of build/ferry are not rebuilt.
 unit-asan:
@@ -168,6 +192,7 @@ e2e: $(BUILD)/ferry deps-test
 test: deps-build deps-test
 	$(MAKE) -j$$(nproc) all
 	$(MAKE) unit
+	$(MAKE) unit-js
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-smoke
 	$(MAKE) e2e

@@ -158,6 +158,8 @@ static void serve_usage(FILE *f)
             "                         (default 32)\n"
             "      --upload-max-unfinished-bytes SIZE  the bytes they may hold; past it\n"
             "                         507 (default twice --max-upload)\n"
+            "      --upload-part SIZE  the page sends uploads in resumable parts of SIZE,\n"
+            "                         64K to 1G (default 16M)\n"
             "      --digest           Repr-Digest (sha-256) on every file, not only when\n"
             "                         Want-Repr-Digest asks; cached in user.ferry.sha256\n"
             "      --digest-rate MIB  the background hashing of files whose digest is not\n"
@@ -217,6 +219,7 @@ enum {
     OPT_UPLOAD_MAX_AGE,
     OPT_UPLOAD_MAX_UNFINISHED,
     OPT_UPLOAD_MAX_UNFINISHED_BYTES,
+    OPT_UPLOAD_PART,
 };
 
 /* "100", "64K", "10M", "2G" (powers of 1024). Returns 0 or -1. */
@@ -312,6 +315,7 @@ int cmd_serve(int argc, char **argv)
         {"upload-max-age", required_argument, NULL, OPT_UPLOAD_MAX_AGE},
         {"upload-max-unfinished", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED},
         {"upload-max-unfinished-bytes", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED_BYTES},
+        {"upload-part", required_argument, NULL, OPT_UPLOAD_PART},
         {"raw-gap", required_argument, NULL, OPT_RAW_GAP},
         {"proxy-from", required_argument, NULL, CMD_OPT_PROXY_FROM},
         {"proxy-wait", required_argument, NULL, CMD_OPT_PROXY_WAIT},
@@ -403,6 +407,13 @@ int cmd_serve(int argc, char **argv)
                 o.upload_max_unfinished_bytes == 0) {
                 fprintf(stderr, "ferry serve: --upload-max-unfinished-bytes takes a size such as "
                                 "10G\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_UPLOAD_PART:
+            if (parse_size(optarg, &o.upload_part) < 0 || o.upload_part < (64u << 10) ||
+                o.upload_part > (1u << 30)) {
+                fprintf(stderr, "ferry serve: --upload-part takes a size from 64K to 1G\n");
                 return EXIT_USAGE;
             }
             break;

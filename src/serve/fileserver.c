@@ -232,6 +232,7 @@ void fs_options_default(struct fs_options *o)
     o->mime_types = "/etc/mime.types";
     o->upload_max_age_s = 86400;
     o->upload_max_unfinished = 32;
+    o->upload_part = 16u << 20;
     o->digest_rate_mib = 256;
     o->digest_scan = true;
 }

@@ -184,7 +184,7 @@ struct fs_server {
     struct worker *workers;
     struct fs_digest *digest; /* Repr-Digest: the cache and the thread; NULL if it did not start */
     struct fs_rup *rup;       /* --upload: resumable uploads (fs_rup.h); NULL when off */
-    char csp[256]; /* the listing page's Content-Security-Policy */
+    char csp[384]; /* the listing page's Content-Security-Policy */
 };
 
 /* What a response says about itself; fs_respond turns it into a head. */

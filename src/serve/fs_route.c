@@ -196,7 +196,8 @@ static void serve_listing(struct conn *c, const struct http_request *req, int di
     struct http_str q = target_query(req);
     struct listing_page lp = {.rel = rel,
                               .json = wants_json(req),
-                              .writable = fs_auth_may_fd(s, c->x->user, rel, dirfd, AUTH_WRITE)};
+                              .writable = fs_auth_may_fd(s, c->x->user, rel, dirfd, AUTH_WRITE),
+                              .upload_part = s->opt.upload_part};
     if (s->opt.auth != NULL) { /* names the user may not read are not shown */
         lp.keep = may_list;
         lp.keep_arg = c;

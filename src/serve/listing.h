@@ -12,9 +12,10 @@
  * The page sorts by name, size or date through plain links
  * (?sort=name|size|date&order=asc|desc), shows breadcrumbs, a ".." row
  * below the root, a tar download link, and, where the user may write, the
- * upload, new-folder and delete controls. Its one inline style and one
- * inline script are allowed by listing_csp's hashes and nothing else is:
- * no external resource of any kind.
+ * upload, new-folder and delete controls. Its inline style and two inline
+ * scripts (src/serve/page, embedded at build time: serve/page/page.h) are
+ * allowed by listing_csp's hashes and nothing else is: no external
+ * resource of any kind.
  *
  * With page.json the same cursor writes the listing as JSON instead
  * (`Accept: application/json`, for `ferry get -r` and scripts):
@@ -57,6 +58,7 @@ struct listing_page {
     const char *rel;            /* the directory beneath the root; "." for the root */
     struct listing_order order; /* how the entries were sorted */
     bool writable;              /* show the upload, new folder and delete controls */
+    uint64_t upload_part;       /* writable: the page's resumable upload part size (bytes) */
     bool json;                  /* the JSON listing instead of the page */
     /* listing_fill lists an entry only when keep says so (NULL: every
      * one, and no path is looked up), asked as its row is made. It gets
@@ -163,7 +165,7 @@ void listing_cursor_free(struct listing_cursor *cur);
 int listing_build(int rootfd, int dirfd, const struct listing_page *p, bool hidden,
                   struct buf *out);
 
-/* Writes the page's Content-Security-Policy to out (outsz bytes, 256 is
+/* Writes the page's Content-Security-Policy to out (outsz bytes, 384 is
  * enough): default-src 'none', the page's own script and style allowed by
  * their SHA-256 hashes, requests only to this origin. Returns 0 or -errno. */
 int listing_csp(char *out, size_t outsz);

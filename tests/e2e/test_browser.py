@@ -244,9 +244,13 @@ def test_cancel_an_upload_leaves_nothing(start_server, root, tmp_path, browser):
     browser.page("Network.emulateNetworkConditions", offline=False, latency=0,
                  downloadThroughput=-1, uploadThroughput=-1)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(n.startswith(".ferry-upload") for n in os.listdir(root)):
+    while time.monotonic() < deadline and any(n.startswith(".ferry-up") for n in os.listdir(root)):
         time.sleep(0.1)
-    assert sorted(os.listdir(root)) == ["folder", "large.bin", "medium.bin", "small.txt"]
+    # The page's uploads are resumable: the server's store of them stays,
+    # empty.
+    assert os.listdir(root / ".ferry-uploads") == []
+    assert sorted(os.listdir(root)) == [".ferry-uploads", "folder", "large.bin", "medium.bin",
+                                        "small.txt"]
 
 
 def test_delete_a_file_whose_name_is_not_utf8(start_server, tmp_path, browser):
