@@ -113,6 +113,8 @@ void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
     else if (unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
         rc = -errno; /* a link is removed itself: unlinkat never follows one */
     close(dirfd);
+    if (rc == 0 && !S_ISLNK(st.st_mode) && (S_ISDIR(st.st_mode) || st.st_nlink <= 1))
+        fs_davprop_forget(c->w->srv, &st); /* its dead properties, if in the sidecar */
     if (rc == 0)
         fs_respond(c, &(struct reply){.status = 204});
     else if (rc == -ENOENT || rc == -ENOTDIR)

@@ -142,7 +142,6 @@ static int sidecar_load(const struct fs_server *s, const struct stat *st, struct
     char name[64];
     int dfd = sidecar_dir(s, false);
 
-    d->sidecar = true;
     if (dfd == -ENOENT)
         return 0;
     if (dfd < 0)
@@ -152,6 +151,7 @@ static int sidecar_load(const struct fs_server *s, const struct stat *st, struct
     close(dfd);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
+    d->sidecar = true; /* this object's properties are there */
     struct buf b;
     buf_init(&b, DAV_DEAD_BYTES);
     int rc = 0;
@@ -186,11 +186,13 @@ static int dead_load(const struct fs_server *s, int fd, const struct stat *st, s
     char list[16384], val[65536 + 256];
     ssize_t n = flistxattr(fd, list, sizeof list);
 
-    if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+    if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) {
+        d->sidecar = true;
         return sidecar_load(s, st, d);
+    }
     if (n < 0)
         return errno == ERANGE ? -ENOBUFS : -errno;
-    size_t pl = sizeof DAVPROP_XATTR_PREFIX - 1;
+    size_t pl = sizeof DAVPROP_XATTR_PREFIX - 1, found = 0;
     for (size_t i = 0; i < (size_t)n;) {
         const char *k = list + i;
         i += strlen(k) + 1;
@@ -206,10 +208,11 @@ static int dead_load(const struct fs_server *s, int fd, const struct stat *st, s
         int rc = ds_add(d, k + pl, val, nul + 1, (size_t)vn - (size_t)(nul + 1 - val));
         if (rc == -ENOBUFS)
             return rc;
+        found++;
     }
-    /* Sidecar properties of a file that moved here from where attributes
-     * were refused are not looked for: a file has one store. */
-    return 0;
+    /* Where attributes are refused, listing them may still work (and say
+     * none): then the sidecar holds them, if anywhere. */
+    return found > 0 ? 0 : sidecar_load(s, st, d);
 }
 
 /* The index of ns:name in d, or -1. */
@@ -1146,6 +1149,7 @@ static void proppatch_body(struct conn *c, void *arg, char *data, size_t len)
             ds_free(d);
             ds_init(d);
             rc = sidecar_load(s, &st, d);
+            d->sidecar = true;
             if (rc == 0)
                 rc = apply_sidecar(s, &st, r, d, &failed);
         }
