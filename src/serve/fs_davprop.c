@@ -306,7 +306,8 @@ struct fs_davprop {
     bool chunked, ended, walked, self_done, truncated;
     int fd; /* the target */
     struct stat st;
-    struct buf *part; /* a response being given out; NULL if none */
+    struct buf part;      /* the response being given out (empty: none); kept for the next */
+    struct deadset *dead; /* an entry's dead properties; reused for each */
     size_t nframes;
     struct frame *frames[DAV_LEVELS];
     uint64_t entries;
@@ -465,13 +466,12 @@ static int put_status_close(struct buf *b, int status)
 static int put_response(struct fs_davprop *pf, struct buf *b, const struct obj *o)
 {
     bool dir = S_ISDIR(o->st->st_mode);
-    struct deadset *d = malloc(sizeof *d);
-    int rc = d == NULL ? -ENOMEM : 0;
+    struct deadset *d = pf->dead;
 
-    if (rc < 0)
-        return rc;
-    ds_init(d);
-    rc = buf_puts(b, "<D:response><D:href>");
+    d->n = 0;
+    d->sidecar = false;
+    d->mem.rpos = d->mem.wpos = 0;
+    int rc = buf_puts(b, "<D:response><D:href>");
     if (rc == 0)
         rc = davxml_href(b, o->rel, dir);
     if (rc == 0)
@@ -529,8 +529,6 @@ static int put_response(struct fs_davprop *pf, struct buf *b, const struct obj *
     }
     if (rc == 0)
         rc = buf_puts(b, "</D:response>");
-    ds_free(d);
-    free(d);
     return rc;
 }
 
@@ -668,9 +666,10 @@ void fs_davprop_free(struct fs_davprop **pp)
     *pp = NULL;
     while (pf->nframes > 0)
         frame_free(pf->frames[--pf->nframes]);
-    if (pf->part != NULL) {
-        buf_free(pf->part);
-        free(pf->part);
+    buf_free(&pf->part);
+    if (pf->dead != NULL) {
+        ds_free(pf->dead);
+        free(pf->dead);
     }
     if (pf->fd >= 0)
         close(pf->fd);
@@ -678,19 +677,17 @@ void fs_davprop_free(struct fs_davprop **pp)
     free(pf);
 }
 
-/* Moves what fits of part into win; frees it once empty. */
+/* Moves what fits of part into win; the part is empty again once all of
+ * it went (its storage is kept for the next response). */
 static void give_part(struct fs_davprop *pf, struct buf *win)
 {
-    size_t n = buf_len(pf->part), room = buf_room(win);
+    size_t n = buf_len(&pf->part), room = buf_room(win);
     size_t k = n < room ? n : room;
 
-    buf_append(win, buf_rptr(pf->part), k);
-    buf_consume(pf->part, k);
-    if (buf_len(pf->part) == 0) {
-        buf_free(pf->part);
-        free(pf->part);
-        pf->part = NULL;
-    }
+    buf_append(win, buf_rptr(&pf->part), k);
+    buf_consume(&pf->part, k);
+    if (buf_len(&pf->part) == 0)
+        pf->part.rpos = pf->part.wpos = 0;
 }
 
 int fs_davprop_fill(struct body_src *s)
@@ -706,35 +703,27 @@ int fs_davprop_fill(struct body_src *s)
         return 0;
     buf_init_fixed(&win, b->data + head, b->max - head - (pf->chunked ? 2 : 0));
     while (buf_room(&win) > 0) {
-        if (pf->part != NULL) {
+        if (buf_len(&pf->part) > 0) {
             give_part(pf, &win);
             continue;
         }
         if (pf->walked)
             break;
-        pf->part = malloc(sizeof *pf->part);
-        if (pf->part == NULL)
-            return -ENOMEM;
-        buf_init(pf->part, DAV_PART_MAX);
-        rc = next_response(pf, pf->part);
+        rc = next_response(pf, &pf->part);
         if (rc == 0) {
             pf->walked = true;
-            rc = pf->truncated ? buf_puts(pf->part, "<D:responsedescription>The walk stopped at "
-                                                    "its limit of entries or time: ask with "
-                                                    "Depth 1 for the rest.</D:responsedescription>")
-                               : 0;
+            rc = pf->truncated
+                     ? buf_puts(&pf->part, "<D:responsedescription>The walk stopped at "
+                                           "its limit of entries or time: ask with "
+                                           "Depth 1 for the rest.</D:responsedescription>")
+                     : 0;
             if (rc == 0)
-                rc = buf_puts(pf->part, "</D:multistatus>\n");
+                rc = buf_puts(&pf->part, "</D:multistatus>\n");
         }
-        if (rc == -EAGAIN && buf_len(pf->part) == 0) {
-            buf_free(pf->part);
-            free(pf->part);
-            pf->part = NULL;
-            break;
-        }
-        if (rc < 0 && rc != -EAGAIN)
+        if (rc == -EAGAIN)
+            break; /* this turn's rows are used up */
+        if (rc < 0)
             return rc;
-        rc = 0;
     }
     size_t made = buf_len(&win);
     if (made == 0 && !pf->walked)
@@ -860,6 +849,8 @@ static void propfind_body(struct conn *c, void *arg, char *data, size_t len)
         sp += ml;
     }
     pf->c = c;
+    pf->fd = -1;
+    buf_init(&pf->part, DAV_PART_MAX);
     pf->names = names;
     pf->nnames = r->nprops;
     pf->find = r->find;
@@ -868,6 +859,16 @@ static void propfind_body(struct conn *c, void *arg, char *data, size_t len)
     pf->chunked = x->minor >= 1;
     snprintf(pf->rel, sizeof pf->rel, "%s", pd->rel);
     free(r);
+    pf->dead = malloc(sizeof *pf->dead);
+    if (pf->dead != NULL)
+        ds_init(pf->dead);
+    if (pf->dead == NULL || buf_puts(&pf->part, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                                                "<D:multistatus xmlns:D=\"DAV:\">") < 0) {
+        fs_davprop_free(&pf);
+        free(page);
+        fs_respond_error(c, 500, NULL);
+        return;
+    }
     pf->fd = open_target(c, pf->rel, pd->trailing_slash, AUTH_READ, &pf->st);
     if (pf->fd < 0) {
         fs_davprop_free(&pf);
@@ -884,12 +885,6 @@ static void propfind_body(struct conn *c, void *arg, char *data, size_t len)
         fs_davprop_free(&pf);
         free(page);
         return;
-    }
-    pf->part = malloc(sizeof *pf->part);
-    if (pf->part != NULL) {
-        buf_init(pf->part, 256);
-        buf_puts(pf->part, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                           "<D:multistatus xmlns:D=\"DAV:\">");
     }
     x->src.page = page;
     x->src.dav = pf;
