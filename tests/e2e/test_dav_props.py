@@ -137,6 +137,51 @@ def test_propfind_depth_1_lists_live_props_and_etag_equals_get(start_server, roo
     assert props_of(r.body, "/sub/")[DAV + "resourcetype"][1].find(DAV + "collection") is not None
 
 
+def test_propfind_many_entries_stream_across_pages(start_server, root):
+    """3,000 entries with dead properties make a multistatus many pages
+    long: each response split across pages must come out whole."""
+    many = root / "many"
+    many.mkdir()
+    for i in range(3000):
+        f = many / f"f{i:04d} &<x>.txt"
+        f.write_bytes(b"x" * (i % 7))
+        if i % 3 == 0:
+            os.setxattr(f, "user.dav:{urn:t}note", b"en\0" + b"n" * 300)
+    srv = start_server(root)
+    r = one(srv, propfind("/many/", depth="1"))
+    assert r.status == 207 and r.header("transfer-encoding") == "chunked"
+    got = hrefs(r.body)
+    assert len(got) == 3001 and "/many/f0002%20%26%3Cx%3E.txt" in got
+    p = props_of(r.body, "/many/f0003%20%26%3Cx%3E.txt")
+    assert p["{urn:t}note"][1].text == "n" * 300
+    assert p[DAV + "displayname"][1].text == "f0003 &<x>.txt"
+
+
+def test_propfind_http10_ends_with_close_and_bad_depth_400(start_server, root):
+    srv = start_server(root)
+    with HttpConn(srv.port) as c:
+        r = send(c, propfind("/", depth="2"))
+        assert r.status == 400, r
+        next_request_ok(c)
+    with HttpConn(srv.port) as c:
+        c.request("PROPFIND", "/", [("Depth", "1")], version="HTTP/1.0")
+        rest = c.rest_until_close()
+        head, _, body = bytes(rest).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 207") and b"chunked" not in head.lower()
+        assert sorted(hrefs(body)) == ["/", "/a.txt", "/sub/"]
+
+
+def test_proppatch_hidden_name_refused(start_server, root):
+    (root / ".h").write_bytes(b"x")
+    srv = start_server(root, "--upload")
+    body = b'<propertyupdate xmlns="DAV:"><set><prop><x xmlns="urn:x">1</x></prop></set></propertyupdate>'
+    with HttpConn(srv.port) as c:
+        r = send(c, ("PROPPATCH", "/.h", [], body))
+        assert r.status == 403, r
+        next_request_ok(c)
+    assert not any(k.startswith("user.dav") for k in os.listxattr(root / ".h"))
+
+
 def test_propfind_named_props_unknown_is_404_and_quota_by_name(start_server, root):
     srv = start_server(root)
     body = (b'<?xml version="1.0"?><propfind xmlns="DAV:"><prop><getetag/><quota-used-bytes/>'
