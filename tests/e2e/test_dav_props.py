@@ -461,3 +461,15 @@ def test_proppatch_sidecar_where_xattrs_are_refused_and_delete_forgets(start_ser
         c.request("DELETE", "/f.txt")
         assert c.read_response("DELETE").status == 204
         assert os.listdir(side) == []
+
+
+def test_xml_body_that_stops_coming_is_cut_at_the_deadline(start_server, root):
+    """A body held back past --send-timeout: the connection closes (the
+    read deadline), and the server goes on serving others."""
+    srv = start_server(root, "--send-timeout", "1")
+    with HttpConn(srv.port) as c:
+        c.request("PROPFIND", "/", [("Depth", "0"), ("Content-Length", "100")])
+        c.send(b"<propfind")
+        assert c.closed_by_peer(timeout=5.0)
+    with HttpConn(srv.port) as c:
+        next_request_ok(c)
