@@ -79,6 +79,7 @@ void fs_xchg_put(struct worker *w, struct xchg **xp)
     *xp = NULL;
     fs_body_free(&x->src);
     fs_put_free(&x->put);
+    fs_xbody_free(&x->xb);
     if (w->nxpool < sizeof w->xpool / sizeof w->xpool[0])
         w->xpool[w->nxpool++] = x;
     else
@@ -235,6 +236,7 @@ void fs_options_default(struct fs_options *o)
     o->upload_part = 16u << 20;
     o->digest_rate_mib = 256;
     o->digest_scan = true;
+    o->dav_depth_infinity = true;
 }
 
 static void server_free(struct fs_server *s)

@@ -400,7 +400,7 @@ def test_method_not_allowed(server, method):
         c.request(method, "/small.txt", headers, body=body)
         r = c.read_response()
         assert r.status == 405
-        assert [v.strip() for v in r.header("allow").split(",")] == ["GET", "HEAD", "OPTIONS"]
+        assert [v.strip() for v in r.header("allow").split(",")] == ["GET", "HEAD", "OPTIONS", "PROPFIND"]
         # The connection stays usable after the refused request.
         c.request("GET", "/small.txt")
         assert c.read_response().body == SMALL
