@@ -114,6 +114,8 @@ void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
         rc = -errno; /* a link is removed itself: unlinkat never follows one */
     close(dirfd);
     if (rc == 0)
+        fs_davlock_forget(c, rel); /* its locks went with it (RFC 4918 §7.3) */
+    if (rc == 0)
         fs_respond(c, &(struct reply){.status = 204});
     else if (rc == -ENOENT || rc == -ENOTDIR)
         fs_respond_error(c, 404, NULL);
