@@ -44,7 +44,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # while installing; it is removed again.
 PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev libexpat1-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light redis-server haproxy \
-             chromium nodejs iproute2 groff-base
+             chromium nodejs iproute2 groff-base litmus
 # tus-js-client (npm, pinned in tests/interop/package-lock.json): an outside
 # client of the resumable-upload draft for tests/e2e/test_interop_tus.py.
 INTEROP_STAMP := tests/interop/node_modules/.package-lock.json
