@@ -198,15 +198,25 @@ static bool held(const struct davlock *l, const char *user, davlock_submits_cb s
     return strcmp(l->user, user) == 0 && submits(arg, l->token, strlen(l->token));
 }
 
-int davlock_may_change(const struct davlock_table *t, const char *path, bool infinite,
+/* True when a is the parent of b ("." for a top-level b). */
+static bool parent_of(const char *a, const char *b)
+{
+    const char *slash = strrchr(b, '/');
+
+    if (slash == NULL)
+        return strcmp(a, ".") == 0 && strcmp(b, ".") != 0;
+    return strlen(a) == (size_t)(slash - b) && strncmp(a, b, (size_t)(slash - b)) == 0;
+}
+
+int davlock_may_change(const struct davlock_table *t, const char *path, unsigned how,
                        const char *user, davlock_submits_cb submits, void *arg,
                        const struct davlock **blocker)
 {
     for (size_t i = 0; i < t->n; i++) {
         const struct davlock *l = &t->locks[i];
-        if (!davlock_covers(l, path) && !(infinite && under(path, l->path)))
-            continue;
-        if (held(l, user, submits, arg))
+        bool applies = davlock_covers(l, path) || ((how & DAVLOCK_DEEP) && under(path, l->path)) ||
+                       ((how & DAVLOCK_MEMBER) && !l->infinite && parent_of(l->path, path));
+        if (!applies || held(l, user, submits, arg))
             continue;
         bool ok = false;
         for (size_t k = 0; !l->exclusive && k < t->n && !ok; k++) {

@@ -83,13 +83,19 @@ void davlock_forget(struct davlock_table *t, const char *path);
  * submits a token. */
 typedef bool (*davlock_submits_cb)(void *arg, const char *token, size_t len);
 
-/* Whether user may change path (with infinite, everything beneath it too)
- * given the tokens the request submits: 0, or -EBUSY (423) naming in
- * *blocker the root of a lock that stands in the way. A lock is held when
- * its token is submitted by the user who took it; every exclusive lock
- * that covers path (or lies beneath it, when infinite) must be held, and
- * for shared locks one held lock with the same root is enough. */
-int davlock_may_change(const struct davlock_table *t, const char *path, bool infinite,
+/* What a change touches besides path itself (davlock_may_change's how). */
+#define DAVLOCK_DEEP 0x1   /* everything beneath path too (depth infinity: DELETE, MOVE) */
+#define DAVLOCK_MEMBER 0x2 /* path is made or removed: its parent's membership changes */
+
+/* Whether user may change path (how: DAVLOCK_* flags) given the tokens the
+ * request submits: 0, or -EBUSY (423) naming in *blocker (when not NULL)
+ * a lock that stands in the way. A lock is held when its token is
+ * submitted by the user who took it. The locks that must be held: every
+ * one that covers path, with DAVLOCK_DEEP every one beneath it, and with
+ * DAVLOCK_MEMBER a depth-0 lock on path's parent (RFC 4918 §7.5: it
+ * protects the folder's members list); for shared locks one held lock
+ * with the same root is enough. */
+int davlock_may_change(const struct davlock_table *t, const char *path, unsigned how,
                        const char *user, davlock_submits_cb submits, void *arg,
                        const struct davlock **blocker);
 

@@ -384,6 +384,26 @@ static int if_verdict(struct if_ctx *x, int have)
     return 0;
 }
 
+/* Whether rel names something (a link counts; nothing is followed). */
+static bool exists(const struct conn *c, const char *rel)
+{
+    int fd = fsx_open_beneath(c->w->srv->rootfd, rel, O_PATH | O_NOFOLLOW);
+
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0 || (fd != -ENOENT && fd != -ENOTDIR);
+}
+
+/* Whether the request adds rel to its folder or takes it out (RFC 4918
+ * §7.5: a depth-0 lock on the folder guards that): DELETE and MOVE take
+ * it out, anything that makes it where it is not adds it. */
+static bool membership(const struct conn *c, const struct http_request *req, const char *rel)
+{
+    if (strcmp(rel, ".") == 0)
+        return false;
+    return req->method == HTTP_DELETE || req->method == HTTP_MOVE || !exists(c, rel);
+}
+
 int fs_davlock_check(struct conn *c, const struct http_request *req, const char *rel,
                      bool depth_infinity)
 {
@@ -399,8 +419,10 @@ int fs_davlock_check(struct conn *c, const struct http_request *req, const char 
     pthread_mutex_lock(&L->mu);
     davlock_expire(&L->t, now_s());
     int status = if_verdict(&x, have);
-    if (status == 0 &&
-        davlock_may_change(&L->t, rel, depth_infinity, user_of(c), if_submits, &x, NULL) < 0)
+    unsigned how = depth_infinity ? DAVLOCK_DEEP : 0;
+    if (L->t.n > 0 && membership(c, req, rel)) /* no look at the disk while nothing is locked */
+        how |= DAVLOCK_MEMBER;
+    if (status == 0 && davlock_may_change(&L->t, rel, how, user_of(c), if_submits, &x, NULL) < 0)
         status = 423;
     pthread_mutex_unlock(&L->mu);
     return status;
@@ -603,7 +625,9 @@ void fs_dav_lock(struct conn *c, const struct http_request *req, const struct ht
     /* A new lock: the If header holds first (it may name ETags), then the
      * body says what lock. */
     int status = fs_davlock_check(c, req, q->rel, false);
-    if (status == 400 || status == 412) {
+    /* A 423 here is about the folder of a file the lock would make; a lock
+     * on the target itself is the grant's to judge (shared beside shared). */
+    if (status == 400 || status == 412 || (status == 423 && !exists(c, q->rel))) {
         free(q);
         fs_davlock_refuse(c, status, t->rel);
         return;

@@ -221,9 +221,22 @@ def test_depth_infinity_lock_on_folder_blocks_put_of_new_member(upsrv, root):
     assert (root / "dir" / "new.txt").read_bytes() == NEW
 
 
-def test_depth_zero_lock_on_folder_leaves_members_free(upsrv, root):
-    token_of(lock(upsrv, "/dir/", ("Depth", "0")))
-    assert req(upsrv, "PUT", "/dir/new.txt", body=NEW).status == 201
+def test_depth_zero_lock_on_folder_guards_its_members_list(upsrv, root):
+    (root / "dir" / "old.txt").write_bytes(OLD)
+    t = token_of(lock(upsrv, "/dir/", ("Depth", "0")))
+    # A member's content is not the folder's (RFC 4918 §7.5) ...
+    assert req(upsrv, "PUT", "/dir/old.txt", body=NEW).status == 204
+    # ... but adding or removing one changes the folder.
+    assert req(upsrv, "PUT", "/dir/new.txt", body=NEW).status == 423
+    assert req(upsrv, "MKCOL", "/dir/sub").status == 423
+    assert req(upsrv, "DELETE", "/dir/old.txt").status == 423
+    assert lock(upsrv, "/dir/made.txt").status == 423
+    assert sorted(os.listdir(root / "dir")) == ["old.txt"]
+    # The token is the folder's: an untagged list is about the member (412).
+    assert req(upsrv, "PUT", "/dir/new.txt", [("If", f"(<{t}>)")], body=NEW).status == 412
+    tagged = [("If", f"<{upsrv.url}dir/> (<{t}>)")]
+    assert req(upsrv, "PUT", "/dir/new.txt", tagged, body=NEW).status == 201
+    assert req(upsrv, "DELETE", "/dir/old.txt", tagged).status == 204
 
 
 def test_lock_depth_1_is_400(upsrv):

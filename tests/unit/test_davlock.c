@@ -101,28 +101,35 @@ static void test_grant(void **state)
 struct change_row {
     const char *name;
     const char *path;
-    bool infinite;
+    unsigned how;
     const char *user;
     const char *tokens; /* digits of the submitted tokens */
     int rc;
 };
 
 static const struct change_row change_rows[] = {
-    {"change unlocked", "g", false, "u", "", 0},
-    {"change locked no token", "f", false, "u", "", -EBUSY},
-    {"change locked with token", "f", false, "u", "1", 0},
-    {"change locked wrong token", "f", false, "u", "2", -EBUSY},
-    {"change token of another user", "f", false, "v", "1", -EBUSY},
-    {"change member under infinity", "d/x", false, "u", "", -EBUSY},
-    {"change member with token", "d/x", false, "u", "2", 0},
-    {"change member other user", "d/x", false, "v", "2", -EBUSY},
-    {"change parent depth 0 of locked", ".", false, "u", "", 0},
-    {"change parent infinity of locked", ".", true, "u", "1", -EBUSY},
-    {"change parent infinity all tokens", ".", true, "u", "12", -EBUSY},
-    {"change shared one token", "s", false, "u", "3", 0},
-    {"change shared other holder", "s", false, "v", "4", 0},
-    {"change shared token of other", "s", false, "v", "3", -EBUSY},
-    {"change shared none", "s", false, "u", "", -EBUSY},
+    {"change unlocked", "g", 0, "u", "", 0},
+    {"change locked no token", "f", 0, "u", "", -EBUSY},
+    {"change locked with token", "f", 0, "u", "1", 0},
+    {"change locked wrong token", "f", 0, "u", "2", -EBUSY},
+    {"change token of another user", "f", 0, "v", "1", -EBUSY},
+    {"change member under infinity", "d/x", 0, "u", "", -EBUSY},
+    {"change member with token", "d/x", 0, "u", "2", 0},
+    {"change member other user", "d/x", 0, "v", "2", -EBUSY},
+    {"change parent depth 0 of locked", ".", 0, "u", "", 0},
+    {"change parent infinity of locked", ".", DAVLOCK_DEEP, "u", "1", -EBUSY},
+    {"change parent infinity all tokens", ".", DAVLOCK_DEEP, "u", "12", -EBUSY},
+    {"change shared one token", "s", 0, "u", "3", 0},
+    {"change shared other holder", "s", 0, "v", "4", 0},
+    {"change shared token of other", "s", 0, "v", "3", -EBUSY},
+    {"change shared none", "s", 0, "u", "", -EBUSY},
+    {"change content in depth 0 folder", "f/x", 0, "u", "", 0},
+    {"change new member of depth 0 folder", "f/x", DAVLOCK_MEMBER, "u", "", -EBUSY},
+    {"change new member of depth 0 folder token", "f/x", DAVLOCK_MEMBER, "u", "1", 0},
+    {"change new member other user's token", "f/x", DAVLOCK_MEMBER, "v", "1", -EBUSY},
+    {"change deeper member of depth 0 folder", "f/x/y", DAVLOCK_MEMBER, "u", "", 0},
+    {"change sibling prefix not member", "ff", DAVLOCK_MEMBER, "u", "", 0},
+    {"change top-level member, root unlocked", "x", DAVLOCK_MEMBER, "u", "", 0},
 };
 
 static bool submits(void *arg, const char *token, size_t len)
@@ -155,8 +162,7 @@ static void test_change(void **state)
     const struct davlock *blocker = NULL;
 
     fill(&t);
-    int rc =
-        davlock_may_change(&t, r->path, r->infinite, r->user, submits, (void *)r->tokens, &blocker);
+    int rc = davlock_may_change(&t, r->path, r->how, r->user, submits, (void *)r->tokens, &blocker);
     assert_int_equal(rc, r->rc);
     if (rc < 0)
         assert_non_null(blocker);
@@ -171,7 +177,8 @@ static void test_infinity_beneath_all_tokens(void **state)
     fill(&t);
     /* Everything beneath the root, with a token for every lock there
      * (shared "s" by lock 3 alone). */
-    assert_int_equal(davlock_may_change(&t, ".", true, "u", submits, (void *)"123", NULL), 0);
+    assert_int_equal(davlock_may_change(&t, ".", DAVLOCK_DEEP, "u", submits, (void *)"123", NULL),
+                     0);
     davlock_free(&t);
 }
 
@@ -194,7 +201,7 @@ static void test_expire_bounds_remove(void **state)
     assert_int_equal(davlock_expire(&t, 49), 0);
     assert_int_equal(davlock_expire(&t, 50), 1); /* a is gone at its expiry */
     assert_null(davlock_find(&t, a.token, strlen(a.token)));
-    assert_int_equal(davlock_may_change(&t, "a", false, "u", submits, (void *)"", NULL), 0);
+    assert_int_equal(davlock_may_change(&t, "a", 0, "u", submits, (void *)"", NULL), 0);
     assert_int_equal(davlock_add(&t, &d), 0);
     assert_true(davlock_remove(&t, b.token, strlen(b.token)));
     assert_false(davlock_remove(&t, b.token, strlen(b.token)));
@@ -205,6 +212,22 @@ static void test_expire_bounds_remove(void **state)
     owner[sizeof owner - 1] = '\0';
     big.owner = owner;
     assert_int_equal(davlock_add(&t, &big), -ENAMETOOLONG);
+    davlock_free(&t);
+}
+
+static void test_member_of_locked_root(void **state)
+{
+    (void)state;
+    struct davlock_table t;
+    struct davlock r = mk("9", "u", ".", true, false);
+
+    davlock_init(&t, 10, 10);
+    assert_int_equal(davlock_add(&t, &r), 0);
+    assert_int_equal(davlock_may_change(&t, "x", DAVLOCK_MEMBER, "u", submits, (void *)"", NULL),
+                     -EBUSY);
+    assert_int_equal(davlock_may_change(&t, "x", 0, "u", submits, (void *)"", NULL), 0);
+    assert_int_equal(davlock_may_change(&t, "x/y", DAVLOCK_MEMBER, "u", submits, (void *)"", NULL),
+                     0);
     davlock_free(&t);
 }
 
@@ -321,6 +344,7 @@ int main(void)
     unit_add(&l, "infinity beneath with all tokens", test_infinity_beneath_all_tokens, NULL);
     unit_add(&l, "expire, bounds, remove", test_expire_bounds_remove, NULL);
     unit_add(&l, "forget", test_forget, NULL);
+    unit_add(&l, "member of a locked root", test_member_of_locked_root, NULL);
     unit_add(&l, "token", test_token, NULL);
     unit_add(&l, "file round trip", test_file_round_trip, NULL);
     return unit_run("davlock", &l);
