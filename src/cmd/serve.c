@@ -170,6 +170,8 @@ static void serve_usage(FILE *f)
             "                         known reads at most MIB MiB/s (default 256; 0: no limit)\n"
             "      --no-digest-scan   no background pass over the tree (nor watching it for\n"
             "                         changes): only files asked for are hashed\n"
+            "      --dav-depth-infinity on|off  answer PROPFIND with Depth: infinity (a\n"
+            "                         streamed, bounded walk; default on) or refuse it (403)\n"
             "      --auth FILE        accounts and rights: lines user:HASH:RIGHTS made by\n"
             "                         ferry passwd; RIGHTS like rw:/incoming,ro:/ (longest\n"
             "                         prefix wins; no:/PREFIX refuses); user * is anyone\n"
@@ -220,6 +222,7 @@ enum {
     OPT_DIGEST,
     OPT_DIGEST_RATE,
     OPT_NO_DIGEST_SCAN,
+    OPT_DAV_DEPTH_INFINITY,
     OPT_UPLOAD_MAX_AGE,
     OPT_UPLOAD_MAX_UNFINISHED,
     OPT_UPLOAD_MAX_UNFINISHED_BYTES,
@@ -315,6 +318,7 @@ int cmd_serve(int argc, char **argv)
         {"digest", no_argument, NULL, OPT_DIGEST},
         {"digest-rate", required_argument, NULL, OPT_DIGEST_RATE},
         {"no-digest-scan", no_argument, NULL, OPT_NO_DIGEST_SCAN},
+        {"dav-depth-infinity", required_argument, NULL, OPT_DAV_DEPTH_INFINITY},
         {"upload-max-age", required_argument, NULL, OPT_UPLOAD_MAX_AGE},
         {"upload-max-unfinished", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED},
         {"upload-max-unfinished-bytes", required_argument, NULL, OPT_UPLOAD_MAX_UNFINISHED_BYTES},
@@ -385,6 +389,13 @@ int cmd_serve(int argc, char **argv)
         }
         case OPT_NO_DIGEST_SCAN:
             o.digest_scan = false;
+            break;
+        case OPT_DAV_DEPTH_INFINITY:
+            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "ferry serve: --dav-depth-infinity takes on or off\n");
+                return EXIT_USAGE;
+            }
+            o.dav_depth_infinity = strcmp(optarg, "on") == 0;
             break;
         case OPT_DIGEST_RATE: {
             long v;

@@ -235,6 +235,7 @@ void fs_options_default(struct fs_options *o)
     o->upload_max_unfinished = 32;
     o->digest_rate_mib = 256;
     o->digest_scan = true;
+    o->dav_depth_infinity = true;
 }
 
 static void server_free(struct fs_server *s)

@@ -65,6 +65,7 @@ struct fs_options {
     int64_t upload_max_age_s; /* --upload: an unfinished resumable upload is removed after this */
     uint64_t upload_max_unfinished;       /* unfinished resumable uploads per party */
     uint64_t upload_max_unfinished_bytes; /* and their bytes; 0: twice max_upload */
+    bool dav_depth_infinity; /* PROPFIND Depth: infinity answered (else 403) */
 };
 
 /* Fills o with the defaults (port 8000, raw on, one thread). */

@@ -34,6 +34,7 @@
 #include "net/ev.h"
 #include "net/srv.h"
 #include "proto/auth.h"
+#include "proto/cond.h"
 #include "proto/digest.h"
 #include "proto/fate.h"
 #include "proto/http.h"
@@ -85,6 +86,7 @@ struct fs_tar;
 struct fs_list;
 struct fs_xbody;
 struct fs_davlocks;
+struct fs_davprop;
 
 /* Where a response body comes from, after the head in out. */
 struct body_src {
@@ -95,6 +97,7 @@ struct body_src {
     uint32_t piped;   /* file bytes in the pipe, not yet in the socket */
     struct fs_tar *tar; /* a tar stream that refills page; owned; NULL if none */
     struct fs_list *list; /* a listing that refills page; owned; NULL if none */
+    struct fs_davprop *dav; /* a PROPFIND multistatus that refills page; owned; NULL if none */
     struct hash *hash;    /* the file's bytes as they are sent, for a Repr-Digest trailer:
                              the file goes chunked, through rwbuf; owned; NULL if none */
     uint64_t chunk_left;  /* hash: bytes of the current chunk still to send */
@@ -257,6 +260,9 @@ int fs_body_trailer_start(struct conn *c, const struct stat *st);
 void fs_body_free(struct body_src *s);
 
 /* fs_route.c: handles the parsed request at the start of c->in. */
+/* The ETag GET sends for the file st describes (strong, quoted; PROPFIND's
+ * getetag is the same). */
+void fs_etag(const struct stat *st, char out[COND_ETAG_SIZE]);
 void fs_route(struct conn *c, const struct http_request *req, const struct http_info *info);
 
 /* fs_put.c */
@@ -333,6 +339,19 @@ void fs_dav_propfind(struct conn *c, const struct http_request *req,
                      const struct http_info *info, const struct fs_dav_target *t);
 void fs_dav_proppatch(struct conn *c, const struct http_request *req,
                       const struct http_info *info, const struct fs_dav_target *t);
+/* Refills s->page with the next part of a PROPFIND multistatus (as
+ * fs_list_fill does for a listing): 0 (an empty page: all out), -EAGAIN,
+ * or -errno. */
+int fs_davprop_fill(struct body_src *s);
+void fs_davprop_free(struct fs_davprop **pp);
+/* Forgets the dead properties kept in the sidecar store for the object st
+ * described (DELETE of its last name); nothing when they were attributes. */
+void fs_davprop_forget(const struct fs_server *s, const struct stat *st);
+/* fs_davlock.c: appends the <D:activelock> elements of the locks on rel
+ * (a normalised path beneath the root) for PROPFIND's lockdiscovery, as c's
+ * user may see them. 0 or -errno. fs_davprop.c holds a weak stand-in that
+ * appends nothing, until the locks define it. */
+int fs_davlock_discovery(struct conn *c, const char *rel, struct buf *out);
 /* fs_davcopy.c: COPY and MOVE (req->method says which). */
 void fs_dav_copymove(struct conn *c, const struct http_request *req,
                      const struct http_info *info, const struct fs_dav_target *t);
@@ -358,9 +377,6 @@ int fs_davlock_check(struct conn *c, const struct http_request *req, const char 
 void fs_davlock_refuse(struct conn *c, int status, const char *rel);
 /* Drops the locks on rel and beneath it: it was deleted or moved away. */
 void fs_davlock_forget(struct conn *c, const char *rel);
-/* Appends an activelock element for each lock that covers rel to out
- * (PROPFIND's lockdiscovery). 0 or -errno from the buffer. */
-int fs_davlock_discovery(struct conn *c, const char *rel, struct buf *out);
 
 /* fs_tar.c: starts sending the directory open at dirfd (which this takes
  * over), named rel beneath the root, as a tar archive. */

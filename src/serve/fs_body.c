@@ -46,6 +46,7 @@ void fs_body_free(struct body_src *s)
     s->hash = NULL;
     fs_tar_free(&s->tar);
     fs_list_free(&s->list);
+    fs_davprop_free(&s->dav);
 }
 
 /* Sends the next part of the file range. Returns bytes sent, 0 when the
@@ -168,9 +169,13 @@ enum body_result fs_body_send(struct conn *c)
 
     for (;;) {
         size_t outlen = buf_len(&x->out);
-        if ((s->tar != NULL || s->list != NULL) && outlen == 0 && buf_len(s->page) == 0) {
-            /* the next part of a tar stream (fs_tar.c) or a page (fs_list.c) */
-            int rc = s->tar != NULL ? fs_tar_fill(s) : fs_list_fill(s);
+        if ((s->tar != NULL || s->list != NULL || s->dav != NULL) && outlen == 0 &&
+            buf_len(s->page) == 0) {
+            /* the next part of a tar stream (fs_tar.c), a page (fs_list.c)
+             * or a multistatus (fs_davprop.c) */
+            int rc = s->tar != NULL    ? fs_tar_fill(s)
+                     : s->list != NULL ? fs_list_fill(s)
+                                       : fs_davprop_fill(s);
             if (rc == -EAGAIN)
                 return BODY_BUDGET;
             if (rc < 0)

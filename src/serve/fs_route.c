@@ -60,6 +60,13 @@ static bool takes_trailers(const struct conn *c, const struct http_request *req)
     return c->x->minor >= 1 && te.p != NULL && http_list_has(te, "trailers");
 }
 
+void fs_etag(const struct stat *st, char out[COND_ETAG_SIZE])
+{
+    cond_etag((uint64_t)st->st_ino, (uint64_t)st->st_size,
+              (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec, out,
+              COND_ETAG_SIZE);
+}
+
 /* Serves the regular file open at fd (which this takes over): proto/cond
  * decides between 200, 206, 304, 412 and 416. Repr-Digest never holds
  * the answer back: a digest not known yet goes in a trailer of a full GET
@@ -74,9 +81,7 @@ static void serve_file(struct conn *c, const struct http_request *req, const str
     uint64_t size = (uint64_t)st->st_size;
     struct cond_decision d;
 
-    cond_etag((uint64_t)st->st_ino, size,
-              (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec, etag,
-              sizeof etag);
+    fs_etag(st, etag);
     struct cond_file f = {.size = size, .mtime = st->st_mtime, .etag = etag};
     struct cond_request r = {.head = x->head_only,
                              .if_match = header(req, "if-match"),

@@ -911,7 +911,8 @@ bool listing_done(const struct listing_cursor *cur)
 /* Row i of the cursor's snapshot as it is to be shown, into e. Returns 0,
  * or 1 when the row is left out: keep refuses it, or (when the cursor has
  * the directory) it is gone or is no longer a file or directory. */
-static int row_entry(const struct listing_cursor *cur, size_t i, struct listing_entry *e)
+static int row_entry_st(const struct listing_cursor *cur, size_t i, struct listing_entry *e,
+                        struct stat *stout)
 {
     const struct listing_page *p = &cur->page;
     const struct snap_entry *se = &cur->snap->v[i];
@@ -930,6 +931,8 @@ static int row_entry(const struct listing_cursor *cur, size_t i, struct listing_
         e->dir = S_ISDIR(st.st_mode);
         e->size = (uint64_t)st.st_size;
         e->mtime = (int64_t)st.st_mtime;
+        if (stout != NULL)
+            *stout = st;
     }
     if (keep) {
         char listed[PATH_MAX_LEN + 256 + 2];
@@ -942,6 +945,29 @@ static int row_entry(const struct listing_cursor *cur, size_t i, struct listing_
             return 1;
     }
     return 0;
+}
+
+static int row_entry(const struct listing_cursor *cur, size_t i, struct listing_entry *e)
+{
+    return row_entry_st(cur, i, e, NULL);
+}
+
+size_t listing_cursor_count(const struct listing_cursor *cur)
+{
+    return cur->snap->n;
+}
+
+int listing_cursor_row(const struct listing_cursor *cur, size_t i, const char **name,
+                       struct stat *st, bool *link)
+{
+    struct listing_entry e;
+
+    if (cur->dirfd < 0 || i >= cur->snap->n)
+        return 1;
+    int rc = row_entry_st(cur, i, &e, st);
+    *name = e.name;
+    *link = e.link;
+    return rc;
 }
 
 /* Appends the cursor's current part to out. Returns 0, 1 for a row left

@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "core/buf.h"
 
@@ -151,6 +152,18 @@ int listing_cursor_init(struct listing_cursor *cur, const struct listing_page *p
  * of the snapshot's entries, less those keep refuses or that are gone.
  * Returns 0 or -errno. */
 int listing_fill(struct listing_cursor *cur, struct buf *out);
+
+/* The number of entries in the cursor's snapshot. */
+size_t listing_cursor_count(const struct listing_cursor *cur);
+
+/* Entry i of the cursor's snapshot as it is now, for a caller that writes
+ * rows of its own (PROPFIND): *name (in the snapshot), *st what it is (a
+ * link's target beneath the root) and *link whether it is a link. Returns
+ * 0, or 1 when it is left out as listing_fill would leave it out: gone,
+ * neither file nor directory, keep refuses it, or the cursor has no
+ * directory (dirfd < 0). */
+int listing_cursor_row(const struct listing_cursor *cur, size_t i, const char **name,
+                       struct stat *st, bool *link);
 
 /* The page is all out. */
 bool listing_done(const struct listing_cursor *cur);
