@@ -127,6 +127,27 @@ def test_lock_answers_lockdiscovery_and_token(upsrv):
     assert b"<D:lockroot><D:href>/f.txt</D:href></D:lockroot>" in r.body
 
 
+def test_propfind_lockdiscovery_names_the_lock(upsrv):
+    t = token_of(lock(upsrv, "/f.txt"))
+    body = (b'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/>'
+            b'</D:prop></D:propfind>')
+    r = req(upsrv, "PROPFIND", "/f.txt", [("Depth", "0"), ("Content-Type", "application/xml")], body)
+    assert r.status == 207, r
+    assert t.encode() in r.body and b"<D:activelock>" in r.body and b"lock tester" in r.body
+    r = req(upsrv, "PROPFIND", "/dir/", [("Depth", "0"), ("Content-Type", "application/xml")], body)
+    assert r.status == 207 and b"<D:activelock>" not in r.body, r
+
+
+def test_proppatch_of_locked_file_423(upsrv):
+    t = token_of(lock(upsrv, "/f.txt"))
+    body = (b'<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop>'
+            b'<Z:p>v</Z:p></D:prop></D:set></D:propertyupdate>')
+    r = req(upsrv, "PROPPATCH", "/f.txt", [("Content-Type", "application/xml")], body)
+    assert r.status == 423 and b"lock-token-submitted" in r.body, r
+    r = req(upsrv, "PROPPATCH", "/f.txt", [("Content-Type", "application/xml"), ("If", f"(<{t}>)")], body)
+    assert r.status == 207, r
+
+
 def test_lock_unmapped_url_makes_empty_file_201(upsrv, root):
     r = lock(upsrv, "/fresh.txt")
     token_of(r)
