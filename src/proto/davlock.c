@@ -232,6 +232,22 @@ int davlock_may_change(const struct davlock_table *t, const char *path, unsigned
     return 0;
 }
 
+const struct davlock *davlock_in_way(const struct davlock_table *t, const char *path)
+{
+    const struct davlock *beneath = NULL, *parent = NULL;
+
+    for (size_t i = 0; i < t->n; i++) {
+        const struct davlock *l = &t->locks[i];
+        if (davlock_covers(l, path))
+            return l;
+        if (beneath == NULL && under(path, l->path))
+            beneath = l;
+        if (parent == NULL && !l->infinite && parent_of(l->path, path))
+            parent = l;
+    }
+    return beneath != NULL ? beneath : parent;
+}
+
 /* ---- the file format ---------------------------------------------------------- */
 
 /* Appends s escaped: '%', controls, space and bytes past 0x7e as %XX. */

@@ -99,6 +99,12 @@ int davlock_may_change(const struct davlock_table *t, const char *path, unsigned
                        const char *user, davlock_submits_cb submits, void *arg,
                        const struct davlock **blocker);
 
+/* The lock a 423 for a change of path names (RFC 4918 §16
+ * lock-token-submitted: a locked resource in the way): the first lock
+ * that covers path, else one beneath it, else a depth-0 lock on its
+ * parent; NULL when none. */
+const struct davlock *davlock_in_way(const struct davlock_table *t, const char *path);
+
 /* The locks on disk: one line per lock, fields separated by tabs, the path
  * and owner percent-escaped. davlock_format appends l's line to out
  * (outsz bytes, NUL-terminated); returns the line's length or 0 when it

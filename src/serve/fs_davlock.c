@@ -210,9 +210,20 @@ static void respond_condition(struct conn *c, int status, const char *name, cons
 
 void fs_davlock_refuse(struct conn *c, int status, const char *rel)
 {
-    if (status == 423)
-        respond_condition(c, 423, "lock-token-submitted", rel);
-    else if (status == 400)
+    struct fs_davlocks *L = c->w->srv->locks;
+    char root[PATH_MAX_LEN + 16];
+
+    if (status == 423) {
+        snprintf(root, sizeof root, "%s", rel);
+        if (L != NULL) { /* the locked resource in the way, which may be rel's folder */
+            pthread_mutex_lock(&L->mu);
+            const struct davlock *l = davlock_in_way(&L->t, rel);
+            if (l != NULL)
+                snprintf(root, sizeof root, "%s", l->path);
+            pthread_mutex_unlock(&L->mu);
+        }
+        respond_condition(c, 423, "lock-token-submitted", root);
+    } else if (status == 400)
         fs_respond_page(c, 400, NULL, NULL, "The If header does not parse (RFC 4918 §10.4).");
     else if (status == 412)
         fs_respond_page(c, 412, NULL, NULL, "The If header's conditions do not hold here.");

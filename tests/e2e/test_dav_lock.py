@@ -233,7 +233,7 @@ def test_resumable_upload_blocked_by_lock(upsrv, root):
 def test_depth_infinity_lock_on_folder_blocks_put_of_new_member(upsrv, root):
     t = token_of(lock(upsrv, "/dir/", ("Depth", "infinity")))
     r = req(upsrv, "PUT", "/dir/new.txt", body=NEW)
-    assert r.status == 423, r
+    assert r.status == 423 and b"<D:href>/dir</D:href>" in r.body, r
     assert not (root / "dir" / "new.txt").exists()
     # Tagged with the folder the lock is on, as clients send it.
     r = req(upsrv, "PUT", "/dir/new.txt", [("If", f"<http://127.0.0.1:{upsrv.port}/dir/> (<{t}>)")],
@@ -247,8 +247,10 @@ def test_depth_zero_lock_on_folder_guards_its_members_list(upsrv, root):
     t = token_of(lock(upsrv, "/dir/", ("Depth", "0")))
     # A member's content is not the folder's (RFC 4918 §7.5) ...
     assert req(upsrv, "PUT", "/dir/old.txt", body=NEW).status == 204
-    # ... but adding or removing one changes the folder.
-    assert req(upsrv, "PUT", "/dir/new.txt", body=NEW).status == 423
+    # ... but adding or removing one changes the folder, the locked resource
+    # the 423 names.
+    r = req(upsrv, "PUT", "/dir/new.txt", body=NEW)
+    assert r.status == 423 and b"<D:lock-token-submitted><D:href>/dir</D:href>" in r.body, r
     assert req(upsrv, "MKCOL", "/dir/sub").status == 423
     assert req(upsrv, "DELETE", "/dir/old.txt").status == 423
     assert lock(upsrv, "/dir/made.txt").status == 423

@@ -231,6 +231,21 @@ static void test_member_of_locked_root(void **state)
     davlock_free(&t);
 }
 
+static void test_in_way(void **state)
+{
+    (void)state;
+    struct davlock_table t;
+
+    fill(&t); /* f (depth 0), d (infinity), s (shared twice) */
+    assert_string_equal(davlock_in_way(&t, "f")->path, "f");
+    assert_string_equal(davlock_in_way(&t, "d/x/y")->path, "d");
+    assert_string_equal(davlock_in_way(&t, "f/new")->path, "f"); /* its parent */
+    assert_non_null(davlock_in_way(&t, "."));                    /* one beneath */
+    assert_null(davlock_in_way(&t, "g"));
+    assert_null(davlock_in_way(&t, "f/x/y"));
+    davlock_free(&t);
+}
+
 static void test_forget(void **state)
 {
     (void)state;
@@ -344,6 +359,7 @@ int main(void)
     unit_add(&l, "infinity beneath with all tokens", test_infinity_beneath_all_tokens, NULL);
     unit_add(&l, "expire, bounds, remove", test_expire_bounds_remove, NULL);
     unit_add(&l, "forget", test_forget, NULL);
+    unit_add(&l, "the lock in the way", test_in_way, NULL);
     unit_add(&l, "member of a locked root", test_member_of_locked_root, NULL);
     unit_add(&l, "token", test_token, NULL);
     unit_add(&l, "file round trip", test_file_round_trip, NULL);
