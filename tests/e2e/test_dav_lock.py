@@ -382,6 +382,27 @@ def test_token_of_another_user_gives_423(authsrv, root):
     assert (root / "f.txt").read_bytes() == NEW
 
 
+def test_lock_bound_per_user_503_and_others_go_on(authsrv, root):
+    hs = [ANNA, ("Content-Type", "application/xml"), ("Content-Length", str(len(LOCKINFO)))]
+    with authsrv.http() as c:
+        for i in range(256):
+            c.send(build_request("LOCK", f"/n{i}.txt", hs, body=LOCKINFO))
+            assert c.read_response("LOCK").status == 201, i
+        c.send(build_request("LOCK", "/one-more.txt", hs, body=LOCKINFO))
+        r = c.read_response("LOCK")
+        assert r.status == 503, r
+    assert not (root / "one-more.txt").exists()
+    token_of(lock(authsrv, "/f.txt", BERT))
+
+
+def test_owner_longer_than_kept_413(upsrv, root):
+    body = LOCKINFO.replace(b"lock tester", b"o" * 2000)
+    r = lock(upsrv, "/fresh.txt", body=body)
+    assert r.status == 413, r
+    assert not (root / "fresh.txt").exists()
+    token_of(lock(upsrv, "/fresh.txt"))
+
+
 def test_lock_without_right_to_write(start_server, root, tmp_path):
     auth = write_auth(tmp_path, passwd("ro", "ro-pw", "ro:/"))
     s = start_server(root, "-q", "--upload", "--auth", str(auth))
