@@ -244,6 +244,7 @@ static void server_free(struct fs_server *s)
     fs_auth_stop(s->opt.auth); /* the workers are gone: nobody waits for a verdict */
     fs_digest_stop(s->digest);
     fs_rup_close(s->rup);
+    fs_davlock_close(s->locks);
     for (int i = 0; s->workers != NULL && i < s->opt.threads; i++) {
         struct worker *w = &s->workers[i];
         fs_auth_port_close(w);
@@ -342,6 +343,11 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
         if (rc < 0) /* a read-only root, say: plain PUT only */
             fprintf(stderr, "ferry serve: no resumable uploads: cannot use %s: %s\n", FS_RUP_DIR,
                     strerror(-rc));
+        rc = fs_davlock_open(s->rootfd, &s->locks);
+        if (rc < 0) {
+            *what = "cannot make the lock table";
+            goto fail;
+        }
     }
     struct fs_digest_config dc = {.rate_mib = o->digest_rate_mib,
                                   .rootfd = o->digest_scan ? s->rootfd : -1,

@@ -14,6 +14,7 @@
  *   fs_raw.c      the raw file protocol
  *   fs_digest.c   file digests for Repr-Digest: cache, attribute, a background thread
  *   fs_rup.c      resumable uploads: the store, HEAD/DELETE/OPTIONS of an upload
+ *   fs_davlock.c  WebDAV LOCK, UNLOCK, the lock table and the If header
  *
  * A connection (struct conn) lives as long as the TCP connection and holds
  * little; an exchange (struct xchg: one request and its response) is taken
@@ -86,6 +87,7 @@ struct fs_rup;
 struct fs_archive;
 struct fs_list;
 struct fs_xbody;
+struct fs_davlocks;
 struct fs_davprop;
 
 /* Where a response body comes from, after the head in out. */
@@ -190,6 +192,7 @@ struct fs_server {
     struct worker *workers;
     struct fs_digest *digest; /* Repr-Digest: the cache and the thread; NULL if it did not start */
     struct fs_rup *rup;       /* --upload: resumable uploads (fs_rup.h); NULL when off */
+    struct fs_davlocks *locks; /* --upload: WebDAV locks (fs_davlock.c); NULL when off */
     char csp[384]; /* the listing page's Content-Security-Policy */
 };
 
@@ -359,6 +362,23 @@ void fs_dav_lock(struct conn *c, const struct http_request *req, const struct ht
                  const struct fs_dav_target *t);
 void fs_dav_unlock(struct conn *c, const struct http_request *req,
                    const struct http_info *info, const struct fs_dav_target *t);
+/* The server's lock table, read from the state directory beneath rootfd
+ * (expired locks dropped). 0 or -ENOMEM. */
+int fs_davlock_open(int rootfd, struct fs_davlocks **out);
+void fs_davlock_close(struct fs_davlocks *l);
+/* Whether the request may change rel (with depth_infinity, everything
+ * beneath it too): 0 when no lock stands in the way (none, or the If
+ * header submits the token of each, taken by this very user) and the If
+ * header, if any, holds (its ETags apply to unlocked resources too); else
+ * the status to answer with, nothing sent yet: 400 (an If header that does
+ * not parse), 412 (its conditions fail), 423 (locked). */
+int fs_davlock_check(struct conn *c, const struct http_request *req, const char *rel,
+                     bool depth_infinity);
+/* Answers fs_davlock_check's status for rel: 423 with the
+ * lock-token-submitted precondition (RFC 4918 §16), else a page. */
+void fs_davlock_refuse(struct conn *c, int status, const char *rel);
+/* Drops the locks on rel and beneath it: it was deleted or moved away. */
+void fs_davlock_forget(struct conn *c, const char *rel);
 
 /* fs_archive.c (formats in fs_tar.c, fs_zip.c): starts sending the
  * directory open at dirfd (which this takes over), named rel beneath the

@@ -116,6 +116,8 @@ void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
     if (rc == 0 && !S_ISLNK(st.st_mode) && (S_ISDIR(st.st_mode) || st.st_nlink <= 1))
         fs_davprop_forget(c->w->srv, &st); /* its dead properties, if in the sidecar */
     if (rc == 0)
+        fs_davlock_forget(c, rel); /* its locks went with it (RFC 4918 §7.3) */
+    if (rc == 0)
         fs_respond(c, &(struct reply){.status = 204});
     else if (rc == -ENOENT || rc == -ENOTDIR)
         fs_respond_error(c, 404, NULL);

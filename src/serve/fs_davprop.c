@@ -1161,8 +1161,12 @@ static void proppatch_body(struct conn *c, void *arg, char *data, size_t len)
 void fs_dav_proppatch(struct conn *c, const struct http_request *req, const struct http_info *info,
                       const struct fs_dav_target *t)
 {
-    (void)req;
     (void)info;
+    int locked = fs_davlock_check(c, req, t->rel, false); /* locks and the If header */
+    if (locked != 0) {
+        fs_davlock_refuse(c, locked, t->rel);
+        return;
+    }
     struct pending *pd = malloc(sizeof *pd);
 
     if (pd == NULL) {

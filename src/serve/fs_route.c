@@ -402,6 +402,12 @@ static void change_path(struct conn *c, const struct http_request *req,
         fs_respond_page(c, status, NULL, NULL, target_why(status));
         return;
     }
+    /* WebDAV locks and the If header (RFC 4918 §10.4) on every change. */
+    int locked = fs_davlock_check(c, req, rel, req->method == HTTP_DELETE);
+    if (locked != 0) {
+        fs_davlock_refuse(c, locked, rel);
+        return;
+    }
     if (put)
         fs_put_begin(c, req, info, rel); /* POST only as a resumable upload's creation */
     else if (req->method == HTTP_MKCOL)
@@ -446,9 +452,14 @@ static void upload_resource(struct conn *c, const struct http_request *req, cons
     case HTTP_HEAD:
         fs_rup_head(c, rel, token);
         return;
-    case HTTP_PATCH:
-        fs_put_patch(c, req, rel, token);
+    case HTTP_PATCH: {
+        int locked = fs_davlock_check(c, req, rel, false); /* the bytes go to rel */
+        if (locked != 0)
+            fs_davlock_refuse(c, locked, rel);
+        else
+            fs_put_patch(c, req, rel, token);
         return;
+    }
     case HTTP_DELETE:
         fs_rup_delete(c, rel, token);
         return;
