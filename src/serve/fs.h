@@ -307,6 +307,19 @@ void fs_dav_proppatch(struct conn *c, const struct http_request *req,
 /* fs_davcopy.c: COPY and MOVE (req->method says which). */
 void fs_dav_copymove(struct conn *c, const struct http_request *req,
                      const struct http_info *info, const struct fs_dav_target *t);
+/* The lock hook, asked before COPY or MOVE changes anything: whether
+ * req may change rel (a normalised path) and, with depth_infinity, what
+ * lies beneath it, given the locks held and req's If header. Returns 0 to
+ * go on, or the HTTP status to answer (423 Locked, 412 for an If that
+ * fails). fs_davlock.c implements it. */
+int fs_davlock_check(struct conn *c, const struct http_request *req, const char *rel,
+                     bool depth_infinity);
+/* fs_davcopy.c: DELETE of the folder name in dirfd (rel as spelled) with
+ * all it holds (RFC 4918 §9.6.1), never following a link, each member
+ * removed only with the right to write it (fs_auth_may_at on its real
+ * parent). Answers 204, 207 naming the members that stayed and why, or
+ * the error. */
+void fs_dav_delete_tree(struct conn *c, int dirfd, const char *name, const char *rel);
 /* fs_davlock.c: LOCK and UNLOCK. */
 void fs_dav_lock(struct conn *c, const struct http_request *req, const struct http_info *info,
                  const struct fs_dav_target *t);

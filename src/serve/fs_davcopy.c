@@ -1,12 +1,956 @@
-/* COPY and MOVE (RFC 4918 §9.8, §9.9).
- * Not built yet: answers 501 until the WebDAV work lands (issue 18). */
+/* COPY and MOVE (RFC 4918 §9.8, §9.9) of files and whole trees.
+ *
+ * proto/davdest reads Destination (this server only, beneath the root by
+ * the request target's own path rules), Overwrite and Depth, and refuses
+ * what can never work (the same path, a folder into itself, onto what holds
+ * the source) on the spelled paths and again on the real ones, after every
+ * link, so that a link cannot hide a folder inside itself.
+ *
+ * Rights, decided by the rights gate on what the kernel acts on: read on
+ * every source object (fs_auth_may_fd on the opened member), write on the
+ * destination's real parent and final name (fs_auth_open_parent, then
+ * fs_auth_may_at for each member made), and for MOVE write on the source's
+ * real parent and name. A MOVE of a folder with --auth first walks it and
+ * asks for write on each member where it is and where it would be, because
+ * a rename carries the members from one set of rules to another; any
+ * refusal there answers 207 and moves nothing.
+ *
+ * Files are copied into a temporary file beside the destination (serve/
+ * upload, as PUT does) with copy_file_range (sendfile, then pread/write
+ * where that is refused), with their user.* extended attributes (dead
+ * properties) and permission bits, then renamed into place, so a reader
+ * sees the old file or the whole new one. A MOVE is one renameat2 within
+ * the root (RENAME_NOREPLACE with Overwrite: F); across file systems it
+ * becomes a copy and a delete. Overwrite: T deletes an existing folder
+ * destination first (a file destination is simply replaced by the rename).
+ *
+ * Trees are walked with openat(O_NOFOLLOW) from the opened source folder:
+ * a symbolic link in a copied tree is copied as a link (the same target
+ * text, never followed), so a loop of links cannot make the walk recurse,
+ * and what a link leads to is still decided on its real path when it is
+ * used. ferry's own names (PATH_RESERVED_PREFIX) are never copied; devices,
+ * FIFOs and sockets are not copied and are reported. A member that cannot
+ * be read or written is left out and reported in a 207 Multi-Status.
+ *
+ * The work runs on the worker's loop, so it is bounded: at most
+ * CM_MAX_ENTRIES members, CM_MAX_DEPTH levels and CM_MAX_BYTES of file
+ * data per request; past a bound the rest is not copied and reported 507.
+ * (A thread for long copies, as fs_auth runs crypt off the loop, is left
+ * for later: within these bounds other clients of the worker wait at most
+ * for one such copy.) */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
 #include "serve/fs.h"
+#include "serve/fs_auth.h"
+#include "serve/upload.h"
+#include "core/fsx.h"
+#include "proto/davdest.h"
+#include "proto/path.h"
+
+#define CM_MAX_ENTRIES 10000u                /* members a request walks */
+#define CM_MAX_DEPTH 64u                     /* levels beneath the source */
+#define CM_MAX_BYTES ((uint64_t)1 << 30)     /* file bytes a COPY writes */
+#define CM_MAX_ERRORS 32u                    /* members a 207 names */
+#define CM_PATH (PATH_MAX_LEN + 16)
+#define CM_XATTR_LIST 65536u /* bytes of a file's attribute names */
+#define CM_XATTR_VALUE 65536u
+#define CM_BUF 65536u        /* pread/write where nothing better works */
+#define CM_BODY (FS_IO_BUF - 2048u) /* a 207 body, with room for the head */
+
+struct cm_err {
+    int status;
+    char path[CM_PATH]; /* "/a/b" as the request spelled it */
+};
+
+/* One COPY or MOVE: who asks, what it has done, and the member at hand,
+ * spelled as "/a/b" ("" for the root) so a name is appended and cut off
+ * by length alone. */
+struct cm {
+    const struct fs_server *s;
+    const char *user;
+    uint64_t entries, bytes;
+    bool full;              /* a bound was reached: walk no further */
+    size_t nerr;
+    uint64_t lost;          /* errors past CM_MAX_ERRORS */
+    char sp[CM_PATH];       /* the source member, spelled */
+    size_t spl;
+    char dp[CM_PATH];       /* the destination member, spelled */
+    size_t dpl;
+    char rd[CM_PATH];       /* the destination member's real path (MOVE's check) */
+    size_t rdl;
+    char rs[CM_PATH];       /* the source member's real path (MOVE's check) */
+    size_t rsl;
+    char *buf;              /* CM_BUF bytes for the slowest copy; made when needed */
+    struct cm_err err[CM_MAX_ERRORS];
+};
+
+/* "/a/b" as proto/path writes it: "a/b", "." for "". */
+static const char *rel_of(const char *p)
+{
+    return p[0] == '\0' ? "." : p + 1;
+}
+
+/* Sets p to "/" + rel ("" for "."). */
+static void path_set(char *p, size_t *len, const char *rel)
+{
+    if (strcmp(rel, ".") == 0) {
+        p[0] = '\0';
+        *len = 0;
+        return;
+    }
+    p[0] = '/';
+    *len = strlen(rel) + 1;
+    memcpy(p + 1, rel, *len); /* rel is shorter than PATH_MAX_LEN: proto/path said so */
+}
+
+/* Appends "/name" to p. 0 or -ENAMETOOLONG (p unchanged). */
+static int path_push(char *p, size_t *len, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n + 1 >= PATH_MAX_LEN - *len)
+        return -ENAMETOOLONG;
+    p[*len] = '/';
+    memcpy(p + *len + 1, name, n + 1);
+    *len += n + 1;
+    return 0;
+}
+
+static void path_cut(char *p, size_t *len, size_t to)
+{
+    *len = to;
+    p[to] = '\0';
+}
+
+/* The status a member's error gets in a 207. */
+static int member_status(int err)
+{
+    if (err == -EFBIG || err == -EMLINK)
+        return 507; /* one of our bounds */
+    return fs_change_status(err);
+}
+
+/* Notes a member that was not copied, moved or deleted: the source's
+ * spelling, or the destination's when dest. */
+static void note(struct cm *cm, int status, bool dest)
+{
+    if (cm->nerr == CM_MAX_ERRORS) {
+        cm->lost++;
+        return;
+    }
+    struct cm_err *e = &cm->err[cm->nerr++];
+    e->status = status;
+    const char *p = dest ? cm->dp : cm->sp;
+    snprintf(e->path, sizeof e->path, "%s", p[0] ? p : "/");
+}
+
+/* Counts one more member. False (and the walk stops, reported 507) past
+ * CM_MAX_ENTRIES. */
+static bool count_entry(struct cm *cm)
+{
+    if (cm->full)
+        return false;
+    if (++cm->entries > CM_MAX_ENTRIES) {
+        cm->full = true;
+        note(cm, 507, false);
+        return false;
+    }
+    return true;
+}
+
+/* ---- copying one file --------------------------------------------------- */
+
+/* Copies the user.* extended attributes (the dead properties) of sfd to
+ * dfd. A file system without them is no error. 0 or -errno. */
+static int copy_xattrs(int sfd, int dfd)
+{
+    char *list = malloc(CM_XATTR_LIST), *val = malloc(CM_XATTR_VALUE);
+    int rc = 0;
+
+    if (list == NULL || val == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    ssize_t n = flistxattr(sfd, list, CM_XATTR_LIST);
+    if (n < 0) {
+        rc = errno == ENOTSUP ? 0 : -errno;
+        goto out;
+    }
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
+        const char *name = list + i;
+        if (strncmp(name, "user.", 5) != 0)
+            continue; /* security.*, trusted.*: not ours to carry */
+        ssize_t v = fgetxattr(sfd, name, val, CM_XATTR_VALUE);
+        if (v < 0 && errno == ENODATA)
+            continue; /* removed meanwhile */
+        if (v < 0 || fsetxattr(dfd, name, val, (size_t)v, 0) < 0) {
+            rc = -errno;
+            goto out;
+        }
+    }
+out:
+    free(list);
+    free(val);
+    return rc;
+}
+
+/* Copies size bytes of sfd to ofd (at its position): copy_file_range,
+ * then sendfile, then pread/write where the kernel refuses the others. A
+ * source that shrinks meanwhile ends the copy early. 0 or -errno. */
+static int copy_bytes(struct cm *cm, int sfd, int ofd, uint64_t size)
+{
+    enum { VIA_RANGE, VIA_SENDFILE, VIA_RW } via = VIA_RANGE;
+    off_t off = 0;
+
+    while ((uint64_t)off < size) {
+        uint64_t left = size - (uint64_t)off;
+        size_t want = left > (1u << 30) ? (1u << 30) : (size_t)left;
+        ssize_t n;
+        if (via == VIA_RANGE) {
+            n = copy_file_range(sfd, &off, ofd, NULL, want, 0);
+            if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                          errno == EOPNOTSUPP || errno == EBADF)) {
+                via = VIA_SENDFILE;
+                continue;
+            }
+        } else if (via == VIA_SENDFILE) {
+            n = sendfile(ofd, sfd, &off, want);
+            if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+                via = VIA_RW;
+                continue;
+            }
+        } else {
+            if (cm->buf == NULL && (cm->buf = malloc(CM_BUF)) == NULL)
+                return -ENOMEM;
+            n = pread(sfd, cm->buf, want < CM_BUF ? want : CM_BUF, off);
+            if (n > 0) {
+                int rc = fsx_write_all(ofd, cm->buf, (size_t)n);
+                if (rc < 0)
+                    return rc;
+                off += n;
+            }
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+    }
+    return 0;
+}
+
+/* Copies the regular file open at sfd (whose fstat is st) to name in the
+ * directory ddir, through a temporary file renamed into place (replacing
+ * a file or link of that name). *created says nothing had the name.
+ * 0 or -errno (-EFBIG past CM_MAX_BYTES). */
+static int copy_file(struct cm *cm, int sfd, const struct stat *st, int ddir, const char *name,
+                     bool *created)
+{
+    uint64_t size = (uint64_t)st->st_size;
+    struct upload *u;
+
+    if (size > CM_MAX_BYTES - cm->bytes)
+        return -EFBIG;
+    int dfd = fcntl(ddir, F_DUPFD_CLOEXEC, 0);
+    if (dfd < 0)
+        return -errno;
+    int rc = upload_begin_at(dfd, name, &u); /* takes dfd over */
+    if (rc < 0)
+        return rc;
+    int ofd = upload_fd(u);
+    rc = copy_bytes(cm, sfd, ofd, size);
+    if (rc == 0)
+        rc = copy_xattrs(sfd, ofd);
+    if (rc == 0 && fchmod(ofd, st->st_mode & 0777) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        upload_abort(u);
+        return rc;
+    }
+    cm->bytes += size;
+    return upload_commit(u, created);
+}
+
+/* Copies the symbolic link name in sdir to name in ddir, as a link with
+ * the same target text: never followed. 0 or -errno. */
+static int copy_link(int sdir, int ddir, const char *name)
+{
+    char target[PATH_MAX_LEN + 1];
+    ssize_t n = readlinkat(sdir, name, target, sizeof target);
+
+    if (n < 0)
+        return -errno;
+    if ((size_t)n == sizeof target)
+        return -ENAMETOOLONG;
+    target[n] = '\0';
+    return symlinkat(target, ddir, name) < 0 ? -errno : 0;
+}
+
+/* ---- removing a tree ---------------------------------------------------- */
+
+static int remove_entry(struct cm *cm, int dir, const char *name, unsigned depth);
+
+/* Removes what the directory open at fd holds; cm->dp spells it. Members
+ * that stay are noted. */
+static void remove_members(struct cm *cm, int fd, unsigned depth)
+{
+    int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *de;
+
+    if (d == NULL) {
+        if (dfd >= 0)
+            close(dfd);
+        note(cm, 500, true);
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+            continue;
+        size_t dl = cm->dpl;
+        if (path_push(cm->dp, &cm->dpl, n) < 0) {
+            note(cm, 414, true);
+            continue;
+        }
+        size_t before = cm->nerr + cm->lost;
+        int rc = remove_entry(cm, fd, n, depth + 1);
+        if (rc < 0 && !(rc == -ENOTEMPTY && cm->nerr + cm->lost > before))
+            note(cm, member_status(rc), true); /* a folder kept by its members says nothing */
+        path_cut(cm->dp, &cm->dpl, dl);
+    }
+    closedir(d);
+}
+
+/* Removes name in dir, a whole folder with what it holds, never following
+ * a link; cm->dp spells it. Each member needs write (the rights gate on
+ * its real parent and name). Returns 0 (also when nothing had the name)
+ * or -errno; -ENOTEMPTY when members stayed (they are noted). */
+static int remove_entry(struct cm *cm, int dir, const char *name, unsigned depth)
+{
+    struct stat st;
+
+    if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!count_entry(cm))
+        return -EMLINK;
+    if (!fs_auth_may_at(cm->s, cm->user, rel_of(cm->dp), dir, name, AUTH_WRITE))
+        return -EACCES;
+    if (!S_ISDIR(st.st_mode))
+        return unlinkat(dir, name, 0) < 0 ? -errno : 0;
+    if (depth >= CM_MAX_DEPTH)
+        return -EMLINK;
+    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    remove_members(cm, fd, depth);
+    close(fd);
+    return unlinkat(dir, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+/* ---- copying a tree ----------------------------------------------------- */
+
+static int copy_dir(struct cm *cm, int sfd, int ddir, const char *name, unsigned depth,
+                    bool members);
+
+/* Copies name in sdir (cm->sp) to name in ddir (cm->dp), whatever it is;
+ * a member that cannot be copied is noted. */
+static void copy_entry(struct cm *cm, int sdir, int ddir, const char *name, unsigned depth)
+{
+    struct stat st;
+    bool created;
+
+    if (!count_entry(cm))
+        return;
+    if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        note(cm, member_status(-errno), false);
+        return;
+    }
+    if (!fs_auth_may_at(cm->s, cm->user, rel_of(cm->dp), ddir, name, AUTH_WRITE)) {
+        note(cm, 403, true);
+        return;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        if (!fs_auth_may_at(cm->s, cm->user, rel_of(cm->sp), sdir, name, AUTH_READ)) {
+            note(cm, 403, false);
+            return;
+        }
+        int rc = copy_link(sdir, ddir, name);
+        if (rc < 0)
+            note(cm, member_status(rc), true);
+        return;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        note(cm, 403, false); /* a device, FIFO or socket is no resource to copy */
+        return;
+    }
+    int fd = openat(sdir, name,
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                        (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+    if (fd < 0) {
+        note(cm, member_status(-errno), false);
+        return;
+    }
+    if (fstat(fd, &st) < 0 || !fs_auth_may_fd(cm->s, cm->user, rel_of(cm->sp), fd, AUTH_READ)) {
+        close(fd);
+        note(cm, 403, false);
+        return;
+    }
+    int rc = S_ISREG(st.st_mode) ? copy_file(cm, fd, &st, ddir, name, &created)
+             : S_ISDIR(st.st_mode) ? copy_dir(cm, fd, ddir, name, depth + 1, true)
+                                   : -EPERM; /* swapped for something else meanwhile */
+    close(fd);
+    if (rc < 0)
+        note(cm, member_status(rc), true);
+}
+
+/* Copies the members of the folder open at sfd into the folder open at
+ * dfd. */
+static void copy_members(struct cm *cm, int sfd, int dfd, unsigned depth)
+{
+    int fd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        note(cm, 500, false);
+        return;
+    }
+    while (!cm->full && (de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || path_reserved(n, strlen(n)))
+            continue; /* ferry's own files stay with their folder */
+        size_t sl = cm->spl, dl = cm->dpl;
+        if (path_push(cm->sp, &cm->spl, n) < 0 || path_push(cm->dp, &cm->dpl, n) < 0) {
+            path_cut(cm->sp, &cm->spl, sl);
+            note(cm, 414, false);
+            continue;
+        }
+        copy_entry(cm, sfd, dfd, n, depth);
+        path_cut(cm->sp, &cm->spl, sl);
+        path_cut(cm->dp, &cm->dpl, dl);
+    }
+    closedir(d);
+}
+
+/* Makes the folder name in ddir as a copy of the folder open at sfd: its
+ * attributes, and with members its whole tree. The folder itself failing
+ * is returned (-errno); its members' failures are noted. */
+static int copy_dir(struct cm *cm, int sfd, int ddir, const char *name, unsigned depth,
+                    bool members)
+{
+    if (depth > CM_MAX_DEPTH)
+        return -EMLINK;
+    if (mkdirat(ddir, name, 0755) < 0)
+        return -errno;
+    int dfd = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    int rc = copy_xattrs(sfd, dfd);
+    if (rc == 0 && members)
+        copy_members(cm, sfd, dfd, depth);
+    close(dfd);
+    return rc;
+}
+
+/* ---- MOVE's check of a folder's members ---------------------------------- */
+
+/* With --auth: whether every member of the folder open at fd (cm->sp
+ * where it is, cm->rs its real path; cm->dp and cm->rd where it goes) may
+ * be written both where it is and where it would be. Refusals are noted. */
+static void move_check(struct cm *cm, int fd, unsigned depth)
+{
+    int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *de;
+
+    if (d == NULL) {
+        if (dfd >= 0)
+            close(dfd);
+        note(cm, 403, false);
+        return;
+    }
+    while (!cm->full && (de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || !count_entry(cm))
+            continue;
+        size_t sl = cm->spl, dl = cm->dpl, rl = cm->rdl, ql = cm->rsl;
+        if (path_push(cm->sp, &cm->spl, n) < 0 || path_push(cm->dp, &cm->dpl, n) < 0 ||
+            path_push(cm->rd, &cm->rdl, n) < 0 || path_push(cm->rs, &cm->rsl, n) < 0) {
+            note(cm, 414, false);
+        } else if (!fs_auth_may(cm->s, cm->user, rel_of(cm->sp), rel_of(cm->rs), AUTH_WRITE)) {
+            note(cm, 403, false);
+        } else if (!fs_auth_may(cm->s, cm->user, rel_of(cm->dp), rel_of(cm->rd), AUTH_WRITE)) {
+            note(cm, 403, true);
+        } else if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+            int sub = openat(fd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0 && depth + 1 >= CM_MAX_DEPTH)
+                note(cm, 507, false);
+            else if (sub >= 0)
+                move_check(cm, sub, depth + 1);
+            if (sub >= 0)
+                close(sub);
+        }
+        path_cut(cm->sp, &cm->spl, sl);
+        path_cut(cm->dp, &cm->dpl, dl);
+        path_cut(cm->rd, &cm->rdl, rl);
+        path_cut(cm->rs, &cm->rsl, ql);
+    }
+    closedir(d);
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+/* Appends p percent-encoded (all but unreserved bytes and '/') to out
+ * (room bytes left). Returns the length, or 0 when it does not fit. */
+static size_t href_encode(const char *p, char *out, size_t room)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    for (; *p != '\0'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+                     ch == '~' || ch == '/';
+        if (n + 3 >= room)
+            return 0;
+        if (plain) {
+            out[n++] = (char)ch;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[ch >> 4];
+            out[n++] = hex[ch & 15];
+        }
+    }
+    return n;
+}
+
+/* Answers 207 with each noted member and its status (RFC 4918 §9.8.8,
+ * §9.9.4), as many as fit in the exchange's buffer; the count of the rest
+ * in a responsedescription. */
+static void respond_multistatus(struct conn *c, const struct cm *cm)
+{
+    char *body = malloc(CM_BODY);
+    uint64_t left = cm->lost;
+    size_t n = 0;
+
+    if (body == NULL) {
+        fs_respond_error(c, 500, NULL);
+        return;
+    }
+    n += (size_t)snprintf(body, CM_BODY,
+                          "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                          "<D:multistatus xmlns:D=\"DAV:\">\n");
+    for (size_t i = 0; i < cm->nerr; i++) {
+        char line[512];
+        char href[256];
+        size_t hl = href_encode(cm->err[i].path, href, sizeof href);
+        int k = snprintf(line, sizeof line,
+                         "<D:response><D:href>%.*s</D:href>"
+                         "<D:status>HTTP/1.1 %d %s</D:status></D:response>\n",
+                         (int)hl, href, cm->err[i].status, http_reason(cm->err[i].status));
+        if (hl == 0 || k < 0 || (size_t)k >= sizeof line || n + (size_t)k + 256 > CM_BODY) {
+            left++; /* a name too long for the page, or no room: counted */
+            continue;
+        }
+        memcpy(body + n, line, (size_t)k);
+        n += (size_t)k;
+    }
+    if (left > 0)
+        n += (size_t)snprintf(body + n, CM_BODY - n,
+                              "<D:responsedescription>%llu more members failed "
+                              "too.</D:responsedescription>\n",
+                              (unsigned long long)left);
+    n += (size_t)snprintf(body + n, CM_BODY - n, "</D:multistatus>\n");
+    fs_respond(c, &(struct reply){.status = 207,
+                                  .type = "application/xml; charset=utf-8",
+                                  .has_length = true,
+                                  .length = n});
+    if (c->state == CS_SEND && !c->x->head_only && buf_append(&c->x->out, body, n) < 0)
+        fs_conn_set_state(c, CS_CLOSE);
+    free(body);
+}
+
+/* 201 for a new resource, 204 for one replaced, 207 when members failed. */
+static void respond_done(struct conn *c, const struct cm *cm, bool existed)
+{
+    if (cm->nerr > 0)
+        respond_multistatus(c, cm);
+    else if (existed)
+        fs_respond(c, &(struct reply){.status = 204});
+    else
+        fs_respond(c, &(struct reply){.status = 201, .has_length = true});
+}
+
+/* ---- the request -------------------------------------------------------- */
+
+/* The real path ("." or "a/b") of name in the directory open at dirfd. */
+static int real_at(const struct fs_server *s, int dirfd, const char *name, char *out)
+{
+    int rc = fsx_real_rel(s->rootfd, dirfd, out, CM_PATH);
+
+    if (rc < 0)
+        return rc;
+    size_t n = strcmp(out, ".") == 0 ? 0 : strlen(out);
+    if (n + strlen(name) + 2 > PATH_MAX_LEN)
+        return -ENAMETOOLONG;
+    if (n > 0)
+        out[n++] = '/';
+    strcpy(out + n, name);
+    return 0;
+}
+
+/* The first header called name, or p == NULL. */
+static struct http_str header(const struct http_request *req, const char *name)
+{
+    return http_header_get(req->headers, req->nheaders, name);
+}
+
+/* What every COPY and MOVE reads before touching anything. */
+struct cm_req {
+    bool move, overwrite;
+    char drel[CM_PATH]; /* the destination, normalised */
+    unsigned dflags;
+};
+
+/* Reads Overwrite and Destination. 0, or the status answered. */
+static int read_headers(struct conn *c, const struct http_request *req,
+                        const struct http_info *info, struct cm_req *r)
+{
+    struct http_str ow = header(req, "overwrite"), dest = header(req, "destination");
+    int o = davdest_overwrite(ow.p, ow.len);
+
+    r->move = req->method == HTTP_MOVE;
+    if (o < 0) {
+        fs_respond_page(c, 400, NULL, NULL, "Overwrite is T or F.");
+        return 400;
+    }
+    r->overwrite = o == 1;
+    struct davdest_self self = {.host = info->host.p,
+                                .host_len = info->host.len,
+                                .tls = fs_conn_secure(c)};
+    int st = davdest_parse(dest.p, dest.len, &self, r->drel, PATH_MAX_LEN, &r->dflags);
+    if (st == 502) {
+        fs_respond_page(c, 502, NULL, NULL, "The Destination is not on this server.");
+        return st;
+    }
+    if (st == 403) {
+        fs_respond_page(c, 403, NULL, NULL, "The Destination leads above the served folder.");
+        return st;
+    }
+    if (st != 0) {
+        fs_respond_page(c, st, NULL, NULL, "The Destination header is missing or malformed.");
+        return st;
+    }
+    if ((r->dflags & PATH_RESERVED) ||
+        ((r->dflags & PATH_HIDDEN) && !c->w->srv->opt.hidden)) {
+        fs_respond_page(c, 403, NULL, NULL, "Hidden and reserved names cannot be changed.");
+        return 403;
+    }
+    if (strcmp(r->drel, ".") == 0) {
+        fs_respond_page(c, 403, NULL, NULL, "The served folder itself cannot be replaced.");
+        return 403;
+    }
+    if (!fs_may_write(c, r->drel)) {
+        fs_respond_page(c, 403, NULL, NULL, "This account may not write at the Destination.");
+        return 403;
+    }
+    return 0;
+}
+
+/* Opens the destination's real parent with the right to write its name
+ * there; answers and returns -1 when it cannot be. */
+static int open_dest_parent(struct conn *c, const struct cm_req *r, const char **dname)
+{
+    int dparent = fs_auth_open_parent(c->w->srv, c->x->user, r->drel, AUTH_WRITE, dname);
+
+    if (dparent == -EACCES)
+        fs_respond_page(c, 403, NULL, NULL, "This account may not write at the Destination.");
+    else if (dparent < 0 && fs_change_status(dparent) == 409)
+        fs_respond_page(c, 409, NULL, NULL, "The Destination's folder does not exist.");
+    else if (dparent < 0)
+        fs_respond_change_error(c, dparent);
+    return dparent < 0 ? -1 : dparent;
+}
+
+/* Deletes an existing destination for Overwrite: T (never a link's target).
+ * 0, or -1 when it answered (207 for members that stayed). */
+static int clear_dest(struct conn *c, struct cm *cm, int dparent, const char *dname)
+{
+    int rc = remove_entry(cm, dparent, dname, 0);
+
+    if (rc == 0)
+        return 0;
+    if (cm->nerr > 0)
+        respond_multistatus(c, cm);
+    else
+        fs_respond_change_error(c, rc);
+    return -1;
+}
+
+/* The lock hook on the destination and, for MOVE, the source; 0 or -1
+ * when it answered. */
+static int check_locks(struct conn *c, const struct http_request *req, const struct cm_req *r,
+                       const char *rel)
+{
+    int st = fs_davlock_check(c, req, r->drel, true);
+
+    if (st == 0 && r->move)
+        st = fs_davlock_check(c, req, rel, true);
+    if (st != 0) {
+        fs_respond_error(c, st, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void do_copy(struct conn *c, const struct http_request *req, struct cm *cm,
+                    const struct cm_req *r, const struct fs_dav_target *t)
+{
+    const struct fs_server *s = c->w->srv;
+    char real_src[CM_PATH], real_dst[CM_PATH];
+    struct stat st, dst;
+    const char *dname;
+
+    int sfd = fsx_open_beneath(s->rootfd, t->rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (sfd < 0) {
+        fs_respond_error(c, sfd == -ENOENT || sfd == -ENOTDIR ? 404 : 403, NULL);
+        return;
+    }
+    if (fstat(sfd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) ||
+        ((t->flags & PATH_TRAILING_SLASH) && !S_ISDIR(st.st_mode))) {
+        close(sfd);
+        fs_respond_error(c, 404, NULL);
+        return;
+    }
+    if (!fs_auth_may_fd(s, cm->user, t->rel, sfd, AUTH_READ)) {
+        close(sfd);
+        fs_respond_page(c, 403, NULL, NULL, "This account may not read here.");
+        return;
+    }
+    bool coll = S_ISDIR(st.st_mode);
+    struct http_str dh = header(req, "depth");
+    int depth = davdest_depth(dh.p, dh.len, false, coll);
+    int refuse = depth < 0 ? 0 : davdest_refuse(t->rel, r->drel, coll, depth, r->overwrite);
+    int dparent = -1;
+    if (depth < 0) {
+        fs_respond_page(c, 400, NULL, NULL, "COPY takes Depth 0 or infinity.");
+        goto out;
+    }
+    if (refuse != 0) {
+        fs_respond_page(c, refuse, NULL, NULL,
+                        "The Destination is the source, lies inside it, or holds it.");
+        goto out;
+    }
+    dparent = open_dest_parent(c, r, &dname);
+    if (dparent < 0)
+        goto out;
+    /* The same refusals on the real paths: a link may hide a folder inside
+     * itself, which the walk would then copy until its bounds. */
+    if (fsx_real_rel(s->rootfd, sfd, real_src, sizeof real_src) < 0 ||
+        real_at(s, dparent, dname, real_dst) < 0 ||
+        davdest_refuse(real_src, real_dst, coll, depth, r->overwrite) != 0) {
+        fs_respond_page(c, 403, NULL, NULL,
+                        "The Destination is the source, lies inside it, or holds it.");
+        goto out;
+    }
+    if (check_locks(c, req, r, t->rel) < 0)
+        goto out;
+    bool existed = fstatat(dparent, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0;
+    if (existed && !r->overwrite) {
+        fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
+        goto out;
+    }
+    /* A file replaces a file or link by its rename; anything else goes
+     * first. */
+    if (existed && (coll || S_ISDIR(dst.st_mode)) && clear_dest(c, cm, dparent, dname) < 0)
+        goto out;
+    int rc;
+    if (coll) {
+        rc = copy_dir(cm, sfd, dparent, dname, 0, depth == DAVDEST_DEPTH_INFINITY);
+    } else {
+        bool created;
+        rc = copy_file(cm, sfd, &st, dparent, dname, &created);
+    }
+    if (rc < 0 && rc == -EFBIG)
+        fs_respond_page(c, 507, NULL, NULL, "This copy is larger than one request may copy.");
+    else if (rc < 0)
+        fs_respond_change_error(c, rc);
+    else
+        respond_done(c, cm, existed);
+out:
+    if (dparent >= 0)
+        close(dparent);
+    close(sfd);
+}
+
+static void do_move(struct conn *c, const struct http_request *req, struct cm *cm,
+                    const struct cm_req *r, const struct fs_dav_target *t)
+{
+    const struct fs_server *s = c->w->srv;
+    char real_src[CM_PATH], real_dst[CM_PATH];
+    struct stat st, dst;
+    const char *sname, *dname;
+    int dparent = -1;
+
+    if (strcmp(t->rel, ".") == 0) {
+        fs_respond_page(c, 403, NULL, NULL, "The served folder itself cannot be moved.");
+        return;
+    }
+    int sparent = fs_auth_open_parent(s, cm->user, t->rel, AUTH_WRITE, &sname);
+    if (sparent == -EACCES) {
+        fs_respond_page(c, 403, NULL, NULL, "This account may not write here.");
+        return;
+    }
+    if (sparent < 0) {
+        fs_respond_error(c, fs_change_status(sparent) == 409 ? 404 : fs_change_status(sparent),
+                         NULL);
+        return;
+    }
+    if (fstatat(sparent, sname, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        ((t->flags & PATH_TRAILING_SLASH) && !S_ISDIR(st.st_mode))) {
+        fs_respond_error(c, 404, NULL);
+        goto out;
+    }
+    bool coll = S_ISDIR(st.st_mode);
+    struct http_str dh = header(req, "depth");
+    if (davdest_depth(dh.p, dh.len, true, coll) < 0) {
+        fs_respond_page(c, 400, NULL, NULL, "MOVE of a folder takes Depth infinity only.");
+        goto out;
+    }
+    int refuse = davdest_refuse(t->rel, r->drel, coll, DAVDEST_DEPTH_INFINITY, r->overwrite);
+    if (refuse == 0) {
+        dparent = open_dest_parent(c, r, &dname);
+        if (dparent < 0)
+            goto out;
+        if (real_at(s, sparent, sname, real_src) < 0 || real_at(s, dparent, dname, real_dst) < 0)
+            refuse = 403;
+        else
+            refuse = davdest_refuse(real_src, real_dst, coll, DAVDEST_DEPTH_INFINITY,
+                                    r->overwrite);
+    }
+    if (refuse != 0) {
+        fs_respond_page(c, refuse, NULL, NULL,
+                        "The Destination is the source, lies inside it, or holds it.");
+        goto out;
+    }
+    if (check_locks(c, req, r, t->rel) < 0)
+        goto out;
+    bool existed = fstatat(dparent, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0;
+    if (existed && !r->overwrite) {
+        fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
+        goto out;
+    }
+    if (coll && s->opt.auth != NULL) {
+        int fd = openat(sparent, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            fs_respond_change_error(c, -errno);
+            goto out;
+        }
+        path_set(cm->rs, &cm->rsl, real_src);
+        path_set(cm->rd, &cm->rdl, real_dst);
+        move_check(cm, fd, 0);
+        close(fd);
+        if (cm->nerr > 0) {
+            respond_multistatus(c, cm); /* nothing moved */
+            goto out;
+        }
+        cm->entries = 0;
+    }
+    if (existed && (coll || S_ISDIR(dst.st_mode)) && clear_dest(c, cm, dparent, dname) < 0)
+        goto out;
+    unsigned flags = r->overwrite ? 0 : RENAME_NOREPLACE;
+    int rc = renameat2(sparent, sname, dparent, dname, flags) < 0 ? -errno : 0;
+    if (rc == -EINVAL && flags != 0) /* no RENAME_NOREPLACE here: we looked above */
+        rc = renameat(sparent, sname, dparent, dname) < 0 ? -errno : 0;
+    if (rc == -EXDEV) {
+        /* Another file system beneath the root: a copy, then the source
+         * goes, unless part of it could not be copied. */
+        int sfd = openat(sparent, sname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                                             (coll ? O_DIRECTORY : 0));
+        bool created;
+        if (S_ISLNK(st.st_mode))
+            rc = copy_link(sparent, dparent, dname);
+        else if (sfd < 0)
+            rc = -errno;
+        else
+            rc = coll ? copy_dir(cm, sfd, dparent, dname, 0, true)
+                      : copy_file(cm, sfd, &st, dparent, dname, &created);
+        if (sfd >= 0)
+            close(sfd);
+        if (rc == 0 && cm->nerr == 0) {
+            path_set(cm->dp, &cm->dpl, t->rel); /* the source goes now */
+            rc = remove_entry(cm, sparent, sname, 0);
+        }
+    }
+    if (rc == -EEXIST) /* made meanwhile */
+        fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
+    else if (rc < 0 && cm->nerr > 0)
+        respond_multistatus(c, cm);
+    else if (rc < 0)
+        fs_respond_change_error(c, rc);
+    else
+        respond_done(c, cm, existed);
+out:
+    if (dparent >= 0)
+        close(dparent);
+    close(sparent);
+}
+
+void fs_dav_delete_tree(struct conn *c, int dirfd, const char *name, const char *rel)
+{
+    struct cm *cm = calloc(1, sizeof *cm);
+
+    if (cm == NULL) {
+        fs_respond_error(c, 503, NULL);
+        return;
+    }
+    cm->s = c->w->srv;
+    cm->user = c->x->user;
+    path_set(cm->dp, &cm->dpl, rel);
+    int rc = remove_entry(cm, dirfd, name, 0);
+    if (rc == 0)
+        fs_respond(c, &(struct reply){.status = 204});
+    else if (cm->nerr > 0)
+        respond_multistatus(c, cm); /* what stayed, and why */
+    else
+        fs_respond_change_error(c, rc);
+    free(cm);
+}
 
 void fs_dav_copymove(struct conn *c, const struct http_request *req, const struct http_info *info,
                      const struct fs_dav_target *t)
 {
-    (void)req;
-    (void)info;
-    (void)t;
-    fs_respond_page(c, 501, NULL, NULL, "This WebDAV method is not built yet.");
+    struct cm_req r;
+
+    if (read_headers(c, req, info, &r) != 0)
+        return;
+    struct cm *cm = calloc(1, sizeof *cm);
+    if (cm == NULL) {
+        fs_respond_error(c, 503, NULL);
+        return;
+    }
+    cm->s = c->w->srv;
+    cm->user = c->x->user;
+    path_set(cm->sp, &cm->spl, t->rel);
+    path_set(cm->dp, &cm->dpl, r.drel);
+    if (r.move)
+        do_move(c, req, cm, &r, t);
+    else
+        do_copy(c, req, cm, &r, t);
+    free(cm->buf);
+    free(cm);
 }
