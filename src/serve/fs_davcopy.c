@@ -664,6 +664,11 @@ static int read_headers(struct conn *c, const struct http_request *req,
         fs_respond_page(c, 403, NULL, NULL, "The served folder itself cannot be replaced.");
         return 403;
     }
+    /* The gate on the destination's spelling: an anonymous client is asked
+     * to log in (401) rather than refused, as for any other write. */
+    if (c->w->srv->opt.auth != NULL &&
+        fs_auth_gate(c, req, r->drel, AUTH_WRITE) != FS_GATE_PASS)
+        return 401; /* answered, or waiting in CS_AUTH to come back through fs_route */
     if (!fs_may_write(c, r->drel)) {
         fs_respond_page(c, 403, NULL, NULL, "This account may not write at the Destination.");
         return 403;
