@@ -19,7 +19,9 @@
  * upload, as PUT does) with copy_file_range (sendfile, then pread/write
  * where that is refused), with their user.* extended attributes (dead
  * properties) and permission bits, then renamed into place, so a reader
- * sees the old file or the whole new one. A MOVE is one renameat2 within
+ * sees the old file or the whole new one. A COPY does not wait for the
+ * disk (no fsync: its source is still there, and a tree would wait once
+ * per file); a MOVE that has to copy does, before its source goes. A MOVE is one renameat2 within
  * the root (RENAME_NOREPLACE with Overwrite: F); across file systems it
  * becomes a copy and a delete. Overwrite: T deletes an existing folder
  * destination first (a file destination is simply replaced by the rename).
@@ -51,6 +53,7 @@
 
 #include "serve/fs.h"
 #include "serve/fs_auth.h"
+#include "serve/fs_digest.h"
 #include "serve/upload.h"
 #include "core/fsx.h"
 #include "proto/davdest.h"
@@ -79,6 +82,7 @@ struct cm {
     const char *user;
     uint64_t entries, bytes;
     bool full;              /* a bound was reached: walk no further */
+    bool sync;              /* copies wait for the disk: a MOVE that deletes its source */
     size_t nerr;
     uint64_t lost;          /* errors past CM_MAX_ERRORS */
     char sp[CM_PATH];       /* the source member, spelled */
@@ -187,8 +191,9 @@ static int copy_xattrs(int sfd, int dfd)
     }
     for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
         const char *name = list + i;
-        if (strncmp(name, "user.", 5) != 0)
-            continue; /* security.*, trusted.*: not ours to carry */
+        if (strncmp(name, "user.", 5) != 0 || strcmp(name, FS_DIGEST_XATTR) == 0)
+            continue; /* security.*, trusted.*: not ours to carry; the digest stamp names
+                         the source's inode and would never match the copy */
         ssize_t v = fgetxattr(sfd, name, val, CM_XATTR_VALUE);
         if (v < 0 && errno == ENODATA)
             continue; /* removed meanwhile */
@@ -267,6 +272,8 @@ static int copy_file(struct cm *cm, int sfd, const struct stat *st, int ddir, co
     int rc = upload_begin_at(dfd, name, &u); /* takes dfd over */
     if (rc < 0)
         return rc;
+    if (!cm->sync)
+        upload_no_sync(u); /* the source is still there: no flush per file */
     int ofd = upload_fd(u);
     rc = copy_bytes(cm, sfd, ofd, size);
     if (rc == 0)
@@ -882,8 +889,9 @@ static void do_move(struct conn *c, const struct http_request *req, struct cm *c
     if (rc == -EINVAL && flags != 0) /* no RENAME_NOREPLACE here: we looked above */
         rc = renameat(sparent, sname, dparent, dname) < 0 ? -errno : 0;
     if (rc == -EXDEV) {
-        /* Another file system beneath the root: a copy, then the source
-         * goes, unless part of it could not be copied. */
+        /* Another file system beneath the root: a copy, on disk before
+         * the source goes, unless part of it could not be copied. */
+        cm->sync = true;
         int sfd = openat(sparent, sname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
                                              (coll ? O_DIRECTORY : 0));
         bool created;
