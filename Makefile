@@ -30,7 +30,7 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -pthread $(WARN) $(CFLAGS)
-LDLIBS  += -lssl -lcrypto -lhiredis -lcrypt -pthread
+LDLIBS  += -lssl -lcrypto -lhiredis -lcrypt -lexpat -pthread
 
 SRC_LIB := $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/serve/*.c src/get/*.c src/chat/*.c src/hello/*.c src/udp/*.c)
 SRC_CMD := $(wildcard src/cmd/*.c)
@@ -42,7 +42,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Debian packages each step needs; installed when missing and we are root.
 # A policy-rc.d that says no keeps apt from starting services (nginx on :80)
 # while installing; it is removed again.
-PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev
+PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev libexpat1-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light redis-server haproxy \
              chromium nodejs iproute2 groff-base
 # tus-js-client (npm, pinned in tests/interop/package-lock.json): an outside
@@ -136,7 +136,7 @@ $(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags | deps-fuzz
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(BUILD)/fuzz/flags | deps-fuzz
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lssl -lcrypto -lhiredis -lcrypt
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lssl -lcrypto -lhiredis -lcrypt -lexpat
 
 .SECONDARY: $(FUZZ_OBJ)
 -include $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)

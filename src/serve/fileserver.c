@@ -79,6 +79,7 @@ void fs_xchg_put(struct worker *w, struct xchg **xp)
     *xp = NULL;
     fs_body_free(&x->src);
     fs_put_free(&x->put);
+    fs_xbody_free(&x->xb);
     if (w->nxpool < sizeof w->xpool / sizeof w->xpool[0])
         w->xpool[w->nxpool++] = x;
     else

@@ -58,6 +58,7 @@ enum conn_state {
     CS_LINGER,  /* our side shut down; reading what the peer still sends */
     CS_CLOSE,   /* done: the drive loop frees the connection */
     CS_AUTH,    /* a password check runs off the loop (fs_auth.c); the socket is not watched */
+    CS_XBODY,   /* reading a small request body into memory (fs_xbody.c) */
     CS_NSTATES,
 };
 
@@ -81,6 +82,7 @@ struct fs_digest;
 struct fs_rup;
 struct fs_tar;
 struct fs_list;
+struct fs_xbody;
 
 /* Where a response body comes from, after the head in out. */
 struct body_src {
@@ -102,6 +104,7 @@ struct xchg {
     struct buf out;           /* the response head and small bodies: fixed storage below */
     struct body_src src;
     struct put *put;          /* a PUT under way */
+    struct fs_xbody *xb;      /* a body read into memory (fs_xbody.c); owned; NULL if none */
     struct fate_input body;   /* the request body: framing and how much was read */
     bool keep;                /* another request may follow the response */
     bool head_only;           /* HEAD: the body is counted, not sent */
@@ -276,12 +279,35 @@ uint64_t fs_put_left(const struct conn *c);
 void fs_put_bulk(struct conn *c, char *data, size_t n);
 void fs_put_free(struct put **pp);
 
+/* fs_xbody.c: a small request body read whole into memory (CS_XBODY). */
+/* Called on the loop once the body is all here: data[0..len) with a NUL
+ * after it, arg as given to fs_xbody_begin. Both stay valid until the
+ * exchange ends (the response may point into them). It must answer. */
+typedef void fs_xbody_cb(struct conn *c, void *arg, char *data, size_t len);
+/* Reads the request's body (Content-Length or chunked; none is an empty
+ * body, which calls done at once) into a buffer of limit bytes, sending
+ * 100 Continue when the client waits for it, under the send deadline; 413
+ * when it is longer (at once when Content-Length says so), 400 when its
+ * chunked framing is broken: then done is never called. arg is the
+ * exchange's from here on and freed with arg_free (when not NULL) when the
+ * exchange ends, whatever happens. Returns 0 when the body is being read
+ * or done has run, -errno when it answered an error itself. */
+int fs_xbody_begin(struct conn *c, size_t limit, fs_xbody_cb *done, void *arg,
+                   void (*arg_free)(void *arg));
+/* Moves body bytes from c->in into the buffer, in CS_XBODY; calls done at
+ * the body's end. */
+void fs_xbody_feed(struct conn *c);
+void fs_xbody_free(struct fs_xbody **xp);
+
 /* fs_dav.c */
 /* True when the exchange's user may change what rel names (a normalised
  * path), going by the spelling alone (--upload and the account's rights):
  * for Allow and the early 405. The change itself is decided by the rights
  * gate on the real parent (fs_auth_open_parent). */
 bool fs_may_write(const struct conn *c, const char *rel);
+/* The header lines every OPTIONS answer carries: WebDAV classes 1 and 2
+ * (RFC 4918 §10.1), and MS-Author-Via for Windows' mini-redirector. */
+#define FS_DAV_HEADERS "DAV: 1, 2\r\nMS-Author-Via: DAV\r\n"
 /* The Allow header for rel. */
 const char *fs_allow(const struct conn *c, const char *rel);
 /* Why fs_may_write said no, in a sentence: uploads off, or no right. */

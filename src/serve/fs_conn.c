@@ -10,6 +10,8 @@
  *   CS_AUTH     the head is read and a password check runs off the loop
  *               (fs_auth.c); the head is routed again when it comes back
  *   CS_BODY     a PUT body into serve/upload (fs_put.c)
+ *   CS_XBODY    a small body into memory for a handler that parses it
+ *               (fs_xbody.c: PROPFIND, PROPPATCH, LOCK)
  *   CS_DISCARD  dropping the rest of a body after its response (proto/fate)
  *   CS_SEND     the response: head, then its body (fs_body.c)
  *   CS_LINGER   our side is shut down; the peer's last bytes are read and
@@ -50,9 +52,10 @@ enum step { STEP_GO, STEP_WAIT };
 static const uint16_t legal[CS_NSTATES] = {
     [CS_PROBE] = 1u << CS_TLS | 1u << CS_HEAD | 1u << CS_SEND | 1u << CS_LINGER,
     [CS_TLS] = 1u << CS_PROBE,
-    [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_AUTH,
-    [CS_AUTH] = 1u << CS_BODY | 1u << CS_SEND,
+    [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_AUTH | 1u << CS_XBODY,
+    [CS_AUTH] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_XBODY,
     [CS_BODY] = 1u << CS_SEND,
+    [CS_XBODY] = 1u << CS_SEND,
     [CS_DISCARD] = 1u << CS_HEAD,
     [CS_SEND] = 1u << CS_HEAD | 1u << CS_DISCARD | 1u << CS_LINGER,
     [CS_LINGER] = 0,
@@ -498,6 +501,18 @@ static enum step on_body(struct conn *c, struct budget *b)
     return f == FILL_GOT ? STEP_GO : no_input(c, f); /* EOF: the upload is aborted */
 }
 
+static enum step on_xbody(struct conn *c, struct budget *b)
+{
+    assert(c->state == CS_XBODY);
+    if (in_len(c) > 0) {
+        fs_xbody_feed(c);
+        if (c->state != CS_XBODY)
+            return STEP_GO;
+    }
+    enum fill f = fill(c, b);
+    return f == FILL_GOT ? STEP_GO : no_input(c, f); /* EOF: the request is cut */
+}
+
 static enum step on_discard(struct conn *c, struct budget *b)
 {
     size_t len = in_len(c);
@@ -639,6 +654,9 @@ void fs_conn_drive(struct conn *c)
             break;
         case CS_BODY:
             s = on_body(c, &b);
+            break;
+        case CS_XBODY:
+            s = on_xbody(c, &b);
             break;
         case CS_DISCARD:
             s = on_discard(c, &b);

@@ -1,6 +1,7 @@
 /* The methods that change the tree besides PUT: MKCOL makes a directory,
  * DELETE removes a file, a symbolic link (never what it points at) or an
- * empty directory; OPTIONS says which methods a path allows. Paths resolve
+ * empty directory; OPTIONS says which methods a path allows, and that
+ * WebDAV classes 1 and 2 are spoken (FS_DAV_HEADERS). Paths resolve
  * as PUT's do: normalised by proto/path, the parent opened beneath the root
  * with openat2(RESOLVE_BENEATH), so neither ".." nor a link can lead out,
  * and the last segment handled in that parent without following it.
@@ -26,7 +27,9 @@ bool fs_may_write(const struct conn *c, const char *rel)
 
 const char *fs_allow(const struct conn *c, const char *rel)
 {
-    return fs_may_write(c, rel) ? "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL" : "GET, HEAD, OPTIONS";
+    return fs_may_write(c, rel) ? "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL, PROPFIND, PROPPATCH, "
+                                  "COPY, MOVE, LOCK, UNLOCK"
+                                : "GET, HEAD, OPTIONS, PROPFIND";
 }
 
 const char *fs_write_refusal(const struct conn *c)

@@ -360,7 +360,8 @@ static void change_path(struct conn *c, const struct http_request *req,
     unsigned flags = 0;
 
     if (req->method == HTTP_OPTIONS && req->target.len == 1 && req->target.p[0] == '*') {
-        fs_respond(c, &(struct reply){.status = 204, .allow = fs_allow(c, ".")});
+        fs_respond(c, &(struct reply){
+                          .status = 204, .allow = fs_allow(c, "."), .extra = FS_DAV_HEADERS});
         return;
     }
     int status = target_path(c, req, rel, &flags);
@@ -370,7 +371,8 @@ static void change_path(struct conn *c, const struct http_request *req,
         else if (c->w->srv->rup != NULL && fs_may_write(c, rel))
             fs_rup_options(c, rel); /* says resumable uploads are taken here */
         else
-            fs_respond(c, &(struct reply){.status = 204, .allow = fs_allow(c, rel)});
+            fs_respond(c, &(struct reply){
+                              .status = 204, .allow = fs_allow(c, rel), .extra = FS_DAV_HEADERS});
         return;
     }
     if (status == 0 && !fs_may_write(c, rel)) {

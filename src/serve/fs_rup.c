@@ -725,9 +725,10 @@ void fs_rup_delete(struct conn *c, const char *rel, const char *token)
 
 void fs_rup_options(struct conn *c, const char *rel)
 {
-    char extra[160], limit[96];
+    char extra[256], limit[96];
 
     fs_rup_limit(c->w->srv->rup, NULL, limit, sizeof limit);
-    snprintf(extra, sizeof extra, "Accept-Patch: application/partial-upload\r\n%s", limit);
+    snprintf(extra, sizeof extra, "Accept-Patch: application/partial-upload\r\n%s%s", limit,
+             FS_DAV_HEADERS);
     fs_respond(c, &(struct reply){.status = 204, .allow = fs_allow(c, rel), .extra = extra});
 }

@@ -105,7 +105,7 @@ def test_mkcol_hidden_name_403(upsrv, root):
 def test_mkcol_without_upload_405(start_server, root):
     srv = start_server(root, "-q")
     r = req(srv, "MKCOL", "/newdir")
-    assert r.status == 405 and r.header("allow") == "GET, HEAD, OPTIONS", r
+    assert r.status == 405 and r.header("allow") == "GET, HEAD, OPTIONS, PROPFIND", r
     assert not (root / "newdir").exists()
 
 
@@ -255,13 +255,13 @@ def test_options_with_upload(upsrv):
     for target in ("/", "/old.txt", "*"):
         r = req(upsrv, "OPTIONS", target)
         assert r.status == 204, (target, r)
-        assert r.header("allow") == "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL"
+        assert r.header("allow") == "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL, PROPFIND, PROPPATCH, COPY, MOVE, LOCK, UNLOCK"
 
 
 def test_options_read_only(start_server, root):
     srv = start_server(root, "-q")
     r = req(srv, "OPTIONS", "/old.txt")
-    assert r.status == 204 and r.header("allow") == "GET, HEAD, OPTIONS", r
+    assert r.status == 204 and r.header("allow") == "GET, HEAD, OPTIONS, PROPFIND", r
 
 
 def test_options_escape_refused(upsrv):

@@ -210,7 +210,7 @@ def tree(tmp_path):
 def test_405_says_uploads_are_off(start_server, tree):
     srv = start_server(tree)
     r = put(srv, "/new.txt")
-    assert r.status == 405 and r.header("allow") == "GET, HEAD, OPTIONS"
+    assert r.status == 405 and r.header("allow") == "GET, HEAD, OPTIONS, PROPFIND"
     assert r.body == page(405, "Method Not Allowed", "This server takes no uploads or changes: it "
                                                       "was started without --upload.")
     assert not (tree / "new.txt").exists()

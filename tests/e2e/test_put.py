@@ -174,13 +174,13 @@ def test_put_without_upload_405(start_server, root, src):
     assert listing(root) == ["old.txt", "sub"]
     resp = put_raw(srv, "/new.bin", b"data")
     assert resp.status == 405
-    assert resp.header("allow") == "GET, HEAD, OPTIONS"
+    assert resp.header("allow") == "GET, HEAD, OPTIONS, PROPFIND"
 
 
 def test_other_method_with_upload_405(upsrv, root):
     resp = http_request(upsrv, "PATCH", "/old.txt")
     assert resp.status == 405, resp
-    assert resp.header("allow") == "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL"
+    assert resp.header("allow") == "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL, PROPFIND, PROPPATCH, COPY, MOVE, LOCK, UNLOCK"
     assert (root / "old.txt").read_bytes() == OLD
 
 

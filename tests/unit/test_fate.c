@@ -60,12 +60,14 @@ static void test_fate(void **state)
 static void test_transitions(void **state)
 {
     static const char *const names[CS_NSTATES] = {"PROBE", "TLS",    "HEAD",  "BODY", "DISCARD",
-                                                  "SEND",  "LINGER", "CLOSE", "AUTH"};
+                                                  "SEND",  "LINGER", "CLOSE", "AUTH",
+                                                  "XBODY"};
     static const char *const allowed[] = {
         "PROBE>TLS",    "TLS>PROBE",
         "PROBE>HEAD",   "PROBE>SEND",  "PROBE>LINGER", "HEAD>BODY",    "HEAD>SEND",
         "BODY>SEND",    "DISCARD>HEAD", "SEND>HEAD",   "SEND>DISCARD", "SEND>LINGER",
         "HEAD>AUTH",    "AUTH>BODY",    "AUTH>SEND",
+        "HEAD>XBODY",   "AUTH>XBODY",   "XBODY>SEND",
     };
     char name[32];
 
