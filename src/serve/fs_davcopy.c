@@ -57,6 +57,7 @@
 #include "serve/upload.h"
 #include "core/fsx.h"
 #include "proto/davdest.h"
+#include "proto/davxml.h"
 #include "proto/path.h"
 
 #define CM_MAX_ENTRIES 10000u                /* members a request walks */
@@ -520,75 +521,51 @@ static void move_check(struct cm *cm, int fd, unsigned depth)
 
 /* ---- answers ------------------------------------------------------------ */
 
-/* Appends p percent-encoded (all but unreserved bytes and '/') to out
- * (room bytes left). Returns the length, or 0 when it does not fit. */
-static size_t href_encode(const char *p, char *out, size_t room)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-
-    for (; *p != '\0'; p++) {
-        unsigned char ch = (unsigned char)*p;
-        bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-                     ch == '~' || ch == '/';
-        if (n + 3 >= room)
-            return 0;
-        if (plain) {
-            out[n++] = (char)ch;
-        } else {
-            out[n++] = '%';
-            out[n++] = hex[ch >> 4];
-            out[n++] = hex[ch & 15];
-        }
-    }
-    return n;
-}
-
 /* Answers 207 with each noted member and its status (RFC 4918 §9.8.8,
  * §9.9.4), as many as fit in the exchange's buffer; the count of the rest
  * in a responsedescription. */
 static void respond_multistatus(struct conn *c, const struct cm *cm)
 {
-    char *body = malloc(CM_BODY);
+    struct buf b;
     uint64_t left = cm->lost;
-    size_t n = 0;
 
-    if (body == NULL) {
+    buf_init(&b, CM_BODY);
+    int rc = buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                          "<D:multistatus xmlns:D=\"DAV:\">\n");
+    for (size_t i = 0; rc == 0 && i < cm->nerr; i++) {
+        const struct cm_err *e = &cm->err[i];
+        size_t mark = b.wpos;
+        int r = buf_puts(&b, "<D:response><D:href>");
+        if (r == 0)
+            r = davxml_href(&b, rel_of(e->path), false);
+        if (r == 0)
+            r = buf_printf(&b, "</D:href><D:status>HTTP/1.1 %d %s</D:status></D:response>\n",
+                           e->status, http_reason(e->status));
+        if (r < 0 || buf_len(&b) > CM_BODY - 512) {
+            b.wpos = mark; /* no room: counted below instead */
+            left++;
+        }
+    }
+    if (rc == 0 && left > 0)
+        rc = buf_printf(&b,
+                        "<D:responsedescription>%llu more members failed "
+                        "too.</D:responsedescription>\n",
+                        (unsigned long long)left);
+    if (rc == 0)
+        rc = buf_puts(&b, "</D:multistatus>\n");
+    if (rc < 0) {
+        buf_free(&b);
         fs_respond_error(c, 500, NULL);
         return;
     }
-    n += (size_t)snprintf(body, CM_BODY,
-                          "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                          "<D:multistatus xmlns:D=\"DAV:\">\n");
-    for (size_t i = 0; i < cm->nerr; i++) {
-        char line[512];
-        char href[256];
-        size_t hl = href_encode(cm->err[i].path, href, sizeof href);
-        int k = snprintf(line, sizeof line,
-                         "<D:response><D:href>%.*s</D:href>"
-                         "<D:status>HTTP/1.1 %d %s</D:status></D:response>\n",
-                         (int)hl, href, cm->err[i].status, http_reason(cm->err[i].status));
-        if (hl == 0 || k < 0 || (size_t)k >= sizeof line || n + (size_t)k + 256 > CM_BODY) {
-            left++; /* a name too long for the page, or no room: counted */
-            continue;
-        }
-        memcpy(body + n, line, (size_t)k);
-        n += (size_t)k;
-    }
-    if (left > 0)
-        n += (size_t)snprintf(body + n, CM_BODY - n,
-                              "<D:responsedescription>%llu more members failed "
-                              "too.</D:responsedescription>\n",
-                              (unsigned long long)left);
-    n += (size_t)snprintf(body + n, CM_BODY - n, "</D:multistatus>\n");
     fs_respond(c, &(struct reply){.status = 207,
                                   .type = "application/xml; charset=utf-8",
                                   .has_length = true,
-                                  .length = n});
-    if (c->state == CS_SEND && !c->x->head_only && buf_append(&c->x->out, body, n) < 0)
+                                  .length = buf_len(&b)});
+    if (c->state == CS_SEND && !c->x->head_only &&
+        buf_append(&c->x->out, buf_rptr(&b), buf_len(&b)) < 0)
         fs_conn_set_state(c, CS_CLOSE);
-    free(body);
+    buf_free(&b);
 }
 
 /* 201 for a new resource, 204 for one replaced, 207 when members failed. */
