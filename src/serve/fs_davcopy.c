@@ -26,6 +26,9 @@
  * becomes a copy and a delete. Overwrite: T deletes an existing folder
  * destination first (a file destination is simply replaced by the rename).
  *
+ * The source a COPY names is opened as GET opens it (a link on the way is
+ * followed while it stays beneath the root, and the rights are decided on
+ * where it really is); a MOVE renames the name itself, a link included.
  * Trees are walked with openat(O_NOFOLLOW) from the opened source folder:
  * a symbolic link in a copied tree is copied as a link (the same target
  * text, never followed), so a loop of links cannot make the walk recurse,

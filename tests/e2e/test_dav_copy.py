@@ -469,3 +469,27 @@ def test_auth_delete_tree_keeps_read_only_member_207(asrv, root):
     assert (root / "incoming" / "t" / "locked" / "l.txt").read_bytes() == b"l\n"
     assert not (root / "incoming" / "t" / "inner").exists()
     assert (root / "incoming" / "keep" / "k.txt").read_bytes() == b"keep\n"
+
+
+# ---- bounds ------------------------------------------------------------------------
+
+
+def test_copy_tree_deeper_than_the_bound_207(srv, root):
+    """64 levels beneath the source are copied; what lies deeper is named
+    with 507, and DELETE reports the same bound rather than recursing on."""
+    p = root / "deep"
+    for i in range(70):
+        p = p / f"d{i}"
+    p.mkdir(parents=True)
+    (p / "bottom.txt").write_bytes(b"bottom\n")
+    with srv.http() as c:
+        r = ask(c, "COPY", "/deep", dest(srv, "/deepcopy"))
+        assert r.status == 207, r
+        assert b"507 Insufficient Storage" in r.body, r.body
+        still_serves(c)
+        r = ask(c, "DELETE", "/deep/")
+        assert r.status == 207 and b"507" in r.body, r
+        still_serves(c)
+    depth = sum(1 for _ in os.walk(root / "deepcopy"))
+    assert 60 <= depth <= 66, depth
+    assert (p / "bottom.txt").read_bytes() == b"bottom\n"
