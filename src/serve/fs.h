@@ -59,6 +59,8 @@ enum conn_state {
     CS_CLOSE,   /* done: the drive loop frees the connection */
     CS_AUTH,    /* a password check runs off the loop (fs_auth.c); the socket is not watched */
     CS_XBODY,   /* reading a small request body into memory (fs_xbody.c) */
+    CS_JOB,     /* a COPY or MOVE runs on its own thread (fs_davcopy.c); the socket is not
+                   watched */
     CS_NSTATES,
 };
 
@@ -77,6 +79,8 @@ union peer_addr {
 struct worker;
 struct put;
 struct fs_auth_job;
+struct fs_davjob;
+struct fs_davjobs;
 struct fs_auth_port;
 struct fs_digest;
 struct fs_rup;
@@ -141,6 +145,7 @@ struct conn {
     struct tls *tls;            /* the TLS session; NULL on plain TCP. All I/O goes
                                    through net/sio with it */
     struct fs_auth_job *job;    /* CS_AUTH: the password check under way */
+    struct fs_davjob *davjob;   /* CS_JOB: the COPY or MOVE under way */
     union peer_addr peer;
 };
 
@@ -172,6 +177,7 @@ struct worker {
                     to a file (fs_put_bulk); never held across a call */
     struct fs_auth_port *auth_port; /* --auth: where password checks come back */
     struct listing_cache listings; /* the directory snapshots this worker's pages share */
+    unsigned davjobs;              /* COPY and MOVE threads this worker's connections wait for */
 };
 
 struct tls_server;
@@ -185,6 +191,7 @@ struct fs_server {
     struct worker *workers;
     struct fs_digest *digest; /* Repr-Digest: the cache and the thread; NULL if it did not start */
     struct fs_rup *rup;       /* --upload: resumable uploads (fs_rup.h); NULL when off */
+    struct fs_davjobs *davjobs; /* COPY and MOVE threads (fs_davcopy.c); NULL: on the loop */
     char csp[256]; /* the listing page's Content-Security-Policy */
 };
 
@@ -346,6 +353,15 @@ int fs_davlock_check(struct conn *c, const struct http_request *req, const char 
  * parent). Answers 204, 207 naming the members that stayed and why, or
  * the error. */
 void fs_dav_delete_tree(struct conn *c, int dirfd, const char *name, const char *rel);
+/* Forgets c's COPY or MOVE under way (c is closing): its thread finishes
+ * the change and frees what it holds. */
+void fs_davjob_cancel(struct conn *c);
+/* The server's COPY and MOVE threads: fs_davjobs_new returns NULL when
+ * memory is short (they then run on the loop); fs_davjobs_free, once the
+ * workers are gone, tells the threads still running to stop at their next
+ * member and waits for them, so none outlives the server. NULL is fine. */
+struct fs_davjobs *fs_davjobs_new(void);
+void fs_davjobs_free(struct fs_davjobs *j);
 /* fs_davlock.c: LOCK and UNLOCK. */
 void fs_dav_lock(struct conn *c, const struct http_request *req, const struct http_info *info,
                  const struct fs_dav_target *t);

@@ -37,15 +37,23 @@
  * FIFOs and sockets are not copied and are reported. A member that cannot
  * be read or written is left out and reported in a 207 Multi-Status.
  *
- * The work runs on the worker's loop, so it is bounded: at most
- * CM_MAX_ENTRIES members, CM_MAX_DEPTH levels and CM_MAX_BYTES of file
- * data per request; past a bound the rest is not copied and reported 507.
- * (A thread for long copies, as fs_auth runs crypt off the loop, is left
- * for later: within these bounds other clients of the worker wait at most
- * for one such copy.) */
+ * The checks run on the loop; the change itself too when it is small (one
+ * rename, one file up to CM_INLINE_BYTES). Anything larger (a tree, a
+ * folder to delete first, a big file) runs on a thread of its own while
+ * the connection waits in CS_JOB off its socket, so the worker's other
+ * clients are served meanwhile; the thread posts an mbox and the loop
+ * answers. At most CM_JOBS such threads per worker (more: 503 with
+ * Retry-After). A connection that closes meanwhile detaches: the thread
+ * finishes and frees its work itself; a stopping server tells the threads
+ * to stop at their next member and waits for them (fs_davjobs_free). The
+ * work is bounded all the same: at most CM_MAX_ENTRIES members,
+ * CM_MAX_DEPTH levels and CM_MAX_BYTES of file data per request; past a
+ * bound the rest is not copied and reported 507. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +67,7 @@
 #include "serve/fs_digest.h"
 #include "serve/upload.h"
 #include "core/fsx.h"
+#include "net/mbox.h"
 #include "proto/davdest.h"
 #include "proto/davxml.h"
 #include "proto/path.h"
@@ -72,6 +81,17 @@
 #define CM_XATTR_VALUE 65536u
 #define CM_BUF 65536u        /* pread/write where nothing better works */
 #define CM_BODY (FS_IO_BUF - 2048u) /* a 207 body, with room for the head */
+#define CM_INLINE_BYTES (1u << 20)  /* a file COPY this small runs on the loop */
+#define CM_JOBS 2u                  /* COPY/MOVE threads per worker (more: 503) */
+
+/* The server's COPY and MOVE threads: how many run, and whether they
+ * must stop (the server is going). */
+struct fs_davjobs {
+    pthread_mutex_t mu;
+    pthread_cond_t idle; /* running reached 0 */
+    unsigned running;    /* under mu */
+    atomic_bool stop;
+};
 
 struct cm_err {
     int status;
@@ -83,10 +103,11 @@ struct cm_err {
  * by length alone. */
 struct cm {
     const struct fs_server *s;
-    const char *user;
+    char user[AUTH_USER_MAX + 1]; /* a copy: a thread may outlive the exchange */
     uint64_t entries, bytes;
     bool full;              /* a bound was reached: walk no further */
     bool sync;              /* copies wait for the disk: a MOVE that deletes its source */
+    struct fs_davjobs *jobs; /* on a thread: the registry whose stop ends the walk */
     size_t nerr;
     uint64_t lost;          /* errors past CM_MAX_ERRORS */
     char sp[CM_PATH];       /* the source member, spelled */
@@ -167,6 +188,11 @@ static bool count_entry(struct cm *cm)
 {
     if (cm->full)
         return false;
+    if (cm->jobs != NULL && atomic_load(&cm->jobs->stop)) {
+        cm->full = true; /* the server is stopping: nobody waits for the answer */
+        note(cm, 503, false);
+        return false;
+    }
     if (++cm->entries > CM_MAX_ENTRIES) {
         cm->full = true;
         note(cm, 507, false);
@@ -678,21 +704,6 @@ static int open_dest_parent(struct conn *c, const struct cm_req *r, const char *
     return dparent < 0 ? -1 : dparent;
 }
 
-/* Deletes an existing destination for Overwrite: T (never a link's target).
- * 0, or -1 when it answered (207 for members that stayed). */
-static int clear_dest(struct conn *c, struct cm *cm, int dparent, const char *dname)
-{
-    int rc = remove_entry(cm, dparent, dname, 0);
-
-    if (rc == 0)
-        return 0;
-    if (cm->nerr > 0)
-        respond_multistatus(c, cm);
-    else
-        fs_respond_change_error(c, rc);
-    return -1;
-}
-
 /* The lock hook on the destination and, for MOVE, the source; 0 or -1
  * when it answered. */
 static int check_locks(struct conn *c, const struct http_request *req, const struct cm_req *r,
@@ -709,198 +720,459 @@ static int check_locks(struct conn *c, const struct http_request *req, const str
     return 0;
 }
 
-static void do_copy(struct conn *c, const struct http_request *req, struct cm *cm,
-                    const struct cm_req *r, const struct fs_dav_target *t)
+/* What a COPY or MOVE does once every check has passed: made on the loop
+ * (prepare_*), done on the loop or on a thread of its own (work), answered
+ * on the loop (answer). It owns its descriptors and copies of its names,
+ * so it outlives the request and even the connection. */
+struct cm_op {
+    bool move, coll, existed, overwrite, members;
+    bool clear;             /* the destination goes first (Overwrite: T onto a folder) */
+    int sfd;                /* COPY: the source, open */
+    int sparent, dparent;   /* MOVE: the source's real parent; the destination's */
+    struct stat st, dst;    /* the source; the destination when existed */
+    char sname[CM_PATH], dname[CM_PATH];
+    char srel[CM_PATH];     /* the source as spelled */
+    char real_src[CM_PATH], real_dst[CM_PATH];
+    enum { OP_DONE, OP_CLEAR_FAILED, OP_REFUSED } outcome;
+    int rc;
+};
+
+static struct cm_op *op_new(void)
+{
+    struct cm_op *op = calloc(1, sizeof *op);
+
+    if (op != NULL)
+        op->sfd = op->sparent = op->dparent = -1;
+    return op;
+}
+
+static void op_free(struct cm *cm, struct cm_op *op)
+{
+    if (op != NULL) {
+        if (op->sfd >= 0)
+            close(op->sfd);
+        if (op->sparent >= 0)
+            close(op->sparent);
+        if (op->dparent >= 0)
+            close(op->dparent);
+        free(op);
+    }
+    if (cm != NULL) {
+        free(cm->buf);
+        free(cm);
+    }
+}
+
+/* Copies name (at most CM_PATH - 1 bytes: proto/path made it) into out. */
+static void keep_name(char *out, const char *name)
+{
+    snprintf(out, CM_PATH, "%s", name);
+}
+
+/* The COPY's checks, on the loop. 0 with op ready, or -1 when answered. */
+static int prepare_copy(struct conn *c, const struct http_request *req, struct cm *cm,
+                        const struct cm_req *r, const struct fs_dav_target *t, struct cm_op *op)
 {
     const struct fs_server *s = c->w->srv;
-    char real_src[CM_PATH], real_dst[CM_PATH];
-    struct stat st, dst;
     const char *dname;
 
-    int sfd = fsx_open_beneath(s->rootfd, t->rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-    if (sfd < 0) {
-        fs_respond_error(c, sfd == -ENOENT || sfd == -ENOTDIR ? 404 : 403, NULL);
-        return;
+    op->sfd = fsx_open_beneath(s->rootfd, t->rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (op->sfd < 0) {
+        fs_respond_error(c, op->sfd == -ENOENT || op->sfd == -ENOTDIR ? 404 : 403, NULL);
+        return -1;
     }
-    if (fstat(sfd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) ||
-        ((t->flags & PATH_TRAILING_SLASH) && !S_ISDIR(st.st_mode))) {
-        close(sfd);
+    if (fstat(op->sfd, &op->st) < 0 || (!S_ISREG(op->st.st_mode) && !S_ISDIR(op->st.st_mode)) ||
+        ((t->flags & PATH_TRAILING_SLASH) && !S_ISDIR(op->st.st_mode))) {
         fs_respond_error(c, 404, NULL);
-        return;
+        return -1;
     }
-    if (!fs_auth_may_fd(s, cm->user, t->rel, sfd, AUTH_READ)) {
-        close(sfd);
+    if (!fs_auth_may_fd(s, cm->user, t->rel, op->sfd, AUTH_READ)) {
         fs_respond_page(c, 403, NULL, NULL, "This account may not read here.");
-        return;
+        return -1;
     }
-    bool coll = S_ISDIR(st.st_mode);
+    op->coll = S_ISDIR(op->st.st_mode);
     struct http_str dh = header(req, "depth");
-    int depth = davdest_depth(dh.p, dh.len, false, coll);
-    int refuse = depth < 0 ? 0 : davdest_refuse(t->rel, r->drel, coll, depth, r->overwrite);
-    int dparent = -1;
+    int depth = davdest_depth(dh.p, dh.len, false, op->coll);
     if (depth < 0) {
         fs_respond_page(c, 400, NULL, NULL, "COPY takes Depth 0 or infinity.");
-        goto out;
+        return -1;
+    }
+    op->members = depth == DAVDEST_DEPTH_INFINITY;
+    int refuse = davdest_refuse(t->rel, r->drel, op->coll, depth, r->overwrite);
+    if (refuse == 0) {
+        op->dparent = open_dest_parent(c, r, &dname);
+        if (op->dparent < 0)
+            return -1;
+        keep_name(op->dname, dname);
+        /* The same refusals on the real paths: a link may hide a folder
+         * inside itself, which the walk would then copy until its bounds. */
+        if (fsx_real_rel(s->rootfd, op->sfd, op->real_src, CM_PATH) < 0 ||
+            real_at(s, op->dparent, op->dname, op->real_dst) < 0)
+            refuse = 403;
+        else
+            refuse = davdest_refuse(op->real_src, op->real_dst, op->coll, depth, r->overwrite);
     }
     if (refuse != 0) {
         fs_respond_page(c, refuse, NULL, NULL,
                         "The Destination is the source, lies inside it, or holds it.");
-        goto out;
-    }
-    dparent = open_dest_parent(c, r, &dname);
-    if (dparent < 0)
-        goto out;
-    /* The same refusals on the real paths: a link may hide a folder inside
-     * itself, which the walk would then copy until its bounds. */
-    if (fsx_real_rel(s->rootfd, sfd, real_src, sizeof real_src) < 0 ||
-        real_at(s, dparent, dname, real_dst) < 0 ||
-        davdest_refuse(real_src, real_dst, coll, depth, r->overwrite) != 0) {
-        fs_respond_page(c, 403, NULL, NULL,
-                        "The Destination is the source, lies inside it, or holds it.");
-        goto out;
+        return -1;
     }
     if (check_locks(c, req, r, t->rel) < 0)
-        goto out;
-    bool existed = fstatat(dparent, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0;
-    if (existed && !r->overwrite) {
+        return -1;
+    op->existed = fstatat(op->dparent, op->dname, &op->dst, AT_SYMLINK_NOFOLLOW) == 0;
+    if (op->existed && !r->overwrite) {
         fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
-        goto out;
+        return -1;
     }
     /* A file replaces a file or link by its rename; anything else goes
      * first. */
-    if (existed && (coll || S_ISDIR(dst.st_mode)) && clear_dest(c, cm, dparent, dname) < 0)
-        goto out;
-    int rc;
-    if (coll) {
-        rc = copy_dir(cm, sfd, dparent, dname, 0, depth == DAVDEST_DEPTH_INFINITY);
-    } else {
-        bool created;
-        rc = copy_file(cm, sfd, &st, dparent, dname, &created);
-    }
-    if (rc < 0 && rc == -EFBIG)
-        fs_respond_page(c, 507, NULL, NULL, "This copy is larger than one request may copy.");
-    else if (rc < 0)
-        fs_respond_change_error(c, rc);
-    else
-        respond_done(c, cm, existed);
-out:
-    if (dparent >= 0)
-        close(dparent);
-    close(sfd);
+    op->clear = op->existed && (op->coll || S_ISDIR(op->dst.st_mode));
+    return 0;
 }
 
-static void do_move(struct conn *c, const struct http_request *req, struct cm *cm,
-                    const struct cm_req *r, const struct fs_dav_target *t)
+/* The MOVE's checks, on the loop. 0 with op ready, or -1 when answered. */
+static int prepare_move(struct conn *c, const struct http_request *req, struct cm *cm,
+                        const struct cm_req *r, const struct fs_dav_target *t, struct cm_op *op)
 {
     const struct fs_server *s = c->w->srv;
-    char real_src[CM_PATH], real_dst[CM_PATH];
-    struct stat st, dst;
     const char *sname, *dname;
-    int dparent = -1;
 
     if (strcmp(t->rel, ".") == 0) {
         fs_respond_page(c, 403, NULL, NULL, "The served folder itself cannot be moved.");
-        return;
+        return -1;
     }
     int sparent = fs_auth_open_parent(s, cm->user, t->rel, AUTH_WRITE, &sname);
     if (sparent == -EACCES) {
         fs_respond_page(c, 403, NULL, NULL, "This account may not write here.");
-        return;
+        return -1;
     }
     if (sparent < 0) {
         fs_respond_error(c, fs_change_status(sparent) == 409 ? 404 : fs_change_status(sparent),
                          NULL);
-        return;
+        return -1;
     }
-    if (fstatat(sparent, sname, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-        ((t->flags & PATH_TRAILING_SLASH) && !S_ISDIR(st.st_mode))) {
+    op->sparent = sparent;
+    keep_name(op->sname, sname);
+    if (fstatat(sparent, op->sname, &op->st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        ((t->flags & PATH_TRAILING_SLASH) && !S_ISDIR(op->st.st_mode))) {
         fs_respond_error(c, 404, NULL);
-        goto out;
+        return -1;
     }
-    bool coll = S_ISDIR(st.st_mode);
+    op->coll = S_ISDIR(op->st.st_mode);
     struct http_str dh = header(req, "depth");
-    if (davdest_depth(dh.p, dh.len, true, coll) < 0) {
+    if (davdest_depth(dh.p, dh.len, true, op->coll) < 0) {
         fs_respond_page(c, 400, NULL, NULL, "MOVE of a folder takes Depth infinity only.");
-        goto out;
+        return -1;
     }
-    int refuse = davdest_refuse(t->rel, r->drel, coll, DAVDEST_DEPTH_INFINITY, r->overwrite);
+    int refuse = davdest_refuse(t->rel, r->drel, op->coll, DAVDEST_DEPTH_INFINITY, r->overwrite);
     if (refuse == 0) {
-        dparent = open_dest_parent(c, r, &dname);
-        if (dparent < 0)
-            goto out;
-        if (real_at(s, sparent, sname, real_src) < 0 || real_at(s, dparent, dname, real_dst) < 0)
+        op->dparent = open_dest_parent(c, r, &dname);
+        if (op->dparent < 0)
+            return -1;
+        keep_name(op->dname, dname);
+        if (real_at(s, sparent, op->sname, op->real_src) < 0 ||
+            real_at(s, op->dparent, op->dname, op->real_dst) < 0)
             refuse = 403;
         else
-            refuse = davdest_refuse(real_src, real_dst, coll, DAVDEST_DEPTH_INFINITY,
-                                    r->overwrite);
+            refuse = davdest_refuse(op->real_src, op->real_dst, op->coll,
+                                    DAVDEST_DEPTH_INFINITY, r->overwrite);
     }
     if (refuse != 0) {
         fs_respond_page(c, refuse, NULL, NULL,
                         "The Destination is the source, lies inside it, or holds it.");
-        goto out;
+        return -1;
     }
     if (check_locks(c, req, r, t->rel) < 0)
-        goto out;
-    bool existed = fstatat(dparent, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0;
-    if (existed && !r->overwrite) {
+        return -1;
+    op->existed = fstatat(op->dparent, op->dname, &op->dst, AT_SYMLINK_NOFOLLOW) == 0;
+    if (op->existed && !r->overwrite) {
         fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
-        goto out;
+        return -1;
     }
-    if (coll && s->opt.auth != NULL) {
-        int fd = openat(sparent, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    op->clear = op->existed && (op->coll || S_ISDIR(op->dst.st_mode));
+    op->move = true;
+    return 0;
+}
+
+/* MOVE's change: one rename, or across file systems a copy (on disk
+ * before the source goes) and a delete. 0 or -errno. */
+static int move_entry(struct cm *cm, struct cm_op *op)
+{
+    unsigned flags = op->overwrite ? 0 : RENAME_NOREPLACE;
+    int rc = renameat2(op->sparent, op->sname, op->dparent, op->dname, flags) < 0 ? -errno : 0;
+
+    if (rc == -EINVAL && flags != 0) /* no RENAME_NOREPLACE here: prepare_move looked */
+        rc = renameat(op->sparent, op->sname, op->dparent, op->dname) < 0 ? -errno : 0;
+    if (rc != -EXDEV)
+        return rc;
+    cm->sync = true;
+    if (S_ISLNK(op->st.st_mode)) {
+        rc = copy_link(op->sparent, op->dparent, op->dname);
+    } else {
+        int sfd = openat(op->sparent, op->sname,
+                         O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                             (op->coll ? O_DIRECTORY : 0));
+        bool created;
+        if (sfd < 0)
+            return -errno;
+        rc = op->coll ? copy_dir(cm, sfd, op->dparent, op->dname, 0, true)
+                      : copy_file(cm, sfd, &op->st, op->dparent, op->dname, &created);
+        close(sfd);
+    }
+    if (rc == 0 && cm->nerr == 0) {
+        path_set(cm->dp, &cm->dpl, op->srel); /* the source goes now */
+        rc = remove_entry(cm, op->sparent, op->sname, 0);
+    }
+    return rc;
+}
+
+/* The part that may take long: on the loop for small changes, else on a
+ * thread of its own. Touches no connection. */
+static void work(struct cm *cm, struct cm_op *op)
+{
+    if (op->move && op->coll && cm->s->opt.auth != NULL) {
+        /* A rename carries every member from one set of rules to another. */
+        int fd = openat(op->sparent, op->sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
-            fs_respond_change_error(c, -errno);
-            goto out;
+            op->rc = -errno;
+            return;
         }
-        path_set(cm->rs, &cm->rsl, real_src);
-        path_set(cm->rd, &cm->rdl, real_dst);
+        path_set(cm->rs, &cm->rsl, op->real_src);
+        path_set(cm->rd, &cm->rdl, op->real_dst);
         move_check(cm, fd, 0);
         close(fd);
         if (cm->nerr > 0) {
-            respond_multistatus(c, cm); /* nothing moved */
-            goto out;
+            op->outcome = OP_REFUSED; /* nothing moved */
+            return;
         }
         cm->entries = 0;
     }
-    if (existed && (coll || S_ISDIR(dst.st_mode)) && clear_dest(c, cm, dparent, dname) < 0)
-        goto out;
-    unsigned flags = r->overwrite ? 0 : RENAME_NOREPLACE;
-    int rc = renameat2(sparent, sname, dparent, dname, flags) < 0 ? -errno : 0;
-    if (rc == -EINVAL && flags != 0) /* no RENAME_NOREPLACE here: we looked above */
-        rc = renameat(sparent, sname, dparent, dname) < 0 ? -errno : 0;
-    if (rc == -EXDEV) {
-        /* Another file system beneath the root: a copy, on disk before
-         * the source goes, unless part of it could not be copied. */
-        cm->sync = true;
-        int sfd = openat(sparent, sname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-                                             (coll ? O_DIRECTORY : 0));
-        bool created;
-        if (S_ISLNK(st.st_mode))
-            rc = copy_link(sparent, dparent, dname);
-        else if (sfd < 0)
-            rc = -errno;
-        else
-            rc = coll ? copy_dir(cm, sfd, dparent, dname, 0, true)
-                      : copy_file(cm, sfd, &st, dparent, dname, &created);
-        if (sfd >= 0)
-            close(sfd);
-        if (rc == 0 && cm->nerr == 0) {
-            path_set(cm->dp, &cm->dpl, t->rel); /* the source goes now */
-            rc = remove_entry(cm, sparent, sname, 0);
+    if (op->clear) {
+        int rc = remove_entry(cm, op->dparent, op->dname, 0);
+        if (rc < 0) {
+            op->rc = rc;
+            op->outcome = OP_CLEAR_FAILED;
+            return;
         }
     }
-    if (rc == -EEXIST) /* made meanwhile */
-        fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
-    else if (rc < 0 && cm->nerr > 0)
+    if (op->move) {
+        op->rc = move_entry(cm, op);
+    } else if (op->coll) {
+        op->rc = copy_dir(cm, op->sfd, op->dparent, op->dname, 0, op->members);
+    } else {
+        bool created;
+        op->rc = copy_file(cm, op->sfd, &op->st, op->dparent, op->dname, &created);
+    }
+}
+
+/* Answers what work did, on the loop. */
+static void answer(struct conn *c, const struct cm *cm, const struct cm_op *op)
+{
+    int rc = op->rc;
+
+    if (op->outcome == OP_REFUSED || (rc < 0 && cm->nerr > 0))
         respond_multistatus(c, cm);
+    else if (rc == -EEXIST && op->move) /* made meanwhile */
+        fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
+    else if (rc == -EFBIG)
+        fs_respond_page(c, 507, NULL, NULL, "This copy is larger than one request may copy.");
     else if (rc < 0)
         fs_respond_change_error(c, rc);
     else
-        respond_done(c, cm, existed);
-out:
-    if (dparent >= 0)
-        close(dparent);
-    close(sparent);
+        respond_done(c, cm, op->existed);
+}
+
+/* ---- a thread for long work ---------------------------------------------- */
+
+/* A COPY or MOVE on its own thread. The connection waits in CS_JOB, off
+ * its socket; the thread posts mb when done and the loop answers. A
+ * connection that closes meanwhile detaches (fs_davjob_cancel): the
+ * thread then finishes the change and frees everything itself. */
+struct fs_davjob {
+    struct mbox mb;
+    pthread_mutex_t mu;
+    bool done, detached; /* under mu */
+    struct conn *c;
+    struct cm *cm;
+    struct cm_op *op;
+};
+
+static void job_free(struct fs_davjob *j)
+{
+    op_free(j->cm, j->op);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+}
+
+static void *job_main(void *arg)
+{
+    struct fs_davjob *j = arg;
+    struct fs_davjobs *jobs = j->cm->jobs;
+
+    work(j->cm, j->op);
+    pthread_mutex_lock(&j->mu);
+    j->done = true;
+    bool detached = j->detached;
+    if (!detached)
+        mbox_post(&j->mb); /* under mu: the loop frees j only after taking it */
+    pthread_mutex_unlock(&j->mu);
+    if (detached)
+        job_free(j);
+    pthread_mutex_lock(&jobs->mu);
+    if (--jobs->running == 0)
+        pthread_cond_signal(&jobs->idle);
+    pthread_mutex_unlock(&jobs->mu);
+    return NULL;
+}
+
+struct fs_davjobs *fs_davjobs_new(void)
+{
+    struct fs_davjobs *j = calloc(1, sizeof *j);
+
+    if (j == NULL)
+        return NULL;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->idle, NULL);
+    atomic_init(&j->stop, false);
+    return j;
+}
+
+void fs_davjobs_free(struct fs_davjobs *j)
+{
+    if (j == NULL)
+        return;
+    atomic_store(&j->stop, true);
+    pthread_mutex_lock(&j->mu);
+    while (j->running > 0)
+        pthread_cond_wait(&j->idle, &j->mu); /* each stops at its next member */
+    pthread_mutex_unlock(&j->mu);
+    pthread_cond_destroy(&j->idle);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+}
+
+/* On the loop: the thread is done. */
+static void job_back(struct mbox *m)
+{
+    struct fs_davjob *j = container_of(m, struct fs_davjob, mb);
+    struct conn *c = j->c;
+
+    pthread_mutex_lock(&j->mu);
+    bool done = j->done;
+    pthread_mutex_unlock(&j->mu);
+    if (!done)
+        return; /* not ours to take yet */
+    ev_io_stop(c->w->loop, &j->mb.io);
+    mbox_close(&j->mb);
+    c->davjob = NULL;
+    c->w->davjobs--;
+    if (c->io.events == 0 && ev_io_start(c->w->loop, &c->io, c->io.fd, EPOLLIN, fs_conn_io) < 0) {
+        job_free(j);
+        fs_conn_abort(c);
+        return;
+    }
+    answer(c, j->cm, j->op);
+    job_free(j);
+    c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    fs_conn_drive(c);
+}
+
+void fs_davjob_cancel(struct conn *c)
+{
+    struct fs_davjob *j = c->davjob;
+
+    if (j == NULL)
+        return;
+    c->davjob = NULL;
+    c->w->davjobs--;
+    ev_io_stop(c->w->loop, &j->mb.io);
+    mbox_close(&j->mb);
+    pthread_mutex_lock(&j->mu);
+    j->detached = true;
+    bool done = j->done;
+    pthread_mutex_unlock(&j->mu);
+    if (done)
+        job_free(j); /* the thread has let go of it */
+}
+
+/* Starts work on a thread, c waiting in CS_JOB. 0, or -errno (nothing
+ * started: the caller still owns cm and op). */
+static int job_start(struct conn *c, struct cm *cm, struct cm_op *op)
+{
+    struct fs_davjobs *jobs = c->w->srv->davjobs;
+    pthread_attr_t attr;
+    pthread_t tid;
+
+    if (jobs == NULL || atomic_load(&jobs->stop))
+        return -ECANCELED;
+    struct fs_davjob *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return -ENOMEM;
+    cm->jobs = jobs;
+    j->c = c;
+    j->cm = cm;
+    j->op = op;
+    pthread_mutex_init(&j->mu, NULL);
+    int rc = mbox_open(&j->mb, c->w->loop, job_back);
+    if (rc < 0)
+        goto fail;
+    rc = -pthread_attr_init(&attr);
+    if (rc < 0)
+        goto fail_mbox;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&jobs->mu);
+    jobs->running++; /* before the thread can end and count itself out */
+    pthread_mutex_unlock(&jobs->mu);
+    rc = -pthread_create(&tid, &attr, job_main, j);
+    pthread_attr_destroy(&attr);
+    if (rc < 0) {
+        pthread_mutex_lock(&jobs->mu);
+        jobs->running--;
+        pthread_mutex_unlock(&jobs->mu);
+        goto fail_mbox;
+    }
+    c->davjob = j;
+    c->w->davjobs++;
+    fs_conn_set_state(c, CS_JOB);
+    ev_io_stop(c->w->loop, &c->io); /* level-triggered input would spin meanwhile */
+    c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+    return 0;
+
+fail_mbox:
+    ev_io_stop(c->w->loop, &j->mb.io);
+    mbox_close(&j->mb);
+fail:
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+    cm->jobs = NULL;
+    return rc;
+}
+
+/* Does op: at once when it is small (one rename, one small file), else
+ * on a thread so that the worker's other clients do not wait for it. */
+static void run(struct conn *c, struct cm *cm, struct cm_op *op)
+{
+    bool small = !op->coll && !op->clear &&
+                 (op->move || (uint64_t)op->st.st_size <= CM_INLINE_BYTES);
+
+    if (small || c->w->srv->davjobs == NULL) {
+        work(cm, op);
+        answer(c, cm, op);
+        op_free(cm, op);
+        return;
+    }
+    if (c->w->davjobs >= CM_JOBS) {
+        fs_respond_page(c, 503, NULL, "Retry-After: 1\r\n",
+                        "Too many copies and moves are under way: try again shortly.");
+        op_free(cm, op);
+        return;
+    }
+    int rc = job_start(c, cm, op);
+    if (rc < 0) {
+        fs_respond_page(c, 503, NULL, "Retry-After: 1\r\n",
+                        "The server could not start this copy: try again shortly.");
+        op_free(cm, op);
+    }
 }
 
 void fs_dav_delete_tree(struct conn *c, int dirfd, const char *name, const char *rel)
@@ -912,7 +1184,7 @@ void fs_dav_delete_tree(struct conn *c, int dirfd, const char *name, const char 
         return;
     }
     cm->s = c->w->srv;
-    cm->user = c->x->user;
+    snprintf(cm->user, sizeof cm->user, "%s", c->x->user);
     path_set(cm->dp, &cm->dpl, rel);
     int rc = remove_entry(cm, dirfd, name, 0);
     if (rc == 0)
@@ -932,18 +1204,22 @@ void fs_dav_copymove(struct conn *c, const struct http_request *req, const struc
     if (read_headers(c, req, info, &r) != 0)
         return;
     struct cm *cm = calloc(1, sizeof *cm);
-    if (cm == NULL) {
+    struct cm_op *op = op_new();
+    if (cm == NULL || op == NULL) {
+        op_free(cm, op);
         fs_respond_error(c, 503, NULL);
         return;
     }
     cm->s = c->w->srv;
-    cm->user = c->x->user;
+    snprintf(cm->user, sizeof cm->user, "%s", c->x->user);
     path_set(cm->sp, &cm->spl, t->rel);
     path_set(cm->dp, &cm->dpl, r.drel);
-    if (r.move)
-        do_move(c, req, cm, &r, t);
-    else
-        do_copy(c, req, cm, &r, t);
-    free(cm->buf);
-    free(cm);
+    op->overwrite = r.overwrite;
+    keep_name(op->srel, t->rel);
+    int rc = r.move ? prepare_move(c, req, cm, &r, t, op) : prepare_copy(c, req, cm, &r, t, op);
+    if (rc < 0) {
+        op_free(cm, op);
+        return;
+    }
+    run(c, cm, op);
 }

@@ -10,7 +10,9 @@ the copied link leads to is decided again on its real path when it is
 used."""
 import os
 import re
+import select
 import subprocess
+import time
 
 import pytest
 
@@ -493,3 +495,50 @@ def test_copy_tree_deeper_than_the_bound_207(srv, root):
     depth = sum(1 for _ in os.walk(root / "deepcopy"))
     assert 60 <= depth <= 66, depth
     assert (p / "bottom.txt").read_bytes() == b"bottom\n"
+
+
+# ---- the loop stays free -------------------------------------------------------------
+
+
+@pytest.fixture
+def big_tree(root):
+    top = root / "big"
+    for d in range(10):
+        (top / f"d{d}").mkdir(parents=True)
+        for i in range(400):
+            (top / f"d{d}" / f"f{i}.txt").write_bytes(b"x" * 100)
+    return top
+
+
+def test_copy_of_a_big_tree_does_not_hold_up_other_clients(start_server, root, big_tree):
+    """One worker: while its thread copies 4,000 files, the same worker
+    answers another client; the COPY's answer comes after."""
+    srv = start_server(root, "-q", "--upload", threads=1)
+    with srv.http() as a, srv.http() as b:
+        a.request("COPY", "/big", [("Host", f"127.0.0.1:{srv.port}"), dest(srv, "/big2")])
+        r = ask(b, "GET", "/src.txt")
+        assert r.status == 200 and r.body == SRC
+        assert not a.buf and select.select([a.sock], [], [], 0)[0] == [], \
+            "the COPY was answered before the other client"
+        r = a.read_response("COPY", timeout=120)
+        assert r.status == 201, r
+        still_serves(a)
+    assert snapshot(root / "big2") == snapshot(big_tree)
+
+
+def test_copy_client_leaves_mid_copy(start_server, root, big_tree):
+    """The connection closes while the thread copies: the copy finishes on
+    its own, and the server goes on serving."""
+    srv = start_server(root, "-q", "--upload", threads=1)
+    with srv.http() as a:
+        a.request("COPY", "/big", [("Host", f"127.0.0.1:{srv.port}"), dest(srv, "/big2")])
+    with srv.http() as b:
+        still_serves(b)
+        for _ in range(600):  # at most a minute for the thread to finish
+            if sum(1 for _, _, fs in os.walk(root / "big2") for f in fs
+                   if not f.startswith(".ferry")) == 4000:
+                break
+            time.sleep(0.1)
+        still_serves(b)
+    assert srv.alive()
+    assert snapshot(root / "big2") == snapshot(big_tree)
