@@ -350,7 +350,8 @@ int fs_davlock_check(struct conn *c, const struct http_request *req, const char 
 /* fs_davcopy.c: DELETE of the folder name in dirfd (rel as spelled) with
  * all it holds (RFC 4918 §9.6.1), never following a link, each member
  * removed only with the right to write it (fs_auth_may_at on its real
- * parent). Answers 204, 207 naming the members that stayed and why, or
+ * parent), on a thread of its own as a COPY of a tree is (dirfd stays the
+ * caller's). Answers 204, 207 naming the members that stayed and why, or
  * the error. */
 void fs_dav_delete_tree(struct conn *c, int dirfd, const char *name, const char *rel);
 /* Forgets c's COPY or MOVE under way (c is closing): its thread finishes

@@ -726,6 +726,7 @@ static int check_locks(struct conn *c, const struct http_request *req, const str
  * so it outlives the request and even the connection. */
 struct cm_op {
     bool move, coll, existed, overwrite, members;
+    bool del;               /* DELETE of the folder dname in dparent */
     bool clear;             /* the destination goes first (Overwrite: T onto a folder) */
     int sfd;                /* COPY: the source, open */
     int sparent, dparent;   /* MOVE: the source's real parent; the destination's */
@@ -930,6 +931,10 @@ static int move_entry(struct cm *cm, struct cm_op *op)
  * thread of its own. Touches no connection. */
 static void work(struct cm *cm, struct cm_op *op)
 {
+    if (op->del) {
+        op->rc = remove_entry(cm, op->dparent, op->dname, 0);
+        return;
+    }
     if (op->move && op->coll && cm->s->opt.auth != NULL) {
         /* A rename carries every member from one set of rules to another. */
         int fd = openat(op->sparent, op->sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -970,6 +975,10 @@ static void answer(struct conn *c, const struct cm *cm, const struct cm_op *op)
 {
     int rc = op->rc;
 
+    if (op->del && rc == 0) {
+        fs_respond(c, &(struct reply){.status = 204});
+        return;
+    }
     if (op->outcome == OP_REFUSED || (rc < 0 && cm->nerr > 0))
         respond_multistatus(c, cm);
     else if (rc == -EEXIST && op->move) /* made meanwhile */
@@ -1152,7 +1161,7 @@ fail:
  * on a thread so that the worker's other clients do not wait for it. */
 static void run(struct conn *c, struct cm *cm, struct cm_op *op)
 {
-    bool small = !op->coll && !op->clear &&
+    bool small = !op->coll && !op->clear && !op->del &&
                  (op->move || (uint64_t)op->st.st_size <= CM_INLINE_BYTES);
 
     if (small || c->w->srv->davjobs == NULL) {
@@ -1178,22 +1187,26 @@ static void run(struct conn *c, struct cm *cm, struct cm_op *op)
 void fs_dav_delete_tree(struct conn *c, int dirfd, const char *name, const char *rel)
 {
     struct cm *cm = calloc(1, sizeof *cm);
+    struct cm_op *op = op_new();
 
-    if (cm == NULL) {
+    if (cm == NULL || op == NULL) {
+        op_free(cm, op);
         fs_respond_error(c, 503, NULL);
         return;
     }
     cm->s = c->w->srv;
     snprintf(cm->user, sizeof cm->user, "%s", c->x->user);
     path_set(cm->dp, &cm->dpl, rel);
-    int rc = remove_entry(cm, dirfd, name, 0);
-    if (rc == 0)
-        fs_respond(c, &(struct reply){.status = 204});
-    else if (cm->nerr > 0)
-        respond_multistatus(c, cm); /* what stayed, and why */
-    else
-        fs_respond_change_error(c, rc);
-    free(cm);
+    op->del = true;
+    op->coll = true;
+    keep_name(op->dname, name);
+    op->dparent = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (op->dparent < 0) {
+        op_free(cm, op);
+        fs_respond_error(c, 503, NULL);
+        return;
+    }
+    run(c, cm, op); /* a tree: on its own thread */
 }
 
 void fs_dav_copymove(struct conn *c, const struct http_request *req, const struct http_info *info,

@@ -542,3 +542,17 @@ def test_copy_client_leaves_mid_copy(start_server, root, big_tree):
         still_serves(b)
     assert srv.alive()
     assert snapshot(root / "big2") == snapshot(big_tree)
+
+
+def test_delete_of_a_big_tree_does_not_hold_up_other_clients(start_server, root, big_tree):
+    srv = start_server(root, "-q", "--upload", threads=1)
+    with srv.http() as a, srv.http() as b:
+        a.request("DELETE", "/big/", [("Host", f"127.0.0.1:{srv.port}")])
+        r = ask(b, "GET", "/src.txt")
+        assert r.status == 200 and r.body == SRC
+        assert not a.buf and select.select([a.sock], [], [], 0)[0] == [], \
+            "the DELETE was answered before the other client"
+        r = a.read_response("DELETE", timeout=120)
+        assert r.status == 204, r
+        still_serves(a)
+    assert not big_tree.exists()
