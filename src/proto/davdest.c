@@ -114,8 +114,8 @@ int davdest_parse(const char *v, size_t len, const struct davdest_self *self, ch
     size_t i = 0;
     while (i < len && v[i] != ':') {
         char c = lower(v[i]);
-        bool ok = (c >= 'a' && c <= 'z') || (i > 0 && ((c >= '0' && c <= '9') || c == '+' ||
-                                                       c == '-' || c == '.'));
+        bool ok = (c >= 'a' && c <= 'z') ||
+                  (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
         if (!ok)
             return 400;
         i++;

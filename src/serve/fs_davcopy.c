@@ -62,24 +62,24 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "serve/fs.h"
-#include "serve/fs_auth.h"
-#include "serve/fs_digest.h"
-#include "serve/upload.h"
 #include "core/fsx.h"
 #include "net/mbox.h"
 #include "proto/davdest.h"
 #include "proto/davxml.h"
 #include "proto/path.h"
+#include "serve/fs.h"
+#include "serve/fs_auth.h"
+#include "serve/fs_digest.h"
+#include "serve/upload.h"
 
-#define CM_MAX_ENTRIES 10000u                /* members a request walks */
-#define CM_MAX_DEPTH 64u                     /* levels beneath the source */
-#define CM_MAX_BYTES ((uint64_t)1 << 30)     /* file bytes a COPY writes */
-#define CM_MAX_ERRORS 32u                    /* members a 207 names */
+#define CM_MAX_ENTRIES 10000u            /* members a request walks */
+#define CM_MAX_DEPTH 64u                 /* levels beneath the source */
+#define CM_MAX_BYTES ((uint64_t)1 << 30) /* file bytes a COPY writes */
+#define CM_MAX_ERRORS 32u                /* members a 207 names */
 #define CM_PATH (PATH_MAX_LEN + 16)
 #define CM_XATTR_LIST 65536u /* bytes of a file's attribute names */
 #define CM_XATTR_VALUE 65536u
-#define CM_BUF 65536u        /* pread/write where nothing better works */
+#define CM_BUF 65536u               /* pread/write where nothing better works */
 #define CM_BODY (FS_IO_BUF - 2048u) /* a 207 body, with room for the head */
 #define CM_INLINE_BYTES (1u << 20)  /* a file COPY this small runs on the loop */
 #define CM_JOBS 2u                  /* COPY/MOVE threads per worker (more: 503) */
@@ -105,20 +105,20 @@ struct cm {
     const struct fs_server *s;
     char user[AUTH_USER_MAX + 1]; /* a copy: a thread may outlive the exchange */
     uint64_t entries, bytes;
-    bool full;              /* a bound was reached: walk no further */
-    bool sync;              /* copies wait for the disk: a MOVE that deletes its source */
+    bool full;               /* a bound was reached: walk no further */
+    bool sync;               /* copies wait for the disk: a MOVE that deletes its source */
     struct fs_davjobs *jobs; /* on a thread: the registry whose stop ends the walk */
     size_t nerr;
-    uint64_t lost;          /* errors past CM_MAX_ERRORS */
-    char sp[CM_PATH];       /* the source member, spelled */
+    uint64_t lost;    /* errors past CM_MAX_ERRORS */
+    char sp[CM_PATH]; /* the source member, spelled */
     size_t spl;
-    char dp[CM_PATH];       /* the destination member, spelled */
+    char dp[CM_PATH]; /* the destination member, spelled */
     size_t dpl;
-    char rd[CM_PATH];       /* the destination member's real path (MOVE's check) */
+    char rd[CM_PATH]; /* the destination member's real path (MOVE's check) */
     size_t rdl;
-    char rs[CM_PATH];       /* the source member's real path (MOVE's check) */
+    char rs[CM_PATH]; /* the source member's real path (MOVE's check) */
     size_t rsl;
-    char *buf;              /* CM_BUF bytes for the slowest copy; made when needed */
+    char *buf; /* CM_BUF bytes for the slowest copy; made when needed */
     struct cm_err err[CM_MAX_ERRORS];
 };
 
@@ -443,7 +443,7 @@ static void copy_entry(struct cm *cm, int sdir, int ddir, const char *name, unsi
         note(cm, 403, false);
         return;
     }
-    int rc = S_ISREG(st.st_mode) ? copy_file(cm, fd, &st, ddir, name, &created)
+    int rc = S_ISREG(st.st_mode)   ? copy_file(cm, fd, &st, ddir, name, &created)
              : S_ISDIR(st.st_mode) ? copy_dir(cm, fd, ddir, name, depth + 1, true)
                                    : -EPERM; /* swapped for something else meanwhile */
     close(fd);
@@ -652,9 +652,8 @@ static int read_headers(struct conn *c, const struct http_request *req,
         return 400;
     }
     r->overwrite = o == 1;
-    struct davdest_self self = {.host = info->host.p,
-                                .host_len = info->host.len,
-                                .tls = fs_conn_secure(c)};
+    struct davdest_self self = {
+        .host = info->host.p, .host_len = info->host.len, .tls = fs_conn_secure(c)};
     int st = davdest_parse(dest.p, dest.len, &self, r->drel, PATH_MAX_LEN, &r->dflags);
     if (st == 502) {
         fs_respond_page(c, 502, NULL, NULL, "The Destination is not on this server.");
@@ -668,8 +667,7 @@ static int read_headers(struct conn *c, const struct http_request *req,
         fs_respond_page(c, st, NULL, NULL, "The Destination header is missing or malformed.");
         return st;
     }
-    if ((r->dflags & PATH_RESERVED) ||
-        ((r->dflags & PATH_HIDDEN) && !c->w->srv->opt.hidden)) {
+    if ((r->dflags & PATH_RESERVED) || ((r->dflags & PATH_HIDDEN) && !c->w->srv->opt.hidden)) {
         fs_respond_page(c, 403, NULL, NULL, "Hidden and reserved names cannot be changed.");
         return 403;
     }
@@ -679,8 +677,7 @@ static int read_headers(struct conn *c, const struct http_request *req,
     }
     /* The gate on the destination's spelling: an anonymous client is asked
      * to log in (401) rather than refused, as for any other write. */
-    if (c->w->srv->opt.auth != NULL &&
-        fs_auth_gate(c, req, r->drel, AUTH_WRITE) != FS_GATE_PASS)
+    if (c->w->srv->opt.auth != NULL && fs_auth_gate(c, req, r->drel, AUTH_WRITE) != FS_GATE_PASS)
         return 401; /* answered, or waiting in CS_AUTH to come back through fs_route */
     if (!fs_may_write(c, r->drel)) {
         fs_respond_page(c, 403, NULL, NULL, "This account may not write at the Destination.");
@@ -726,13 +723,13 @@ static int check_locks(struct conn *c, const struct http_request *req, const str
  * so it outlives the request and even the connection. */
 struct cm_op {
     bool move, coll, existed, overwrite, members;
-    bool del;               /* DELETE of the folder dname in dparent */
-    bool clear;             /* the destination goes first (Overwrite: T onto a folder) */
-    int sfd;                /* COPY: the source, open */
-    int sparent, dparent;   /* MOVE: the source's real parent; the destination's */
-    struct stat st, dst;    /* the source; the destination when existed */
+    bool del;             /* DELETE of the folder dname in dparent */
+    bool clear;           /* the destination goes first (Overwrite: T onto a folder) */
+    int sfd;              /* COPY: the source, open */
+    int sparent, dparent; /* MOVE: the source's real parent; the destination's */
+    struct stat st, dst;  /* the source; the destination when existed */
     char sname[CM_PATH], dname[CM_PATH];
-    char srel[CM_PATH];     /* the source as spelled */
+    char srel[CM_PATH]; /* the source as spelled */
     char real_src[CM_PATH], real_dst[CM_PATH];
     enum { OP_DONE, OP_CLEAR_FAILED, OP_REFUSED } outcome;
     int rc;
@@ -875,8 +872,8 @@ static int prepare_move(struct conn *c, const struct http_request *req, struct c
             real_at(s, op->dparent, op->dname, op->real_dst) < 0)
             refuse = 403;
         else
-            refuse = davdest_refuse(op->real_src, op->real_dst, op->coll,
-                                    DAVDEST_DEPTH_INFINITY, r->overwrite);
+            refuse = davdest_refuse(op->real_src, op->real_dst, op->coll, DAVDEST_DEPTH_INFINITY,
+                                    r->overwrite);
     }
     if (refuse != 0) {
         fs_respond_page(c, refuse, NULL, NULL,
@@ -910,9 +907,9 @@ static int move_entry(struct cm *cm, struct cm_op *op)
     if (S_ISLNK(op->st.st_mode)) {
         rc = copy_link(op->sparent, op->dparent, op->dname);
     } else {
-        int sfd = openat(op->sparent, op->sname,
-                         O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-                             (op->coll ? O_DIRECTORY : 0));
+        int sfd =
+            openat(op->sparent, op->sname,
+                   O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (op->coll ? O_DIRECTORY : 0));
         bool created;
         if (sfd < 0)
             return -errno;

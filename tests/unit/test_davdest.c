@@ -80,9 +80,8 @@ static int parse_guarded(const char *v, size_t len, const struct dest_case *c, c
                          unsigned *flags)
 {
     struct guard g;
-    struct davdest_self self = {.host = c->host,
-                                .host_len = c->host ? strlen(c->host) : 0,
-                                .tls = c->tls};
+    struct davdest_self self = {
+        .host = c->host, .host_len = c->host ? strlen(c->host) : 0, .tls = c->tls};
 
     guard_open(&g, len + 1);
     int rc = davdest_parse(guard_put(&g, v, len), len, &self, out, PATH_MAX_LEN, flags);
@@ -101,8 +100,7 @@ static void test_dest(void **state)
     if (rc != c->want)
         fail_msg("%s: \"%s\" gave %d, want %d", c->name, c->dest, rc, c->want);
     if (rc == 0 && (strcmp(out, c->rel) != 0 || flags != c->flags))
-        fail_msg("%s: \"%s\" (flags %x), want \"%s\" (%x)", c->name, out, flags, c->rel,
-                 c->flags);
+        fail_msg("%s: \"%s\" (flags %x), want \"%s\" (%x)", c->name, out, flags, c->rel, c->flags);
     /* Every truncation parses without reading past its end; whatever it
      * says is one of the documented answers. */
     for (size_t n = 0; n < len; n++) {
