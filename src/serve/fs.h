@@ -63,6 +63,8 @@ enum conn_state {
     CS_CLOSE,   /* done: the drive loop frees the connection */
     CS_AUTH,    /* a password check runs off the loop (fs_auth.c); the socket is not watched */
     CS_XBODY,   /* reading a small request body into memory (fs_xbody.c) */
+    CS_JOB,     /* a COPY or MOVE runs on its own thread (fs_davcopy.c); the socket is not
+                   watched */
     CS_NSTATES,
 };
 
@@ -81,6 +83,8 @@ union peer_addr {
 struct worker;
 struct put;
 struct fs_auth_job;
+struct fs_davjob;
+struct fs_davjobs;
 struct fs_auth_port;
 struct fs_digest;
 struct fs_rup;
@@ -148,6 +152,7 @@ struct conn {
     struct tls *tls;            /* the TLS session; NULL on plain TCP. All I/O goes
                                    through net/sio with it */
     struct fs_auth_job *job;    /* CS_AUTH: the password check under way */
+    struct fs_davjob *davjob;   /* CS_JOB: the COPY or MOVE under way */
     union peer_addr peer;
 };
 
@@ -179,6 +184,7 @@ struct worker {
                     to a file (fs_put_bulk); never held across a call */
     struct fs_auth_port *auth_port; /* --auth: where password checks come back */
     struct listing_cache listings; /* the directory snapshots this worker's pages share */
+    unsigned davjobs;              /* COPY and MOVE threads this worker's connections wait for */
 };
 
 struct tls_server;
@@ -193,6 +199,7 @@ struct fs_server {
     struct fs_digest *digest; /* Repr-Digest: the cache and the thread; NULL if it did not start */
     struct fs_rup *rup;       /* --upload: resumable uploads (fs_rup.h); NULL when off */
     struct fs_davlocks *locks; /* --upload: WebDAV locks (fs_davlock.c); NULL when off */
+    struct fs_davjobs *davjobs; /* COPY and MOVE threads (fs_davcopy.c); NULL: on the loop */
     char csp[384]; /* the listing page's Content-Security-Policy */
 };
 
@@ -357,6 +364,29 @@ int fs_davlock_discovery(struct conn *c, const char *rel, struct buf *out);
 /* fs_davcopy.c: COPY and MOVE (req->method says which). */
 void fs_dav_copymove(struct conn *c, const struct http_request *req,
                      const struct http_info *info, const struct fs_dav_target *t);
+/* The lock hook, asked before COPY or MOVE changes anything: whether
+ * req may change rel (a normalised path) and, with depth_infinity, what
+ * lies beneath it, given the locks held and req's If header. Returns 0 to
+ * go on, or the HTTP status to answer (423 Locked, 412 for an If that
+ * fails). fs_davlock.c implements it. */
+int fs_davlock_check(struct conn *c, const struct http_request *req, const char *rel,
+                     bool depth_infinity);
+/* fs_davcopy.c: DELETE of the folder name in dirfd (rel as spelled) with
+ * all it holds (RFC 4918 §9.6.1), never following a link, each member
+ * removed only with the right to write it (fs_auth_may_at on its real
+ * parent), on a thread of its own as a COPY of a tree is (dirfd stays the
+ * caller's). Answers 204, 207 naming the members that stayed and why, or
+ * the error. */
+void fs_dav_delete_tree(struct conn *c, int dirfd, const char *name, const char *rel);
+/* Forgets c's COPY or MOVE under way (c is closing): its thread finishes
+ * the change and frees what it holds. */
+void fs_davjob_cancel(struct conn *c);
+/* The server's COPY and MOVE threads: fs_davjobs_new returns NULL when
+ * memory is short (they then run on the loop); fs_davjobs_free, once the
+ * workers are gone, tells the threads still running to stop at their next
+ * member and waits for them, so none outlives the server. NULL is fine. */
+struct fs_davjobs *fs_davjobs_new(void);
+void fs_davjobs_free(struct fs_davjobs *j);
 /* fs_davlock.c: LOCK and UNLOCK. */
 void fs_dav_lock(struct conn *c, const struct http_request *req, const struct http_info *info,
                  const struct fs_dav_target *t);

@@ -12,6 +12,8 @@
  *   CS_BODY     a PUT body into serve/upload (fs_put.c)
  *   CS_XBODY    a small body into memory for a handler that parses it
  *               (fs_xbody.c: PROPFIND, PROPPATCH, LOCK)
+ *   CS_JOB      the head is read and a COPY or MOVE of a tree runs on its
+ *               own thread (fs_davcopy.c), which answers when it is done
  *   CS_DISCARD  dropping the rest of a body after its response (proto/fate)
  *   CS_SEND     the response: head, then its body (fs_body.c)
  *   CS_LINGER   our side is shut down; the peer's last bytes are read and
@@ -52,8 +54,9 @@ enum step { STEP_GO, STEP_WAIT };
 static const uint16_t legal[CS_NSTATES] = {
     [CS_PROBE] = 1u << CS_TLS | 1u << CS_HEAD | 1u << CS_SEND | 1u << CS_LINGER,
     [CS_TLS] = 1u << CS_PROBE,
-    [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_AUTH | 1u << CS_XBODY,
-    [CS_AUTH] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_XBODY,
+    [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_AUTH | 1u << CS_XBODY | 1u << CS_JOB,
+    [CS_AUTH] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_XBODY | 1u << CS_JOB,
+    [CS_JOB] = 1u << CS_SEND,
     [CS_BODY] = 1u << CS_SEND,
     [CS_XBODY] = 1u << CS_SEND,
     [CS_DISCARD] = 1u << CS_HEAD,
@@ -628,6 +631,7 @@ static void conn_free(struct conn *c)
     if (c->flags & FL_GAP)
         fs_probe_list(c, false);
     fs_auth_cancel(c);
+    fs_davjob_cancel(c);
     ev_io_stop(w->loop, &c->io);
     tls_free(c->tls); /* no close_notify here: a connection cut short stays cut */
     close(c->io.fd);
@@ -657,6 +661,9 @@ void fs_conn_drive(struct conn *c)
             break;
         case CS_XBODY:
             s = on_xbody(c, &b);
+            break;
+        case CS_JOB:
+            s = STEP_WAIT; /* fs_davcopy.c drives c again when its thread is done */
             break;
         case CS_DISCARD:
             s = on_discard(c, &b);
@@ -702,6 +709,12 @@ void fs_conn_open(struct worker *w, int fd, const struct sockaddr_storage *ss)
 
 void fs_conn_expired(struct conn *c)
 {
+    if (c->state == CS_JOB) {
+        /* A COPY or MOVE is bounded in work, not time: it answers when its
+         * thread is done (and the send deadline then runs). */
+        c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+        return;
+    }
     if (c->state == CS_AUTH) {
         /* The check did not come back within the head deadline: say so,
          * and close (the request was never answered, its body unread). */

@@ -106,9 +106,13 @@ void fs_dav_delete(struct conn *c, const char *rel, bool trailing_slash)
         return;
     }
     int rc = 0;
-    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         rc = -errno;
-    else if (trailing_slash && !S_ISDIR(st.st_mode))
+    } else if (S_ISDIR(st.st_mode)) {
+        fs_dav_delete_tree(c, dirfd, name, rel); /* with what it holds */
+        close(dirfd);
+        return;
+    } else if (trailing_slash && !S_ISDIR(st.st_mode))
         rc = -ENOENT; /* "file/" names nothing, as for GET */
     else if (unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
         rc = -errno; /* a link is removed itself: unlinkat never follows one */

@@ -490,7 +490,11 @@ static void dav_path(struct conn *c, const struct http_request *req, const struc
         fs_respond_page(c, status, NULL, NULL, target_why(status));
         return;
     }
-    if (req->method != HTTP_PROPFIND && !fs_may_write(c, rel)) {
+    /* COPY only reads its source: the right to write is asked where the
+     * copy goes (fs_davcopy.c), and here only whether changes are on. */
+    bool copy = req->method == HTTP_COPY;
+    if (req->method != HTTP_PROPFIND &&
+        (copy ? !c->w->srv->opt.upload : !fs_may_write(c, rel))) {
         fs_respond_no_write(c, rel);
         return;
     }
@@ -546,7 +550,8 @@ void fs_route(struct conn *c, const struct http_request *req, const struct http_
     /* --auth: every method but the read-only ones needs write, and is
      * asked only when writing is on at all (else it is 405 for everyone). */
     bool reads = req->method == HTTP_GET || req->method == HTTP_HEAD ||
-                 req->method == HTTP_OPTIONS || req->method == HTTP_PROPFIND;
+                 req->method == HTTP_OPTIONS || req->method == HTTP_PROPFIND ||
+                 req->method == HTTP_COPY; /* of its source; the destination is asked later */
     if (s->opt.auth != NULL && (reads || s->opt.upload)) {
         char rel[PATH_MAX_LEN + 16];
         unsigned flags = 0;

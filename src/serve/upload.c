@@ -15,6 +15,7 @@ struct upload {
     int dirfd;
     int fd;
     bool named;        /* a named temporary file (no O_TMPFILE) */
+    bool no_sync;      /* upload_no_sync: commit without fsync */
     uint64_t size;
     char tmpname[64];
     char name[];       /* the target's name in dirfd */
@@ -229,11 +230,16 @@ static int rename_into_place(int dirfd, const char *tmp, const char *name, bool 
     return 0;
 }
 
+void upload_no_sync(struct upload *u)
+{
+    u->no_sync = true;
+}
+
 int upload_commit(struct upload *u, bool *created)
 {
     int rc = 0;
 
-    if (fsync(u->fd) < 0) {
+    if (!u->no_sync && fsync(u->fd) < 0) {
         rc = -errno;
         goto fail;
     }
@@ -257,7 +263,8 @@ int upload_commit(struct upload *u, bool *created)
     if (rc < 0)
         goto fail;
     u->named = false;
-    fsync(u->dirfd); /* the new name survives a crash too */
+    if (!u->no_sync)
+        fsync(u->dirfd); /* the new name survives a crash too */
     close(u->fd);
     close(u->dirfd);
     free(u);

@@ -60,6 +60,12 @@ int upload_fd(const struct upload *u);
 /* Bytes written so far. */
 uint64_t upload_size(const struct upload *u);
 
+/* upload_commit will not wait for the disk (no fsync): for a copy whose
+ * source still exists (WebDAV COPY), where a crash loses nothing that is
+ * not still elsewhere and a tree of files would otherwise wait for one
+ * flush each. The rename is as atomic as ever. */
+void upload_no_sync(struct upload *u);
+
 /* Puts the file in place. *created says it did not exist before. Frees u.
  * Returns 0 or -errno (the upload is then abandoned). */
 int upload_commit(struct upload *u, bool *created);

@@ -142,9 +142,16 @@ def test_delete_missing_404(upsrv):
     assert req(upsrv, "DELETE", "/nope/nope.txt").status == 404
 
 
-def test_delete_non_empty_directory_409(upsrv, root):
-    assert req(upsrv, "DELETE", "/sub/").status == 409
-    assert (root / "sub" / "inner.txt").read_bytes() == b"inner"
+def test_delete_non_empty_directory_removes_its_tree(upsrv, root, tmp_path):
+    """RFC 4918 §9.6.1: DELETE of a collection takes all it holds; a link in
+    it goes itself, never what it points at."""
+    outside = outside_snapshot(tmp_path)
+    (root / "sub" / "deeper").mkdir()
+    (root / "sub" / "deeper" / "x.txt").write_bytes(b"x")
+    os.symlink("../../outside", root / "sub" / "deeper" / "out")
+    assert req(upsrv, "DELETE", "/sub/").status == 204
+    assert not (root / "sub").exists()
+    assert outside_snapshot(tmp_path) == outside
 
 
 def test_delete_empty_directory_204(upsrv, root):

@@ -239,14 +239,6 @@ def test_409_says_the_parent_is_missing(start_server, tree):
     assert sorted(os.listdir(tree)) == ["dir"]
 
 
-def test_409_says_the_folder_is_not_empty(start_server, tree):
-    srv = start_server(tree, "--upload")
-    r = http_request(srv, "DELETE", "/dir/")
-    assert r.status == 409
-    assert r.body == page(409, "Conflict", "This folder is not empty: delete what it holds first.")
-    assert (tree / "dir" / "a.txt").exists()
-
-
 def test_403_says_no_right(start_server, tree, tmp_path):
     auth = tmp_path / "auth"
     auth.write_text(passwd("rita", "rita-pw", "ro:/") + "\n")

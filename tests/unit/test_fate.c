@@ -61,13 +61,14 @@ static void test_transitions(void **state)
 {
     static const char *const names[CS_NSTATES] = {"PROBE", "TLS",    "HEAD",  "BODY", "DISCARD",
                                                   "SEND",  "LINGER", "CLOSE", "AUTH",
-                                                  "XBODY"};
+                                                  "XBODY", "JOB"};
     static const char *const allowed[] = {
         "PROBE>TLS",    "TLS>PROBE",
         "PROBE>HEAD",   "PROBE>SEND",  "PROBE>LINGER", "HEAD>BODY",    "HEAD>SEND",
         "BODY>SEND",    "DISCARD>HEAD", "SEND>HEAD",   "SEND>DISCARD", "SEND>LINGER",
         "HEAD>AUTH",    "AUTH>BODY",    "AUTH>SEND",
         "HEAD>XBODY",   "AUTH>XBODY",   "XBODY>SEND",
+        "HEAD>JOB",     "AUTH>JOB",     "JOB>SEND",
     };
     char name[32];
 
