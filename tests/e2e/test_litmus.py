@@ -88,6 +88,8 @@ def test_litmus_passes_every_suite(start_server, tmp_path, cert, account_line, t
     assert set(summaries) == set(SUITES), f"suites that ran: {sorted(summaries)}\n{out[-3000:]}"
     for suite, (run, passed, nfail) in summaries.items():
         assert nfail == "0" and run == passed, f"{suite}: {run} run, {passed} passed\n" + "\n".join(failed)
-    # Nothing litmus made is left behind but its own folder's removal.
-    assert not (root / "litmus").exists()
+    # litmus cleans up after each suite but the last: its http suite leaves
+    # /litmus/expect100 behind (against Apache's mod_dav too). Nothing else.
+    left = sorted(p.name for p in (root / "litmus").iterdir()) if (root / "litmus").exists() else []
+    assert left in ([], ["expect100"]), left
     shutil.rmtree(work)
