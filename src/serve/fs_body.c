@@ -9,8 +9,8 @@
  * A file whose Repr-Digest is not known yet goes chunked to a client that
  * takes trailers (fs_body_trailer_start), its digest in the trailer
  * section. While a digest thread is free (fs_follow) the file goes as one
- * chunk the way a plain GET sends it, the thread hashing the same file
- * beside the send; the trailer leaves once both are done. Otherwise by
+ * chunk by sendfile (or splice, as --send-mode says), the thread hashing
+ * the same file beside the send; the trailer leaves once both are done. Otherwise by
  * read and write through rwbuf in chunks of FS_RW_BUF, each byte hashed
  * as it leaves (sendfile never shows it). Either way the digest goes only
  * when the file is still the version opened once all is sent and hashed
@@ -75,8 +75,11 @@ static ssize_t send_file_part(struct conn *c)
     if (mode == FS_SEND_AUTO)
         /* Measured (docs/BENCHMARKS.md): over loopback, copying through a
          * cache-warm buffer beat our (uncorked) sendfile 1.3-1.6x for large
-         * files; over a NIC, sendfile saves the copy. */
-        mode = (c->flags & FL_LOOPBACK) ? FS_SEND_READWRITE : FS_SEND_SENDFILE;
+         * files; over a NIC, sendfile saves the copy. With a digest thread
+         * beside the send, the hashing is the slower of the two and
+         * sendfile leaves it the CPU that the copy would take. */
+        mode = (c->flags & FL_LOOPBACK) && s->follow == NULL ? FS_SEND_READWRITE
+                                                              : FS_SEND_SENDFILE;
     if (mode == FS_SEND_SPLICE && c->tls != NULL)
         mode = FS_SEND_SENDFILE;
     if (mode != FS_SEND_SPLICE && w->rwbuf == NULL && (mode == FS_SEND_READWRITE || c->tls != NULL))

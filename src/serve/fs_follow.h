@@ -1,8 +1,8 @@
 /* fs_follow: the sha-256 of a file computed beside its send, for a
  * Repr-Digest trailer (fs_body.c).
  *
- * A file whose digest is not known goes out the fast way (sendfile, splice
- * or read/write, as a plain GET), while one of a few threads reads the
+ * A file whose digest is not known goes out the fast way (sendfile or
+ * splice, fs_body.c), while one of a few threads reads the
  * same file with pread into a buffer of its own and hashes it. The thread
  * runs ahead of the send as fast as it can, so the pages it reads are warm
  * for the send that follows. When it ends it hands the job back to the
