@@ -18,8 +18,9 @@
 #include "net/mbox.h"
 #include "serve/fs.h"
 
-#define STEP (256u << 10) /* the thread reads this much at a time: a buffer the
-                            * hashing then finds in the cache (as FS_RW_BUF) */
+/* The thread reads this much at a time: a buffer the hashing then finds
+ * in the cache (as FS_RW_BUF). */
+#define STEP (256u << 10)
 
 struct fs_follow_job {
     struct fs_follow_job *next;  /* in the queue or a port's list (under mu) */
