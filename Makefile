@@ -92,8 +92,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a $(BUILD)/flags | deps-test
 
 -include $(OBJ_LIB:.o=.d) $(OBJ_CMD:.o=.d) $(UNIT_BIN:=.d)
 
+# In parallel unless make was given -j: a fresh clone's build is most of the wait.
+NPROC   := $(shell nproc 2>/dev/null || echo 2)
 run: deps-build
-	$(MAKE) -j$$(nproc) all
+	$(MAKE) $(if $(findstring -j,$(MAKEFLAGS)),,-j$(NPROC)) all
 	$(BUILD)/ferry serve -b 127.0.0.1 -p $(RUN_PORT) .
 
 define install_missing

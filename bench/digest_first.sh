@@ -17,6 +17,8 @@
 # file) from ferry serve --no-digest-scan, to a file, in all.
 #
 # Usage: bash bench/digest_first.sh   (after make; prints a markdown section)
+#        SIZES="1G 4G" bash bench/digest_first.sh   (issue 21's rows: 1 GiB and 4 GiB;
+#        the 4 GiB one needs about 13 GiB free in /tmp and takes some minutes)
 # Env: RUNS=3, SIZES="1G" (head -c sizes, e.g. "1G 4G")
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -147,7 +147,10 @@ static void progress(struct body_job *j)
         j->progress(j->arg, j->moved);
 }
 
-/* A chunked body, decoded in m->io. */
+/* A chunked body, decoded in m->io; the data of a large chunk (ferry
+ * serve sends a file with a trailer digest as one) is moved like a body of
+ * known length instead, by splice when it can be, once the transport has
+ * nothing buffered. */
 static enum body_result move_chunked(struct body_mover *m, struct xport *x, struct body_job *j)
 {
     struct http_chunked own;
@@ -155,6 +158,20 @@ static enum body_result move_chunked(struct body_mover *m, struct xport *x, stru
 
     memset(ch, 0, sizeof *ch);
     for (;;) {
+        uint64_t data = http_chunked_data_left(ch);
+        if (data >= BODY_IOBUF && xp_direct(x)) {
+            size_t moved;
+            int err;
+            enum step s = raw_step(m, x, j, data < SIZE_MAX ? (size_t)data : SIZE_MAX, &moved, &err);
+            http_chunked_skip(ch, moved);
+            j->moved += (int64_t)moved;
+            if (s == STEP_OK) {
+                progress(j);
+                continue;
+            }
+            j->err = s == STEP_EOF ? 0 : err; /* a chunk cut short is a cut body */
+            return s == STEP_LOCAL ? BODY_LOCAL : BODY_CUT;
+        }
         bool from_buf = x->pos < x->len;
         ssize_t n = xp_read(x, m->io, BODY_IOBUF, j->timeout_ms);
         if (n <= 0) {

@@ -462,6 +462,20 @@ enum {
  * every caller that adds them up). */
 #define CHUNK_SIZE_MAX ((uint64_t)INT64_MAX)
 
+uint64_t http_chunked_data_left(const struct http_chunked *c)
+{
+    return c->state == CH_DATA ? c->left : 0;
+}
+
+void http_chunked_skip(struct http_chunked *c, uint64_t n)
+{
+    if (c->state != CH_DATA || n > c->left)
+        return; /* not data: nothing could have been moved */
+    c->left -= n;
+    if (c->left == 0)
+        c->state = CH_DATA_CR;
+}
+
 ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len)
 {
     size_t in = 0, out = 0, n = *len;

@@ -182,6 +182,15 @@ struct http_chunked {
  * Body bytes decoded before an INVALID input are in buf and *len. */
 ssize_t http_chunked_decode(struct http_chunked *c, char *buf, size_t *len);
 
+/* Data bytes of the current chunk still to come when c is inside a
+ * chunk's data (a caller may move them past the decoder, straight from
+ * the stream, and say so with http_chunked_skip); 0 otherwise. */
+uint64_t http_chunked_data_left(const struct http_chunked *c);
+
+/* n bytes (at most http_chunked_data_left) of the current chunk's data
+ * were moved past the decoder: the decoder goes on after them. */
+void http_chunked_skip(struct http_chunked *c, uint64_t n);
+
 /* The value (without surrounding white space) of the first trailer field
  * called name (ASCII case ignored) of a body c has decoded to its end, or
  * p == NULL: none, the body is not over, or the field lies beyond the

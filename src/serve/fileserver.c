@@ -15,6 +15,7 @@
 #include "serve/fs.h"
 #include "serve/fs_auth.h"
 #include "serve/fs_digest.h"
+#include "serve/fs_follow.h"
 #include "serve/fs_rup.h"
 #include "serve/listing.h"
 #include "core/fsx.h"
@@ -204,6 +205,9 @@ static void fs_started(struct srv_worker *sw)
     /* Without its port a worker answers password checks with 503. */
     if (w->srv->opt.auth != NULL && fs_auth_port_open(w->srv->opt.auth, w) < 0)
         fprintf(stderr, "ferry serve: cannot watch password checks: logins get 503\n");
+    /* Without it, trailer digests are hashed on the worker, as the file is sent. */
+    if (w->srv->follow != NULL && fs_follow_port_open(w->srv->follow, w) < 0)
+        fprintf(stderr, "ferry serve: cannot watch the digest threads: trailers hashed inline\n");
 }
 
 static const struct srv_ops fs_ops = {
@@ -244,11 +248,13 @@ static void server_free(struct fs_server *s)
     fs_davjobs_free(s->davjobs); /* the workers are gone: a COPY thread may still run */
     fs_auth_stop(s->opt.auth); /* the workers are gone: nobody waits for a verdict */
     fs_digest_stop(s->digest);
+    fs_follow_stop(s->follow); /* before the ports it hands jobs back to */
     fs_rup_close(s->rup);
     fs_davlock_close(s->locks);
     for (int i = 0; s->workers != NULL && i < s->opt.threads; i++) {
         struct worker *w = &s->workers[i];
         fs_auth_port_close(w);
+        fs_follow_port_close(w);
         while (w->npool > 0)
             free(w->pool[--w->npool]);
         while (w->nxpool > 0)
@@ -359,6 +365,8 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
         *what = "cannot start the digest thread";
         goto fail;
     }
+    if (fs_follow_start(FS_FOLLOW_THREADS, &s->follow) < 0)
+        s->follow = NULL; /* trailer digests are hashed inline, as the file is sent */
     if (o->auth != NULL) {
         rc = fs_auth_start(o->auth);
         if (rc < 0) {

@@ -13,6 +13,7 @@
  *   fs_list.c     a directory's page, made while it is sent (GET /dir/)
  *   fs_raw.c      the raw file protocol
  *   fs_digest.c   file digests for Repr-Digest: cache, attribute, a background thread
+ *   fs_follow.c   a file's digest hashed by a thread beside its send, for a trailer
  *   fs_rup.c      resumable uploads: the store, HEAD/DELETE/OPTIONS of an upload
  *   fs_davlock.c  WebDAV LOCK, UNLOCK, the lock table and the If header
  *
@@ -87,6 +88,9 @@ struct fs_davjob;
 struct fs_davjobs;
 struct fs_auth_port;
 struct fs_digest;
+struct fs_follow;
+struct fs_follow_job;
+struct fs_follow_port;
 struct fs_rup;
 struct fs_archive;
 struct fs_list;
@@ -106,8 +110,11 @@ struct body_src {
     struct fs_davprop *dav; /* a PROPFIND multistatus that refills page; owned; NULL if none */
     struct hash *hash;    /* the file's bytes as they are sent, for a Repr-Digest trailer:
                              the file goes chunked, through rwbuf; owned; NULL if none */
+    struct fs_follow_job *follow; /* the same digest hashed by a thread beside the send
+                                     (fs_follow.h): the file goes the fast way, in one
+                                     chunk; owned; NULL if none */
     uint64_t chunk_left;  /* hash: bytes of the current chunk still to send */
-    struct stat hash_st;  /* hash: the version being sent (fs_digest_store) */
+    struct stat hash_st;  /* hash, follow: the version being sent (fs_digest_store) */
 };
 
 /* One request and its response. */
@@ -183,6 +190,7 @@ struct worker {
                     the socket (FS_SEND_READWRITE, TLS), request bodies on their way
                     to a file (fs_put_bulk); never held across a call */
     struct fs_auth_port *auth_port; /* --auth: where password checks come back */
+    struct fs_follow_port *follow_port; /* where digests hashed beside a send come back */
     struct listing_cache listings; /* the directory snapshots this worker's pages share */
     unsigned davjobs;              /* COPY and MOVE threads this worker's connections wait for */
 };
@@ -197,6 +205,7 @@ struct fs_server {
     struct srv srv;
     struct worker *workers;
     struct fs_digest *digest; /* Repr-Digest: the cache and the thread; NULL if it did not start */
+    struct fs_follow *follow; /* trailer digests hashed beside the send; NULL: inline only */
     struct fs_rup *rup;       /* --upload: resumable uploads (fs_rup.h); NULL when off */
     struct fs_davlocks *locks; /* --upload: WebDAV locks (fs_davlock.c); NULL when off */
     struct fs_davjobs *davjobs; /* COPY and MOVE threads (fs_davcopy.c); NULL: on the loop */
@@ -258,13 +267,16 @@ void fs_respond_error(struct conn *c, int status, const char *allow);
 #define FS_WHY_UNREADABLE "The server's file permissions do not let it read this."
 void fs_log_exchange(struct conn *c);
 
-/* fs_body.c: sends what c->x holds. */
-enum body_result { BODY_DONE, BODY_AGAIN, BODY_BUDGET, BODY_FAILED };
+/* fs_body.c: sends what c->x holds. BODY_WAIT: the file is out and its
+ * trailer waits for the digest thread (fs_follow), which drives c when
+ * it is back; the socket need not be watched meanwhile. */
+enum body_result { BODY_DONE, BODY_AGAIN, BODY_BUDGET, BODY_WAIT, BODY_FAILED };
 enum body_result fs_body_send(struct conn *c);
 /* The file range in c->x->src (the whole file open at src.fd, whose fstat
- * is st) goes chunked after the head, hashed as it is sent, and its
- * Repr-Digest in the trailer section, unless the file changed meanwhile.
- * 0 or -ENOMEM. */
+ * is st) goes chunked after the head, and its Repr-Digest in the trailer
+ * section, unless the file changed meanwhile: hashed by a thread beside
+ * the send (fs_follow) while one is free, else as it is sent, through
+ * rwbuf. 0 or -ENOMEM. */
 int fs_body_trailer_start(struct conn *c, const struct stat *st);
 void fs_body_free(struct body_src *s);
 

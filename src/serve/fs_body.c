@@ -7,9 +7,17 @@
  * pread and a write.
  *
  * A file whose Repr-Digest is not known yet goes chunked to a client that
- * takes trailers (fs_body_trailer_start): always by read and write through
- * rwbuf, since each byte must be hashed as it leaves (sendfile never shows
- * it), and its digest follows in the trailer section. */
+ * takes trailers (fs_body_trailer_start), its digest in the trailer
+ * section. While a digest thread is free (fs_follow) the file goes as one
+ * chunk by sendfile (or splice, as --send-mode says), the thread hashing
+ * the same file beside the send; the trailer leaves once both are done. Otherwise by
+ * read and write through rwbuf in chunks of FS_RW_BUF, each byte hashed
+ * as it leaves (sendfile never shows it). Either way the digest goes only
+ * when the file is still the version opened once all is sent and hashed
+ * (fs_digest_store): a file changed meanwhile gets an empty trailer. A
+ * write after that check can still reach bytes that sendfile left in the
+ * socket buffer (those are page cache pages); the client's check then
+ * fails, which is the safe way to be wrong. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -19,6 +27,7 @@
 
 #include "serve/fs.h"
 #include "serve/fs_digest.h"
+#include "serve/fs_follow.h"
 #include "core/hash.h"
 #include "net/sio.h"
 
@@ -42,6 +51,7 @@ void fs_body_free(struct body_src *s)
         s->pipe_fd[0] = s->pipe_fd[1] = -1;
     }
     s->piped = 0;
+    fs_follow_release(&s->follow);
     hash_free(s->hash);
     s->hash = NULL;
     fs_archive_free(&s->archive);
@@ -66,8 +76,11 @@ static ssize_t send_file_part(struct conn *c)
     if (mode == FS_SEND_AUTO)
         /* Measured (docs/BENCHMARKS.md): over loopback, copying through a
          * cache-warm buffer beat our (uncorked) sendfile 1.3-1.6x for large
-         * files; over a NIC, sendfile saves the copy. */
-        mode = (c->flags & FL_LOOPBACK) ? FS_SEND_READWRITE : FS_SEND_SENDFILE;
+         * files; over a NIC, sendfile saves the copy. With a digest thread
+         * beside the send, the hashing is the slower of the two and
+         * sendfile leaves it the CPU that the copy would take. */
+        mode = (c->flags & FL_LOOPBACK) && s->follow == NULL ? FS_SEND_READWRITE
+                                                              : FS_SEND_SENDFILE;
     if (mode == FS_SEND_SPLICE && c->tls != NULL)
         mode = FS_SEND_SENDFILE;
     if (mode != FS_SEND_SPLICE && w->rwbuf == NULL && (mode == FS_SEND_READWRITE || c->tls != NULL))
@@ -117,6 +130,20 @@ static ssize_t send_file_part(struct conn *c)
     return sio_send_file(c->io.fd, c->tls, s->fd, &s->off, want, w->rwbuf, FS_RW_BUF);
 }
 
+/* Puts the last chunk into x->out, with sha (the digest of the file's
+ * bytes sent) as a trailer field, unless the file is no longer the version
+ * opened (fs_digest_store), when the trailer section is empty. 0 or -errno. */
+static int trailer_digest(struct conn *c, const unsigned char sha[DIGEST_SHA256_LEN])
+{
+    struct xchg *x = c->x;
+    char field[DIGEST_FIELD_LEN + 1];
+
+    if (!fs_digest_store(c->w->srv->digest, x->src.fd, &x->src.hash_st, sha))
+        return buf_puts(&x->out, "0\r\n\r\n");
+    digest_field_format(sha, field);
+    return buf_printf(&x->out, "0\r\nRepr-Digest: %s\r\n\r\n", field);
+}
+
 /* Puts the framing that follows the bytes sent so far into x->out (which
  * is empty): the CR LF that ends a chunk (after), then the next chunk's
  * size line, or at the file's end the last chunk with the digest of the
@@ -136,31 +163,55 @@ static int trailer_frame(struct conn *c, bool after)
     if (rc < 0)
         return rc;
     unsigned char sha[DIGEST_SHA256_LEN];
-    char field[DIGEST_FIELD_LEN + 1];
     hash_final(s->hash, sha);
     s->hash = NULL;
-    if (!fs_digest_store(c->w->srv->digest, s->fd, &s->hash_st, sha))
+    return trailer_digest(c, sha);
+}
+
+/* The file is out in its one chunk: once the thread hashing it beside the
+ * send is back, the chunk's end and the trailer go into x->out (which is
+ * empty). 0, -EAGAIN while the thread runs (it drives c when it is back),
+ * or -errno. */
+static int follow_frame(struct conn *c)
+{
+    struct xchg *x = c->x;
+    struct body_src *s = &x->src;
+    unsigned char sha[DIGEST_SHA256_LEN];
+
+    int hashed = fs_follow_result(s->follow, sha);
+    if (hashed == -EAGAIN)
+        return hashed;
+    fs_follow_release(&s->follow);
+    int rc = buf_puts(&x->out, "\r\n");
+    if (rc < 0)
+        return rc;
+    if (hashed < 0) /* a read error, the file shorter, the server stopping */
         return buf_puts(&x->out, "0\r\n\r\n");
-    digest_field_format(sha, field);
-    return buf_printf(&x->out, "0\r\nRepr-Digest: %s\r\n\r\n", field);
+    return trailer_digest(c, sha);
 }
 
 int fs_body_trailer_start(struct conn *c, const struct stat *st)
 {
     struct body_src *s = &c->x->src;
 
+    s->hash_st = *st;
+    s->follow = fs_follow_begin(c, s->fd, (uint64_t)s->end);
+    if (s->follow != NULL) {
+        s->chunk_left = (uint64_t)(s->end - s->off);
+        return buf_printf(&c->x->out, "%llx\r\n", (unsigned long long)s->chunk_left);
+    }
     s->hash = hash_new();
     if (s->hash == NULL)
         return -ENOMEM;
-    s->hash_st = *st;
     s->chunk_left = 0;
     return trailer_frame(c, false);
 }
 
 /* Sends from x->out, the page and the file, in that order, until all is
  * out (BODY_DONE), the socket is full (BODY_AGAIN), this wakeup's budget
- * is spent (BODY_BUDGET) or the connection failed or the file shrank
- * under a promised length (BODY_FAILED). */
+ * is spent (BODY_BUDGET), the trailer waits for the digest thread
+ * (BODY_WAIT) or the connection failed or the file shrank under a
+ * promised length (BODY_FAILED). */
 enum body_result fs_body_send(struct conn *c)
 {
     struct xchg *x = c->x;
@@ -208,6 +259,13 @@ enum body_result fs_body_send(struct conn *c)
                 if (s->chunk_left == 0 && trailer_frame(c, true) < 0)
                     return BODY_FAILED;
             }
+        } else if (s->follow != NULL) {
+            int rc = follow_frame(c);
+            if (rc == -EAGAIN)
+                return BODY_WAIT;
+            if (rc < 0)
+                return BODY_FAILED;
+            continue;
         } else {
             return BODY_DONE;
         }

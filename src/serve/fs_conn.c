@@ -15,7 +15,8 @@
  *   CS_JOB      the head is read and a COPY or MOVE of a tree runs on its
  *               own thread (fs_davcopy.c), which answers when it is done
  *   CS_DISCARD  dropping the rest of a body after its response (proto/fate)
- *   CS_SEND     the response: head, then its body (fs_body.c)
+ *   CS_SEND     the response: head, then its body (fs_body.c); the socket is
+ *               not watched while a trailer waits for its digest (fs_follow)
  *   CS_LINGER   our side is shut down; the peer's last bytes are read and
  *               dropped so that closing does not reset our reply away
  *   CS_CLOSE    finished
@@ -573,6 +574,11 @@ static void finish_exchange(struct conn *c)
 static enum step on_send(struct conn *c)
 {
     assert(c->state == CS_SEND && c->x != NULL);
+    if (c->io.events == 0 &&
+        ev_io_start(c->w->loop, &c->io, c->io.fd, sio_events(c->tls, EPOLLOUT), fs_conn_io) < 0) {
+        fs_conn_set_state(c, CS_CLOSE); /* back from BODY_WAIT: the socket is watched again */
+        return STEP_GO;
+    }
     switch (fs_body_send(c)) {
     case BODY_DONE:
         finish_exchange(c);
@@ -581,6 +587,14 @@ static enum step on_send(struct conn *c)
     case BODY_BUDGET: /* EPOLLOUT fires again at once: others get a turn first */
         c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
         return want(c, EPOLLOUT);
+    case BODY_WAIT:
+        /* The trailer waits for the digest thread, which drives c when it
+         * is back (fs_follow): the socket, writable all along, is not
+         * watched meanwhile, under the send deadline. */
+        c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
+        if (ev_io_stop(c->w->loop, &c->io) < 0)
+            break;
+        return STEP_WAIT;
     case BODY_FAILED:
         break;
     }

@@ -229,6 +229,70 @@ def test_an_announced_trailer_that_never_comes_is_no_failure(tmp_path):
     assert file_sha256(tmp_path / "f.bin") == sha256(BODY)
 
 
+BIG = os.urandom(3 << 20)
+
+
+def serving_big_chunk(after):
+    """Serves BIG as one chunk (as ferry serve sends a file with a trailer
+    digest), the bytes after that chunk's data given by after."""
+
+    def respond(peer, req):
+        peer.respond(200, [("Transfer-Encoding", "chunked"), ("Trailer", "Repr-Digest")],
+                     b"%x\r\n" % len(BIG) + BIG + after)
+        return False
+
+    return keep_alive(respond)
+
+
+def test_a_large_chunk_is_moved_whole_and_checked(tmp_path):
+    """The data of a large chunk goes past the decoder (spliced from the
+    socket to the file); what follows it is decoded as before: a small
+    chunk, the last one, the trailer digest, which is checked."""
+    tail = b"tail"
+    good = field(hashlib.sha256(BIG + tail).digest())
+    after = b"\r\n4\r\ntail\r\n0\r\nRepr-Digest: " + good.encode() + b"\r\n\r\n"
+    with ScriptedServer(serving_big_chunk(after)) as srv:
+        r = run_ferry("get", "-v", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "verified" in r.err
+    assert (tmp_path / "f.bin").read_bytes() == BIG + tail
+
+
+def test_a_large_chunk_with_a_wrong_trailer_digest_keeps_the_part(tmp_path):
+    bad = field(hashlib.sha256(BIG + b"x").digest())
+    after = b"\r\n0\r\nRepr-Digest: " + bad.encode() + b"\r\n\r\n"
+    with ScriptedServer(serving_big_chunk(after)) as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == DIGEST_EXIT, r
+    assert listing(tmp_path) == ["f.bin.part"]
+    assert (tmp_path / "f.bin.part").read_bytes() == BIG
+
+
+def test_a_large_chunk_not_followed_by_crlf_is_malformed(tmp_path):
+    """Data moved past the decoder still has to end with CR LF."""
+    with ScriptedServer(serving_big_chunk(b"XY0\r\n\r\n")) as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == 8, r
+    assert "malformed chunked body" in r.err
+    assert "f.bin" not in listing(tmp_path)
+
+
+def test_a_cut_inside_a_large_chunk_keeps_what_came(tmp_path):
+    """The server closes 1 MiB into a 3 MiB chunk: a cut (exit 3), never a
+    renamed file; the part holds the bytes that came."""
+
+    def respond(peer, req):
+        peer.respond(200, [("Transfer-Encoding", "chunked")], b"%x\r\n" % len(BIG) + BIG[:1 << 20])
+        peer.close()
+        return False
+
+    with ScriptedServer(keep_alive(respond)) as srv:
+        r = run_ferry("get", srv.url("/f.bin"), cwd=tmp_path)
+    assert r.rc == 3, r
+    assert "f.bin" not in listing(tmp_path)
+    assert (tmp_path / "f.bin.part").read_bytes() == BIG[:1 << 20]
+
+
 def test_a_resume_without_a_whole_file_digest_says_so(tmp_path):
     with ScriptedServer(serving(None, drop_at=60_000)) as srv:
         assert run_ferry("get", "-q", srv.url("/f.bin"), cwd=tmp_path).rc == 3

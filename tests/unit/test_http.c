@@ -951,6 +951,58 @@ static void test_chunk_size_largest(void **state)
     assert_true(ch.left == (uint64_t)INT64_MAX - 3);
 }
 
+/* Chunk data moved past the decoder (http_chunked_data_left and
+ * http_chunked_skip): each row decodes a prefix, skips some data bytes as
+ * a caller that splices them would, then decodes the rest. */
+struct skip_case {
+    const char *name;
+    const char *before; /* decoded first */
+    uint64_t left;      /* what http_chunked_data_left says then */
+    uint64_t skip;      /* bytes said to be moved past the decoder */
+    const char *after;  /* decoded next */
+    ssize_t rc;         /* of the second decode */
+    const char *body;   /* its body bytes */
+};
+
+static const struct skip_case skip_cases[] = {
+    {"whole chunk skipped", "a\r\n", 10, 10, "\r\n0\r\n\r\n", 0, ""},
+    {"part of a chunk", "a\r\nab", 8, 5, "xyz\r\n0\r\n\r\n", 0, "xyz"},
+    {"then another chunk", "4\r\n", 4, 4, "\r\n2\r\nhi\r\n0\r\n\r\n", 0, "hi"},
+    {"trailer after", "3\r\n", 3, 3, "\r\n0\r\nRepr-Digest: x\r\n\r\n", 0, ""},
+    {"not in data: size line", "a", 0, 0, "\r\n0123456789\r\n0\r\n\r\n", 0, "0123456789"},
+    {"not in data: after data", "2\r\nab", 0, 0, "\r\n0\r\n\r\n", 0, ""},
+    {"skipping more than left is ignored", "2\r\n", 2, 5, "ab\r\n0\r\n\r\n", 0, "ab"},
+    {"the CR LF after skipped data is still required", "2\r\n", 2, 2, "xy0\r\n\r\n",
+     HTTP_PARSE_INVALID, ""},
+    {"pipelined bytes after", "1\r\n", 1, 1, "\r\n0\r\n\r\nGET", 3, ""},
+};
+
+static void test_chunk_skip(void **state)
+{
+    for (size_t i = 0; i < sizeof skip_cases / sizeof skip_cases[0]; i++) {
+        const struct skip_case *c = &skip_cases[i];
+        struct http_chunked ch;
+        char buf[128];
+        size_t len = strlen(c->before);
+
+        memset(&ch, 0, sizeof ch);
+        memcpy(buf, c->before, len);
+        if (http_chunked_decode(&ch, buf, &len) != HTTP_PARSE_INCOMPLETE)
+            fail_msg("%s: the first part did not decode", c->name);
+        if (http_chunked_data_left(&ch) != c->left)
+            fail_msg("%s: data left %llu", c->name,
+                     (unsigned long long)http_chunked_data_left(&ch));
+        http_chunked_skip(&ch, c->skip);
+        len = strlen(c->after);
+        memcpy(buf, c->after, len);
+        ssize_t rc = http_chunked_decode(&ch, buf, &len);
+        if (rc != c->rc)
+            fail_msg("%s: %zd", c->name, rc);
+        if (rc >= 0 && (len != strlen(c->body) || memcmp(buf, c->body, len) != 0))
+            fail_msg("%s: body of %zu bytes", c->name, len);
+    }
+}
+
 /* ---- mutations ---------------------------------------------------------- */
 
 static uint64_t rng_next(uint64_t *s)
@@ -1055,6 +1107,7 @@ int main(void)
     make_chunk_cases();
     UNIT_ADD_ROWS(&l, chunk_cases, test_chunk);
     unit_add(&l, "chunk size: 2^63 - 1 is taken and counts down", test_chunk_size_largest, NULL);
+    unit_add(&l, "chunk data moved past the decoder: data_left and skip", test_chunk_skip, NULL);
     unit_add(&l, "random damage to valid requests", test_mutations, NULL);
     return unit_run("http", &l);
 }
