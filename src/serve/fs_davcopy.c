@@ -706,12 +706,15 @@ static int open_dest_parent(struct conn *c, const struct cm_req *r, const char *
 static int check_locks(struct conn *c, const struct http_request *req, const struct cm_req *r,
                        const char *rel)
 {
+    const char *in_way = r->drel;
     int st = fs_davlock_check(c, req, r->drel, true);
 
-    if (st == 0 && r->move)
+    if (st == 0 && r->move) {
+        in_way = rel;
         st = fs_davlock_check(c, req, rel, true);
+    }
     if (st != 0) {
-        fs_respond_error(c, st, NULL);
+        fs_davlock_refuse(c, st, in_way); /* 423 names the locked resource */
         return -1;
     }
     return 0;
@@ -973,9 +976,12 @@ static void answer(struct conn *c, const struct cm *cm, const struct cm_op *op)
     int rc = op->rc;
 
     if (op->del && rc == 0) {
+        fs_davlock_forget(c, cm->dpl > 0 ? cm->dp + 1 : "."); /* its locks went with it */
         fs_respond(c, &(struct reply){.status = 204});
         return;
     }
+    if (op->move && rc == 0 && cm->nerr == 0 && op->outcome == OP_DONE)
+        fs_davlock_forget(c, op->srel); /* a lock never moves (RFC 4918 §7.5) */
     if (op->outcome == OP_REFUSED || (rc < 0 && cm->nerr > 0))
         respond_multistatus(c, cm);
     else if (rc == -EEXIST && op->move) /* made meanwhile */

@@ -415,13 +415,32 @@ static bool membership(const struct conn *c, const struct http_request *req, con
     return req->method == HTTP_DELETE || req->method == HTTP_MOVE || !exists(c, rel);
 }
 
+/* The request-URI's path beneath the root (the resource an If header's
+ * untagged lists are about, RFC 4918 §10.4.3), or fallback when the target
+ * does not resolve. */
+static const char *request_rel(const struct http_request *req, char *out, size_t outsz,
+                               const char *fallback)
+{
+    struct http_str path;
+    unsigned flags = 0;
+
+    if (!http_target_path(req->target, &path) ||
+        path_from_target(path.p, path.len, out, outsz, &flags) < 0)
+        return fallback;
+    return out;
+}
+
 int fs_davlock_check(struct conn *c, const struct http_request *req, const char *rel,
                      bool depth_infinity)
 {
     struct fs_davlocks *L = c->w->srv->locks;
     struct davif h;
     int have = if_header(req, &h);
-    struct if_ctx x = {.c = c, .rel = rel, .L = L, .h = have == 1 ? &h : NULL};
+    char self[PATH_MAX_LEN + 16];
+    /* rel may be a COPY's or MOVE's Destination: untagged lists still
+     * speak of the request-URI. */
+    struct if_ctx x = {.c = c, .rel = request_rel(req, self, sizeof self, rel), .L = L,
+                       .h = have == 1 ? &h : NULL};
 
     if (have < 0)
         return 400;

@@ -1,6 +1,6 @@
 """COPY and MOVE (RFC 4918 §9.8, §9.9) against `ferry serve --upload`, and
-DELETE of a whole folder (§9.6.1): litmus's own `copymove` suite with and
-without --auth, then the hostile cases one by one, each checked on disk
+DELETE of a whole folder (§9.6.1) (litmus's own `copymove` suite runs in
+test_litmus.py): the hostile cases one by one, each checked on disk
 (nothing changed where it must not be) and each followed by another
 request on the same connection.
 
@@ -9,14 +9,13 @@ never followed, so a loop of links cannot make the copy recurse, and what
 the copied link leads to is decided again on its real path when it is
 used."""
 import os
-import re
 import select
 import subprocess
 import time
 
 import pytest
 
-from ferrylib import FERRY, HttpConn, need_tool
+from ferrylib import FERRY
 from test_rights import auth_header
 
 SRC = b"the source\n"
@@ -28,14 +27,6 @@ ALICE = auth_header("alice", "alice-pw")
 @pytest.fixture(scope="module")
 def alice_line():
     r = subprocess.run([FERRY, "passwd", "alice", ALICE_RIGHTS], input="alice-pw\n",
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def litmus_line():
-    r = subprocess.run([FERRY, "passwd", "lit", "rw:/"], input="lit-pw\n",
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()
@@ -111,40 +102,6 @@ def still_serves(conn):
     """The connection answers the next request right."""
     r = ask(conn, "GET", "/src.txt")
     assert r.status == 200 and r.body == SRC, r
-
-
-# ---- litmus -------------------------------------------------------------------
-
-
-def run_litmus(url, tmp_path, *cred):
-    litmus = need_tool("litmus")
-    work = tmp_path / "litmus"
-    work.mkdir()
-    r = subprocess.run([litmus, url, *cred], env={**os.environ, "TESTS": "copymove"},
-                       cwd=work, capture_output=True, text=True, timeout=300)
-    summary = [ln for ln in r.stdout.splitlines() if "summary for" in ln or "FAIL" in ln]
-    for ln in summary:
-        print(ln)
-    m = re.search(r"summary for `copymove': of (\d+) tests run: (\d+) passed, (\d+) failed",
-                  r.stdout)
-    assert m, r.stdout + r.stderr
-    assert m.group(3) == "0" and m.group(1) == m.group(2), r.stdout
-
-
-def test_litmus_copymove(start_server, tmp_path):
-    top = tmp_path / "lroot"
-    top.mkdir()
-    srv = start_server(top, "-q", "--upload")
-    run_litmus(srv.url, tmp_path)
-
-
-def test_litmus_copymove_with_auth(start_server, tmp_path, litmus_line):
-    top = tmp_path / "lroot"
-    top.mkdir()
-    auth = tmp_path / "auth"
-    auth.write_text(litmus_line + "\n")
-    srv = start_server(top, "-q", "--upload", "--auth", str(auth))
-    run_litmus(srv.url, tmp_path, "lit", "lit-pw")
 
 
 # ---- what works -------------------------------------------------------------------

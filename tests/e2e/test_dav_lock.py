@@ -1,19 +1,16 @@
 """WebDAV LOCK and UNLOCK (RFC 4918 §9.10, §9.11) and the If header
-(§10.4) on the methods that change things, against `ferry serve --upload`:
-litmus's `locks` suite with and without --auth (its summary lines
-printed), and one named test per rule: locks survive a restart, a token is
+(§10.4) on the methods that change things, against `ferry serve --upload`
+(litmus's `locks` suite runs in test_litmus.py), one named test per rule: locks survive a restart, a token is
 no capability for another account, an expired lock stops blocking, a bad
 If header is 400 and the connection goes on, a locked file is unchanged by
 a PUT without its token, a depth-infinity lock on a folder keeps new
 members out, and an If ETag that does not match is 412."""
 import os
-import re
-import subprocess
 import time
 
 import pytest
 
-from ferrylib import build_request, http_request, need_tool
+from ferrylib import build_request, http_request
 from test_auth import basic, passwd, write_auth
 from test_resumable import create, patch
 
@@ -61,57 +58,6 @@ def etag_of(srv, target):
     r = req(srv, "HEAD", target)
     assert r.status == 200, r
     return r.header("etag")
-
-
-# ---- litmus ----------------------------------------------------------------------
-
-LITMUS_RESULT = re.compile(r"^\s*\d+\.\s+([a-z_0-9]+)\.*\s+(pass|FAIL|SKIPPED)", re.M)
-
-
-def run_litmus(url, cwd, *cred):
-    """litmus's locks suite (its debug.log goes to cwd): the tests run, how
-    many failed, the name of each failure (a test may run twice), and the
-    whole output."""
-    litmus = need_tool("litmus")
-    env = dict(os.environ, TESTS="locks")
-    p = subprocess.run([litmus, url, *cred], env=env, capture_output=True, text=True, timeout=300,
-                       cwd=cwd)
-    out = p.stdout + p.stderr
-    for line in out.splitlines():
-        if "summary for" in line or "FAIL" in line or "WARNING:" in line:
-            print(line)
-    failed = [m.group(1) for m in LITMUS_RESULT.finditer(out) if m.group(2) == "FAIL"]
-    summary = re.search(r"summary for `locks': of (\d+) tests run: (\d+) passed, (\d+) failed", out)
-    assert summary, out
-    return int(summary.group(1)), int(summary.group(3)), failed, out
-
-
-def not_built(srv, *cred):
-    """The lock tests that need a method this tree still answers 501 (COPY
-    and MOVE, PROPFIND and PROPPATCH are built on other branches): none
-    once they are all here. copy needs COPY and PROPFIND (lock discovery
-    on the copy), discover PROPFIND, owner_modify PROPPATCH."""
-    probes = {"COPY": [("Destination", srv.url + "copied")], "PROPPATCH": [], "PROPFIND": [("Depth", "0")]}
-    missing = {m for m, hs in probes.items()
-               if req(srv, m, "/f.txt", [*cred, *hs], b"x" if m == "PROPPATCH" else b"").status == 501}
-    needs = {"copy": {"COPY", "PROPFIND"}, "discover": {"PROPFIND"}, "owner_modify": {"PROPPATCH"}}
-    return {test for test, methods in needs.items() if methods & missing}
-
-
-def test_litmus_locks(upsrv, tmp_path):
-    run, nfailed, failed, out = run_litmus(upsrv.url, tmp_path)
-    assert run >= 40, out
-    assert set(failed) <= not_built(upsrv), out
-    assert nfailed == len(failed), out
-
-
-def test_litmus_locks_auth(start_server, root, tmp_path):
-    auth = write_auth(tmp_path, passwd("litmus", "litmus-pw", "rw:/"))
-    s = start_server(root, "-q", "--upload", "--auth", str(auth))
-    run, nfailed, failed, out = run_litmus(s.url, tmp_path, "litmus", "litmus-pw")
-    assert run >= 40, out
-    assert set(failed) <= not_built(s, basic("litmus", "litmus-pw")), out
-    assert nfailed == len(failed), out
 
 
 # ---- LOCK and UNLOCK -------------------------------------------------------------
@@ -409,3 +355,35 @@ def test_lock_without_right_to_write(start_server, root, tmp_path):
     r = lock(s, "/f.txt", basic("ro", "ro-pw"))
     assert r.status in (403, 405), r
     assert not (root / ".ferry-uploads").exists()
+
+
+# ---- locks and the methods of dav-copy -------------------------------------------
+
+
+def test_copy_onto_a_locked_file_is_423_naming_it(upsrv, root):
+    token_of(lock(upsrv, "/f.txt"))
+    (root / "src.txt").write_bytes(NEW)
+    r = req(upsrv, "COPY", "/src.txt", [("Destination", "/f.txt")])
+    assert r.status == 423, r
+    assert b"lock-token-submitted" in r.body and b"/f.txt" in r.body, r.body
+    assert (root / "f.txt").read_bytes() == OLD
+
+
+def test_a_moved_file_leaves_its_lock_behind_and_the_lock_is_gone(upsrv, root):
+    """RFC 4918 §7.5: a lock never moves with its resource; the name it
+    was on is free once the file went away."""
+    t = token_of(lock(upsrv, "/f.txt"))
+    r = req(upsrv, "MOVE", "/f.txt", [("Destination", "/g.txt"), ("If", f"(<{t}>)")])
+    assert r.status == 201, r
+    assert req(upsrv, "PUT", "/f.txt", body=NEW).status == 201
+    assert req(upsrv, "PUT", "/g.txt", body=NEW).status == 204
+    assert (root / "f.txt").read_bytes() == NEW
+
+
+def test_a_deleted_folder_takes_its_lock_with_it(upsrv, root):
+    (root / "dir" / "a.txt").write_bytes(OLD)
+    t = token_of(lock(upsrv, "/dir/", ("Depth", "infinity")))
+    assert req(upsrv, "DELETE", "/dir/", [("If", f"(<{t}>)")]).status == 204
+    assert not (root / "dir").exists()
+    assert req(upsrv, "MKCOL", "/dir/").status == 201
+    assert req(upsrv, "PUT", "/dir/b.txt", body=NEW).status == 201

@@ -1,26 +1,19 @@
 """WebDAV properties: PROPFIND and PROPPATCH (RFC 4918 §9.1, §9.2).
 
-The Debian litmus suites `basic` and `props` run against ferry, with and
-without --auth, and print their own summary lines; then named hostile
-cases: XML bombs, external entities, a DOCTYPE, deep nesting, a huge body,
+(litmus's suites run in test_litmus.py.) Named cases here, hostile ones among them: XML bombs, external entities, a DOCTYPE, deep nesting, a huge body,
 PROPPATCH of a protected property, a link to what the user may not read,
 Depth infinity refused; after each error the next request on the same
 connection must be answered right."""
 import os
-import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from ferrylib import HttpConn, http_request, need_tool
+from ferrylib import HttpConn, http_request
 
 from test_auth import basic, passwd, write_auth
 
 DAV = "{DAV:}"
-SUMMARY_RE = re.compile(r"<- summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed")
-FAIL_RE = re.compile(r"^\s*\d+\.\s+(\w+)\.*\s+FAIL", re.M)
 
 
 @pytest.fixture
@@ -77,47 +70,6 @@ def next_request_ok(conn):
     conn.request("GET", "/a.txt")
     r = conn.read_response("GET")
     assert r.status == 200 and r.body == b"hello\n", r
-
-
-# ---- litmus ---------------------------------------------------------------------------
-
-def run_litmus(tmp_path, url, suite, *creds):
-    litmus = need_tool("litmus")
-    env = dict(os.environ, TESTS=suite)
-    r = subprocess.run([litmus, url, *creds], cwd=tmp_path, env=env, capture_output=True,
-                       text=True, timeout=300)
-    out = r.stdout + r.stderr
-    for line in out.splitlines():
-        if line.startswith("<-") or "FAIL" in line:
-            print(line)
-    m = SUMMARY_RE.search(out)
-    assert m and m.group(1) == suite, out
-    return int(m.group(2)), int(m.group(3)), set(FAIL_RE.findall(out)), out
-
-
-def move_missing(srv, creds):
-    """MOVE is another part of issue 18: litmus props' propmove needs it."""
-    h = [("Destination", srv.url + "x")] + ([basic(*creds)] if creds else [])
-    r = http_request(srv, "MOVE", "/nothing", h)
-    return r.status == 501
-
-
-@pytest.mark.parametrize("auth", [False, True], ids=["anonymous", "auth"])
-def test_litmus_basic_and_props(start_server, root, tmp_path, auth):
-    args = ["--upload"]
-    creds = ()
-    if auth:
-        args += ["--auth", str(write_auth(tmp_path, passwd("lit", "lit-pw", "rw:/")))]
-        creds = ("lit", "lit-pw")
-    srv = start_server(root, *args)
-    allowed = {"propmove"} if move_missing(srv, creds) else set()
-    for suite in ("basic", "props"):
-        # Each suite starts from a tree without /litmus/ (DELETE of a full
-        # folder is not built yet, and begin needs MKCOL to make it).
-        shutil.rmtree(root / "litmus", ignore_errors=True)
-        run, passed, failed, out = run_litmus(tmp_path, srv.url, suite, *creds)
-        assert run - passed == len(failed), out
-        assert failed <= allowed, out
 
 
 # ---- PROPFIND -------------------------------------------------------------------------
