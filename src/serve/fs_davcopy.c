@@ -770,6 +770,30 @@ static void keep_name(char *out, const char *name)
     snprintf(out, CM_PATH, "%s", name);
 }
 
+/* What COPY and MOVE check last, once both ends are open: refuse (a
+ * davdest_refuse status, or 0), the locks, and Overwrite. 0 with op ready,
+ * or -1 when answered. */
+static int prepare_end(struct conn *c, const struct http_request *req, const struct cm_req *r,
+                       const struct fs_dav_target *t, struct cm_op *op, int refuse)
+{
+    if (refuse != 0) {
+        fs_respond_page(c, refuse, NULL, NULL,
+                        "The Destination is the source, lies inside it, or holds it.");
+        return -1;
+    }
+    if (check_locks(c, req, r, t->rel) < 0)
+        return -1;
+    op->existed = fstatat(op->dparent, op->dname, &op->dst, AT_SYMLINK_NOFOLLOW) == 0;
+    if (op->existed && !r->overwrite) {
+        fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
+        return -1;
+    }
+    /* A file replaces a file or link by its rename; anything else goes
+     * first. */
+    op->clear = op->existed && (op->coll || S_ISDIR(op->dst.st_mode));
+    return 0;
+}
+
 /* The COPY's checks, on the loop. 0 with op ready, or -1 when answered. */
 static int prepare_copy(struct conn *c, const struct http_request *req, struct cm *cm,
                         const struct cm_req *r, const struct fs_dav_target *t, struct cm_op *op)
@@ -813,22 +837,7 @@ static int prepare_copy(struct conn *c, const struct http_request *req, struct c
         else
             refuse = davdest_refuse(op->real_src, op->real_dst, op->coll, depth, r->overwrite);
     }
-    if (refuse != 0) {
-        fs_respond_page(c, refuse, NULL, NULL,
-                        "The Destination is the source, lies inside it, or holds it.");
-        return -1;
-    }
-    if (check_locks(c, req, r, t->rel) < 0)
-        return -1;
-    op->existed = fstatat(op->dparent, op->dname, &op->dst, AT_SYMLINK_NOFOLLOW) == 0;
-    if (op->existed && !r->overwrite) {
-        fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
-        return -1;
-    }
-    /* A file replaces a file or link by its rename; anything else goes
-     * first. */
-    op->clear = op->existed && (op->coll || S_ISDIR(op->dst.st_mode));
-    return 0;
+    return prepare_end(c, req, r, t, op, refuse);
 }
 
 /* The MOVE's checks, on the loop. 0 with op ready, or -1 when answered. */
@@ -878,21 +887,8 @@ static int prepare_move(struct conn *c, const struct http_request *req, struct c
             refuse = davdest_refuse(op->real_src, op->real_dst, op->coll, DAVDEST_DEPTH_INFINITY,
                                     r->overwrite);
     }
-    if (refuse != 0) {
-        fs_respond_page(c, refuse, NULL, NULL,
-                        "The Destination is the source, lies inside it, or holds it.");
-        return -1;
-    }
-    if (check_locks(c, req, r, t->rel) < 0)
-        return -1;
-    op->existed = fstatat(op->dparent, op->dname, &op->dst, AT_SYMLINK_NOFOLLOW) == 0;
-    if (op->existed && !r->overwrite) {
-        fs_respond_page(c, 412, NULL, NULL, "The Destination exists and Overwrite is F.");
-        return -1;
-    }
-    op->clear = op->existed && (op->coll || S_ISDIR(op->dst.st_mode));
     op->move = true;
-    return 0;
+    return prepare_end(c, req, r, t, op, refuse);
 }
 
 /* MOVE's change: one rename, or across file systems a copy (on disk
