@@ -616,9 +616,12 @@ LINK_RE = re.compile(rb'<a href="([^"]*)">(.*?)</a>', re.S)
 
 
 def without_own_script(body):
-    """The page without its one script of its own (the last thing in it)."""
-    assert body.count(b"<script>") == 1, "the page's own script, and no other"
-    return body[:body.index(b"<script>")] + body[body.index(b"</script>") + 9:]
+    """The page without its own two scripts (the upload module and the
+    page's; the last things in it)."""
+    assert body.count(b"<script>") == 2, "the page's own scripts, and no other"
+    for _ in range(2):
+        body = body[:body.index(b"<script>")] + body[body.index(b"</script>") + 9:]
+    return body
 
 
 def listing_links(body):
