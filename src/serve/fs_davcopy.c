@@ -667,7 +667,8 @@ static int read_headers(struct conn *c, const struct http_request *req,
         fs_respond_page(c, st, NULL, NULL, "The Destination header is missing or malformed.");
         return st;
     }
-    if ((r->dflags & PATH_RESERVED) || ((r->dflags & PATH_HIDDEN) && !c->w->srv->opt.hidden)) {
+    const struct fs_options *so = &c->w->srv->opt;
+    if (path_refused(r->dflags, so->hidden, !so->no_mac_files)) {
         fs_respond_page(c, 403, NULL, NULL, "Hidden and reserved names cannot be changed.");
         return 403;
     }

@@ -328,7 +328,8 @@ static bool tag_rel(const struct if_ctx *x, struct http_str tag, char *out, size
     }
     if (!http_target_path(tag, &path) || path_from_target(path.p, path.len, out, outsz, &flags) < 0)
         return false;
-    if ((flags & PATH_RESERVED) || ((flags & PATH_HIDDEN) && !x->c->w->srv->opt.hidden))
+    const struct fs_options *o = &x->c->w->srv->opt;
+    if (path_refused(flags, o->hidden, !o->no_mac_files))
         return false;
     return fs_auth_may(x->c->w->srv, user_of(x->c), out, NULL, AUTH_READ);
 }
