@@ -270,7 +270,12 @@ int fs_davlock_discovery(struct conn *c, const char *rel, struct buf *out)
 
 void fs_davlock_forget(struct conn *c, const char *rel)
 {
-    struct fs_davlocks *L = c->w->srv->locks;
+    fs_davlock_forget_at(c->w->srv, rel);
+}
+
+void fs_davlock_forget_at(const struct fs_server *s, const char *rel)
+{
+    struct fs_davlocks *L = s->locks;
     size_t before;
 
     if (L == NULL)
