@@ -18,7 +18,8 @@
  * Files are copied into a temporary file beside the destination (serve/
  * upload, as PUT does) with copy_file_range (sendfile, then pread/write
  * where that is refused), with their user.* extended attributes (dead
- * properties) and permission bits, then renamed into place, so a reader
+ * properties; or their sidecar set, fs_davprop_copy) and permission bits,
+ * then renamed into place, so a reader
  * sees the old file or the whole new one. A COPY does not wait for the
  * disk (no fsync: its source is still there, and a tree would wait once
  * per file); a MOVE that has to copy does, before its source goes. A MOVE is one renameat2 within
@@ -48,7 +49,9 @@
  * to stop at their next member and waits for them (fs_davjobs_free). The
  * work is bounded all the same: at most CM_MAX_ENTRIES members,
  * CM_MAX_DEPTH levels and CM_MAX_BYTES of file data per request; past a
- * bound the rest is not copied and reported 507. */
+ * bound the rest is not copied and reported 507. What a DELETE (or a
+ * MOVE's source) removes loses its sidecar properties and locks as each
+ * member goes, on the thread, so a detached job leaves none behind. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
