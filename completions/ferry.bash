@@ -13,7 +13,7 @@ _ferry()
     fi
     cmd=${COMP_WORDS[1]}
     case $cmd in
-    serve) opts="-p --port -b --bind --threads -q --quiet --log-format --hidden --no-raw --raw-gap --upload --max-upload --upload-max-age --upload-max-unfinished --upload-max-unfinished-bytes --upload-part --digest --digest-rate --no-digest-scan --dav-depth-infinity --auth --allow-plain-auth --max-conns --idle --head-timeout --send-timeout --send-mode --proxy-from --proxy-wait --tls-cert --tls-key --tls-self-signed --tls-only -h --help -V --version" ;;
+    serve) opts="-p --port -b --bind --threads -q --quiet --log-format --hidden --no-mac-files --no-raw --raw-gap --upload --max-upload --upload-max-age --upload-max-unfinished --upload-max-unfinished-bytes --upload-part --digest --digest-rate --no-digest-scan --dav-depth-infinity --auth --allow-plain-auth --max-conns --idle --head-timeout --send-timeout --send-mode --proxy-from --proxy-wait --tls-cert --tls-key --tls-self-signed --tls-only -h --help -V --version" ;;
     get) opts="-o --output -O --dir -J --remote-name -r --recursive -f --force -c --continue -i --include -q --quiet -v --verbose -k --insecure --cacert --pin --max-redirs --timeout --retry --charset --sha256 --digest --sync -u --user --netrc --allow-plain-auth --no-pipeline -h --help" ;;
     put) opts="-c --continue --retry -q --quiet -v --verbose -i --include -k --insecure --cacert --pin --timeout -u --user --netrc --allow-plain-auth -h --help" ;;
     hello) opts="-p --port -b --bind --threads --max-clients --idle --max-msg --charset --proxy-from --proxy-wait -q --quiet -h --help" ;;

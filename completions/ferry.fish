@@ -20,6 +20,7 @@ complete -c ferry -n '__fish_seen_subcommand_from serve' -l threads -r
 complete -c ferry -n '__fish_seen_subcommand_from serve' -s q -l quiet
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l log-format -r
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l hidden
+complete -c ferry -n '__fish_seen_subcommand_from serve' -l no-mac-files
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l no-raw
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l raw-gap -r
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l upload
@@ -32,6 +33,7 @@ complete -c ferry -n '__fish_seen_subcommand_from serve' -l dav-depth-infinity -
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l digest
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l digest-rate -r
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l no-digest-scan
+complete -c ferry -n '__fish_seen_subcommand_from serve' -l dav-depth-infinity -r -a 'on off'
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l auth -r -F
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l allow-plain-auth
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l max-conns -r

@@ -145,6 +145,9 @@ static void serve_usage(FILE *f)
             "                         and the request time in ms), common, or json\n"
             "                         (json: the banner too is a JSON object)\n"
             "      --hidden           serve and list names starting with '.'\n"
+            "      --no-mac-files     hide macOS's ._NAME and .DS_Store files too (by\n"
+            "                         default they may be read and written by name, never\n"
+            "                         listed, so that the Finder can copy onto WebDAV)\n"
             "      --no-raw           HTTP only: no raw file protocol\n"
             "      --raw-gap MS       a raw name with no CR, LF or NUL ends after this\n"
             "                         quiet gap (default 40)\n"
@@ -200,6 +203,7 @@ static void serve_usage(FILE *f)
 
 enum {
     OPT_HIDDEN = 256,
+    OPT_NO_MAC_FILES,
     OPT_NO_RAW,
     OPT_IDLE,
     OPT_HEAD_TIMEOUT,
@@ -304,6 +308,7 @@ int cmd_serve(int argc, char **argv)
         {"threads", required_argument, NULL, CMD_OPT_THREADS},
         {"quiet", no_argument, NULL, 'q'},
         {"hidden", no_argument, NULL, OPT_HIDDEN},
+        {"no-mac-files", no_argument, NULL, OPT_NO_MAC_FILES},
         {"no-raw", no_argument, NULL, OPT_NO_RAW},
         {"max-conns", required_argument, NULL, CMD_OPT_MAX},
         {"idle", required_argument, NULL, OPT_IDLE},
@@ -354,6 +359,9 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_HIDDEN:
             o.hidden = true;
+            break;
+        case OPT_NO_MAC_FILES:
+            o.no_mac_files = true;
             break;
         case OPT_NO_RAW:
             o.raw = false;

@@ -44,12 +44,18 @@ long path_normalise(const char *in, size_t len, char *out, size_t outsz, unsigne
         out[o++] = '.';
     out[o] = '\0';
     /* Judge hidden segments on the result, so "a/.x/../b" is not hidden. */
+    size_t nhidden = 0, last = 0;
     for (size_t k = 0; k < o; k++)
         if (out[k] == '.' && (k == 0 || out[k - 1] == '/') && !(o == 1 && k == 0)) {
             *flags |= PATH_HIDDEN;
+            nhidden++;
+            last = k;
             if (path_reserved(out + k, o - k))
                 *flags |= PATH_RESERVED;
         }
+    if (nhidden == 1 && memchr(out + last, '/', o - last) == NULL &&
+        !(*flags & PATH_TRAILING_SLASH) && path_mac_meta(out + last, o - last))
+        *flags |= PATH_MAC_META;
     return (long)o;
 }
 
@@ -58,6 +64,24 @@ bool path_reserved(const char *name, size_t len)
     size_t pl = sizeof PATH_RESERVED_PREFIX - 1;
 
     return len >= pl && memcmp(name, PATH_RESERVED_PREFIX, pl) == 0;
+}
+
+bool path_mac_meta(const char *name, size_t len)
+{
+    static const char ds[] = ".DS_Store";
+
+    if (len > 2 && name[0] == '.' && name[1] == '_')
+        return memchr(name, '/', len) == NULL;
+    return len == sizeof ds - 1 && memcmp(name, ds, len) == 0;
+}
+
+bool path_refused(unsigned flags, bool hidden, bool mac_meta)
+{
+    if (flags & PATH_RESERVED)
+        return true;
+    if (!(flags & PATH_HIDDEN) || hidden)
+        return false;
+    return !(mac_meta && (flags & PATH_MAC_META));
 }
 
 long path_from_target(const char *target, size_t len, char *out, size_t outsz, unsigned *flags)

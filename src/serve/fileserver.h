@@ -35,6 +35,7 @@ struct fs_options {
     int threads;          /* event loops, at least 1 */
     bool quiet;           /* no access log */
     bool hidden;          /* serve and list names starting with "." */
+    bool no_mac_files;    /* "._NAME" and ".DS_Store" hidden too (proto/path path_refused) */
     bool raw;             /* speak the raw file protocol too */
     bool upload;          /* accept PUT */
     uint64_t max_upload;  /* largest PUT body */

@@ -368,6 +368,11 @@ void fs_davprop_free(struct fs_davprop **pp);
 /* Forgets the dead properties kept in the sidecar store for the object st
  * described (DELETE of its last name); nothing when they were attributes. */
 void fs_davprop_forget(const struct fs_server *s, const struct stat *st);
+/* Gives the object to describes (a copy just made) the dead properties the
+ * sidecar store keeps for from, replacing any kept for to; nothing to do
+ * when from has none there (its attributes, if any, were copied with it).
+ * Safe on a job thread. 0 or -errno. */
+int fs_davprop_copy(const struct fs_server *s, const struct stat *from, const struct stat *to);
 /* fs_davlock.c: appends the <D:activelock> elements of the locks on rel
  * (a normalised path beneath the root) for PROPFIND's lockdiscovery, as c's
  * user may see them. 0 or -errno. fs_davprop.c holds a weak stand-in that
@@ -421,6 +426,10 @@ int fs_davlock_check(struct conn *c, const struct http_request *req, const char 
 void fs_davlock_refuse(struct conn *c, int status, const char *rel);
 /* Drops the locks on rel and beneath it: it was deleted or moved away. */
 void fs_davlock_forget(struct conn *c, const char *rel);
+/* The same without a connection: from a COPY/MOVE/DELETE job thread,
+ * whose connection may be gone (the lock table has its own mutex and
+ * outlives the threads). */
+void fs_davlock_forget_at(const struct fs_server *s, const char *rel);
 
 /* fs_archive.c (formats in fs_tar.c, fs_zip.c): starts sending the
  * directory open at dirfd (which this takes over), named rel beneath the

@@ -18,7 +18,8 @@
  * Files are copied into a temporary file beside the destination (serve/
  * upload, as PUT does) with copy_file_range (sendfile, then pread/write
  * where that is refused), with their user.* extended attributes (dead
- * properties) and permission bits, then renamed into place, so a reader
+ * properties; or their sidecar set, fs_davprop_copy) and permission bits,
+ * then renamed into place, so a reader
  * sees the old file or the whole new one. A COPY does not wait for the
  * disk (no fsync: its source is still there, and a tree would wait once
  * per file); a MOVE that has to copy does, before its source goes. A MOVE is one renameat2 within
@@ -48,7 +49,9 @@
  * to stop at their next member and waits for them (fs_davjobs_free). The
  * work is bounded all the same: at most CM_MAX_ENTRIES members,
  * CM_MAX_DEPTH levels and CM_MAX_BYTES of file data per request; past a
- * bound the rest is not copied and reported 507. */
+ * bound the rest is not copied and reported 507. What a DELETE (or a
+ * MOVE's source) removes loses its sidecar properties and locks as each
+ * member goes, on the thread, so a detached job leaves none behind. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +110,7 @@ struct cm {
     uint64_t entries, bytes;
     bool full;               /* a bound was reached: walk no further */
     bool sync;               /* copies wait for the disk: a MOVE that deletes its source */
+    bool forget_locks;       /* what remove_entry removes loses its locks (DELETE, MOVE) */
     struct fs_davjobs *jobs; /* on a thread: the registry whose stop ends the walk */
     size_t nerr;
     uint64_t lost;    /* errors past CM_MAX_ERRORS */
@@ -238,6 +242,18 @@ out:
     return rc;
 }
 
+/* The dead properties the sidecar store keeps for the source (st) go
+ * to the copy open at dfd too (where user attributes are refused,
+ * copy_xattrs carried none). 0 or -errno. */
+static int copy_sidecar(struct cm *cm, const struct stat *st, int dfd)
+{
+    struct stat dst;
+
+    if (fstat(dfd, &dst) < 0)
+        return -errno;
+    return fs_davprop_copy(cm->s, st, &dst);
+}
+
 /* Copies size bytes of sfd to ofd (at its position): copy_file_range,
  * then sendfile, then pread/write where the kernel refuses the others. A
  * source that shrinks meanwhile ends the copy early. 0 or -errno. */
@@ -308,6 +324,8 @@ static int copy_file(struct cm *cm, int sfd, const struct stat *st, int ddir, co
     rc = copy_bytes(cm, sfd, ofd, size);
     if (rc == 0)
         rc = copy_xattrs(sfd, ofd);
+    if (rc == 0)
+        rc = copy_sidecar(cm, st, ofd);
     if (rc == 0 && fchmod(ofd, st->st_mode & 0777) < 0)
         rc = -errno;
     if (rc < 0) {
@@ -369,6 +387,19 @@ static void remove_members(struct cm *cm, int fd, unsigned depth)
     closedir(d);
 }
 
+/* What goes with an object removed (st its lstat, cm->dp its spelling):
+ * its dead properties in the sidecar store (when this was its last name)
+ * and, for DELETE and a MOVE's source, its locks (RFC 4918 §7.3). Done here,
+ * on the job's thread, so that it happens even when nobody waits for the
+ * answer any more. */
+static void removed(struct cm *cm, const struct stat *st)
+{
+    if (!S_ISLNK(st->st_mode) && (S_ISDIR(st->st_mode) || st->st_nlink <= 1))
+        fs_davprop_forget(cm->s, st);
+    if (cm->forget_locks)
+        fs_davlock_forget_at(cm->s, rel_of(cm->dp));
+}
+
 /* Removes name in dir, a whole folder with what it holds, never following
  * a link; cm->dp spells it. Each member needs write (the rights gate on
  * its real parent and name). Returns 0 (also when nothing had the name)
@@ -383,8 +414,12 @@ static int remove_entry(struct cm *cm, int dir, const char *name, unsigned depth
         return -EMLINK;
     if (!fs_auth_may_at(cm->s, cm->user, rel_of(cm->dp), dir, name, AUTH_WRITE))
         return -EACCES;
-    if (!S_ISDIR(st.st_mode))
-        return unlinkat(dir, name, 0) < 0 ? -errno : 0;
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlinkat(dir, name, 0) < 0)
+            return -errno;
+        removed(cm, &st);
+        return 0;
+    }
     if (depth >= CM_MAX_DEPTH)
         return -EMLINK;
     int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -392,7 +427,10 @@ static int remove_entry(struct cm *cm, int dir, const char *name, unsigned depth
         return -errno;
     remove_members(cm, fd, depth);
     close(fd);
-    return unlinkat(dir, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+    if (unlinkat(dir, name, AT_REMOVEDIR) < 0)
+        return -errno;
+    removed(cm, &st);
+    return 0;
 }
 
 /* ---- copying a tree ----------------------------------------------------- */
@@ -496,6 +534,9 @@ static int copy_dir(struct cm *cm, int sfd, int ddir, const char *name, unsigned
     if (dfd < 0)
         return -errno;
     int rc = copy_xattrs(sfd, dfd);
+    struct stat sst;
+    if (rc == 0)
+        rc = fstat(sfd, &sst) < 0 ? -errno : copy_sidecar(cm, &sst, dfd);
     if (rc == 0 && members)
         copy_members(cm, sfd, dfd, depth);
     close(dfd);
@@ -667,7 +708,8 @@ static int read_headers(struct conn *c, const struct http_request *req,
         fs_respond_page(c, st, NULL, NULL, "The Destination header is missing or malformed.");
         return st;
     }
-    if ((r->dflags & PATH_RESERVED) || ((r->dflags & PATH_HIDDEN) && !c->w->srv->opt.hidden)) {
+    const struct fs_options *so = &c->w->srv->opt;
+    if (path_refused(r->dflags, so->hidden, !so->no_mac_files)) {
         fs_respond_page(c, 403, NULL, NULL, "Hidden and reserved names cannot be changed.");
         return 403;
     }
@@ -918,6 +960,7 @@ static int move_entry(struct cm *cm, struct cm_op *op)
     }
     if (rc == 0 && cm->nerr == 0) {
         path_set(cm->dp, &cm->dpl, op->srel); /* the source goes now */
+        cm->forget_locks = true;
         rc = remove_entry(cm, op->sparent, op->sname, 0);
     }
     return rc;
@@ -928,6 +971,7 @@ static int move_entry(struct cm *cm, struct cm_op *op)
 static void work(struct cm *cm, struct cm_op *op)
 {
     if (op->del) {
+        cm->forget_locks = true; /* each member's, as it goes: it may stop midway */
         op->rc = remove_entry(cm, op->dparent, op->dname, 0);
         return;
     }
@@ -958,6 +1002,8 @@ static void work(struct cm *cm, struct cm_op *op)
     }
     if (op->move) {
         op->rc = move_entry(cm, op);
+        if (op->rc == 0 && cm->nerr == 0)
+            fs_davlock_forget_at(cm->s, op->srel); /* a lock never moves (RFC 4918 §7.5) */
     } else if (op->coll) {
         op->rc = copy_dir(cm, op->sfd, op->dparent, op->dname, 0, op->members);
     } else {
@@ -971,13 +1017,11 @@ static void answer(struct conn *c, const struct cm *cm, const struct cm_op *op)
 {
     int rc = op->rc;
 
+    /* Locks went with what was removed or moved, in work(). */
     if (op->del && rc == 0) {
-        fs_davlock_forget(c, cm->dpl > 0 ? cm->dp + 1 : "."); /* its locks went with it */
         fs_respond(c, &(struct reply){.status = 204});
         return;
     }
-    if (op->move && rc == 0 && cm->nerr == 0 && op->outcome == OP_DONE)
-        fs_davlock_forget(c, op->srel); /* a lock never moves (RFC 4918 §7.5) */
     if (op->outcome == OP_REFUSED || (rc < 0 && cm->nerr > 0))
         respond_multistatus(c, cm);
     else if (rc == -EEXIST && op->move) /* made meanwhile */

@@ -270,7 +270,12 @@ int fs_davlock_discovery(struct conn *c, const char *rel, struct buf *out)
 
 void fs_davlock_forget(struct conn *c, const char *rel)
 {
-    struct fs_davlocks *L = c->w->srv->locks;
+    fs_davlock_forget_at(c->w->srv, rel);
+}
+
+void fs_davlock_forget_at(const struct fs_server *s, const char *rel)
+{
+    struct fs_davlocks *L = s->locks;
     size_t before;
 
     if (L == NULL)
@@ -328,7 +333,8 @@ static bool tag_rel(const struct if_ctx *x, struct http_str tag, char *out, size
     }
     if (!http_target_path(tag, &path) || path_from_target(path.p, path.len, out, outsz, &flags) < 0)
         return false;
-    if ((flags & PATH_RESERVED) || ((flags & PATH_HIDDEN) && !x->c->w->srv->opt.hidden))
+    const struct fs_options *o = &x->c->w->srv->opt;
+    if (path_refused(flags, o->hidden, !o->no_mac_files))
         return false;
     return fs_auth_may(x->c->w->srv, user_of(x->c), out, NULL, AUTH_READ);
 }

@@ -279,6 +279,56 @@ void fs_davprop_forget(const struct fs_server *s, const struct stat *st)
     close(dfd);
 }
 
+int fs_davprop_copy(const struct fs_server *s, const struct stat *from, const struct stat *to)
+{
+    char sname[64], dname[64], tmp[128];
+    int dfd = sidecar_dir(s, false);
+
+    if (dfd == -ENOENT)
+        return 0; /* no sidecar store at all: nothing to carry */
+    if (dfd < 0)
+        return dfd;
+    sidecar_name(from, sname, sizeof sname);
+    sidecar_name(to, dname, sizeof dname);
+    int in = openat(dfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0) {
+        int rc = errno == ENOENT ? 0 : -errno;
+        /* None to carry; a set left by a deleted object whose inode number
+         * the copy now has is not the copy's. */
+        if (rc == 0 && unlinkat(dfd, dname, 0) < 0 && errno != ENOENT)
+            rc = -errno;
+        close(dfd);
+        return rc;
+    }
+    /* A name of this thread's own: COPY runs on job threads beside the
+     * loops' own saves. */
+    snprintf(tmp, sizeof tmp, "%s.copy%ld-%ld", dname, (long)getpid(), (long)gettid());
+    int out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int rc = out < 0 ? -errno : 0;
+    uint64_t total = 0;
+    char b[16384];
+    while (rc == 0) {
+        ssize_t n = read(in, b, sizeof b);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : 0;
+            break;
+        }
+        total += (uint64_t)n;
+        rc = total > DAV_DEAD_BYTES ? -EFBIG : fsx_write_all(out, b, (size_t)n);
+    }
+    close(in);
+    if (out >= 0)
+        close(out);
+    if (rc == 0 && renameat(dfd, tmp, dfd, dname) < 0)
+        rc = -errno;
+    if (rc < 0 && out >= 0)
+        unlinkat(dfd, tmp, 0);
+    close(dfd);
+    return rc;
+}
+
 /* ---- lockdiscovery ------------------------------------------------------- */
 
 /* Until fs_davlock.c defines its own (the locks), no lock is active. */

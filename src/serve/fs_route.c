@@ -266,8 +266,9 @@ static int target_path(struct conn *c, const struct http_request *req, char *rel
         return 403;
     if (len < 0)
         return 400;
-    if (((*flags & PATH_HIDDEN) && !c->w->srv->opt.hidden) || (*flags & PATH_RESERVED))
-        return 404;
+    const struct fs_options *o = &c->w->srv->opt;
+    if (path_refused(*flags, o->hidden, !o->no_mac_files))
+        return 404; /* hidden (macOS's own files aside: path_mac_meta) or reserved */
     return 0;
 }
 
@@ -394,7 +395,10 @@ static void change_path(struct conn *c, const struct http_request *req,
                         "This URL names a folder (it ends in /): add the file's name to it.");
         return;
     }
-    if (status == 404) {
+    /* macOS's metadata names are let through for files only: a folder
+     * of that name would hold hidden names nobody could reach. */
+    if (status == 404 || (status == 0 && req->method == HTTP_MKCOL && (flags & PATH_MAC_META) &&
+                          !c->w->srv->opt.hidden)) {
         fs_respond_page(c, 403, NULL, NULL, "Hidden and reserved names cannot be changed.");
         return;
     }

@@ -10,6 +10,7 @@
 
 #define TS PATH_TRAILING_SLASH
 #define HID PATH_HIDDEN
+#define MAC PATH_MAC_META
 
 struct path_case {
     const char *name;
@@ -84,6 +85,19 @@ static const struct path_case target_cases[] = {
     {"hidden segment removed by dot-dot", "/a/.x/../b", 0, 0, "a/b", 0},
     {"dots inside a name are not hidden", "/a..b/c.", 0, 0, "a..b/c.", 0},
     {"hidden and trailing slash", "/.well-known/", 0, 0, ".well-known", HID | TS},
+    {"mac: AppleDouble file", "/a/._x.txt", 0, 0, "a/._x.txt", HID | MAC},
+    {"mac: AppleDouble encoded", "/%2e_x", 0, 0, "._x", HID | MAC},
+    {"mac: .DS_Store", "/a/.DS_Store", 0, 0, "a/.DS_Store", HID | MAC},
+    {"mac: ._ alone is hidden only", "/._", 0, 0, "._", HID},
+    {"mac: .DS_Store with a trailing slash is a folder", "/.DS_Store/", 0, 0, ".DS_Store", HID | TS},
+    {"mac: ._x as a folder on the way", "/._x/y", 0, 0, "._x/y", HID},
+    {"mac: inside a hidden folder stays hidden", "/.git/._x", 0, 0, ".git/._x", HID},
+    {"mac: two of them", "/._a/._b", 0, 0, "._a/._b", HID},
+    {"mac: .ds_store in lower case is hidden only", "/.ds_store", 0, 0, ".ds_store", HID},
+    {"mac: .DS_Store.x is hidden only", "/.DS_Store.x", 0, 0, ".DS_Store.x", HID},
+    {"mac: ._ reached by dot-dot", "/.git/../._x", 0, 0, "._x", HID | MAC},
+    {"mac: ._ of a reserved name is reserved too", "/.ferry-up/._x", 0, 0, ".ferry-up/._x",
+     HID | PATH_RESERVED},
     {"no leading slash", "a/b", 0, -EINVAL, NULL, 0},
     {"empty target", "", 0, -EINVAL, NULL, 0},
     {"absolute form is not a path", "http://x/", 0, -EINVAL, NULL, 0},
@@ -238,12 +252,54 @@ static void test_normalise_long(void **state)
     assert_string_equal(out, ".");
 }
 
+/* path_refused: which flags a request may not name. */
+struct refuse_case {
+    const char *name;
+    unsigned flags;
+    bool hidden, mac, refused;
+};
+
+/* clang-format off */
+static const struct refuse_case refuse_cases[] = {
+    {"refuse: plain name", 0, false, true, false},
+    {"refuse: hidden", HID, false, true, true},
+    {"refuse: hidden with --hidden", HID, true, true, false},
+    {"refuse: mac file", HID | MAC, false, true, false},
+    {"refuse: mac file with --no-mac-files", HID | MAC, false, false, true},
+    {"refuse: mac file with --hidden and --no-mac-files", HID | MAC, true, false, false},
+    {"refuse: reserved", HID | PATH_RESERVED, false, true, true},
+    {"refuse: reserved with --hidden", HID | PATH_RESERVED, true, true, true},
+    {"refuse: trailing slash on a plain folder", TS, false, true, false},
+};
+/* clang-format on */
+
+static void test_refused(void **state)
+{
+    const struct refuse_case *c = *state;
+
+    assert_int_equal(path_refused(c->flags, c->hidden, c->mac), c->refused);
+}
+
+static void test_mac_meta_names(void **state)
+{
+    (void)state;
+    assert_true(path_mac_meta("._a", 3));
+    assert_true(path_mac_meta(".DS_Store", 9));
+    assert_false(path_mac_meta("._", 2));
+    assert_false(path_mac_meta("._a/b", 5));
+    assert_false(path_mac_meta(".DS_Stor", 8));
+    assert_false(path_mac_meta("_.a", 3));
+    assert_false(path_mac_meta("", 0));
+}
+
 int main(void)
 {
     static struct unit_list l;
 
     UNIT_ADD_ROWS(&l, target_cases, test_target);
     UNIT_ADD_ROWS(&l, normalise_cases, test_normalise);
+    UNIT_ADD_ROWS(&l, refuse_cases, test_refused);
+    unit_add(&l, "mac metadata names", test_mac_meta_names, NULL);
     unit_add(&l, "output buffer sized exactly", test_outsz_exact, NULL);
     unit_add(&l, "decoded length limit", test_too_long, NULL);
     unit_add(&l, "normalise of a long path", test_normalise_long, NULL);
