@@ -29,7 +29,6 @@ complete -c ferry -n '__fish_seen_subcommand_from serve' -l upload-max-age -r
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l upload-max-unfinished -r
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l upload-max-unfinished-bytes -r
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l upload-part -r
-complete -c ferry -n '__fish_seen_subcommand_from serve' -l dav-depth-infinity -r -a 'on off'
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l digest
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l digest-rate -r
 complete -c ferry -n '__fish_seen_subcommand_from serve' -l no-digest-scan
