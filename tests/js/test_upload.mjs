@@ -153,6 +153,38 @@ test('without WebCrypto the parts go without Content-Digest', async () => {
   assert.equal(up.webHasher(undefined), null);
 });
 
+test('two parts ahead are hashed at once while one is sent; each part is hashed once', async () => {
+  const srv = new FakeServer();
+  const data = randomBytes(70_000);
+  const real = up.webHasher(globalThis.crypto.subtle);
+  const asked = [];
+  let running = 0, most = 0;
+  // A hasher that answers only when the page asked for the parts after
+  // the one sent next: with one part ahead this would wait for ever.
+  const hasher = (blob) => {
+    asked.push(blob.size);
+    running++;
+    most = Math.max(most, running);
+    return new Promise((r) => setTimeout(r, 5)).then(() => real(blob)).finally(() => { running--; });
+  };
+  const env = makeEnv(srv, { hasher });
+  const sent = [];
+  const request = env.request;
+  env.request = (method, url, headers, body, onprogress) => {
+    if (method === 'PATCH') sent.push([headers['Upload-Offset'], asked.length, running]);
+    return request(method, url, headers, body, onprogress);
+  };
+  const u = await run(new up.Upload({ target: '/h', file: file(data), partSize: 10_000 }, env));
+  assert.equal(u.status, 'done');
+  assert.deepEqual(srv.files.get('/h'), data);
+  assert.equal(up.AHEAD, 2);
+  assert.equal(asked.length, 7, 'each part hashed once');
+  // When part 0 goes, parts 1 and 2 are being hashed, both at once.
+  assert.deepEqual(sent[0], ['0', 3, 2]);
+  assert.equal(most, 3, 'never more than the part sent next and AHEAD more in memory');
+  assert.ok(srv.log.filter((r) => r.method === 'PATCH').every((r) => /^sha-256=:/.test(r.headers['Content-Digest'])));
+});
+
 test('a cut part: back-off, HEAD for the offset, the rest from there', async () => {
   const srv = new FakeServer();
   const data = randomBytes(90_000);

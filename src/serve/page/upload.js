@@ -21,7 +21,13 @@
 
   var STORE_KEY = 'ferry.uploads';
   var BACKOFF_MIN = 500, BACKOFF_MAX = 15000, REFUSED_MAX = 5;
-  var AHEAD = 1; /* parts hashed ahead of the one being sent */
+  /* Parts hashed ahead of the one being sent. Two, so that two hashes run
+     at once: in Chromium reading a part (Blob.arrayBuffer) and hashing it
+     (WebCrypto) each take about as long as sending it, and one part's read
+     overlaps the other's hash; with one ahead the page waited for its
+     hasher (bench/upload_page.sh, docs/BENCHMARKS.md). Each hash in flight
+     holds its part in memory: at most AHEAD parts per upload. */
+  var AHEAD = 2;
 
   /* ---- the record of unfinished uploads ---------------------------------- */
 
@@ -325,8 +331,8 @@
       'Upload-Complete': last ? '?1' : '?0'
     };
     var digest = this.digestOf(start, end);
-    /* The next parts are hashed while this one is on the way (WebCrypto
-       hashes off the page's thread, several at once). */
+    /* The next AHEAD parts are hashed while this one is on the way
+       (WebCrypto hashes off the page's thread, several at once). */
     for (var i = 1, at = end; i <= AHEAD && at < this.size; i++, at += this.partSize)
       this.digestOf(at, Math.min(this.size, at + this.partSize));
     return digest.then(function (d) {
@@ -528,6 +534,6 @@
     Store: Store, Upload: Upload, Queue: Queue, webHasher: webHasher, xhrRequest: xhrRequest,
     keyOf: keyOf, sha256Member: sha256Member, fmtBytes: fmtBytes, fmtRate: fmtRate, fmtLeft: fmtLeft, percent: percent,
     offsetField: offsetField, STORE_KEY: STORE_KEY, BACKOFF_MIN: BACKOFF_MIN,
-    BACKOFF_MAX: BACKOFF_MAX
+    BACKOFF_MAX: BACKOFF_MAX, AHEAD: AHEAD
   };
 });
