@@ -166,7 +166,8 @@
      body, onprogress) -> {promise: resolves {status, header(name)} (status
      0: no answer), abort()}, store (a Store), hasher (blob -> Promise of a
      Content-Digest value) or null, sleep(ms) -> Promise, online() -> bool,
-     now() -> ms, resolve(location, target) -> URL; onchange(upload) is
+     now() -> ms, resolve(location, target) -> URL, and optionally ahead
+     (parts hashed ahead, else AHEAD); onchange(upload) is
      called on every change. */
   function Upload(o, env, onchange) {
     this.target = o.target;
@@ -318,8 +319,15 @@
       if (kept[i].key === key) return kept[i].value;
     var value = this.env.hasher(this.file.slice(start, end));
     value.catch(function () {}); /* seen when asked for; not an unhandled rejection */
-    this.digests = kept.concat([{key: key, value: value}]).slice(-(AHEAD + 1));
+    this.digests = kept.concat([{key: key, value: value}]).slice(-(this.ahead() + 1));
     return value;
+  };
+
+  /* Parts hashed ahead: env.ahead when it is a whole number from 0 to 8
+     (bench/upload_page.py compares), else AHEAD. */
+  Upload.prototype.ahead = function () {
+    var a = this.env.ahead;
+    return typeof a === 'number' && a >= 0 && a <= 8 && Math.floor(a) === a ? a : AHEAD;
   };
 
   Upload.prototype.patch = function () {
@@ -333,7 +341,7 @@
     var digest = this.digestOf(start, end);
     /* The next AHEAD parts are hashed while this one is on the way
        (WebCrypto hashes off the page's thread, several at once). */
-    for (var i = 1, at = end; i <= AHEAD && at < this.size; i++, at += this.partSize)
+    for (var i = 1, at = end; i <= this.ahead() && at < this.size; i++, at += this.partSize)
       this.digestOf(at, Math.min(this.size, at + this.partSize));
     return digest.then(function (d) {
       if (d) headers['Content-Digest'] = d;
