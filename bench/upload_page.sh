@@ -2,7 +2,8 @@
 # The listing page uploading SIZE (default 1G) through headless chromium to
 # ferry serve: as the page does it (a resumable upload in parts of PART,
 # default 16M, each with its Content-Digest), against the same page sending
-# the file in one PUT (the page before issue 19), and against curl -T. The
+# the file in one PUT (the page before issue 19), and against curl -T; also
+# the page hashing one part ahead (as before) and without digests. The
 # tools take turns, ROUNDS rounds (default 3); median and best wall time.
 # Usage: bash bench/upload_page.sh   (from the repository root, after make)
 # Loopback only; every upload is bounded (bench/upload_page.py).

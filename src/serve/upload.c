@@ -16,7 +16,9 @@ struct upload {
     int fd;
     bool named;        /* a named temporary file (no O_TMPFILE) */
     bool no_sync;      /* upload_no_sync: commit without fsync */
+    bool behind;       /* write-behind: writeback started as it is written */
     uint64_t size;
+    uint64_t started;  /* writeback started up to here (behind) */
     char tmpname[64];
     char name[];       /* the target's name in dirfd */
 };
@@ -106,6 +108,8 @@ int upload_open_partial_at(int dirfd, const char *name, const char *partial, boo
     }
     u->size = (uint64_t)st.st_size;
     u->named = true;
+    u->behind = true;
+    u->started = u->size;
     *out = u;
     return 0;
 
@@ -122,6 +126,8 @@ int upload_truncate(struct upload *u, uint64_t size)
     if (ftruncate(u->fd, (off_t)size) < 0 || lseek(u->fd, 0, SEEK_END) < 0)
         return -errno;
     u->size = size;
+    if (u->started > size)
+        u->started = size; /* the writeback goes on from here */
     return 0;
 }
 
@@ -173,6 +179,24 @@ fail:
     return rc;
 }
 
+/* Bytes of a resumable upload written before their writeback is started. */
+#define WRITE_BEHIND_STEP ((uint64_t)4 << 20)
+
+/* A resumable upload's part is synced before its offset is acknowledged
+ * (fs_put's finish_resumable): the writeback of what came so far is
+ * started every WRITE_BEHIND_STEP bytes, without waiting for it, so that
+ * the disk writes while the rest of the part arrives and that fsync waits
+ * for the last few MiB only, not for the whole part. A failure here shows
+ * at that fsync. */
+static void write_behind(struct upload *u)
+{
+    if (!u->behind || u->size - u->started < WRITE_BEHIND_STEP)
+        return;
+    (void)sync_file_range(u->fd, (off_t)u->started, (off_t)(u->size - u->started),
+                          SYNC_FILE_RANGE_WRITE);
+    u->started = u->size;
+}
+
 int upload_write(struct upload *u, const void *p, size_t n)
 {
     while (n > 0) {
@@ -185,6 +209,7 @@ int upload_write(struct upload *u, const void *p, size_t n)
         n -= (size_t)w;
         u->size += (uint64_t)w;
     }
+    write_behind(u);
     return 0;
 }
 

@@ -153,6 +153,67 @@ test('without WebCrypto the parts go without Content-Digest', async () => {
   assert.equal(up.webHasher(undefined), null);
 });
 
+test('two parts ahead are hashed at once while one is sent; each part is hashed once', async () => {
+  const srv = new FakeServer();
+  const data = randomBytes(70_000);
+  const real = up.webHasher(globalThis.crypto.subtle);
+  const asked = [];
+  let running = 0, most = 0;
+  // A hasher that answers only when the page asked for the parts after
+  // the one sent next: with one part ahead this would wait for ever.
+  const hasher = (blob) => {
+    asked.push(blob.size);
+    running++;
+    most = Math.max(most, running);
+    return new Promise((r) => setTimeout(r, 5)).then(() => real(blob)).finally(() => { running--; });
+  };
+  const env = makeEnv(srv, { hasher });
+  const sent = [];
+  const request = env.request;
+  env.request = (method, url, headers, body, onprogress) => {
+    if (method === 'PATCH') sent.push([headers['Upload-Offset'], asked.length, running]);
+    return request(method, url, headers, body, onprogress);
+  };
+  const u = await run(new up.Upload({ target: '/h', file: file(data), partSize: 10_000 }, env));
+  assert.equal(u.status, 'done');
+  assert.deepEqual(srv.files.get('/h'), data);
+  assert.equal(up.AHEAD, 2);
+  assert.equal(asked.length, 7, 'each part hashed once');
+  // When part 0 goes, parts 1 and 2 are being hashed, both at once.
+  assert.deepEqual(sent[0], ['0', 3, 2]);
+  assert.equal(most, 3, 'never more than the part sent next and AHEAD more in memory');
+  assert.ok(srv.log.filter((r) => r.method === 'PATCH').every((r) => /^sha-256=:/.test(r.headers['Content-Digest'])));
+});
+
+test('env.ahead sets how many parts are hashed ahead (one: the page before, for the bench)', async () => {
+  for (const [ahead, first, most] of [[1, 2, 2], [0, 1, 1], [99, 3, 3]]) {
+    const srv = new FakeServer();
+    const data = randomBytes(50_000);
+    const real = up.webHasher(globalThis.crypto.subtle);
+    let asked = 0, running = 0, top = 0;
+    const hasher = (blob) => {
+      asked++;
+      running++;
+      top = Math.max(top, running);
+      return real(blob).finally(() => { running--; });
+    };
+    const env = makeEnv(srv, { hasher });
+    env.ahead = ahead; // 99 is out of range: AHEAD
+    const at = [];
+    const request = env.request;
+    env.request = (method, url, headers, body, onprogress) => {
+      if (method === 'PATCH') at.push(asked);
+      return request(method, url, headers, body, onprogress);
+    };
+    const u = await run(new up.Upload({ target: '/k', file: file(data), partSize: 10_000 }, env));
+    assert.equal(u.status, 'done');
+    assert.deepEqual(srv.files.get('/k'), data);
+    assert.equal(asked, 5, `ahead ${ahead}: each part hashed once`);
+    assert.equal(at[0], first, `ahead ${ahead}: parts asked when the first goes`);
+    assert.equal(top, most, `ahead ${ahead}: hashes at once`);
+  }
+});
+
 test('a cut part: back-off, HEAD for the offset, the rest from there', async () => {
   const srv = new FakeServer();
   const data = randomBytes(90_000);

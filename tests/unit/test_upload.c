@@ -60,6 +60,24 @@ int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpat
     return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, 0);
 }
 
+/* ---- sync_file_range(2), interposed ------------------------------------- */
+
+/* The ranges whose writeback the upload started, in order. */
+static struct {
+    off_t off[64], len[64];
+    size_t n;
+} behind;
+
+int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags)
+{
+    if (behind.n < ARRAY_LEN(behind.off) && flags == SYNC_FILE_RANGE_WRITE) {
+        behind.off[behind.n] = offset;
+        behind.len[behind.n] = nbytes;
+        behind.n++;
+    }
+    return (int)syscall(SYS_sync_file_range, fd, offset, nbytes, flags);
+}
+
 /* ---- snapshots ---------------------------------------------------------- */
 
 /* nftw has no user argument: the walk in progress collects here. */
@@ -550,6 +568,66 @@ static void test_commit_into_removed_directory(void **state)
     assert_tree_as_made(f);
 }
 
+/* A resumable upload's data starts its writeback every 4 MiB as it is
+ * written (its part is synced before the offset is acknowledged, and that
+ * sync then waits for the last few MiB only), from where it was cut back
+ * after a refused part; a plain PUT's does not (one sync at its commit).
+ * The bytes are the ones written. */
+static void test_write_behind(void **state)
+{
+    struct fixture *f = &fixture;
+    enum { MIB = 1 << 20 };
+    static char chunk[MIB];
+    struct upload *u = NULL;
+    bool created = false;
+
+    memset(chunk, 'a', sizeof chunk);
+    behind.n = 0;
+    assert_int_equal(upload_begin(f->rootfd, "plain.bin", &u), 0);
+    for (int i = 0; i < 9; i++)
+        assert_int_equal(upload_write(u, chunk, MIB), 0);
+    upload_abort(u);
+    assert_int_equal(behind.n, 0);
+
+    assert_int_equal(upload_open_partial(f->rootfd, "big.bin", ".part", true, &u), 0);
+    for (int i = 0; i < 9; i++)
+        assert_int_equal(upload_write(u, chunk, MIB), 0);
+    assert_int_equal(behind.n, 2);
+    assert_int_equal(behind.off[0], 0);
+    assert_int_equal(behind.len[0], 4 * MIB);
+    assert_int_equal(behind.off[1], 4 * MIB);
+    assert_int_equal(behind.len[1], 4 * MIB);
+    /* A refused part cut back below what was started: from there on. */
+    assert_int_equal(upload_truncate(u, 2 * MIB), 0);
+    memset(chunk, 'b', sizeof chunk);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(upload_write(u, chunk, MIB), 0);
+    assert_int_equal(behind.n, 3);
+    assert_int_equal(behind.off[2], 2 * MIB);
+    assert_int_equal(behind.len[2], 4 * MIB);
+    upload_release(u);
+
+    /* Opened again, it goes on from its size. */
+    assert_int_equal(upload_open_partial(f->rootfd, "big.bin", ".part", false, &u), 0);
+    assert_int_equal(upload_size(u), 6 * MIB);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(upload_write(u, chunk, MIB), 0);
+    assert_int_equal(behind.n, 4);
+    assert_int_equal(behind.off[3], 6 * MIB);
+    assert_int_equal(upload_commit(u, &created), 0);
+    assert_true(created);
+    int fd = openat(f->rootfd, "big.bin", O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    static char got[10 * MIB];
+    assert_int_equal(read(fd, got, sizeof got), 10 * MIB);
+    close(fd);
+    for (size_t i = 0; i < sizeof got; i++)
+        if (got[i] != (i < 2 * MIB ? 'a' : 'b'))
+            fail_msg("byte %zu is %c", i, got[i]);
+    assert_int_equal(unlinkat(f->rootfd, "big.bin", 0), 0);
+    assert_tree_as_made(f);
+}
+
 int main(void)
 {
     static struct unit_list l;
@@ -577,6 +655,8 @@ int main(void)
     ADD("commit onto a directory made meanwhile fails cleanly", test_commit_onto_new_directory);
     ADD("commit into a directory removed meanwhile fails cleanly",
         test_commit_into_removed_directory);
+    ADD("a resumable upload starts its writeback every 4 MiB, a PUT does not",
+        test_write_behind);
 #undef ADD
     return unit_run("upload", &l);
 }

@@ -21,7 +21,13 @@
 
   var STORE_KEY = 'ferry.uploads';
   var BACKOFF_MIN = 500, BACKOFF_MAX = 15000, REFUSED_MAX = 5;
-  var AHEAD = 1; /* parts hashed ahead of the one being sent */
+  /* Parts hashed ahead of the one being sent. Two, so that two hashes run
+     at once: in Chromium reading a part (Blob.arrayBuffer) and hashing it
+     (WebCrypto) each take about as long as sending it, and one part's read
+     overlaps the other's hash; with one ahead the page waited for its
+     hasher (bench/upload_page.sh, docs/BENCHMARKS.md). Each hash in flight
+     holds its part in memory: at most AHEAD parts per upload. */
+  var AHEAD = 2;
 
   /* ---- the record of unfinished uploads ---------------------------------- */
 
@@ -160,7 +166,8 @@
      body, onprogress) -> {promise: resolves {status, header(name)} (status
      0: no answer), abort()}, store (a Store), hasher (blob -> Promise of a
      Content-Digest value) or null, sleep(ms) -> Promise, online() -> bool,
-     now() -> ms, resolve(location, target) -> URL; onchange(upload) is
+     now() -> ms, resolve(location, target) -> URL, and optionally ahead
+     (parts hashed ahead, else AHEAD); onchange(upload) is
      called on every change. */
   function Upload(o, env, onchange) {
     this.target = o.target;
@@ -312,8 +319,15 @@
       if (kept[i].key === key) return kept[i].value;
     var value = this.env.hasher(this.file.slice(start, end));
     value.catch(function () {}); /* seen when asked for; not an unhandled rejection */
-    this.digests = kept.concat([{key: key, value: value}]).slice(-(AHEAD + 1));
+    this.digests = kept.concat([{key: key, value: value}]).slice(-(this.ahead() + 1));
     return value;
+  };
+
+  /* Parts hashed ahead: env.ahead when it is a whole number from 0 to 8
+     (bench/upload_page.py compares), else AHEAD. */
+  Upload.prototype.ahead = function () {
+    var a = this.env.ahead;
+    return typeof a === 'number' && a >= 0 && a <= 8 && Math.floor(a) === a ? a : AHEAD;
   };
 
   Upload.prototype.patch = function () {
@@ -325,9 +339,9 @@
       'Upload-Complete': last ? '?1' : '?0'
     };
     var digest = this.digestOf(start, end);
-    /* The next parts are hashed while this one is on the way (WebCrypto
-       hashes off the page's thread, several at once). */
-    for (var i = 1, at = end; i <= AHEAD && at < this.size; i++, at += this.partSize)
+    /* The next AHEAD parts are hashed while this one is on the way
+       (WebCrypto hashes off the page's thread, several at once). */
+    for (var i = 1, at = end; i <= this.ahead() && at < this.size; i++, at += this.partSize)
       this.digestOf(at, Math.min(this.size, at + this.partSize));
     return digest.then(function (d) {
       if (d) headers['Content-Digest'] = d;
@@ -528,6 +542,6 @@
     Store: Store, Upload: Upload, Queue: Queue, webHasher: webHasher, xhrRequest: xhrRequest,
     keyOf: keyOf, sha256Member: sha256Member, fmtBytes: fmtBytes, fmtRate: fmtRate, fmtLeft: fmtLeft, percent: percent,
     offsetField: offsetField, STORE_KEY: STORE_KEY, BACKOFF_MIN: BACKOFF_MIN,
-    BACKOFF_MAX: BACKOFF_MAX
+    BACKOFF_MAX: BACKOFF_MAX, AHEAD: AHEAD
   };
 });
