@@ -98,13 +98,15 @@ hwm() {
 }
 apache_pids() { pgrep -f "apache2 -f $WORK/httpd.conf" | tr '\n' ' '; }
 
-timed() { # prints wall seconds of the command
+# prints wall seconds of the command (a shell function: each bounds its own
+# time, since timeout(1) cannot run a function); its output goes to $WORK/last.log
+timed() {
   local TIMEFORMAT='%R' t
-  t=$( { time (timeout 600 "$@" > /dev/null 2>&1); } 2>&1 ) || true
+  t=$( { time ("$@" > "$WORK/last.log" 2>&1); } 2>&1 ) || true
   echo "$t"
 }
 
-propfind() { curl -sf -X PROPFIND -H 'Depth: 1' -o /dev/null "$1big/"; }
+propfind() { curl -sf --max-time 600 -X PROPFIND -H 'Depth: 1' -o /dev/null "$1big/"; }
 # A check that both answer a PROPFIND with 207 and every file.
 for u in "$FURL" "$AURL"; do
   got=$(curl -s -X PROPFIND -H 'Depth: 1' "${u}big/" | grep -o '<[^>]*href>' | grep -vc '/href>' || true)
@@ -121,7 +123,7 @@ MEM_A=$(hwm $(apache_pids))
 
 rc() { # rclone with a webdav remote for the URL in $1; then its args
   local url=$1; shift
-  RCLONE_CONFIG_B_TYPE=webdav RCLONE_CONFIG_B_URL="$url" RCLONE_CONFIG_B_VENDOR=other \
+  timeout 600 env RCLONE_CONFIG_B_TYPE=webdav RCLONE_CONFIG_B_URL="$url" RCLONE_CONFIG_B_VENDOR=other \
     rclone --config /dev/null --transfers 4 --checkers 4 "$@"
 }
 for r in $(seq 1 "$ROUNDS"); do
@@ -129,7 +131,8 @@ for r in $(seq 1 "$ROUNDS"); do
     url=$FURL; [ $s = apache ] && url=$AURL
     T[up_$s]+="$(timed rc "$url" copy "$WORK/src" "b:up$r") "
     T[down_$s]+="$(timed rc "$url" copy "b:up$r" "$WORK/back-$s-$r") "
-    diff -r "$WORK/src" "$WORK/back-$s-$r" > /dev/null || { echo "bench: $s round $r: the copy back differs" >&2; exit 1; }
+    diff -r "$WORK/src" "$WORK/back-$s-$r" > /dev/null || {
+      echo "bench: $s round $r: the copy back differs" >&2; tail -20 "$WORK/last.log" >&2; exit 1; }
   done
 done
 
