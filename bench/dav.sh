@@ -8,6 +8,9 @@
 #             to the server and back into a new local folder (webdav remote,
 #             vendor other), ROUNDS times each, median wall time; the copy
 #             back is compared with the original byte for byte.
+#   curl up / down: the same files by curl, 4 connections, each PUTting
+#             (GETting) one folder's files in turn (rclone paces its calls
+#             10 ms apart, so its rows say little of the server).
 # Prints one row per measure with ferry's time over Apache's (goal: at most
 # 0.5).
 # Usage: N=10000 M=1000 ROUNDS=3 bash bench/dav.sh   (repository root, after make)
@@ -136,6 +139,47 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 
+# The same transfers without rclone: rclone's WebDAV backend paces its
+# calls (at least 10 ms apart, all transfers together; not settable in
+# Debian's 1.60), so the rows above measure mostly that pace. Here curl
+# makes them: MKCOL of each folder, then one curl per folder (4 at a time),
+# each PUT (or GET) of its files in turn on one kept-alive connection.
+curl_cfg() { # up|down url dest: one curl config per source folder, in $WORK/cfg-*
+  local mode=$1 url=$2 dest=$3 d f
+  rm -f "$WORK"/cfg-*
+  for d in "$WORK/src"/*/; do
+    d=$(basename "$d")
+    for f in "$WORK/src/$d"/*; do
+      f=$(basename "$f")
+      if [ "$mode" = up ]; then
+        printf 'upload-file = "%s"\nurl = "%s%s/%s/%s"\n' "$WORK/src/$d/$f" "$url" "$dest" "$d" "$f"
+      else
+        printf 'output = "%s/%s/%s"\nurl = "%s%s/%s/%s"\n' "$WORK/$4" "$d" "$f" "$url" "$dest" "$d" "$f"
+      fi
+    done > "$WORK/cfg-$d"
+  done
+}
+curl_up() { # url dest
+  local d
+  curl -sf --max-time 60 -X MKCOL -o /dev/null "$1$2/" || return 1
+  for d in "$WORK/src"/*/; do
+    curl -sf --max-time 60 -X MKCOL -o /dev/null "$1$2/$(basename "$d")/" || return 1
+  done
+  ls "$WORK"/cfg-* | timeout 600 xargs -P 4 -n 1 curl -sf --max-time 600 -o /dev/null -K
+}
+curl_down() { ls "$WORK"/cfg-* | timeout 600 xargs -P 4 -n 1 curl -sf --max-time 600 --create-dirs -K; }
+for r in $(seq 1 "$ROUNDS"); do
+  for s in ferry apache; do
+    url=$FURL; [ $s = apache ] && url=$AURL
+    curl_cfg up "$url" "cu$r"
+    T[cup_$s]+="$(timed curl_up "$url" "cu$r") "
+    curl_cfg down "$url" "cu$r" "cback-$s-$r"
+    T[cdown_$s]+="$(timed curl_down) "
+    diff -r "$WORK/src" "$WORK/cback-$s-$r" > /dev/null || {
+      echo "bench: $s round $r: the curl copy back differs" >&2; tail -20 "$WORK/last.log" >&2; exit 1; }
+  done
+done
+
 row() { # name key
   local f a
   f=$(echo ${T[$2_ferry]} | tr ' ' '\n' | median)
@@ -146,4 +190,6 @@ echo "# bench/dav.sh N=$N M=$M ROUNDS=$ROUNDS ($(date -u +%F), $(nproc) cores)"
 row "PROPFIND Depth 1, $N files" pf
 row "rclone copy up, $M files" up
 row "rclone copy down, $M files" down
+row "curl PUT (MKCOL first), $M files" cup
+row "curl GET, $M files" cdown
 printf '%-34s ferry %7d KiB apache %7d KiB (all processes)\n' "server peak memory (VmHWM)" "$MEM_F" "$MEM_A"
