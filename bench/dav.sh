@@ -9,7 +9,7 @@
 #             vendor other), ROUNDS times each, median wall time; the copy
 #             back is compared with the original byte for byte.
 #   curl up / down: the same files by curl, 4 connections, each PUTting
-#             (GETting) one folder's files in turn (rclone paces its calls
+#             (GETting) a quarter of the files in turn (rclone paces its calls
 #             10 ms apart, so its rows say little of the server).
 # Prints one row per measure with ferry's time over Apache's (goal: at most
 # 0.5).
@@ -142,13 +142,14 @@ done
 # The same transfers without rclone: rclone's WebDAV backend paces its
 # calls (at least 10 ms apart, all transfers together; not settable in
 # Debian's 1.60), so the rows above measure mostly that pace. Here curl
-# makes them: MKCOL of each folder, then one curl per folder (4 at a time),
-# each PUT (or GET) of its files in turn on one kept-alive connection.
-curl_cfg() { # up|down url dest: one curl config per source folder, in $WORK/cfg-*
-  local mode=$1 url=$2 dest=$3 d f
+# makes them: MKCOL of each folder, then four curls at once, each PUTting
+# (or GETting) its share of the files in turn on one kept-alive connection.
+curl_cfg() { # up|down url dest [back]: four curl configs (the folders dealt out), $WORK/cfg-*
+  local mode=$1 url=$2 dest=$3 d f k=0
   rm -f "$WORK"/cfg-*
   for d in "$WORK/src"/*/; do
     d=$(basename "$d")
+    k=$(( (k + 1) % 4 ))
     for f in "$WORK/src/$d"/*; do
       f=$(basename "$f")
       if [ "$mode" = up ]; then
@@ -156,7 +157,7 @@ curl_cfg() { # up|down url dest: one curl config per source folder, in $WORK/cfg
       else
         printf 'output = "%s/%s/%s"\nurl = "%s%s/%s/%s"\n' "$WORK/$4" "$d" "$f" "$url" "$dest" "$d" "$f"
       fi
-    done > "$WORK/cfg-$d"
+    done >> "$WORK/cfg-$k"
   done
 }
 curl_up() { # url dest
