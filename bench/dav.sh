@@ -8,6 +8,9 @@
 #             to the server and back into a new local folder (webdav remote,
 #             vendor other), ROUNDS times each, median wall time; the copy
 #             back is compared with the original byte for byte.
+#   curl up / down: the same files by curl, 4 connections, each PUTting
+#             (GETting) a quarter of the files in turn (rclone paces its calls
+#             10 ms apart, so its rows say little of the server).
 # Prints one row per measure with ferry's time over Apache's (goal: at most
 # 0.5).
 # Usage: N=10000 M=1000 ROUNDS=3 bash bench/dav.sh   (repository root, after make)
@@ -98,13 +101,15 @@ hwm() {
 }
 apache_pids() { pgrep -f "apache2 -f $WORK/httpd.conf" | tr '\n' ' '; }
 
-timed() { # prints wall seconds of the command
+# prints wall seconds of the command (a shell function: each bounds its own
+# time, since timeout(1) cannot run a function); its output goes to $WORK/last.log
+timed() {
   local TIMEFORMAT='%R' t
-  t=$( { time (timeout 600 "$@" > /dev/null 2>&1); } 2>&1 ) || true
+  t=$( { time ("$@" > "$WORK/last.log" 2>&1); } 2>&1 ) || true
   echo "$t"
 }
 
-propfind() { curl -sf -X PROPFIND -H 'Depth: 1' -o /dev/null "$1big/"; }
+propfind() { curl -sf --max-time 600 -X PROPFIND -H 'Depth: 1' -o /dev/null "$1big/"; }
 # A check that both answer a PROPFIND with 207 and every file.
 for u in "$FURL" "$AURL"; do
   got=$(curl -s -X PROPFIND -H 'Depth: 1' "${u}big/" | grep -o '<[^>]*href>' | grep -vc '/href>' || true)
@@ -121,7 +126,7 @@ MEM_A=$(hwm $(apache_pids))
 
 rc() { # rclone with a webdav remote for the URL in $1; then its args
   local url=$1; shift
-  RCLONE_CONFIG_B_TYPE=webdav RCLONE_CONFIG_B_URL="$url" RCLONE_CONFIG_B_VENDOR=other \
+  timeout 600 env RCLONE_CONFIG_B_TYPE=webdav RCLONE_CONFIG_B_URL="$url" RCLONE_CONFIG_B_VENDOR=other \
     rclone --config /dev/null --transfers 4 --checkers 4 "$@"
 }
 for r in $(seq 1 "$ROUNDS"); do
@@ -129,7 +134,50 @@ for r in $(seq 1 "$ROUNDS"); do
     url=$FURL; [ $s = apache ] && url=$AURL
     T[up_$s]+="$(timed rc "$url" copy "$WORK/src" "b:up$r") "
     T[down_$s]+="$(timed rc "$url" copy "b:up$r" "$WORK/back-$s-$r") "
-    diff -r "$WORK/src" "$WORK/back-$s-$r" > /dev/null || { echo "bench: $s round $r: the copy back differs" >&2; exit 1; }
+    diff -r "$WORK/src" "$WORK/back-$s-$r" > /dev/null || {
+      echo "bench: $s round $r: the copy back differs" >&2; tail -20 "$WORK/last.log" >&2; exit 1; }
+  done
+done
+
+# The same transfers without rclone: rclone's WebDAV backend paces its
+# calls (at least 10 ms apart, all transfers together; not settable in
+# Debian's 1.60), so the rows above measure mostly that pace. Here curl
+# makes them: MKCOL of each folder, then four curls at once, each PUTting
+# (or GETting) its share of the files in turn on one kept-alive connection.
+curl_cfg() { # up|down url dest [back]: four curl configs (the folders dealt out), $WORK/cfg-*
+  local mode=$1 url=$2 dest=$3 d f k=0
+  rm -f "$WORK"/cfg-*
+  for d in "$WORK/src"/*/; do
+    d=$(basename "$d")
+    k=$(( (k + 1) % 4 ))
+    for f in "$WORK/src/$d"/*; do
+      f=$(basename "$f")
+      if [ "$mode" = up ]; then
+        printf 'upload-file = "%s"\nurl = "%s%s/%s/%s"\n' "$WORK/src/$d/$f" "$url" "$dest" "$d" "$f"
+      else
+        printf 'output = "%s/%s/%s"\nurl = "%s%s/%s/%s"\n' "$WORK/$4" "$d" "$f" "$url" "$dest" "$d" "$f"
+      fi
+    done >> "$WORK/cfg-$k"
+  done
+}
+curl_up() { # url dest
+  local d
+  curl -sf --max-time 60 -X MKCOL -o /dev/null "$1$2/" || return 1
+  for d in "$WORK/src"/*/; do
+    curl -sf --max-time 60 -X MKCOL -o /dev/null "$1$2/$(basename "$d")/" || return 1
+  done
+  ls "$WORK"/cfg-* | timeout 600 xargs -P 4 -n 1 curl -sf --max-time 600 -o /dev/null -K
+}
+curl_down() { ls "$WORK"/cfg-* | timeout 600 xargs -P 4 -n 1 curl -sf --max-time 600 --create-dirs -K; }
+for r in $(seq 1 "$ROUNDS"); do
+  for s in ferry apache; do
+    url=$FURL; [ $s = apache ] && url=$AURL
+    curl_cfg up "$url" "cu$r"
+    T[cup_$s]+="$(timed curl_up "$url" "cu$r") "
+    curl_cfg down "$url" "cu$r" "cback-$s-$r"
+    T[cdown_$s]+="$(timed curl_down) "
+    diff -r "$WORK/src" "$WORK/cback-$s-$r" > /dev/null || {
+      echo "bench: $s round $r: the curl copy back differs" >&2; tail -20 "$WORK/last.log" >&2; exit 1; }
   done
 done
 
@@ -143,4 +191,6 @@ echo "# bench/dav.sh N=$N M=$M ROUNDS=$ROUNDS ($(date -u +%F), $(nproc) cores)"
 row "PROPFIND Depth 1, $N files" pf
 row "rclone copy up, $M files" up
 row "rclone copy down, $M files" down
+row "curl PUT (MKCOL first), $M files" cup
+row "curl GET, $M files" cdown
 printf '%-34s ferry %7d KiB apache %7d KiB (all processes)\n' "server peak memory (VmHWM)" "$MEM_F" "$MEM_A"

@@ -23,14 +23,19 @@
  * attributes of the file; where the file system refuses user attributes
  * (ENOTSUP: tmpfs without them, some network file systems), in a sidecar
  * file ROOT/.ferry-up-davprops/DEV-INODE, which DELETE removes with its
- * file (fs_davprop_forget). */
+ * file (fs_davprop_forget). A walk reads an entry's attribute names with
+ * listxattrat (Linux 6.13; no open of the entry) and opens the entry only
+ * when one is a dead property (or the kernel lacks it); it looks for the
+ * sidecar folder once a page, not once an entry. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +59,12 @@
 #define DAV_DEAD_MAX 256 /* dead properties of one object */
 #define DAV_DEAD_BYTES (256u << 10)
 #define DAV_SIDECAR_DIR PATH_RESERVED_PREFIX "-davprops"
+/* listxattrat: one number on every architecture since Linux 6.13 */
+#ifdef SYS_listxattrat
+#define DAV_NR_LISTXATTRAT SYS_listxattrat
+#else
+#define DAV_NR_LISTXATTRAT 465
+#endif
 
 /* ---- the dead-property store ---------------------------------------------- */
 
@@ -137,18 +148,13 @@ static int sidecar_dir(const struct fs_server *s, bool make)
     return fd < 0 ? -errno : fd;
 }
 
-static int sidecar_load(const struct fs_server *s, const struct stat *st, struct deadset *d)
+/* Loads st's sidecar from the sidecar folder open at dfd. */
+static int sidecar_load_in(int dfd, const struct stat *st, struct deadset *d)
 {
     char name[64];
-    int dfd = sidecar_dir(s, false);
 
-    if (dfd == -ENOENT)
-        return 0;
-    if (dfd < 0)
-        return dfd;
     sidecar_name(st, name, sizeof name);
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    close(dfd);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
     d->sidecar = true; /* this object's properties are there */
@@ -180,15 +186,45 @@ static int sidecar_load(const struct fs_server *s, const struct stat *st, struct
     return rc;
 }
 
-/* Loads the dead properties of the object open at fd (st its stat). */
-static int dead_load(const struct fs_server *s, int fd, const struct stat *st, struct deadset *d)
+static int sidecar_load(const struct fs_server *s, const struct stat *st, struct deadset *d)
+{
+    int dfd = sidecar_dir(s, false);
+
+    if (dfd == -ENOENT)
+        return 0;
+    if (dfd < 0)
+        return dfd;
+    int rc = sidecar_load_in(dfd, st, d);
+    close(dfd);
+    return rc;
+}
+
+/* The sidecar of st, through *sdir when given: the sidecar folder as a
+ * walk holds it (an fd, -ENOENT for none, -1 not looked at yet: then it is
+ * opened once and kept there). */
+static int sidecar_load_via(const struct fs_server *s, int *sdir, const struct stat *st,
+                            struct deadset *d)
+{
+    if (sdir == NULL)
+        return sidecar_load(s, st, d);
+    if (*sdir == -1)
+        *sdir = sidecar_dir(s, false);
+    if (*sdir == -ENOENT)
+        return 0;
+    return *sdir < 0 ? *sdir : sidecar_load_in(*sdir, st, d);
+}
+
+/* Loads the dead properties of the object open at fd (st its stat); sdir
+ * as sidecar_load_via takes it, or NULL. */
+static int dead_load(const struct fs_server *s, int fd, const struct stat *st, struct deadset *d,
+                     int *sdir)
 {
     char list[16384], val[65536 + 256];
     ssize_t n = flistxattr(fd, list, sizeof list);
 
     if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) {
         d->sidecar = true;
-        return sidecar_load(s, st, d);
+        return sidecar_load_via(s, sdir, st, d);
     }
     if (n < 0)
         return errno == ERANGE ? -ENOBUFS : -errno;
@@ -212,7 +248,7 @@ static int dead_load(const struct fs_server *s, int fd, const struct stat *st, s
     }
     /* Where attributes are refused, listing them may still work (and say
      * none): then the sidecar holds them, if anywhere. */
-    return found > 0 ? 0 : sidecar_load(s, st, d);
+    return found > 0 ? 0 : sidecar_load_via(s, sdir, st, d);
 }
 
 /* The index of ns:name in d, or -1. */
@@ -358,6 +394,7 @@ struct fs_davprop {
     struct stat st;
     struct buf part;      /* the response being given out (empty: none); kept for the next */
     struct deadset *dead; /* an entry's dead properties; reused for each */
+    int sdir;             /* the sidecar folder for this fill (sidecar_load_via) */
     size_t nframes;
     struct frame *frames[DAV_LEVELS];
     uint64_t entries;
@@ -491,17 +528,68 @@ static int put_dead(struct buf *b, const struct deadset *d, const struct dead *e
     return rc == 0 ? davxml_prop_close(b, ns, name) : rc;
 }
 
+/* listxattrat(2) (Linux 6.13): the names of the extended attributes of
+ * dirfd's entry name itself (never a link's target), without opening it.
+ * The count of bytes, or -errno (-ENOSYS: not here; then never again). */
+static ssize_t list_at(int dirfd, const char *name, char *list, size_t size)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    static atomic_bool absent;
+
+    if (atomic_load_explicit(&absent, memory_order_relaxed))
+        return -ENOSYS;
+    long n = syscall(DAV_NR_LISTXATTRAT, dirfd, name, AT_SYMLINK_NOFOLLOW, list, size);
+    if (n >= 0)
+        return (ssize_t)n;
+    int err = errno;
+    if (err == ENOSYS)
+        atomic_store_explicit(&absent, true, memory_order_relaxed);
+    return -err;
+#else
+    (void)dirfd;
+    (void)name;
+    (void)list;
+    (void)size;
+    return -ENOSYS;
+#endif
+}
+
+/* Whether the attribute names list (n bytes) hold a dead property. */
+static bool has_dead_names(const char *list, size_t n)
+{
+    size_t pl = sizeof DAVPROP_XATTR_PREFIX - 1;
+
+    for (size_t i = 0; i < n;) {
+        const char *k = list + i;
+        size_t kl = strnlen(k, n - i);
+        if (kl >= pl && strncmp(k, DAVPROP_XATTR_PREFIX, pl) == 0)
+            return true;
+        i += kl + 1;
+    }
+    return false;
+}
+
 /* Loads o's dead properties into d (none for a link entry: its target is
- * opened only through the root). */
+ * opened only through the root). An entry whose attributes name no dead
+ * property (the most, in a listing) is not opened: its sidecar, if any,
+ * is all it may have, as dead_load would find. */
 static void load_dead(struct fs_davprop *pf, const struct obj *o, struct deadset *d)
 {
     int fd = o->fd;
 
+    if (fd < 0 && !o->link) {
+        char list[16384];
+        ssize_t n = list_at(o->dirfd, o->entry, list, sizeof list);
+        if (n >= 0 && !has_dead_names(list, (size_t)n)) {
+            sidecar_load_via(pf->c->w->srv, &pf->sdir, o->st, d);
+            return;
+        }
+    }
     if (fd < 0 && !o->link)
         fd = openat(o->dirfd, o->entry, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return;
-    dead_load(pf->c->w->srv, fd, o->st, d);
+    dead_load(pf->c->w->srv, fd, o->st, d, &pf->sdir);
     if (fd != o->fd)
         close(fd);
 }
@@ -723,6 +811,8 @@ void fs_davprop_free(struct fs_davprop **pp)
     }
     if (pf->fd >= 0)
         close(pf->fd);
+    if (pf->sdir >= 0)
+        close(pf->sdir);
     free(pf->names);
     free(pf);
 }
@@ -749,6 +839,11 @@ int fs_davprop_fill(struct body_src *s)
     int rc = 0;
 
     b->rpos = b->wpos = 0;
+    /* The sidecar folder is looked for once a fill, not once an entry; a
+     * fill is one page, so one made meanwhile shows from the next page. */
+    if (pf->sdir >= 0)
+        close(pf->sdir);
+    pf->sdir = -1;
     if (pf->ended)
         return 0;
     buf_init_fixed(&win, b->data + head, b->max - head - (pf->chunked ? 2 : 0));
@@ -900,6 +995,7 @@ static void propfind_body(struct conn *c, void *arg, char *data, size_t len)
     }
     pf->c = c;
     pf->fd = -1;
+    pf->sdir = -1;
     buf_init(&pf->part, DAV_PART_MAX);
     pf->names = names;
     pf->nnames = r->nprops;
@@ -1186,7 +1282,7 @@ static void proppatch_body(struct conn *c, void *arg, char *data, size_t len)
     }
     ds_init(d);
     size_t failed = 0;
-    rc = dead_load(s, fd, &st, d);
+    rc = dead_load(s, fd, &st, d, NULL);
     if (rc == 0 && !d->sidecar) {
         rc = apply_xattrs(fd, r, d, &failed);
         if ((rc == -ENOTSUP || rc == -EOPNOTSUPP) && failed == 0) {

@@ -109,6 +109,38 @@ def test_propfind_many_entries_stream_across_pages(start_server, root):
     assert p[DAV + "displayname"][1].text == "f0003 &<x>.txt"
 
 
+def test_propfind_depth_1_dead_props_only_on_the_entries_that_have_them(start_server, root):
+    """Depth 1 allprop looks at each entry's attribute names without opening
+    it (listxattrat where the kernel has it): an entry with user.dav
+    attributes shows exactly them, one with only other user attributes or
+    none shows no dead property, across many pages; a FIFO beside them is
+    left out as listings leave it (and not waited on); then the connection
+    serves on."""
+    d = root / "mixed"
+    d.mkdir()
+    for i in range(300):
+        (d / f"f{i:03d}.txt").write_bytes(b"y")
+    for i in range(0, 300, 7):
+        os.setxattr(d / f"f{i:03d}.txt", "user.dav:{urn:m}n%d" % (i % 2), b"\0v%d" % i)
+    for i in range(3, 300, 11):
+        os.setxattr(d / f"f{i:03d}.txt", "user.other", b"not a dead property")
+    os.mkfifo(d / "pipe")
+    srv = start_server(root)
+    with HttpConn(srv.port) as c:
+        r = send(c, propfind("/mixed/", depth="1"))
+        assert r.status == 207, r
+        assert len(hrefs(r.body)) == 301 and "/mixed/pipe" not in hrefs(r.body)
+        for i in range(300):
+            dead = {k: v for k, (st, v) in props_of(r.body, f"/mixed/f{i:03d}.txt").items()
+                    if not k.startswith(DAV)}
+            if i % 7 == 0:
+                assert list(dead) == ["{urn:m}n%d" % (i % 2)], i
+                assert dead["{urn:m}n%d" % (i % 2)].text == "v%d" % i
+            else:
+                assert dead == {}, i
+        next_request_ok(c)
+
+
 def test_propfind_http10_ends_with_close_and_bad_depth_400(start_server, root):
     srv = start_server(root)
     with HttpConn(srv.port) as c:
@@ -413,6 +445,42 @@ def test_proppatch_sidecar_where_xattrs_are_refused_and_delete_forgets(start_ser
         c.request("DELETE", "/f.txt")
         assert c.read_response("DELETE").status == 204
         assert os.listdir(side) == []
+
+
+def test_propfind_depth_1_sidecar_props_of_entries_where_xattrs_are_refused(start_server,
+                                                                              tmp_path):
+    """Where user attributes are refused, a Depth 1 listing finds each
+    entry's dead properties in the sidecar (looked for once a page, not
+    once an entry): the entries given one show it, the others none."""
+    root = tmp_path / "ram"
+    root.mkdir()
+    srv = start_server(root, "--upload", preexec_fn=ramfs_at(root))
+    with HttpConn(srv.port) as c:
+        c.request("MKCOL", "/d/")
+        assert c.read_response("MKCOL").status == 201
+        for i in range(120):
+            c.request("PUT", f"/d/f{i:03d}.txt", [("Content-Length", "1")], body=b"z")
+            assert c.read_response("PUT").status == 201
+        for i in range(0, 120, 13):
+            body = (b'<propertyupdate xmlns="DAV:"><set><prop><s xmlns="urn:s">%d</s>'
+                    b"</prop></set></propertyupdate>" % i)
+            r = send(c, ("PROPPATCH", f"/d/f{i:03d}.txt", [], body))
+            assert r.status == 207, r
+        r = send(c, propfind("/d/", depth="1"))
+        assert r.status == 207 and len(hrefs(r.body)) == 121, r
+        for i in range(120):
+            p = props_of(r.body, f"/d/f{i:03d}.txt")
+            if i % 13 == 0:
+                assert p["{urn:s}s"][1].text == str(i), i
+            else:
+                assert "{urn:s}s" not in p, i
+        next_request_ok_at(c, "/d/f001.txt", b"z")
+
+
+def next_request_ok_at(conn, target, want):
+    conn.request("GET", target)
+    r = conn.read_response("GET")
+    assert r.status == 200 and r.body == want, r
 
 
 def test_xml_body_that_stops_coming_is_cut_at_the_deadline(start_server, root):
