@@ -250,6 +250,13 @@ void fs_conn_abort(struct conn *c);
 /* Shuts our side down and reads the peer's last bytes until it closes. */
 void fs_conn_linger(struct conn *c);
 void fs_conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+/* One step of a request body read from data[0..len) (fs_put, fs_xbody): the
+ * body bytes in it (*take; a chunked body is decoded in place) and the
+ * input they used (*used); body->consumed grows by *used and
+ * body->complete says whether the body ended. 0, or -EBADMSG when the
+ * chunked framing is broken (nothing counted). */
+int fs_body_take(struct fate_input *body, struct http_chunked *ch, char *data, size_t len,
+                 size_t *take, size_t *used);
 /* Starts an exchange on c for a request (or raw name); NULL when memory is short. */
 struct xchg *fs_conn_begin(struct conn *c);
 

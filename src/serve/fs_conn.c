@@ -766,3 +766,27 @@ void fs_conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
     (void)events;
     fs_conn_drive(container_of(io, struct conn, io));
 }
+
+int fs_body_take(struct fate_input *body, struct http_chunked *ch, char *data, size_t len,
+                 size_t *take, size_t *used)
+{
+    *take = *used = len;
+    if (body->framing == FATE_CHUNKED) {
+        ssize_t end = len > 0 ? http_chunked_decode(ch, data, take) : HTTP_PARSE_INCOMPLETE;
+        if (end == HTTP_PARSE_INVALID)
+            return -EBADMSG;
+        if (end >= 0) {
+            /* What followed the body stayed where it was, at the end. */
+            *used = len - (size_t)end;
+            body->complete = true;
+        }
+    } else {
+        uint64_t left = body->length - body->consumed;
+        if (*take > left)
+            *take = (size_t)left;
+        *used = *take;
+        body->complete = body->consumed + *take == body->length;
+    }
+    body->consumed += *used;
+    return 0;
+}

@@ -711,30 +711,15 @@ void fs_put_feed(struct conn *c)
     struct xchg *x = c->x;
     struct put *p = x->put;
     size_t len = c->in ? buf_len(c->in) : 0;
-    size_t take = len, used = len;
+    size_t take, used;
 
     c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
     char *data = len > 0 ? c->in->data + c->in->rpos : NULL;
-    if (x->body.framing == FATE_CHUNKED) {
-        ssize_t end = len > 0 ? http_chunked_decode(&p->ch, data, &take) : HTTP_PARSE_INCOMPLETE;
-        if (end == HTTP_PARSE_INVALID) {
-            buf_consume(c->in, len);
-            put_finish(c, -EBADMSG);
-            return;
-        }
-        if (end >= 0) {
-            /* What followed the body stayed where it was, at the end. */
-            used = len - (size_t)end;
-            x->body.complete = true;
-        }
-    } else {
-        uint64_t left = x->body.length - x->body.consumed;
-        if (take > left)
-            take = (size_t)left;
-        used = take;
-        x->body.complete = x->body.consumed + take == x->body.length;
+    if (fs_body_take(&x->body, &p->ch, data, len, &take, &used) < 0) {
+        buf_consume(c->in, len);
+        put_finish(c, -EBADMSG);
+        return;
     }
-    x->body.consumed += used;
     /* The bytes stay where they are until they are written. */
     put_take(c, data, take);
     if (len > 0 && c->in != NULL)

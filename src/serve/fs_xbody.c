@@ -97,32 +97,18 @@ void fs_xbody_feed(struct conn *c)
     struct xchg *x = c->x;
     struct fs_xbody *xb = x->xb;
     size_t len = c->in != NULL ? buf_len(c->in) : 0;
-    size_t take = len, used = len;
+    size_t take, used;
 
     if (len == 0)
         return;
     c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
     char *data = c->in->data + c->in->rpos;
-    if (x->body.framing == FATE_CHUNKED) {
-        ssize_t end = http_chunked_decode(&xb->ch, data, &take);
-        if (end == HTTP_PARSE_INVALID) {
-            buf_consume(c->in, len);
-            x->body.keep_alive = false; /* where the next request starts is unknown */
-            fs_respond_error(c, 400, NULL);
-            return;
-        }
-        if (end >= 0) {
-            used = len - (size_t)end;
-            x->body.complete = true;
-        }
-    } else {
-        uint64_t left = x->body.length - x->body.consumed;
-        if (take > left)
-            take = (size_t)left;
-        used = take;
-        x->body.complete = x->body.consumed + take == x->body.length;
+    if (fs_body_take(&x->body, &xb->ch, data, len, &take, &used) < 0) {
+        buf_consume(c->in, len);
+        x->body.keep_alive = false; /* where the next request starts is unknown */
+        fs_respond_error(c, 400, NULL);
+        return;
     }
-    x->body.consumed += used;
     if (take > xb->limit - xb->len) {
         /* Only a chunked body can get here: the rest is not read (fate
          * closes the connection after the answer). */
