@@ -30,12 +30,42 @@ static void tty_restore_and_die(int sig)
     raise(sig);
 }
 
+/* The line editor's settings, taken again after a stop. */
+static struct termios tty_raw;
+
+/* ^Z (SIGTSTP): the shell gets the terminal back as it was and the
+ * process stops; after fg (SIGCONT) the line editor takes it again (the
+ * line being typed is drawn again with the next key or message). Only
+ * async-signal-safe calls. */
+static void tty_suspend(int sig)
+{
+    int saved_errno = errno;
+    struct sigaction dfl = {.sa_handler = SIG_DFL}, again = {.sa_handler = tty_suspend};
+    sigset_t set;
+
+    if (tty_taken)
+        tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    raise(sig); /* pending until unblocked: the stop comes here */
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    sigemptyset(&again.sa_mask);
+    sigaction(sig, &again, NULL);
+    if (tty_taken)
+        tcsetattr(STDIN_FILENO, TCSANOW, &tty_raw);
+    errno = saved_errno;
+}
+
 /* When standard input and output are a terminal: turns off its canonical
  * mode and echo (the client edits the line itself; ^C still interrupts)
- * and arranges for SIGHUP and SIGQUIT to put it back. True when taken. */
+ * and arranges for SIGHUP and SIGQUIT to put it back, and ^Z to put it
+ * back while stopped. True when taken. */
 static bool tty_take(void)
 {
     struct sigaction sa = {.sa_handler = tty_restore_and_die};
+    struct sigaction sus = {.sa_handler = tty_suspend};
     struct termios raw;
 
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || tcgetattr(STDIN_FILENO, &tty_saved) < 0)
@@ -43,10 +73,13 @@ static bool tty_take(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGQUIT, &sa, NULL);
+    sigemptyset(&sus.sa_mask);
+    sigaction(SIGTSTP, &sus, NULL);
     raw = tty_saved;
     raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
+    tty_raw = raw;
     tty_taken = 1;
     if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0) {
         tty_taken = 0;

@@ -347,12 +347,16 @@ class ChatTerminal:
     """`ferry chat ADDR` with its stdin and stdout on a pseudo-terminal in
     the settings a shell leaves (canonical, echo), as a user runs it."""
 
-    def __init__(self, addr, *args):
+    def __init__(self, addr, *args, own_session=True):
         self.master, self.slave = pty.openpty()
         self.cooked = termios.tcgetattr(self.slave)
+        # own_session=False: a process group of its own in this session, as a
+        # shell's job is, so a stop signal stops it (in a new session its
+        # group would be orphaned, and the kernel drops SIGTSTP there).
         self.proc = subprocess.Popen([FERRY, "chat", *args, "%s:%d" % addr], stdin=self.slave,
                                      stdout=self.slave, stderr=subprocess.PIPE, env=clean_env(),
-                                     start_new_session=True)
+                                     start_new_session=own_session,
+                                     process_group=None if own_session else 0)
         self.data = bytearray()
 
     def until(self, needle, timeout=5.0):
@@ -413,6 +417,42 @@ def test_chat_terminal_redraws_the_line_being_typed(tools):
         t.type(b"\x04")  # ^D on an empty line: done
         assert t.wait() == 0
         assert t.lflag() == t.cooked[3], "the terminal is given back as it was"
+    finally:
+        t.close()
+
+
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_chat_terminal_given_back_while_stopped_by_ctrl_z(tools):
+    """^Z (SIGTSTP) stops the client with the terminal as the shell left it
+    (canonical, echo); after fg (SIGCONT) the line editor takes it again and
+    goes on."""
+    srv = tools.server("chat")
+    ann = chat_member(srv, b"ann")
+    t = ChatTerminal(srv.addr, "--name", "bob", own_session=False)
+    try:
+        ann.until(b"is now bob\n")
+        t.until(b"is now bob\r\n")
+        assert t.lflag() & termios.ECHO == 0
+        t.proc.send_signal(signal.SIGTSTP)
+        deadline = time.monotonic() + 5
+        while proc_state(t.proc.pid) != "T" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc_state(t.proc.pid) == "T", "stopped"
+        assert t.lflag() == t.cooked[3], "the terminal is the shell's while stopped"
+        t.proc.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 5
+        while t.lflag() & termios.ECHO and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert t.lflag() & (termios.ICANON | termios.ECHO) == 0, "the editor has it again"
+        t.type(b"after fg\r")
+        ann.expect(b"bob: after fg\n")
+        t.type(b"\x04")
+        assert t.wait() == 0
+        assert t.lflag() == t.cooked[3]
     finally:
         t.close()
 
