@@ -353,19 +353,28 @@ static int copy_link(int sdir, int ddir, const char *name)
 
 /* ---- removing a tree ---------------------------------------------------- */
 
+/* A directory stream of its own over the folder open at fd (fd stays
+ * open and where it was), or NULL. */
+static DIR *members_of(int fd)
+{
+    int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+
+    if (d == NULL && dfd >= 0)
+        close(dfd);
+    return d;
+}
+
 static int remove_entry(struct cm *cm, int dir, const char *name, unsigned depth);
 
 /* Removes what the directory open at fd holds; cm->dp spells it. Members
  * that stay are noted. */
 static void remove_members(struct cm *cm, int fd, unsigned depth)
 {
-    int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    DIR *d = members_of(fd);
     struct dirent *de;
 
     if (d == NULL) {
-        if (dfd >= 0)
-            close(dfd);
         note(cm, 500, true);
         return;
     }
@@ -493,13 +502,10 @@ static void copy_entry(struct cm *cm, int sdir, int ddir, const char *name, unsi
  * dfd. */
 static void copy_members(struct cm *cm, int sfd, int dfd, unsigned depth)
 {
-    int fd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *d = members_of(sfd);
     struct dirent *de;
 
     if (d == NULL) {
-        if (fd >= 0)
-            close(fd);
         note(cm, 500, false);
         return;
     }
@@ -550,13 +556,10 @@ static int copy_dir(struct cm *cm, int sfd, int ddir, const char *name, unsigned
  * be written both where it is and where it would be. Refusals are noted. */
 static void move_check(struct cm *cm, int fd, unsigned depth)
 {
-    int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    DIR *d = members_of(fd);
     struct dirent *de;
 
     if (d == NULL) {
-        if (dfd >= 0)
-            close(dfd);
         note(cm, 403, false);
         return;
     }
