@@ -1520,14 +1520,20 @@ def test_connection_close_mid_pipeline(out):
 
 def test_redirect_and_404_mid_pipeline(out):
     def respond(peer, req):
-        if req.target == NAMED[3][0]:
-            peer.respond(302, [("Location", "/moved")], b"see /moved")
-        elif req.target == "/moved":
-            peer.respond(200, [], NAMED[3][1])
-        elif req.target == NAMED[5][0]:
-            peer.respond(404, [], b"not here" * 100)
-        else:
-            serve_named(peer, req)
+        try:
+            if req.target == NAMED[3][0]:
+                peer.respond(302, [("Location", "/moved")], b"see /moved")
+            elif req.target == "/moved":
+                peer.respond(200, [], NAMED[3][1])
+            elif req.target == NAMED[5][0]:
+                peer.respond(404, [], b"not here" * 100)
+            else:
+                serve_named(peer, req)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client may leave a connection with answers still due (once
+            # in a CI run under load); what it saved is checked below.
+            return False
+        return None
 
     with ScriptedServer(keep_alive(respond)) as srv:
         r = run_named(srv, out)
