@@ -141,8 +141,11 @@ void listing_free(struct listing_entry *v, size_t n)
     free(v);
 }
 
-int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct listing_entry **out,
-                 size_t *count)
+/* listing_read, or with names_only the entries' names and kinds only: a
+ * plain file or folder is not stat'ed (its size and date are left 0), a
+ * link still is (to list it as what it leads to, beneath the root only). */
+static int read_entries(int rootfd, int dirfd, const char *rel, bool hidden, bool names_only,
+                        struct listing_entry **out, size_t *count)
 {
     int fd = dup(dirfd);
     if (fd < 0)
@@ -166,8 +169,18 @@ int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct lis
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || (!hidden && name[0] == '.') ||
             path_reserved(name, strlen(name)))
             continue;
-        if (stat_entry(rootfd, dirfd, rel, name, &st, &link, NULL, NULL, 0) < 0)
+        if (names_only && (de->d_type == DT_REG || de->d_type == DT_DIR)) {
+            /* What it is comes with the name; its size and date come from
+             * the cursor's own fstatat (row_entry_st). */
+            memset(&st, 0, sizeof st);
+            st.st_mode = de->d_type == DT_DIR ? S_IFDIR : S_IFREG;
+            link = false;
+        } else if (de->d_type != DT_REG && de->d_type != DT_DIR && de->d_type != DT_LNK &&
+                   de->d_type != DT_UNKNOWN) {
+            continue; /* a FIFO, socket or device is never listed */
+        } else if (stat_entry(rootfd, dirfd, rel, name, &st, &link, NULL, NULL, 0) < 0) {
             continue;
+        }
         if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
             continue;
         if (n == LISTING_MAX_ENTRIES) {
@@ -203,6 +216,12 @@ int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct lis
     *out = v;
     *count = n;
     return 0;
+}
+
+int listing_read(int rootfd, int dirfd, const char *rel, bool hidden, struct listing_entry **out,
+                 size_t *count)
+{
+    return read_entries(rootfd, dirfd, rel, hidden, false, out, count);
 }
 
 /* The query that keeps order o on links to other directories: empty for
@@ -600,7 +619,10 @@ int listing_snap_get(struct listing_cache *cache, int rootfd, int dirfd, const c
     clock_gettime(CLOCK_REALTIME, &now);
     struct listing_entry *v = NULL;
     size_t n = 0;
-    int rc = listing_read(rootfd, dirfd, rel, hidden, &v, &n);
+    /* In name order nothing but the names and kinds decide the order, and
+     * every cursor on a snapshot stats each entry afresh as it writes it:
+     * a second fstatat per entry here would only be thrown away. */
+    int rc = read_entries(rootfd, dirfd, rel, hidden, o.key == LISTING_BY_NAME, &v, &n);
     if (rc < 0)
         return rc;
     struct listing_snap *s = NULL;

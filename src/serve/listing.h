@@ -130,7 +130,10 @@ int listing_snap_make(struct listing_entry *v, size_t n, struct listing_order o,
  * changed since it was read (same device, inode, mtime and ctime), else a
  * new one from listing_read, put on cache (when not NULL) unless the
  * directory changed too recently to tell a later change by its times.
- * Returns 0 or listing_read's -errno. Drop with listing_snap_put. */
+ * In name order the snapshot holds names and kinds only: a plain file's or
+ * folder's size and date are 0 in it (a link is still stat'ed), so its
+ * cursor must be given the dirfd, whose fresh fstatat of each row fills
+ * them. Returns 0 or listing_read's -errno. Drop with listing_snap_put. */
 int listing_snap_get(struct listing_cache *cache, int rootfd, int dirfd, const char *rel,
                      bool hidden, struct listing_order o, struct listing_snap **out);
 
