@@ -7,7 +7,9 @@
 #   rclone up / down: `rclone copy` of M small files (default 1000, 4 KiB)
 #             to the server and back into a new local folder (webdav remote,
 #             vendor other), ROUNDS times each, median wall time; the copy
-#             back is compared with the original byte for byte.
+#             back is compared with the original byte for byte. Also the
+#             server's CPU seconds over each (rclone paces its calls, so
+#             its wall time is mostly its own; the CPU is the server's).
 #   curl up / down: the same files by curl, 4 connections, each PUTting
 #             (GETting) a quarter of the files in turn (rclone paces its calls
 #             10 ms apart, so its rows say little of the server).
@@ -129,11 +131,28 @@ rc() { # rclone with a webdav remote for the URL in $1; then its args
   timeout 600 env RCLONE_CONFIG_B_TYPE=webdav RCLONE_CONFIG_B_URL="$url" RCLONE_CONFIG_B_VENDOR=other \
     rclone --config /dev/null --transfers 4 --checkers 4 "$@"
 }
+# CPU seconds (user + system) the server's processes used so far: ferry's
+# one, Apache's all (those that came and went meanwhile are not counted).
+cpu_of() {
+  local p total=0 hz
+  hz=$(getconf CLK_TCK)
+  for p in "$@"; do
+    total=$(( total + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+  done
+  echo "scale=3; $total / $hz" | bc -l
+}
+server_cpu() { if [ "$1" = ferry ]; then cpu_of "$FSRV"; else cpu_of $(apache_pids); fi; }
+declare -A C
 for r in $(seq 1 "$ROUNDS"); do
   for s in ferry apache; do
     url=$FURL; [ $s = apache ] && url=$AURL
+    c0=$(server_cpu $s)
     T[up_$s]+="$(timed rc "$url" copy "$WORK/src" "b:up$r") "
+    c1=$(server_cpu $s)
     T[down_$s]+="$(timed rc "$url" copy "b:up$r" "$WORK/back-$s-$r") "
+    c2=$(server_cpu $s)
+    C[up_$s]+="$(echo "$c1 - $c0" | bc -l) "
+    C[down_$s]+="$(echo "$c2 - $c1" | bc -l) "
     diff -r "$WORK/src" "$WORK/back-$s-$r" > /dev/null || {
       echo "bench: $s round $r: the copy back differs" >&2; tail -20 "$WORK/last.log" >&2; exit 1; }
   done
@@ -187,10 +206,18 @@ row() { # name key
   a=$(echo ${T[$2_apache]} | tr ' ' '\n' | median)
   printf '%-34s ferry %7.3f s   apache %7.3f s   ratio %.2f\n' "$1" "$f" "$a" "$(echo "$f / $a" | bc -l)"
 }
+cpurow() { # name key: the servers' CPU seconds over the runs of row key
+  local f a
+  f=$(echo ${C[$2_ferry]} | tr ' ' '\n' | median)
+  a=$(echo ${C[$2_apache]} | tr ' ' '\n' | median)
+  printf '%-34s ferry %7.3f s   apache %7.3f s   ratio %.2f\n' "$1" "$f" "$a" "$(echo "$f / $a" | bc -l)"
+}
 echo "# bench/dav.sh N=$N M=$M ROUNDS=$ROUNDS ($(date -u +%F), $(nproc) cores)"
 row "PROPFIND Depth 1, $N files" pf
 row "rclone copy up, $M files" up
 row "rclone copy down, $M files" down
+cpurow "server CPU in rclone copy up" up
+cpurow "server CPU in rclone copy down" down
 row "curl PUT (MKCOL first), $M files" cup
 row "curl GET, $M files" cdown
 printf '%-34s ferry %7d KiB apache %7d KiB (all processes)\n' "server peak memory (VmHWM)" "$MEM_F" "$MEM_A"

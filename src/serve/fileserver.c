@@ -260,6 +260,7 @@ static void server_free(struct fs_server *s)
         while (w->nxpool > 0)
             free(w->xpool[--w->nxpool]);
         free(w->rwbuf);
+        ctimeset_free(&w->davbare);
         buf_free(&w->log);
     }
     free(s->workers);

@@ -34,6 +34,7 @@
 
 #include "serve/fileserver.h"
 #include "core/buf.h"
+#include "core/ctimeset.h"
 #include "net/ev.h"
 #include "net/srv.h"
 #include "proto/auth.h"
@@ -192,6 +193,8 @@ struct worker {
     struct fs_auth_port *auth_port; /* --auth: where password checks come back */
     struct fs_follow_port *follow_port; /* where digests hashed beside a send come back */
     struct listing_cache listings; /* the directory snapshots this worker's pages share */
+    struct ctimeset davbare; /* files PROPFIND found without dead properties (fs_davprop);
+                                made when first needed */
     unsigned davjobs;              /* COPY and MOVE threads this worker's connections wait for */
 };
 

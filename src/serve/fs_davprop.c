@@ -26,7 +26,10 @@
  * file (fs_davprop_forget). A walk reads an entry's attribute names with
  * listxattrat (Linux 6.13; no open of the entry) and opens the entry only
  * when one is a dead property (or the kernel lacks it); it looks for the
- * sidecar folder once a page, not once an entry. */
+ * sidecar folder once a page, not once an entry. An entry found without
+ * dead properties is remembered by the worker (w->davbare, core/ctimeset)
+ * as (device, inode, ctime): a later walk asks its attributes again only
+ * once its ctime moved, which any change of an attribute does. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -57,6 +60,7 @@
 #define DAV_MAX_MS 60000        /* Depth infinity: how long one answer may walk */
 #define DAV_DEPTH_INF 2
 #define DAV_DEAD_MAX 256 /* dead properties of one object */
+#define DAV_BARE_SLOTS 32768 /* entries remembered without dead properties, per worker (768 KiB) */
 #define DAV_DEAD_BYTES (256u << 10)
 #define DAV_SIDECAR_DIR PATH_RESERVED_PREFIX "-davprops"
 /* listxattrat: one number on every architecture since Linux 6.13 */
@@ -399,6 +403,7 @@ struct fs_davprop {
     struct frame *frames[DAV_LEVELS];
     uint64_t entries;
     int64_t deadline; /* Depth infinity: CLOCK_MONOTONIC ms */
+    struct timespec now; /* CLOCK_REALTIME at this fill's start, before its entries' stats */
     bool have_vfs;
     struct statvfs vfs;
     char rel[PATH_MAX_LEN + 16];
@@ -578,9 +583,19 @@ static void load_dead(struct fs_davprop *pf, const struct obj *o, struct deadset
     int fd = o->fd;
 
     if (fd < 0 && !o->link) {
+        struct ctimeset *bare = &pf->c->w->davbare;
+        if (ctimeset_has(bare, o->st)) {
+            sidecar_load_via(pf->c->w->srv, &pf->sdir, o->st, d);
+            return;
+        }
         char list[16384];
         ssize_t n = list_at(o->dirfd, o->entry, list, sizeof list);
         if (n >= 0 && !has_dead_names(list, (size_t)n)) {
+            /* Until its ctime moves (a set attribute moves it) the entry
+             * has none: the next walk need not ask (core/ctimeset). */
+            if (bare->v == NULL && ctimeset_init(bare, DAV_BARE_SLOTS) < 0)
+                bare->v = NULL;
+            ctimeset_add(bare, o->st, pf->now);
             sidecar_load_via(pf->c->w->srv, &pf->sdir, o->st, d);
             return;
         }
@@ -846,6 +861,7 @@ int fs_davprop_fill(struct body_src *s)
     pf->sdir = -1;
     if (pf->ended)
         return 0;
+    clock_gettime(CLOCK_REALTIME, &pf->now);
     buf_init_fixed(&win, b->data + head, b->max - head - (pf->chunked ? 2 : 0));
     while (buf_room(&win) > 0) {
         if (buf_len(&pf->part) > 0) {

@@ -5,6 +5,7 @@ PROPPATCH of a protected property, a link to what the user may not read,
 Depth infinity refused; after each error the next request on the same
 connection must be answered right."""
 import os
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -318,6 +319,48 @@ def test_chunked_body_with_100_continue(start_server, root):
 
 
 # ---- PROPPATCH -------------------------------------------------------------------------
+
+def test_propfind_remembers_bare_entries_only_until_their_ctime_moves(start_server, root):
+    """Each worker remembers the entries it found without dead properties by
+    (device, inode, ctime) and asks the kernel again only when that moved
+    (core/ctimeset): after warm walks, a dead property set from outside, one
+    set by PROPPATCH, one on a new file under an old name (the inode may be
+    reused) and one set at once on a file made just before the walk all show
+    in the next walk; an attribute removed from outside is gone from it."""
+    d = root / "warm"
+    d.mkdir()
+    for i in range(40):
+        (d / f"f{i:02d}.txt").write_bytes(b"w")
+    os.setxattr(d / "f05.txt", "user.dav:{urn:w}gone", b"\0soon")
+    # no digest pass: its user.ferry.sha256 would move every ctime to now
+    srv = start_server(root, "--upload", "--threads", "1", "--no-digest-scan")
+    time.sleep(0.3)  # older than the 100 ms a ctime must be to be remembered
+    dead = lambda body, name: {k: v.text for k, (st, v) in props_of(body, f"/warm/{name}").items()
+                               if not k.startswith(DAV)}
+    with HttpConn(srv.port) as c:
+        for _ in range(3):
+            r = send(c, propfind("/warm/", depth="1"))
+            assert r.status == 207 and len(hrefs(r.body)) == 41, r
+            assert dead(r.body, "f01.txt") == {} and dead(r.body, "f05.txt") == {"{urn:w}gone": "soon"}
+        os.setxattr(d / "f01.txt", "user.dav:{urn:w}outside", b"\0o")
+        os.removexattr(d / "f05.txt", "user.dav:{urn:w}gone")
+        r = send(c, ("PROPPATCH", "/warm/f02.txt", [("Content-Type", "application/xml")],
+                     b'<propertyupdate xmlns="DAV:"><set><prop><p xmlns="urn:w">patched</p>'
+                     b'</prop></set></propertyupdate>'))
+        assert r.status == 207, r
+        os.unlink(d / "f03.txt")
+        (d / "f03.txt").write_bytes(b"new")
+        os.setxattr(d / "f03.txt", "user.dav:{urn:w}reborn", b"\0r")
+        (d / "f40.txt").write_bytes(b"fresh")
+        r = send(c, propfind("/warm/", depth="1"))
+        os.setxattr(d / "f40.txt", "user.dav:{urn:w}late", b"\0l")
+        r2 = send(c, propfind("/warm/", depth="1"))
+    assert dead(r.body, "f01.txt") == {"{urn:w}outside": "o"}
+    assert dead(r.body, "f02.txt") == {"{urn:w}p": "patched"}
+    assert dead(r.body, "f03.txt") == {"{urn:w}reborn": "r"}
+    assert dead(r.body, "f05.txt") == {} and dead(r.body, "f04.txt") == {}
+    assert dead(r2.body, "f40.txt") == {"{urn:w}late": "l"}
+
 
 def proppatch(body):
     return ("PROPPATCH", "/a.txt", [("Content-Type", "application/xml")], body)
