@@ -214,6 +214,9 @@ cpurow() { # name key: the servers' CPU seconds over the runs of row key
 }
 echo "# bench/dav.sh N=$N M=$M ROUNDS=$ROUNDS ($(date -u +%F), $(nproc) cores)"
 row "PROPFIND Depth 1, $N files" pf
+first() { echo ${T[$1]} | awk '{print $1}'; }
+printf '%-34s ferry %7.3f s   apache %7.3f s   ratio %.2f\n' "... the first round alone (cold)" \
+  "$(first pf_ferry)" "$(first pf_apache)" "$(echo "$(first pf_ferry) / $(first pf_apache)" | bc -l)"
 row "rclone copy up, $M files" up
 row "rclone copy down, $M files" down
 cpurow "server CPU in rclone copy up" up

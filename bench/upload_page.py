@@ -8,7 +8,10 @@ page with its hasher turned off, to show what the digests cost; "page, 1
 part hashed ahead" the page as it hashed before (env.ahead = 1, one hash at
 a time). Prints one
 line per tool: median and best wall seconds
-over ROUNDS rounds (the tools take turns). Used by bench/upload_page.sh."""
+over ROUNDS rounds (the tools take turns); then (unless COSTS=0) what this
+Chromium costs by itself: its WebCrypto digest rates, reading parts of the
+file into the page, and plain XHR PUTs of the file whole and in slices.
+Used by bench/upload_page.sh."""
 import os
 import statistics
 import subprocess
@@ -96,3 +99,58 @@ for name, ts in times.items():
           f"({size / med / 1e6:7.1f} MB/s)")
 ratio = statistics.median(times["page, resumable parts"]) / statistics.median(times["page, one PUT"])
 print(f"resumable / one PUT: {ratio:.3f} (the issue asks for at most 1.10)")
+
+# What this Chromium itself costs, measured in the page (performance.now),
+# with no upload protocol of ferry's: its WebCrypto digests of a 16 MiB
+# buffer in memory, reading 16 MiB parts of the picked file into the page
+# (Blob.slice().arrayBuffer(), what a hash of a part needs first), and
+# plain XHR PUTs of the same file as the File, as one Blob slice of all
+# of it, and as 16 MiB slices one after another (what parts are, without
+# the digests). Medians over ROUNDS; MB/s are 10^6 bytes a second.
+COSTS = r"""(async function (rounds) {
+  var f = document.getElementById('one').files[0], P = 16 * 1048576, out = {};
+  function add(k, v) { (out[k] = out[k] || []).push(v); }
+  function put(u, body) {
+    return new Promise(function (res, rej) {
+      var x = new XMLHttpRequest(), t0 = performance.now();
+      x.open('PUT', u);
+      x.onload = function () { x.status < 300 ? res(performance.now() - t0) : rej(new Error(x.status)); };
+      x.onerror = function () { rej(new Error('net')); };
+      x.send(body);
+    });
+  }
+  var buf = new Uint8Array(P);
+  for (var i = 0; i < P; i += 4096) buf[i] = i & 255;
+  for (var r = 0; r < rounds; r++) {
+    for (var alg of ['SHA-256', 'SHA-512']) {
+      var t0 = performance.now();
+      await crypto.subtle.digest(alg, buf);
+      add('WebCrypto ' + alg + ', 16 MiB in memory', P / (performance.now() - t0) / 1e3);
+    }
+    var n = Math.min(4, Math.floor(f.size / P)), t1 = performance.now();
+    for (var k = 0; k < n; k++) await f.slice(k * P, (k + 1) * P).arrayBuffer();
+    add('Blob.slice(16 MiB).arrayBuffer() of the file', n * P / (performance.now() - t1) / 1e3);
+    add('XHR PUT of the File', f.size / (await put('/cost-a.bin', f)) / 1e3);
+    add('XHR PUT of one Blob slice of all of it', f.size / (await put('/cost-b.bin', f.slice(0, f.size))) / 1e3);
+    var t2 = performance.now();
+    for (var k = 0; k * P < f.size; k++) await put('/cost-c.bin', f.slice(k * P, (k + 1) * P));
+    add('XHR PUTs of 16 MiB slices in turn', f.size / (performance.now() - t2) / 1e3);
+  }
+  return JSON.stringify(out);
+})"""
+if os.environ.get("COSTS", "1") != "0":
+    import json
+    with cdp.Browser(timeout=60) as b:
+        b.navigate(base)
+        b.eval("(function(){var i=document.createElement('input');i.type='file';i.id='one';"
+               "document.body.appendChild(i);})()")
+        b.set_files("#one", [src])
+        got = json.loads(b.eval(COSTS + f"({rounds})", await_promise=True, timeout=LIMIT))
+    for name in ("cost-a.bin", "cost-b.bin", "cost-c.bin"):
+        try:
+            os.unlink(os.path.join(root, name))
+        except FileNotFoundError:
+            pass
+    print("what this chromium costs by itself (median of %d, MB/s):" % rounds)
+    for k, v in got.items():
+        print(f"  {k:45s} {statistics.median(v):8.1f}")
