@@ -245,7 +245,7 @@ void fs_options_default(struct fs_options *o)
 
 static void server_free(struct fs_server *s)
 {
-    fs_davjobs_free(s->davjobs); /* the workers are gone: a COPY thread may still run */
+    fs_jobs_free(s->jobs); /* the workers are gone: a job's thread may still run */
     fs_auth_stop(s->opt.auth); /* the workers are gone: nobody waits for a verdict */
     fs_digest_stop(s->digest);
     fs_follow_stop(s->follow); /* before the ports it hands jobs back to */
@@ -295,7 +295,7 @@ int fs_server_start(const struct fs_options *o, struct fs_server **out, char *ur
     if (s == NULL)
         return -ENOMEM;
     s->opt = *o;
-    s->davjobs = fs_davjobs_new();
+    s->jobs = fs_jobs_new();
     s->rootfd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->rootfd < 0) {
         rc = -errno;

@@ -65,8 +65,8 @@ enum conn_state {
     CS_CLOSE,   /* done: the drive loop frees the connection */
     CS_AUTH,    /* a password check runs off the loop (fs_auth.c); the socket is not watched */
     CS_XBODY,   /* reading a small request body into memory (fs_xbody.c) */
-    CS_JOB,     /* a COPY or MOVE runs on its own thread (fs_davcopy.c); the socket is not
-                   watched */
+    CS_JOB,     /* work runs on a thread of its own (fs_job.c: a COPY or MOVE, a PUT's
+                   flush); the socket is not watched */
     CS_NSTATES,
 };
 
@@ -85,8 +85,8 @@ union peer_addr {
 struct worker;
 struct put;
 struct fs_auth_job;
-struct fs_davjob;
-struct fs_davjobs;
+struct fs_job;
+struct fs_jobs;
 struct fs_auth_port;
 struct fs_digest;
 struct fs_follow;
@@ -160,7 +160,7 @@ struct conn {
     struct tls *tls;            /* the TLS session; NULL on plain TCP. All I/O goes
                                    through net/sio with it */
     struct fs_auth_job *job;    /* CS_AUTH: the password check under way */
-    struct fs_davjob *davjob;   /* CS_JOB: the COPY or MOVE under way */
+    struct fs_job *job_work;    /* CS_JOB: the work under way on a thread (fs_job.c) */
     union peer_addr peer;
 };
 
@@ -211,7 +211,7 @@ struct fs_server {
     struct fs_follow *follow; /* trailer digests hashed beside the send; NULL: inline only */
     struct fs_rup *rup;       /* --upload: resumable uploads (fs_rup.h); NULL when off */
     struct fs_davlocks *locks; /* --upload: WebDAV locks (fs_davlock.c); NULL when off */
-    struct fs_davjobs *davjobs; /* COPY and MOVE threads (fs_davcopy.c); NULL: on the loop */
+    struct fs_jobs *jobs; /* threads for work off the loop (fs_job.c); NULL: on the loop */
     char csp[384]; /* the listing page's Content-Security-Policy */
 };
 
@@ -405,15 +405,37 @@ int fs_davlock_check(struct conn *c, const struct http_request *req, const char 
  * caller's). Answers 204, 207 naming the members that stayed and why, or
  * the error. */
 void fs_dav_delete_tree(struct conn *c, int dirfd, const char *name, const char *rel);
-/* Forgets c's COPY or MOVE under way (c is closing): its thread finishes
- * the change and frees what it holds. */
-void fs_davjob_cancel(struct conn *c);
-/* The server's COPY and MOVE threads: fs_davjobs_new returns NULL when
- * memory is short (they then run on the loop); fs_davjobs_free, once the
- * workers are gone, tells the threads still running to stop at their next
- * member and waits for them, so none outlives the server. NULL is fine. */
-struct fs_davjobs *fs_davjobs_new(void);
-void fs_davjobs_free(struct fs_davjobs *j);
+/* fs_job.c: work off the loop. A job's work runs on a thread of its own;
+ * its answer then runs on the loop with the connection (and must move it
+ * out of CS_JOB: an answer, or CS_CLOSE); its free runs last, on the loop,
+ * or on the thread when the connection closed meanwhile (so it touches
+ * neither). */
+typedef void (*fs_job_work_cb)(void *arg);
+typedef void (*fs_job_answer_cb)(struct conn *c, void *arg);
+typedef void (*fs_job_free_cb)(void *arg);
+struct fs_job_ops {
+    fs_job_work_cb work;
+    fs_job_answer_cb answer;
+    fs_job_free_cb free;
+};
+/* Starts ops->work(arg) on a thread, c waiting in CS_JOB off its socket;
+ * *count (a worker's count, NULL for none) counts the job while c waits
+ * for it. 0 (the job owns arg now), or -errno: nothing started, the
+ * caller still owns arg (-ECANCELED when the server has no threads for
+ * jobs or is stopping). */
+int fs_job_start(struct conn *c, const struct fs_job_ops *ops, void *arg, unsigned *count);
+/* Forgets c's job (c is closing): its thread finishes the work and frees
+ * arg. Nothing when c has none. */
+void fs_job_cancel(struct conn *c);
+/* The server's job threads: fs_jobs_new returns NULL when memory is short
+ * (the work then runs on the loop); fs_jobs_free, once the workers are
+ * gone, raises the stop flag and waits for the threads still running, so
+ * none outlives the server. NULL is fine. */
+struct fs_jobs *fs_jobs_new(void);
+void fs_jobs_free(struct fs_jobs *j);
+/* Whether the server is stopping (long work ends at its next step). Any
+ * thread; false for NULL. */
+bool fs_jobs_stopping(struct fs_jobs *j);
 /* fs_davlock.c: LOCK and UNLOCK. */
 void fs_dav_lock(struct conn *c, const struct http_request *req, const struct http_info *info,
                  const struct fs_dav_target *t);

@@ -12,8 +12,10 @@
  *   CS_BODY     a PUT body into serve/upload (fs_put.c)
  *   CS_XBODY    a small body into memory for a handler that parses it
  *               (fs_xbody.c: PROPFIND, PROPPATCH, LOCK)
- *   CS_JOB      the head is read and a COPY or MOVE of a tree runs on its
- *               own thread (fs_davcopy.c), which answers when it is done
+ *   CS_JOB      work runs on a thread of its own (fs_job.c): a COPY or MOVE
+ *               of a tree (fs_davcopy.c) once the head is read, a PUT's
+ *               flush and rename once its body is (fs_put.c); the loop
+ *               answers when it is done
  *   CS_DISCARD  dropping the rest of a body after its response (proto/fate)
  *   CS_SEND     the response: head, then its body (fs_body.c); the socket is
  *               not watched while a trailer waits for its digest (fs_follow)
@@ -58,7 +60,7 @@ static const uint16_t legal[CS_NSTATES] = {
     [CS_HEAD] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_AUTH | 1u << CS_XBODY | 1u << CS_JOB,
     [CS_AUTH] = 1u << CS_BODY | 1u << CS_SEND | 1u << CS_XBODY | 1u << CS_JOB,
     [CS_JOB] = 1u << CS_SEND,
-    [CS_BODY] = 1u << CS_SEND,
+    [CS_BODY] = 1u << CS_SEND | 1u << CS_JOB,
     [CS_XBODY] = 1u << CS_SEND,
     [CS_DISCARD] = 1u << CS_HEAD,
     [CS_SEND] = 1u << CS_HEAD | 1u << CS_DISCARD | 1u << CS_LINGER,
@@ -645,7 +647,7 @@ static void conn_free(struct conn *c)
     if (c->flags & FL_GAP)
         fs_probe_list(c, false);
     fs_auth_cancel(c);
-    fs_davjob_cancel(c);
+    fs_job_cancel(c);
     ev_io_stop(w->loop, &c->io);
     tls_free(c->tls); /* no close_notify here: a connection cut short stays cut */
     close(c->io.fd);
@@ -677,7 +679,7 @@ void fs_conn_drive(struct conn *c)
             s = on_xbody(c, &b);
             break;
         case CS_JOB:
-            s = STEP_WAIT; /* fs_davcopy.c drives c again when its thread is done */
+            s = STEP_WAIT; /* fs_job.c drives c again when its thread is done */
             break;
         case CS_DISCARD:
             s = on_discard(c, &b);
@@ -724,8 +726,9 @@ void fs_conn_open(struct worker *w, int fd, const struct sockaddr_storage *ss)
 void fs_conn_expired(struct conn *c)
 {
     if (c->state == CS_JOB) {
-        /* A COPY or MOVE is bounded in work, not time: it answers when its
-         * thread is done (and the send deadline then runs). */
+        /* Work on a thread (a COPY or MOVE, a flush) is bounded in work,
+         * not time: it answers when its thread is done (and the send
+         * deadline then runs). */
         c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
         return;
     }

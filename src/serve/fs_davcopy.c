@@ -40,13 +40,13 @@
  *
  * The checks run on the loop; the change itself too when it is small (one
  * rename, one file up to CM_INLINE_BYTES). Anything larger (a tree, a
- * folder to delete first, a big file) runs on a thread of its own while
- * the connection waits in CS_JOB off its socket, so the worker's other
- * clients are served meanwhile; the thread posts an mbox and the loop
- * answers. At most CM_JOBS such threads per worker (more: 503 with
+ * folder to delete first, a big file) runs as a job (fs_job.c) on a
+ * thread of its own while the connection waits in CS_JOB off its socket,
+ * so the worker's other clients are served meanwhile; the loop answers
+ * when the thread is done. At most CM_JOBS such threads per worker (more: 503 with
  * Retry-After). A connection that closes meanwhile detaches: the thread
  * finishes and frees its work itself; a stopping server tells the threads
- * to stop at their next member and waits for them (fs_davjobs_free). The
+ * to stop at their next member and waits for them (fs_jobs_free). The
  * work is bounded all the same: at most CM_MAX_ENTRIES members,
  * CM_MAX_DEPTH levels and CM_MAX_BYTES of file data per request; past a
  * bound the rest is not copied and reported 507. What a DELETE (or a
@@ -55,8 +55,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +64,6 @@
 #include <unistd.h>
 
 #include "core/fsx.h"
-#include "net/mbox.h"
 #include "proto/davdest.h"
 #include "proto/davxml.h"
 #include "proto/path.h"
@@ -87,15 +84,6 @@
 #define CM_INLINE_BYTES (1u << 20)  /* a file COPY this small runs on the loop */
 #define CM_JOBS 2u                  /* COPY/MOVE threads per worker (more: 503) */
 
-/* The server's COPY and MOVE threads: how many run, and whether they
- * must stop (the server is going). */
-struct fs_davjobs {
-    pthread_mutex_t mu;
-    pthread_cond_t idle; /* running reached 0 */
-    unsigned running;    /* under mu */
-    atomic_bool stop;
-};
-
 struct cm_err {
     int status;
     char path[CM_PATH]; /* "/a/b" as the request spelled it */
@@ -104,6 +92,8 @@ struct cm_err {
 /* One COPY or MOVE: who asks, what it has done, and the member at hand,
  * spelled as "/a/b" ("" for the root) so a name is appended and cut off
  * by length alone. */
+struct cm_op;
+
 struct cm {
     const struct fs_server *s;
     char user[AUTH_USER_MAX + 1]; /* a copy: a thread may outlive the exchange */
@@ -111,7 +101,8 @@ struct cm {
     bool full;               /* a bound was reached: walk no further */
     bool sync;               /* copies wait for the disk: a MOVE that deletes its source */
     bool forget_locks;       /* what remove_entry removes loses its locks (DELETE, MOVE) */
-    struct fs_davjobs *jobs; /* on a thread: the registry whose stop ends the walk */
+    struct fs_jobs *jobs;    /* on a thread: the registry whose stop ends the walk */
+    struct cm_op *op;        /* on a thread: the change */
     size_t nerr;
     uint64_t lost;    /* errors past CM_MAX_ERRORS */
     char sp[CM_PATH]; /* the source member, spelled */
@@ -192,7 +183,7 @@ static bool count_entry(struct cm *cm)
 {
     if (cm->full)
         return false;
-    if (cm->jobs != NULL && atomic_load(&cm->jobs->stop)) {
+    if (fs_jobs_stopping(cm->jobs)) {
         cm->full = true; /* the server is stopping: nobody waits for the answer */
         note(cm, 503, false);
         return false;
@@ -1039,169 +1030,29 @@ static void answer(struct conn *c, const struct cm *cm, const struct cm_op *op)
 
 /* ---- a thread for long work ---------------------------------------------- */
 
-/* A COPY or MOVE on its own thread. The connection waits in CS_JOB, off
- * its socket; the thread posts mb when done and the loop answers. A
- * connection that closes meanwhile detaches (fs_davjob_cancel): the
- * thread then finishes the change and frees everything itself. */
-struct fs_davjob {
-    struct mbox mb;
-    pthread_mutex_t mu;
-    bool done, detached; /* under mu */
-    struct conn *c;
-    struct cm *cm;
-    struct cm_op *op;
-};
-
-static void job_free(struct fs_davjob *j)
+/* A COPY or MOVE as a job (fs_job.c): cm->op is the change. */
+static void job_work(void *arg)
 {
-    op_free(j->cm, j->op);
-    pthread_mutex_destroy(&j->mu);
-    free(j);
+    struct cm *cm = arg;
+
+    work(cm, cm->op);
 }
 
-static void *job_main(void *arg)
+static void job_answer(struct conn *c, void *arg)
 {
-    struct fs_davjob *j = arg;
-    struct fs_davjobs *jobs = j->cm->jobs;
+    struct cm *cm = arg;
 
-    work(j->cm, j->op);
-    pthread_mutex_lock(&j->mu);
-    j->done = true;
-    bool detached = j->detached;
-    if (!detached)
-        mbox_post(&j->mb); /* under mu: the loop frees j only after taking it */
-    pthread_mutex_unlock(&j->mu);
-    if (detached)
-        job_free(j);
-    pthread_mutex_lock(&jobs->mu);
-    if (--jobs->running == 0)
-        pthread_cond_signal(&jobs->idle);
-    pthread_mutex_unlock(&jobs->mu);
-    return NULL;
+    answer(c, cm, cm->op);
 }
 
-struct fs_davjobs *fs_davjobs_new(void)
+static void job_free(void *arg)
 {
-    struct fs_davjobs *j = calloc(1, sizeof *j);
+    struct cm *cm = arg;
 
-    if (j == NULL)
-        return NULL;
-    pthread_mutex_init(&j->mu, NULL);
-    pthread_cond_init(&j->idle, NULL);
-    atomic_init(&j->stop, false);
-    return j;
+    op_free(cm, cm->op);
 }
 
-void fs_davjobs_free(struct fs_davjobs *j)
-{
-    if (j == NULL)
-        return;
-    atomic_store(&j->stop, true);
-    pthread_mutex_lock(&j->mu);
-    while (j->running > 0)
-        pthread_cond_wait(&j->idle, &j->mu); /* each stops at its next member */
-    pthread_mutex_unlock(&j->mu);
-    pthread_cond_destroy(&j->idle);
-    pthread_mutex_destroy(&j->mu);
-    free(j);
-}
-
-/* On the loop: the thread is done. */
-static void job_back(struct mbox *m)
-{
-    struct fs_davjob *j = container_of(m, struct fs_davjob, mb);
-    struct conn *c = j->c;
-
-    pthread_mutex_lock(&j->mu);
-    bool done = j->done;
-    pthread_mutex_unlock(&j->mu);
-    if (!done)
-        return; /* not ours to take yet */
-    ev_io_stop(c->w->loop, &j->mb.io);
-    mbox_close(&j->mb);
-    c->davjob = NULL;
-    c->w->davjobs--;
-    if (c->io.events == 0 && ev_io_start(c->w->loop, &c->io, c->io.fd, EPOLLIN, fs_conn_io) < 0) {
-        job_free(j);
-        fs_conn_abort(c);
-        return;
-    }
-    answer(c, j->cm, j->op);
-    job_free(j);
-    c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
-    fs_conn_drive(c);
-}
-
-void fs_davjob_cancel(struct conn *c)
-{
-    struct fs_davjob *j = c->davjob;
-
-    if (j == NULL)
-        return;
-    c->davjob = NULL;
-    c->w->davjobs--;
-    ev_io_stop(c->w->loop, &j->mb.io);
-    mbox_close(&j->mb);
-    pthread_mutex_lock(&j->mu);
-    j->detached = true;
-    bool done = j->done;
-    pthread_mutex_unlock(&j->mu);
-    if (done)
-        job_free(j); /* the thread has let go of it */
-}
-
-/* Starts work on a thread, c waiting in CS_JOB. 0, or -errno (nothing
- * started: the caller still owns cm and op). */
-static int job_start(struct conn *c, struct cm *cm, struct cm_op *op)
-{
-    struct fs_davjobs *jobs = c->w->srv->davjobs;
-    pthread_attr_t attr;
-    pthread_t tid;
-
-    if (jobs == NULL || atomic_load(&jobs->stop))
-        return -ECANCELED;
-    struct fs_davjob *j = calloc(1, sizeof *j);
-    if (j == NULL)
-        return -ENOMEM;
-    cm->jobs = jobs;
-    j->c = c;
-    j->cm = cm;
-    j->op = op;
-    pthread_mutex_init(&j->mu, NULL);
-    int rc = mbox_open(&j->mb, c->w->loop, job_back);
-    if (rc < 0)
-        goto fail;
-    rc = -pthread_attr_init(&attr);
-    if (rc < 0)
-        goto fail_mbox;
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_mutex_lock(&jobs->mu);
-    jobs->running++; /* before the thread can end and count itself out */
-    pthread_mutex_unlock(&jobs->mu);
-    rc = -pthread_create(&tid, &attr, job_main, j);
-    pthread_attr_destroy(&attr);
-    if (rc < 0) {
-        pthread_mutex_lock(&jobs->mu);
-        jobs->running--;
-        pthread_mutex_unlock(&jobs->mu);
-        goto fail_mbox;
-    }
-    c->davjob = j;
-    c->w->davjobs++;
-    fs_conn_set_state(c, CS_JOB);
-    ev_io_stop(c->w->loop, &c->io); /* level-triggered input would spin meanwhile */
-    c->sc.deadline = c->w->loop->now + c->w->srv->opt.send_timeout_ms;
-    return 0;
-
-fail_mbox:
-    ev_io_stop(c->w->loop, &j->mb.io);
-    mbox_close(&j->mb);
-fail:
-    pthread_mutex_destroy(&j->mu);
-    free(j);
-    cm->jobs = NULL;
-    return rc;
-}
+static const struct fs_job_ops cm_job = {job_work, job_answer, job_free};
 
 /* Does op: at once when it is small (one rename, one small file), else
  * on a thread so that the worker's other clients do not wait for it. */
@@ -1210,7 +1061,7 @@ static void run(struct conn *c, struct cm *cm, struct cm_op *op)
     bool small = !op->coll && !op->clear && !op->del &&
                  (op->move || (uint64_t)op->st.st_size <= CM_INLINE_BYTES);
 
-    if (small || c->w->srv->davjobs == NULL) {
+    if (small || c->w->srv->jobs == NULL) {
         work(cm, op);
         answer(c, cm, op);
         op_free(cm, op);
@@ -1222,7 +1073,9 @@ static void run(struct conn *c, struct cm *cm, struct cm_op *op)
         op_free(cm, op);
         return;
     }
-    int rc = job_start(c, cm, op);
+    cm->op = op;
+    cm->jobs = c->w->srv->jobs;
+    int rc = fs_job_start(c, &cm_job, cm, &c->w->davjobs);
     if (rc < 0) {
         fs_respond_page(c, 503, NULL, "Retry-After: 1\r\n",
                         "The server could not start this copy: try again shortly.");

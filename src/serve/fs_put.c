@@ -10,7 +10,15 @@
  *
  * The directory an upload goes to is opened once, through the rights gate
  * (fs_auth_open_parent: the real directory and the final name), and handed
- * to serve/upload, so a link on the way cannot carry the file elsewhere. */
+ * to serve/upload, so a link on the way cannot carry the file elsewhere.
+ *
+ * What waits for the disk once the body is all here (the whole digest,
+ * when no thread followed the writes; upload_commit's syncs and rename; a
+ * resumable part's sync, its completion with the state saved) runs as a
+ * job on a thread of its own (fs_job.c) while the connection waits in
+ * CS_JOB, so the worker's other connections are served meanwhile; the
+ * loop answers when it is done. When no thread starts, it runs on the
+ * loop. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +57,13 @@ struct put {
     bool creation;            /* the request created the upload (else a PATCH) */
     bool completes;           /* it said Upload-Complete: ?1 */
     bool discard;             /* the upload failed as a whole: its data and state go */
+    /* The end of the request, which may run on a thread (fs_job.c) while
+     * the connection waits: what it needs, and what it did for the answer. */
+    struct fs_server *s;
+    int64_t size;  /* a resumable upload's data at the end of this request */
+    int err;       /* 0, or -errno (-ECANCELED: a later request took the upload over) */
+    bool rejected; /* a completion refused (400): not the length or digest announced */
+    bool created;  /* the target did not exist */
 };
 
 void fs_put_free(struct put **pp)
@@ -234,6 +249,7 @@ static struct put *new_put(struct conn *c, const char *rel)
     if (p == NULL)
         return NULL;
     c->x->put = p;
+    p->s = c->w->srv;
     buf_init(&loc, sizeof p->location);
     if (buf_puts(&loc, "/") == 0 && url_encode(&loc, rel, strlen(rel), 1) == 0 &&
         buf_append(&loc, "", 1) == 0)
@@ -540,17 +556,138 @@ static int whole_digest(struct put *p, unsigned char *out)
     return hash_sha256_fd(upload_fd(p->up), out, NULL, NULL);
 }
 
+/* Runs ops with p on a thread while c waits in CS_JOB, so that the
+ * worker's other connections are not held up by the disk: true when it
+ * started (the job owns p then, c->x->put is NULL); false when no thread
+ * could start (the caller then does the work on the loop, as it would
+ * with no threads at all). */
+static bool put_job(struct conn *c, const struct fs_job_ops *ops)
+{
+    struct put *p = c->x->put;
+
+    if (fs_job_start(c, ops, p, NULL) < 0)
+        return false;
+    c->x->put = NULL;
+    return true;
+}
+
+static void put_job_free(void *arg)
+{
+    struct put *p = arg;
+
+    fs_put_free(&p);
+}
+
+/* A part of a resumable upload (not its completion), on a thread or the
+ * loop: Upload-Offset promises the client it need not send these bytes
+ * again, so they reach the disk first. (At the end, the commit's sync then
+ * has only the last part to write.) */
+static void part_work(void *arg)
+{
+    struct put *p = arg;
+
+    p->err = fsync(upload_fd(p->up)) < 0 ? -errno : 0;
+}
+
+/* On the loop: answers a part with the offset the upload has reached. */
+static void part_answer(struct conn *c, void *arg)
+{
+    struct put *p = arg;
+    char extra[PATH_MAX_LEN * 3 + 256], limit[96];
+
+    if (p->err < 0) {
+        fs_respond_change_error(c, p->err);
+        return;
+    }
+    fs_rup_limit(p->rup, &p->st, limit, sizeof limit);
+    snprintf(extra, sizeof extra, "Upload-Complete: ?0\r\nUpload-Offset: %lld\r\n%s",
+             (long long)p->size, limit);
+    struct reply r = {.status = p->creation ? 201 : 204,
+                      .has_length = p->creation,
+                      .location = p->creation ? p->upload_url : NULL,
+                      .extra = extra};
+    fs_respond(c, &r);
+}
+
+/* A resumable upload's completion, on a thread or the loop. The checks
+ * and the completion happen under the upload's lock (taken and given back
+ * here, on the same thread), and only while this request is still the
+ * one that may change it: a HEAD sees the upload unfinished or complete,
+ * never between. Sets p->err (-ECANCELED: a later request took the upload
+ * over first), p->rejected (not the length or digest announced: the upload
+ * goes, by fs_put_free, and the old file stays), p->created. */
+static void complete_work(void *arg)
+{
+    struct put *p = arg;
+    struct fs_server *s = p->s;
+    unsigned char got[DIGEST_SHA256_LEN];
+
+    if (!fs_rup_lock(p->slot, p->gen)) {
+        fs_rup_unlock(p->slot);
+        p->err = -ECANCELED;
+        return;
+    }
+    bool ok = rup_complete_ok(p->st.length, p->size);
+    bool hashed = ok && (p->st.has_sha || s->opt.digest) && whole_digest(p, got) == 0;
+    if (ok && p->st.has_sha && (!hashed || memcmp(got, p->st.sha, sizeof got) != 0))
+        ok = false;
+    if (!ok) {
+        fs_rup_unlock(p->slot);
+        p->rejected = true;
+        p->discard = true; /* by fs_put_free, under the lock again */
+        return;
+    }
+    if (hashed)
+        fs_digest_remember(s->digest, upload_fd(p->up), got);
+    /* The state, kept complete so that a client that missed this answer
+     * learns from HEAD, is written before the rename (fs_rup_commit). */
+    p->err = fs_rup_commit(s->rup, p->token, &p->st, p->up, &p->created);
+    p->up = NULL;
+    fs_rup_unlock(p->slot);
+}
+
+/* On the loop: answers a completion (or cuts the connection off when a
+ * later request took the upload over, as the draft advises). */
+static void complete_answer(struct conn *c, void *arg)
+{
+    struct put *p = arg;
+    char extra[128];
+
+    if (p->err == -ECANCELED) {
+        fs_conn_set_state(c, CS_CLOSE);
+        return;
+    }
+    if (p->rejected) {
+        fs_respond(c, &(struct reply){
+                          .status = 400, .has_length = true, .extra = "Upload-Complete: ?1\r\n"});
+        return;
+    }
+    if (p->err < 0) {
+        fs_respond_change_error(c, p->err);
+        return;
+    }
+    snprintf(extra, sizeof extra, "Upload-Complete: ?1\r\nUpload-Offset: %lld\r\n",
+             (long long)p->size);
+    struct reply r = {.status = p->created ? 201 : 204,
+                      .has_length = p->created,
+                      .location = p->created && p->location[0] ? p->location : NULL,
+                      .extra = extra};
+    fs_respond(c, &r);
+}
+
+static const struct fs_job_ops part_job = {part_work, part_answer, put_job_free};
+static const struct fs_job_ops complete_job = {complete_work, complete_answer, put_job_free};
+
 /* Ends a resumable upload's request whose body is all here: 0 when it
- * answered, -ECANCELED when a later request took the upload over first
- * (nothing answered: the connection is cut off). */
+ * answered or a thread took the rest over (it answers), -ECANCELED when a
+ * later request took the upload over first (nothing answered: the
+ * connection is cut off). */
 static int finish_resumable(struct conn *c)
 {
-    struct fs_server *s = c->w->srv;
     struct put *p = c->x->put;
-    char extra[PATH_MAX_LEN * 3 + 256], limit[96];
-    int64_t size = (int64_t)upload_size(p->up);
-    bool created = false;
+    char extra[128];
 
+    p->size = (int64_t)upload_size(p->up);
     if (p->content != NULL) {
         unsigned char got[DIGEST_SHA256_LEN];
         hash_final(p->content, got);
@@ -571,104 +708,76 @@ static int finish_resumable(struct conn *c)
             return 0;
         }
     }
-    if (!p->completes) {
-        /* Upload-Offset promises the client it need not send these bytes
-         * again: they reach the disk first. (At the end, the commit's sync
-         * then has only the last part to write.) */
-        if (fsync(upload_fd(p->up)) < 0) {
-            fs_respond_change_error(c, -errno);
-            return 0;
-        }
-        fs_rup_limit(s->rup, &p->st, limit, sizeof limit);
-        snprintf(extra, sizeof extra, "Upload-Complete: ?0\r\nUpload-Offset: %lld\r\n%s",
-                 (long long)size, limit);
-        struct reply r = {.status = p->creation ? 201 : 204,
-                          .has_length = p->creation,
-                          .location = p->creation ? p->upload_url : NULL,
-                          .extra = extra};
-        fs_respond(c, &r);
-        return 0;
+    const struct fs_job_ops *ops = p->completes ? &complete_job : &part_job;
+    if (!put_job(c, ops)) {
+        ops->work(p);
+        ops->answer(c, p);
     }
-    /* The checks and the completion under the upload's lock, and only while
-     * this request is still the one that may change it: a HEAD sees the
-     * upload unfinished or complete, never between. */
-    if (!fs_rup_lock(p->slot, p->gen)) {
-        fs_rup_unlock(p->slot);
-        return -ECANCELED;
-    }
-    unsigned char got[DIGEST_SHA256_LEN];
-    int rc = rup_complete_ok(p->st.length, size) ? 0 : -EBADMSG;
-    bool hashed = rc == 0 && (p->st.has_sha || s->opt.digest) && whole_digest(p, got) == 0;
-    if (rc == 0 && p->st.has_sha && (!hashed || memcmp(got, p->st.sha, sizeof got) != 0))
-        rc = -EBADMSG; /* not the representation announced: it goes, the old file stays */
-    if (rc < 0) {
-        fs_rup_unlock(p->slot);
-        p->discard = true; /* by fs_put_free, under the lock again */
-        fs_respond(c, &(struct reply){.status = 400, .has_length = true,
-                                      .extra = "Upload-Complete: ?1\r\n"});
-        return 0;
-    }
-    if (hashed)
-        fs_digest_remember(s->digest, upload_fd(p->up), got);
-    /* The state, kept complete so that a client that missed this answer
-     * learns from HEAD, is written before the rename (fs_rup_commit). */
-    rc = fs_rup_commit(s->rup, p->token, &p->st, p->up, &created);
-    p->up = NULL;
-    fs_rup_unlock(p->slot);
-    if (rc < 0) {
-        fs_respond_change_error(c, rc);
-        return 0;
-    }
-    snprintf(extra, sizeof extra, "Upload-Complete: ?1\r\nUpload-Offset: %lld\r\n", (long long)size);
-    struct reply r = {.status = created ? 201 : 204,
-                      .has_length = created,
-                      .location = created && p->location[0] ? p->location : NULL,
-                      .extra = extra};
-    fs_respond(c, &r);
     return 0;
 }
 
-/* Ends the PUT: puts the file in place and answers, or answers err. */
+/* A plain PUT's end, on a thread or the loop: the whole digest checked
+ * (-EBADMSG, 400, when it is not the one announced: fs_put_free drops the
+ * upload, the old file stays) and kept, then the file synced and renamed
+ * into place (upload_commit). Sets p->err and p->created. */
+static void plain_work(void *arg)
+{
+    struct put *p = arg;
+    struct fs_server *s = p->s;
+    unsigned char got[DIGEST_SHA256_LEN];
+
+    if (p->st.has_sha || s->opt.digest) {
+        if (whole_digest(p, got) < 0 ||
+            (p->st.has_sha && memcmp(got, p->st.sha, sizeof got) != 0)) {
+            p->err = -EBADMSG;
+            return;
+        }
+        fs_digest_remember(s->digest, upload_fd(p->up), got);
+    }
+    p->err = upload_commit(p->up, &p->created);
+    p->up = NULL;
+}
+
+/* On the loop: answers a plain PUT. */
+static void plain_answer(struct conn *c, void *arg)
+{
+    struct put *p = arg;
+
+    if (p->err < 0)
+        fs_respond_change_error(c, p->err);
+    else if (p->created)
+        fs_respond(c, &(struct reply){.status = 201,
+                                      .has_length = true,
+                                      .location = p->location[0] ? p->location : NULL});
+    else
+        fs_respond(c, &(struct reply){.status = 204});
+}
+
+static const struct fs_job_ops plain_job = {plain_work, plain_answer, put_job_free};
+
+/* Ends the PUT: puts the file in place and answers (the disk's part on a
+ * thread, c waiting in CS_JOB, when one starts), or answers err. */
 static void put_finish(struct conn *c, int err)
 {
     struct xchg *x = c->x;
     struct put *p = x->put;
-    bool created = false;
 
-    if (err == 0 && p->rup != NULL)
+    if (err == 0 && p->rup != NULL) {
         err = finish_resumable(c);
+    } else if (err == 0) {
+        if (put_job(c, &plain_job))
+            return;
+        plain_work(p);
+        plain_answer(c, p);
+    }
     if (err == -ECANCELED) {
         /* A later request for the same upload took over: this one is cut
          * off, as the draft advises, its data kept. */
         fs_conn_set_state(c, CS_CLOSE);
-        fs_put_free(&x->put);
-        return;
-    }
-    if (p->rup != NULL && err == 0) {
-        fs_put_free(&x->put);
-        return;
-    }
-    unsigned char got[DIGEST_SHA256_LEN];
-    if (err == 0 && (p->st.has_sha || c->w->srv->opt.digest)) {
-        if (whole_digest(p, got) < 0 || (p->st.has_sha && memcmp(got, p->st.sha, sizeof got) != 0))
-            err = -EBADMSG; /* 400; fs_put_free drops the upload, the old file stays */
-        else
-            fs_digest_remember(c->w->srv->digest, upload_fd(p->up), got);
-    }
-    if (err == 0) {
-        err = upload_commit(p->up, &created);
-        p->up = NULL;
-    }
-    if (err != 0) {
+    } else if (err < 0) {
         fs_respond_change_error(c, err);
-    } else if (created) {
-        fs_respond(c, &(struct reply){.status = 201,
-                                      .has_length = true,
-                                      .location = p->location[0] ? p->location : NULL});
-    } else {
-        fs_respond(c, &(struct reply){.status = 204});
     }
-    fs_put_free(&x->put);
+    fs_put_free(&x->put); /* NULL when a job has it */
 }
 
 /* Moves body bytes from c->in to the upload, in CS_BODY. Leaves the state

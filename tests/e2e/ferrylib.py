@@ -196,6 +196,16 @@ class FerryServer:
         return HttpConn(self.port, self.host, timeout)
 
 
+def preload_list(lib):
+    """LD_PRELOAD for a test's wrapper library lib: a sanitizer build's
+    runtime must come first in the list, so it is named before lib when the
+    binary links it."""
+    out = subprocess.run(["ldd", FERRY], capture_output=True, text=True, timeout=30).stdout
+    first = [ln.split("=>")[1].split()[0] for ln in out.splitlines()
+             if "=>" in ln and ("libasan" in ln or "libubsan" in ln)]
+    return ":".join(first + [str(lib)])
+
+
 def connect(port, host="127.0.0.1", timeout=TIMEOUT, rcvbuf=None):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)

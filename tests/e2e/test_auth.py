@@ -16,7 +16,8 @@ import warnings
 
 import pytest
 
-from ferrylib import FERRY, HttpConn, build_request, cpu_seconds, http_request, need_tool, raw_fetch
+from ferrylib import (FERRY, HttpConn, build_request, cpu_seconds, http_request, need_tool, preload_list,
+                      raw_fetch)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -170,15 +171,6 @@ def crypt_spy(tmp_path_factory):
     src = os.path.join(os.path.dirname(__file__), "crypt_spy.c")
     subprocess.run(["cc", "-shared", "-fPIC", "-o", str(out), src, "-ldl"], check=True, timeout=60)
     return out
-
-
-def preload_list(spy):
-    """LD_PRELOAD for the spy: a sanitizer build's runtime must come first in
-    the list, so it is named before the spy when the binary links it."""
-    out = subprocess.run(["ldd", FERRY], capture_output=True, text=True, timeout=30).stdout
-    first = [ln.split("=>")[1].split()[0] for ln in out.splitlines()
-             if "=>" in ln and ("libasan" in ln or "libubsan" in ln)]
-    return ":".join(first + [str(spy)])
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ static void test_transitions(void **state)
         "BODY>SEND",    "DISCARD>HEAD", "SEND>HEAD",   "SEND>DISCARD", "SEND>LINGER",
         "HEAD>AUTH",    "AUTH>BODY",    "AUTH>SEND",
         "HEAD>XBODY",   "AUTH>XBODY",   "XBODY>SEND",
-        "HEAD>JOB",     "AUTH>JOB",     "JOB>SEND",
+        "HEAD>JOB",     "AUTH>JOB",     "JOB>SEND",     "BODY>JOB",
     };
     char name[32];
 
