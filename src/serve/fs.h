@@ -196,6 +196,7 @@ struct worker {
     struct ctimeset davbare; /* files PROPFIND found without dead properties (fs_davprop);
                                 made when first needed */
     unsigned davjobs;              /* COPY and MOVE threads this worker's connections wait for */
+    unsigned putjobs;              /* upload ends (flush, rename) on threads (fs_put.c) */
 };
 
 struct tls_server;
@@ -383,6 +384,15 @@ void fs_davprop_forget(const struct fs_server *s, const struct stat *st);
  * when from has none there (its attributes, if any, were copied with it).
  * Safe on a job thread. 0 or -errno. */
 int fs_davprop_copy(const struct fs_server *s, const struct stat *from, const struct stat *to);
+/* A PUT leaves the properties of what it replaces as they were (RFC 4918
+ * §9.7.1): gives the file open at newfd (the upload, before its rename
+ * over name in dirfd) the dead properties of the regular file now there,
+ * its user.dav: attributes or its sidecar record. *forget is then the old
+ * file's stat when its sidecar record is to go once the rename replaced
+ * it (fs_davprop_forget), else zeroed. Nothing there is no error. Safe on
+ * a job thread. 0 or -errno. */
+int fs_davprop_carry(const struct fs_server *s, int dirfd, const char *name, int newfd,
+                     struct stat *forget);
 /* fs_davlock.c: appends the <D:activelock> elements of the locks on rel
  * (a normalised path beneath the root) for PROPFIND's lockdiscovery, as c's
  * user may see them. 0 or -errno. fs_davprop.c holds a weak stand-in that

@@ -556,6 +556,8 @@ static int whole_digest(struct put *p, unsigned char *out)
     return hash_sha256_fd(upload_fd(p->up), out, NULL, NULL);
 }
 
+#define PUT_JOBS_MAX 64 /* upload ends on threads at once, per worker */
+
 /* Runs ops with p on a thread while c waits in CS_JOB, so that the
  * worker's other connections are not held up by the disk: true when it
  * started (the job owns p then, c->x->put is NULL); false when no thread
@@ -565,7 +567,9 @@ static bool put_job(struct conn *c, const struct fs_job_ops *ops)
 {
     struct put *p = c->x->put;
 
-    if (fs_job_start(c, ops, p, NULL) < 0)
+    /* Threads are bounded per worker: past PUT_JOBS_MAX flushing at once
+     * the disk is the limit anyway, and the loop does the rest itself. */
+    if (c->w->putjobs >= PUT_JOBS_MAX || fs_job_start(c, ops, p, &c->w->putjobs) < 0)
         return false;
     c->x->put = NULL;
     return true;
@@ -639,11 +643,17 @@ static void complete_work(void *arg)
     }
     if (hashed)
         fs_digest_remember(s->digest, upload_fd(p->up), got);
+    struct stat forget;
+    p->err = fs_davprop_carry(s, upload_dirfd(p->up), upload_name(p->up), upload_fd(p->up), &forget);
     /* The state, kept complete so that a client that missed this answer
      * learns from HEAD, is written before the rename (fs_rup_commit). */
-    p->err = fs_rup_commit(s->rup, p->token, &p->st, p->up, &p->created);
-    p->up = NULL;
+    if (p->err == 0) {
+        p->err = fs_rup_commit(s->rup, p->token, &p->st, p->up, &p->created);
+        p->up = NULL;
+    }
     fs_rup_unlock(p->slot);
+    if (p->err == 0 && !p->created && forget.st_ino != 0)
+        fs_davprop_forget(s, &forget);
 }
 
 /* On the loop: answers a completion (or cuts the connection off when a
@@ -734,8 +744,15 @@ static void plain_work(void *arg)
         }
         fs_digest_remember(s->digest, upload_fd(p->up), got);
     }
+    /* What it replaces keeps its dead properties (RFC 4918 §9.7.1). */
+    struct stat forget;
+    p->err = fs_davprop_carry(s, upload_dirfd(p->up), upload_name(p->up), upload_fd(p->up), &forget);
+    if (p->err < 0)
+        return; /* fs_put_free drops the upload; the old file stays */
     p->err = upload_commit(p->up, &p->created);
     p->up = NULL;
+    if (p->err == 0 && !p->created && forget.st_ino != 0)
+        fs_davprop_forget(s, &forget);
 }
 
 /* On the loop: answers a plain PUT. */

@@ -218,6 +218,16 @@ int upload_fd(const struct upload *u)
     return u->fd;
 }
 
+int upload_dirfd(const struct upload *u)
+{
+    return u->dirfd;
+}
+
+const char *upload_name(const struct upload *u)
+{
+    return u->name;
+}
+
 uint64_t upload_size(const struct upload *u)
 {
     return u->size;

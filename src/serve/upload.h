@@ -57,6 +57,11 @@ int upload_write(struct upload *u, const void *p, size_t n);
  * modification time through the commit). */
 int upload_fd(const struct upload *u);
 
+/* The folder the upload goes to (open, the upload's) and the target's
+ * name in it. */
+int upload_dirfd(const struct upload *u);
+const char *upload_name(const struct upload *u);
+
 /* Bytes written so far. */
 uint64_t upload_size(const struct upload *u);
 

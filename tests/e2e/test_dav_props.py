@@ -4,6 +4,8 @@
 PROPPATCH of a protected property, a link to what the user may not read,
 Depth infinity refused; after each error the next request on the same
 connection must be answered right."""
+import base64
+import hashlib
 import os
 import time
 import xml.etree.ElementTree as ET
@@ -438,6 +440,51 @@ def test_proppatch_needs_write_right_on_the_real_file(start_server, tmp_path):
     assert not any(k.startswith("user.dav") for k in os.listxattr(root / "ro.txt"))
 
 
+SET_X = (b'<propertyupdate xmlns="DAV:"><set><prop><x xmlns="urn:x" xml:lang="de">eins</x>'
+         b"</prop></set></propertyupdate>")
+V8 = [("Upload-Draft-Interop-Version", "8")]
+
+
+def put_over_keeps_dead_props(c, target, body, resumable):
+    """PUTs body over target (in one resumable creation request when
+    resumable) on c, then checks the answer, the bytes and that the dead
+    property SET_X set before is still there, and Repr-Digest is the new
+    content's (the old digest stamp is not carried)."""
+    hs = [("Content-Length", str(len(body)))]
+    if resumable:
+        hs += [("Upload-Complete", "?1"), *V8]
+    c.request("PUT", target, hs, body=body)
+    r = c.read_response("PUT")
+    while r.status == 104:
+        r = c.read_response("PUT")
+    assert r.status == 204, r
+    r = send(c, propfind(target, depth="0"))
+    assert props_of(r.body, target)["{urn:x}x"][1].text == "eins", r.body
+    c.request("GET", target, [("Want-Repr-Digest", "sha-256=1")])
+    g = c.read_response("GET")
+    assert g.status == 200 and g.body == body
+    want = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    assert g.header("repr-digest") == f"sha-256=:{want}:", g.headers
+
+
+@pytest.mark.parametrize("resumable", [False, True], ids=["put", "resumable"])
+def test_put_over_a_file_keeps_its_dead_properties(start_server, root, resumable):
+    """RFC 4918 9.7.1: a PUT that replaces a file leaves its properties as
+    they were; ferry writes the new content to a new inode and renames it
+    over the old one, so the user.dav: attributes go over with it (and
+    nothing else: the old content's digest stamp stays behind)."""
+    srv = start_server(root, "--upload")
+    with HttpConn(srv.port) as c:
+        r = send(c, ("PROPPATCH", "/a.txt", [], SET_X))
+        assert r.status == 207 and props_of(r.body, "/a.txt")["{urn:x}x"][0] == 200, r
+        c.request("GET", "/a.txt", [("Want-Repr-Digest", "sha-256=1")])  # stamps the old digest
+        assert c.read_response("GET").status == 200
+        put_over_keeps_dead_props(c, "/a.txt", b"new content\n", resumable)
+        put_over_keeps_dead_props(c, "/a.txt", b"newer\n" * 1000, resumable)
+    assert [k for k in os.listxattr(root / "a.txt") if k.startswith("user.dav:")] == \
+        ["user.dav:{urn:x}x"]
+
+
 def test_options_says_dav(start_server, root):
     srv = start_server(root, "--upload")
     r = http_request(srv, "OPTIONS", "/")
@@ -485,6 +532,32 @@ def test_proppatch_sidecar_where_xattrs_are_refused_and_delete_forgets(start_ser
         assert len(os.listdir(side)) == 1
         r = send(c, propfind("/", depth="1"))
         assert not any(".ferry-up" in h for h in hrefs(r.body))
+        c.request("DELETE", "/f.txt")
+        assert c.read_response("DELETE").status == 204
+        assert os.listdir(side) == []
+
+
+@pytest.mark.parametrize("resumable", [False, True], ids=["put", "resumable"])
+def test_put_over_a_file_keeps_its_sidecar_properties_and_drops_the_old_record(
+        start_server, tmp_path, resumable):
+    """Where attributes are refused the sidecar keeps properties by inode:
+    a PUT over the file gives the new inode a copy and removes the old
+    inode's record (else a later file given that inode number would show
+    them); DELETE then removes the new one's."""
+    root = tmp_path / "ram"
+    root.mkdir()
+    srv = start_server(root, "--upload", preexec_fn=ramfs_at(root))
+    side = os.path.join(f"/proc/{srv.pid}/root{root}", ".ferry-up-davprops")
+    with HttpConn(srv.port) as c:
+        c.request("PUT", "/f.txt", [("Content-Length", "3")], body=b"abc")
+        assert c.read_response("PUT").status == 201
+        r = send(c, ("PROPPATCH", "/f.txt", [], SET_X))
+        assert r.status == 207 and props_of(r.body, "/f.txt")["{urn:x}x"][0] == 200, r
+        before = os.listdir(side)
+        assert len(before) == 1
+        put_over_keeps_dead_props(c, "/f.txt", b"replaced\n", resumable)
+        after = os.listdir(side)
+        assert len(after) == 1 and after != before, (before, after)
         c.request("DELETE", "/f.txt")
         assert c.read_response("DELETE").status == 204
         assert os.listdir(side) == []
