@@ -15,7 +15,8 @@
 #             10 ms apart, so its rows say little of the server).
 # Prints one row per measure with ferry's time over Apache's (goal: at most
 # 0.5).
-# Usage: N=10000 M=1000 ROUNDS=3 bash bench/dav.sh   (repository root, after make)
+# Usage: N=10000 M=1000 ROUNDS=3 bash bench/dav.sh   (repository root, after make;
+#        RCLONE_ROUNDS=0 leaves rclone out)
 # Loopback only; every command is bounded by `timeout`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ FERRY=${FERRY:-$PWD/build/ferry}
 N=${N:-10000}
 M=${M:-1000}
 ROUNDS=${ROUNDS:-3}
+RCLONE_ROUNDS=${RCLONE_ROUNDS:-$ROUNDS} # 0: no rclone rows (they take minutes)
 for t in curl rclone; do
   command -v "$t" >/dev/null || { echo "bench: $t missing (make deps-bench)" >&2; exit 1; }
 done
@@ -88,7 +90,7 @@ AURL="http://127.0.0.1:$APORT/"
 "$FERRY" serve -q --upload -p 0 -b 127.0.0.1 "$WORK/ferry" > "$WORK/serve.log" 2>&1 &
 FSRV=$!
 for _ in $(seq 50); do grep -q serving "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-FURL=$(head -1 "$WORK/serve.log" | awk '{print $NF}')
+FURL=$(grep -m1 serving "$WORK/serve.log" | awk '{print $NF}')
 
 median() { sort -n | awk '{a[NR]=$1} END{print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 # Peak resident memory in KiB of a process (ferry) or of every process of
@@ -143,7 +145,7 @@ cpu_of() {
 }
 server_cpu() { if [ "$1" = ferry ]; then cpu_of "$FSRV"; else cpu_of $(apache_pids); fi; }
 declare -A C
-for r in $(seq 1 "$ROUNDS"); do
+for r in $(seq 1 "$RCLONE_ROUNDS"); do
   for s in ferry apache; do
     url=$FURL; [ $s = apache ] && url=$AURL
     c0=$(server_cpu $s)
@@ -217,10 +219,12 @@ row "PROPFIND Depth 1, $N files" pf
 first() { echo ${T[$1]} | awk '{print $1}'; }
 printf '%-34s ferry %7.3f s   apache %7.3f s   ratio %.2f\n' "... the first round alone (cold)" \
   "$(first pf_ferry)" "$(first pf_apache)" "$(echo "$(first pf_ferry) / $(first pf_apache)" | bc -l)"
-row "rclone copy up, $M files" up
-row "rclone copy down, $M files" down
-cpurow "server CPU in rclone copy up" up
-cpurow "server CPU in rclone copy down" down
+if [ "$RCLONE_ROUNDS" -gt 0 ]; then
+  row "rclone copy up, $M files" up
+  row "rclone copy down, $M files" down
+  cpurow "server CPU in rclone copy up" up
+  cpurow "server CPU in rclone copy down" down
+fi
 row "curl PUT (MKCOL first), $M files" cup
 row "curl GET, $M files" cdown
 printf '%-34s ferry %7d KiB apache %7d KiB (all processes)\n' "server peak memory (VmHWM)" "$MEM_F" "$MEM_A"

@@ -23,7 +23,7 @@ cat "$WORK/www/big.bin" > /dev/null # warm the page cache
 "$FERRY" serve -q -p 0 -b 127.0.0.1 "$WORK/www" > "$WORK/serve.log" 2>&1 &
 SRV=$!
 for _ in $(seq 50); do grep -q serving "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-BASE=$(head -1 "$WORK/serve.log" | awk '{print $NF}')
+BASE=$(grep -m1 serving "$WORK/serve.log" | awk '{print $NF}')
 # The server's first pass hashes the fresh tree at nice 19 (about 4 s of a
 # core for the 1 GiB file): measuring while it runs takes a core from every
 # tool on a small machine, and ferry get's first downloads of big.bin would

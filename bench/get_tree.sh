@@ -34,7 +34,7 @@ done
 "$FERRY" serve -q -p 0 -b 127.0.0.1 "$WORK/www" > "$WORK/serve.log" 2>&1 &
 SRV=$!
 for _ in $(seq 50); do grep -q serving "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-BASE=$(head -1 "$WORK/serve.log" | awk '{print $NF}')
+BASE=$(grep -m1 serving "$WORK/serve.log" | awk '{print $NF}')
 URL="${BASE}tree/"
 
 cmd_for() {

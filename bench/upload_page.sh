@@ -24,7 +24,7 @@ head -c "$SIZE" /dev/urandom > "$WORK/src/big.bin"
   "$WORK/www" > "$WORK/serve.log" 2>&1 &
 SRV=$!
 for _ in $(seq 50); do grep -q serving "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-BASE=$(head -1 "$WORK/serve.log" | awk '{print $NF}')
+BASE=$(grep -m1 serving "$WORK/serve.log" | awk '{print $NF}')
 
 echo "ferry $("$FERRY" --version 2>/dev/null | head -1); chromium $(chromium --version 2>/dev/null | awk '{print $2}'); file $SIZE, part $PART, $ROUNDS rounds; $(nproc) cores"
 timeout 7200 "$PYTHON" bench/upload_page.py "$BASE" "$WORK/src/big.bin" "$WORK/www" "$ROUNDS"
