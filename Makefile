@@ -51,7 +51,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # while installing; it is removed again.
 PKG_BUILD := gcc make libc6-dev libssl-dev libhiredis-dev libcrypt-dev zlib1g-dev libexpat1-dev
 PKG_TEST  := libcmocka-dev python3-pytest curl wget ncat openssl nginx-light redis-server haproxy \
-             chromium nodejs iproute2 groff-base litmus rclone cadaver davfs2
+             chromium nodejs iproute2 groff-base litmus rclone cadaver davfs2 \
+             gvfs-backends libglib2.0-bin dbus-daemon
 # tus-js-client (npm, pinned in tests/interop/package-lock.json): an outside
 # client of the resumable-upload draft for tests/e2e/test_interop_tus.py.
 INTEROP_STAMP := tests/interop/node_modules/.package-lock.json

@@ -1,7 +1,9 @@
 """WebDAV clients people use, against `ferry serve --upload` on loopback:
 rclone (webdav remote, vendor other) copying, syncing and checking a tree of
-1,000 files both ways, and cadaver (neon's command-line client) in scripted
-sessions. Each checks the files on disk on both sides, byte for byte."""
+1,000 files both ways, cadaver (neon's command-line client) in scripted
+sessions, GNOME's gvfs (its dav backend, driven by `gio` in a D-Bus session
+of its own) and davfs2. Each checks the files on disk on both sides, byte
+for byte."""
 import filecmp
 import os
 import random
@@ -14,6 +16,8 @@ from ferrylib import FERRY, need_tool
 
 RCLONE = need_tool("rclone")
 CADAVER = need_tool("cadaver")
+GIO = need_tool("gio")
+DBUS_RUN_SESSION = need_tool("dbus-run-session")
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +163,69 @@ def test_cadaver_session_makes_moves_copies_locks_and_removes(start_server, tmp_
     assert not (root / "docs" / "notes.txt").exists()
     assert not (root / "docs" / "copy.txt").exists()
     assert (work / "fetched.txt").read_bytes() == b"cadaver was here\n"
+
+
+GVFS_SCRIPT = r"""
+set -e
+u=$1 work=$2
+gio mount "$u" < "$work/answers"
+trap 'gio mount -u "$u" || true' EXIT
+gio list "$u" > "$work/list.txt"
+gio cat "$u/given.txt" > "$work/given-read.txt"
+gio mkdir "$u/made"
+gio copy "$work/local.bin" "$u/made/local.bin"
+gio copy "$u/made/local.bin" "$u/made/copy.bin"
+gio move "$u/made/local.bin" "$u/made/moved.bin"
+gio remove "$u/old.txt"
+gio info -a standard::size "$u/made/moved.bin" > "$work/info.txt"
+gio copy "$u/made/copy.bin" "$work/back.bin"
+"""
+
+
+@pytest.mark.parametrize("mode", ["anonymous", "account", "https"])
+def test_gnome_gvfs_mounts_lists_reads_writes_copies_moves_and_removes(start_server, tmp_path,
+                                                                       account_line, mode):
+    """GNOME's gvfs (Files, and every GIO program) through its dav backend:
+    gio mounts dav:// (davs:// over TLS, answering yes to the self-signed
+    certificate's question; with an account, user and password on stdin as
+    a person would type them), lists, reads, makes a folder, uploads, copies
+    and moves on the server, removes, and reads back; the files on disk are
+    what it sent."""
+    root, work = tmp_path / "root", tmp_path / "work"
+    root.mkdir()
+    work.mkdir()
+    (root / "given.txt").write_bytes(b"from the server\n")
+    (root / "old.txt").write_bytes(b"remove me\n")
+    local = os.urandom(300_000)
+    (work / "local.bin").write_bytes(local)
+    args, answers, scheme = ["-q", "--upload"], "", "dav"
+    if mode == "account":
+        (tmp_path / "auth").write_text(account_line + "\n")
+        args += ["--auth", str(tmp_path / "auth")]
+        answers = "team\nteam-pw\n"
+    if mode == "https":
+        args += ["--tls-self-signed"]
+        answers, scheme = "1\n", "davs"  # "Are you really sure you would like to continue?"
+    (work / "answers").write_text(answers)
+    srv = start_server(root, *args)
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    env = dict(os.environ, HOME=str(tmp_path), XDG_RUNTIME_DIR=str(runtime),
+               GIO_USE_VOLUME_MONITOR="unix")
+    url = f"{scheme}://127.0.0.1:{srv.port}"
+    r = subprocess.run([DBUS_RUN_SESSION, "--", "sh", "-c", GVFS_SCRIPT, "gvfs", url, str(work)],
+                       env=env, capture_output=True, text=True, timeout=120)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0, r.stderr
+    assert sorted((work / "list.txt").read_text().split()) == ["given.txt", "old.txt"]
+    assert (work / "given-read.txt").read_bytes() == b"from the server\n"
+    assert (root / "made" / "moved.bin").read_bytes() == local
+    assert (root / "made" / "copy.bin").read_bytes() == local
+    assert not (root / "made" / "local.bin").exists()
+    assert not (root / "old.txt").exists()
+    assert (work / "back.bin").read_bytes() == local
+    assert f"standard::size: {len(local)}" in (work / "info.txt").read_text()
+    assert sorted(os.listdir(root / "made")) == ["copy.bin", "moved.bin"]
 
 
 DAVFS_SCRIPT = r"""
