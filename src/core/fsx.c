@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 int fsx_open_beneath(int rootfd, const char *rel, int flags)
@@ -144,4 +145,39 @@ int fsx_write_all(int fd, const void *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+#define FSX_XATTR_BYTES 65536u /* XATTR_LIST_MAX and XATTR_SIZE_MAX */
+
+int fsx_copy_xattrs(int sfd, int dfd, const char *prefix, const char *skip)
+{
+    char *list = malloc(FSX_XATTR_BYTES), *val = malloc(FSX_XATTR_BYTES);
+    size_t pl = strlen(prefix);
+    int rc = 0;
+
+    if (list == NULL || val == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    ssize_t n = flistxattr(sfd, list, FSX_XATTR_BYTES);
+    if (n < 0) {
+        rc = errno == ENOTSUP ? 0 : -errno;
+        goto out;
+    }
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
+        const char *name = list + i;
+        if (strncmp(name, prefix, pl) != 0 || (skip != NULL && strcmp(name, skip) == 0))
+            continue;
+        ssize_t v = fgetxattr(sfd, name, val, FSX_XATTR_BYTES);
+        if (v < 0 && errno == ENODATA)
+            continue; /* removed meanwhile */
+        if (v < 0 || fsetxattr(dfd, name, val, (size_t)v, 0) < 0) {
+            rc = -errno;
+            goto out;
+        }
+    }
+out:
+    free(list);
+    free(val);
+    return rc;
 }

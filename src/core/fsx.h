@@ -35,4 +35,10 @@ int fsx_write_all(int fd, const void *p, size_t n);
  * (-EFBIG past max). The caller frees *out. */
 int fsx_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* Copies the extended attributes of sfd whose names start with prefix,
+ * except the one named skip (NULL: none), to dfd. A file system without
+ * them (ENOTSUP) is no error; one removed meanwhile is left out. Returns 0
+ * or -errno. */
+int fsx_copy_xattrs(int sfd, int dfd, const char *prefix, const char *skip);
+
 #endif

@@ -60,7 +60,6 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "core/fsx.h"
@@ -77,8 +76,6 @@
 #define CM_MAX_BYTES ((uint64_t)1 << 30) /* file bytes a COPY writes */
 #define CM_MAX_ERRORS 32u                /* members a 207 names */
 #define CM_PATH (PATH_MAX_LEN + 16)
-#define CM_XATTR_LIST 65536u /* bytes of a file's attribute names */
-#define CM_XATTR_VALUE 65536u
 #define CM_BUF 65536u               /* pread/write where nothing better works */
 #define CM_BODY (FS_IO_BUF - 2048u) /* a 207 body, with room for the head */
 #define CM_INLINE_BYTES (1u << 20)  /* a file COPY this small runs on the loop */
@@ -198,39 +195,13 @@ static bool count_entry(struct cm *cm)
 
 /* ---- copying one file --------------------------------------------------- */
 
-/* Copies the user.* extended attributes (the dead properties) of sfd to
- * dfd. A file system without them is no error. 0 or -errno. */
+/* Copies the user.* extended attributes (the dead properties among them)
+ * of sfd to dfd, but the digest stamp: it names the source's inode and
+ * would never match the copy (security.*, trusted.*: not ours to carry).
+ * 0 or -errno. */
 static int copy_xattrs(int sfd, int dfd)
 {
-    char *list = malloc(CM_XATTR_LIST), *val = malloc(CM_XATTR_VALUE);
-    int rc = 0;
-
-    if (list == NULL || val == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    ssize_t n = flistxattr(sfd, list, CM_XATTR_LIST);
-    if (n < 0) {
-        rc = errno == ENOTSUP ? 0 : -errno;
-        goto out;
-    }
-    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
-        const char *name = list + i;
-        if (strncmp(name, "user.", 5) != 0 || strcmp(name, FS_DIGEST_XATTR) == 0)
-            continue; /* security.*, trusted.*: not ours to carry; the digest stamp names
-                         the source's inode and would never match the copy */
-        ssize_t v = fgetxattr(sfd, name, val, CM_XATTR_VALUE);
-        if (v < 0 && errno == ENODATA)
-            continue; /* removed meanwhile */
-        if (v < 0 || fsetxattr(dfd, name, val, (size_t)v, 0) < 0) {
-            rc = -errno;
-            goto out;
-        }
-    }
-out:
-    free(list);
-    free(val);
-    return rc;
+    return fsx_copy_xattrs(sfd, dfd, "user.", FS_DIGEST_XATTR);
 }
 
 /* The dead properties the sidecar store keeps for the source (st) go

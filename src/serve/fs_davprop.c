@@ -323,7 +323,6 @@ int fs_davprop_carry(const struct fs_server *s, int dirfd, const char *name, int
                      struct stat *forget)
 {
     struct stat old, now;
-    char *list = NULL, *val = NULL;
     int rc = 0;
 
     memset(forget, 0, sizeof *forget);
@@ -332,12 +331,6 @@ int fs_davprop_carry(const struct fs_server *s, int dirfd, const char *name, int
         return 0; /* none there, a link, or one ferry may not read: nothing to carry */
     if (fstat(fd, &old) < 0 || !S_ISREG(old.st_mode) || fstat(newfd, &now) < 0)
         goto out;
-    list = malloc(DAV_DEAD_BYTES);
-    val = malloc(DAV_DEAD_BYTES);
-    if (list == NULL || val == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
     /* Where attributes are refused the sidecar keeps them by inode (and a
      * file system without them may still list none, as ramfs does): the
      * new one gets a copy of any record, the old one's goes once the
@@ -347,27 +340,10 @@ int fs_davprop_carry(const struct fs_server *s, int dirfd, const char *name, int
         goto out;
     if (old.st_nlink == 1)
         *forget = old; /* (another name of it keeps its record) */
-    ssize_t n = flistxattr(fd, list, DAV_DEAD_BYTES);
-    if (n < 0) {
-        rc = errno == ENOTSUP || errno == EOPNOTSUPP ? 0 : -errno;
-        goto out;
-    }
-    size_t pl = sizeof DAVPROP_XATTR_PREFIX - 1;
-    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
-        const char *key = list + i;
-        if (strncmp(key, DAVPROP_XATTR_PREFIX, pl) != 0)
-            continue; /* only dead properties: the digest stamp and the rest are the content's */
-        ssize_t v = fgetxattr(fd, key, val, DAV_DEAD_BYTES);
-        if (v < 0 && errno == ENODATA)
-            continue; /* removed meanwhile */
-        if (v < 0 || fsetxattr(newfd, key, val, (size_t)v, 0) < 0) {
-            rc = -errno;
-            goto out;
-        }
-    }
+    /* Only the dead properties: the digest stamp and the rest are the
+     * content's. */
+    rc = fsx_copy_xattrs(fd, newfd, DAVPROP_XATTR_PREFIX, NULL);
 out:
-    free(list);
-    free(val);
     close(fd);
     return rc;
 }

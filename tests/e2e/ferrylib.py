@@ -196,6 +196,15 @@ class FerryServer:
         return HttpConn(self.port, self.host, timeout)
 
 
+def build_preload(directory, name):
+    """Compiles tests/e2e/NAME.c, a test's wrapper library, into
+    directory/NAME.so for LD_PRELOAD (see preload_list); its path."""
+    out = os.path.join(str(directory), name + ".so")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".c")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", out, src, "-ldl"], check=True, timeout=60)
+    return out
+
+
 def preload_list(lib):
     """LD_PRELOAD for a test's wrapper library lib: a sanitizer build's
     runtime must come first in the list, so it is named before lib when the

@@ -16,7 +16,7 @@ import warnings
 
 import pytest
 
-from ferrylib import (FERRY, HttpConn, build_request, cpu_seconds, http_request, need_tool, preload_list,
+from ferrylib import (FERRY, HttpConn, build_preload, build_request, cpu_seconds, http_request, need_tool, preload_list,
                       raw_fetch)
 
 with warnings.catch_warnings():
@@ -167,10 +167,7 @@ def sha512_line(user, password, rights, rounds):
 
 @pytest.fixture(scope="module")
 def crypt_spy(tmp_path_factory):
-    out = tmp_path_factory.mktemp("spy") / "crypt_spy.so"
-    src = os.path.join(os.path.dirname(__file__), "crypt_spy.c")
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(out), src, "-ldl"], check=True, timeout=60)
-    return out
+    return build_preload(tmp_path_factory.mktemp("spy"), "crypt_spy")
 
 
 @pytest.fixture

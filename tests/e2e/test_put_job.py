@@ -10,11 +10,10 @@ PUT must still be unanswered, and once released the PUT answers as before:
 it answered after it."""
 import os
 import select
-import subprocess
 
 import pytest
 
-from ferrylib import HttpConn, build_request, http_request, preload_list
+from ferrylib import HttpConn, build_preload, build_request, http_request, preload_list
 from peers import listing, wait_for
 
 OTHER = b"another file, served meanwhile\n" * 100
@@ -49,10 +48,7 @@ class Disk:
 
 @pytest.fixture(scope="module")
 def slow_fsync(tmp_path_factory):
-    out = tmp_path_factory.mktemp("shim") / "slow_fsync.so"
-    src = os.path.join(os.path.dirname(__file__), "slow_fsync.c")
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(out), src, "-ldl"], check=True, timeout=60)
-    return out
+    return build_preload(tmp_path_factory.mktemp("shim"), "slow_fsync")
 
 
 @pytest.fixture
