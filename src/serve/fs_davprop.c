@@ -60,7 +60,7 @@
 #define DAV_MAX_MS 60000        /* Depth infinity: how long one answer may walk */
 #define DAV_DEPTH_INF 2
 #define DAV_DEAD_MAX 256 /* dead properties of one object */
-#define DAV_BARE_SLOTS 32768 /* entries remembered without dead properties, per worker (768 KiB) */
+#define DAV_BARE_SLOTS 32768 /* entries remembered without dead properties, per worker (1 MiB: 32 bytes each) */
 #define DAV_DEAD_BYTES (256u << 10)
 #define DAV_SIDECAR_DIR PATH_RESERVED_PREFIX "-davprops"
 /* listxattrat: one number on every architecture since Linux 6.13 */
