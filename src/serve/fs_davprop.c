@@ -621,9 +621,8 @@ static void load_dead(struct fs_davprop *pf, const struct obj *o, struct deadset
         ssize_t n = list_at(o->dirfd, o->entry, list, sizeof list);
         if (n >= 0 && !has_dead_names(list, (size_t)n)) {
             /* Until its ctime moves (a set attribute moves it) the entry
-             * has none: the next walk need not ask (core/ctimeset). */
-            if (bare->v == NULL && ctimeset_init(bare, DAV_BARE_SLOTS) < 0)
-                bare->v = NULL;
+             * has none: the next walk need not ask (core/ctimeset; a set
+             * that could not be made takes nothing in). */
             ctimeset_add(bare, o->st, pf->now);
             sidecar_load_via(pf->c->w->srv, &pf->sdir, o->st, d);
             return;
@@ -1041,6 +1040,10 @@ static void propfind_body(struct conn *c, void *arg, char *data, size_t len)
     pf->c = c;
     pf->fd = -1;
     pf->sdir = -1;
+    /* The worker's memory of bare entries, made by its first PROPFIND (a
+     * failure only means every entry is asked, and the next one tries). */
+    if (c->w->davbare.v == NULL)
+        (void)ctimeset_init(&c->w->davbare, DAV_BARE_SLOTS);
     buf_init(&pf->part, DAV_PART_MAX);
     pf->names = names;
     pf->nnames = r->nprops;
